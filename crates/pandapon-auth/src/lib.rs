@@ -1,0 +1,17 @@
+//! Request signing and verification for the PandaPon OpenAPI.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod credentials;
+mod sign;
+mod signer;
+mod verify;
+
+pub use credentials::{Credentials, CredentialsError};
+pub use sign::{
+    ACCESS_KEY, NONCE, NONCE_LEN, Nonce, ParamError, SIGNATURE, Signature, SignedHeaders,
+    StringToSign, TIMESTAMP, Timestamp, USER_ID, sign,
+};
+pub use signer::{Signer, TimestampUnit, UnknownUnit};
+pub use verify::{DEFAULT_WINDOW, Verifier, VerifyError};
