@@ -1,1 +1,45 @@
+//! Shared set-up for the end-to-end tests: a strict local PandaPon and a
+//! client pointed at it.
 
+use pandapon_gen::{Client, ClientBuilder, Credentials};
+use pandapon_httpmock::SignatureCheck;
+use pandapon_httpmock::httpmock::MockServer;
+
+/// A secret that must never show up in any output.
+pub const CANARY_SECRET: &str = "canary-SECRET-3f9a1c";
+/// The user id the tests sign as.
+pub const USER_ID: &str = "2100007341207";
+
+/// Test credentials carrying [`CANARY_SECRET`].
+pub fn credentials() -> Credentials {
+    Credentials::new("58c0201dfdf148eca63cbf6bb5e7cf03", CANARY_SECRET, USER_ID)
+        .expect("valid test credentials")
+}
+
+/// A local server that verifies signatures like PandaPon.
+pub struct Harness {
+    /// The mock server.
+    pub server: MockServer,
+    /// The signature check its mocks use.
+    pub check: SignatureCheck,
+}
+
+impl Harness {
+    /// Starts a server; badly signed requests get a business error.
+    pub async fn start() -> Self {
+        let server = MockServer::start_async().await;
+        let check = SignatureCheck::new(credentials());
+        check.guard(&server).await;
+        Self { server, check }
+    }
+
+    /// A client builder aimed at this server.
+    pub fn builder(&self) -> ClientBuilder {
+        Client::builder(credentials()).base_url(self.server.base_url())
+    }
+
+    /// A client aimed at this server with default settings.
+    pub fn client(&self) -> Client {
+        self.builder().build().expect("client builds")
+    }
+}

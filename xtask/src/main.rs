@@ -1,1 +1,32 @@
-fn main(){}
+//! Maintainer tasks for the pandapon workspace (`cargo xtask --help`).
+
+mod codegen;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Maintainer tasks for the pandapon workspace"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate crates/pandapon-gen/src/generated.rs from openapi/pandapon.yaml.
+    Codegen {
+        /// Change nothing; fail with a diff if the generated code is stale.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Codegen { check: false } => codegen::write(),
+        Command::Codegen { check: true } => codegen::check(),
+    }
+}

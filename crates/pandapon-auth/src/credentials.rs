@@ -139,7 +139,9 @@ mod tests {
     fn rejects_empty_and_unsafe_values() {
         assert_eq!(
             Credentials::new("", "s", "u").unwrap_err(),
-            CredentialsError::Empty { field: "access key" }
+            CredentialsError::Empty {
+                field: "access key"
+            }
         );
         assert_eq!(
             Credentials::new("a", "", "u").unwrap_err(),

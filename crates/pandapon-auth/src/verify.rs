@@ -130,7 +130,13 @@ impl Verifier {
 fn static_name(name: &http::HeaderName) -> &'static str {
     [ACCESS_KEY, TIMESTAMP, NONCE, USER_ID, SIGNATURE]
         .into_iter()
-        .zip(["access-key", "timestamp", "nonce-str", "user-id", "signature"])
+        .zip([
+            "access-key",
+            "timestamp",
+            "nonce-str",
+            "user-id",
+            "signature",
+        ])
         .find(|(n, _)| n == name)
         .map_or("?", |(_, s)| s)
 }
@@ -179,7 +185,13 @@ mod tests {
             })
         );
 
-        for name in ["access-key", "timestamp", "nonce-str", "user-id", "signature"] {
+        for name in [
+            "access-key",
+            "timestamp",
+            "nonce-str",
+            "user-id",
+            "signature",
+        ] {
             let mut m = signed_at(now);
             m.remove(name);
             assert_eq!(

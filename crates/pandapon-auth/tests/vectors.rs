@@ -20,7 +20,11 @@ fn every_vector_matches() {
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
-    assert!(dirs.len() >= 6, "expected at least 6 cases, found {}", dirs.len());
+    assert!(
+        dirs.len() >= 6,
+        "expected at least 6 cases, found {}",
+        dirs.len()
+    );
 
     for dir in &dirs {
         let read = |f: &str| fs::read_to_string(dir.join(f)).expect("vector file");
@@ -36,7 +40,11 @@ fn every_vector_matches() {
         let expected = expected.trim();
 
         let string = StringToSign::new(&creds, ts, nonce);
-        assert_eq!(string.masked(), read("string-to-sign.masked.txt").trim(), "{dir:?}");
+        assert_eq!(
+            string.masked(),
+            read("string-to-sign.masked.txt").trim(),
+            "{dir:?}"
+        );
         assert_eq!(string.signature().as_str(), expected, "{dir:?}");
 
         let headers = sign(

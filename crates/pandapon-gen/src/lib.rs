@@ -1,1 +1,27 @@
+//! Rust SDK for the PandaPon OpenAPI.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
+mod client;
+mod envelope;
+mod error;
+#[allow(missing_docs, unused_imports, clippy::all)]
+mod generated;
+mod ids;
+
+pub use client::{
+    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_ACCESS_KEY,
+    ENV_ACCESS_SECRET, ENV_BASE_URL, ENV_TIMESTAMP_UNIT, ENV_USER_ID, Inner,
+};
+pub use envelope::{Envelope, Meta, Reply, SUCCESS_CODE};
+pub use error::{ApiError, BodyExcerpt, ConfigError, EXCERPT_LIMIT, Error};
+pub use generated::{Client, builder, types};
+pub use ids::{DevelopId, InvalidDevelopId};
+
+/// The signing layer, re-exported so that one dependency is enough.
+pub use pandapon_auth as auth;
+pub use pandapon_auth::{Credentials, TimestampUnit};
+
+/// What the raw `send()` of each builder returns, from `progenitor-client`.
+pub use progenitor_client::{Error as SendError, ResponseValue};

@@ -1,0 +1,281 @@
+//! Building a [`Client`] and the hook that signs every request it sends.
+
+use std::time::Duration;
+
+use pandapon_auth::{Credentials, Signer, TimestampUnit};
+use progenitor_client::{ClientHooks, OperationInfo};
+
+use crate::{Client, ConfigError};
+
+/// PandaPon's production server.
+pub const DEFAULT_BASE_URL: &str = "https://api.pandapon.com";
+/// Default time allowed to establish a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time allowed for a whole call, from connecting to the last body byte.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Environment variable holding the access key.
+pub const ENV_ACCESS_KEY: &str = "PANDAPON_ACCESS_KEY";
+/// Environment variable holding the access secret.
+pub const ENV_ACCESS_SECRET: &str = "PANDAPON_ACCESS_SECRET";
+/// Environment variable holding the user id.
+pub const ENV_USER_ID: &str = "PANDAPON_USER_ID";
+/// Environment variable overriding the base URL (optional).
+pub const ENV_BASE_URL: &str = "PANDAPON_BASE_URL";
+/// Environment variable choosing the timestamp unit, `ms` or `s` (optional).
+pub const ENV_TIMESTAMP_UNIT: &str = "PANDAPON_TIMESTAMP_UNIT";
+
+/// State the generated client carries: the signer.
+///
+/// It has no public constructor, so every [`Client`] is built through
+/// [`ClientBuilder`] and every request it sends is signed.
+#[derive(Debug, Clone)]
+pub struct Inner {
+    signer: Signer,
+}
+
+impl Inner {
+    /// The signer used for every attempt.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+}
+
+impl ClientHooks<Inner> for Client {
+    /// Signs the request (fresh timestamp and nonce) and sends it once.
+    ///
+    /// Signing happens here, per attempt, rather than in `pre`, so that a
+    /// retried attempt can never go out with a replayed nonce.
+    async fn exec(
+        &self,
+        mut request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        self.inner.signer.sign_now().apply(request.headers_mut());
+        self.client.execute(request).await
+    }
+}
+
+impl Client {
+    /// Starts building a client for `credentials`.
+    pub fn builder(credentials: Credentials) -> ClientBuilder {
+        ClientBuilder::new(credentials)
+    }
+
+    /// A client configured from the `PANDAPON_*` environment variables
+    /// (see [`ClientBuilder::from_env`]).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// The signer this client uses.
+    pub fn signer(&self) -> &Signer {
+        &self.inner.signer
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.baseurl
+    }
+}
+
+/// Settings for a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    credentials: Credentials,
+    base_url: String,
+    unit: TimestampUnit,
+    connect_timeout: Duration,
+    timeout: Duration,
+}
+
+impl ClientBuilder {
+    /// Defaults: production URL, millisecond timestamps, 10 s to connect,
+    /// 30 s per call.
+    pub fn new(credentials: Credentials) -> Self {
+        Self {
+            credentials,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            unit: TimestampUnit::Millis,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Reads `PANDAPON_ACCESS_KEY`, `PANDAPON_ACCESS_SECRET`, `PANDAPON_USER_ID`
+    /// (required), `PANDAPON_BASE_URL` and `PANDAPON_TIMESTAMP_UNIT` (`ms` or
+    /// `s`; optional).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| lookup(name).filter(|v| !v.is_empty());
+        let required = |name: &'static str| get(name).ok_or(ConfigError::MissingVar(name));
+        let credentials = Credentials::new(
+            required(ENV_ACCESS_KEY)?,
+            required(ENV_ACCESS_SECRET)?,
+            required(ENV_USER_ID)?,
+        )?;
+        let mut builder = Self::new(credentials);
+        if let Some(url) = get(ENV_BASE_URL) {
+            builder = builder.base_url(url);
+        }
+        if let Some(unit) = get(ENV_TIMESTAMP_UNIT) {
+            let unit =
+                unit.parse()
+                    .map_err(|e: pandapon_auth::UnknownUnit| ConfigError::InvalidVar {
+                        name: ENV_TIMESTAMP_UNIT,
+                        reason: e.to_string(),
+                    })?;
+            builder = builder.timestamp_unit(unit);
+        }
+        Ok(builder)
+    }
+
+    /// Sends requests to `url` instead of production (a mock, a proxy).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Chooses the unit of the `timestamp` header.
+    pub fn timestamp_unit(mut self, unit: TimestampUnit) -> Self {
+        self.unit = unit;
+        self
+    }
+
+    /// Time allowed to establish a connection.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a whole call.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Builds the client (HTTPS through rustls).
+    pub fn build(self) -> Result<Client, ConfigError> {
+        let base_url = self.base_url.trim_end_matches('/').to_owned();
+        let parsed = reqwest::Url::parse(&base_url).map_err(|e| ConfigError::BaseUrl {
+            url: self.base_url.clone(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+            return Err(ConfigError::BaseUrl {
+                url: self.base_url,
+                reason: "needs an http or https scheme and a host".into(),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
+            // A signed call is never replayed behind the caller's back: no
+            // transparent retries (a replay would reuse the nonce, and a write
+            // might be applied twice) and no redirects.
+            .retry(reqwest::retry::never())
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("pandapon-rust/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(ConfigError::Http)?;
+        let signer = Signer::new(self.credentials).with_timestamp_unit(self.unit);
+        Ok(Client::new_with_client(&base_url, http, Inner { signer }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const FULL: &[(&str, &str)] = &[
+        (ENV_ACCESS_KEY, "ak"),
+        (ENV_ACCESS_SECRET, "sk-secret"),
+        (ENV_USER_ID, "2100007341207"),
+    ];
+
+    #[test]
+    fn missing_variables_are_named() {
+        for missing in [ENV_ACCESS_KEY, ENV_ACCESS_SECRET, ENV_USER_ID] {
+            let vars: Vec<_> = FULL
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            let err = ClientBuilder::from_lookup(env(&vars)).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("environment variable {missing} is not set")
+            );
+        }
+        let mut empty = FULL.to_vec();
+        empty[2] = (ENV_USER_ID, "");
+        assert!(matches!(
+            ClientBuilder::from_lookup(env(&empty)),
+            Err(ConfigError::MissingVar(ENV_USER_ID))
+        ));
+    }
+
+    #[test]
+    fn env_defaults_and_overrides() {
+        let client = ClientBuilder::from_lookup(env(FULL))
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(client.base_url(), DEFAULT_BASE_URL);
+        assert_eq!(client.signer().timestamp_unit(), TimestampUnit::Millis);
+
+        let mut vars = FULL.to_vec();
+        vars.push((ENV_BASE_URL, "http://127.0.0.1:9/"));
+        vars.push((ENV_TIMESTAMP_UNIT, "s"));
+        let client = ClientBuilder::from_lookup(env(&vars))
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(client.base_url(), "http://127.0.0.1:9");
+        assert_eq!(client.signer().timestamp_unit(), TimestampUnit::Seconds);
+
+        let mut bad_unit = FULL.to_vec();
+        bad_unit.push((ENV_TIMESTAMP_UNIT, "hours"));
+        let err = ClientBuilder::from_lookup(env(&bad_unit)).unwrap_err();
+        assert!(err.to_string().contains(ENV_TIMESTAMP_UNIT), "{err}");
+    }
+
+    #[test]
+    fn bad_base_urls_are_refused() {
+        for url in ["not a url", "ftp://x", "file:///tmp"] {
+            let err = ClientBuilder::from_lookup(env(FULL))
+                .unwrap()
+                .base_url(url)
+                .build()
+                .unwrap_err();
+            assert!(matches!(err, ConfigError::BaseUrl { .. }), "{url}: {err}");
+        }
+    }
+
+    #[test]
+    fn nothing_prints_the_secret() {
+        let builder = ClientBuilder::from_lookup(env(FULL)).unwrap();
+        let client = builder.clone().build().unwrap();
+        for text in [
+            format!("{builder:?}"),
+            format!("{client:?}"),
+            format!("{client:#?}"),
+        ] {
+            assert!(!text.contains("sk-secret"), "{text}");
+            assert!(text.contains("***"), "{text}");
+        }
+    }
+}

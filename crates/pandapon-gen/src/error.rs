@@ -1,0 +1,238 @@
+//! Errors of a call: business errors from the envelope, HTTP and decoding
+//! failures with a bounded excerpt of what the server sent, and transport.
+
+use std::fmt;
+
+use reqwest::StatusCode;
+
+use crate::DevelopId;
+
+/// Longest body excerpt kept in an error, in bytes.
+pub const EXCERPT_LIMIT: usize = 512;
+
+/// Everything that can go wrong with a call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// PandaPon answered with an envelope whose `code` is not 200.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+
+    /// A non-2xx HTTP answer that is not a PandaPon envelope (a proxy's HTML
+    /// error page, for example).
+    #[error("http {status}: {body}")]
+    Http {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The start of the body.
+        body: BodyExcerpt,
+    },
+
+    /// The response body is empty.
+    #[error("http {status} with an empty body")]
+    EmptyBody {
+        /// The HTTP status.
+        status: StatusCode,
+    },
+
+    /// The body is not the JSON this operation returns: malformed, HTML, or
+    /// a field of the wrong type.
+    #[error("undecodable response (http {status}): {source}; body: {body}")]
+    Decode {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The start of the body.
+        body: BodyExcerpt,
+        /// What the JSON decoder said.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A success envelope (`code` 200) without `data`, or an envelope without
+    /// `code`.
+    #[error("incomplete envelope: {what} (requestId {request_id:?})")]
+    Incomplete {
+        /// What is missing.
+        what: &'static str,
+        /// The request id, when the envelope had one.
+        request_id: Option<String>,
+    },
+
+    /// The request could not be sent or the response not received:
+    /// connection refused, DNS, TLS, timeout.
+    #[error("transport error: {0}")]
+    Transport(#[source] reqwest::Error),
+
+    /// The request could not be built from the given values.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+
+    /// A client hook failed.
+    #[error("client hook failed: {0}")]
+    Hook(String),
+}
+
+impl Error {
+    /// The HTTP status, when a response arrived.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Api(e) => Some(e.http_status),
+            Self::Http { status, .. }
+            | Self::EmptyBody { status }
+            | Self::Decode { status, .. } => Some(*status),
+            Self::Transport(e) => e.status(),
+            Self::Incomplete { .. } | Self::InvalidRequest(_) | Self::Hook(_) => None,
+        }
+    }
+
+    /// The business error, when PandaPon returned one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Self::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// True when the call ran out of time (connect or total timeout).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Transport(e) if e.is_timeout())
+    }
+}
+
+/// A business error: PandaPon's envelope with a `code` other than 200.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// PandaPon's return code.
+    pub code: i64,
+    /// PandaPon's message for the code.
+    pub msg: Option<String>,
+    /// The request id; quote it when asking PandaPon about the call.
+    pub request_id: Option<String>,
+    /// The developer id.
+    pub develop_id: Option<DevelopId>,
+    /// The HTTP status the envelope arrived with (usually 200).
+    pub http_status: StatusCode,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "pandapon error {}: {} (requestId {})",
+            self.code,
+            self.msg.as_deref().unwrap_or("<no msg>"),
+            self.request_id.as_deref().unwrap_or("<none>")
+        )
+    }
+}
+
+/// The first [`EXCERPT_LIMIT`] bytes of a response body, as lossy UTF-8.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BodyExcerpt {
+    text: String,
+    truncated: bool,
+}
+
+impl BodyExcerpt {
+    /// Takes the start of `bytes`, cut at a character boundary.
+    pub fn new(bytes: &[u8]) -> Self {
+        let truncated = bytes.len() > EXCERPT_LIMIT;
+        let head = &bytes[..bytes.len().min(EXCERPT_LIMIT)];
+        let mut text = String::from_utf8_lossy(head).into_owned();
+        if truncated {
+            // A multi-byte character cut in half decodes as U+FFFD at the end.
+            while text.ends_with('\u{FFFD}') {
+                text.pop();
+            }
+        }
+        Self { text, truncated }
+    }
+
+    /// The excerpt text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// True when the body was longer than the excerpt.
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
+    }
+}
+
+impl fmt::Display for BodyExcerpt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.text)?;
+        if self.truncated {
+            f.write_str(" (truncated)")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for BodyExcerpt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required environment variable is unset or empty.
+    #[error("environment variable {0} is not set")]
+    MissingVar(&'static str),
+    /// An environment variable has an unusable value.
+    #[error("environment variable {name} is invalid: {reason}")]
+    InvalidVar {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with it (never its value).
+        reason: String,
+    },
+    /// The credentials are unusable.
+    #[error("invalid credentials: {0}")]
+    Credentials(#[from] pandapon_auth::CredentialsError),
+    /// The base URL is unusable.
+    #[error("invalid base URL {url:?}: {reason}")]
+    BaseUrl {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("building the HTTP client: {0}")]
+    Http(#[source] reqwest::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_is_bounded_and_cut_on_a_char_boundary() {
+        let body = "错".repeat(400); // 1200 bytes, 3 per char
+        let e = BodyExcerpt::new(body.as_bytes());
+        assert!(e.is_truncated());
+        assert_eq!(e.as_str().len(), 510);
+        assert!(e.as_str().chars().all(|c| c == '错'));
+        assert_eq!(BodyExcerpt::new(b"<html>").to_string(), r#""<html>""#);
+    }
+
+    #[test]
+    fn api_error_displays_code_msg_and_request_id() {
+        let e = ApiError {
+            code: 500,
+            msg: Some("订单不存在".into()),
+            request_id: Some("4cfda0b725184ab8a1e3ee3b9051ec35".into()),
+            develop_id: None,
+            http_status: StatusCode::OK,
+        };
+        assert_eq!(
+            e.to_string(),
+            "pandapon error 500: 订单不存在 (requestId 4cfda0b725184ab8a1e3ee3b9051ec35)"
+        );
+    }
+}
