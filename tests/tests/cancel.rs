@@ -225,7 +225,8 @@ async fn a_huge_error_page_is_kept_as_a_bounded_excerpt() {
 
 #[tokio::test]
 async fn malformed_json_empty_and_wrong_types_are_typed_errors() {
-    let cases: [(&str, fn(&Error) -> bool); 5] = [
+    type Expect = fn(&Error) -> bool;
+    let cases: [(&str, Expect); 5] = [
         (
             "{\"code\": 200, \"data\": tru",
             |e| matches!(e, Error::Decode { status, .. } if *status == 200),

@@ -64,7 +64,10 @@ pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
     let extra = envelope_impls(spec, &file)?;
     let mut file = file;
     file.items.extend(extra);
-    Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
+    // progenitor's per-method usage snippets are not compilable on their own;
+    // show them as text rather than as ignored doctests.
+    let code = prettyplease::unparse(&file).replace("```ignore", "```text");
+    Ok(format!("{HEADER}\n{code}"))
 }
 
 /// The name of the component schema an operation's 200 JSON response refers to.
@@ -131,16 +134,13 @@ fn find_struct<'a>(file: &'a syn::File, name: &str) -> Option<&'a syn::ItemStruc
 
 /// The `T` of an `Option<T>` type, or the type itself.
 fn option_inner(ty: &syn::Type) -> &syn::Type {
-    if let syn::Type::Path(p) = ty {
-        if let Some(last) = p.path.segments.last() {
-            if last.ident == "Option" {
-                if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
-                    if let Some(syn::GenericArgument::Type(inner)) = args.args.first() {
-                        return inner;
-                    }
-                }
-            }
-        }
+    if let syn::Type::Path(p) = ty
+        && let Some(last) = p.path.segments.last()
+        && last.ident == "Option"
+        && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(syn::GenericArgument::Type(inner)) = args.args.first()
+    {
+        return inner;
     }
     ty
 }
@@ -223,13 +223,13 @@ pub enum Freshness {
     Stale(String),
 }
 
-/// Compares `path` with `contents` without writing anything.
-pub fn compare(path: &Path, contents: &str) -> Freshness {
+/// Compares `path` with `contents` without writing anything; `shown` is the
+/// name used in the diff header.
+pub fn compare(path: &Path, shown: &str, contents: &str) -> Freshness {
     let current = fs::read_to_string(path).unwrap_or_default();
     if current == contents {
         return Freshness::Fresh;
     }
-    let shown = path.display().to_string();
     let diff = similar::TextDiff::from_lines(current.as_str(), contents)
         .unified_diff()
         .context_radius(3)
@@ -242,7 +242,7 @@ pub fn compare(path: &Path, contents: &str) -> Freshness {
 pub fn write() -> Result<()> {
     let root = workspace_root();
     for (path, contents) in outputs(&root)? {
-        if compare(&path, &contents) == Freshness::Fresh {
+        if compare(&path, &relative(&root, &path), &contents) == Freshness::Fresh {
             println!("unchanged {}", relative(&root, &path));
             continue;
         }
@@ -272,10 +272,12 @@ pub fn check() -> Result<()> {
 pub fn stale_files(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     Ok(outputs(root)?
         .into_iter()
-        .filter_map(|(path, contents)| match compare(&path, &contents) {
-            Freshness::Fresh => None,
-            Freshness::Stale(diff) => Some((path, diff)),
-        })
+        .filter_map(
+            |(path, contents)| match compare(&path, &relative(root, &path), &contents) {
+                Freshness::Fresh => None,
+                Freshness::Stale(diff) => Some((path, diff)),
+            },
+        )
         .collect())
 }
 
@@ -320,10 +322,11 @@ mod tests {
         fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("f.rs");
         fs::write(&path, "a\nb\n").expect("write");
-        assert_eq!(compare(&path, "a\nb\n"), Freshness::Fresh);
-        let Freshness::Stale(diff) = compare(&path, "a\nc\n") else {
+        assert_eq!(compare(&path, "f.rs", "a\nb\n"), Freshness::Fresh);
+        let Freshness::Stale(diff) = compare(&path, "f.rs", "a\nc\n") else {
             panic!("expected drift");
         };
+        assert!(diff.starts_with("--- a/f.rs\n+++ b/f.rs\n"), "{diff}");
         assert!(diff.contains("-b\n") && diff.contains("+c\n"), "{diff}");
         fs::remove_dir_all(&dir).expect("cleanup");
     }

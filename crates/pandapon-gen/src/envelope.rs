@@ -104,10 +104,10 @@ fn classify_body(status: StatusCode, bytes: &[u8], decode: Option<serde_json::Er
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Error::EmptyBody { status };
     }
-    if let Ok(meta) = serde_json::from_slice::<Meta>(bytes) {
-        if let Some(code) = meta.code.filter(|c| *c != SUCCESS_CODE) {
-            return api_error(meta, code, status);
-        }
+    if let Ok(meta) = serde_json::from_slice::<Meta>(bytes)
+        && let Some(code) = meta.code.filter(|c| *c != SUCCESS_CODE)
+    {
+        return api_error(meta, code, status);
     }
     let body = BodyExcerpt::new(bytes);
     let source = match decode {

@@ -4,7 +4,7 @@
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
-use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_path};
+use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -18,16 +18,16 @@ pub mod types {
         )]
         pub cancel_reason: ::std::option::Option<::std::string::String>,
         /**The order id returned in the order details when the order was created.
-        About 2.5e18: sent as a JSON integer with every digit.
-        */
+About 2.5e18: sent as a JSON integer with every digit.
+*/
         #[serde(rename = "orderId")]
         pub order_id: i64,
         ///Remark (备注).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub remark: ::std::option::Option<::std::string::String>,
         /**Site the call targets: international (alibaba) or 1688. Always "1688"
-        for this operation.
-        */
+for this operation.
+*/
         #[serde(rename = "webSite")]
         pub web_site: AlibabaOrderCancelRequestWebSite,
     }
@@ -37,8 +37,8 @@ pub mod types {
         }
     }
     /**Site the call targets: international (alibaba) or 1688. Always "1688"
-    for this operation.
-    */
+for this operation.
+*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -49,7 +49,7 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
+        PartialOrd
     )]
     pub enum AlibabaOrderCancelRequestWebSite {
         #[serde(rename = "1688")]
@@ -64,7 +64,9 @@ pub mod types {
     }
     impl ::std::str::FromStr for AlibabaOrderCancelRequestWebSite {
         type Err = self::error::ConversionError;
-        fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "1688" => Ok(Self::X1688),
                 _ => Err("invalid value".into()),
@@ -73,11 +75,14 @@ pub mod types {
     }
     impl ::std::convert::TryFrom<&str> for AlibabaOrderCancelRequestWebSite {
         type Error = self::error::ConversionError;
-        fn try_from(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
     }
-    impl ::std::convert::TryFrom<::std::string::String> for AlibabaOrderCancelRequestWebSite {
+    impl ::std::convert::TryFrom<::std::string::String>
+    for AlibabaOrderCancelRequestWebSite {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -115,8 +120,8 @@ pub mod types {
         }
     }
     /**The wrapper around every PandaPon response. `code` 200 means success;
-    any other code is a business error described by `msg`.
-    */
+any other code is a business error described by `msg`.
+*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct Envelope {
         ///Return code; 200 means success.
@@ -178,7 +183,9 @@ pub mod types {
             {
                 self.cancel_reason = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for cancel_reason: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for cancel_reason: {e}")
+                    });
                 self
             }
             pub fn order_id<T>(mut self, value: T) -> Self
@@ -188,7 +195,9 @@ pub mod types {
             {
                 self.order_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for order_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_id: {e}")
+                    });
                 self
             }
             pub fn remark<T>(mut self, value: T) -> Self
@@ -198,7 +207,9 @@ pub mod types {
             {
                 self.remark = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for remark: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for remark: {e}")
+                    });
                 self
             }
             pub fn web_site<T>(mut self, value: T) -> Self
@@ -208,11 +219,14 @@ pub mod types {
             {
                 self.web_site = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for web_site: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for web_site: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<AlibabaOrderCancelRequest> for super::AlibabaOrderCancelRequest {
+        impl ::std::convert::TryFrom<AlibabaOrderCancelRequest>
+        for super::AlibabaOrderCancelRequest {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: AlibabaOrderCancelRequest,
@@ -225,7 +239,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::AlibabaOrderCancelRequest> for AlibabaOrderCancelRequest {
+        impl ::std::convert::From<super::AlibabaOrderCancelRequest>
+        for AlibabaOrderCancelRequest {
             fn from(value: super::AlibabaOrderCancelRequest) -> Self {
                 Self {
                     cancel_reason: Ok(value.cancel_reason),
@@ -237,8 +252,14 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct AlibabaOrderCancelResponse {
-            code: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
-            data: ::std::result::Result<::std::option::Option<bool>, ::std::string::String>,
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
             develop_id: ::std::result::Result<
                 ::std::option::Option<crate::DevelopId>,
                 ::std::string::String,
@@ -271,7 +292,9 @@ pub mod types {
             {
                 self.code = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for code: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
                 self
             }
             pub fn data<T>(mut self, value: T) -> Self
@@ -281,7 +304,9 @@ pub mod types {
             {
                 self.data = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for data: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
                 self
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
@@ -291,7 +316,9 @@ pub mod types {
             {
                 self.develop_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for develop_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
                 self
             }
             pub fn msg<T>(mut self, value: T) -> Self
@@ -301,7 +328,9 @@ pub mod types {
             {
                 self.msg = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for msg: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
                 self
             }
             pub fn request_id<T>(mut self, value: T) -> Self
@@ -311,11 +340,14 @@ pub mod types {
             {
                 self.request_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for request_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
                 self
             }
         }
-        impl ::std::convert::TryFrom<AlibabaOrderCancelResponse> for super::AlibabaOrderCancelResponse {
+        impl ::std::convert::TryFrom<AlibabaOrderCancelResponse>
+        for super::AlibabaOrderCancelResponse {
             type Error = super::error::ConversionError;
             fn try_from(
                 value: AlibabaOrderCancelResponse,
@@ -329,7 +361,8 @@ pub mod types {
                 })
             }
         }
-        impl ::std::convert::From<super::AlibabaOrderCancelResponse> for AlibabaOrderCancelResponse {
+        impl ::std::convert::From<super::AlibabaOrderCancelResponse>
+        for AlibabaOrderCancelResponse {
             fn from(value: super::AlibabaOrderCancelResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -342,7 +375,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct Envelope {
-            code: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
             develop_id: ::std::result::Result<
                 ::std::option::Option<crate::DevelopId>,
                 ::std::string::String,
@@ -374,7 +410,9 @@ pub mod types {
             {
                 self.code = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for code: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
                 self
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
@@ -384,7 +422,9 @@ pub mod types {
             {
                 self.develop_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for develop_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
                 self
             }
             pub fn msg<T>(mut self, value: T) -> Self
@@ -394,7 +434,9 @@ pub mod types {
             {
                 self.msg = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for msg: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
                 self
             }
             pub fn request_id<T>(mut self, value: T) -> Self
@@ -404,7 +446,9 @@ pub mod types {
             {
                 self.request_id = value
                     .try_into()
-                    .map_err(|e| format!("error converting supplied value for request_id: {e}"));
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
                 self
             }
         }
@@ -438,12 +482,18 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
         impl ::std::fmt::Debug for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
@@ -488,9 +538,7 @@ impl Client {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new()
-                .connect_timeout(dur)
-                .timeout(dur)
+            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
@@ -533,24 +581,23 @@ const _: () = {
     fn assert_client_hooks()
     where
         Client: ClientHooks<crate::client::Inner>,
-    {
-    }
+    {}
 };
 impl Client {
     /**Cancel order interface before payment
 
-    Cancels a 1688 order that has not been paid yet.
-    Documented at https://doc-cnv2.pandapon.com/api-288855711 (modified 2025-04-25).
+Cancels a 1688 order that has not been paid yet.
+Documented at https://doc-cnv2.pandapon.com/api-288855711 (modified 2025-04-25).
 
 
-    Sends a `POST` request to `/v2/alibaba/order/cancel`
+Sends a `POST` request to `/v2/alibaba/order/cancel`
 
-    ```ignore
-    let response = client.alibaba_order_cancel()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+```text
+let response = client.alibaba_order_cancel()
+    .body(body)
+    .send()
+    .await;
+```*/
     pub fn alibaba_order_cancel(&self) -> builder::AlibabaOrderCancel<'_> {
         builder::AlibabaOrderCancel::new(self)
     }
@@ -561,12 +608,12 @@ pub mod builder {
     use super::types;
     #[allow(unused_imports)]
     use super::{
-        ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
-        ResponseValue, encode_path,
+        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
+        RequestBuilderExt, ResponseValue,
     };
     /**Builder for [`Client::alibaba_order_cancel`]
 
-    [`Client::alibaba_order_cancel`]: super::Client::alibaba_order_cancel*/
+[`Client::alibaba_order_cancel`]: super::Client::alibaba_order_cancel*/
     #[derive(Debug, Clone)]
     pub struct AlibabaOrderCancel<'a> {
         client: &'a super::Client,
@@ -582,22 +629,26 @@ pub mod builder {
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaOrderCancelRequest>,
-            <V as std::convert::TryInto<types::AlibabaOrderCancelRequest>>::Error:
-                std::fmt::Display,
+            <V as std::convert::TryInto<
+                types::AlibabaOrderCancelRequest,
+            >>::Error: std::fmt::Display,
         {
-            self.body = value.try_into().map(From::from).map_err(|s| {
-                format!(
-                    "conversion to `AlibabaOrderCancelRequest` for body failed: {}",
-                    s
-                )
-            });
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaOrderCancelRequest` for body failed: {}",
+                        s
+                    )
+                });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
-                    types::builder::AlibabaOrderCancelRequest,
-                ) -> types::builder::AlibabaOrderCancelRequest,
+                types::builder::AlibabaOrderCancelRequest,
+            ) -> types::builder::AlibabaOrderCancelRequest,
         {
             self.body = self.body.map(f);
             self
@@ -609,15 +660,19 @@ pub mod builder {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
-                    types::AlibabaOrderCancelRequest::try_from(v).map_err(|e| e.to_string())
+                    types::AlibabaOrderCancelRequest::try_from(v)
+                        .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/v2/alibaba/order/cancel", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -662,9 +717,9 @@ impl crate::envelope::Envelope for types::AlibabaOrderCancelResponse {
     }
 }
 impl builder::AlibabaOrderCancel<'_> {
-    /** Sends `alibaba_order_cancel` and unwraps the envelope: `Ok` only when `code` is 200.
+    /**Sends `alibaba_order_cancel` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-    Use [`send`](Self::send) for the raw envelope.*/
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
     pub async fn call(self) -> ::std::result::Result<crate::Reply<bool>, crate::Error> {
         crate::envelope::finish(self.send().await).await
     }

@@ -7,6 +7,7 @@ mod client;
 mod envelope;
 mod error;
 #[allow(missing_docs, unused_imports, clippy::all)]
+#[rustfmt::skip]
 mod generated;
 mod ids;
 
