@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use pandapon_gen::types::{AlibabaOrderCancelRequest, AlibabaOrderCancelRequestWebSite};
+use pandapon_gen::types::{AlibabaOrderCancelRequest, WebSite};
 use pandapon_gen::{Client, Credentials, Error, TimestampUnit};
 use pandapon_httpmock::httpmock::Method::POST;
 use pandapon_httpmock::{
@@ -13,12 +13,12 @@ use pandapon_tests::{CANARY_SECRET, Harness, USER_ID, credentials};
 use serde_json::json;
 
 const PATH: &str = "/v2/alibaba/order/cancel";
-const ORDER_ID: i64 = 2542285634920880794;
+const ORDER_ID: u64 = 2542285634920880794;
 
 fn body() -> AlibabaOrderCancelRequest {
     AlibabaOrderCancelRequest {
-        web_site: AlibabaOrderCancelRequestWebSite::X1688,
-        order_id: ORDER_ID,
+        web_site: WebSite::X1688,
+        order_id: ORDER_ID.into(),
         cancel_reason: Some("不想要了".into()),
         remark: None,
     }

@@ -96,7 +96,7 @@ fn the_cancel_example_keeps_every_digit() {
         ["examples"]["documented"]["value"];
     let typed: types::AlibabaOrderCancelRequest =
         serde_json::from_value(example.clone()).expect("decodes");
-    assert_eq!(typed.order_id, 2542285634920880794);
+    assert_eq!(typed.order_id.get(), 2542285634920880794);
     assert!(
         serde_json::to_string(&typed)
             .expect("encodes")

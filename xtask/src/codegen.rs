@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
 use quote::{format_ident, quote};
 
 /// Path of the spec, relative to the workspace root.
@@ -38,25 +38,85 @@ pub fn load_spec(root: &Path) -> Result<openapiv3::OpenAPI> {
     parse_spec(&text).with_context(|| format!("in {}", path.display()))
 }
 
+/// Extension naming the hand-written Rust type that replaces a component.
+const EXT_TYPE: &str = "x-pandapon-type";
+/// Extension giving the JSON shape carried inside a string component.
+const EXT_JSON_OF: &str = "x-pandapon-json-of";
+/// The security scheme that marks query-signed (warehouse-logistics) operations.
+const QUERY_SIGN_SCHEME: &str = "logisticsSign";
+
+/// The Rust type for a JSON shape given in `x-pandapon-json-of`.
+fn json_of_type(component: &str, shape: &serde_json::Value) -> Result<String> {
+    let component_ref = |v: &serde_json::Value| {
+        v.get("$ref")
+            .and_then(|r| r.as_str())
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            .map(|name| format!("crate::types::{name}"))
+    };
+    if let Some(ty) = component_ref(shape) {
+        return Ok(ty);
+    }
+    match shape.get("type").and_then(|t| t.as_str()) {
+        Some("array") => match shape.get("items").and_then(component_ref) {
+            Some(item) => Ok(format!("::std::vec::Vec<{item}>")),
+            None => bail!("{component}: {EXT_JSON_OF} arrays need `items` with a $ref"),
+        },
+        Some("object")
+            if shape
+                .pointer("/additionalProperties/type")
+                .and_then(|t| t.as_str())
+                == Some("string") =>
+        {
+            Ok("::std::collections::BTreeMap<::std::string::String, ::std::string::String>".into())
+        }
+        _ => bail!("{component}: unsupported {EXT_JSON_OF} shape {shape}"),
+    }
+}
+
+/// Component replacements declared in the spec: (schema name, Rust type).
+pub fn replacements(spec: &openapiv3::OpenAPI) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let Some(components) = &spec.components else {
+        return Ok(out);
+    };
+    for (name, schema) in &components.schemas {
+        let Some(schema) = schema.as_item() else {
+            continue;
+        };
+        let ext = &schema.schema_data.extensions;
+        match (ext.get(EXT_TYPE), ext.get(EXT_JSON_OF)) {
+            (Some(_), Some(_)) => bail!("{name}: use either {EXT_TYPE} or {EXT_JSON_OF}"),
+            (Some(ty), None) => match ty.as_str() {
+                Some(ty) => out.push((name.clone(), ty.to_owned())),
+                None => bail!("{name}: {EXT_TYPE} must be a string"),
+            },
+            (None, Some(shape)) => {
+                let inner = json_of_type(name, shape)?;
+                out.push((name.clone(), format!("crate::JsonString<{inner}>")));
+            }
+            (None, None) => {}
+        }
+    }
+    Ok(out)
+}
+
 /// The progenitor settings for the SDK crate.
-fn sdk_settings() -> GenerationSettings {
+fn sdk_settings(spec: &openapiv3::OpenAPI) -> Result<GenerationSettings> {
     let mut settings = GenerationSettings::new();
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_hooks(HooksMode::Expected)
-        .with_inner_type(quote!(crate::client::Inner))
-        .with_replacement(
-            "DevelopId",
-            "crate::DevelopId",
-            [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
-        );
-    settings
+        .with_inner_type(quote!(crate::client::Inner));
+    for (name, ty) in replacements(spec)? {
+        settings.with_replacement(name, ty, std::iter::empty());
+    }
+    Ok(settings)
 }
 
 /// Generates the SDK's `generated.rs` text from a spec.
 pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
-    let mut generator = Generator::new(&sdk_settings());
+    let mut generator = Generator::new(&sdk_settings(spec)?);
     let tokens = generator
         .generate_tokens(spec)
         .map_err(|e| anyhow::anyhow!("progenitor: {e}"))?;
@@ -145,10 +205,35 @@ fn option_inner(ty: &syn::Type) -> &syn::Type {
     ty
 }
 
-/// For each operation: `impl Envelope` on its response type, and a `call()`
-/// method on its builder that sends and unwraps the envelope.
+/// Whether `ty` is `serde_json::Value` (a free-form payload).
+fn is_json_value(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Value"))
+}
+
+/// The operations whose security requirement is the query-parameter scheme.
+pub fn query_signed(spec: &openapiv3::OpenAPI) -> Vec<String> {
+    let mut ids: Vec<String> = spec
+        .paths
+        .iter()
+        .filter_map(|(_, item)| item.as_item())
+        .flat_map(|item| item.iter().map(|(_, op)| op))
+        .filter(|op| {
+            op.security
+                .as_ref()
+                .is_some_and(|reqs| reqs.iter().any(|r| r.contains_key(QUERY_SIGN_SCHEME)))
+        })
+        .filter_map(|op| op.operation_id.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// `impl Envelope` for each response type, a `call()` method on each
+/// operation's builder that sends and unwraps the envelope, and the list of
+/// query-signed operations.
 fn envelope_impls(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec<syn::Item>> {
     let mut items = Vec::new();
+    let mut done = std::collections::BTreeSet::new();
     for (op_id, schema) in operations(spec)? {
         let Some(st) = find_struct(file, &schema) else {
             bail!("{op_id}: progenitor generated no struct types::{schema}");
@@ -158,16 +243,30 @@ fn envelope_impls(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec<syn
                 .iter()
                 .find(|f| f.ident.as_ref().is_some_and(|i| i == name))
         };
-        for required in ["request_id", "code", "develop_id", "msg"] {
-            if field(required).is_none() {
-                bail!(
-                    "{op_id}: types::{schema} lacks envelope field `{required}`: use allOf with Envelope"
-                );
-            }
+        if field("code").is_none() {
+            bail!("{op_id}: types::{schema} has no `code`: use allOf with Envelope");
         }
+        let meta = |name: &str| {
+            let ident = format_ident!("{name}");
+            match field(name) {
+                Some(_) => quote!(self.#ident),
+                None => quote!(::std::option::Option::None),
+            }
+        };
+        let (request_id, develop_id, msg) = (meta("request_id"), meta("develop_id"), meta("msg"));
         let response = format_ident!("{schema}");
         let builder = format_ident!("{}", pascal(&op_id));
         let (data_ty, data_expr) = match field("data") {
+            // A free-form payload has no "missing": absent is JSON null.
+            Some(f) if is_json_value(option_inner(&f.ty)) => {
+                let inner = option_inner(&f.ty);
+                (quote!(#inner), quote!(Some(self.data.unwrap_or_default())))
+            }
+            Some(f) if std::ptr::eq(option_inner(&f.ty), &f.ty) => {
+                // Not an Option (typify defaults absent arrays to empty).
+                let ty = &f.ty;
+                (quote!(#ty), quote!(Some(self.data)))
+            }
             Some(f) => {
                 let inner = option_inner(&f.ty);
                 (quote!(#inner), quote!(self.data))
@@ -179,22 +278,7 @@ fn envelope_impls(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec<syn
              Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, \
              leaving the `code` check to the caller."
         );
-        let tokens = quote! {
-            impl crate::envelope::Envelope for types::#response {
-                type Data = #data_ty;
-                fn into_parts(self) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
-                    (
-                        crate::envelope::Meta {
-                            request_id: self.request_id,
-                            code: self.code,
-                            develop_id: self.develop_id,
-                            msg: self.msg,
-                        },
-                        #data_expr,
-                    )
-                }
-            }
-
+        let mut tokens = quote! {
             impl builder::#builder<'_> {
                 #[doc = #call_doc]
                 pub async fn call(self) -> ::std::result::Result<crate::Reply<#data_ty>, crate::Error> {
@@ -202,10 +286,44 @@ fn envelope_impls(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec<syn
                 }
             }
         };
+        if done.insert(schema.clone()) {
+            tokens.extend(quote! {
+                impl crate::envelope::Envelope for types::#response {
+                    type Data = #data_ty;
+                    fn into_parts(self) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+                        (
+                            crate::envelope::Meta {
+                                request_id: #request_id,
+                                code: self.code,
+                                develop_id: #develop_id,
+                                msg: #msg,
+                            },
+                            #data_expr,
+                        )
+                    }
+                }
+            });
+        }
         let parsed: syn::File = syn::parse2(tokens).context("parsing envelope impls")?;
         items.extend(parsed.items);
     }
-    Ok(items)
+    let query_signed = query_signed(spec);
+    // Response data types are named relative to `types`, so the impls live
+    // in a module that sees them.
+    let tokens = quote! {
+        /// Operations authenticated with `timestamp` and `sign` query
+        /// parameters (the spec's `logisticsSign` security scheme).
+        pub(crate) const QUERY_SIGNED_OPERATIONS: &[&str] = &[#(#query_signed),*];
+
+        mod envelopes {
+            #[allow(unused_imports)]
+            use super::types::*;
+            use super::{builder, types};
+            #(#items)*
+        }
+    };
+    let parsed: syn::File = syn::parse2(tokens).context("parsing envelope module")?;
+    Ok(parsed.items)
 }
 
 /// Every generated file with its expected contents.

@@ -4,11 +4,13 @@
 #![warn(missing_docs)]
 
 mod credentials;
+mod query;
 mod sign;
 mod signer;
 mod verify;
 
 pub use credentials::{Credentials, CredentialsError};
+pub use query::{HeaderRuleQuery, QuerySigner};
 pub use sign::{
     ACCESS_KEY, NONCE, NONCE_LEN, Nonce, ParamError, SIGNATURE, Signature, SignedHeaders,
     StringToSign, TIMESTAMP, Timestamp, USER_ID, sign,

@@ -13,7 +13,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use pandapon_gen::types::{AlibabaOrderCancelRequest, AlibabaOrderCancelRequestWebSite};
+use pandapon_gen::types::{AlibabaOrderCancelRequest, WebSite};
 use pandapon_gen::{Client, Credentials, Error};
 use pandapon_httpmock::httpmock::{Method::POST, MockServer};
 use pandapon_httpmock::{SignatureCheck, success};
@@ -23,7 +23,7 @@ use pandapon_httpmock::{SignatureCheck, success};
 struct Args {
     /// The 1688 order id (up to 19 digits).
     #[arg(long)]
-    order_id: i64,
+    order_id: u64,
     /// Why the order is cancelled.
     #[arg(long)]
     reason: Option<String>,
@@ -76,8 +76,8 @@ async fn run(args: Args) -> Result<pandapon_gen::Reply<bool>, Box<dyn std::error
     let reply = client
         .alibaba_order_cancel()
         .body(AlibabaOrderCancelRequest {
-            web_site: AlibabaOrderCancelRequestWebSite::X1688,
-            order_id: args.order_id,
+            web_site: WebSite::X1688,
+            order_id: args.order_id.into(),
             cancel_reason: args.reason,
             remark: args.remark,
         })

@@ -1,8 +1,9 @@
 //! Building a [`Client`] and the hook that signs every request it sends.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use pandapon_auth::{Credentials, Signer, TimestampUnit};
+use pandapon_auth::{Credentials, HeaderRuleQuery, QuerySigner, Signer, TimestampUnit};
 use progenitor_client::{ClientHooks, OperationInfo};
 
 use crate::{Client, ConfigError};
@@ -32,12 +33,34 @@ pub const ENV_TIMESTAMP_UNIT: &str = "PANDAPON_TIMESTAMP_UNIT";
 #[derive(Debug, Clone)]
 pub struct Inner {
     signer: Signer,
+    query_signer: Arc<dyn QuerySigner>,
 }
 
 impl Inner {
     /// The signer used for every attempt.
     pub fn signer(&self) -> &Signer {
         &self.signer
+    }
+
+    /// Signs one attempt: the five headers, and for the warehouse-logistics
+    /// operations the `timestamp` and `sign` query parameters, replacing any
+    /// left from an earlier attempt.
+    fn sign(&self, request: &mut reqwest::Request, operation_id: &str) {
+        let headers = self.signer.sign_now();
+        headers.apply(request.headers_mut());
+        if crate::generated::QUERY_SIGNED_OPERATIONS.contains(&operation_id) {
+            let params = self.query_signer.query(&headers);
+            let url = request.url_mut();
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| !params.iter().any(|(name, _)| k == name))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            url.query_pairs_mut()
+                .clear()
+                .extend_pairs(kept)
+                .extend_pairs(params);
+        }
     }
 }
 
@@ -49,9 +72,9 @@ impl ClientHooks<Inner> for Client {
     async fn exec(
         &self,
         mut request: reqwest::Request,
-        _info: &OperationInfo,
+        info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        self.inner.signer.sign_now().apply(request.headers_mut());
+        self.inner.sign(&mut request, info.operation_id);
         self.client.execute(request).await
     }
 }
@@ -87,6 +110,7 @@ pub struct ClientBuilder {
     unit: TimestampUnit,
     connect_timeout: Duration,
     timeout: Duration,
+    query_signer: Arc<dyn QuerySigner>,
 }
 
 impl ClientBuilder {
@@ -99,6 +123,7 @@ impl ClientBuilder {
             unit: TimestampUnit::Millis,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
+            query_signer: Arc::new(HeaderRuleQuery),
         }
     }
 
@@ -158,6 +183,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Replaces the rule for the warehouse-logistics `timestamp` and `sign`
+    /// query parameters. The default, [`HeaderRuleQuery`], is unverified:
+    /// PandaPon does not document `sign`.
+    pub fn query_signer(mut self, signer: impl QuerySigner + 'static) -> Self {
+        self.query_signer = Arc::new(signer);
+        self
+    }
+
     /// Builds the client (HTTPS through rustls).
     pub fn build(self) -> Result<Client, ConfigError> {
         let base_url = self.base_url.trim_end_matches('/').to_owned();
@@ -183,7 +216,11 @@ impl ClientBuilder {
             .build()
             .map_err(ConfigError::Http)?;
         let signer = Signer::new(self.credentials).with_timestamp_unit(self.unit);
-        Ok(Client::new_with_client(&base_url, http, Inner { signer }))
+        let inner = Inner {
+            signer,
+            query_signer: self.query_signer,
+        };
+        Ok(Client::new_with_client(&base_url, http, inner))
     }
 }
 

@@ -8,6 +8,496 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///One product line of a v1 1688 order or preview.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaCargoV1 {
+        ///The product id (商品id), numeric in v1.
+        #[serde(
+            rename = "offerId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub offer_id: ::std::option::Option<crate::IntegerId>,
+        ///How many. Documented as "number"; examples are integers.
+        pub quantity: i64,
+        ///The seller's id (店家ID).
+        #[serde(
+            rename = "sellerOpenId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub seller_open_id: ::std::option::Option<::std::string::String>,
+        ///The product specification (SKU) id.
+        #[serde(
+            rename = "specId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub spec_id: ::std::option::Option<::std::string::String>,
+    }
+    impl AlibabaCargoV1 {
+        pub fn builder() -> builder::AlibabaCargoV1 {
+            Default::default()
+        }
+    }
+    ///The 1688 cart (AlibabaCartV2VO).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaCart {
+        ///Lines that can no longer be ordered (失效), by shop.
+        #[serde(
+            rename = "disableList",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub disable_list: ::std::option::Option<::std::vec::Vec<AlibabaCartShop>>,
+        ///Lines that can be ordered (有效), by shop.
+        #[serde(
+            rename = "enableList",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub enable_list: ::std::option::Option<::std::vec::Vec<AlibabaCartShop>>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl AlibabaCart {
+        pub fn builder() -> builder::AlibabaCart {
+            Default::default()
+        }
+    }
+    ///Body of `POST /alibaba/cart/create/order`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaCartCreateOrderRequest {
+        #[serde(
+            rename = "addressParam",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub address_param: ::std::option::Option<FastAdress>,
+        ///Cart line ids.
+        #[serde(rename = "cartIds")]
+        pub cart_ids: ::std::vec::Vec<i64>,
+        ///Order flow, for example "general".
+        pub flow: ::std::string::String,
+        ///Order remark (订单备注).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub message: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "shopPromotionId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub shop_promotion_id: ::std::option::Option<::std::string::String>,
+        ///Employee name (雇员名称).
+        #[serde(
+            rename = "staffName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub staff_name: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "tradeType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trade_type: ::std::option::Option<::std::string::String>,
+        ///User id (用户id).
+        #[serde(
+            rename = "userId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub user_id: ::std::option::Option<::std::string::String>,
+    }
+    impl AlibabaCartCreateOrderRequest {
+        pub fn builder() -> builder::AlibabaCartCreateOrderRequest {
+            Default::default()
+        }
+    }
+    ///Body of `POST /alibaba/cart/edit-quantity`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaCartEditQuantityRequest {
+        ///Container (cabinet) number (柜箱号).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub container: ::std::option::Option<::std::string::String>,
+        ///Cart line id (购物车ID).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<i64>,
+        ///Product number (产品号).
+        #[serde(
+            rename = "productNo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub product_no: ::std::option::Option<::std::string::String>,
+        ///New quantity (数量).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub quantity: ::std::option::Option<i64>,
+        /**Documented as a Java `DateTime` object (mutable, firstDayOfWeek,
+timeZone…), a server type leaked into the docs. Leave it unset.
+*/
+        #[serde(
+            rename = "updateTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub update_time: ::std::option::Option<::serde_json::Value>,
+    }
+    impl AlibabaCartEditQuantityRequest {
+        pub fn builder() -> builder::AlibabaCartEditQuantityRequest {
+            Default::default()
+        }
+    }
+    ///Envelope of `POST /alibaba/cart/edit-quantity`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaCartEditQuantityResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        ///Whether the quantity changed (返回内容).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<bool>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl AlibabaCartEditQuantityResponse {
+        pub fn builder() -> builder::AlibabaCartEditQuantityResponse {
+            Default::default()
+        }
+    }
+    ///A cart line.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaCartItem {
+        ///Stock on sale.
+        #[serde(
+            rename = "amountOnSale",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub amount_on_sale: ::std::option::Option<i64>,
+        ///Cart line id; use it as a `cartIds` entry.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<i64>,
+        #[serde(
+            rename = "itemPic",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub item_pic: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "itemTitle",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub item_title: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "offerMapId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub offer_map_id: ::std::option::Option<::std::string::String>,
+        ///Price, an integer; the unit is not documented for 1688 (Taobao prices are in fen).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub price: ::std::option::Option<i64>,
+        ///The SKU's properties, as text.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub properties: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub quantity: ::std::option::Option<i64>,
+        #[serde(
+            rename = "skuId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sku_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "specId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub spec_id: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl AlibabaCartItem {
+        pub fn builder() -> builder::AlibabaCartItem {
+            Default::default()
+        }
+    }
+    ///Envelope of `GET /v2/alibaba/cart/list`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaCartListResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<AlibabaCart>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl AlibabaCartListResponse {
+        pub fn builder() -> builder::AlibabaCartListResponse {
+            Default::default()
+        }
+    }
+    ///Body of `POST /alibaba/cart/preview/order`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaCartPreviewOrderRequest {
+        #[serde(
+            rename = "addressParam",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub address_param: ::std::option::Option<FastAdress>,
+        ///Cart line ids.
+        #[serde(rename = "cartIds")]
+        pub cart_ids: ::std::vec::Vec<i64>,
+    }
+    impl AlibabaCartPreviewOrderRequest {
+        pub fn builder() -> builder::AlibabaCartPreviewOrderRequest {
+            Default::default()
+        }
+    }
+    ///One shop's lines in the cart (CartShopItem).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaCartShop {
+        #[serde(
+            rename = "cartItemInfos",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub cart_item_infos: ::std::option::Option<::std::vec::Vec<AlibabaCartItem>>,
+        #[serde(
+            rename = "sellerNickName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub seller_nick_name: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "sellerOpenId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub seller_open_id: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl AlibabaCartShop {
+        pub fn builder() -> builder::AlibabaCartShop {
+            Default::default()
+        }
+    }
+    ///Outcome of a receipt confirmation.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaConfirmReceiptResult {
+        ///Error code (错误码).
+        #[serde(
+            rename = "errorCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub error_code: ::std::option::Option<::std::string::String>,
+        ///Error message (错误信息).
+        #[serde(
+            rename = "errorInfo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub error_info: ::std::option::Option<::std::string::String>,
+        ///Whether it succeeded (是否成功).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub success: ::std::option::Option<bool>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl AlibabaConfirmReceiptResult {
+        pub fn builder() -> builder::AlibabaConfirmReceiptResult {
+            Default::default()
+        }
+    }
+    ///Domestic (China) delivery details of a 1688 order.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaNativeLogistics {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub area: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "areaCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub area_code: ::std::option::Option<::std::string::String>,
+        ///Type not documented (null in the example).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub caid: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub city: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "contactPerson",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub contact_person: ::std::option::Option<::std::string::String>,
+        ///Type not documented (null in the example).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub fax: ::std::option::Option<::serde_json::Value>,
+        ///Shape not documented (null in the example).
+        #[serde(
+            rename = "logisticsItems",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub logistics_items: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub mobile: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub province: ::std::option::Option<::std::string::String>,
+        ///Type not documented (null in the example).
+        #[serde(
+            rename = "realLogisticsCompanyNo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub real_logistics_company_no: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub telephone: ::std::option::Option<::std::string::String>,
+        ///Type not documented (null in the example).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub town: ::std::option::Option<::serde_json::Value>,
+        ///Type not documented (null in the example).
+        #[serde(
+            rename = "townCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub town_code: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub zip: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl AlibabaNativeLogistics {
+        pub fn builder() -> builder::AlibabaNativeLogistics {
+            Default::default()
+        }
+    }
+    ///Body of `POST /v2/alibaba/order/batch/create`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaOrderBatchCreateRequest {
+        #[serde(
+            rename = "addressParam",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub address_param: ::std::option::Option<FastAdress>,
+        ///The products; must not be empty (商品信息不能为空).
+        #[serde(rename = "cargoParamList")]
+        pub cargo_param_list: ::std::vec::Vec<FastCargo>,
+        ///Order flow, for example "general".
+        pub flow: ::std::string::String,
+        ///Order remark (订单备注).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub message: ::std::option::Option<::std::string::String>,
+        ///How the order was placed (下单途径); values are not documented.
+        #[serde(
+            rename = "platformOrder",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub platform_order: ::std::option::Option<i64>,
+        ///Shop promotion id.
+        #[serde(
+            rename = "shopPromotionId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub shop_promotion_id: ::std::option::Option<::std::string::String>,
+        ///Employee name (雇员名称).
+        #[serde(
+            rename = "staffName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub staff_name: ::std::option::Option<::std::string::String>,
+        ///Trade type.
+        #[serde(
+            rename = "tradeType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub trade_type: ::std::option::Option<::std::string::String>,
+        ///Bank-transfer voucher images (转账凭证).
+        #[serde(
+            rename = "transferAccountImgs",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub transfer_account_imgs: ::std::option::Option<::std::string::String>,
+        ///Bank-transfer remark (银行转账备注).
+        #[serde(
+            rename = "transferAccountRemark",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub transfer_account_remark: ::std::option::Option<::std::string::String>,
+        ///User id.
+        #[serde(
+            rename = "userId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub user_id: ::std::option::Option<::std::string::String>,
+    }
+    impl AlibabaOrderBatchCreateRequest {
+        pub fn builder() -> builder::AlibabaOrderBatchCreateRequest {
+            Default::default()
+        }
+    }
+    ///Envelope of `POST /v2/alibaba/order/batch/create`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaOrderBatchCreateResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        ///One result per merchant.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub data: ::std::vec::Vec<AlibabaOrderResult>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl AlibabaOrderBatchCreateResponse {
+        pub fn builder() -> builder::AlibabaOrderBatchCreateResponse {
+            Default::default()
+        }
+    }
+    ///Body of `POST /alibaba/order/create/previewbatch`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaOrderBatchPreviewRequest {
+        #[serde(
+            rename = "addressParam",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub address_param: ::std::option::Option<FastAdress>,
+        #[serde(rename = "cargoParamList")]
+        pub cargo_param_list: ::std::vec::Vec<AlibabaCargoV1>,
+    }
+    impl AlibabaOrderBatchPreviewRequest {
+        pub fn builder() -> builder::AlibabaOrderBatchPreviewRequest {
+            Default::default()
+        }
+    }
+    ///Body of `POST /alibaba/order/batch/submit/to/pay`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaOrderBatchSubmitToPayRequest {
+        ///The 1688 order ids, as strings.
+        #[serde(rename = "orderIds")]
+        pub order_ids: ::std::vec::Vec<crate::StringId>,
+    }
+    impl AlibabaOrderBatchSubmitToPayRequest {
+        pub fn builder() -> builder::AlibabaOrderBatchSubmitToPayRequest {
+            Default::default()
+        }
+    }
     ///Body of `POST /v2/alibaba/order/cancel`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AlibabaOrderCancelRequest {
@@ -21,73 +511,16 @@ pub mod types {
 About 2.5e18: sent as a JSON integer with every digit.
 */
         #[serde(rename = "orderId")]
-        pub order_id: i64,
+        pub order_id: crate::IntegerId,
         ///Remark (备注).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub remark: ::std::option::Option<::std::string::String>,
-        /**Site the call targets: international (alibaba) or 1688. Always "1688"
-for this operation.
-*/
         #[serde(rename = "webSite")]
-        pub web_site: AlibabaOrderCancelRequestWebSite,
+        pub web_site: WebSite,
     }
     impl AlibabaOrderCancelRequest {
         pub fn builder() -> builder::AlibabaOrderCancelRequest {
             Default::default()
-        }
-    }
-    /**Site the call targets: international (alibaba) or 1688. Always "1688"
-for this operation.
-*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum AlibabaOrderCancelRequestWebSite {
-        #[serde(rename = "1688")]
-        X1688,
-    }
-    impl ::std::fmt::Display for AlibabaOrderCancelRequestWebSite {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::X1688 => f.write_str("1688"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for AlibabaOrderCancelRequestWebSite {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "1688" => Ok(Self::X1688),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for AlibabaOrderCancelRequestWebSite {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for AlibabaOrderCancelRequestWebSite {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///Envelope of `POST /v2/alibaba/order/cancel`.
@@ -119,6 +552,817 @@ for this operation.
             Default::default()
         }
     }
+    ///Body of `POST /alibaba/order/receivegoods`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaOrderConfirmReceiptRequest {
+        ///Sub-order (line) ids (子订单ID).
+        #[serde(
+            rename = "orderEntryIds",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order_entry_ids: ::std::option::Option<::std::vec::Vec<crate::IntegerId>>,
+        ///The 1688 order id (订单ID).
+        #[serde(
+            rename = "orderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order_id: ::std::option::Option<crate::IntegerId>,
+    }
+    impl AlibabaOrderConfirmReceiptRequest {
+        pub fn builder() -> builder::AlibabaOrderConfirmReceiptRequest {
+            Default::default()
+        }
+    }
+    ///Envelope of `POST /alibaba/order/receivegoods`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaOrderConfirmReceiptResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<AlibabaConfirmReceiptResult>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl AlibabaOrderConfirmReceiptResponse {
+        pub fn builder() -> builder::AlibabaOrderConfirmReceiptResponse {
+            Default::default()
+        }
+    }
+    ///Body of `POST /alibaba/order/detail`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaOrderDetailRequest {
+        ///The 1688 order id, as a string here.
+        #[serde(
+            rename = "orderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order_id: ::std::option::Option<crate::StringId>,
+        #[serde(rename = "webSite")]
+        pub web_site: WebSite,
+    }
+    impl AlibabaOrderDetailRequest {
+        pub fn builder() -> builder::AlibabaOrderDetailRequest {
+            Default::default()
+        }
+    }
+    ///Envelope of `GET /v2/alibaba/order/pay/url`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaOrderPayUrlResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<AlibabaPayOrder>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl AlibabaOrderPayUrlResponse {
+        pub fn builder() -> builder::AlibabaOrderPayUrlResponse {
+            Default::default()
+        }
+    }
+    ///Body of `POST /v2/alibaba/order/create/preview` (no `flow` in v2).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaOrderPreviewRequest {
+        #[serde(
+            rename = "addressParam",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub address_param: ::std::option::Option<FastAdress>,
+        ///The products; must not be empty.
+        #[serde(rename = "cargoParamList")]
+        pub cargo_param_list: ::std::vec::Vec<FastCargo>,
+    }
+    impl AlibabaOrderPreviewRequest {
+        pub fn builder() -> builder::AlibabaOrderPreviewRequest {
+            Default::default()
+        }
+    }
+    /**A created 1688 order. PandaPon's example is cut short; the fields shown
+are typed and the rest are kept in `extra`.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaOrderResult {
+        ///Guarantee terms (shape not documented).
+        #[serde(
+            rename = "guaranteesTerms",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub guarantees_terms: ::std::option::Option<::serde_json::Value>,
+        ///International logistics (shape not documented).
+        #[serde(
+            rename = "internationalLogistics",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub international_logistics: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "nativeLogistics",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub native_logistics: ::std::option::Option<AlibabaNativeLogistics>,
+        #[serde(
+            rename = "productItems",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub product_items: ::std::option::Option<::std::vec::Vec<AlibabaProductItem>>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl AlibabaOrderResult {
+        pub fn builder() -> builder::AlibabaOrderResult {
+            Default::default()
+        }
+    }
+    /**Payment details (AlibabaPayOrderVO). `orderId` is on the v2 page; the
+other fields are from the v1 page, which is complete.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaPayOrder {
+        ///Orders that cannot be paid.
+        #[serde(
+            rename = "cantPayOrderList",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub cant_pay_order_list: ::std::option::Option<
+            ::std::vec::Vec<crate::IntegerId>,
+        >,
+        ///The order id (订单id).
+        #[serde(
+            rename = "orderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order_id: ::std::option::Option<::std::string::String>,
+        ///The 1688 cashier URL.
+        #[serde(
+            rename = "payUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub pay_url: ::std::option::Option<::std::string::String>,
+        ///Whether protocol (password-free) payment succeeded.
+        #[serde(
+            rename = "protocolPaySuccess",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub protocol_pay_success: ::std::option::Option<bool>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl AlibabaPayOrder {
+        pub fn builder() -> builder::AlibabaPayOrder {
+            Default::default()
+        }
+    }
+    ///Body of `POST /alibaba/product/openuid/decrypt`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaProductDecryptOpenUidRequest {
+        ///The product id; a string or a number in the sources.
+        #[serde(rename = "offerId")]
+        pub offer_id: crate::StringId,
+        ///The seller's encrypted id.
+        #[serde(rename = "openUid")]
+        pub open_uid: ::std::string::String,
+    }
+    impl AlibabaProductDecryptOpenUidRequest {
+        pub fn builder() -> builder::AlibabaProductDecryptOpenUidRequest {
+            Default::default()
+        }
+    }
+    /**A 1688 product. The fields its documented example shows are typed;
+everything else (SKUs, images, sale and shipping info…) is kept in
+`extra`.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaProductDetail {
+        #[serde(
+            rename = "categoryId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub category_id: ::std::option::Option<i64>,
+        #[serde(
+            rename = "categoryName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub category_name: ::std::option::Option<::std::string::String>,
+        ///Description, as HTML.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "offerId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub offer_id: ::std::option::Option<crate::IntegerId>,
+        ///Title in Chinese.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub subject: ::std::option::Option<::std::string::String>,
+        ///Translated title.
+        #[serde(
+            rename = "subjectTrans",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub subject_trans: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl AlibabaProductDetail {
+        pub fn builder() -> builder::AlibabaProductDetail {
+            Default::default()
+        }
+    }
+    ///Body of `POST /alibaba/product/detail/get`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaProductDetailRequest {
+        ///Language; the docs say "en" for now (a third-party client sends "vi").
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub country: ::std::option::Option<::std::string::String>,
+        ///The 1688 product id.
+        #[serde(
+            rename = "offerId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub offer_id: ::std::option::Option<crate::IntegerId>,
+        ///Your own user id for the end customer.
+        #[serde(
+            rename = "outMemberId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub out_member_id: ::std::option::Option<::std::string::String>,
+    }
+    impl AlibabaProductDetailRequest {
+        pub fn builder() -> builder::AlibabaProductDetailRequest {
+            Default::default()
+        }
+    }
+    ///Envelope of `POST /alibaba/product/detail/get`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaProductDetailResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<AlibabaProductDetail>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl AlibabaProductDetailResponse {
+        pub fn builder() -> builder::AlibabaProductDetailResponse {
+            Default::default()
+        }
+    }
+    ///Body of `POST /v2/alibaba/product/image/query`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaProductImageSearchRequest {
+        ///Page number, from 1.
+        #[serde(
+            rename = "beginPage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub begin_page: ::std::option::Option<i64>,
+        ///Category id; an integer here, a string in keyword search.
+        #[serde(
+            rename = "categoryId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub category_id: ::std::option::Option<i64>,
+        ///Language of the results, "en".
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub country: ::std::option::Option<::std::string::String>,
+        ///Comma-separated filters, for example "shipInToday,ksCiphertext".
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub filter: ::std::option::Option<::std::string::String>,
+        ///URL of the picture.
+        #[serde(
+            rename = "imageAddress",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub image_address: ::std::option::Option<::std::string::String>,
+        ///The picture, base64-encoded.
+        #[serde(rename = "imageBase64")]
+        pub image_base64: ::std::string::String,
+        ///Your own user id for the end customer.
+        #[serde(
+            rename = "outMemberId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub out_member_id: ::std::option::Option<::std::string::String>,
+        ///Page size.
+        #[serde(
+            rename = "pageSize",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub page_size: ::std::option::Option<i64>,
+        ///Highest wholesale price, in yuan, as a decimal string.
+        #[serde(
+            rename = "priceEnd",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub price_end: ::std::option::Option<::std::string::String>,
+        ///Lowest wholesale price, in yuan, as a decimal string.
+        #[serde(
+            rename = "priceStart",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub price_start: ::std::option::Option<::std::string::String>,
+        ///Subject selection (主体选择).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub region: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort: ::std::option::Option<
+            crate::JsonString<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+            >,
+        >,
+    }
+    impl AlibabaProductImageSearchRequest {
+        pub fn builder() -> builder::AlibabaProductImageSearchRequest {
+            Default::default()
+        }
+    }
+    ///A product line of a created 1688 order.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaProductItem {
+        ///Type not documented (null in the example).
+        #[serde(
+            rename = "cargoNumber",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub cargo_number: ::std::option::Option<::serde_json::Value>,
+        ///Type not documented (null in the example).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::serde_json::Value>,
+        ///Line amount. Unit not documented (the example shows 19 for a bag).
+        #[serde(
+            rename = "itemAmount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub item_amount: ::std::option::Option<f64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///Unit price. Unit not documented (the example shows 19 for a bag).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub price: ::std::option::Option<f64>,
+        ///The 1688 product id.
+        #[serde(
+            rename = "productID",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub product_id: ::std::option::Option<crate::IntegerId>,
+        #[serde(
+            rename = "productImgUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub product_img_url: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl AlibabaProductItem {
+        pub fn builder() -> builder::AlibabaProductItem {
+            Default::default()
+        }
+    }
+    ///Body of `POST /v2/alibaba/product/keywords/query`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaProductKeywordSearchRequest {
+        ///Page number, from 1 (第几页).
+        #[serde(
+            rename = "beginPage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub begin_page: ::std::option::Option<i64>,
+        ///Category id (类目id); a string here, an integer in image and store search.
+        #[serde(
+            rename = "categoryId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub category_id: ::std::option::Option<::std::string::String>,
+        ///Language of the results; currently always "en" (目前固定传 en).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub country: ::std::option::Option<::std::string::String>,
+        ///Comma-separated filters, for example "shipInToday,ksCiphertext".
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub filter: ::std::option::Option<::std::string::String>,
+        ///Keyword (关键词).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub keyword: ::std::option::Option<::std::string::String>,
+        ///Your own user id for the end customer (外部用户id).
+        #[serde(
+            rename = "outMemberId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub out_member_id: ::std::option::Option<::std::string::String>,
+        ///Page size (分页大小).
+        #[serde(
+            rename = "pageSize",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub page_size: ::std::option::Option<i64>,
+        ///Highest wholesale price (最大批发价), in yuan, as a decimal string such as "647.60".
+        #[serde(
+            rename = "priceEnd",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub price_end: ::std::option::Option<::std::string::String>,
+        ///Lowest wholesale price (最小批发价), in yuan, as a decimal string such as "633.69".
+        #[serde(
+            rename = "priceStart",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub price_start: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort: ::std::option::Option<
+            crate::JsonString<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+            >,
+        >,
+    }
+    impl AlibabaProductKeywordSearchRequest {
+        pub fn builder() -> builder::AlibabaProductKeywordSearchRequest {
+            Default::default()
+        }
+    }
+    /**A product in search results (AlibabaProductListInfoV2VO, 8 fields).
+The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AlibabaProductListItem {
+        #[serde(
+            rename = "imageUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub image_url: ::std::option::Option<::std::string::String>,
+        ///Title.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub subject: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl AlibabaProductListItem {
+        pub fn builder() -> builder::AlibabaProductListItem {
+            Default::default()
+        }
+    }
+    ///A page of 1688 products (AlibabaBasePageVO).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaProductPage {
+        ///This page's number, from 1.
+        #[serde(
+            rename = "currentPage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub current_page: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<AlibabaProductListItem>>,
+        ///Records per page.
+        #[serde(
+            rename = "pageSize",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub page_size: ::std::option::Option<i64>,
+        ///Number of pages.
+        #[serde(
+            rename = "totalPage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub total_page: ::std::option::Option<i64>,
+        ///Number of records across all pages.
+        #[serde(
+            rename = "totalRecords",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub total_records: ::std::option::Option<i64>,
+    }
+    impl AlibabaProductPage {
+        pub fn builder() -> builder::AlibabaProductPage {
+            Default::default()
+        }
+    }
+    ///Body of `POST /v2/alibaba/product/productRelatedRecommendQuery`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaProductRelatedRecommendRequest {
+        ///Language (语种), "en" or "vi".
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub language: ::std::option::Option<::std::string::String>,
+        ///The product's opaque id (商品ID).
+        #[serde(
+            rename = "offerId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub offer_id: ::std::option::Option<::std::string::String>,
+        ///Page number (页码).
+        #[serde(
+            rename = "pageNo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub page_no: ::std::option::Option<i64>,
+        ///Page size (每页大小).
+        #[serde(
+            rename = "pageSize",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub page_size: ::std::option::Option<i64>,
+    }
+    impl AlibabaProductRelatedRecommendRequest {
+        pub fn builder() -> builder::AlibabaProductRelatedRecommendRequest {
+            Default::default()
+        }
+    }
+    ///Envelope of 1688 keyword and image search.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaProductSearchResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<AlibabaProductPage>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl AlibabaProductSearchResponse {
+        pub fn builder() -> builder::AlibabaProductSearchResponse {
+            Default::default()
+        }
+    }
+    ///Body of `POST /v2/alibaba/product/query/selleroffer`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaProductStoreSearchRequest {
+        ///Page number, from 1.
+        #[serde(
+            rename = "beginPage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub begin_page: ::std::option::Option<i64>,
+        ///Category id (integer).
+        #[serde(
+            rename = "categoryId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub category_id: ::std::option::Option<i64>,
+        ///Language (语言), default "en".
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub country: ::std::option::Option<::std::string::String>,
+        ///Comma-separated filters.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub filter: ::std::option::Option<::std::string::String>,
+        ///Keyword. (The page's description, 订单集合, is a copy error.)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub keyword: ::std::option::Option<::std::string::String>,
+        ///Your own user id for the end customer.
+        #[serde(
+            rename = "outMemberId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub out_member_id: ::std::option::Option<::std::string::String>,
+        ///Page size.
+        #[serde(
+            rename = "pageSize",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub page_size: ::std::option::Option<i64>,
+        ///Highest wholesale price, in yuan, as a decimal string.
+        #[serde(
+            rename = "priceEnd",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub price_end: ::std::option::Option<::std::string::String>,
+        ///Lowest wholesale price, in yuan, as a decimal string.
+        #[serde(
+            rename = "priceStart",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub price_start: ::std::option::Option<::std::string::String>,
+        ///The store's opaque id (商家店铺id).
+        #[serde(
+            rename = "sellerOpenId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub seller_open_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort: ::std::option::Option<
+            crate::JsonString<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+            >,
+        >,
+    }
+    impl AlibabaProductStoreSearchRequest {
+        pub fn builder() -> builder::AlibabaProductStoreSearchRequest {
+            Default::default()
+        }
+    }
+    ///Envelope of `POST /v2/alibaba/product/query/selleroffer`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaProductStoreSearchResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<AlibabaStoreProductPage>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl AlibabaProductStoreSearchResponse {
+        pub fn builder() -> builder::AlibabaProductStoreSearchResponse {
+            Default::default()
+        }
+    }
+    /**A page of a store's products. Each product
+(ProductSearchQuerySellerOfferListV2VO, 9 fields) is undocumented and
+kept as JSON.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AlibabaStoreProductPage {
+        ///This page's number, from 1.
+        #[serde(
+            rename = "currentPage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub current_page: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+        ///Records per page.
+        #[serde(
+            rename = "pageSize",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub page_size: ::std::option::Option<i64>,
+        ///Number of pages.
+        #[serde(
+            rename = "totalPage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub total_page: ::std::option::Option<i64>,
+        ///Number of records across all pages.
+        #[serde(
+            rename = "totalRecords",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub total_records: ::std::option::Option<i64>,
+    }
+    impl AlibabaStoreProductPage {
+        pub fn builder() -> builder::AlibabaStoreProductPage {
+            Default::default()
+        }
+    }
+    /**The freight chosen for a booked line. The schema lists `currency` and
+`price`; the example sends `serviceId`, `companyName` and
+`serviceCategory`. All five are accepted.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct BookingFreightInfo {
+        #[serde(
+            rename = "companyName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub company_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub price: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "serviceCategory",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub service_category: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "serviceId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub service_id: ::std::option::Option<::std::string::String>,
+    }
+    impl BookingFreightInfo {
+        pub fn builder() -> builder::BookingFreightInfo {
+            Default::default()
+        }
+    }
+    ///A line to book international freight for.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct BookingLineItem {
+        #[serde(
+            rename = "freightInfo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub freight_info: ::std::option::Option<BookingFreightInfo>,
+        #[serde(
+            rename = "imageUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub image_url: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "itemId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub item_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub quantity: ::std::option::Option<i64>,
+        #[serde(
+            rename = "skuId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sku_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+    }
+    impl BookingLineItem {
+        pub fn builder() -> builder::BookingLineItem {
+            Default::default()
+        }
+    }
+    ///One domestic (China) shipment (InnerLogisticInfoTO).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct DomesticLogisticInfo {
+        #[serde(
+            rename = "logisticCompanyName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub logistic_company_name: ::std::option::Option<::std::string::String>,
+        ///Tracking number (the field name's spelling is PandaPon's).
+        #[serde(
+            rename = "logisticNumer",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub logistic_numer: ::std::option::Option<::std::string::String>,
+        ///Ready-to-ship time, seconds since the Unix epoch, as a string.
+        #[serde(
+            rename = "rtsTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub rts_time: ::std::option::Option<::std::string::String>,
+    }
+    impl DomesticLogisticInfo {
+        pub fn builder() -> builder::DomesticLogisticInfo {
+            Default::default()
+        }
+    }
     /**The wrapper around every PandaPon response. `code` 200 means success;
 any other code is a business error described by `msg`.
 */
@@ -147,23 +1391,3976 @@ any other code is a business error described by `msg`.
             Default::default()
         }
     }
+    /**A 1688 delivery address (the name's spelling is PandaPon's). v1 pages
+list the same fields without `districtCode`.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct FastAdress {
+        ///Street address (街道地址).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<::std::string::String>,
+        ///District (区).
+        #[serde(
+            rename = "areaText",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub area_text: ::std::option::Option<::std::string::String>,
+        ///City (市).
+        #[serde(
+            rename = "cityText",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub city_text: ::std::option::Option<::std::string::String>,
+        ///District code.
+        #[serde(
+            rename = "districtCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub district_code: ::std::option::Option<::std::string::String>,
+        ///Receiver's name (收货人姓名).
+        #[serde(
+            rename = "fullName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub full_name: ::std::option::Option<::std::string::String>,
+        ///Mobile number (手机号).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub mobile: ::std::option::Option<::std::string::String>,
+        ///Phone number (电话).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub phone: ::std::option::Option<::std::string::String>,
+        ///Postcode (邮编).
+        #[serde(
+            rename = "postCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub post_code: ::std::option::Option<::std::string::String>,
+        ///Province (省份).
+        #[serde(
+            rename = "provinceText",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub province_text: ::std::option::Option<::std::string::String>,
+        ///Town (镇).
+        #[serde(
+            rename = "townText",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub town_text: ::std::option::Option<::std::string::String>,
+    }
+    impl FastAdress {
+        pub fn builder() -> builder::FastAdress {
+            Default::default()
+        }
+    }
+    ///One product line of a 1688 order (v2).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct FastCargo {
+        ///Container (cabinet) number.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub container: ::std::option::Option<::std::string::String>,
+        ///The product's opaque v2 id, for example "L0PTnwSnx_dWNZWCtgK7Gg".
+        #[serde(
+            rename = "offerMapId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub offer_map_id: ::std::option::Option<::std::string::String>,
+        ///Product number.
+        #[serde(
+            rename = "productNo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub product_no: ::std::option::Option<::std::string::String>,
+        ///How many. Documented as "number"; every example is an integer.
+        pub quantity: i64,
+        ///The seller's opaque id, for example "BBBgGWh2O6JFI6v1aQuZVgRIA".
+        #[serde(
+            rename = "sellerOpenId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub seller_open_id: ::std::option::Option<::std::string::String>,
+        ///The product specification (SKU) id.
+        #[serde(
+            rename = "specId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub spec_id: ::std::option::Option<::std::string::String>,
+    }
+    impl FastCargo {
+        pub fn builder() -> builder::FastCargo {
+            Default::default()
+        }
+    }
+    ///A JSON object whose fields PandaPon does not document.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(transparent)]
+    pub struct FreeFormObject(
+        pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    );
+    impl ::std::ops::Deref for FreeFormObject {
+        type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        fn deref(
+            &self,
+        ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<FreeFormObject>
+    for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        fn from(value: FreeFormObject) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    > for FreeFormObject {
+        fn from(
+            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> Self {
+            Self(value)
+        }
+    }
+    ///Freight price chosen for an item (FreightInfoTO).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct FreightInfo {
+        pub currency: ::std::string::String,
+        ///Freight price, a decimal string; unit not documented.
+        pub price: ::std::string::String,
+    }
+    impl FreightInfo {
+        pub fn builder() -> builder::FreightInfo {
+            Default::default()
+        }
+    }
+    ///The domestic shipments of one line.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct LogisticInfo {
+        #[serde(
+            rename = "domesticLogisticInfo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub domestic_logistic_info: ::std::option::Option<
+            ::std::vec::Vec<DomesticLogisticInfo>,
+        >,
+        #[serde(
+            rename = "lineItem",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub line_item: ::std::option::Option<LogisticsLineItem>,
+        ///The line's tracking number (spelling is PandaPon's).
+        #[serde(
+            rename = "logisticNumer",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub logistic_numer: ::std::option::Option<::std::string::String>,
+    }
+    impl LogisticInfo {
+        pub fn builder() -> builder::LogisticInfo {
+            Default::default()
+        }
+    }
+    ///An order line in warehouse logistics.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct LogisticsLineItem {
+        #[serde(
+            rename = "imageUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub image_url: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "itemId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub item_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub quantity: ::std::option::Option<i64>,
+        #[serde(
+            rename = "skuId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sku_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+    }
+    impl LogisticsLineItem {
+        pub fn builder() -> builder::LogisticsLineItem {
+            Default::default()
+        }
+    }
+    ///Body of `POST /v2/open/address/addOrUpdate`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct OpenAddressAddOrUpdateRequest {
+        ///Street address (详细地址).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<::std::string::String>,
+        ///City (城市名).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub city: ::std::option::Option<::std::string::String>,
+        ///District (区域名).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub district: ::std::option::Option<::std::string::String>,
+        ///Address id (ID编号); the id of the address to update.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<i64>,
+        ///Receiver (收件人).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///Mobile number (手机号码).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub phone: ::std::option::Option<::std::string::String>,
+        ///Province (省份名).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub province: ::std::option::Option<::std::string::String>,
+    }
+    impl OpenAddressAddOrUpdateRequest {
+        pub fn builder() -> builder::OpenAddressAddOrUpdateRequest {
+            Default::default()
+        }
+    }
+    /**The answer of `POST /v2/open/address/addOrUpdate`: only `code` and
+`msg`, no `requestId`, `developId` or `data`. Code 200 is success.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct OpenAddressAddOrUpdateResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        ///Description (描述).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+    }
+    impl OpenAddressAddOrUpdateResponse {
+        pub fn builder() -> builder::OpenAddressAddOrUpdateResponse {
+            Default::default()
+        }
+    }
+    ///Body of `POST /v2/open/pp/logistics/itemLogisticsPrice`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OpenLogisticsItemPriceRequest {
+        ///Currency; marked required on the page, absent from its example.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "itemId")]
+        pub item_id: ::std::string::String,
+        ///Item price, a string; marked required on the page, absent from its example. Unit not documented.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub price: ::std::option::Option<::std::string::String>,
+        pub quantity: i64,
+        #[serde(rename = "receiverAddress")]
+        pub receiver_address: ReceiverAddress,
+        #[serde(rename = "skuId")]
+        pub sku_id: ::std::string::String,
+    }
+    impl OpenLogisticsItemPriceRequest {
+        pub fn builder() -> builder::OpenLogisticsItemPriceRequest {
+            Default::default()
+        }
+    }
+    ///Body of `POST /open/pp/logistics/orderBookingFreight`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct OpenLogisticsOrderBookingFreightRequest {
+        #[serde(
+            rename = "lineItems",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub line_items: ::std::option::Option<::std::vec::Vec<BookingLineItem>>,
+        #[serde(
+            rename = "receiverAddress",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub receiver_address: ::std::option::Option<ReceiverAddress>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub remark: ::std::option::Option<::std::string::String>,
+        ///The id of the freight preview being booked.
+        #[serde(
+            rename = "renderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub render_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "tmallOrderInfo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub tmall_order_info: ::std::option::Option<
+            OpenLogisticsOrderBookingFreightRequestTmallOrderInfo,
+        >,
+    }
+    impl OpenLogisticsOrderBookingFreightRequest {
+        pub fn builder() -> builder::OpenLogisticsOrderBookingFreightRequest {
+            Default::default()
+        }
+    }
+    ///`OpenLogisticsOrderBookingFreightRequestTmallOrderInfo`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
+        #[serde(
+            rename = "tmallOrderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub tmall_order_id: ::std::option::Option<::std::string::String>,
+    }
+    impl OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
+        pub fn builder() -> builder::OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
+            Default::default()
+        }
+    }
+    ///Body of `POST /v2/open/pp/logistics/orderRenderFreight`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct OpenLogisticsOrderRenderFreightRequest {
+        #[serde(
+            rename = "receiverAddress",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub receiver_address: ::std::option::Option<ReceiverAddress>,
+        #[serde(
+            rename = "renderItems",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub render_items: ::std::option::Option<::std::vec::Vec<RenderItem>>,
+    }
+    impl OpenLogisticsOrderRenderFreightRequest {
+        pub fn builder() -> builder::OpenLogisticsOrderRenderFreightRequest {
+            Default::default()
+        }
+    }
+    ///Body of `POST /open/pp/logistics/updateLogisticInfo`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct OpenLogisticsUpdateInfoRequest {
+        #[serde(
+            rename = "logisticInfos",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub logistic_infos: ::std::option::Option<::std::vec::Vec<LogisticInfo>>,
+        #[serde(
+            rename = "orderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "tmallOrderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub tmall_order_id: ::std::option::Option<::std::string::String>,
+    }
+    impl OpenLogisticsUpdateInfoRequest {
+        pub fn builder() -> builder::OpenLogisticsUpdateInfoRequest {
+            Default::default()
+        }
+    }
+    /**A Taobao receiver address. Its field names are snake_case where they
+have two words (`mobile_phone`), as PandaPon documents them.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct OrderAddress {
+        ///Street address.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<::std::string::String>,
+        ///City.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub city: ::std::option::Option<::std::string::String>,
+        ///Country.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub country: ::std::option::Option<::std::string::String>,
+        ///District.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub district: ::std::option::Option<::std::string::String>,
+        ///Mobile number.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub mobile_phone: ::std::option::Option<::std::string::String>,
+        ///Receiver's name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///Phone number.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub phone: ::std::option::Option<::std::string::String>,
+        ///State or province.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+        ///Postcode.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub zip: ::std::option::Option<::std::string::String>,
+    }
+    impl OrderAddress {
+        pub fn builder() -> builder::OrderAddress {
+            Default::default()
+        }
+    }
+    /**A message PandaPon pushes to your callback URL (HTTPS POST; answer
+HTTP 200 within 1000 ms). Delivery order is not guaranteed. The
+`Authorization` header carries a hex HMAC-SHA256 of the message with
+the access secret.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OrderMessage {
+        #[serde(
+            rename = "messageBody",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub message_body: ::std::option::Option<crate::MessageBody>,
+        #[serde(rename = "messagePlatform")]
+        pub message_platform: crate::MessagePlatform,
+        #[serde(
+            rename = "messageType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub message_type: ::std::option::Option<crate::MessageType>,
+        ///Push time, a string (milliseconds in the clone's examples, "1779263269913").
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub timestamp: ::std::option::Option<::std::string::String>,
+    }
+    impl OrderMessage {
+        pub fn builder() -> builder::OrderMessage {
+            Default::default()
+        }
+    }
+    /**`messageBody` of an order status message (ORDER_CREATE, ORDER_CANCEL,
+ORDER_PAY_SUCCESS…), as the white-label clone's examples show it.
+Amounts are integer fen.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OrderStatusMessageBody {
+        ///Why the order closed, for example "buyer_cancel".
+        #[serde(
+            rename = "closeReason",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub close_reason: ::std::option::Option<::std::string::String>,
+        ///Order id, 19 digits.
+        #[serde(
+            rename = "orderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order_id: ::std::option::Option<crate::StringId>,
+        ///Order number, "PO…".
+        #[serde(
+            rename = "orderNo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order_no: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "orderStatus",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order_status: ::std::option::Option<crate::OrderStatus>,
+        ///Payment status; 1 and 2 are seen, their meaning is not documented.
+        #[serde(
+            rename = "payStatus",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub pay_status: ::std::option::Option<i64>,
+        ///Payment time.
+        #[serde(
+            rename = "payTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub pay_time: ::std::option::Option<::std::string::String>,
+        ///Goods amount, integer fen.
+        #[serde(
+            rename = "productAmount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub product_amount: ::std::option::Option<i64>,
+        ///Refunded amount, integer fen.
+        #[serde(
+            rename = "refundAmount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_amount: ::std::option::Option<i64>,
+        ///Refund status; type not documented.
+        #[serde(
+            rename = "refundStatus",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_status: ::std::option::Option<::serde_json::Value>,
+        ///Shipping fee, integer fen.
+        #[serde(
+            rename = "shippingFee",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub shipping_fee: ::std::option::Option<i64>,
+        ///Creation time, "yyyy-MM-dd HH:mm:ss".
+        #[serde(
+            rename = "tbCreateTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub tb_create_time: ::std::option::Option<::std::string::String>,
+        ///Total, integer fen.
+        #[serde(
+            rename = "totalAmount",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub total_amount: ::std::option::Option<i64>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl OrderStatusMessageBody {
+        pub fn builder() -> builder::OrderStatusMessageBody {
+            Default::default()
+        }
+    }
+    ///Paging fields shared by paged results.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct PageInfo {
+        ///This page's number, from 1.
+        #[serde(
+            rename = "currentPage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub current_page: ::std::option::Option<i64>,
+        ///Records per page.
+        #[serde(
+            rename = "pageSize",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub page_size: ::std::option::Option<i64>,
+        ///Number of pages.
+        #[serde(
+            rename = "totalPage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub total_page: ::std::option::Option<i64>,
+        ///Number of records across all pages.
+        #[serde(
+            rename = "totalRecords",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub total_records: ::std::option::Option<i64>,
+    }
+    impl PageInfo {
+        pub fn builder() -> builder::PageInfo {
+            Default::default()
+        }
+    }
+    ///An overseas receiver address for warehouse logistics (ReceiverAddressTO).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct ReceiverAddress {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub city: ::std::option::Option<::std::string::String>,
+        ///Country code, for example "US".
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub country: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "mobilePhone",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub mobile_phone: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub phone: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "taxId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub tax_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub zip: ::std::option::Option<::std::string::String>,
+    }
+    impl ReceiverAddress {
+        pub fn builder() -> builder::ReceiverAddress {
+            Default::default()
+        }
+    }
+    /**`messageBody` of an after-sales refund message. Only `refundId`
+("TQ…") is documented; the rest is kept in `extra`.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct RefundMessageBody {
+        #[serde(
+            rename = "refundId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_id: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl RefundMessageBody {
+        pub fn builder() -> builder::RefundMessageBody {
+            Default::default()
+        }
+    }
+    ///An item to price freight for.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct RenderItem {
+        #[serde(rename = "freightInfo")]
+        pub freight_info: FreightInfo,
+        #[serde(rename = "itemId")]
+        pub item_id: ::std::string::String,
+        pub quantity: i64,
+        #[serde(rename = "skuId")]
+        pub sku_id: ::std::string::String,
+    }
+    impl RenderItem {
+        pub fn builder() -> builder::RenderItem {
+            Default::default()
+        }
+    }
+    ///One item to check, with the SKUs of interest.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TaobaoBatchCheckItem {
+        #[serde(
+            rename = "itemId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub item_id: ::std::option::Option<crate::StringId>,
+        #[serde(
+            rename = "skuIds",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sku_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    }
+    impl TaobaoBatchCheckItem {
+        pub fn builder() -> builder::TaobaoBatchCheckItem {
+            Default::default()
+        }
+    }
+    ///Which items can be bought through PandaPon.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoBatchCheckResult {
+        ///The buyable (supply-chain) products (返回供销商品信息); each has 3 undocumented fields.
+        #[serde(
+            rename = "mpProducts",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub mp_products: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+        ///Item ids that cannot be bought.
+        #[serde(
+            rename = "noMpProductItemIds",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub no_mp_product_item_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
+        ///Why (错误原因列表); each has 2 undocumented fields.
+        #[serde(
+            rename = "noMpReasonList",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub no_mp_reason_list: ::std::option::Option<
+            ::std::vec::Vec<::serde_json::Value>,
+        >,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoBatchCheckResult {
+        pub fn builder() -> builder::TaobaoBatchCheckResult {
+            Default::default()
+        }
+    }
+    ///Body of `POST /v2/taobao/cart/add`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoCartAddRequest {
+        #[serde(
+            rename = "aliShopId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub ali_shop_id: ::std::option::Option<::std::string::String>,
+        ///The item's opaque v2 id.
+        #[serde(
+            rename = "itemMapId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub item_map_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "itemPic",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub item_pic: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "itemTitle",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub item_title: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "mpId")]
+        pub mp_id: ::std::string::String,
+        #[serde(rename = "mpSkuId")]
+        pub mp_sku_id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub platform: ::std::option::Option<i64>,
+        ///Price, integer fen (the v1 example has 689).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub price: ::std::option::Option<i64>,
+        #[serde(
+            rename = "priceRanges",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub price_ranges: ::std::option::Option<::std::vec::Vec<TaobaoPriceRange>>,
+        ///Promotion price, integer fen.
+        #[serde(
+            rename = "promotionPrice",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub promotion_price: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub properties: ::std::option::Option<
+            crate::JsonString<::std::vec::Vec<crate::types::TaobaoCartProperty>>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub quantity: ::std::option::Option<i64>,
+        #[serde(
+            rename = "quoteType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub quote_type: ::std::option::Option<i64>,
+        #[serde(
+            rename = "shopId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub shop_id: ::std::option::Option<i64>,
+        #[serde(
+            rename = "shopName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub shop_name: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "skuId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sku_id: ::std::option::Option<::std::string::String>,
+        ///Stock (库存), as a string.
+        #[serde(
+            rename = "skuQuantity",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sku_quantity: ::std::option::Option<::std::string::String>,
+        ///Platform user id.
+        #[serde(
+            rename = "userId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub user_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "userNick",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub user_nick: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoCartAddRequest {
+        pub fn builder() -> builder::TaobaoCartAddRequest {
+            Default::default()
+        }
+    }
+    ///Body of `POST /open/cart/create/order`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TaobaoCartCreateOrderRequest {
+        ///Cart record ids (购物车记录id).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ids: ::std::option::Option<::std::vec::Vec<i64>>,
+        #[serde(
+            rename = "orderAddress",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order_address: ::std::option::Option<OrderAddress>,
+        #[serde(
+            rename = "userId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub user_id: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoCartCreateOrderRequest {
+        pub fn builder() -> builder::TaobaoCartCreateOrderRequest {
+            Default::default()
+        }
+    }
+    ///One SKU property, for example colour = yellow.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TaobaoCartProperty {
+        #[serde(
+            rename = "propId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub prop_id: ::std::option::Option<i64>,
+        #[serde(
+            rename = "propName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub prop_name: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "valueId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub value_id: ::std::option::Option<i64>,
+        #[serde(
+            rename = "valueName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub value_name: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoCartProperty {
+        pub fn builder() -> builder::TaobaoCartProperty {
+            Default::default()
+        }
+    }
+    ///Body of `POST /open/order`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoOrderCreateRequest {
+        #[serde(rename = "orderLineList")]
+        pub order_line_list: crate::JsonString<
+            ::std::vec::Vec<crate::types::TaobaoOrderLine>,
+        >,
+        ///Where the order comes from, for example "lazada".
+        #[serde(
+            rename = "orderSource",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order_source: ::std::option::Option<::std::string::String>,
+        ///Total purchase amount, integer fen (the example's two lines of 200 × "1" give 400).
+        #[serde(rename = "purchaseAmount")]
+        pub purchase_amount: i64,
+        pub receiver: crate::JsonString<crate::types::OrderAddress>,
+        ///Your own order number.
+        #[serde(
+            rename = "sellerOrderNumber",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub seller_order_number: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoOrderCreateRequest {
+        pub fn builder() -> builder::TaobaoOrderCreateRequest {
+            Default::default()
+        }
+    }
+    /**One line of a Taobao order. Every value is a string in the docs'
+example, including quantity and price.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TaobaoOrderLine {
+        ///Currency, for example "CNY".
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        ///The Taobao item id (up to 18 digits in the example).
+        #[serde(
+            rename = "itemId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub item_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "orderLineNo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order_line_no: ::std::option::Option<::std::string::String>,
+        ///Unit price, as a string; in fen like other Taobao prices (the example is "1").
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub price: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub quantity: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "skuId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sku_id: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoOrderLine {
+        pub fn builder() -> builder::TaobaoOrderLine {
+            Default::default()
+        }
+    }
+    /**`messageBody` of TAOBAO_ORDER_BUYER_VIEW_ORDER_PRICE_MODIFY (Taobao
+order price changed). Documented at https://doc-en.pandapon.com/api-263477629.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoPriceModifyMessageBody {
+        ///The purchase order's prices (货单价格); fields not documented.
+        #[serde(
+            rename = "purchaseOrderPriceDTO",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub purchase_order_price_dto: ::std::option::Option<::serde_json::Value>,
+        ///Taobao order number (淘宝订单号).
+        #[serde(
+            rename = "salesOrderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sales_order_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "subOrders",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sub_orders: ::std::option::Option<::std::vec::Vec<TaobaoSubOrder>>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoPriceModifyMessageBody {
+        pub fn builder() -> builder::TaobaoPriceModifyMessageBody {
+            Default::default()
+        }
+    }
+    ///A wholesale price tier.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TaobaoPriceRange {
+        ///Wholesale price (批发价), a number; unit not documented.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub price: ::std::option::Option<f64>,
+        ///Minimum quantity of the tier (起批量).
+        #[serde(
+            rename = "startQuantity",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub start_quantity: ::std::option::Option<i64>,
+    }
+    impl TaobaoPriceRange {
+        pub fn builder() -> builder::TaobaoPriceRange {
+            Default::default()
+        }
+    }
+    /**A Taobao product (TaoBaoProductDetailsV2VO). The v2 page documents
+`quantity` and `categoryPath` before it is cut off; everything else
+is kept in `extra`.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoProduct {
+        ///Category path, for example "童装/婴儿装/亲子装->裙子(新)->连衣裙".
+        #[serde(
+            rename = "categoryPath",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub category_path: ::std::option::Option<::std::string::String>,
+        ///Stock (库存).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub quantity: ::std::option::Option<i64>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoProduct {
+        pub fn builder() -> builder::TaobaoProduct {
+            Default::default()
+        }
+    }
+    ///Body of `POST /open/product/batch/check`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoProductBatchCheckRequest {
+        pub params: crate::JsonString<
+            ::std::vec::Vec<crate::types::TaobaoBatchCheckItem>,
+        >,
+    }
+    impl TaobaoProductBatchCheckRequest {
+        pub fn builder() -> builder::TaobaoProductBatchCheckRequest {
+            Default::default()
+        }
+    }
+    ///Envelope of `POST /open/product/batch/check` (`developId` is a string on this page).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TaobaoProductBatchCheckResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<TaobaoBatchCheckResult>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoProductBatchCheckResponse {
+        pub fn builder() -> builder::TaobaoProductBatchCheckResponse {
+            Default::default()
+        }
+    }
+    ///Envelope of `GET /v2/taobao/product/get`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TaobaoProductGetResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<TaobaoProduct>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoProductGetResponse {
+        pub fn builder() -> builder::TaobaoProductGetResponse {
+            Default::default()
+        }
+    }
+    ///Body of `POST /v2/taobao/product/item/search`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TaobaoProductItemSearchRequest {
+        ///Search keyword (搜索关键词).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub keyword: ::std::option::Option<::std::string::String>,
+        ///Page number (页码).
+        #[serde(
+            rename = "pageNo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub page_no: ::std::option::Option<i64>,
+        ///Page size, 1 to 40.
+        #[serde(
+            rename = "pageSize",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub page_size: ::std::option::Option<::std::num::NonZeroU64>,
+        ///Sort key, a plain string such as "tk_rate_desc".
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoProductItemSearchRequest {
+        pub fn builder() -> builder::TaobaoProductItemSearchRequest {
+            Default::default()
+        }
+    }
+    ///Body of `POST /open/product/source/get`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoProductSourceSearchRequest {
+        ///The Taobao item id.
+        #[serde(rename = "itemId")]
+        pub item_id: ::std::string::String,
+        ///Language, for example "vi".
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub language: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoProductSourceSearchRequest {
+        pub fn builder() -> builder::TaobaoProductSourceSearchRequest {
+            Default::default()
+        }
+    }
+    ///Envelope of `POST /open/product/source/get`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TaobaoProductSourceSearchResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<TaobaoSourceProduct>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoProductSourceSearchResponse {
+        pub fn builder() -> builder::TaobaoProductSourceSearchResponse {
+            Default::default()
+        }
+    }
+    ///The refund's logistics and order line (逆向集合信息), as v1 documents them.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoRefundAggregateV1 {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logistics: ::std::option::Option<TaobaoRefundLogisticsV1>,
+        #[serde(
+            rename = "purchaseOrderLine",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub purchase_order_line: ::std::option::Option<TaobaoRefundOrderLine>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoRefundAggregateV1 {
+        pub fn builder() -> builder::TaobaoRefundAggregateV1 {
+            Default::default()
+        }
+    }
+    ///The refund's logistics, refund and order line, as v2 documents them.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoRefundAggregateV2 {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logistics: ::std::option::Option<TaobaoRefundLogisticsV2>,
+        #[serde(
+            rename = "purchaseOrderLine",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub purchase_order_line: ::std::option::Option<TaobaoRefundOrderLineV2>,
+        #[serde(
+            rename = "refundOrder",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_order: ::std::option::Option<TaobaoRefundOrder>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoRefundAggregateV2 {
+        pub fn builder() -> builder::TaobaoRefundAggregateV2 {
+            Default::default()
+        }
+    }
+    ///Envelope of `GET /open/order/refund/cancel/{refundId}`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TaobaoRefundCancelResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<TaobaoRefundCancelResult>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoRefundCancelResponse {
+        pub fn builder() -> builder::TaobaoRefundCancelResponse {
+            Default::default()
+        }
+    }
+    ///Outcome of withdrawing a refund.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoRefundCancelResult {
+        ///Whether the refund was withdrawn (取消成功标志).
+        #[serde(
+            rename = "cancelSuccess",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub cancel_success: ::std::option::Option<bool>,
+        ///Currency (币种).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        ///Distributor id (分销商id).
+        #[serde(
+            rename = "distributorId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub distributor_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "refundOrderAggregate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_order_aggregate: ::std::option::Option<TaobaoRefundAggregateV1>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoRefundCancelResult {
+        pub fn builder() -> builder::TaobaoRefundCancelResult {
+            Default::default()
+        }
+    }
+    ///A refund (TaoBaoRefundOrderDetailDTO).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoRefundDetail {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "distributorId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub distributor_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "refundOrderAggregate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_order_aggregate: ::std::option::Option<TaobaoRefundAggregateV2>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoRefundDetail {
+        pub fn builder() -> builder::TaobaoRefundDetail {
+            Default::default()
+        }
+    }
+    ///Envelope of `GET /v2/taobao/order/refund/query`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TaobaoRefundDetailResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<TaobaoRefundDetail>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoRefundDetailResponse {
+        pub fn builder() -> builder::TaobaoRefundDetailResponse {
+            Default::default()
+        }
+    }
+    ///Body of `POST /open/order/refund/queryList`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoRefundListRequest {
+        #[serde(
+            rename = "pageNo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub page_no: ::std::option::Option<i64>,
+        #[serde(rename = "pageSize")]
+        pub page_size: i64,
+        #[serde(
+            rename = "purchaseOrderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub purchase_order_id: ::std::option::Option<::std::string::String>,
+        ///End of the time range; same unit as `refundStartTime`.
+        #[serde(
+            rename = "refundEndTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_end_time: ::std::option::Option<i64>,
+        #[serde(
+            rename = "refundId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_id: ::std::option::Option<::std::string::String>,
+        ///Start of the time range; the unit is not documented (milliseconds, presumably).
+        #[serde(
+            rename = "refundStartTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_start_time: ::std::option::Option<i64>,
+        #[serde(
+            rename = "refundStatus",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_status: ::std::option::Option<i64>,
+        #[serde(
+            rename = "salesOrderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sales_order_id: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoRefundListRequest {
+        pub fn builder() -> builder::TaobaoRefundListRequest {
+            Default::default()
+        }
+    }
+    /**Return logistics, v1 shape: `receiverAddress` is an object and the
+company code is `logisticCompanyCode` (v2: a string and
+`logisticsCompanyCode`).
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoRefundLogisticsV1 {
+        #[serde(
+            rename = "buyerPhone",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub buyer_phone: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "logisticsCompany",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub logistics_company: ::std::option::Option<
+            TaobaoRefundLogisticsV1LogisticsCompany,
+        >,
+        #[serde(
+            rename = "logisticsNo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub logistics_no: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "receiverAddress",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub receiver_address: ::std::option::Option<
+            TaobaoRefundLogisticsV1ReceiverAddress,
+        >,
+        #[serde(
+            rename = "returnGoodsDesc",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub return_goods_desc: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "sellerAgreeReturnDescribe",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub seller_agree_return_describe: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoRefundLogisticsV1 {
+        pub fn builder() -> builder::TaobaoRefundLogisticsV1 {
+            Default::default()
+        }
+    }
+    ///`TaobaoRefundLogisticsV1LogisticsCompany`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TaobaoRefundLogisticsV1LogisticsCompany {
+        #[serde(
+            rename = "logisticCompanyCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub logistic_company_code: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "logisticsCompanyName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub logistics_company_name: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoRefundLogisticsV1LogisticsCompany {
+        pub fn builder() -> builder::TaobaoRefundLogisticsV1LogisticsCompany {
+            Default::default()
+        }
+    }
+    ///`TaobaoRefundLogisticsV1ReceiverAddress`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TaobaoRefundLogisticsV1ReceiverAddress {
+        #[serde(
+            rename = "detailAddress",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub detail_address: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub phone: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub receiver: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoRefundLogisticsV1ReceiverAddress {
+        pub fn builder() -> builder::TaobaoRefundLogisticsV1ReceiverAddress {
+            Default::default()
+        }
+    }
+    ///Return logistics, v2 shape (`receiverAddress` is a string). Types not documented unless given.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoRefundLogisticsV2 {
+        #[serde(
+            rename = "buyerPhone",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub buyer_phone: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "logisticsCompany",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub logistics_company: ::std::option::Option<
+            TaobaoRefundLogisticsV2LogisticsCompany,
+        >,
+        #[serde(
+            rename = "receiverAddress",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub receiver_address: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "returnGoodsDesc",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub return_goods_desc: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "sellerAgreeReturnDescribe",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub seller_agree_return_describe: ::std::option::Option<::serde_json::Value>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoRefundLogisticsV2 {
+        pub fn builder() -> builder::TaobaoRefundLogisticsV2 {
+            Default::default()
+        }
+    }
+    ///`TaobaoRefundLogisticsV2LogisticsCompany`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TaobaoRefundLogisticsV2LogisticsCompany {
+        #[serde(
+            rename = "logisticsCompanyCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub logistics_company_code: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "logisticsCompanyName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub logistics_company_name: ::std::option::Option<::serde_json::Value>,
+    }
+    impl TaobaoRefundLogisticsV2LogisticsCompany {
+        pub fn builder() -> builder::TaobaoRefundLogisticsV2LogisticsCompany {
+            Default::default()
+        }
+    }
+    /**A refund ("reverse order"). The docs name these fields; only
+`refundStatus` has a documented type, the others are kept as JSON.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoRefundOrder {
+        #[serde(
+            rename = "canEditFee",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub can_edit_fee: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "feeTips",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub fee_tips: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "goodsStatus",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub goods_status: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "payOrderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub pay_order_id: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "reasonDesc",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub reason_desc: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "reasonId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub reason_id: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "refundDesc",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_desc: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "refundFee",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_fee: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "refundId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_id: ::std::option::Option<::serde_json::Value>,
+        ///Status code; values not documented.
+        #[serde(
+            rename = "refundStatus",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_status: ::std::option::Option<i64>,
+        #[serde(
+            rename = "refundType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_type: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "remainingTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub remaining_time: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "sellerRefuseReason",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub seller_refuse_reason: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "sellerRefuseReasonDescribe",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub seller_refuse_reason_describe: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "timeoutDate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub timeout_date: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "timeoutType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub timeout_type: ::std::option::Option<::serde_json::Value>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoRefundOrder {
+        pub fn builder() -> builder::TaobaoRefundOrder {
+            Default::default()
+        }
+    }
+    /**The purchase-order line a refund is for. Documented only in part; the
+rest is kept in `extra`.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoRefundOrderLine {
+        ///Creation time, milliseconds since the Unix epoch.
+        #[serde(
+            rename = "createTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub create_time: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "itemImageUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub item_image_url: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "itemTitle",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub item_title: ::std::option::Option<::std::string::String>,
+        ///Postage; unit not documented.
+        #[serde(
+            rename = "postFee",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub post_fee: ::std::option::Option<i64>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoRefundOrderLine {
+        pub fn builder() -> builder::TaobaoRefundOrderLine {
+            Default::default()
+        }
+    }
+    /**The purchase-order line of a refund, v2. The docs name these fields
+(and are cut off after `price`); their types are not documented.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoRefundOrderLineV2 {
+        #[serde(
+            rename = "createTime",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub create_time: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "itemTitle",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub item_title: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "postFee",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub post_fee: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub price: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "productFee",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub product_fee: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "purchaseOrderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub purchase_order_id: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "purchaseOrderLineId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub purchase_order_line_id: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub quantity: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "salesMarket",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sales_market: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "salesOrderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sales_order_id: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "supplierId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub supplier_id: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "totalPrice",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub total_price: ::std::option::Option<::serde_json::Value>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoRefundOrderLineV2 {
+        pub fn builder() -> builder::TaobaoRefundOrderLineV2 {
+            Default::default()
+        }
+    }
+    ///What a refund may contain.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoRefundOrderTemplate {
+        #[serde(
+            rename = "goodsStatusList",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub goods_status_list: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
+        /**The refund ceiling: `minRefundFee`, `feeTips`, `refundFee`,
+`canEditRefundFee` and more; types not documented.
+*/
+        #[serde(
+            rename = "maxRefundFee",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub max_refund_fee: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "refundOrder",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_order: ::std::option::Option<TaobaoRefundOrder>,
+        #[serde(
+            rename = "refundReasons",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_reasons: ::std::option::Option<::std::vec::Vec<TaobaoRefundReason>>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoRefundOrderTemplate {
+        pub fn builder() -> builder::TaobaoRefundOrderTemplate {
+            Default::default()
+        }
+    }
+    ///A refund reason to choose from; field types not documented.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoRefundReason {
+        #[serde(
+            rename = "reasonDesc",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub reason_desc: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "reasonId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub reason_id: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tips: ::std::option::Option<::serde_json::Value>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoRefundReason {
+        pub fn builder() -> builder::TaobaoRefundReason {
+            Default::default()
+        }
+    }
+    ///The refund template (RefundRenderVO). Field types are not documented unless given.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoRefundRender {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub currency: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "distributorId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub distributor_id: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "refundOrderTemplate",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_order_template: ::std::option::Option<TaobaoRefundOrderTemplate>,
+        #[serde(
+            rename = "saleFlag",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sale_flag: ::std::option::Option<bool>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoRefundRender {
+        pub fn builder() -> builder::TaobaoRefundRender {
+            Default::default()
+        }
+    }
+    ///Body of `POST /v2/taobao/order/refund/render`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoRefundRenderRequest {
+        ///Goods status; values not documented.
+        #[serde(rename = "goodsStatus")]
+        pub goods_status: i64,
+        ///Refund type; values not documented.
+        #[serde(rename = "refundType")]
+        pub refund_type: i64,
+        ///Sub-order id (子订单id).
+        #[serde(
+            rename = "subOrderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub sub_order_id: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoRefundRenderRequest {
+        pub fn builder() -> builder::TaobaoRefundRenderRequest {
+            Default::default()
+        }
+    }
+    ///Envelope of `POST /v2/taobao/order/refund/render`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct TaobaoRefundRenderResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<TaobaoRefundRender>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoRefundRenderResponse {
+        pub fn builder() -> builder::TaobaoRefundRenderResponse {
+            Default::default()
+        }
+    }
+    /**The source product. The page documents `description` and `itemId`
+before it is cut off; everything else is kept in `extra`.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoSourceProduct {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "itemId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub item_id: ::std::option::Option<crate::IntegerId>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoSourceProduct {
+        pub fn builder() -> builder::TaobaoSourceProduct {
+            Default::default()
+        }
+    }
+    /**A sub-order in a price message. The docs give 26 snake_case fields and
+name these; the rest are kept in `extra`. Types are documented only
+for `quantity`.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TaobaoSubOrder {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub close_time_without_payment: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub detail_error_code: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logistic_company_name: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logistic_number: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub product_amount: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub purchase_order_line_outer_id: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub purchase_order_outer_id: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub quantity: ::std::option::Option<i64>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl TaobaoSubOrder {
+        pub fn builder() -> builder::TaobaoSubOrder {
+            Default::default()
+        }
+    }
+    ///The envelope of an operation whose `data` PandaPon does not document.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct UndocumentedEnvelope {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl UndocumentedEnvelope {
+        pub fn builder() -> builder::UndocumentedEnvelope {
+            Default::default()
+        }
+    }
+    /**Site the call targets: international (alibaba) or 1688. Always "1688"
+for these operations.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum WebSite {
+        #[serde(rename = "1688")]
+        X1688,
+    }
+    impl ::std::fmt::Display for WebSite {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X1688 => f.write_str("1688"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for WebSite {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "1688" => Ok(Self::X1688),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for WebSite {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for WebSite {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct AlibabaCargoV1 {
+            offer_id: ::std::result::Result<
+                ::std::option::Option<crate::IntegerId>,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<i64, ::std::string::String>,
+            seller_open_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            spec_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaCargoV1 {
+            fn default() -> Self {
+                Self {
+                    offer_id: Ok(Default::default()),
+                    quantity: Err("no value supplied for quantity".to_string()),
+                    seller_open_id: Ok(Default::default()),
+                    spec_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaCargoV1 {
+            pub fn offer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::IntegerId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offer_id: {e}")
+                    });
+                self
+            }
+            pub fn quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
+                self
+            }
+            pub fn seller_open_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seller_open_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for seller_open_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn spec_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.spec_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for spec_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaCargoV1> for super::AlibabaCargoV1 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaCargoV1,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    offer_id: value.offer_id?,
+                    quantity: value.quantity?,
+                    seller_open_id: value.seller_open_id?,
+                    spec_id: value.spec_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaCargoV1> for AlibabaCargoV1 {
+            fn from(value: super::AlibabaCargoV1) -> Self {
+                Self {
+                    offer_id: Ok(value.offer_id),
+                    quantity: Ok(value.quantity),
+                    seller_open_id: Ok(value.seller_open_id),
+                    spec_id: Ok(value.spec_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaCart {
+            disable_list: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::AlibabaCartShop>>,
+                ::std::string::String,
+            >,
+            enable_list: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::AlibabaCartShop>>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaCart {
+            fn default() -> Self {
+                Self {
+                    disable_list: Ok(Default::default()),
+                    enable_list: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl AlibabaCart {
+            pub fn disable_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::AlibabaCartShop>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.disable_list = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for disable_list: {e}")
+                    });
+                self
+            }
+            pub fn enable_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::AlibabaCartShop>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enable_list = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enable_list: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaCart> for super::AlibabaCart {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaCart,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    disable_list: value.disable_list?,
+                    enable_list: value.enable_list?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaCart> for AlibabaCart {
+            fn from(value: super::AlibabaCart) -> Self {
+                Self {
+                    disable_list: Ok(value.disable_list),
+                    enable_list: Ok(value.enable_list),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaCartCreateOrderRequest {
+            address_param: ::std::result::Result<
+                ::std::option::Option<super::FastAdress>,
+                ::std::string::String,
+            >,
+            cart_ids: ::std::result::Result<::std::vec::Vec<i64>, ::std::string::String>,
+            flow: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            shop_promotion_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            staff_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trade_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            user_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaCartCreateOrderRequest {
+            fn default() -> Self {
+                Self {
+                    address_param: Ok(Default::default()),
+                    cart_ids: Err("no value supplied for cart_ids".to_string()),
+                    flow: Err("no value supplied for flow".to_string()),
+                    message: Ok(Default::default()),
+                    shop_promotion_id: Ok(Default::default()),
+                    staff_name: Ok(Default::default()),
+                    trade_type: Ok(Default::default()),
+                    user_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaCartCreateOrderRequest {
+            pub fn address_param<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::FastAdress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.address_param = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for address_param: {e}")
+                    });
+                self
+            }
+            pub fn cart_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cart_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cart_ids: {e}")
+                    });
+                self
+            }
+            pub fn flow<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow: {e}")
+                    });
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+            pub fn shop_promotion_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.shop_promotion_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for shop_promotion_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn staff_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.staff_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for staff_name: {e}")
+                    });
+                self
+            }
+            pub fn trade_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trade_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for trade_type: {e}")
+                    });
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaCartCreateOrderRequest>
+        for super::AlibabaCartCreateOrderRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaCartCreateOrderRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    address_param: value.address_param?,
+                    cart_ids: value.cart_ids?,
+                    flow: value.flow?,
+                    message: value.message?,
+                    shop_promotion_id: value.shop_promotion_id?,
+                    staff_name: value.staff_name?,
+                    trade_type: value.trade_type?,
+                    user_id: value.user_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaCartCreateOrderRequest>
+        for AlibabaCartCreateOrderRequest {
+            fn from(value: super::AlibabaCartCreateOrderRequest) -> Self {
+                Self {
+                    address_param: Ok(value.address_param),
+                    cart_ids: Ok(value.cart_ids),
+                    flow: Ok(value.flow),
+                    message: Ok(value.message),
+                    shop_promotion_id: Ok(value.shop_promotion_id),
+                    staff_name: Ok(value.staff_name),
+                    trade_type: Ok(value.trade_type),
+                    user_id: Ok(value.user_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaCartEditQuantityRequest {
+            container: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            product_no: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            update_time: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaCartEditQuantityRequest {
+            fn default() -> Self {
+                Self {
+                    container: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    product_no: Ok(Default::default()),
+                    quantity: Ok(Default::default()),
+                    update_time: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaCartEditQuantityRequest {
+            pub fn container<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.container = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for container: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn product_no<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product_no = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product_no: {e}")
+                    });
+                self
+            }
+            pub fn quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
+                self
+            }
+            pub fn update_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.update_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for update_time: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaCartEditQuantityRequest>
+        for super::AlibabaCartEditQuantityRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaCartEditQuantityRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    container: value.container?,
+                    id: value.id?,
+                    product_no: value.product_no?,
+                    quantity: value.quantity?,
+                    update_time: value.update_time?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaCartEditQuantityRequest>
+        for AlibabaCartEditQuantityRequest {
+            fn from(value: super::AlibabaCartEditQuantityRequest) -> Self {
+                Self {
+                    container: Ok(value.container),
+                    id: Ok(value.id),
+                    product_no: Ok(value.product_no),
+                    quantity: Ok(value.quantity),
+                    update_time: Ok(value.update_time),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaCartEditQuantityResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<crate::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaCartEditQuantityResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaCartEditQuantityResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaCartEditQuantityResponse>
+        for super::AlibabaCartEditQuantityResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaCartEditQuantityResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaCartEditQuantityResponse>
+        for AlibabaCartEditQuantityResponse {
+            fn from(value: super::AlibabaCartEditQuantityResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaCartItem {
+            amount_on_sale: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            item_pic: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            item_title: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            offer_map_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            price: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            properties: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            sku_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            spec_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaCartItem {
+            fn default() -> Self {
+                Self {
+                    amount_on_sale: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    item_pic: Ok(Default::default()),
+                    item_title: Ok(Default::default()),
+                    offer_map_id: Ok(Default::default()),
+                    price: Ok(Default::default()),
+                    properties: Ok(Default::default()),
+                    quantity: Ok(Default::default()),
+                    sku_id: Ok(Default::default()),
+                    spec_id: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl AlibabaCartItem {
+            pub fn amount_on_sale<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amount_on_sale = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for amount_on_sale: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn item_pic<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_pic = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_pic: {e}")
+                    });
+                self
+            }
+            pub fn item_title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_title: {e}")
+                    });
+                self
+            }
+            pub fn offer_map_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offer_map_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offer_map_id: {e}")
+                    });
+                self
+            }
+            pub fn price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price: {e}")
+                    });
+                self
+            }
+            pub fn properties<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.properties = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for properties: {e}")
+                    });
+                self
+            }
+            pub fn quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
+                self
+            }
+            pub fn sku_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sku_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sku_id: {e}")
+                    });
+                self
+            }
+            pub fn spec_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.spec_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for spec_id: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaCartItem> for super::AlibabaCartItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaCartItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    amount_on_sale: value.amount_on_sale?,
+                    id: value.id?,
+                    item_pic: value.item_pic?,
+                    item_title: value.item_title?,
+                    offer_map_id: value.offer_map_id?,
+                    price: value.price?,
+                    properties: value.properties?,
+                    quantity: value.quantity?,
+                    sku_id: value.sku_id?,
+                    spec_id: value.spec_id?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaCartItem> for AlibabaCartItem {
+            fn from(value: super::AlibabaCartItem) -> Self {
+                Self {
+                    amount_on_sale: Ok(value.amount_on_sale),
+                    id: Ok(value.id),
+                    item_pic: Ok(value.item_pic),
+                    item_title: Ok(value.item_title),
+                    offer_map_id: Ok(value.offer_map_id),
+                    price: Ok(value.price),
+                    properties: Ok(value.properties),
+                    quantity: Ok(value.quantity),
+                    sku_id: Ok(value.sku_id),
+                    spec_id: Ok(value.spec_id),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaCartListResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<super::AlibabaCart>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<crate::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaCartListResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaCartListResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::AlibabaCart>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaCartListResponse>
+        for super::AlibabaCartListResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaCartListResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaCartListResponse>
+        for AlibabaCartListResponse {
+            fn from(value: super::AlibabaCartListResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaCartPreviewOrderRequest {
+            address_param: ::std::result::Result<
+                ::std::option::Option<super::FastAdress>,
+                ::std::string::String,
+            >,
+            cart_ids: ::std::result::Result<::std::vec::Vec<i64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for AlibabaCartPreviewOrderRequest {
+            fn default() -> Self {
+                Self {
+                    address_param: Ok(Default::default()),
+                    cart_ids: Err("no value supplied for cart_ids".to_string()),
+                }
+            }
+        }
+        impl AlibabaCartPreviewOrderRequest {
+            pub fn address_param<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::FastAdress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.address_param = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for address_param: {e}")
+                    });
+                self
+            }
+            pub fn cart_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cart_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cart_ids: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaCartPreviewOrderRequest>
+        for super::AlibabaCartPreviewOrderRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaCartPreviewOrderRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    address_param: value.address_param?,
+                    cart_ids: value.cart_ids?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaCartPreviewOrderRequest>
+        for AlibabaCartPreviewOrderRequest {
+            fn from(value: super::AlibabaCartPreviewOrderRequest) -> Self {
+                Self {
+                    address_param: Ok(value.address_param),
+                    cart_ids: Ok(value.cart_ids),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaCartShop {
+            cart_item_infos: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::AlibabaCartItem>>,
+                ::std::string::String,
+            >,
+            seller_nick_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            seller_open_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaCartShop {
+            fn default() -> Self {
+                Self {
+                    cart_item_infos: Ok(Default::default()),
+                    seller_nick_name: Ok(Default::default()),
+                    seller_open_id: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl AlibabaCartShop {
+            pub fn cart_item_infos<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::AlibabaCartItem>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cart_item_infos = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cart_item_infos: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn seller_nick_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seller_nick_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for seller_nick_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn seller_open_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seller_open_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for seller_open_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaCartShop> for super::AlibabaCartShop {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaCartShop,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cart_item_infos: value.cart_item_infos?,
+                    seller_nick_name: value.seller_nick_name?,
+                    seller_open_id: value.seller_open_id?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaCartShop> for AlibabaCartShop {
+            fn from(value: super::AlibabaCartShop) -> Self {
+                Self {
+                    cart_item_infos: Ok(value.cart_item_infos),
+                    seller_nick_name: Ok(value.seller_nick_name),
+                    seller_open_id: Ok(value.seller_open_id),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaConfirmReceiptResult {
+            error_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            error_info: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            success: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaConfirmReceiptResult {
+            fn default() -> Self {
+                Self {
+                    error_code: Ok(Default::default()),
+                    error_info: Ok(Default::default()),
+                    success: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl AlibabaConfirmReceiptResult {
+            pub fn error_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error_code: {e}")
+                    });
+                self
+            }
+            pub fn error_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error_info: {e}")
+                    });
+                self
+            }
+            pub fn success<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.success = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for success: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaConfirmReceiptResult>
+        for super::AlibabaConfirmReceiptResult {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaConfirmReceiptResult,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    error_code: value.error_code?,
+                    error_info: value.error_info?,
+                    success: value.success?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaConfirmReceiptResult>
+        for AlibabaConfirmReceiptResult {
+            fn from(value: super::AlibabaConfirmReceiptResult) -> Self {
+                Self {
+                    error_code: Ok(value.error_code),
+                    error_info: Ok(value.error_info),
+                    success: Ok(value.success),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaNativeLogistics {
+            address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            area: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            area_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            caid: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            city: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            contact_person: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            fax: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            logistics_items: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            mobile: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            province: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            real_logistics_company_no: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            telephone: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            town: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            town_code: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            zip: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaNativeLogistics {
+            fn default() -> Self {
+                Self {
+                    address: Ok(Default::default()),
+                    area: Ok(Default::default()),
+                    area_code: Ok(Default::default()),
+                    caid: Ok(Default::default()),
+                    city: Ok(Default::default()),
+                    contact_person: Ok(Default::default()),
+                    fax: Ok(Default::default()),
+                    logistics_items: Ok(Default::default()),
+                    mobile: Ok(Default::default()),
+                    province: Ok(Default::default()),
+                    real_logistics_company_no: Ok(Default::default()),
+                    telephone: Ok(Default::default()),
+                    town: Ok(Default::default()),
+                    town_code: Ok(Default::default()),
+                    zip: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl AlibabaNativeLogistics {
+            pub fn address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for address: {e}")
+                    });
+                self
+            }
+            pub fn area<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.area = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for area: {e}")
+                    });
+                self
+            }
+            pub fn area_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.area_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for area_code: {e}")
+                    });
+                self
+            }
+            pub fn caid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.caid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for caid: {e}")
+                    });
+                self
+            }
+            pub fn city<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.city = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for city: {e}")
+                    });
+                self
+            }
+            pub fn contact_person<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contact_person = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for contact_person: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn fax<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fax = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for fax: {e}")
+                    });
+                self
+            }
+            pub fn logistics_items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistics_items = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistics_items: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn mobile<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mobile = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mobile: {e}")
+                    });
+                self
+            }
+            pub fn province<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.province = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for province: {e}")
+                    });
+                self
+            }
+            pub fn real_logistics_company_no<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.real_logistics_company_no = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for real_logistics_company_no: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn telephone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.telephone = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for telephone: {e}")
+                    });
+                self
+            }
+            pub fn town<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.town = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for town: {e}")
+                    });
+                self
+            }
+            pub fn town_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.town_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for town_code: {e}")
+                    });
+                self
+            }
+            pub fn zip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.zip = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for zip: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaNativeLogistics>
+        for super::AlibabaNativeLogistics {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaNativeLogistics,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    address: value.address?,
+                    area: value.area?,
+                    area_code: value.area_code?,
+                    caid: value.caid?,
+                    city: value.city?,
+                    contact_person: value.contact_person?,
+                    fax: value.fax?,
+                    logistics_items: value.logistics_items?,
+                    mobile: value.mobile?,
+                    province: value.province?,
+                    real_logistics_company_no: value.real_logistics_company_no?,
+                    telephone: value.telephone?,
+                    town: value.town?,
+                    town_code: value.town_code?,
+                    zip: value.zip?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaNativeLogistics>
+        for AlibabaNativeLogistics {
+            fn from(value: super::AlibabaNativeLogistics) -> Self {
+                Self {
+                    address: Ok(value.address),
+                    area: Ok(value.area),
+                    area_code: Ok(value.area_code),
+                    caid: Ok(value.caid),
+                    city: Ok(value.city),
+                    contact_person: Ok(value.contact_person),
+                    fax: Ok(value.fax),
+                    logistics_items: Ok(value.logistics_items),
+                    mobile: Ok(value.mobile),
+                    province: Ok(value.province),
+                    real_logistics_company_no: Ok(value.real_logistics_company_no),
+                    telephone: Ok(value.telephone),
+                    town: Ok(value.town),
+                    town_code: Ok(value.town_code),
+                    zip: Ok(value.zip),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaOrderBatchCreateRequest {
+            address_param: ::std::result::Result<
+                ::std::option::Option<super::FastAdress>,
+                ::std::string::String,
+            >,
+            cargo_param_list: ::std::result::Result<
+                ::std::vec::Vec<super::FastCargo>,
+                ::std::string::String,
+            >,
+            flow: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            platform_order: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            shop_promotion_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            staff_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            trade_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            transfer_account_imgs: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            transfer_account_remark: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            user_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaOrderBatchCreateRequest {
+            fn default() -> Self {
+                Self {
+                    address_param: Ok(Default::default()),
+                    cargo_param_list: Err(
+                        "no value supplied for cargo_param_list".to_string(),
+                    ),
+                    flow: Err("no value supplied for flow".to_string()),
+                    message: Ok(Default::default()),
+                    platform_order: Ok(Default::default()),
+                    shop_promotion_id: Ok(Default::default()),
+                    staff_name: Ok(Default::default()),
+                    trade_type: Ok(Default::default()),
+                    transfer_account_imgs: Ok(Default::default()),
+                    transfer_account_remark: Ok(Default::default()),
+                    user_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaOrderBatchCreateRequest {
+            pub fn address_param<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::FastAdress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.address_param = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for address_param: {e}")
+                    });
+                self
+            }
+            pub fn cargo_param_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::FastCargo>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cargo_param_list = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cargo_param_list: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn flow<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow: {e}")
+                    });
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+            pub fn platform_order<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.platform_order = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for platform_order: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn shop_promotion_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.shop_promotion_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for shop_promotion_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn staff_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.staff_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for staff_name: {e}")
+                    });
+                self
+            }
+            pub fn trade_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.trade_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for trade_type: {e}")
+                    });
+                self
+            }
+            pub fn transfer_account_imgs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_account_imgs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_account_imgs: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn transfer_account_remark<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.transfer_account_remark = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for transfer_account_remark: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaOrderBatchCreateRequest>
+        for super::AlibabaOrderBatchCreateRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaOrderBatchCreateRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    address_param: value.address_param?,
+                    cargo_param_list: value.cargo_param_list?,
+                    flow: value.flow?,
+                    message: value.message?,
+                    platform_order: value.platform_order?,
+                    shop_promotion_id: value.shop_promotion_id?,
+                    staff_name: value.staff_name?,
+                    trade_type: value.trade_type?,
+                    transfer_account_imgs: value.transfer_account_imgs?,
+                    transfer_account_remark: value.transfer_account_remark?,
+                    user_id: value.user_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaOrderBatchCreateRequest>
+        for AlibabaOrderBatchCreateRequest {
+            fn from(value: super::AlibabaOrderBatchCreateRequest) -> Self {
+                Self {
+                    address_param: Ok(value.address_param),
+                    cargo_param_list: Ok(value.cargo_param_list),
+                    flow: Ok(value.flow),
+                    message: Ok(value.message),
+                    platform_order: Ok(value.platform_order),
+                    shop_promotion_id: Ok(value.shop_promotion_id),
+                    staff_name: Ok(value.staff_name),
+                    trade_type: Ok(value.trade_type),
+                    transfer_account_imgs: Ok(value.transfer_account_imgs),
+                    transfer_account_remark: Ok(value.transfer_account_remark),
+                    user_id: Ok(value.user_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaOrderBatchCreateResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::AlibabaOrderResult>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<crate::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaOrderBatchCreateResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaOrderBatchCreateResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::AlibabaOrderResult>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaOrderBatchCreateResponse>
+        for super::AlibabaOrderBatchCreateResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaOrderBatchCreateResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaOrderBatchCreateResponse>
+        for AlibabaOrderBatchCreateResponse {
+            fn from(value: super::AlibabaOrderBatchCreateResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaOrderBatchPreviewRequest {
+            address_param: ::std::result::Result<
+                ::std::option::Option<super::FastAdress>,
+                ::std::string::String,
+            >,
+            cargo_param_list: ::std::result::Result<
+                ::std::vec::Vec<super::AlibabaCargoV1>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaOrderBatchPreviewRequest {
+            fn default() -> Self {
+                Self {
+                    address_param: Ok(Default::default()),
+                    cargo_param_list: Err(
+                        "no value supplied for cargo_param_list".to_string(),
+                    ),
+                }
+            }
+        }
+        impl AlibabaOrderBatchPreviewRequest {
+            pub fn address_param<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::FastAdress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.address_param = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for address_param: {e}")
+                    });
+                self
+            }
+            pub fn cargo_param_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::AlibabaCargoV1>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cargo_param_list = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cargo_param_list: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaOrderBatchPreviewRequest>
+        for super::AlibabaOrderBatchPreviewRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaOrderBatchPreviewRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    address_param: value.address_param?,
+                    cargo_param_list: value.cargo_param_list?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaOrderBatchPreviewRequest>
+        for AlibabaOrderBatchPreviewRequest {
+            fn from(value: super::AlibabaOrderBatchPreviewRequest) -> Self {
+                Self {
+                    address_param: Ok(value.address_param),
+                    cargo_param_list: Ok(value.cargo_param_list),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaOrderBatchSubmitToPayRequest {
+            order_ids: ::std::result::Result<
+                ::std::vec::Vec<crate::StringId>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaOrderBatchSubmitToPayRequest {
+            fn default() -> Self {
+                Self {
+                    order_ids: Err("no value supplied for order_ids".to_string()),
+                }
+            }
+        }
+        impl AlibabaOrderBatchSubmitToPayRequest {
+            pub fn order_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<crate::StringId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_ids: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaOrderBatchSubmitToPayRequest>
+        for super::AlibabaOrderBatchSubmitToPayRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaOrderBatchSubmitToPayRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    order_ids: value.order_ids?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaOrderBatchSubmitToPayRequest>
+        for AlibabaOrderBatchSubmitToPayRequest {
+            fn from(value: super::AlibabaOrderBatchSubmitToPayRequest) -> Self {
+                Self {
+                    order_ids: Ok(value.order_ids),
+                }
+            }
+        }
         #[derive(Clone, Debug)]
         pub struct AlibabaOrderCancelRequest {
             cancel_reason: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            order_id: ::std::result::Result<i64, ::std::string::String>,
+            order_id: ::std::result::Result<crate::IntegerId, ::std::string::String>,
             remark: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            web_site: ::std::result::Result<
-                super::AlibabaOrderCancelRequestWebSite,
-                ::std::string::String,
-            >,
+            web_site: ::std::result::Result<super::WebSite, ::std::string::String>,
         }
         impl ::std::default::Default for AlibabaOrderCancelRequest {
             fn default() -> Self {
@@ -190,7 +5387,7 @@ any other code is a business error described by `msg`.
             }
             pub fn order_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<i64>,
+                T: ::std::convert::TryInto<crate::IntegerId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.order_id = value
@@ -214,7 +5411,7 @@ any other code is a business error described by `msg`.
             }
             pub fn web_site<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::AlibabaOrderCancelRequestWebSite>,
+                T: ::std::convert::TryInto<super::WebSite>,
                 T::Error: ::std::fmt::Display,
             {
                 self.web_site = value
@@ -374,6 +5571,3143 @@ any other code is a business error described by `msg`.
             }
         }
         #[derive(Clone, Debug)]
+        pub struct AlibabaOrderConfirmReceiptRequest {
+            order_entry_ids: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<crate::IntegerId>>,
+                ::std::string::String,
+            >,
+            order_id: ::std::result::Result<
+                ::std::option::Option<crate::IntegerId>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaOrderConfirmReceiptRequest {
+            fn default() -> Self {
+                Self {
+                    order_entry_ids: Ok(Default::default()),
+                    order_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaOrderConfirmReceiptRequest {
+            pub fn order_entry_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<crate::IntegerId>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_entry_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for order_entry_ids: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::IntegerId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaOrderConfirmReceiptRequest>
+        for super::AlibabaOrderConfirmReceiptRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaOrderConfirmReceiptRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    order_entry_ids: value.order_entry_ids?,
+                    order_id: value.order_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaOrderConfirmReceiptRequest>
+        for AlibabaOrderConfirmReceiptRequest {
+            fn from(value: super::AlibabaOrderConfirmReceiptRequest) -> Self {
+                Self {
+                    order_entry_ids: Ok(value.order_entry_ids),
+                    order_id: Ok(value.order_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaOrderConfirmReceiptResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<super::AlibabaConfirmReceiptResult>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<crate::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaOrderConfirmReceiptResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaOrderConfirmReceiptResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::AlibabaConfirmReceiptResult>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaOrderConfirmReceiptResponse>
+        for super::AlibabaOrderConfirmReceiptResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaOrderConfirmReceiptResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaOrderConfirmReceiptResponse>
+        for AlibabaOrderConfirmReceiptResponse {
+            fn from(value: super::AlibabaOrderConfirmReceiptResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaOrderDetailRequest {
+            order_id: ::std::result::Result<
+                ::std::option::Option<crate::StringId>,
+                ::std::string::String,
+            >,
+            web_site: ::std::result::Result<super::WebSite, ::std::string::String>,
+        }
+        impl ::std::default::Default for AlibabaOrderDetailRequest {
+            fn default() -> Self {
+                Self {
+                    order_id: Ok(Default::default()),
+                    web_site: Err("no value supplied for web_site".to_string()),
+                }
+            }
+        }
+        impl AlibabaOrderDetailRequest {
+            pub fn order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::StringId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_id: {e}")
+                    });
+                self
+            }
+            pub fn web_site<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::WebSite>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.web_site = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for web_site: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaOrderDetailRequest>
+        for super::AlibabaOrderDetailRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaOrderDetailRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    order_id: value.order_id?,
+                    web_site: value.web_site?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaOrderDetailRequest>
+        for AlibabaOrderDetailRequest {
+            fn from(value: super::AlibabaOrderDetailRequest) -> Self {
+                Self {
+                    order_id: Ok(value.order_id),
+                    web_site: Ok(value.web_site),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaOrderPayUrlResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<super::AlibabaPayOrder>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<crate::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaOrderPayUrlResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaOrderPayUrlResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::AlibabaPayOrder>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaOrderPayUrlResponse>
+        for super::AlibabaOrderPayUrlResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaOrderPayUrlResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaOrderPayUrlResponse>
+        for AlibabaOrderPayUrlResponse {
+            fn from(value: super::AlibabaOrderPayUrlResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaOrderPreviewRequest {
+            address_param: ::std::result::Result<
+                ::std::option::Option<super::FastAdress>,
+                ::std::string::String,
+            >,
+            cargo_param_list: ::std::result::Result<
+                ::std::vec::Vec<super::FastCargo>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaOrderPreviewRequest {
+            fn default() -> Self {
+                Self {
+                    address_param: Ok(Default::default()),
+                    cargo_param_list: Err(
+                        "no value supplied for cargo_param_list".to_string(),
+                    ),
+                }
+            }
+        }
+        impl AlibabaOrderPreviewRequest {
+            pub fn address_param<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::FastAdress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.address_param = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for address_param: {e}")
+                    });
+                self
+            }
+            pub fn cargo_param_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::FastCargo>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cargo_param_list = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cargo_param_list: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaOrderPreviewRequest>
+        for super::AlibabaOrderPreviewRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaOrderPreviewRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    address_param: value.address_param?,
+                    cargo_param_list: value.cargo_param_list?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaOrderPreviewRequest>
+        for AlibabaOrderPreviewRequest {
+            fn from(value: super::AlibabaOrderPreviewRequest) -> Self {
+                Self {
+                    address_param: Ok(value.address_param),
+                    cargo_param_list: Ok(value.cargo_param_list),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaOrderResult {
+            guarantees_terms: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            international_logistics: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            native_logistics: ::std::result::Result<
+                ::std::option::Option<super::AlibabaNativeLogistics>,
+                ::std::string::String,
+            >,
+            product_items: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::AlibabaProductItem>>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaOrderResult {
+            fn default() -> Self {
+                Self {
+                    guarantees_terms: Ok(Default::default()),
+                    international_logistics: Ok(Default::default()),
+                    native_logistics: Ok(Default::default()),
+                    product_items: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl AlibabaOrderResult {
+            pub fn guarantees_terms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.guarantees_terms = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for guarantees_terms: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn international_logistics<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.international_logistics = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for international_logistics: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn native_logistics<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::AlibabaNativeLogistics>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.native_logistics = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for native_logistics: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn product_items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::AlibabaProductItem>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product_items = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product_items: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaOrderResult> for super::AlibabaOrderResult {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaOrderResult,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    guarantees_terms: value.guarantees_terms?,
+                    international_logistics: value.international_logistics?,
+                    native_logistics: value.native_logistics?,
+                    product_items: value.product_items?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaOrderResult> for AlibabaOrderResult {
+            fn from(value: super::AlibabaOrderResult) -> Self {
+                Self {
+                    guarantees_terms: Ok(value.guarantees_terms),
+                    international_logistics: Ok(value.international_logistics),
+                    native_logistics: Ok(value.native_logistics),
+                    product_items: Ok(value.product_items),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaPayOrder {
+            cant_pay_order_list: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<crate::IntegerId>>,
+                ::std::string::String,
+            >,
+            order_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            pay_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            protocol_pay_success: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaPayOrder {
+            fn default() -> Self {
+                Self {
+                    cant_pay_order_list: Ok(Default::default()),
+                    order_id: Ok(Default::default()),
+                    pay_url: Ok(Default::default()),
+                    protocol_pay_success: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl AlibabaPayOrder {
+            pub fn cant_pay_order_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<crate::IntegerId>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cant_pay_order_list = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cant_pay_order_list: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_id: {e}")
+                    });
+                self
+            }
+            pub fn pay_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pay_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pay_url: {e}")
+                    });
+                self
+            }
+            pub fn protocol_pay_success<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.protocol_pay_success = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for protocol_pay_success: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaPayOrder> for super::AlibabaPayOrder {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaPayOrder,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cant_pay_order_list: value.cant_pay_order_list?,
+                    order_id: value.order_id?,
+                    pay_url: value.pay_url?,
+                    protocol_pay_success: value.protocol_pay_success?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaPayOrder> for AlibabaPayOrder {
+            fn from(value: super::AlibabaPayOrder) -> Self {
+                Self {
+                    cant_pay_order_list: Ok(value.cant_pay_order_list),
+                    order_id: Ok(value.order_id),
+                    pay_url: Ok(value.pay_url),
+                    protocol_pay_success: Ok(value.protocol_pay_success),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaProductDecryptOpenUidRequest {
+            offer_id: ::std::result::Result<crate::StringId, ::std::string::String>,
+            open_uid: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaProductDecryptOpenUidRequest {
+            fn default() -> Self {
+                Self {
+                    offer_id: Err("no value supplied for offer_id".to_string()),
+                    open_uid: Err("no value supplied for open_uid".to_string()),
+                }
+            }
+        }
+        impl AlibabaProductDecryptOpenUidRequest {
+            pub fn offer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<crate::StringId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offer_id: {e}")
+                    });
+                self
+            }
+            pub fn open_uid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.open_uid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for open_uid: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaProductDecryptOpenUidRequest>
+        for super::AlibabaProductDecryptOpenUidRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaProductDecryptOpenUidRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    offer_id: value.offer_id?,
+                    open_uid: value.open_uid?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaProductDecryptOpenUidRequest>
+        for AlibabaProductDecryptOpenUidRequest {
+            fn from(value: super::AlibabaProductDecryptOpenUidRequest) -> Self {
+                Self {
+                    offer_id: Ok(value.offer_id),
+                    open_uid: Ok(value.open_uid),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaProductDetail {
+            category_id: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            category_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            offer_id: ::std::result::Result<
+                ::std::option::Option<crate::IntegerId>,
+                ::std::string::String,
+            >,
+            subject: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            subject_trans: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaProductDetail {
+            fn default() -> Self {
+                Self {
+                    category_id: Ok(Default::default()),
+                    category_name: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    offer_id: Ok(Default::default()),
+                    subject: Ok(Default::default()),
+                    subject_trans: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl AlibabaProductDetail {
+            pub fn category_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.category_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for category_id: {e}")
+                    });
+                self
+            }
+            pub fn category_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.category_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for category_name: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn offer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::IntegerId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offer_id: {e}")
+                    });
+                self
+            }
+            pub fn subject<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subject = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for subject: {e}")
+                    });
+                self
+            }
+            pub fn subject_trans<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subject_trans = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for subject_trans: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaProductDetail>
+        for super::AlibabaProductDetail {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaProductDetail,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    category_id: value.category_id?,
+                    category_name: value.category_name?,
+                    description: value.description?,
+                    offer_id: value.offer_id?,
+                    subject: value.subject?,
+                    subject_trans: value.subject_trans?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaProductDetail> for AlibabaProductDetail {
+            fn from(value: super::AlibabaProductDetail) -> Self {
+                Self {
+                    category_id: Ok(value.category_id),
+                    category_name: Ok(value.category_name),
+                    description: Ok(value.description),
+                    offer_id: Ok(value.offer_id),
+                    subject: Ok(value.subject),
+                    subject_trans: Ok(value.subject_trans),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaProductDetailRequest {
+            country: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            offer_id: ::std::result::Result<
+                ::std::option::Option<crate::IntegerId>,
+                ::std::string::String,
+            >,
+            out_member_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaProductDetailRequest {
+            fn default() -> Self {
+                Self {
+                    country: Ok(Default::default()),
+                    offer_id: Ok(Default::default()),
+                    out_member_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaProductDetailRequest {
+            pub fn country<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country: {e}")
+                    });
+                self
+            }
+            pub fn offer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::IntegerId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offer_id: {e}")
+                    });
+                self
+            }
+            pub fn out_member_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.out_member_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for out_member_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaProductDetailRequest>
+        for super::AlibabaProductDetailRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaProductDetailRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    country: value.country?,
+                    offer_id: value.offer_id?,
+                    out_member_id: value.out_member_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaProductDetailRequest>
+        for AlibabaProductDetailRequest {
+            fn from(value: super::AlibabaProductDetailRequest) -> Self {
+                Self {
+                    country: Ok(value.country),
+                    offer_id: Ok(value.offer_id),
+                    out_member_id: Ok(value.out_member_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaProductDetailResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<super::AlibabaProductDetail>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<crate::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaProductDetailResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaProductDetailResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::AlibabaProductDetail>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaProductDetailResponse>
+        for super::AlibabaProductDetailResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaProductDetailResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaProductDetailResponse>
+        for AlibabaProductDetailResponse {
+            fn from(value: super::AlibabaProductDetailResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaProductImageSearchRequest {
+            begin_page: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            category_id: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            country: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            filter: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            image_address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            image_base64: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            out_member_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            page_size: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            price_end: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            price_start: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            region: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sort: ::std::result::Result<
+                ::std::option::Option<
+                    crate::JsonString<
+                        ::std::collections::BTreeMap<
+                            ::std::string::String,
+                            ::std::string::String,
+                        >,
+                    >,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaProductImageSearchRequest {
+            fn default() -> Self {
+                Self {
+                    begin_page: Ok(Default::default()),
+                    category_id: Ok(Default::default()),
+                    country: Ok(Default::default()),
+                    filter: Ok(Default::default()),
+                    image_address: Ok(Default::default()),
+                    image_base64: Err("no value supplied for image_base64".to_string()),
+                    out_member_id: Ok(Default::default()),
+                    page_size: Ok(Default::default()),
+                    price_end: Ok(Default::default()),
+                    price_start: Ok(Default::default()),
+                    region: Ok(Default::default()),
+                    sort: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaProductImageSearchRequest {
+            pub fn begin_page<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.begin_page = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for begin_page: {e}")
+                    });
+                self
+            }
+            pub fn category_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.category_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for category_id: {e}")
+                    });
+                self
+            }
+            pub fn country<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country: {e}")
+                    });
+                self
+            }
+            pub fn filter<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.filter = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for filter: {e}")
+                    });
+                self
+            }
+            pub fn image_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.image_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for image_address: {e}")
+                    });
+                self
+            }
+            pub fn image_base64<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.image_base64 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for image_base64: {e}")
+                    });
+                self
+            }
+            pub fn out_member_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.out_member_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for out_member_id: {e}")
+                    });
+                self
+            }
+            pub fn page_size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.page_size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for page_size: {e}")
+                    });
+                self
+            }
+            pub fn price_end<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price_end = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price_end: {e}")
+                    });
+                self
+            }
+            pub fn price_start<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price_start = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price_start: {e}")
+                    });
+                self
+            }
+            pub fn region<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.region = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for region: {e}")
+                    });
+                self
+            }
+            pub fn sort<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        crate::JsonString<
+                            ::std::collections::BTreeMap<
+                                ::std::string::String,
+                                ::std::string::String,
+                            >,
+                        >,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sort = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sort: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaProductImageSearchRequest>
+        for super::AlibabaProductImageSearchRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaProductImageSearchRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    begin_page: value.begin_page?,
+                    category_id: value.category_id?,
+                    country: value.country?,
+                    filter: value.filter?,
+                    image_address: value.image_address?,
+                    image_base64: value.image_base64?,
+                    out_member_id: value.out_member_id?,
+                    page_size: value.page_size?,
+                    price_end: value.price_end?,
+                    price_start: value.price_start?,
+                    region: value.region?,
+                    sort: value.sort?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaProductImageSearchRequest>
+        for AlibabaProductImageSearchRequest {
+            fn from(value: super::AlibabaProductImageSearchRequest) -> Self {
+                Self {
+                    begin_page: Ok(value.begin_page),
+                    category_id: Ok(value.category_id),
+                    country: Ok(value.country),
+                    filter: Ok(value.filter),
+                    image_address: Ok(value.image_address),
+                    image_base64: Ok(value.image_base64),
+                    out_member_id: Ok(value.out_member_id),
+                    page_size: Ok(value.page_size),
+                    price_end: Ok(value.price_end),
+                    price_start: Ok(value.price_start),
+                    region: Ok(value.region),
+                    sort: Ok(value.sort),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaProductItem {
+            cargo_number: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            item_amount: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            price: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            product_id: ::std::result::Result<
+                ::std::option::Option<crate::IntegerId>,
+                ::std::string::String,
+            >,
+            product_img_url: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaProductItem {
+            fn default() -> Self {
+                Self {
+                    cargo_number: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    item_amount: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    price: Ok(Default::default()),
+                    product_id: Ok(Default::default()),
+                    product_img_url: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl AlibabaProductItem {
+            pub fn cargo_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cargo_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cargo_number: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn item_amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_amount: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price: {e}")
+                    });
+                self
+            }
+            pub fn product_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::IntegerId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product_id: {e}")
+                    });
+                self
+            }
+            pub fn product_img_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product_img_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for product_img_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaProductItem> for super::AlibabaProductItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaProductItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cargo_number: value.cargo_number?,
+                    description: value.description?,
+                    item_amount: value.item_amount?,
+                    name: value.name?,
+                    price: value.price?,
+                    product_id: value.product_id?,
+                    product_img_url: value.product_img_url?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaProductItem> for AlibabaProductItem {
+            fn from(value: super::AlibabaProductItem) -> Self {
+                Self {
+                    cargo_number: Ok(value.cargo_number),
+                    description: Ok(value.description),
+                    item_amount: Ok(value.item_amount),
+                    name: Ok(value.name),
+                    price: Ok(value.price),
+                    product_id: Ok(value.product_id),
+                    product_img_url: Ok(value.product_img_url),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaProductKeywordSearchRequest {
+            begin_page: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            category_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            country: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            filter: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            keyword: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            out_member_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            page_size: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            price_end: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            price_start: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sort: ::std::result::Result<
+                ::std::option::Option<
+                    crate::JsonString<
+                        ::std::collections::BTreeMap<
+                            ::std::string::String,
+                            ::std::string::String,
+                        >,
+                    >,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaProductKeywordSearchRequest {
+            fn default() -> Self {
+                Self {
+                    begin_page: Ok(Default::default()),
+                    category_id: Ok(Default::default()),
+                    country: Ok(Default::default()),
+                    filter: Ok(Default::default()),
+                    keyword: Ok(Default::default()),
+                    out_member_id: Ok(Default::default()),
+                    page_size: Ok(Default::default()),
+                    price_end: Ok(Default::default()),
+                    price_start: Ok(Default::default()),
+                    sort: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaProductKeywordSearchRequest {
+            pub fn begin_page<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.begin_page = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for begin_page: {e}")
+                    });
+                self
+            }
+            pub fn category_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.category_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for category_id: {e}")
+                    });
+                self
+            }
+            pub fn country<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country: {e}")
+                    });
+                self
+            }
+            pub fn filter<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.filter = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for filter: {e}")
+                    });
+                self
+            }
+            pub fn keyword<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.keyword = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for keyword: {e}")
+                    });
+                self
+            }
+            pub fn out_member_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.out_member_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for out_member_id: {e}")
+                    });
+                self
+            }
+            pub fn page_size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.page_size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for page_size: {e}")
+                    });
+                self
+            }
+            pub fn price_end<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price_end = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price_end: {e}")
+                    });
+                self
+            }
+            pub fn price_start<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price_start = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price_start: {e}")
+                    });
+                self
+            }
+            pub fn sort<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        crate::JsonString<
+                            ::std::collections::BTreeMap<
+                                ::std::string::String,
+                                ::std::string::String,
+                            >,
+                        >,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sort = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sort: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaProductKeywordSearchRequest>
+        for super::AlibabaProductKeywordSearchRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaProductKeywordSearchRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    begin_page: value.begin_page?,
+                    category_id: value.category_id?,
+                    country: value.country?,
+                    filter: value.filter?,
+                    keyword: value.keyword?,
+                    out_member_id: value.out_member_id?,
+                    page_size: value.page_size?,
+                    price_end: value.price_end?,
+                    price_start: value.price_start?,
+                    sort: value.sort?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaProductKeywordSearchRequest>
+        for AlibabaProductKeywordSearchRequest {
+            fn from(value: super::AlibabaProductKeywordSearchRequest) -> Self {
+                Self {
+                    begin_page: Ok(value.begin_page),
+                    category_id: Ok(value.category_id),
+                    country: Ok(value.country),
+                    filter: Ok(value.filter),
+                    keyword: Ok(value.keyword),
+                    out_member_id: Ok(value.out_member_id),
+                    page_size: Ok(value.page_size),
+                    price_end: Ok(value.price_end),
+                    price_start: Ok(value.price_start),
+                    sort: Ok(value.sort),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaProductListItem {
+            image_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            subject: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaProductListItem {
+            fn default() -> Self {
+                Self {
+                    image_url: Ok(Default::default()),
+                    subject: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl AlibabaProductListItem {
+            pub fn image_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.image_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for image_url: {e}")
+                    });
+                self
+            }
+            pub fn subject<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subject = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for subject: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaProductListItem>
+        for super::AlibabaProductListItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaProductListItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    image_url: value.image_url?,
+                    subject: value.subject?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaProductListItem>
+        for AlibabaProductListItem {
+            fn from(value: super::AlibabaProductListItem) -> Self {
+                Self {
+                    image_url: Ok(value.image_url),
+                    subject: Ok(value.subject),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaProductPage {
+            current_page: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::AlibabaProductListItem>>,
+                ::std::string::String,
+            >,
+            page_size: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            total_page: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            total_records: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaProductPage {
+            fn default() -> Self {
+                Self {
+                    current_page: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    page_size: Ok(Default::default()),
+                    total_page: Ok(Default::default()),
+                    total_records: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaProductPage {
+            pub fn current_page<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.current_page = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for current_page: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::AlibabaProductListItem>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn page_size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.page_size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for page_size: {e}")
+                    });
+                self
+            }
+            pub fn total_page<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_page = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total_page: {e}")
+                    });
+                self
+            }
+            pub fn total_records<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_records = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total_records: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaProductPage> for super::AlibabaProductPage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaProductPage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    current_page: value.current_page?,
+                    data: value.data?,
+                    page_size: value.page_size?,
+                    total_page: value.total_page?,
+                    total_records: value.total_records?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaProductPage> for AlibabaProductPage {
+            fn from(value: super::AlibabaProductPage) -> Self {
+                Self {
+                    current_page: Ok(value.current_page),
+                    data: Ok(value.data),
+                    page_size: Ok(value.page_size),
+                    total_page: Ok(value.total_page),
+                    total_records: Ok(value.total_records),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaProductRelatedRecommendRequest {
+            language: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            offer_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            page_no: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            page_size: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaProductRelatedRecommendRequest {
+            fn default() -> Self {
+                Self {
+                    language: Ok(Default::default()),
+                    offer_id: Ok(Default::default()),
+                    page_no: Ok(Default::default()),
+                    page_size: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaProductRelatedRecommendRequest {
+            pub fn language<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.language = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for language: {e}")
+                    });
+                self
+            }
+            pub fn offer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offer_id: {e}")
+                    });
+                self
+            }
+            pub fn page_no<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.page_no = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for page_no: {e}")
+                    });
+                self
+            }
+            pub fn page_size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.page_size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for page_size: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaProductRelatedRecommendRequest>
+        for super::AlibabaProductRelatedRecommendRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaProductRelatedRecommendRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    language: value.language?,
+                    offer_id: value.offer_id?,
+                    page_no: value.page_no?,
+                    page_size: value.page_size?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaProductRelatedRecommendRequest>
+        for AlibabaProductRelatedRecommendRequest {
+            fn from(value: super::AlibabaProductRelatedRecommendRequest) -> Self {
+                Self {
+                    language: Ok(value.language),
+                    offer_id: Ok(value.offer_id),
+                    page_no: Ok(value.page_no),
+                    page_size: Ok(value.page_size),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaProductSearchResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<super::AlibabaProductPage>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<crate::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaProductSearchResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaProductSearchResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::AlibabaProductPage>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaProductSearchResponse>
+        for super::AlibabaProductSearchResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaProductSearchResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaProductSearchResponse>
+        for AlibabaProductSearchResponse {
+            fn from(value: super::AlibabaProductSearchResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaProductStoreSearchRequest {
+            begin_page: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            category_id: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            country: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            filter: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            keyword: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            out_member_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            page_size: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            price_end: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            price_start: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            seller_open_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sort: ::std::result::Result<
+                ::std::option::Option<
+                    crate::JsonString<
+                        ::std::collections::BTreeMap<
+                            ::std::string::String,
+                            ::std::string::String,
+                        >,
+                    >,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaProductStoreSearchRequest {
+            fn default() -> Self {
+                Self {
+                    begin_page: Ok(Default::default()),
+                    category_id: Ok(Default::default()),
+                    country: Ok(Default::default()),
+                    filter: Ok(Default::default()),
+                    keyword: Ok(Default::default()),
+                    out_member_id: Ok(Default::default()),
+                    page_size: Ok(Default::default()),
+                    price_end: Ok(Default::default()),
+                    price_start: Ok(Default::default()),
+                    seller_open_id: Ok(Default::default()),
+                    sort: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaProductStoreSearchRequest {
+            pub fn begin_page<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.begin_page = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for begin_page: {e}")
+                    });
+                self
+            }
+            pub fn category_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.category_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for category_id: {e}")
+                    });
+                self
+            }
+            pub fn country<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country: {e}")
+                    });
+                self
+            }
+            pub fn filter<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.filter = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for filter: {e}")
+                    });
+                self
+            }
+            pub fn keyword<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.keyword = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for keyword: {e}")
+                    });
+                self
+            }
+            pub fn out_member_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.out_member_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for out_member_id: {e}")
+                    });
+                self
+            }
+            pub fn page_size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.page_size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for page_size: {e}")
+                    });
+                self
+            }
+            pub fn price_end<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price_end = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price_end: {e}")
+                    });
+                self
+            }
+            pub fn price_start<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price_start = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price_start: {e}")
+                    });
+                self
+            }
+            pub fn seller_open_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seller_open_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for seller_open_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sort<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        crate::JsonString<
+                            ::std::collections::BTreeMap<
+                                ::std::string::String,
+                                ::std::string::String,
+                            >,
+                        >,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sort = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sort: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaProductStoreSearchRequest>
+        for super::AlibabaProductStoreSearchRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaProductStoreSearchRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    begin_page: value.begin_page?,
+                    category_id: value.category_id?,
+                    country: value.country?,
+                    filter: value.filter?,
+                    keyword: value.keyword?,
+                    out_member_id: value.out_member_id?,
+                    page_size: value.page_size?,
+                    price_end: value.price_end?,
+                    price_start: value.price_start?,
+                    seller_open_id: value.seller_open_id?,
+                    sort: value.sort?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaProductStoreSearchRequest>
+        for AlibabaProductStoreSearchRequest {
+            fn from(value: super::AlibabaProductStoreSearchRequest) -> Self {
+                Self {
+                    begin_page: Ok(value.begin_page),
+                    category_id: Ok(value.category_id),
+                    country: Ok(value.country),
+                    filter: Ok(value.filter),
+                    keyword: Ok(value.keyword),
+                    out_member_id: Ok(value.out_member_id),
+                    page_size: Ok(value.page_size),
+                    price_end: Ok(value.price_end),
+                    price_start: Ok(value.price_start),
+                    seller_open_id: Ok(value.seller_open_id),
+                    sort: Ok(value.sort),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaProductStoreSearchResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<super::AlibabaStoreProductPage>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<crate::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaProductStoreSearchResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaProductStoreSearchResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::AlibabaStoreProductPage>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaProductStoreSearchResponse>
+        for super::AlibabaProductStoreSearchResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaProductStoreSearchResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaProductStoreSearchResponse>
+        for AlibabaProductStoreSearchResponse {
+            fn from(value: super::AlibabaProductStoreSearchResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaStoreProductPage {
+            current_page: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                ::std::string::String,
+            >,
+            page_size: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            total_page: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            total_records: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaStoreProductPage {
+            fn default() -> Self {
+                Self {
+                    current_page: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    page_size: Ok(Default::default()),
+                    total_page: Ok(Default::default()),
+                    total_records: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaStoreProductPage {
+            pub fn current_page<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.current_page = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for current_page: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn page_size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.page_size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for page_size: {e}")
+                    });
+                self
+            }
+            pub fn total_page<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_page = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total_page: {e}")
+                    });
+                self
+            }
+            pub fn total_records<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_records = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total_records: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaStoreProductPage>
+        for super::AlibabaStoreProductPage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaStoreProductPage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    current_page: value.current_page?,
+                    data: value.data?,
+                    page_size: value.page_size?,
+                    total_page: value.total_page?,
+                    total_records: value.total_records?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaStoreProductPage>
+        for AlibabaStoreProductPage {
+            fn from(value: super::AlibabaStoreProductPage) -> Self {
+                Self {
+                    current_page: Ok(value.current_page),
+                    data: Ok(value.data),
+                    page_size: Ok(value.page_size),
+                    total_page: Ok(value.total_page),
+                    total_records: Ok(value.total_records),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BookingFreightInfo {
+            company_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            price: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            service_category: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            service_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for BookingFreightInfo {
+            fn default() -> Self {
+                Self {
+                    company_name: Ok(Default::default()),
+                    currency: Ok(Default::default()),
+                    price: Ok(Default::default()),
+                    service_category: Ok(Default::default()),
+                    service_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl BookingFreightInfo {
+            pub fn company_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.company_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for company_name: {e}")
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price: {e}")
+                    });
+                self
+            }
+            pub fn service_category<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.service_category = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for service_category: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn service_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.service_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for service_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BookingFreightInfo> for super::BookingFreightInfo {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BookingFreightInfo,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    company_name: value.company_name?,
+                    currency: value.currency?,
+                    price: value.price?,
+                    service_category: value.service_category?,
+                    service_id: value.service_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BookingFreightInfo> for BookingFreightInfo {
+            fn from(value: super::BookingFreightInfo) -> Self {
+                Self {
+                    company_name: Ok(value.company_name),
+                    currency: Ok(value.currency),
+                    price: Ok(value.price),
+                    service_category: Ok(value.service_category),
+                    service_id: Ok(value.service_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BookingLineItem {
+            freight_info: ::std::result::Result<
+                ::std::option::Option<super::BookingFreightInfo>,
+                ::std::string::String,
+            >,
+            image_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            item_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            sku_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            title: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for BookingLineItem {
+            fn default() -> Self {
+                Self {
+                    freight_info: Ok(Default::default()),
+                    image_url: Ok(Default::default()),
+                    item_id: Ok(Default::default()),
+                    quantity: Ok(Default::default()),
+                    sku_id: Ok(Default::default()),
+                    title: Ok(Default::default()),
+                }
+            }
+        }
+        impl BookingLineItem {
+            pub fn freight_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::BookingFreightInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.freight_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for freight_info: {e}")
+                    });
+                self
+            }
+            pub fn image_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.image_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for image_url: {e}")
+                    });
+                self
+            }
+            pub fn item_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_id: {e}")
+                    });
+                self
+            }
+            pub fn quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
+                self
+            }
+            pub fn sku_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sku_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sku_id: {e}")
+                    });
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for title: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BookingLineItem> for super::BookingLineItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BookingLineItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    freight_info: value.freight_info?,
+                    image_url: value.image_url?,
+                    item_id: value.item_id?,
+                    quantity: value.quantity?,
+                    sku_id: value.sku_id?,
+                    title: value.title?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BookingLineItem> for BookingLineItem {
+            fn from(value: super::BookingLineItem) -> Self {
+                Self {
+                    freight_info: Ok(value.freight_info),
+                    image_url: Ok(value.image_url),
+                    item_id: Ok(value.item_id),
+                    quantity: Ok(value.quantity),
+                    sku_id: Ok(value.sku_id),
+                    title: Ok(value.title),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DomesticLogisticInfo {
+            logistic_company_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            logistic_numer: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            rts_time: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DomesticLogisticInfo {
+            fn default() -> Self {
+                Self {
+                    logistic_company_name: Ok(Default::default()),
+                    logistic_numer: Ok(Default::default()),
+                    rts_time: Ok(Default::default()),
+                }
+            }
+        }
+        impl DomesticLogisticInfo {
+            pub fn logistic_company_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistic_company_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistic_company_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn logistic_numer<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistic_numer = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistic_numer: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn rts_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rts_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for rts_time: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DomesticLogisticInfo>
+        for super::DomesticLogisticInfo {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DomesticLogisticInfo,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    logistic_company_name: value.logistic_company_name?,
+                    logistic_numer: value.logistic_numer?,
+                    rts_time: value.rts_time?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DomesticLogisticInfo> for DomesticLogisticInfo {
+            fn from(value: super::DomesticLogisticInfo) -> Self {
+                Self {
+                    logistic_company_name: Ok(value.logistic_company_name),
+                    logistic_numer: Ok(value.logistic_numer),
+                    rts_time: Ok(value.rts_time),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Envelope {
             code: ::std::result::Result<
                 ::std::option::Option<i64>,
@@ -469,6 +8803,7525 @@ any other code is a business error described by `msg`.
             fn from(value: super::Envelope) -> Self {
                 Self {
                     code: Ok(value.code),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FastAdress {
+            address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            area_text: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            city_text: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            district_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            full_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            mobile: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            post_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            province_text: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            town_text: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for FastAdress {
+            fn default() -> Self {
+                Self {
+                    address: Ok(Default::default()),
+                    area_text: Ok(Default::default()),
+                    city_text: Ok(Default::default()),
+                    district_code: Ok(Default::default()),
+                    full_name: Ok(Default::default()),
+                    mobile: Ok(Default::default()),
+                    phone: Ok(Default::default()),
+                    post_code: Ok(Default::default()),
+                    province_text: Ok(Default::default()),
+                    town_text: Ok(Default::default()),
+                }
+            }
+        }
+        impl FastAdress {
+            pub fn address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for address: {e}")
+                    });
+                self
+            }
+            pub fn area_text<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.area_text = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for area_text: {e}")
+                    });
+                self
+            }
+            pub fn city_text<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.city_text = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for city_text: {e}")
+                    });
+                self
+            }
+            pub fn district_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.district_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for district_code: {e}")
+                    });
+                self
+            }
+            pub fn full_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.full_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for full_name: {e}")
+                    });
+                self
+            }
+            pub fn mobile<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mobile = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mobile: {e}")
+                    });
+                self
+            }
+            pub fn phone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone: {e}")
+                    });
+                self
+            }
+            pub fn post_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.post_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for post_code: {e}")
+                    });
+                self
+            }
+            pub fn province_text<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.province_text = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for province_text: {e}")
+                    });
+                self
+            }
+            pub fn town_text<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.town_text = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for town_text: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FastAdress> for super::FastAdress {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FastAdress,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    address: value.address?,
+                    area_text: value.area_text?,
+                    city_text: value.city_text?,
+                    district_code: value.district_code?,
+                    full_name: value.full_name?,
+                    mobile: value.mobile?,
+                    phone: value.phone?,
+                    post_code: value.post_code?,
+                    province_text: value.province_text?,
+                    town_text: value.town_text?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FastAdress> for FastAdress {
+            fn from(value: super::FastAdress) -> Self {
+                Self {
+                    address: Ok(value.address),
+                    area_text: Ok(value.area_text),
+                    city_text: Ok(value.city_text),
+                    district_code: Ok(value.district_code),
+                    full_name: Ok(value.full_name),
+                    mobile: Ok(value.mobile),
+                    phone: Ok(value.phone),
+                    post_code: Ok(value.post_code),
+                    province_text: Ok(value.province_text),
+                    town_text: Ok(value.town_text),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FastCargo {
+            container: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            offer_map_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            product_no: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<i64, ::std::string::String>,
+            seller_open_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            spec_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for FastCargo {
+            fn default() -> Self {
+                Self {
+                    container: Ok(Default::default()),
+                    offer_map_id: Ok(Default::default()),
+                    product_no: Ok(Default::default()),
+                    quantity: Err("no value supplied for quantity".to_string()),
+                    seller_open_id: Ok(Default::default()),
+                    spec_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl FastCargo {
+            pub fn container<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.container = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for container: {e}")
+                    });
+                self
+            }
+            pub fn offer_map_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offer_map_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offer_map_id: {e}")
+                    });
+                self
+            }
+            pub fn product_no<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product_no = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product_no: {e}")
+                    });
+                self
+            }
+            pub fn quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
+                self
+            }
+            pub fn seller_open_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seller_open_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for seller_open_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn spec_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.spec_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for spec_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FastCargo> for super::FastCargo {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FastCargo,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    container: value.container?,
+                    offer_map_id: value.offer_map_id?,
+                    product_no: value.product_no?,
+                    quantity: value.quantity?,
+                    seller_open_id: value.seller_open_id?,
+                    spec_id: value.spec_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FastCargo> for FastCargo {
+            fn from(value: super::FastCargo) -> Self {
+                Self {
+                    container: Ok(value.container),
+                    offer_map_id: Ok(value.offer_map_id),
+                    product_no: Ok(value.product_no),
+                    quantity: Ok(value.quantity),
+                    seller_open_id: Ok(value.seller_open_id),
+                    spec_id: Ok(value.spec_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FreightInfo {
+            currency: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            price: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for FreightInfo {
+            fn default() -> Self {
+                Self {
+                    currency: Err("no value supplied for currency".to_string()),
+                    price: Err("no value supplied for price".to_string()),
+                }
+            }
+        }
+        impl FreightInfo {
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FreightInfo> for super::FreightInfo {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FreightInfo,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    currency: value.currency?,
+                    price: value.price?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FreightInfo> for FreightInfo {
+            fn from(value: super::FreightInfo) -> Self {
+                Self {
+                    currency: Ok(value.currency),
+                    price: Ok(value.price),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LogisticInfo {
+            domestic_logistic_info: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::DomesticLogisticInfo>>,
+                ::std::string::String,
+            >,
+            line_item: ::std::result::Result<
+                ::std::option::Option<super::LogisticsLineItem>,
+                ::std::string::String,
+            >,
+            logistic_numer: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for LogisticInfo {
+            fn default() -> Self {
+                Self {
+                    domestic_logistic_info: Ok(Default::default()),
+                    line_item: Ok(Default::default()),
+                    logistic_numer: Ok(Default::default()),
+                }
+            }
+        }
+        impl LogisticInfo {
+            pub fn domestic_logistic_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::DomesticLogisticInfo>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.domestic_logistic_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for domestic_logistic_info: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn line_item<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::LogisticsLineItem>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.line_item = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for line_item: {e}")
+                    });
+                self
+            }
+            pub fn logistic_numer<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistic_numer = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistic_numer: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LogisticInfo> for super::LogisticInfo {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LogisticInfo,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    domestic_logistic_info: value.domestic_logistic_info?,
+                    line_item: value.line_item?,
+                    logistic_numer: value.logistic_numer?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LogisticInfo> for LogisticInfo {
+            fn from(value: super::LogisticInfo) -> Self {
+                Self {
+                    domestic_logistic_info: Ok(value.domestic_logistic_info),
+                    line_item: Ok(value.line_item),
+                    logistic_numer: Ok(value.logistic_numer),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LogisticsLineItem {
+            image_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            item_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            sku_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            title: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for LogisticsLineItem {
+            fn default() -> Self {
+                Self {
+                    image_url: Ok(Default::default()),
+                    item_id: Ok(Default::default()),
+                    quantity: Ok(Default::default()),
+                    sku_id: Ok(Default::default()),
+                    title: Ok(Default::default()),
+                }
+            }
+        }
+        impl LogisticsLineItem {
+            pub fn image_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.image_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for image_url: {e}")
+                    });
+                self
+            }
+            pub fn item_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_id: {e}")
+                    });
+                self
+            }
+            pub fn quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
+                self
+            }
+            pub fn sku_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sku_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sku_id: {e}")
+                    });
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for title: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LogisticsLineItem> for super::LogisticsLineItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LogisticsLineItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    image_url: value.image_url?,
+                    item_id: value.item_id?,
+                    quantity: value.quantity?,
+                    sku_id: value.sku_id?,
+                    title: value.title?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LogisticsLineItem> for LogisticsLineItem {
+            fn from(value: super::LogisticsLineItem) -> Self {
+                Self {
+                    image_url: Ok(value.image_url),
+                    item_id: Ok(value.item_id),
+                    quantity: Ok(value.quantity),
+                    sku_id: Ok(value.sku_id),
+                    title: Ok(value.title),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OpenAddressAddOrUpdateRequest {
+            address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            city: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            district: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            province: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OpenAddressAddOrUpdateRequest {
+            fn default() -> Self {
+                Self {
+                    address: Ok(Default::default()),
+                    city: Ok(Default::default()),
+                    district: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    phone: Ok(Default::default()),
+                    province: Ok(Default::default()),
+                }
+            }
+        }
+        impl OpenAddressAddOrUpdateRequest {
+            pub fn address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for address: {e}")
+                    });
+                self
+            }
+            pub fn city<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.city = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for city: {e}")
+                    });
+                self
+            }
+            pub fn district<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.district = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for district: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn phone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone: {e}")
+                    });
+                self
+            }
+            pub fn province<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.province = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for province: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OpenAddressAddOrUpdateRequest>
+        for super::OpenAddressAddOrUpdateRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OpenAddressAddOrUpdateRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    address: value.address?,
+                    city: value.city?,
+                    district: value.district?,
+                    id: value.id?,
+                    name: value.name?,
+                    phone: value.phone?,
+                    province: value.province?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OpenAddressAddOrUpdateRequest>
+        for OpenAddressAddOrUpdateRequest {
+            fn from(value: super::OpenAddressAddOrUpdateRequest) -> Self {
+                Self {
+                    address: Ok(value.address),
+                    city: Ok(value.city),
+                    district: Ok(value.district),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    phone: Ok(value.phone),
+                    province: Ok(value.province),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OpenAddressAddOrUpdateResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OpenAddressAddOrUpdateResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                }
+            }
+        }
+        impl OpenAddressAddOrUpdateResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OpenAddressAddOrUpdateResponse>
+        for super::OpenAddressAddOrUpdateResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OpenAddressAddOrUpdateResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    msg: value.msg?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OpenAddressAddOrUpdateResponse>
+        for OpenAddressAddOrUpdateResponse {
+            fn from(value: super::OpenAddressAddOrUpdateResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    msg: Ok(value.msg),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OpenLogisticsItemPriceRequest {
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            item_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            price: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<i64, ::std::string::String>,
+            receiver_address: ::std::result::Result<
+                super::ReceiverAddress,
+                ::std::string::String,
+            >,
+            sku_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for OpenLogisticsItemPriceRequest {
+            fn default() -> Self {
+                Self {
+                    currency: Ok(Default::default()),
+                    item_id: Err("no value supplied for item_id".to_string()),
+                    price: Ok(Default::default()),
+                    quantity: Err("no value supplied for quantity".to_string()),
+                    receiver_address: Err(
+                        "no value supplied for receiver_address".to_string(),
+                    ),
+                    sku_id: Err("no value supplied for sku_id".to_string()),
+                }
+            }
+        }
+        impl OpenLogisticsItemPriceRequest {
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn item_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_id: {e}")
+                    });
+                self
+            }
+            pub fn price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price: {e}")
+                    });
+                self
+            }
+            pub fn quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
+                self
+            }
+            pub fn receiver_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ReceiverAddress>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.receiver_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for receiver_address: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sku_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sku_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sku_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OpenLogisticsItemPriceRequest>
+        for super::OpenLogisticsItemPriceRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OpenLogisticsItemPriceRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    currency: value.currency?,
+                    item_id: value.item_id?,
+                    price: value.price?,
+                    quantity: value.quantity?,
+                    receiver_address: value.receiver_address?,
+                    sku_id: value.sku_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OpenLogisticsItemPriceRequest>
+        for OpenLogisticsItemPriceRequest {
+            fn from(value: super::OpenLogisticsItemPriceRequest) -> Self {
+                Self {
+                    currency: Ok(value.currency),
+                    item_id: Ok(value.item_id),
+                    price: Ok(value.price),
+                    quantity: Ok(value.quantity),
+                    receiver_address: Ok(value.receiver_address),
+                    sku_id: Ok(value.sku_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OpenLogisticsOrderBookingFreightRequest {
+            line_items: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::BookingLineItem>>,
+                ::std::string::String,
+            >,
+            receiver_address: ::std::result::Result<
+                ::std::option::Option<super::ReceiverAddress>,
+                ::std::string::String,
+            >,
+            remark: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            render_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            tmall_order_info: ::std::result::Result<
+                ::std::option::Option<
+                    super::OpenLogisticsOrderBookingFreightRequestTmallOrderInfo,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OpenLogisticsOrderBookingFreightRequest {
+            fn default() -> Self {
+                Self {
+                    line_items: Ok(Default::default()),
+                    receiver_address: Ok(Default::default()),
+                    remark: Ok(Default::default()),
+                    render_id: Ok(Default::default()),
+                    tmall_order_info: Ok(Default::default()),
+                }
+            }
+        }
+        impl OpenLogisticsOrderBookingFreightRequest {
+            pub fn line_items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::BookingLineItem>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.line_items = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for line_items: {e}")
+                    });
+                self
+            }
+            pub fn receiver_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ReceiverAddress>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.receiver_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for receiver_address: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn remark<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.remark = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for remark: {e}")
+                    });
+                self
+            }
+            pub fn render_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.render_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for render_id: {e}")
+                    });
+                self
+            }
+            pub fn tmall_order_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::OpenLogisticsOrderBookingFreightRequestTmallOrderInfo,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tmall_order_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for tmall_order_info: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OpenLogisticsOrderBookingFreightRequest>
+        for super::OpenLogisticsOrderBookingFreightRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OpenLogisticsOrderBookingFreightRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    line_items: value.line_items?,
+                    receiver_address: value.receiver_address?,
+                    remark: value.remark?,
+                    render_id: value.render_id?,
+                    tmall_order_info: value.tmall_order_info?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OpenLogisticsOrderBookingFreightRequest>
+        for OpenLogisticsOrderBookingFreightRequest {
+            fn from(value: super::OpenLogisticsOrderBookingFreightRequest) -> Self {
+                Self {
+                    line_items: Ok(value.line_items),
+                    receiver_address: Ok(value.receiver_address),
+                    remark: Ok(value.remark),
+                    render_id: Ok(value.render_id),
+                    tmall_order_info: Ok(value.tmall_order_info),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
+            tmall_order_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default
+        for OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
+            fn default() -> Self {
+                Self {
+                    tmall_order_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
+            pub fn tmall_order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tmall_order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for tmall_order_id: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<
+            OpenLogisticsOrderBookingFreightRequestTmallOrderInfo,
+        > for super::OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OpenLogisticsOrderBookingFreightRequestTmallOrderInfo,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    tmall_order_id: value.tmall_order_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<
+            super::OpenLogisticsOrderBookingFreightRequestTmallOrderInfo,
+        > for OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
+            fn from(
+                value: super::OpenLogisticsOrderBookingFreightRequestTmallOrderInfo,
+            ) -> Self {
+                Self {
+                    tmall_order_id: Ok(value.tmall_order_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OpenLogisticsOrderRenderFreightRequest {
+            receiver_address: ::std::result::Result<
+                ::std::option::Option<super::ReceiverAddress>,
+                ::std::string::String,
+            >,
+            render_items: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::RenderItem>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OpenLogisticsOrderRenderFreightRequest {
+            fn default() -> Self {
+                Self {
+                    receiver_address: Ok(Default::default()),
+                    render_items: Ok(Default::default()),
+                }
+            }
+        }
+        impl OpenLogisticsOrderRenderFreightRequest {
+            pub fn receiver_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ReceiverAddress>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.receiver_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for receiver_address: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn render_items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::RenderItem>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.render_items = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for render_items: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OpenLogisticsOrderRenderFreightRequest>
+        for super::OpenLogisticsOrderRenderFreightRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OpenLogisticsOrderRenderFreightRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    receiver_address: value.receiver_address?,
+                    render_items: value.render_items?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OpenLogisticsOrderRenderFreightRequest>
+        for OpenLogisticsOrderRenderFreightRequest {
+            fn from(value: super::OpenLogisticsOrderRenderFreightRequest) -> Self {
+                Self {
+                    receiver_address: Ok(value.receiver_address),
+                    render_items: Ok(value.render_items),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OpenLogisticsUpdateInfoRequest {
+            logistic_infos: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::LogisticInfo>>,
+                ::std::string::String,
+            >,
+            order_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            tmall_order_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OpenLogisticsUpdateInfoRequest {
+            fn default() -> Self {
+                Self {
+                    logistic_infos: Ok(Default::default()),
+                    order_id: Ok(Default::default()),
+                    tmall_order_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl OpenLogisticsUpdateInfoRequest {
+            pub fn logistic_infos<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::LogisticInfo>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistic_infos = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistic_infos: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_id: {e}")
+                    });
+                self
+            }
+            pub fn tmall_order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tmall_order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for tmall_order_id: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OpenLogisticsUpdateInfoRequest>
+        for super::OpenLogisticsUpdateInfoRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OpenLogisticsUpdateInfoRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    logistic_infos: value.logistic_infos?,
+                    order_id: value.order_id?,
+                    tmall_order_id: value.tmall_order_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OpenLogisticsUpdateInfoRequest>
+        for OpenLogisticsUpdateInfoRequest {
+            fn from(value: super::OpenLogisticsUpdateInfoRequest) -> Self {
+                Self {
+                    logistic_infos: Ok(value.logistic_infos),
+                    order_id: Ok(value.order_id),
+                    tmall_order_id: Ok(value.tmall_order_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OrderAddress {
+            address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            city: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            country: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            district: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            mobile_phone: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            state: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            zip: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OrderAddress {
+            fn default() -> Self {
+                Self {
+                    address: Ok(Default::default()),
+                    city: Ok(Default::default()),
+                    country: Ok(Default::default()),
+                    district: Ok(Default::default()),
+                    mobile_phone: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    phone: Ok(Default::default()),
+                    state: Ok(Default::default()),
+                    zip: Ok(Default::default()),
+                }
+            }
+        }
+        impl OrderAddress {
+            pub fn address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for address: {e}")
+                    });
+                self
+            }
+            pub fn city<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.city = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for city: {e}")
+                    });
+                self
+            }
+            pub fn country<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country: {e}")
+                    });
+                self
+            }
+            pub fn district<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.district = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for district: {e}")
+                    });
+                self
+            }
+            pub fn mobile_phone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mobile_phone = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mobile_phone: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn phone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone: {e}")
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+            pub fn zip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.zip = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for zip: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OrderAddress> for super::OrderAddress {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OrderAddress,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    address: value.address?,
+                    city: value.city?,
+                    country: value.country?,
+                    district: value.district?,
+                    mobile_phone: value.mobile_phone?,
+                    name: value.name?,
+                    phone: value.phone?,
+                    state: value.state?,
+                    zip: value.zip?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OrderAddress> for OrderAddress {
+            fn from(value: super::OrderAddress) -> Self {
+                Self {
+                    address: Ok(value.address),
+                    city: Ok(value.city),
+                    country: Ok(value.country),
+                    district: Ok(value.district),
+                    mobile_phone: Ok(value.mobile_phone),
+                    name: Ok(value.name),
+                    phone: Ok(value.phone),
+                    state: Ok(value.state),
+                    zip: Ok(value.zip),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OrderMessage {
+            message_body: ::std::result::Result<
+                ::std::option::Option<crate::MessageBody>,
+                ::std::string::String,
+            >,
+            message_platform: ::std::result::Result<
+                crate::MessagePlatform,
+                ::std::string::String,
+            >,
+            message_type: ::std::result::Result<
+                ::std::option::Option<crate::MessageType>,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OrderMessage {
+            fn default() -> Self {
+                Self {
+                    message_body: Ok(Default::default()),
+                    message_platform: Err(
+                        "no value supplied for message_platform".to_string(),
+                    ),
+                    message_type: Ok(Default::default()),
+                    timestamp: Ok(Default::default()),
+                }
+            }
+        }
+        impl OrderMessage {
+            pub fn message_body<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::MessageBody>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_body = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_body: {e}")
+                    });
+                self
+            }
+            pub fn message_platform<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<crate::MessagePlatform>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_platform = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for message_platform: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn message_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::MessageType>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_type: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OrderMessage> for super::OrderMessage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OrderMessage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    message_body: value.message_body?,
+                    message_platform: value.message_platform?,
+                    message_type: value.message_type?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OrderMessage> for OrderMessage {
+            fn from(value: super::OrderMessage) -> Self {
+                Self {
+                    message_body: Ok(value.message_body),
+                    message_platform: Ok(value.message_platform),
+                    message_type: Ok(value.message_type),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OrderStatusMessageBody {
+            close_reason: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            order_id: ::std::result::Result<
+                ::std::option::Option<crate::StringId>,
+                ::std::string::String,
+            >,
+            order_no: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            order_status: ::std::result::Result<
+                ::std::option::Option<crate::OrderStatus>,
+                ::std::string::String,
+            >,
+            pay_status: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            pay_time: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            product_amount: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            refund_amount: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            refund_status: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            shipping_fee: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            tb_create_time: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            total_amount: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OrderStatusMessageBody {
+            fn default() -> Self {
+                Self {
+                    close_reason: Ok(Default::default()),
+                    order_id: Ok(Default::default()),
+                    order_no: Ok(Default::default()),
+                    order_status: Ok(Default::default()),
+                    pay_status: Ok(Default::default()),
+                    pay_time: Ok(Default::default()),
+                    product_amount: Ok(Default::default()),
+                    refund_amount: Ok(Default::default()),
+                    refund_status: Ok(Default::default()),
+                    shipping_fee: Ok(Default::default()),
+                    tb_create_time: Ok(Default::default()),
+                    total_amount: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl OrderStatusMessageBody {
+            pub fn close_reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.close_reason = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for close_reason: {e}")
+                    });
+                self
+            }
+            pub fn order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::StringId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_id: {e}")
+                    });
+                self
+            }
+            pub fn order_no<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_no = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_no: {e}")
+                    });
+                self
+            }
+            pub fn order_status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::OrderStatus>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_status: {e}")
+                    });
+                self
+            }
+            pub fn pay_status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pay_status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pay_status: {e}")
+                    });
+                self
+            }
+            pub fn pay_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pay_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pay_time: {e}")
+                    });
+                self
+            }
+            pub fn product_amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product_amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for product_amount: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn refund_amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_amount: {e}")
+                    });
+                self
+            }
+            pub fn refund_status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_status: {e}")
+                    });
+                self
+            }
+            pub fn shipping_fee<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.shipping_fee = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for shipping_fee: {e}")
+                    });
+                self
+            }
+            pub fn tb_create_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tb_create_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for tb_create_time: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn total_amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total_amount: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OrderStatusMessageBody>
+        for super::OrderStatusMessageBody {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OrderStatusMessageBody,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    close_reason: value.close_reason?,
+                    order_id: value.order_id?,
+                    order_no: value.order_no?,
+                    order_status: value.order_status?,
+                    pay_status: value.pay_status?,
+                    pay_time: value.pay_time?,
+                    product_amount: value.product_amount?,
+                    refund_amount: value.refund_amount?,
+                    refund_status: value.refund_status?,
+                    shipping_fee: value.shipping_fee?,
+                    tb_create_time: value.tb_create_time?,
+                    total_amount: value.total_amount?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OrderStatusMessageBody>
+        for OrderStatusMessageBody {
+            fn from(value: super::OrderStatusMessageBody) -> Self {
+                Self {
+                    close_reason: Ok(value.close_reason),
+                    order_id: Ok(value.order_id),
+                    order_no: Ok(value.order_no),
+                    order_status: Ok(value.order_status),
+                    pay_status: Ok(value.pay_status),
+                    pay_time: Ok(value.pay_time),
+                    product_amount: Ok(value.product_amount),
+                    refund_amount: Ok(value.refund_amount),
+                    refund_status: Ok(value.refund_status),
+                    shipping_fee: Ok(value.shipping_fee),
+                    tb_create_time: Ok(value.tb_create_time),
+                    total_amount: Ok(value.total_amount),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PageInfo {
+            current_page: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            page_size: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            total_page: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            total_records: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PageInfo {
+            fn default() -> Self {
+                Self {
+                    current_page: Ok(Default::default()),
+                    page_size: Ok(Default::default()),
+                    total_page: Ok(Default::default()),
+                    total_records: Ok(Default::default()),
+                }
+            }
+        }
+        impl PageInfo {
+            pub fn current_page<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.current_page = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for current_page: {e}")
+                    });
+                self
+            }
+            pub fn page_size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.page_size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for page_size: {e}")
+                    });
+                self
+            }
+            pub fn total_page<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_page = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total_page: {e}")
+                    });
+                self
+            }
+            pub fn total_records<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_records = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total_records: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PageInfo> for super::PageInfo {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PageInfo,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    current_page: value.current_page?,
+                    page_size: value.page_size?,
+                    total_page: value.total_page?,
+                    total_records: value.total_records?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PageInfo> for PageInfo {
+            fn from(value: super::PageInfo) -> Self {
+                Self {
+                    current_page: Ok(value.current_page),
+                    page_size: Ok(value.page_size),
+                    total_page: Ok(value.total_page),
+                    total_records: Ok(value.total_records),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ReceiverAddress {
+            address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            city: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            country: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            mobile_phone: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            state: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            tax_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            zip: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ReceiverAddress {
+            fn default() -> Self {
+                Self {
+                    address: Ok(Default::default()),
+                    city: Ok(Default::default()),
+                    country: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                    mobile_phone: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    phone: Ok(Default::default()),
+                    state: Ok(Default::default()),
+                    tax_id: Ok(Default::default()),
+                    zip: Ok(Default::default()),
+                }
+            }
+        }
+        impl ReceiverAddress {
+            pub fn address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for address: {e}")
+                    });
+                self
+            }
+            pub fn city<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.city = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for city: {e}")
+                    });
+                self
+            }
+            pub fn country<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn mobile_phone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mobile_phone = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mobile_phone: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn phone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone: {e}")
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+            pub fn tax_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tax_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tax_id: {e}")
+                    });
+                self
+            }
+            pub fn zip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.zip = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for zip: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ReceiverAddress> for super::ReceiverAddress {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ReceiverAddress,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    address: value.address?,
+                    city: value.city?,
+                    country: value.country?,
+                    email: value.email?,
+                    mobile_phone: value.mobile_phone?,
+                    name: value.name?,
+                    phone: value.phone?,
+                    state: value.state?,
+                    tax_id: value.tax_id?,
+                    zip: value.zip?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ReceiverAddress> for ReceiverAddress {
+            fn from(value: super::ReceiverAddress) -> Self {
+                Self {
+                    address: Ok(value.address),
+                    city: Ok(value.city),
+                    country: Ok(value.country),
+                    email: Ok(value.email),
+                    mobile_phone: Ok(value.mobile_phone),
+                    name: Ok(value.name),
+                    phone: Ok(value.phone),
+                    state: Ok(value.state),
+                    tax_id: Ok(value.tax_id),
+                    zip: Ok(value.zip),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct RefundMessageBody {
+            refund_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for RefundMessageBody {
+            fn default() -> Self {
+                Self {
+                    refund_id: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl RefundMessageBody {
+            pub fn refund_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_id: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RefundMessageBody> for super::RefundMessageBody {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RefundMessageBody,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    refund_id: value.refund_id?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RefundMessageBody> for RefundMessageBody {
+            fn from(value: super::RefundMessageBody) -> Self {
+                Self {
+                    refund_id: Ok(value.refund_id),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct RenderItem {
+            freight_info: ::std::result::Result<
+                super::FreightInfo,
+                ::std::string::String,
+            >,
+            item_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            quantity: ::std::result::Result<i64, ::std::string::String>,
+            sku_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for RenderItem {
+            fn default() -> Self {
+                Self {
+                    freight_info: Err("no value supplied for freight_info".to_string()),
+                    item_id: Err("no value supplied for item_id".to_string()),
+                    quantity: Err("no value supplied for quantity".to_string()),
+                    sku_id: Err("no value supplied for sku_id".to_string()),
+                }
+            }
+        }
+        impl RenderItem {
+            pub fn freight_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::FreightInfo>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.freight_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for freight_info: {e}")
+                    });
+                self
+            }
+            pub fn item_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_id: {e}")
+                    });
+                self
+            }
+            pub fn quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
+                self
+            }
+            pub fn sku_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sku_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sku_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RenderItem> for super::RenderItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RenderItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    freight_info: value.freight_info?,
+                    item_id: value.item_id?,
+                    quantity: value.quantity?,
+                    sku_id: value.sku_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RenderItem> for RenderItem {
+            fn from(value: super::RenderItem) -> Self {
+                Self {
+                    freight_info: Ok(value.freight_info),
+                    item_id: Ok(value.item_id),
+                    quantity: Ok(value.quantity),
+                    sku_id: Ok(value.sku_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoBatchCheckItem {
+            item_id: ::std::result::Result<
+                ::std::option::Option<crate::StringId>,
+                ::std::string::String,
+            >,
+            sku_ids: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoBatchCheckItem {
+            fn default() -> Self {
+                Self {
+                    item_id: Ok(Default::default()),
+                    sku_ids: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoBatchCheckItem {
+            pub fn item_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::StringId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_id: {e}")
+                    });
+                self
+            }
+            pub fn sku_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sku_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sku_ids: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoBatchCheckItem>
+        for super::TaobaoBatchCheckItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoBatchCheckItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    item_id: value.item_id?,
+                    sku_ids: value.sku_ids?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoBatchCheckItem> for TaobaoBatchCheckItem {
+            fn from(value: super::TaobaoBatchCheckItem) -> Self {
+                Self {
+                    item_id: Ok(value.item_id),
+                    sku_ids: Ok(value.sku_ids),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoBatchCheckResult {
+            mp_products: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                ::std::string::String,
+            >,
+            no_mp_product_item_ids: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            no_mp_reason_list: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoBatchCheckResult {
+            fn default() -> Self {
+                Self {
+                    mp_products: Ok(Default::default()),
+                    no_mp_product_item_ids: Ok(Default::default()),
+                    no_mp_reason_list: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoBatchCheckResult {
+            pub fn mp_products<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mp_products = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mp_products: {e}")
+                    });
+                self
+            }
+            pub fn no_mp_product_item_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.no_mp_product_item_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for no_mp_product_item_ids: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn no_mp_reason_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.no_mp_reason_list = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for no_mp_reason_list: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoBatchCheckResult>
+        for super::TaobaoBatchCheckResult {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoBatchCheckResult,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    mp_products: value.mp_products?,
+                    no_mp_product_item_ids: value.no_mp_product_item_ids?,
+                    no_mp_reason_list: value.no_mp_reason_list?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoBatchCheckResult>
+        for TaobaoBatchCheckResult {
+            fn from(value: super::TaobaoBatchCheckResult) -> Self {
+                Self {
+                    mp_products: Ok(value.mp_products),
+                    no_mp_product_item_ids: Ok(value.no_mp_product_item_ids),
+                    no_mp_reason_list: Ok(value.no_mp_reason_list),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoCartAddRequest {
+            ali_shop_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            item_map_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            item_pic: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            item_title: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            mp_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            mp_sku_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            platform: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            price: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            price_ranges: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::TaobaoPriceRange>>,
+                ::std::string::String,
+            >,
+            promotion_price: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            properties: ::std::result::Result<
+                ::std::option::Option<
+                    crate::JsonString<::std::vec::Vec<crate::types::TaobaoCartProperty>>,
+                >,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            quote_type: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            shop_id: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            shop_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sku_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sku_quantity: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            user_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            user_nick: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoCartAddRequest {
+            fn default() -> Self {
+                Self {
+                    ali_shop_id: Ok(Default::default()),
+                    item_map_id: Ok(Default::default()),
+                    item_pic: Ok(Default::default()),
+                    item_title: Ok(Default::default()),
+                    mp_id: Err("no value supplied for mp_id".to_string()),
+                    mp_sku_id: Err("no value supplied for mp_sku_id".to_string()),
+                    platform: Ok(Default::default()),
+                    price: Ok(Default::default()),
+                    price_ranges: Ok(Default::default()),
+                    promotion_price: Ok(Default::default()),
+                    properties: Ok(Default::default()),
+                    quantity: Ok(Default::default()),
+                    quote_type: Ok(Default::default()),
+                    shop_id: Ok(Default::default()),
+                    shop_name: Ok(Default::default()),
+                    sku_id: Ok(Default::default()),
+                    sku_quantity: Ok(Default::default()),
+                    user_id: Ok(Default::default()),
+                    user_nick: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoCartAddRequest {
+            pub fn ali_shop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ali_shop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ali_shop_id: {e}")
+                    });
+                self
+            }
+            pub fn item_map_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_map_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_map_id: {e}")
+                    });
+                self
+            }
+            pub fn item_pic<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_pic = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_pic: {e}")
+                    });
+                self
+            }
+            pub fn item_title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_title: {e}")
+                    });
+                self
+            }
+            pub fn mp_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mp_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mp_id: {e}")
+                    });
+                self
+            }
+            pub fn mp_sku_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mp_sku_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mp_sku_id: {e}")
+                    });
+                self
+            }
+            pub fn platform<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.platform = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for platform: {e}")
+                    });
+                self
+            }
+            pub fn price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price: {e}")
+                    });
+                self
+            }
+            pub fn price_ranges<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::TaobaoPriceRange>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price_ranges = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price_ranges: {e}")
+                    });
+                self
+            }
+            pub fn promotion_price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.promotion_price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for promotion_price: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn properties<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        crate::JsonString<
+                            ::std::vec::Vec<crate::types::TaobaoCartProperty>,
+                        >,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.properties = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for properties: {e}")
+                    });
+                self
+            }
+            pub fn quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
+                self
+            }
+            pub fn quote_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quote_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quote_type: {e}")
+                    });
+                self
+            }
+            pub fn shop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.shop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for shop_id: {e}")
+                    });
+                self
+            }
+            pub fn shop_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.shop_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for shop_name: {e}")
+                    });
+                self
+            }
+            pub fn sku_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sku_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sku_id: {e}")
+                    });
+                self
+            }
+            pub fn sku_quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sku_quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sku_quantity: {e}")
+                    });
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_id: {e}")
+                    });
+                self
+            }
+            pub fn user_nick<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_nick = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_nick: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoCartAddRequest>
+        for super::TaobaoCartAddRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoCartAddRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    ali_shop_id: value.ali_shop_id?,
+                    item_map_id: value.item_map_id?,
+                    item_pic: value.item_pic?,
+                    item_title: value.item_title?,
+                    mp_id: value.mp_id?,
+                    mp_sku_id: value.mp_sku_id?,
+                    platform: value.platform?,
+                    price: value.price?,
+                    price_ranges: value.price_ranges?,
+                    promotion_price: value.promotion_price?,
+                    properties: value.properties?,
+                    quantity: value.quantity?,
+                    quote_type: value.quote_type?,
+                    shop_id: value.shop_id?,
+                    shop_name: value.shop_name?,
+                    sku_id: value.sku_id?,
+                    sku_quantity: value.sku_quantity?,
+                    user_id: value.user_id?,
+                    user_nick: value.user_nick?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoCartAddRequest> for TaobaoCartAddRequest {
+            fn from(value: super::TaobaoCartAddRequest) -> Self {
+                Self {
+                    ali_shop_id: Ok(value.ali_shop_id),
+                    item_map_id: Ok(value.item_map_id),
+                    item_pic: Ok(value.item_pic),
+                    item_title: Ok(value.item_title),
+                    mp_id: Ok(value.mp_id),
+                    mp_sku_id: Ok(value.mp_sku_id),
+                    platform: Ok(value.platform),
+                    price: Ok(value.price),
+                    price_ranges: Ok(value.price_ranges),
+                    promotion_price: Ok(value.promotion_price),
+                    properties: Ok(value.properties),
+                    quantity: Ok(value.quantity),
+                    quote_type: Ok(value.quote_type),
+                    shop_id: Ok(value.shop_id),
+                    shop_name: Ok(value.shop_name),
+                    sku_id: Ok(value.sku_id),
+                    sku_quantity: Ok(value.sku_quantity),
+                    user_id: Ok(value.user_id),
+                    user_nick: Ok(value.user_nick),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoCartCreateOrderRequest {
+            ids: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<i64>>,
+                ::std::string::String,
+            >,
+            order_address: ::std::result::Result<
+                ::std::option::Option<super::OrderAddress>,
+                ::std::string::String,
+            >,
+            user_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoCartCreateOrderRequest {
+            fn default() -> Self {
+                Self {
+                    ids: Ok(Default::default()),
+                    order_address: Ok(Default::default()),
+                    user_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoCartCreateOrderRequest {
+            pub fn ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<i64>>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ids: {e}")
+                    });
+                self
+            }
+            pub fn order_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::OrderAddress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_address: {e}")
+                    });
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoCartCreateOrderRequest>
+        for super::TaobaoCartCreateOrderRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoCartCreateOrderRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    ids: value.ids?,
+                    order_address: value.order_address?,
+                    user_id: value.user_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoCartCreateOrderRequest>
+        for TaobaoCartCreateOrderRequest {
+            fn from(value: super::TaobaoCartCreateOrderRequest) -> Self {
+                Self {
+                    ids: Ok(value.ids),
+                    order_address: Ok(value.order_address),
+                    user_id: Ok(value.user_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoCartProperty {
+            prop_id: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            prop_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            value_id: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            value_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoCartProperty {
+            fn default() -> Self {
+                Self {
+                    prop_id: Ok(Default::default()),
+                    prop_name: Ok(Default::default()),
+                    value_id: Ok(Default::default()),
+                    value_name: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoCartProperty {
+            pub fn prop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prop_id: {e}")
+                    });
+                self
+            }
+            pub fn prop_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.prop_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for prop_name: {e}")
+                    });
+                self
+            }
+            pub fn value_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for value_id: {e}")
+                    });
+                self
+            }
+            pub fn value_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for value_name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoCartProperty> for super::TaobaoCartProperty {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoCartProperty,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    prop_id: value.prop_id?,
+                    prop_name: value.prop_name?,
+                    value_id: value.value_id?,
+                    value_name: value.value_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoCartProperty> for TaobaoCartProperty {
+            fn from(value: super::TaobaoCartProperty) -> Self {
+                Self {
+                    prop_id: Ok(value.prop_id),
+                    prop_name: Ok(value.prop_name),
+                    value_id: Ok(value.value_id),
+                    value_name: Ok(value.value_name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoOrderCreateRequest {
+            order_line_list: ::std::result::Result<
+                crate::JsonString<::std::vec::Vec<crate::types::TaobaoOrderLine>>,
+                ::std::string::String,
+            >,
+            order_source: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            purchase_amount: ::std::result::Result<i64, ::std::string::String>,
+            receiver: ::std::result::Result<
+                crate::JsonString<crate::types::OrderAddress>,
+                ::std::string::String,
+            >,
+            seller_order_number: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoOrderCreateRequest {
+            fn default() -> Self {
+                Self {
+                    order_line_list: Err(
+                        "no value supplied for order_line_list".to_string(),
+                    ),
+                    order_source: Ok(Default::default()),
+                    purchase_amount: Err(
+                        "no value supplied for purchase_amount".to_string(),
+                    ),
+                    receiver: Err("no value supplied for receiver".to_string()),
+                    seller_order_number: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoOrderCreateRequest {
+            pub fn order_line_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    crate::JsonString<::std::vec::Vec<crate::types::TaobaoOrderLine>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_line_list = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for order_line_list: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn order_source<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_source = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_source: {e}")
+                    });
+                self
+            }
+            pub fn purchase_amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.purchase_amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for purchase_amount: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn receiver<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    crate::JsonString<crate::types::OrderAddress>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.receiver = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for receiver: {e}")
+                    });
+                self
+            }
+            pub fn seller_order_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seller_order_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for seller_order_number: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoOrderCreateRequest>
+        for super::TaobaoOrderCreateRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoOrderCreateRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    order_line_list: value.order_line_list?,
+                    order_source: value.order_source?,
+                    purchase_amount: value.purchase_amount?,
+                    receiver: value.receiver?,
+                    seller_order_number: value.seller_order_number?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoOrderCreateRequest>
+        for TaobaoOrderCreateRequest {
+            fn from(value: super::TaobaoOrderCreateRequest) -> Self {
+                Self {
+                    order_line_list: Ok(value.order_line_list),
+                    order_source: Ok(value.order_source),
+                    purchase_amount: Ok(value.purchase_amount),
+                    receiver: Ok(value.receiver),
+                    seller_order_number: Ok(value.seller_order_number),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoOrderLine {
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            item_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            order_line_no: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            price: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sku_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoOrderLine {
+            fn default() -> Self {
+                Self {
+                    currency: Ok(Default::default()),
+                    item_id: Ok(Default::default()),
+                    order_line_no: Ok(Default::default()),
+                    price: Ok(Default::default()),
+                    quantity: Ok(Default::default()),
+                    sku_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoOrderLine {
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn item_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_id: {e}")
+                    });
+                self
+            }
+            pub fn order_line_no<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_line_no = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_line_no: {e}")
+                    });
+                self
+            }
+            pub fn price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price: {e}")
+                    });
+                self
+            }
+            pub fn quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
+                self
+            }
+            pub fn sku_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sku_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sku_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoOrderLine> for super::TaobaoOrderLine {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoOrderLine,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    currency: value.currency?,
+                    item_id: value.item_id?,
+                    order_line_no: value.order_line_no?,
+                    price: value.price?,
+                    quantity: value.quantity?,
+                    sku_id: value.sku_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoOrderLine> for TaobaoOrderLine {
+            fn from(value: super::TaobaoOrderLine) -> Self {
+                Self {
+                    currency: Ok(value.currency),
+                    item_id: Ok(value.item_id),
+                    order_line_no: Ok(value.order_line_no),
+                    price: Ok(value.price),
+                    quantity: Ok(value.quantity),
+                    sku_id: Ok(value.sku_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoPriceModifyMessageBody {
+            purchase_order_price_dto: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            sales_order_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sub_orders: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::TaobaoSubOrder>>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoPriceModifyMessageBody {
+            fn default() -> Self {
+                Self {
+                    purchase_order_price_dto: Ok(Default::default()),
+                    sales_order_id: Ok(Default::default()),
+                    sub_orders: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoPriceModifyMessageBody {
+            pub fn purchase_order_price_dto<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.purchase_order_price_dto = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for purchase_order_price_dto: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sales_order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sales_order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for sales_order_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sub_orders<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::TaobaoSubOrder>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sub_orders = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sub_orders: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoPriceModifyMessageBody>
+        for super::TaobaoPriceModifyMessageBody {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoPriceModifyMessageBody,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    purchase_order_price_dto: value.purchase_order_price_dto?,
+                    sales_order_id: value.sales_order_id?,
+                    sub_orders: value.sub_orders?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoPriceModifyMessageBody>
+        for TaobaoPriceModifyMessageBody {
+            fn from(value: super::TaobaoPriceModifyMessageBody) -> Self {
+                Self {
+                    purchase_order_price_dto: Ok(value.purchase_order_price_dto),
+                    sales_order_id: Ok(value.sales_order_id),
+                    sub_orders: Ok(value.sub_orders),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoPriceRange {
+            price: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            start_quantity: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoPriceRange {
+            fn default() -> Self {
+                Self {
+                    price: Ok(Default::default()),
+                    start_quantity: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoPriceRange {
+            pub fn price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price: {e}")
+                    });
+                self
+            }
+            pub fn start_quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.start_quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for start_quantity: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoPriceRange> for super::TaobaoPriceRange {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoPriceRange,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    price: value.price?,
+                    start_quantity: value.start_quantity?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoPriceRange> for TaobaoPriceRange {
+            fn from(value: super::TaobaoPriceRange) -> Self {
+                Self {
+                    price: Ok(value.price),
+                    start_quantity: Ok(value.start_quantity),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoProduct {
+            category_path: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoProduct {
+            fn default() -> Self {
+                Self {
+                    category_path: Ok(Default::default()),
+                    quantity: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoProduct {
+            pub fn category_path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.category_path = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for category_path: {e}")
+                    });
+                self
+            }
+            pub fn quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoProduct> for super::TaobaoProduct {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoProduct,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    category_path: value.category_path?,
+                    quantity: value.quantity?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoProduct> for TaobaoProduct {
+            fn from(value: super::TaobaoProduct) -> Self {
+                Self {
+                    category_path: Ok(value.category_path),
+                    quantity: Ok(value.quantity),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoProductBatchCheckRequest {
+            params: ::std::result::Result<
+                crate::JsonString<::std::vec::Vec<crate::types::TaobaoBatchCheckItem>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoProductBatchCheckRequest {
+            fn default() -> Self {
+                Self {
+                    params: Err("no value supplied for params".to_string()),
+                }
+            }
+        }
+        impl TaobaoProductBatchCheckRequest {
+            pub fn params<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    crate::JsonString<
+                        ::std::vec::Vec<crate::types::TaobaoBatchCheckItem>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.params = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for params: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoProductBatchCheckRequest>
+        for super::TaobaoProductBatchCheckRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoProductBatchCheckRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { params: value.params? })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoProductBatchCheckRequest>
+        for TaobaoProductBatchCheckRequest {
+            fn from(value: super::TaobaoProductBatchCheckRequest) -> Self {
+                Self { params: Ok(value.params) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoProductBatchCheckResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<super::TaobaoBatchCheckResult>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<crate::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoProductBatchCheckResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoProductBatchCheckResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoBatchCheckResult>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoProductBatchCheckResponse>
+        for super::TaobaoProductBatchCheckResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoProductBatchCheckResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoProductBatchCheckResponse>
+        for TaobaoProductBatchCheckResponse {
+            fn from(value: super::TaobaoProductBatchCheckResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoProductGetResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<super::TaobaoProduct>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<crate::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoProductGetResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoProductGetResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::TaobaoProduct>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoProductGetResponse>
+        for super::TaobaoProductGetResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoProductGetResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoProductGetResponse>
+        for TaobaoProductGetResponse {
+            fn from(value: super::TaobaoProductGetResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoProductItemSearchRequest {
+            keyword: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            page_no: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            page_size: ::std::result::Result<
+                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::string::String,
+            >,
+            sort: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoProductItemSearchRequest {
+            fn default() -> Self {
+                Self {
+                    keyword: Ok(Default::default()),
+                    page_no: Ok(Default::default()),
+                    page_size: Ok(Default::default()),
+                    sort: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoProductItemSearchRequest {
+            pub fn keyword<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.keyword = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for keyword: {e}")
+                    });
+                self
+            }
+            pub fn page_no<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.page_no = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for page_no: {e}")
+                    });
+                self
+            }
+            pub fn page_size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.page_size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for page_size: {e}")
+                    });
+                self
+            }
+            pub fn sort<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sort = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sort: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoProductItemSearchRequest>
+        for super::TaobaoProductItemSearchRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoProductItemSearchRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    keyword: value.keyword?,
+                    page_no: value.page_no?,
+                    page_size: value.page_size?,
+                    sort: value.sort?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoProductItemSearchRequest>
+        for TaobaoProductItemSearchRequest {
+            fn from(value: super::TaobaoProductItemSearchRequest) -> Self {
+                Self {
+                    keyword: Ok(value.keyword),
+                    page_no: Ok(value.page_no),
+                    page_size: Ok(value.page_size),
+                    sort: Ok(value.sort),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoProductSourceSearchRequest {
+            item_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            language: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoProductSourceSearchRequest {
+            fn default() -> Self {
+                Self {
+                    item_id: Err("no value supplied for item_id".to_string()),
+                    language: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoProductSourceSearchRequest {
+            pub fn item_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_id: {e}")
+                    });
+                self
+            }
+            pub fn language<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.language = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for language: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoProductSourceSearchRequest>
+        for super::TaobaoProductSourceSearchRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoProductSourceSearchRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    item_id: value.item_id?,
+                    language: value.language?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoProductSourceSearchRequest>
+        for TaobaoProductSourceSearchRequest {
+            fn from(value: super::TaobaoProductSourceSearchRequest) -> Self {
+                Self {
+                    item_id: Ok(value.item_id),
+                    language: Ok(value.language),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoProductSourceSearchResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<super::TaobaoSourceProduct>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<crate::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoProductSourceSearchResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoProductSourceSearchResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoSourceProduct>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoProductSourceSearchResponse>
+        for super::TaobaoProductSourceSearchResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoProductSourceSearchResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoProductSourceSearchResponse>
+        for TaobaoProductSourceSearchResponse {
+            fn from(value: super::TaobaoProductSourceSearchResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundAggregateV1 {
+            logistics: ::std::result::Result<
+                ::std::option::Option<super::TaobaoRefundLogisticsV1>,
+                ::std::string::String,
+            >,
+            purchase_order_line: ::std::result::Result<
+                ::std::option::Option<super::TaobaoRefundOrderLine>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundAggregateV1 {
+            fn default() -> Self {
+                Self {
+                    logistics: Ok(Default::default()),
+                    purchase_order_line: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoRefundAggregateV1 {
+            pub fn logistics<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoRefundLogisticsV1>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistics = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for logistics: {e}")
+                    });
+                self
+            }
+            pub fn purchase_order_line<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoRefundOrderLine>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.purchase_order_line = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for purchase_order_line: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundAggregateV1>
+        for super::TaobaoRefundAggregateV1 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundAggregateV1,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    logistics: value.logistics?,
+                    purchase_order_line: value.purchase_order_line?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundAggregateV1>
+        for TaobaoRefundAggregateV1 {
+            fn from(value: super::TaobaoRefundAggregateV1) -> Self {
+                Self {
+                    logistics: Ok(value.logistics),
+                    purchase_order_line: Ok(value.purchase_order_line),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundAggregateV2 {
+            logistics: ::std::result::Result<
+                ::std::option::Option<super::TaobaoRefundLogisticsV2>,
+                ::std::string::String,
+            >,
+            purchase_order_line: ::std::result::Result<
+                ::std::option::Option<super::TaobaoRefundOrderLineV2>,
+                ::std::string::String,
+            >,
+            refund_order: ::std::result::Result<
+                ::std::option::Option<super::TaobaoRefundOrder>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundAggregateV2 {
+            fn default() -> Self {
+                Self {
+                    logistics: Ok(Default::default()),
+                    purchase_order_line: Ok(Default::default()),
+                    refund_order: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoRefundAggregateV2 {
+            pub fn logistics<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoRefundLogisticsV2>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistics = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for logistics: {e}")
+                    });
+                self
+            }
+            pub fn purchase_order_line<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoRefundOrderLineV2>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.purchase_order_line = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for purchase_order_line: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn refund_order<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoRefundOrder>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_order = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_order: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundAggregateV2>
+        for super::TaobaoRefundAggregateV2 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundAggregateV2,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    logistics: value.logistics?,
+                    purchase_order_line: value.purchase_order_line?,
+                    refund_order: value.refund_order?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundAggregateV2>
+        for TaobaoRefundAggregateV2 {
+            fn from(value: super::TaobaoRefundAggregateV2) -> Self {
+                Self {
+                    logistics: Ok(value.logistics),
+                    purchase_order_line: Ok(value.purchase_order_line),
+                    refund_order: Ok(value.refund_order),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundCancelResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<super::TaobaoRefundCancelResult>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<crate::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundCancelResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoRefundCancelResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoRefundCancelResult>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundCancelResponse>
+        for super::TaobaoRefundCancelResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundCancelResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundCancelResponse>
+        for TaobaoRefundCancelResponse {
+            fn from(value: super::TaobaoRefundCancelResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundCancelResult {
+            cancel_success: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            distributor_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            refund_order_aggregate: ::std::result::Result<
+                ::std::option::Option<super::TaobaoRefundAggregateV1>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundCancelResult {
+            fn default() -> Self {
+                Self {
+                    cancel_success: Ok(Default::default()),
+                    currency: Ok(Default::default()),
+                    distributor_id: Ok(Default::default()),
+                    refund_order_aggregate: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoRefundCancelResult {
+            pub fn cancel_success<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cancel_success = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cancel_success: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn distributor_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.distributor_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for distributor_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn refund_order_aggregate<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoRefundAggregateV1>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_order_aggregate = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refund_order_aggregate: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundCancelResult>
+        for super::TaobaoRefundCancelResult {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundCancelResult,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cancel_success: value.cancel_success?,
+                    currency: value.currency?,
+                    distributor_id: value.distributor_id?,
+                    refund_order_aggregate: value.refund_order_aggregate?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundCancelResult>
+        for TaobaoRefundCancelResult {
+            fn from(value: super::TaobaoRefundCancelResult) -> Self {
+                Self {
+                    cancel_success: Ok(value.cancel_success),
+                    currency: Ok(value.currency),
+                    distributor_id: Ok(value.distributor_id),
+                    refund_order_aggregate: Ok(value.refund_order_aggregate),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundDetail {
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            distributor_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            refund_order_aggregate: ::std::result::Result<
+                ::std::option::Option<super::TaobaoRefundAggregateV2>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundDetail {
+            fn default() -> Self {
+                Self {
+                    currency: Ok(Default::default()),
+                    distributor_id: Ok(Default::default()),
+                    refund_order_aggregate: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoRefundDetail {
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn distributor_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.distributor_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for distributor_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn refund_order_aggregate<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoRefundAggregateV2>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_order_aggregate = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refund_order_aggregate: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundDetail> for super::TaobaoRefundDetail {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundDetail,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    currency: value.currency?,
+                    distributor_id: value.distributor_id?,
+                    refund_order_aggregate: value.refund_order_aggregate?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundDetail> for TaobaoRefundDetail {
+            fn from(value: super::TaobaoRefundDetail) -> Self {
+                Self {
+                    currency: Ok(value.currency),
+                    distributor_id: Ok(value.distributor_id),
+                    refund_order_aggregate: Ok(value.refund_order_aggregate),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundDetailResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<super::TaobaoRefundDetail>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<crate::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundDetailResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoRefundDetailResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoRefundDetail>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundDetailResponse>
+        for super::TaobaoRefundDetailResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundDetailResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundDetailResponse>
+        for TaobaoRefundDetailResponse {
+            fn from(value: super::TaobaoRefundDetailResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundListRequest {
+            page_no: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            page_size: ::std::result::Result<i64, ::std::string::String>,
+            purchase_order_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            refund_end_time: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            refund_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            refund_start_time: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            refund_status: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            sales_order_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundListRequest {
+            fn default() -> Self {
+                Self {
+                    page_no: Ok(Default::default()),
+                    page_size: Err("no value supplied for page_size".to_string()),
+                    purchase_order_id: Ok(Default::default()),
+                    refund_end_time: Ok(Default::default()),
+                    refund_id: Ok(Default::default()),
+                    refund_start_time: Ok(Default::default()),
+                    refund_status: Ok(Default::default()),
+                    sales_order_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoRefundListRequest {
+            pub fn page_no<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.page_no = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for page_no: {e}")
+                    });
+                self
+            }
+            pub fn page_size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.page_size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for page_size: {e}")
+                    });
+                self
+            }
+            pub fn purchase_order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.purchase_order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for purchase_order_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn refund_end_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_end_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refund_end_time: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn refund_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_id: {e}")
+                    });
+                self
+            }
+            pub fn refund_start_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_start_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refund_start_time: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn refund_status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_status: {e}")
+                    });
+                self
+            }
+            pub fn sales_order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sales_order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for sales_order_id: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundListRequest>
+        for super::TaobaoRefundListRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundListRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    page_no: value.page_no?,
+                    page_size: value.page_size?,
+                    purchase_order_id: value.purchase_order_id?,
+                    refund_end_time: value.refund_end_time?,
+                    refund_id: value.refund_id?,
+                    refund_start_time: value.refund_start_time?,
+                    refund_status: value.refund_status?,
+                    sales_order_id: value.sales_order_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundListRequest>
+        for TaobaoRefundListRequest {
+            fn from(value: super::TaobaoRefundListRequest) -> Self {
+                Self {
+                    page_no: Ok(value.page_no),
+                    page_size: Ok(value.page_size),
+                    purchase_order_id: Ok(value.purchase_order_id),
+                    refund_end_time: Ok(value.refund_end_time),
+                    refund_id: Ok(value.refund_id),
+                    refund_start_time: Ok(value.refund_start_time),
+                    refund_status: Ok(value.refund_status),
+                    sales_order_id: Ok(value.sales_order_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundLogisticsV1 {
+            buyer_phone: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            logistics_company: ::std::result::Result<
+                ::std::option::Option<super::TaobaoRefundLogisticsV1LogisticsCompany>,
+                ::std::string::String,
+            >,
+            logistics_no: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            receiver_address: ::std::result::Result<
+                ::std::option::Option<super::TaobaoRefundLogisticsV1ReceiverAddress>,
+                ::std::string::String,
+            >,
+            return_goods_desc: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            seller_agree_return_describe: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundLogisticsV1 {
+            fn default() -> Self {
+                Self {
+                    buyer_phone: Ok(Default::default()),
+                    logistics_company: Ok(Default::default()),
+                    logistics_no: Ok(Default::default()),
+                    receiver_address: Ok(Default::default()),
+                    return_goods_desc: Ok(Default::default()),
+                    seller_agree_return_describe: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoRefundLogisticsV1 {
+            pub fn buyer_phone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.buyer_phone = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for buyer_phone: {e}")
+                    });
+                self
+            }
+            pub fn logistics_company<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoRefundLogisticsV1LogisticsCompany>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistics_company = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistics_company: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn logistics_no<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistics_no = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for logistics_no: {e}")
+                    });
+                self
+            }
+            pub fn receiver_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoRefundLogisticsV1ReceiverAddress>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.receiver_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for receiver_address: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn return_goods_desc<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.return_goods_desc = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for return_goods_desc: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn seller_agree_return_describe<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seller_agree_return_describe = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for seller_agree_return_describe: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundLogisticsV1>
+        for super::TaobaoRefundLogisticsV1 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundLogisticsV1,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    buyer_phone: value.buyer_phone?,
+                    logistics_company: value.logistics_company?,
+                    logistics_no: value.logistics_no?,
+                    receiver_address: value.receiver_address?,
+                    return_goods_desc: value.return_goods_desc?,
+                    seller_agree_return_describe: value.seller_agree_return_describe?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundLogisticsV1>
+        for TaobaoRefundLogisticsV1 {
+            fn from(value: super::TaobaoRefundLogisticsV1) -> Self {
+                Self {
+                    buyer_phone: Ok(value.buyer_phone),
+                    logistics_company: Ok(value.logistics_company),
+                    logistics_no: Ok(value.logistics_no),
+                    receiver_address: Ok(value.receiver_address),
+                    return_goods_desc: Ok(value.return_goods_desc),
+                    seller_agree_return_describe: Ok(value.seller_agree_return_describe),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundLogisticsV1LogisticsCompany {
+            logistic_company_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            logistics_company_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundLogisticsV1LogisticsCompany {
+            fn default() -> Self {
+                Self {
+                    logistic_company_code: Ok(Default::default()),
+                    logistics_company_name: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoRefundLogisticsV1LogisticsCompany {
+            pub fn logistic_company_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistic_company_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistic_company_code: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn logistics_company_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistics_company_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistics_company_name: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundLogisticsV1LogisticsCompany>
+        for super::TaobaoRefundLogisticsV1LogisticsCompany {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundLogisticsV1LogisticsCompany,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    logistic_company_code: value.logistic_company_code?,
+                    logistics_company_name: value.logistics_company_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundLogisticsV1LogisticsCompany>
+        for TaobaoRefundLogisticsV1LogisticsCompany {
+            fn from(value: super::TaobaoRefundLogisticsV1LogisticsCompany) -> Self {
+                Self {
+                    logistic_company_code: Ok(value.logistic_company_code),
+                    logistics_company_name: Ok(value.logistics_company_name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundLogisticsV1ReceiverAddress {
+            detail_address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            receiver: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundLogisticsV1ReceiverAddress {
+            fn default() -> Self {
+                Self {
+                    detail_address: Ok(Default::default()),
+                    phone: Ok(Default::default()),
+                    receiver: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoRefundLogisticsV1ReceiverAddress {
+            pub fn detail_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.detail_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for detail_address: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn phone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone: {e}")
+                    });
+                self
+            }
+            pub fn receiver<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.receiver = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for receiver: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundLogisticsV1ReceiverAddress>
+        for super::TaobaoRefundLogisticsV1ReceiverAddress {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundLogisticsV1ReceiverAddress,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    detail_address: value.detail_address?,
+                    phone: value.phone?,
+                    receiver: value.receiver?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundLogisticsV1ReceiverAddress>
+        for TaobaoRefundLogisticsV1ReceiverAddress {
+            fn from(value: super::TaobaoRefundLogisticsV1ReceiverAddress) -> Self {
+                Self {
+                    detail_address: Ok(value.detail_address),
+                    phone: Ok(value.phone),
+                    receiver: Ok(value.receiver),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundLogisticsV2 {
+            buyer_phone: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            logistics_company: ::std::result::Result<
+                ::std::option::Option<super::TaobaoRefundLogisticsV2LogisticsCompany>,
+                ::std::string::String,
+            >,
+            receiver_address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            return_goods_desc: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            seller_agree_return_describe: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundLogisticsV2 {
+            fn default() -> Self {
+                Self {
+                    buyer_phone: Ok(Default::default()),
+                    logistics_company: Ok(Default::default()),
+                    receiver_address: Ok(Default::default()),
+                    return_goods_desc: Ok(Default::default()),
+                    seller_agree_return_describe: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoRefundLogisticsV2 {
+            pub fn buyer_phone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.buyer_phone = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for buyer_phone: {e}")
+                    });
+                self
+            }
+            pub fn logistics_company<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoRefundLogisticsV2LogisticsCompany>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistics_company = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistics_company: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn receiver_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.receiver_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for receiver_address: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn return_goods_desc<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.return_goods_desc = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for return_goods_desc: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn seller_agree_return_describe<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seller_agree_return_describe = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for seller_agree_return_describe: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundLogisticsV2>
+        for super::TaobaoRefundLogisticsV2 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundLogisticsV2,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    buyer_phone: value.buyer_phone?,
+                    logistics_company: value.logistics_company?,
+                    receiver_address: value.receiver_address?,
+                    return_goods_desc: value.return_goods_desc?,
+                    seller_agree_return_describe: value.seller_agree_return_describe?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundLogisticsV2>
+        for TaobaoRefundLogisticsV2 {
+            fn from(value: super::TaobaoRefundLogisticsV2) -> Self {
+                Self {
+                    buyer_phone: Ok(value.buyer_phone),
+                    logistics_company: Ok(value.logistics_company),
+                    receiver_address: Ok(value.receiver_address),
+                    return_goods_desc: Ok(value.return_goods_desc),
+                    seller_agree_return_describe: Ok(value.seller_agree_return_describe),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundLogisticsV2LogisticsCompany {
+            logistics_company_code: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            logistics_company_name: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundLogisticsV2LogisticsCompany {
+            fn default() -> Self {
+                Self {
+                    logistics_company_code: Ok(Default::default()),
+                    logistics_company_name: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoRefundLogisticsV2LogisticsCompany {
+            pub fn logistics_company_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistics_company_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistics_company_code: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn logistics_company_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistics_company_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistics_company_name: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundLogisticsV2LogisticsCompany>
+        for super::TaobaoRefundLogisticsV2LogisticsCompany {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundLogisticsV2LogisticsCompany,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    logistics_company_code: value.logistics_company_code?,
+                    logistics_company_name: value.logistics_company_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundLogisticsV2LogisticsCompany>
+        for TaobaoRefundLogisticsV2LogisticsCompany {
+            fn from(value: super::TaobaoRefundLogisticsV2LogisticsCompany) -> Self {
+                Self {
+                    logistics_company_code: Ok(value.logistics_company_code),
+                    logistics_company_name: Ok(value.logistics_company_name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundOrder {
+            can_edit_fee: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            fee_tips: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            goods_status: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            pay_order_id: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            reason_desc: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            reason_id: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            refund_desc: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            refund_fee: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            refund_id: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            refund_status: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            refund_type: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            remaining_time: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            seller_refuse_reason: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            seller_refuse_reason_describe: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            timeout_date: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            timeout_type: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundOrder {
+            fn default() -> Self {
+                Self {
+                    can_edit_fee: Ok(Default::default()),
+                    fee_tips: Ok(Default::default()),
+                    goods_status: Ok(Default::default()),
+                    pay_order_id: Ok(Default::default()),
+                    reason_desc: Ok(Default::default()),
+                    reason_id: Ok(Default::default()),
+                    refund_desc: Ok(Default::default()),
+                    refund_fee: Ok(Default::default()),
+                    refund_id: Ok(Default::default()),
+                    refund_status: Ok(Default::default()),
+                    refund_type: Ok(Default::default()),
+                    remaining_time: Ok(Default::default()),
+                    seller_refuse_reason: Ok(Default::default()),
+                    seller_refuse_reason_describe: Ok(Default::default()),
+                    timeout_date: Ok(Default::default()),
+                    timeout_type: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoRefundOrder {
+            pub fn can_edit_fee<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.can_edit_fee = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for can_edit_fee: {e}")
+                    });
+                self
+            }
+            pub fn fee_tips<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fee_tips = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for fee_tips: {e}")
+                    });
+                self
+            }
+            pub fn goods_status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.goods_status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for goods_status: {e}")
+                    });
+                self
+            }
+            pub fn pay_order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pay_order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pay_order_id: {e}")
+                    });
+                self
+            }
+            pub fn reason_desc<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reason_desc = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reason_desc: {e}")
+                    });
+                self
+            }
+            pub fn reason_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reason_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reason_id: {e}")
+                    });
+                self
+            }
+            pub fn refund_desc<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_desc = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_desc: {e}")
+                    });
+                self
+            }
+            pub fn refund_fee<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_fee = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_fee: {e}")
+                    });
+                self
+            }
+            pub fn refund_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_id: {e}")
+                    });
+                self
+            }
+            pub fn refund_status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_status: {e}")
+                    });
+                self
+            }
+            pub fn refund_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_type: {e}")
+                    });
+                self
+            }
+            pub fn remaining_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.remaining_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for remaining_time: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn seller_refuse_reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seller_refuse_reason = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for seller_refuse_reason: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn seller_refuse_reason_describe<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seller_refuse_reason_describe = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for seller_refuse_reason_describe: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn timeout_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timeout_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timeout_date: {e}")
+                    });
+                self
+            }
+            pub fn timeout_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timeout_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timeout_type: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundOrder> for super::TaobaoRefundOrder {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundOrder,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    can_edit_fee: value.can_edit_fee?,
+                    fee_tips: value.fee_tips?,
+                    goods_status: value.goods_status?,
+                    pay_order_id: value.pay_order_id?,
+                    reason_desc: value.reason_desc?,
+                    reason_id: value.reason_id?,
+                    refund_desc: value.refund_desc?,
+                    refund_fee: value.refund_fee?,
+                    refund_id: value.refund_id?,
+                    refund_status: value.refund_status?,
+                    refund_type: value.refund_type?,
+                    remaining_time: value.remaining_time?,
+                    seller_refuse_reason: value.seller_refuse_reason?,
+                    seller_refuse_reason_describe: value.seller_refuse_reason_describe?,
+                    timeout_date: value.timeout_date?,
+                    timeout_type: value.timeout_type?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundOrder> for TaobaoRefundOrder {
+            fn from(value: super::TaobaoRefundOrder) -> Self {
+                Self {
+                    can_edit_fee: Ok(value.can_edit_fee),
+                    fee_tips: Ok(value.fee_tips),
+                    goods_status: Ok(value.goods_status),
+                    pay_order_id: Ok(value.pay_order_id),
+                    reason_desc: Ok(value.reason_desc),
+                    reason_id: Ok(value.reason_id),
+                    refund_desc: Ok(value.refund_desc),
+                    refund_fee: Ok(value.refund_fee),
+                    refund_id: Ok(value.refund_id),
+                    refund_status: Ok(value.refund_status),
+                    refund_type: Ok(value.refund_type),
+                    remaining_time: Ok(value.remaining_time),
+                    seller_refuse_reason: Ok(value.seller_refuse_reason),
+                    seller_refuse_reason_describe: Ok(
+                        value.seller_refuse_reason_describe,
+                    ),
+                    timeout_date: Ok(value.timeout_date),
+                    timeout_type: Ok(value.timeout_type),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundOrderLine {
+            create_time: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            item_image_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            item_title: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            post_fee: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundOrderLine {
+            fn default() -> Self {
+                Self {
+                    create_time: Ok(Default::default()),
+                    currency: Ok(Default::default()),
+                    item_image_url: Ok(Default::default()),
+                    item_title: Ok(Default::default()),
+                    post_fee: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoRefundOrderLine {
+            pub fn create_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.create_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for create_time: {e}")
+                    });
+                self
+            }
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn item_image_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_image_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for item_image_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn item_title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_title: {e}")
+                    });
+                self
+            }
+            pub fn post_fee<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.post_fee = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for post_fee: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundOrderLine>
+        for super::TaobaoRefundOrderLine {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundOrderLine,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    create_time: value.create_time?,
+                    currency: value.currency?,
+                    item_image_url: value.item_image_url?,
+                    item_title: value.item_title?,
+                    post_fee: value.post_fee?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundOrderLine>
+        for TaobaoRefundOrderLine {
+            fn from(value: super::TaobaoRefundOrderLine) -> Self {
+                Self {
+                    create_time: Ok(value.create_time),
+                    currency: Ok(value.currency),
+                    item_image_url: Ok(value.item_image_url),
+                    item_title: Ok(value.item_title),
+                    post_fee: Ok(value.post_fee),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundOrderLineV2 {
+            create_time: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            item_title: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            post_fee: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            price: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            product_fee: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            purchase_order_id: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            purchase_order_line_id: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            sales_market: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            sales_order_id: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            supplier_id: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            total_price: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundOrderLineV2 {
+            fn default() -> Self {
+                Self {
+                    create_time: Ok(Default::default()),
+                    item_title: Ok(Default::default()),
+                    post_fee: Ok(Default::default()),
+                    price: Ok(Default::default()),
+                    product_fee: Ok(Default::default()),
+                    purchase_order_id: Ok(Default::default()),
+                    purchase_order_line_id: Ok(Default::default()),
+                    quantity: Ok(Default::default()),
+                    sales_market: Ok(Default::default()),
+                    sales_order_id: Ok(Default::default()),
+                    supplier_id: Ok(Default::default()),
+                    total_price: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoRefundOrderLineV2 {
+            pub fn create_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.create_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for create_time: {e}")
+                    });
+                self
+            }
+            pub fn item_title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_title: {e}")
+                    });
+                self
+            }
+            pub fn post_fee<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.post_fee = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for post_fee: {e}")
+                    });
+                self
+            }
+            pub fn price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for price: {e}")
+                    });
+                self
+            }
+            pub fn product_fee<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product_fee = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product_fee: {e}")
+                    });
+                self
+            }
+            pub fn purchase_order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.purchase_order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for purchase_order_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn purchase_order_line_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.purchase_order_line_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for purchase_order_line_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
+                self
+            }
+            pub fn sales_market<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sales_market = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sales_market: {e}")
+                    });
+                self
+            }
+            pub fn sales_order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sales_order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for sales_order_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn supplier_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.supplier_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for supplier_id: {e}")
+                    });
+                self
+            }
+            pub fn total_price<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.total_price = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for total_price: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundOrderLineV2>
+        for super::TaobaoRefundOrderLineV2 {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundOrderLineV2,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    create_time: value.create_time?,
+                    item_title: value.item_title?,
+                    post_fee: value.post_fee?,
+                    price: value.price?,
+                    product_fee: value.product_fee?,
+                    purchase_order_id: value.purchase_order_id?,
+                    purchase_order_line_id: value.purchase_order_line_id?,
+                    quantity: value.quantity?,
+                    sales_market: value.sales_market?,
+                    sales_order_id: value.sales_order_id?,
+                    supplier_id: value.supplier_id?,
+                    total_price: value.total_price?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundOrderLineV2>
+        for TaobaoRefundOrderLineV2 {
+            fn from(value: super::TaobaoRefundOrderLineV2) -> Self {
+                Self {
+                    create_time: Ok(value.create_time),
+                    item_title: Ok(value.item_title),
+                    post_fee: Ok(value.post_fee),
+                    price: Ok(value.price),
+                    product_fee: Ok(value.product_fee),
+                    purchase_order_id: Ok(value.purchase_order_id),
+                    purchase_order_line_id: Ok(value.purchase_order_line_id),
+                    quantity: Ok(value.quantity),
+                    sales_market: Ok(value.sales_market),
+                    sales_order_id: Ok(value.sales_order_id),
+                    supplier_id: Ok(value.supplier_id),
+                    total_price: Ok(value.total_price),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundOrderTemplate {
+            goods_status_list: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            max_refund_fee: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            refund_order: ::std::result::Result<
+                ::std::option::Option<super::TaobaoRefundOrder>,
+                ::std::string::String,
+            >,
+            refund_reasons: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::TaobaoRefundReason>>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundOrderTemplate {
+            fn default() -> Self {
+                Self {
+                    goods_status_list: Ok(Default::default()),
+                    max_refund_fee: Ok(Default::default()),
+                    refund_order: Ok(Default::default()),
+                    refund_reasons: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoRefundOrderTemplate {
+            pub fn goods_status_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.goods_status_list = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for goods_status_list: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn max_refund_fee<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.max_refund_fee = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for max_refund_fee: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn refund_order<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoRefundOrder>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_order = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_order: {e}")
+                    });
+                self
+            }
+            pub fn refund_reasons<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::TaobaoRefundReason>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_reasons = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refund_reasons: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundOrderTemplate>
+        for super::TaobaoRefundOrderTemplate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundOrderTemplate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    goods_status_list: value.goods_status_list?,
+                    max_refund_fee: value.max_refund_fee?,
+                    refund_order: value.refund_order?,
+                    refund_reasons: value.refund_reasons?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundOrderTemplate>
+        for TaobaoRefundOrderTemplate {
+            fn from(value: super::TaobaoRefundOrderTemplate) -> Self {
+                Self {
+                    goods_status_list: Ok(value.goods_status_list),
+                    max_refund_fee: Ok(value.max_refund_fee),
+                    refund_order: Ok(value.refund_order),
+                    refund_reasons: Ok(value.refund_reasons),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundReason {
+            reason_desc: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            reason_id: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            tips: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundReason {
+            fn default() -> Self {
+                Self {
+                    reason_desc: Ok(Default::default()),
+                    reason_id: Ok(Default::default()),
+                    tips: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoRefundReason {
+            pub fn reason_desc<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reason_desc = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reason_desc: {e}")
+                    });
+                self
+            }
+            pub fn reason_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reason_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reason_id: {e}")
+                    });
+                self
+            }
+            pub fn tips<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tips = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tips: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundReason> for super::TaobaoRefundReason {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundReason,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    reason_desc: value.reason_desc?,
+                    reason_id: value.reason_id?,
+                    tips: value.tips?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundReason> for TaobaoRefundReason {
+            fn from(value: super::TaobaoRefundReason) -> Self {
+                Self {
+                    reason_desc: Ok(value.reason_desc),
+                    reason_id: Ok(value.reason_id),
+                    tips: Ok(value.tips),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundRender {
+            currency: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            distributor_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            refund_order_template: ::std::result::Result<
+                ::std::option::Option<super::TaobaoRefundOrderTemplate>,
+                ::std::string::String,
+            >,
+            sale_flag: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundRender {
+            fn default() -> Self {
+                Self {
+                    currency: Ok(Default::default()),
+                    distributor_id: Ok(Default::default()),
+                    refund_order_template: Ok(Default::default()),
+                    sale_flag: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoRefundRender {
+            pub fn currency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.currency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for currency: {e}")
+                    });
+                self
+            }
+            pub fn distributor_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.distributor_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for distributor_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn refund_order_template<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoRefundOrderTemplate>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_order_template = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refund_order_template: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sale_flag<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sale_flag = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sale_flag: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundRender> for super::TaobaoRefundRender {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundRender,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    currency: value.currency?,
+                    distributor_id: value.distributor_id?,
+                    refund_order_template: value.refund_order_template?,
+                    sale_flag: value.sale_flag?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundRender> for TaobaoRefundRender {
+            fn from(value: super::TaobaoRefundRender) -> Self {
+                Self {
+                    currency: Ok(value.currency),
+                    distributor_id: Ok(value.distributor_id),
+                    refund_order_template: Ok(value.refund_order_template),
+                    sale_flag: Ok(value.sale_flag),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundRenderRequest {
+            goods_status: ::std::result::Result<i64, ::std::string::String>,
+            refund_type: ::std::result::Result<i64, ::std::string::String>,
+            sub_order_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundRenderRequest {
+            fn default() -> Self {
+                Self {
+                    goods_status: Err("no value supplied for goods_status".to_string()),
+                    refund_type: Err("no value supplied for refund_type".to_string()),
+                    sub_order_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoRefundRenderRequest {
+            pub fn goods_status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.goods_status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for goods_status: {e}")
+                    });
+                self
+            }
+            pub fn refund_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_type: {e}")
+                    });
+                self
+            }
+            pub fn sub_order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sub_order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sub_order_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundRenderRequest>
+        for super::TaobaoRefundRenderRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundRenderRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    goods_status: value.goods_status?,
+                    refund_type: value.refund_type?,
+                    sub_order_id: value.sub_order_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundRenderRequest>
+        for TaobaoRefundRenderRequest {
+            fn from(value: super::TaobaoRefundRenderRequest) -> Self {
+                Self {
+                    goods_status: Ok(value.goods_status),
+                    refund_type: Ok(value.refund_type),
+                    sub_order_id: Ok(value.sub_order_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoRefundRenderResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<super::TaobaoRefundRender>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<crate::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundRenderResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoRefundRenderResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoRefundRender>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundRenderResponse>
+        for super::TaobaoRefundRenderResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundRenderResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundRenderResponse>
+        for TaobaoRefundRenderResponse {
+            fn from(value: super::TaobaoRefundRenderResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoSourceProduct {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            item_id: ::std::result::Result<
+                ::std::option::Option<crate::IntegerId>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoSourceProduct {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    item_id: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoSourceProduct {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn item_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::IntegerId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.item_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for item_id: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoSourceProduct>
+        for super::TaobaoSourceProduct {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoSourceProduct,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    item_id: value.item_id?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoSourceProduct> for TaobaoSourceProduct {
+            fn from(value: super::TaobaoSourceProduct) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    item_id: Ok(value.item_id),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoSubOrder {
+            close_time_without_payment: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            detail_error_code: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            logistic_company_name: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            logistic_number: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            product_amount: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            purchase_order_line_outer_id: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            purchase_order_outer_id: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoSubOrder {
+            fn default() -> Self {
+                Self {
+                    close_time_without_payment: Ok(Default::default()),
+                    detail_error_code: Ok(Default::default()),
+                    logistic_company_name: Ok(Default::default()),
+                    logistic_number: Ok(Default::default()),
+                    product_amount: Ok(Default::default()),
+                    purchase_order_line_outer_id: Ok(Default::default()),
+                    purchase_order_outer_id: Ok(Default::default()),
+                    quantity: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl TaobaoSubOrder {
+            pub fn close_time_without_payment<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.close_time_without_payment = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for close_time_without_payment: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn detail_error_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.detail_error_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for detail_error_code: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn logistic_company_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistic_company_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistic_company_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn logistic_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistic_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistic_number: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn product_amount<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product_amount = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for product_amount: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn purchase_order_line_outer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.purchase_order_line_outer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for purchase_order_line_outer_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn purchase_order_outer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.purchase_order_outer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for purchase_order_outer_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoSubOrder> for super::TaobaoSubOrder {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoSubOrder,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    close_time_without_payment: value.close_time_without_payment?,
+                    detail_error_code: value.detail_error_code?,
+                    logistic_company_name: value.logistic_company_name?,
+                    logistic_number: value.logistic_number?,
+                    product_amount: value.product_amount?,
+                    purchase_order_line_outer_id: value.purchase_order_line_outer_id?,
+                    purchase_order_outer_id: value.purchase_order_outer_id?,
+                    quantity: value.quantity?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoSubOrder> for TaobaoSubOrder {
+            fn from(value: super::TaobaoSubOrder) -> Self {
+                Self {
+                    close_time_without_payment: Ok(value.close_time_without_payment),
+                    detail_error_code: Ok(value.detail_error_code),
+                    logistic_company_name: Ok(value.logistic_company_name),
+                    logistic_number: Ok(value.logistic_number),
+                    product_amount: Ok(value.product_amount),
+                    purchase_order_line_outer_id: Ok(value.purchase_order_line_outer_id),
+                    purchase_order_outer_id: Ok(value.purchase_order_outer_id),
+                    quantity: Ok(value.quantity),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UndocumentedEnvelope {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<crate::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UndocumentedEnvelope {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl UndocumentedEnvelope {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UndocumentedEnvelope>
+        for super::UndocumentedEnvelope {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UndocumentedEnvelope,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UndocumentedEnvelope> for UndocumentedEnvelope {
+            fn from(value: super::UndocumentedEnvelope) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
                     develop_id: Ok(value.develop_id),
                     msg: Ok(value.msg),
                     request_id: Ok(value.request_id),
@@ -584,10 +16437,187 @@ const _: () = {
     {}
 };
 impl Client {
+    /**Create order interface
+
+Creates a 1688 order. PandaPon's v2 page shows only the method and path;
+its body and response are not public, so both are free-form JSON here.
+The v1 page (`/alibaba/order/create`) documents `flow`, `message`,
+`shopPromotionId`, `tradeType`, `addressParam` and `cargoParamList`
+with a numeric `offerId`; the v2 batch create uses `offerMapId`.
+Documented at https://doc-th.pandapon.com/api-289190490.
+
+
+Sends a `POST` request to `/v2/alibaba/order/create`
+
+```text
+let response = client.alibaba_order_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_order_create(&self) -> builder::AlibabaOrderCreate<'_> {
+        builder::AlibabaOrderCreate::new(self)
+    }
+    /**Create order interface in batch (different merchants)
+
+Creates one 1688 order per merchant from a list of products.
+Documented at https://doc-cnv2.pandapon.com/api-288855706. The English
+v2 page names the product id `offerId` (integer) where the Chinese page
+has `offerMapId`; this follows the Chinese page and its example.
+
+
+Sends a `POST` request to `/v2/alibaba/order/batch/create`
+
+```text
+let response = client.alibaba_order_batch_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_order_batch_create(&self) -> builder::AlibabaOrderBatchCreate<'_> {
+        builder::AlibabaOrderBatchCreate::new(self)
+    }
+    /**Preview data interface before creating an order
+
+Prices an order (freight, discounts) before creating it. The v2
+response is not public and is free-form JSON here; the v1 page lists
+`orderPreviewResuslt` (sic), `success`, `errorCode`, `errorMsg`,
+`postFeeByDescOfferList`, `consignOfferList` and
+`unsupportedCrossBorderPayOfferList`.
+Documented at https://doc-cnv2.pandapon.com/api-288855709.
+
+
+Sends a `POST` request to `/v2/alibaba/order/create/preview`
+
+```text
+let response = client.alibaba_order_preview()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_order_preview(&self) -> builder::AlibabaOrderPreview<'_> {
+        builder::AlibabaOrderPreview::new(self)
+    }
+    /**Preview data interface before order creation (different merchants)
+
+Batch preview across merchants (v1 only). The response is not public.
+Documented at https://doc-en.pandapon.com/api-263477644.
+
+
+Sends a `POST` request to `/alibaba/order/create/previewbatch`
+
+```text
+let response = client.alibaba_order_batch_preview()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_order_batch_preview(&self) -> builder::AlibabaOrderBatchPreview<'_> {
+        builder::AlibabaOrderBatchPreview::new(self)
+    }
+    /**Get order details
+
+Details of one 1688 order (v1 only). Here `orderId` is a string. The
+response's `data` is documented only in part (it starts with
+`guaranteesTerms`) and is free-form JSON.
+Documented at https://doc-vnm.pandapon.com/api-250496569.
+
+
+Sends a `POST` request to `/alibaba/order/detail`
+
+```text
+let response = client.alibaba_order_detail()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_order_detail(&self) -> builder::AlibabaOrderDetail<'_> {
+        builder::AlibabaOrderDetail::new(self)
+    }
+    /**Order List
+
+Pages through 1688 orders. The body and response are not public and
+are free-form JSON here.
+Documented at https://doc-th.pandapon.com/api-289190488.
+
+
+Sends a `POST` request to `/v2/alibaba/order/page`
+
+```text
+let response = client.alibaba_order_page()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_order_page(&self) -> builder::AlibabaOrderPage<'_> {
+        builder::AlibabaOrderPage::new(self)
+    }
+    /**Order payment
+
+The 1688 cashier URL for an order: open it in a browser to pay. (With a
+1688 test account, only payment-period (账期) payment is possible.)
+The v2 page shows `data.orderId` and is cut off there; the other
+fields are those of the complete v1 page (`/alibaba/order/pay/url`).
+Documented at https://doc-env2.pandapon.com/api-289121041.
+
+
+Sends a `GET` request to `/v2/alibaba/order/pay/url`
+
+Arguments:
+- `order_id`: The 1688 order id.
+```text
+let response = client.alibaba_order_pay_url()
+    .order_id(order_id)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_order_pay_url(&self) -> builder::AlibabaOrderPayUrl<'_> {
+        builder::AlibabaOrderPayUrl::new(self)
+    }
+    /**Developers submit 1688 orders for payment in batch
+
+Pays several 1688 orders at once (v1). Order ids are strings here.
+The response is not public.
+Documented at https://doc-en.pandapon.com/api-263477643.
+
+
+Sends a `POST` request to `/alibaba/order/batch/submit/to/pay`
+
+```text
+let response = client.alibaba_order_batch_submit_to_pay()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_order_batch_submit_to_pay(
+        &self,
+    ) -> builder::AlibabaOrderBatchSubmitToPay<'_> {
+        builder::AlibabaOrderBatchSubmitToPay::new(self)
+    }
+    /**Buyer confirms receipt
+
+Confirms that the goods of an order (or of some of its lines) arrived.
+Documented at https://doc-en.pandapon.com/api-263477652.
+
+
+Sends a `POST` request to `/alibaba/order/receivegoods`
+
+```text
+let response = client.alibaba_order_confirm_receipt()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_order_confirm_receipt(
+        &self,
+    ) -> builder::AlibabaOrderConfirmReceipt<'_> {
+        builder::AlibabaOrderConfirmReceipt::new(self)
+    }
     /**Cancel order interface before payment
 
 Cancels a 1688 order that has not been paid yet.
 Documented at https://doc-cnv2.pandapon.com/api-288855711 (modified 2025-04-25).
+In v1 (`/alibaba/order/cancel`) `cancelReason` is required; in v2 it is not.
 
 
 Sends a `POST` request to `/v2/alibaba/order/cancel`
@@ -601,6 +16631,505 @@ let response = client.alibaba_order_cancel()
     pub fn alibaba_order_cancel(&self) -> builder::AlibabaOrderCancel<'_> {
         builder::AlibabaOrderCancel::new(self)
     }
+    /**1688 Product keyword query
+
+Searches 1688 products by keyword, one page at a time.
+Documented at https://doc-cnv2.pandapon.com/api-288828687.
+
+
+Sends a `POST` request to `/v2/alibaba/product/keywords/query`
+
+```text
+let response = client.alibaba_product_keyword_search()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_product_keyword_search(
+        &self,
+    ) -> builder::AlibabaProductKeywordSearch<'_> {
+        builder::AlibabaProductKeywordSearch::new(self)
+    }
+    /**1688 Product image search
+
+Searches 1688 products by picture (base64 or URL).
+Documented at https://doc-cnv2.pandapon.com/api-288828688.
+
+
+Sends a `POST` request to `/v2/alibaba/product/image/query`
+
+```text
+let response = client.alibaba_product_image_search()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_product_image_search(
+        &self,
+    ) -> builder::AlibabaProductImageSearch<'_> {
+        builder::AlibabaProductImageSearch::new(self)
+    }
+    /**1688 multilingual store search
+
+Searches the products of one 1688 store (`sellerOpenId`). The fields of
+each product in the page are not public; they are free-form JSON.
+Documented at https://doc-cnv2.pandapon.com/api-288828689.
+
+
+Sends a `POST` request to `/v2/alibaba/product/query/selleroffer`
+
+```text
+let response = client.alibaba_product_store_search()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_product_store_search(
+        &self,
+    ) -> builder::AlibabaProductStoreSearch<'_> {
+        builder::AlibabaProductStoreSearch::new(self)
+    }
+    /**1688 commodity details inquiry
+
+Details of one 1688 product (v1; the v2 page's path is not public).
+The response's `data` is typed for the fields its example shows; the
+rest (SKUs, images, shipping…) is kept in `extra`.
+Documented at https://doc-vnm.pandapon.com/project-4008853/api-147289688.
+
+
+Sends a `POST` request to `/alibaba/product/detail/get`
+
+```text
+let response = client.alibaba_product_detail()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_product_detail(&self) -> builder::AlibabaProductDetail<'_> {
+        builder::AlibabaProductDetail::new(self)
+    }
+    /**Related product recommendation
+
+Products related to a given one. The response is not public.
+Documented at https://doc-env2.pandapon.com/api-289121023.
+
+
+Sends a `POST` request to `/v2/alibaba/product/productRelatedRecommendQuery`
+
+```text
+let response = client.alibaba_product_related_recommend()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_product_related_recommend(
+        &self,
+    ) -> builder::AlibabaProductRelatedRecommend<'_> {
+        builder::AlibabaProductRelatedRecommend::new(self)
+    }
+    /**1688 conversion and decryption to Wangwang nickname interface
+
+Turns a seller's `openUid` into a Wangwang nickname. The path comes
+from a public third-party client (PandaPon's own v1 and v2 pages for
+this capability are not public); the example comes from the
+white-label clone's page for `/alibaba/ka/im/openuid/decrypt`. The
+response is not public.
+
+
+Sends a `POST` request to `/alibaba/product/openuid/decrypt`
+
+```text
+let response = client.alibaba_product_decrypt_open_uid()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_product_decrypt_open_uid(
+        &self,
+    ) -> builder::AlibabaProductDecryptOpenUid<'_> {
+        builder::AlibabaProductDecryptOpenUid::new(self)
+    }
+    /**Shopping Cart List
+
+The 1688 cart, split into items that can and cannot be ordered.
+Documented at https://doc-cnv2.pandapon.com/api-288837580.
+
+
+Sends a `GET` request to `/v2/alibaba/cart/list`
+
+```text
+let response = client.alibaba_cart_list()
+    .send()
+    .await;
+```*/
+    pub fn alibaba_cart_list(&self) -> builder::AlibabaCartList<'_> {
+        builder::AlibabaCartList::new(self)
+    }
+    /**Edit item quantity
+
+Changes the quantity of a 1688 cart line (v1).
+Documented at https://doc.pandapon.com/api-250313129.
+
+
+Sends a `POST` request to `/alibaba/cart/edit-quantity`
+
+```text
+let response = client.alibaba_cart_edit_quantity()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_cart_edit_quantity(&self) -> builder::AlibabaCartEditQuantity<'_> {
+        builder::AlibabaCartEditQuantity::new(self)
+    }
+    /**Preview data interface before creating an order
+
+Prices an order made of 1688 cart lines (v1). The response is not public.
+Documented at https://doc.pandapon.com/api-250313128.
+
+
+Sends a `POST` request to `/alibaba/cart/preview/order`
+
+```text
+let response = client.alibaba_cart_preview_order()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_cart_preview_order(&self) -> builder::AlibabaCartPreviewOrder<'_> {
+        builder::AlibabaCartPreviewOrder::new(self)
+    }
+    /**Create Order
+
+Creates 1688 orders from cart lines (v1). The response is not public.
+Documented at https://doc-en.pandapon.com/api-263477662.
+
+
+Sends a `POST` request to `/alibaba/cart/create/order`
+
+```text
+let response = client.alibaba_cart_create_order()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_cart_create_order(&self) -> builder::AlibabaCartCreateOrder<'_> {
+        builder::AlibabaCartCreateOrder::new(self)
+    }
+    /**Taobao product search by id
+
+One Taobao product by its v2 item id (an opaque string such as
+`WUnUC1cILiBjt-Jv3lDdlQ`; v1 used numeric ids). The v2 page shows
+`quantity` and `categoryPath` and is cut off after them; the other
+fields are kept in `extra`. The v1 page (`GET /open/product/get`)
+lists `beginAmount`, `categoryId`, `categoryName`, `description`,
+`itemId`, `itemType`, `mpId`, `picUrls`, `price` (fen), `productUnit`
+and `promotionPrice`, and its example is embedded below.
+Documented at https://doc-env2.pandapon.com/api-289120986.
+
+
+Sends a `GET` request to `/v2/taobao/product/get`
+
+Arguments:
+- `item_id`: The Taobao item id (v2, opaque string).
+```text
+let response = client.taobao_product_get()
+    .item_id(item_id)
+    .send()
+    .await;
+```*/
+    pub fn taobao_product_get(&self) -> builder::TaobaoProductGet<'_> {
+        builder::TaobaoProductGet::new(self)
+    }
+    /**Query products in bulk based on Taobao product IDs
+
+Checks which Taobao items (and SKUs) can be bought through PandaPon.
+`params` is JSON inside a string; the SDK encodes it.
+Documented at https://doc-en.pandapon.com/api-263477607.
+
+
+Sends a `POST` request to `/open/product/batch/check`
+
+```text
+let response = client.taobao_product_batch_check()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn taobao_product_batch_check(&self) -> builder::TaobaoProductBatchCheck<'_> {
+        builder::TaobaoProductBatchCheck::new(self)
+    }
+    /**Taobao commodity search interface
+
+Searches Taobao products by keyword. The response is not public.
+Documented at https://doc-env2.pandapon.com/api-289120988.
+
+
+Sends a `POST` request to `/v2/taobao/product/item/search`
+
+```text
+let response = client.taobao_product_item_search()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn taobao_product_item_search(&self) -> builder::TaobaoProductItemSearch<'_> {
+        builder::TaobaoProductItemSearch::new(self)
+    }
+    /**Taobao source goods search interface
+
+Looks up the source product of a Taobao item (v1). The response's
+`data` is documented only in part; the rest is kept in `extra`.
+Documented at https://doc-vnm.pandapon.com/api-250496526.
+
+
+Sends a `POST` request to `/open/product/source/get`
+
+```text
+let response = client.taobao_product_source_search()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn taobao_product_source_search(
+        &self,
+    ) -> builder::TaobaoProductSourceSearch<'_> {
+        builder::TaobaoProductSourceSearch::new(self)
+    }
+    /**Taobao Order Creation
+
+Creates a Taobao purchase order (v1; the v2 path is not public).
+`orderLineList` and `receiver` are JSON inside strings; the SDK
+encodes them. The response is not public.
+Documented at https://doc-vnm.pandapon.com/api-250496533.
+
+
+Sends a `POST` request to `/open/order`
+
+```text
+let response = client.taobao_order_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn taobao_order_create(&self) -> builder::TaobaoOrderCreate<'_> {
+        builder::TaobaoOrderCreate::new(self)
+    }
+    /**Add Cart Item
+
+Adds a Taobao item to the cart. `properties` is JSON inside a string
+(the v1 page says so and gives an example); the SDK encodes it. The v1
+request (`/open/cart/add`) names the item `itemId` (integer) where v2
+has `itemMapId`, so the v1 example is not embedded here. The response
+is not public.
+Documented at https://doc-env2.pandapon.com/api-289121002.
+
+
+Sends a `POST` request to `/v2/taobao/cart/add`
+
+```text
+let response = client.taobao_cart_add()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn taobao_cart_add(&self) -> builder::TaobaoCartAdd<'_> {
+        builder::TaobaoCartAdd::new(self)
+    }
+    /**Create Order
+
+Creates Taobao orders from cart records (v1). The response's `data`
+is not public.
+Documented at https://doc.pandapon.com/api-250313096.
+
+
+Sends a `POST` request to `/open/cart/create/order`
+
+```text
+let response = client.taobao_cart_create_order()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn taobao_cart_create_order(&self) -> builder::TaobaoCartCreateOrder<'_> {
+        builder::TaobaoCartCreateOrder::new(self)
+    }
+    /**Reverse Order Cancellation
+
+Withdraws a refund request (v1; marked "in development" (开发中) on
+PandaPon's page). The v2 path is not public.
+Documented at https://doc.pandapon.com/api-250313087.
+
+
+Sends a `GET` request to `/open/order/refund/cancel/{refundId}`
+
+Arguments:
+- `refund_id`: The refund ("reverse order") id, for example 110000235001.
+```text
+let response = client.taobao_refund_cancel()
+    .refund_id(refund_id)
+    .send()
+    .await;
+```*/
+    pub fn taobao_refund_cancel(&self) -> builder::TaobaoRefundCancel<'_> {
+        builder::TaobaoRefundCancel::new(self)
+    }
+    /**Reverse order rendering interface
+
+What a refund for a sub-order may look like: reasons, goods statuses,
+the maximum refund. Documented at https://doc-cnv2.pandapon.com/api-288803028.
+
+
+Sends a `POST` request to `/v2/taobao/order/refund/render`
+
+```text
+let response = client.taobao_refund_render()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn taobao_refund_render(&self) -> builder::TaobaoRefundRender<'_> {
+        builder::TaobaoRefundRender::new(self)
+    }
+    /**Get the reverse order list interface
+
+Pages through refunds (v1). The response is not public.
+Documented at https://doc-vnm.pandapon.com/api-250496545.
+
+
+Sends a `POST` request to `/open/order/refund/queryList`
+
+```text
+let response = client.taobao_refund_list()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn taobao_refund_list(&self) -> builder::TaobaoRefundList<'_> {
+        builder::TaobaoRefundList::new(self)
+    }
+    /**Detailed interface of reverse order
+
+One refund with its logistics, status and order line.
+Documented at https://doc-cnv2.pandapon.com/api-288803036.
+
+
+Sends a `GET` request to `/v2/taobao/order/refund/query`
+
+Arguments:
+- `refund_id`: The refund ("reverse order") id.
+```text
+let response = client.taobao_refund_detail()
+    .refund_id(refund_id)
+    .send()
+    .await;
+```*/
+    pub fn taobao_refund_detail(&self) -> builder::TaobaoRefundDetail<'_> {
+        builder::TaobaoRefundDetail::new(self)
+    }
+    /**Address addition and update
+
+Adds the account's delivery address, or updates it when `id` names an
+existing one. The response is only `{code, msg}`: no `requestId`,
+`developId` or `data`. Identical on the v1 path.
+Documented at https://doc-cnv2.pandapon.com/api-288437932.
+
+
+Sends a `POST` request to `/v2/open/address/addOrUpdate`
+
+```text
+let response = client.open_address_add_or_update()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn open_address_add_or_update(&self) -> builder::OpenAddressAddOrUpdate<'_> {
+        builder::OpenAddressAddOrUpdate::new(self)
+    }
+    /**Consult overseas freight estimate
+
+Estimates international freight for one item. Authenticated with the
+`timestamp` and `sign` query parameters (see `logisticsSign`). The
+page marks `currency` and `price` required but its example leaves them
+out; they are optional here. The response is not public.
+Documented at https://doc-env2.pandapon.com/api-289121052.
+
+
+Sends a `POST` request to `/v2/open/pp/logistics/itemLogisticsPrice`
+
+```text
+let response = client.open_logistics_item_price()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn open_logistics_item_price(&self) -> builder::OpenLogisticsItemPrice<'_> {
+        builder::OpenLogisticsItemPrice::new(self)
+    }
+    /**Order overseas freight preview
+
+Prices international freight for several items. Authenticated with
+the `timestamp` and `sign` query parameters. The response is not
+public.
+Documented at https://doc-env2.pandapon.com/api-289121053.
+
+
+Sends a `POST` request to `/v2/open/pp/logistics/orderRenderFreight`
+
+```text
+let response = client.open_logistics_order_render_freight()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn open_logistics_order_render_freight(
+        &self,
+    ) -> builder::OpenLogisticsOrderRenderFreight<'_> {
+        builder::OpenLogisticsOrderRenderFreight::new(self)
+    }
+    /**Create international logistics order
+
+Books international freight for a rendered quote (v1). Authenticated
+with the `timestamp` and `sign` query parameters. The example's
+`freightInfo` carries `serviceId`, `companyName` and `serviceCategory`
+where the schema lists `currency` and `price`; all five are accepted.
+The response is not public.
+Documented at https://doc.pandapon.com/api-250313137.
+
+
+Sends a `POST` request to `/open/pp/logistics/orderBookingFreight`
+
+```text
+let response = client.open_logistics_order_booking_freight()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn open_logistics_order_booking_freight(
+        &self,
+    ) -> builder::OpenLogisticsOrderBookingFreight<'_> {
+        builder::OpenLogisticsOrderBookingFreight::new(self)
+    }
+    /**Update domestic logistics information
+
+Reports the domestic (China) tracking numbers of an order's lines
+(v1). Authenticated with the `timestamp` and `sign` query parameters;
+the page's curl example sends no auth headers at all. The response is
+not public.
+Documented at https://doc.pandapon.com/api-250313136.
+
+
+Sends a `POST` request to `/open/pp/logistics/updateLogisticInfo`
+
+```text
+let response = client.open_logistics_update_info()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn open_logistics_update_info(&self) -> builder::OpenLogisticsUpdateInfo<'_> {
+        builder::OpenLogisticsUpdateInfo::new(self)
+    }
 }
 /// Types for composing operation parameters.
 #[allow(clippy::all)]
@@ -611,6 +17140,721 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
+    /**Builder for [`Client::alibaba_order_create`]
+
+[`Client::alibaba_order_create`]: super::Client::alibaba_order_create*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaOrderCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::FreeFormObject, String>,
+    }
+    impl<'a> AlibabaOrderCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::FreeFormObject>,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `FreeFormObject` for body failed".to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/v2/alibaba/order/create`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/alibaba/order/create", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_order_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_order_batch_create`]
+
+[`Client::alibaba_order_batch_create`]: super::Client::alibaba_order_batch_create*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaOrderBatchCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaOrderBatchCreateRequest, String>,
+    }
+    impl<'a> AlibabaOrderBatchCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaOrderBatchCreateRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaOrderBatchCreateRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaOrderBatchCreateRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaOrderBatchCreateRequest,
+            ) -> types::builder::AlibabaOrderBatchCreateRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v2/alibaba/order/batch/create`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AlibabaOrderBatchCreateResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaOrderBatchCreateRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/alibaba/order/batch/create", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_order_batch_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_order_preview`]
+
+[`Client::alibaba_order_preview`]: super::Client::alibaba_order_preview*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaOrderPreview<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaOrderPreviewRequest, String>,
+    }
+    impl<'a> AlibabaOrderPreview<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaOrderPreviewRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaOrderPreviewRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaOrderPreviewRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaOrderPreviewRequest,
+            ) -> types::builder::AlibabaOrderPreviewRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v2/alibaba/order/create/preview`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaOrderPreviewRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/alibaba/order/create/preview", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_order_preview",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_order_batch_preview`]
+
+[`Client::alibaba_order_batch_preview`]: super::Client::alibaba_order_batch_preview*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaOrderBatchPreview<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaOrderBatchPreviewRequest, String>,
+    }
+    impl<'a> AlibabaOrderBatchPreview<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaOrderBatchPreviewRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaOrderBatchPreviewRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaOrderBatchPreviewRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaOrderBatchPreviewRequest,
+            ) -> types::builder::AlibabaOrderBatchPreviewRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/alibaba/order/create/previewbatch`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaOrderBatchPreviewRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/alibaba/order/create/previewbatch", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_order_batch_preview",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_order_detail`]
+
+[`Client::alibaba_order_detail`]: super::Client::alibaba_order_detail*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaOrderDetail<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaOrderDetailRequest, String>,
+    }
+    impl<'a> AlibabaOrderDetail<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaOrderDetailRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaOrderDetailRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaOrderDetailRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaOrderDetailRequest,
+            ) -> types::builder::AlibabaOrderDetailRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/alibaba/order/detail`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaOrderDetailRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/alibaba/order/detail", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_order_detail",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_order_page`]
+
+[`Client::alibaba_order_page`]: super::Client::alibaba_order_page*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaOrderPage<'a> {
+        client: &'a super::Client,
+        body: Result<types::FreeFormObject, String>,
+    }
+    impl<'a> AlibabaOrderPage<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::FreeFormObject>,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `FreeFormObject` for body failed".to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/v2/alibaba/order/page`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/alibaba/order/page", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_order_page",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_order_pay_url`]
+
+[`Client::alibaba_order_pay_url`]: super::Client::alibaba_order_pay_url*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaOrderPayUrl<'a> {
+        client: &'a super::Client,
+        order_id: Result<::std::string::String, String>,
+    }
+    impl<'a> AlibabaOrderPayUrl<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                order_id: Err("order_id was not initialized".to_string()),
+            }
+        }
+        pub fn order_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.order_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for order_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/v2/alibaba/order/pay/url`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AlibabaOrderPayUrlResponse>, Error<()>> {
+            let Self { client, order_id } = self;
+            let order_id = order_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/alibaba/order/pay/url", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("orderId", &order_id))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_order_pay_url",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_order_batch_submit_to_pay`]
+
+[`Client::alibaba_order_batch_submit_to_pay`]: super::Client::alibaba_order_batch_submit_to_pay*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaOrderBatchSubmitToPay<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaOrderBatchSubmitToPayRequest, String>,
+    }
+    impl<'a> AlibabaOrderBatchSubmitToPay<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaOrderBatchSubmitToPayRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaOrderBatchSubmitToPayRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaOrderBatchSubmitToPayRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaOrderBatchSubmitToPayRequest,
+            ) -> types::builder::AlibabaOrderBatchSubmitToPayRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/alibaba/order/batch/submit/to/pay`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaOrderBatchSubmitToPayRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/alibaba/order/batch/submit/to/pay", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_order_batch_submit_to_pay",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_order_confirm_receipt`]
+
+[`Client::alibaba_order_confirm_receipt`]: super::Client::alibaba_order_confirm_receipt*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaOrderConfirmReceipt<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaOrderConfirmReceiptRequest, String>,
+    }
+    impl<'a> AlibabaOrderConfirmReceipt<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaOrderConfirmReceiptRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaOrderConfirmReceiptRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaOrderConfirmReceiptRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaOrderConfirmReceiptRequest,
+            ) -> types::builder::AlibabaOrderConfirmReceiptRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/alibaba/order/receivegoods`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::AlibabaOrderConfirmReceiptResponse>,
+            Error<()>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaOrderConfirmReceiptRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/alibaba/order/receivegoods", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_order_confirm_receipt",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::alibaba_order_cancel`]
 
 [`Client::alibaba_order_cancel`]: super::Client::alibaba_order_cancel*/
@@ -697,30 +17941,2810 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::alibaba_product_keyword_search`]
+
+[`Client::alibaba_product_keyword_search`]: super::Client::alibaba_product_keyword_search*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaProductKeywordSearch<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaProductKeywordSearchRequest, String>,
+    }
+    impl<'a> AlibabaProductKeywordSearch<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaProductKeywordSearchRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaProductKeywordSearchRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaProductKeywordSearchRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaProductKeywordSearchRequest,
+            ) -> types::builder::AlibabaProductKeywordSearchRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v2/alibaba/product/keywords/query`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AlibabaProductSearchResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaProductKeywordSearchRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/alibaba/product/keywords/query", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_product_keyword_search",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_product_image_search`]
+
+[`Client::alibaba_product_image_search`]: super::Client::alibaba_product_image_search*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaProductImageSearch<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaProductImageSearchRequest, String>,
+    }
+    impl<'a> AlibabaProductImageSearch<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaProductImageSearchRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaProductImageSearchRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaProductImageSearchRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaProductImageSearchRequest,
+            ) -> types::builder::AlibabaProductImageSearchRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v2/alibaba/product/image/query`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AlibabaProductSearchResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaProductImageSearchRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/alibaba/product/image/query", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_product_image_search",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_product_store_search`]
+
+[`Client::alibaba_product_store_search`]: super::Client::alibaba_product_store_search*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaProductStoreSearch<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaProductStoreSearchRequest, String>,
+    }
+    impl<'a> AlibabaProductStoreSearch<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaProductStoreSearchRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaProductStoreSearchRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaProductStoreSearchRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaProductStoreSearchRequest,
+            ) -> types::builder::AlibabaProductStoreSearchRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v2/alibaba/product/query/selleroffer`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AlibabaProductStoreSearchResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaProductStoreSearchRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v2/alibaba/product/query/selleroffer", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_product_store_search",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_product_detail`]
+
+[`Client::alibaba_product_detail`]: super::Client::alibaba_product_detail*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaProductDetail<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaProductDetailRequest, String>,
+    }
+    impl<'a> AlibabaProductDetail<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaProductDetailRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaProductDetailRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaProductDetailRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaProductDetailRequest,
+            ) -> types::builder::AlibabaProductDetailRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/alibaba/product/detail/get`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AlibabaProductDetailResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaProductDetailRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/alibaba/product/detail/get", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_product_detail",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_product_related_recommend`]
+
+[`Client::alibaba_product_related_recommend`]: super::Client::alibaba_product_related_recommend*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaProductRelatedRecommend<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaProductRelatedRecommendRequest, String>,
+    }
+    impl<'a> AlibabaProductRelatedRecommend<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaProductRelatedRecommendRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaProductRelatedRecommendRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaProductRelatedRecommendRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaProductRelatedRecommendRequest,
+            ) -> types::builder::AlibabaProductRelatedRecommendRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v2/alibaba/product/productRelatedRecommendQuery`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaProductRelatedRecommendRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v2/alibaba/product/productRelatedRecommendQuery", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_product_related_recommend",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_product_decrypt_open_uid`]
+
+[`Client::alibaba_product_decrypt_open_uid`]: super::Client::alibaba_product_decrypt_open_uid*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaProductDecryptOpenUid<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaProductDecryptOpenUidRequest, String>,
+    }
+    impl<'a> AlibabaProductDecryptOpenUid<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaProductDecryptOpenUidRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaProductDecryptOpenUidRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaProductDecryptOpenUidRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaProductDecryptOpenUidRequest,
+            ) -> types::builder::AlibabaProductDecryptOpenUidRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/alibaba/product/openuid/decrypt`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaProductDecryptOpenUidRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/alibaba/product/openuid/decrypt", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_product_decrypt_open_uid",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_cart_list`]
+
+[`Client::alibaba_cart_list`]: super::Client::alibaba_cart_list*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaCartList<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> AlibabaCartList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/v2/alibaba/cart/list`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AlibabaCartListResponse>, Error<()>> {
+            let Self { client } = self;
+            let url = format!("{}/v2/alibaba/cart/list", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_cart_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_cart_edit_quantity`]
+
+[`Client::alibaba_cart_edit_quantity`]: super::Client::alibaba_cart_edit_quantity*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaCartEditQuantity<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaCartEditQuantityRequest, String>,
+    }
+    impl<'a> AlibabaCartEditQuantity<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaCartEditQuantityRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaCartEditQuantityRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaCartEditQuantityRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaCartEditQuantityRequest,
+            ) -> types::builder::AlibabaCartEditQuantityRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/alibaba/cart/edit-quantity`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AlibabaCartEditQuantityResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaCartEditQuantityRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/alibaba/cart/edit-quantity", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_cart_edit_quantity",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_cart_preview_order`]
+
+[`Client::alibaba_cart_preview_order`]: super::Client::alibaba_cart_preview_order*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaCartPreviewOrder<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaCartPreviewOrderRequest, String>,
+    }
+    impl<'a> AlibabaCartPreviewOrder<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaCartPreviewOrderRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaCartPreviewOrderRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaCartPreviewOrderRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaCartPreviewOrderRequest,
+            ) -> types::builder::AlibabaCartPreviewOrderRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/alibaba/cart/preview/order`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaCartPreviewOrderRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/alibaba/cart/preview/order", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_cart_preview_order",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_cart_create_order`]
+
+[`Client::alibaba_cart_create_order`]: super::Client::alibaba_cart_create_order*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaCartCreateOrder<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaCartCreateOrderRequest, String>,
+    }
+    impl<'a> AlibabaCartCreateOrder<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaCartCreateOrderRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaCartCreateOrderRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaCartCreateOrderRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaCartCreateOrderRequest,
+            ) -> types::builder::AlibabaCartCreateOrderRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/alibaba/cart/create/order`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaCartCreateOrderRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/alibaba/cart/create/order", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_cart_create_order",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::taobao_product_get`]
+
+[`Client::taobao_product_get`]: super::Client::taobao_product_get*/
+    #[derive(Debug, Clone)]
+    pub struct TaobaoProductGet<'a> {
+        client: &'a super::Client,
+        item_id: Result<::std::string::String, String>,
+    }
+    impl<'a> TaobaoProductGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                item_id: Err("item_id was not initialized".to_string()),
+            }
+        }
+        pub fn item_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.item_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for item_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/v2/taobao/product/get`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TaobaoProductGetResponse>, Error<()>> {
+            let Self { client, item_id } = self;
+            let item_id = item_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/taobao/product/get", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("itemId", &item_id))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "taobao_product_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::taobao_product_batch_check`]
+
+[`Client::taobao_product_batch_check`]: super::Client::taobao_product_batch_check*/
+    #[derive(Debug, Clone)]
+    pub struct TaobaoProductBatchCheck<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::TaobaoProductBatchCheckRequest, String>,
+    }
+    impl<'a> TaobaoProductBatchCheck<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoProductBatchCheckRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoProductBatchCheckRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoProductBatchCheckRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoProductBatchCheckRequest,
+            ) -> types::builder::TaobaoProductBatchCheckRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/open/product/batch/check`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TaobaoProductBatchCheckResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::TaobaoProductBatchCheckRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/open/product/batch/check", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "taobao_product_batch_check",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::taobao_product_item_search`]
+
+[`Client::taobao_product_item_search`]: super::Client::taobao_product_item_search*/
+    #[derive(Debug, Clone)]
+    pub struct TaobaoProductItemSearch<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::TaobaoProductItemSearchRequest, String>,
+    }
+    impl<'a> TaobaoProductItemSearch<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoProductItemSearchRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoProductItemSearchRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoProductItemSearchRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoProductItemSearchRequest,
+            ) -> types::builder::TaobaoProductItemSearchRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v2/taobao/product/item/search`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::TaobaoProductItemSearchRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/taobao/product/item/search", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "taobao_product_item_search",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::taobao_product_source_search`]
+
+[`Client::taobao_product_source_search`]: super::Client::taobao_product_source_search*/
+    #[derive(Debug, Clone)]
+    pub struct TaobaoProductSourceSearch<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::TaobaoProductSourceSearchRequest, String>,
+    }
+    impl<'a> TaobaoProductSourceSearch<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoProductSourceSearchRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoProductSourceSearchRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoProductSourceSearchRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoProductSourceSearchRequest,
+            ) -> types::builder::TaobaoProductSourceSearchRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/open/product/source/get`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TaobaoProductSourceSearchResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::TaobaoProductSourceSearchRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/open/product/source/get", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "taobao_product_source_search",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::taobao_order_create`]
+
+[`Client::taobao_order_create`]: super::Client::taobao_order_create*/
+    #[derive(Debug, Clone)]
+    pub struct TaobaoOrderCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::TaobaoOrderCreateRequest, String>,
+    }
+    impl<'a> TaobaoOrderCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoOrderCreateRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoOrderCreateRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoOrderCreateRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoOrderCreateRequest,
+            ) -> types::builder::TaobaoOrderCreateRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/open/order`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::TaobaoOrderCreateRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/open/order", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "taobao_order_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::taobao_cart_add`]
+
+[`Client::taobao_cart_add`]: super::Client::taobao_cart_add*/
+    #[derive(Debug, Clone)]
+    pub struct TaobaoCartAdd<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::TaobaoCartAddRequest, String>,
+    }
+    impl<'a> TaobaoCartAdd<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoCartAddRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoCartAddRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoCartAddRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoCartAddRequest,
+            ) -> types::builder::TaobaoCartAddRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v2/taobao/cart/add`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::TaobaoCartAddRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/taobao/cart/add", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "taobao_cart_add",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::taobao_cart_create_order`]
+
+[`Client::taobao_cart_create_order`]: super::Client::taobao_cart_create_order*/
+    #[derive(Debug, Clone)]
+    pub struct TaobaoCartCreateOrder<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::TaobaoCartCreateOrderRequest, String>,
+    }
+    impl<'a> TaobaoCartCreateOrder<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoCartCreateOrderRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoCartCreateOrderRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoCartCreateOrderRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoCartCreateOrderRequest,
+            ) -> types::builder::TaobaoCartCreateOrderRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/open/cart/create/order`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::TaobaoCartCreateOrderRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/open/cart/create/order", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "taobao_cart_create_order",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::taobao_refund_cancel`]
+
+[`Client::taobao_refund_cancel`]: super::Client::taobao_refund_cancel*/
+    #[derive(Debug, Clone)]
+    pub struct TaobaoRefundCancel<'a> {
+        client: &'a super::Client,
+        refund_id: Result<::std::string::String, String>,
+    }
+    impl<'a> TaobaoRefundCancel<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                refund_id: Err("refund_id was not initialized".to_string()),
+            }
+        }
+        pub fn refund_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.refund_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for refund_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/open/order/refund/cancel/{refundId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TaobaoRefundCancelResponse>, Error<()>> {
+            let Self { client, refund_id } = self;
+            let refund_id = refund_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/open/order/refund/cancel/{}", client.baseurl, encode_path(& refund_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "taobao_refund_cancel",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::taobao_refund_render`]
+
+[`Client::taobao_refund_render`]: super::Client::taobao_refund_render*/
+    #[derive(Debug, Clone)]
+    pub struct TaobaoRefundRender<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::TaobaoRefundRenderRequest, String>,
+    }
+    impl<'a> TaobaoRefundRender<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoRefundRenderRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoRefundRenderRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoRefundRenderRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoRefundRenderRequest,
+            ) -> types::builder::TaobaoRefundRenderRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v2/taobao/order/refund/render`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TaobaoRefundRenderResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::TaobaoRefundRenderRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/taobao/order/refund/render", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "taobao_refund_render",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::taobao_refund_list`]
+
+[`Client::taobao_refund_list`]: super::Client::taobao_refund_list*/
+    #[derive(Debug, Clone)]
+    pub struct TaobaoRefundList<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::TaobaoRefundListRequest, String>,
+    }
+    impl<'a> TaobaoRefundList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoRefundListRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoRefundListRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoRefundListRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoRefundListRequest,
+            ) -> types::builder::TaobaoRefundListRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/open/order/refund/queryList`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::TaobaoRefundListRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/open/order/refund/queryList", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "taobao_refund_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::taobao_refund_detail`]
+
+[`Client::taobao_refund_detail`]: super::Client::taobao_refund_detail*/
+    #[derive(Debug, Clone)]
+    pub struct TaobaoRefundDetail<'a> {
+        client: &'a super::Client,
+        refund_id: Result<::std::string::String, String>,
+    }
+    impl<'a> TaobaoRefundDetail<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                refund_id: Err("refund_id was not initialized".to_string()),
+            }
+        }
+        pub fn refund_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.refund_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for refund_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/v2/taobao/order/refund/query`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TaobaoRefundDetailResponse>, Error<()>> {
+            let Self { client, refund_id } = self;
+            let refund_id = refund_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/taobao/order/refund/query", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("refundId", &refund_id))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "taobao_refund_detail",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::open_address_add_or_update`]
+
+[`Client::open_address_add_or_update`]: super::Client::open_address_add_or_update*/
+    #[derive(Debug, Clone)]
+    pub struct OpenAddressAddOrUpdate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::OpenAddressAddOrUpdateRequest, String>,
+    }
+    impl<'a> OpenAddressAddOrUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OpenAddressAddOrUpdateRequest>,
+            <V as std::convert::TryInto<
+                types::OpenAddressAddOrUpdateRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OpenAddressAddOrUpdateRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OpenAddressAddOrUpdateRequest,
+            ) -> types::builder::OpenAddressAddOrUpdateRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v2/open/address/addOrUpdate`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::OpenAddressAddOrUpdateResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::OpenAddressAddOrUpdateRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/open/address/addOrUpdate", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "open_address_add_or_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::open_logistics_item_price`]
+
+[`Client::open_logistics_item_price`]: super::Client::open_logistics_item_price*/
+    #[derive(Debug, Clone)]
+    pub struct OpenLogisticsItemPrice<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::OpenLogisticsItemPriceRequest, String>,
+    }
+    impl<'a> OpenLogisticsItemPrice<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OpenLogisticsItemPriceRequest>,
+            <V as std::convert::TryInto<
+                types::OpenLogisticsItemPriceRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OpenLogisticsItemPriceRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OpenLogisticsItemPriceRequest,
+            ) -> types::builder::OpenLogisticsItemPriceRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v2/open/pp/logistics/itemLogisticsPrice`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::OpenLogisticsItemPriceRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v2/open/pp/logistics/itemLogisticsPrice", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "open_logistics_item_price",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::open_logistics_order_render_freight`]
+
+[`Client::open_logistics_order_render_freight`]: super::Client::open_logistics_order_render_freight*/
+    #[derive(Debug, Clone)]
+    pub struct OpenLogisticsOrderRenderFreight<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::OpenLogisticsOrderRenderFreightRequest, String>,
+    }
+    impl<'a> OpenLogisticsOrderRenderFreight<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OpenLogisticsOrderRenderFreightRequest>,
+            <V as std::convert::TryInto<
+                types::OpenLogisticsOrderRenderFreightRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OpenLogisticsOrderRenderFreightRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OpenLogisticsOrderRenderFreightRequest,
+            ) -> types::builder::OpenLogisticsOrderRenderFreightRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v2/open/pp/logistics/orderRenderFreight`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::OpenLogisticsOrderRenderFreightRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v2/open/pp/logistics/orderRenderFreight", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "open_logistics_order_render_freight",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::open_logistics_order_booking_freight`]
+
+[`Client::open_logistics_order_booking_freight`]: super::Client::open_logistics_order_booking_freight*/
+    #[derive(Debug, Clone)]
+    pub struct OpenLogisticsOrderBookingFreight<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::OpenLogisticsOrderBookingFreightRequest, String>,
+    }
+    impl<'a> OpenLogisticsOrderBookingFreight<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OpenLogisticsOrderBookingFreightRequest>,
+            <V as std::convert::TryInto<
+                types::OpenLogisticsOrderBookingFreightRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OpenLogisticsOrderBookingFreightRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OpenLogisticsOrderBookingFreightRequest,
+            ) -> types::builder::OpenLogisticsOrderBookingFreightRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/open/pp/logistics/orderBookingFreight`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::OpenLogisticsOrderBookingFreightRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/open/pp/logistics/orderBookingFreight", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "open_logistics_order_booking_freight",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::open_logistics_update_info`]
+
+[`Client::open_logistics_update_info`]: super::Client::open_logistics_update_info*/
+    #[derive(Debug, Clone)]
+    pub struct OpenLogisticsUpdateInfo<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::OpenLogisticsUpdateInfoRequest, String>,
+    }
+    impl<'a> OpenLogisticsUpdateInfo<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OpenLogisticsUpdateInfoRequest>,
+            <V as std::convert::TryInto<
+                types::OpenLogisticsUpdateInfoRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OpenLogisticsUpdateInfoRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OpenLogisticsUpdateInfoRequest,
+            ) -> types::builder::OpenLogisticsUpdateInfoRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/open/pp/logistics/updateLogisticInfo`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::OpenLogisticsUpdateInfoRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/open/pp/logistics/updateLogisticInfo", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "open_logistics_update_info",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
     pub use self::super::Client;
 }
-impl crate::envelope::Envelope for types::AlibabaOrderCancelResponse {
-    type Data = bool;
-    fn into_parts(self) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
-        (
-            crate::envelope::Meta {
-                request_id: self.request_id,
-                code: self.code,
-                develop_id: self.develop_id,
-                msg: self.msg,
-            },
-            self.data,
-        )
-    }
-}
-impl builder::AlibabaOrderCancel<'_> {
-    /**Sends `alibaba_order_cancel` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+/// Operations authenticated with `timestamp` and `sign` query
+/// parameters (the spec's `logisticsSign` security scheme).
+pub(crate) const QUERY_SIGNED_OPERATIONS: &[&str] = &[
+    "open_logistics_item_price",
+    "open_logistics_order_booking_freight",
+    "open_logistics_order_render_freight",
+    "open_logistics_update_info",
+];
+mod envelopes {
+    #[allow(unused_imports)]
+    use super::types::*;
+    use super::{builder, types};
+    impl builder::AlibabaCartCreateOrder<'_> {
+        /**Sends `alibaba_cart_create_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-    pub async fn call(self) -> ::std::result::Result<crate::Reply<bool>, crate::Error> {
-        crate::envelope::finish(self.send().await).await
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::UndocumentedEnvelope {
+        type Data = ::serde_json::Value;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                Some(self.data.unwrap_or_default()),
+            )
+        }
+    }
+    impl builder::AlibabaCartEditQuantity<'_> {
+        /**Sends `alibaba_cart_edit_quantity` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<bool>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::AlibabaCartEditQuantityResponse {
+        type Data = bool;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::AlibabaCartList<'_> {
+        /**Sends `alibaba_cart_list` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<AlibabaCart>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::AlibabaCartListResponse {
+        type Data = AlibabaCart;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::AlibabaCartPreviewOrder<'_> {
+        /**Sends `alibaba_cart_preview_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::AlibabaOrderBatchCreate<'_> {
+        /**Sends `alibaba_order_batch_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<
+            crate::Reply<::std::vec::Vec<AlibabaOrderResult>>,
+            crate::Error,
+        > {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::AlibabaOrderBatchCreateResponse {
+        type Data = ::std::vec::Vec<AlibabaOrderResult>;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                Some(self.data),
+            )
+        }
+    }
+    impl builder::AlibabaOrderBatchPreview<'_> {
+        /**Sends `alibaba_order_batch_preview` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::AlibabaOrderBatchSubmitToPay<'_> {
+        /**Sends `alibaba_order_batch_submit_to_pay` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::AlibabaOrderCancel<'_> {
+        /**Sends `alibaba_order_cancel` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<bool>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::AlibabaOrderCancelResponse {
+        type Data = bool;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::AlibabaOrderConfirmReceipt<'_> {
+        /**Sends `alibaba_order_confirm_receipt` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<
+            crate::Reply<AlibabaConfirmReceiptResult>,
+            crate::Error,
+        > {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::AlibabaOrderConfirmReceiptResponse {
+        type Data = AlibabaConfirmReceiptResult;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::AlibabaOrderCreate<'_> {
+        /**Sends `alibaba_order_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::AlibabaOrderDetail<'_> {
+        /**Sends `alibaba_order_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::AlibabaOrderPage<'_> {
+        /**Sends `alibaba_order_page` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::AlibabaOrderPayUrl<'_> {
+        /**Sends `alibaba_order_pay_url` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<AlibabaPayOrder>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::AlibabaOrderPayUrlResponse {
+        type Data = AlibabaPayOrder;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::AlibabaOrderPreview<'_> {
+        /**Sends `alibaba_order_preview` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::AlibabaProductDecryptOpenUid<'_> {
+        /**Sends `alibaba_product_decrypt_open_uid` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::AlibabaProductDetail<'_> {
+        /**Sends `alibaba_product_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<AlibabaProductDetail>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::AlibabaProductDetailResponse {
+        type Data = AlibabaProductDetail;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::AlibabaProductImageSearch<'_> {
+        /**Sends `alibaba_product_image_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<AlibabaProductPage>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::AlibabaProductSearchResponse {
+        type Data = AlibabaProductPage;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::AlibabaProductKeywordSearch<'_> {
+        /**Sends `alibaba_product_keyword_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<AlibabaProductPage>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::AlibabaProductRelatedRecommend<'_> {
+        /**Sends `alibaba_product_related_recommend` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::AlibabaProductStoreSearch<'_> {
+        /**Sends `alibaba_product_store_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<AlibabaStoreProductPage>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::AlibabaProductStoreSearchResponse {
+        type Data = AlibabaStoreProductPage;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::OpenAddressAddOrUpdate<'_> {
+        /**Sends `open_address_add_or_update` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<()>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::OpenAddressAddOrUpdateResponse {
+        type Data = ();
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: ::std::option::Option::None,
+                    code: self.code,
+                    develop_id: ::std::option::Option::None,
+                    msg: self.msg,
+                },
+                Some(()),
+            )
+        }
+    }
+    impl builder::OpenLogisticsItemPrice<'_> {
+        /**Sends `open_logistics_item_price` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::OpenLogisticsOrderBookingFreight<'_> {
+        /**Sends `open_logistics_order_booking_freight` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::OpenLogisticsOrderRenderFreight<'_> {
+        /**Sends `open_logistics_order_render_freight` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::OpenLogisticsUpdateInfo<'_> {
+        /**Sends `open_logistics_update_info` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::TaobaoCartAdd<'_> {
+        /**Sends `taobao_cart_add` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::TaobaoCartCreateOrder<'_> {
+        /**Sends `taobao_cart_create_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::TaobaoOrderCreate<'_> {
+        /**Sends `taobao_order_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::TaobaoProductBatchCheck<'_> {
+        /**Sends `taobao_product_batch_check` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<TaobaoBatchCheckResult>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::TaobaoProductBatchCheckResponse {
+        type Data = TaobaoBatchCheckResult;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::TaobaoProductGet<'_> {
+        /**Sends `taobao_product_get` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<TaobaoProduct>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::TaobaoProductGetResponse {
+        type Data = TaobaoProduct;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::TaobaoProductItemSearch<'_> {
+        /**Sends `taobao_product_item_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::TaobaoProductSourceSearch<'_> {
+        /**Sends `taobao_product_source_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<TaobaoSourceProduct>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::TaobaoProductSourceSearchResponse {
+        type Data = TaobaoSourceProduct;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::TaobaoRefundCancel<'_> {
+        /**Sends `taobao_refund_cancel` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<
+            crate::Reply<TaobaoRefundCancelResult>,
+            crate::Error,
+        > {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::TaobaoRefundCancelResponse {
+        type Data = TaobaoRefundCancelResult;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::TaobaoRefundDetail<'_> {
+        /**Sends `taobao_refund_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<TaobaoRefundDetail>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::TaobaoRefundDetailResponse {
+        type Data = TaobaoRefundDetail;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::TaobaoRefundList<'_> {
+        /**Sends `taobao_refund_list` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl builder::TaobaoRefundRender<'_> {
+        /**Sends `taobao_refund_render` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub async fn call(
+            self,
+        ) -> ::std::result::Result<crate::Reply<TaobaoRefundRender>, crate::Error> {
+            crate::envelope::finish(self.send().await).await
+        }
+    }
+    impl crate::envelope::Envelope for types::TaobaoRefundRenderResponse {
+        type Data = TaobaoRefundRender;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
     }
 }

@@ -4,21 +4,25 @@
 #![warn(missing_docs)]
 
 mod client;
+mod enums;
 mod envelope;
 mod error;
 #[allow(missing_docs, unused_imports, clippy::all)]
 #[rustfmt::skip]
 mod generated;
 mod ids;
+mod json;
 
 pub use client::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_ACCESS_KEY,
     ENV_ACCESS_SECRET, ENV_BASE_URL, ENV_TIMESTAMP_UNIT, ENV_USER_ID, Inner,
 };
+pub use enums::{MessagePlatform, MessageType, OrderStatus};
 pub use envelope::{Envelope, Meta, Reply, SUCCESS_CODE};
 pub use error::{ApiError, BodyExcerpt, ConfigError, EXCERPT_LIMIT, Error};
 pub use generated::{Client, builder, types};
-pub use ids::{DevelopId, InvalidDevelopId};
+pub use ids::{DevelopId, IntegerId, InvalidId, StringId};
+pub use json::{JsonString, MessageBody};
 
 /// The signing layer, re-exported so that one dependency is enough.
 pub use pandapon_auth as auth;

@@ -1,0 +1,133 @@
+//! Values PandaPon carries as JSON text inside a string field.
+//!
+//! Taobao's create-order `orderLineList` and `receiver`, batch-check `params`,
+//! cart `properties` and 1688 search `sort` are strings that hold JSON. The
+//! SDK lets callers set them from typed values and does the encoding.
+
+use std::fmt;
+use std::ops::Deref;
+
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+/// A `T` sent as a JSON string (`"[{\"itemId\":\"1\"}]"`).
+///
+/// Serializes `T` to compact JSON text and writes that text as a string.
+/// Reads either such a string or, leniently, the JSON value itself.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct JsonString<T>(pub T);
+
+impl<T> JsonString<T> {
+    /// Unwraps the typed value.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> From<T> for JsonString<T> {
+    fn from(value: T) -> Self {
+        Self(value)
+    }
+}
+
+impl<T> Deref for JsonString<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for JsonString<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl<T: Serialize> Serialize for JsonString<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = serde_json::to_string(&self.0).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(&text)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for JsonString<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        let parsed = match value {
+            Value::String(text) => serde_json::from_str(&text)
+                .map_err(|e| D::Error::custom(format!("JSON inside a string: {e}")))?,
+            other => serde_json::from_value(other).map_err(D::Error::custom)?,
+        };
+        Ok(Self(parsed))
+    }
+}
+
+/// A callback's `messageBody`: an object in PandaPon's schema, a JSON-encoded
+/// string in the examples of its white-label clone. Both are accepted; a
+/// string that is not JSON is kept as a string.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MessageBody(pub Value);
+
+impl MessageBody {
+    /// The body as JSON.
+    pub fn as_value(&self) -> &Value {
+        &self.0
+    }
+
+    /// Decodes the body into a typed message, such as
+    /// `types::OrderStatusMessageBody`.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&self.0)
+    }
+}
+
+impl Serialize for MessageBody {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageBody {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self(match Value::deserialize(deserializer)? {
+            Value::String(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            other => other,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn encodes_as_a_string_and_reads_both_forms() {
+        let sort: JsonString<BTreeMap<String, String>> =
+            BTreeMap::from([("price".to_owned(), "desc".to_owned())]).into();
+        let json = serde_json::to_string(&sort).unwrap();
+        assert_eq!(json, r#""{\"price\":\"desc\"}""#);
+        let back: JsonString<BTreeMap<String, String>> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, sort);
+        let lenient: JsonString<BTreeMap<String, String>> =
+            serde_json::from_str(r#"{"price":"asc"}"#).unwrap();
+        assert_eq!(lenient["price"], "asc");
+    }
+
+    #[test]
+    fn bad_inner_json_is_an_error_that_says_so() {
+        let e = serde_json::from_str::<JsonString<Vec<u8>>>(r#""[1,""#).unwrap_err();
+        assert!(e.to_string().contains("JSON inside a string"), "{e}");
+        assert!(serde_json::from_str::<JsonString<Vec<u8>>>(r#""[\"x\"]""#).is_err());
+    }
+
+    #[test]
+    fn message_body_accepts_object_string_and_plain_text() {
+        let obj: MessageBody = serde_json::from_str(r#"{"orderId":"1"}"#).unwrap();
+        let text: MessageBody = serde_json::from_str(r#""{\"orderId\":\"1\"}""#).unwrap();
+        assert_eq!(obj, text);
+        let plain: MessageBody = serde_json::from_str(r#""not json""#).unwrap();
+        assert_eq!(plain.as_value(), &Value::String("not json".into()));
+    }
+}
