@@ -1286,6 +1286,7 @@ kept as JSON.
         pub company_name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
+        ///Freight price, a decimal string; unit not documented.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub price: ::std::option::Option<::std::string::String>,
         #[serde(
@@ -2816,6 +2817,7 @@ company code is `logisticCompanyCode` (v2: a string and
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct TaobaoRefundOrder {
+        ///Whether the refund amount may be edited; type not documented.
         #[serde(
             rename = "canEditFee",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2851,6 +2853,7 @@ company code is `logisticCompanyCode` (v2: a string and
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub refund_desc: ::std::option::Option<::serde_json::Value>,
+        ///Refund amount; type and unit not documented.
         #[serde(
             rename = "refundFee",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2957,13 +2960,16 @@ rest is kept in `extra`.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub item_title: ::std::option::Option<::serde_json::Value>,
+        ///Postage; type and unit not documented.
         #[serde(
             rename = "postFee",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub post_fee: ::std::option::Option<::serde_json::Value>,
+        ///Unit price; type and unit not documented.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub price: ::std::option::Option<::serde_json::Value>,
+        ///Goods amount; type and unit not documented.
         #[serde(
             rename = "productFee",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2996,6 +3002,7 @@ rest is kept in `extra`.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub supplier_id: ::std::option::Option<::serde_json::Value>,
+        ///Total; type and unit not documented.
         #[serde(
             rename = "totalPrice",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -3020,7 +3027,7 @@ rest is kept in `extra`.
             ::std::vec::Vec<::std::string::String>,
         >,
         /**The refund ceiling: `minRefundFee`, `feeTips`, `refundFee`,
-`canEditRefundFee` and more; types not documented.
+`canEditRefundFee` and more; types and units not documented.
 */
         #[serde(
             rename = "maxRefundFee",
@@ -3179,6 +3186,7 @@ for `quantity`.
         pub logistic_company_name: ::std::option::Option<::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub logistic_number: ::std::option::Option<::serde_json::Value>,
+        ///Goods amount; type and unit not documented.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub product_amount: ::std::option::Option<::serde_json::Value>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
