@@ -535,7 +535,7 @@ async fn every_operation_round_trips_signed_against_a_local_pandapon() {
             Ok(got) if hits == 1 => {
                 let sent = answer.get("data").cloned().unwrap_or(Value::Null);
                 let data = &got["data"];
-                if !covered(data, &sent) && !(data.is_null() && sent.is_null()) {
+                if !covered(data, &sent) {
                     failures.push(format!("{}: decoded {data}, server sent {sent}", op.id));
                 }
                 // The address answer's schema has no requestId.

@@ -5,6 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+
+use crate::coverage;
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
 use quote::{format_ident, quote};
 
@@ -329,7 +331,20 @@ fn envelope_impls(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec<syn
 /// Every generated file with its expected contents.
 pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     let spec = load_spec(root)?;
-    Ok(vec![(root.join(SDK_OUT), generate_sdk(&spec)?)])
+    let read = |rel: &str| {
+        let path = root.join(rel);
+        fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
+    };
+    let endpoints: serde_json::Value = serde_json::from_str(&read(coverage::ENDPOINTS)?)
+        .with_context(|| format!("parsing {}", coverage::ENDPOINTS))?;
+    let readme = coverage::with_table(
+        &read(coverage::README)?,
+        &coverage::table(&spec, &endpoints)?,
+    )?;
+    Ok(vec![
+        (root.join(SDK_OUT), generate_sdk(&spec)?),
+        (root.join(coverage::README), readme),
+    ])
 }
 
 /// Whether a file already had the expected contents.
@@ -357,6 +372,7 @@ pub fn compare(path: &Path, shown: &str, contents: &str) -> Freshness {
 }
 
 /// `cargo xtask codegen`: writes every generated file that differs.
+/// (The README is only partly generated: its coverage table.)
 pub fn write() -> Result<()> {
     let root = workspace_root();
     for (path, contents) in outputs(&root)? {

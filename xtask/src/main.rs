@@ -1,6 +1,7 @@
 //! Maintainer tasks for the pandapon workspace (`cargo xtask --help`).
 
 mod codegen;
+mod coverage;
 
 use clap::{Parser, Subcommand};
 
@@ -16,7 +17,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate crates/pandapon-gen/src/generated.rs from openapi/pandapon.yaml.
+    /// Generate crates/pandapon-gen/src/generated.rs and the README's coverage
+    /// table from openapi/pandapon.yaml.
     Codegen {
         /// Change nothing; fail with a diff if the generated code is stale.
         #[arg(long)]
