@@ -354,3 +354,39 @@ async fn no_output_of_a_failed_call_contains_the_secret() {
         assert!(!text.contains(CANARY_SECRET), "secret leaked: {text}");
     }
 }
+
+#[tokio::test]
+async fn a_dry_run_signs_shows_and_sends_nothing() {
+    let h = Harness::start().await;
+    let route = mount(&h, |then| {
+        then.status(200).json_body(success(true));
+    })
+    .await;
+    let shown = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = shown.clone();
+    let client = h
+        .builder()
+        .dry_run(move |req| {
+            let body = req
+                .body()
+                .and_then(|b| b.as_bytes())
+                .unwrap_or_default()
+                .to_vec();
+            keep.lock()
+                .expect("lock")
+                .push((req.headers().clone(), body));
+        })
+        .build()
+        .expect("client");
+    let err = cancel(&client).await.expect_err("dry run");
+    assert!(matches!(err, Error::DryRun), "{err:?}");
+    route.assert_calls_async(0).await;
+    let shown = shown.lock().expect("lock");
+    let (headers, body) = &shown[0];
+    let verifier = pandapon_gen::auth::Verifier::new(credentials());
+    assert_eq!(
+        verifier.verify_headers(headers, std::time::SystemTime::now()),
+        Ok(())
+    );
+    assert!(String::from_utf8_lossy(body).contains("2542285634920880794"));
+}

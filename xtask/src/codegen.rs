@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::coverage;
-use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::{format_ident, quote};
 
 /// Path of the spec, relative to the workspace root.
@@ -53,7 +53,7 @@ fn json_of_type(component: &str, shape: &serde_json::Value) -> Result<String> {
         v.get("$ref")
             .and_then(|r| r.as_str())
             .and_then(|r| r.strip_prefix("#/components/schemas/"))
-            .map(|name| format!("crate::types::{name}"))
+            .map(|name| format!("::pandapon_gen::types::{name}"))
     };
     if let Some(ty) = component_ref(shape) {
         return Ok(ty);
@@ -75,8 +75,19 @@ fn json_of_type(component: &str, shape: &serde_json::Value) -> Result<String> {
     }
 }
 
-/// Component replacements declared in the spec: (schema name, Rust type).
-pub fn replacements(spec: &openapiv3::OpenAPI) -> Result<Vec<(String, String)>> {
+/// A component replaced by a hand-written type.
+pub struct Replacement {
+    /// The component's name.
+    pub schema: String,
+    /// The Rust type path.
+    pub rust: String,
+    /// A string or integer on the wire: the type implements `FromStr` and
+    /// `Display`, so it can be a query parameter or a CLI flag.
+    pub scalar: bool,
+}
+
+/// Component replacements declared in the spec.
+pub fn replacements(spec: &openapiv3::OpenAPI) -> Result<Vec<Replacement>> {
     let mut out = Vec::new();
     let Some(components) = &spec.components else {
         return Ok(out);
@@ -86,18 +97,26 @@ pub fn replacements(spec: &openapiv3::OpenAPI) -> Result<Vec<(String, String)>> 
             continue;
         };
         let ext = &schema.schema_data.extensions;
-        match (ext.get(EXT_TYPE), ext.get(EXT_JSON_OF)) {
+        let scalar = matches!(
+            schema.schema_kind,
+            openapiv3::SchemaKind::Type(openapiv3::Type::String(_) | openapiv3::Type::Integer(_))
+        );
+        let rust = match (ext.get(EXT_TYPE), ext.get(EXT_JSON_OF)) {
             (Some(_), Some(_)) => bail!("{name}: use either {EXT_TYPE} or {EXT_JSON_OF}"),
             (Some(ty), None) => match ty.as_str() {
-                Some(ty) => out.push((name.clone(), ty.to_owned())),
+                Some(ty) => ty.to_owned(),
                 None => bail!("{name}: {EXT_TYPE} must be a string"),
             },
             (None, Some(shape)) => {
-                let inner = json_of_type(name, shape)?;
-                out.push((name.clone(), format!("crate::JsonString<{inner}>")));
+                format!("::pandapon_gen::JsonString<{}>", json_of_type(name, shape)?)
             }
-            (None, None) => {}
-        }
+            (None, None) => continue,
+        };
+        out.push(Replacement {
+            schema: name.clone(),
+            rust,
+            scalar,
+        });
     }
     Ok(out)
 }
@@ -109,9 +128,16 @@ fn sdk_settings(spec: &openapiv3::OpenAPI) -> Result<GenerationSettings> {
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_hooks(HooksMode::Expected)
-        .with_inner_type(quote!(crate::client::Inner));
-    for (name, ty) in replacements(spec)? {
-        settings.with_replacement(name, ty, std::iter::empty());
+        .with_inner_type(quote!(crate::client::Inner))
+        // The generated CLI prints responses through schemars-bounded hooks.
+        .with_derive("schemars::JsonSchema");
+    for r in replacements(spec)? {
+        let impls = if r.scalar {
+            vec![TypeImpl::FromStr, TypeImpl::Display]
+        } else {
+            vec![]
+        };
+        settings.with_replacement(r.schema, r.rust, impls.into_iter());
     }
     Ok(settings)
 }

@@ -30,10 +30,27 @@ pub const ENV_TIMESTAMP_UNIT: &str = "PANDAPON_TIMESTAMP_UNIT";
 ///
 /// It has no public constructor, so every [`Client`] is built through
 /// [`ClientBuilder`] and every request it sends is signed.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Inner {
     signer: Signer,
     query_signer: Arc<dyn QuerySigner>,
+    dry_run: Option<DryRun>,
+}
+
+/// Receives each signed request instead of the network.
+type DryRun = Arc<dyn Fn(&reqwest::Request) + Send + Sync>;
+
+/// The `Error::Custom` text the pre-hook stops a dry run with.
+pub(crate) const DRY_RUN_STOP: &str = "pandapon dry run: request not sent";
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("signer", &self.signer)
+            .field("query_signer", &self.query_signer)
+            .field("dry_run", &self.dry_run.is_some())
+            .finish()
+    }
 }
 
 impl Inner {
@@ -65,6 +82,21 @@ impl Inner {
 }
 
 impl ClientHooks<Inner> for Client {
+    /// In a dry run: signs the request as an attempt would be signed, hands
+    /// it to the dry-run callback and stops before anything is sent.
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        if let Some(show) = &self.inner.dry_run {
+            self.inner.sign(request, info.operation_id);
+            show(request);
+            return Err(progenitor_client::Error::Custom(DRY_RUN_STOP.to_owned()));
+        }
+        Ok(())
+    }
+
     /// Signs the request (fresh timestamp and nonce) and sends it once.
     ///
     /// Signing happens here, per attempt, rather than in `pre`, so that a
@@ -103,7 +135,7 @@ impl Client {
 }
 
 /// Settings for a [`Client`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     credentials: Credentials,
     base_url: String,
@@ -111,6 +143,21 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     timeout: Duration,
     query_signer: Arc<dyn QuerySigner>,
+    dry_run: Option<DryRun>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("credentials", &self.credentials)
+            .field("base_url", &self.base_url)
+            .field("unit", &self.unit)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("query_signer", &self.query_signer)
+            .field("dry_run", &self.dry_run.is_some())
+            .finish()
+    }
 }
 
 impl ClientBuilder {
@@ -124,6 +171,7 @@ impl ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
             query_signer: Arc::new(HeaderRuleQuery),
+            dry_run: None,
         }
     }
 
@@ -191,6 +239,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Makes a client that sends nothing: each call is signed exactly as it
+    /// would be, handed to `show`, and then fails with [`Error::DryRun`].
+    ///
+    /// [`Error::DryRun`]: crate::Error::DryRun
+    pub fn dry_run(mut self, show: impl Fn(&reqwest::Request) + Send + Sync + 'static) -> Self {
+        self.dry_run = Some(Arc::new(show));
+        self
+    }
+
     /// Builds the client (HTTPS through rustls).
     pub fn build(self) -> Result<Client, ConfigError> {
         let base_url = self.base_url.trim_end_matches('/').to_owned();
@@ -219,6 +276,7 @@ impl ClientBuilder {
         let inner = Inner {
             signer,
             query_signer: self.query_signer,
+            dry_run: self.dry_run,
         };
         Ok(Client::new_with_client(&base_url, http, inner))
     }

@@ -1,7 +1,9 @@
 //! Enumerations the server may extend: known values are variants, anything
 //! else is kept in `Other` rather than failing the whole response.
 
+use std::convert::Infallible;
 use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -35,9 +37,27 @@ macro_rules! open_str_enum {
             }
         }
 
+        impl FromStr for $name {
+            type Err = Infallible;
+            fn from_str(raw: &str) -> Result<Self, Infallible> {
+                Ok(Self::from(raw))
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> String {
+                stringify!($name).to_owned()
+            }
+            fn json_schema(
+                generator: &mut schemars::r#gen::SchemaGenerator,
+            ) -> schemars::schema::Schema {
+                String::json_schema(generator)
             }
         }
 
@@ -119,13 +139,27 @@ impl From<i64> for MessagePlatform {
     }
 }
 
+/// Parses the numeric code.
+impl FromStr for MessagePlatform {
+    type Err = std::num::ParseIntError;
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        raw.trim().parse::<i64>().map(Self::from)
+    }
+}
+
+impl schemars::JsonSchema for MessagePlatform {
+    fn schema_name() -> String {
+        "MessagePlatform".to_owned()
+    }
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        i64::json_schema(generator)
+    }
+}
+
+/// The numeric code, as sent.
 impl fmt::Display for MessagePlatform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Taobao => f.write_str("Taobao (0)"),
-            Self::Alibaba1688 => f.write_str("1688 (1)"),
-            Self::Other(code) => write!(f, "unknown platform ({code})"),
-        }
+        write!(f, "{}", self.code())
     }
 }
 

@@ -167,6 +167,7 @@ pub(crate) async fn finish<R: Envelope, E>(
             Err(Error::Transport(e))
         }
         Err(P::InvalidRequest(msg)) => Err(Error::InvalidRequest(msg)),
+        Err(P::Custom(msg)) if msg == crate::client::DRY_RUN_STOP => Err(Error::DryRun),
         Err(P::Custom(msg)) => Err(Error::Hook(msg)),
     }
 }

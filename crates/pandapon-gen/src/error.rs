@@ -70,6 +70,13 @@ pub enum Error {
     /// A client hook failed.
     #[error("client hook failed: {0}")]
     Hook(String),
+
+    /// The client is a dry run ([`ClientBuilder::dry_run`]): the request was
+    /// signed and shown, not sent.
+    ///
+    /// [`ClientBuilder::dry_run`]: crate::ClientBuilder::dry_run
+    #[error("dry run: the request was not sent")]
+    DryRun,
 }
 
 impl Error {
@@ -81,7 +88,9 @@ impl Error {
             | Self::EmptyBody { status }
             | Self::Decode { status, .. } => Some(*status),
             Self::Transport(e) => e.status(),
-            Self::Incomplete { .. } | Self::InvalidRequest(_) | Self::Hook(_) => None,
+            Self::Incomplete { .. } | Self::InvalidRequest(_) | Self::Hook(_) | Self::DryRun => {
+                None
+            }
         }
     }
 

@@ -9,14 +9,20 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///One product line of a v1 1688 order or preview.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaCargoV1 {
         ///The product id (商品id), numeric in v1.
         #[serde(
             rename = "offerId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub offer_id: ::std::option::Option<crate::IntegerId>,
+        pub offer_id: ::std::option::Option<::pandapon_gen::IntegerId>,
         ///How many. Documented as "number"; examples are integers.
         pub quantity: i64,
         ///The seller's id (店家ID).
@@ -38,7 +44,13 @@ pub mod types {
         }
     }
     ///The 1688 cart (AlibabaCartV2VO).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaCart {
         ///Lines that can no longer be ordered (失效), by shop.
         #[serde(
@@ -61,7 +73,13 @@ pub mod types {
         }
     }
     ///Body of `POST /alibaba/cart/create/order`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaCartCreateOrderRequest {
         #[serde(
             rename = "addressParam",
@@ -105,7 +123,14 @@ pub mod types {
         }
     }
     ///Body of `POST /alibaba/cart/edit-quantity`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaCartEditQuantityRequest {
         ///Container (cabinet) number (柜箱号).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -137,7 +162,14 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Envelope of `POST /alibaba/cart/edit-quantity`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaCartEditQuantityResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -149,7 +181,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -166,7 +198,13 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///A cart line.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaCartItem {
         ///Stock on sale.
         #[serde(
@@ -219,7 +257,14 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Envelope of `GET /v2/alibaba/cart/list`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaCartListResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -230,7 +275,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -247,7 +292,13 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Body of `POST /alibaba/cart/preview/order`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaCartPreviewOrderRequest {
         #[serde(
             rename = "addressParam",
@@ -264,7 +315,13 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///One shop's lines in the cart (CartShopItem).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaCartShop {
         #[serde(
             rename = "cartItemInfos",
@@ -290,7 +347,13 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Outcome of a receipt confirmation.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaConfirmReceiptResult {
         ///Error code (错误码).
         #[serde(
@@ -316,7 +379,13 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Domestic (China) delivery details of a 1688 order.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaNativeLogistics {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<::std::string::String>,
@@ -378,7 +447,13 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Body of `POST /v2/alibaba/order/batch/create`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaOrderBatchCreateRequest {
         #[serde(
             rename = "addressParam",
@@ -442,7 +517,14 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Envelope of `POST /v2/alibaba/order/batch/create`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaOrderBatchCreateResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -454,7 +536,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -471,7 +553,13 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Body of `POST /alibaba/order/create/previewbatch`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaOrderBatchPreviewRequest {
         #[serde(
             rename = "addressParam",
@@ -487,11 +575,17 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Body of `POST /alibaba/order/batch/submit/to/pay`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaOrderBatchSubmitToPayRequest {
         ///The 1688 order ids, as strings.
         #[serde(rename = "orderIds")]
-        pub order_ids: ::std::vec::Vec<crate::StringId>,
+        pub order_ids: ::std::vec::Vec<::pandapon_gen::StringId>,
     }
     impl AlibabaOrderBatchSubmitToPayRequest {
         pub fn builder() -> builder::AlibabaOrderBatchSubmitToPayRequest {
@@ -499,7 +593,13 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Body of `POST /v2/alibaba/order/cancel`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaOrderCancelRequest {
         ///Reason for cancelling (取消原因).
         #[serde(
@@ -511,7 +611,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
 About 2.5e18: sent as a JSON integer with every digit.
 */
         #[serde(rename = "orderId")]
-        pub order_id: crate::IntegerId,
+        pub order_id: ::pandapon_gen::IntegerId,
         ///Remark (备注).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub remark: ::std::option::Option<::std::string::String>,
@@ -524,7 +624,14 @@ About 2.5e18: sent as a JSON integer with every digit.
         }
     }
     ///Envelope of `POST /v2/alibaba/order/cancel`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaOrderCancelResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -536,7 +643,7 @@ About 2.5e18: sent as a JSON integer with every digit.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -553,20 +660,29 @@ About 2.5e18: sent as a JSON integer with every digit.
         }
     }
     ///Body of `POST /alibaba/order/receivegoods`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaOrderConfirmReceiptRequest {
         ///Sub-order (line) ids (子订单ID).
         #[serde(
             rename = "orderEntryIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub order_entry_ids: ::std::option::Option<::std::vec::Vec<crate::IntegerId>>,
+        pub order_entry_ids: ::std::option::Option<
+            ::std::vec::Vec<::pandapon_gen::IntegerId>,
+        >,
         ///The 1688 order id (订单ID).
         #[serde(
             rename = "orderId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub order_id: ::std::option::Option<crate::IntegerId>,
+        pub order_id: ::std::option::Option<::pandapon_gen::IntegerId>,
     }
     impl AlibabaOrderConfirmReceiptRequest {
         pub fn builder() -> builder::AlibabaOrderConfirmReceiptRequest {
@@ -574,7 +690,14 @@ About 2.5e18: sent as a JSON integer with every digit.
         }
     }
     ///Envelope of `POST /alibaba/order/receivegoods`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaOrderConfirmReceiptResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -585,7 +708,7 @@ About 2.5e18: sent as a JSON integer with every digit.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -602,14 +725,20 @@ About 2.5e18: sent as a JSON integer with every digit.
         }
     }
     ///Body of `POST /alibaba/order/detail`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaOrderDetailRequest {
         ///The 1688 order id, as a string here.
         #[serde(
             rename = "orderId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub order_id: ::std::option::Option<crate::StringId>,
+        pub order_id: ::std::option::Option<::pandapon_gen::StringId>,
         #[serde(rename = "webSite")]
         pub web_site: WebSite,
     }
@@ -619,7 +748,14 @@ About 2.5e18: sent as a JSON integer with every digit.
         }
     }
     ///Envelope of `GET /v2/alibaba/order/pay/url`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaOrderPayUrlResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -630,7 +766,7 @@ About 2.5e18: sent as a JSON integer with every digit.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -647,7 +783,13 @@ About 2.5e18: sent as a JSON integer with every digit.
         }
     }
     ///Body of `POST /v2/alibaba/order/create/preview` (no `flow` in v2).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaOrderPreviewRequest {
         #[serde(
             rename = "addressParam",
@@ -666,7 +808,13 @@ About 2.5e18: sent as a JSON integer with every digit.
     /**A created 1688 order. PandaPon's example is cut short; the fields shown
 are typed and the rest are kept in `extra`.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaOrderResult {
         ///Guarantee terms (shape not documented).
         #[serde(
@@ -701,7 +849,13 @@ are typed and the rest are kept in `extra`.
     /**Payment details (AlibabaPayOrderVO). `orderId` is on the v2 page; the
 other fields are from the v1 page, which is complete.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaPayOrder {
         ///Orders that cannot be paid.
         #[serde(
@@ -709,7 +863,7 @@ other fields are from the v1 page, which is complete.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub cant_pay_order_list: ::std::option::Option<
-            ::std::vec::Vec<crate::IntegerId>,
+            ::std::vec::Vec<::pandapon_gen::IntegerId>,
         >,
         ///The order id (订单id).
         #[serde(
@@ -738,11 +892,17 @@ other fields are from the v1 page, which is complete.
         }
     }
     ///Body of `POST /alibaba/product/openuid/decrypt`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaProductDecryptOpenUidRequest {
         ///The product id; a string or a number in the sources.
         #[serde(rename = "offerId")]
-        pub offer_id: crate::StringId,
+        pub offer_id: ::pandapon_gen::StringId,
         ///The seller's encrypted id.
         #[serde(rename = "openUid")]
         pub open_uid: ::std::string::String,
@@ -756,7 +916,13 @@ other fields are from the v1 page, which is complete.
 everything else (SKUs, images, sale and shipping info…) is kept in
 `extra`.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaProductDetail {
         #[serde(
             rename = "categoryId",
@@ -775,7 +941,7 @@ everything else (SKUs, images, sale and shipping info…) is kept in
             rename = "offerId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub offer_id: ::std::option::Option<crate::IntegerId>,
+        pub offer_id: ::std::option::Option<::pandapon_gen::IntegerId>,
         ///Title in Chinese.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub subject: ::std::option::Option<::std::string::String>,
@@ -794,7 +960,14 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         }
     }
     ///Body of `POST /alibaba/product/detail/get`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaProductDetailRequest {
         ///Language; the docs say "en" for now (a third-party client sends "vi").
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -804,7 +977,7 @@ everything else (SKUs, images, sale and shipping info…) is kept in
             rename = "offerId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub offer_id: ::std::option::Option<crate::IntegerId>,
+        pub offer_id: ::std::option::Option<::pandapon_gen::IntegerId>,
         ///Your own user id for the end customer.
         #[serde(
             rename = "outMemberId",
@@ -818,7 +991,14 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         }
     }
     ///Envelope of `POST /alibaba/product/detail/get`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaProductDetailResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -829,7 +1009,7 @@ everything else (SKUs, images, sale and shipping info…) is kept in
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -846,7 +1026,13 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         }
     }
     ///Body of `POST /v2/alibaba/product/image/query`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaProductImageSearchRequest {
         ///Page number, from 1.
         #[serde(
@@ -904,7 +1090,7 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         pub region: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub sort: ::std::option::Option<
-            crate::JsonString<
+            ::pandapon_gen::JsonString<
                 ::std::collections::BTreeMap<
                     ::std::string::String,
                     ::std::string::String,
@@ -918,7 +1104,13 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         }
     }
     ///A product line of a created 1688 order.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaProductItem {
         ///Type not documented (null in the example).
         #[serde(
@@ -945,7 +1137,7 @@ everything else (SKUs, images, sale and shipping info…) is kept in
             rename = "productID",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub product_id: ::std::option::Option<crate::IntegerId>,
+        pub product_id: ::std::option::Option<::pandapon_gen::IntegerId>,
         #[serde(
             rename = "productImgUrl",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -962,7 +1154,14 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         }
     }
     ///Body of `POST /v2/alibaba/product/keywords/query`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaProductKeywordSearchRequest {
         ///Page number, from 1 (第几页).
         #[serde(
@@ -1011,7 +1210,7 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         pub price_start: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub sort: ::std::option::Option<
-            crate::JsonString<
+            ::pandapon_gen::JsonString<
                 ::std::collections::BTreeMap<
                     ::std::string::String,
                     ::std::string::String,
@@ -1027,7 +1226,13 @@ everything else (SKUs, images, sale and shipping info…) is kept in
     /**A product in search results (AlibabaProductListInfoV2VO, 8 fields).
 The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaProductListItem {
         #[serde(
             rename = "imageUrl",
@@ -1046,7 +1251,14 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         }
     }
     ///A page of 1688 products (AlibabaBasePageVO).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaProductPage {
         ///This page's number, from 1.
         #[serde(
@@ -1081,7 +1293,14 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         }
     }
     ///Body of `POST /v2/alibaba/product/productRelatedRecommendQuery`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaProductRelatedRecommendRequest {
         ///Language (语种), "en" or "vi".
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1111,7 +1330,14 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         }
     }
     ///Envelope of 1688 keyword and image search.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaProductSearchResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1122,7 +1348,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -1139,7 +1365,14 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         }
     }
     ///Body of `POST /v2/alibaba/product/query/selleroffer`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaProductStoreSearchRequest {
         ///Page number, from 1.
         #[serde(
@@ -1194,7 +1427,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         pub seller_open_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub sort: ::std::option::Option<
-            crate::JsonString<
+            ::pandapon_gen::JsonString<
                 ::std::collections::BTreeMap<
                     ::std::string::String,
                     ::std::string::String,
@@ -1208,7 +1441,14 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         }
     }
     ///Envelope of `POST /v2/alibaba/product/query/selleroffer`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaProductStoreSearchResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1219,7 +1459,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -1239,7 +1479,14 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
 (ProductSearchQuerySellerOfferListV2VO, 9 fields) is undocumented and
 kept as JSON.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct AlibabaStoreProductPage {
         ///This page's number, from 1.
         #[serde(
@@ -1277,7 +1524,14 @@ kept as JSON.
 `price`; the example sends `serviceId`, `companyName` and
 `serviceCategory`. All five are accepted.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct BookingFreightInfo {
         #[serde(
             rename = "companyName",
@@ -1306,7 +1560,14 @@ kept as JSON.
         }
     }
     ///A line to book international freight for.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct BookingLineItem {
         #[serde(
             rename = "freightInfo",
@@ -1339,7 +1600,14 @@ kept as JSON.
         }
     }
     ///One domestic (China) shipment (InnerLogisticInfoTO).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct DomesticLogisticInfo {
         #[serde(
             rename = "logisticCompanyName",
@@ -1367,7 +1635,14 @@ kept as JSON.
     /**The wrapper around every PandaPon response. `code` 200 means success;
 any other code is a business error described by `msg`.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct Envelope {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1376,7 +1651,7 @@ any other code is a business error described by `msg`.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -1395,7 +1670,14 @@ any other code is a business error described by `msg`.
     /**A 1688 delivery address (the name's spelling is PandaPon's). v1 pages
 list the same fields without `districtCode`.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct FastAdress {
         ///Street address (街道地址).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1455,7 +1737,13 @@ list the same fields without `districtCode`.
         }
     }
     ///One product line of a 1688 order (v2).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct FastCargo {
         ///Container (cabinet) number.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1493,7 +1781,13 @@ list the same fields without `districtCode`.
         }
     }
     ///A JSON object whose fields PandaPon does not document.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     #[serde(transparent)]
     pub struct FreeFormObject(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1522,7 +1816,13 @@ list the same fields without `districtCode`.
         }
     }
     ///Freight price chosen for an item (FreightInfoTO).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct FreightInfo {
         pub currency: ::std::string::String,
         ///Freight price, a decimal string; unit not documented.
@@ -1534,7 +1834,14 @@ list the same fields without `districtCode`.
         }
     }
     ///The domestic shipments of one line.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct LogisticInfo {
         #[serde(
             rename = "domesticLogisticInfo",
@@ -1561,7 +1868,14 @@ list the same fields without `districtCode`.
         }
     }
     ///An order line in warehouse logistics.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct LogisticsLineItem {
         #[serde(
             rename = "imageUrl",
@@ -1589,7 +1903,14 @@ list the same fields without `districtCode`.
         }
     }
     ///Body of `POST /v2/open/address/addOrUpdate`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct OpenAddressAddOrUpdateRequest {
         ///Street address (详细地址).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1621,7 +1942,14 @@ list the same fields without `districtCode`.
     /**The answer of `POST /v2/open/address/addOrUpdate`: only `code` and
 `msg`, no `requestId`, `developId` or `data`. Code 200 is success.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct OpenAddressAddOrUpdateResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1636,7 +1964,13 @@ list the same fields without `districtCode`.
         }
     }
     ///Body of `POST /v2/open/pp/logistics/itemLogisticsPrice`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct OpenLogisticsItemPriceRequest {
         ///Currency; marked required on the page, absent from its example.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1658,7 +1992,14 @@ list the same fields without `districtCode`.
         }
     }
     ///Body of `POST /open/pp/logistics/orderBookingFreight`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct OpenLogisticsOrderBookingFreightRequest {
         #[serde(
             rename = "lineItems",
@@ -1692,7 +2033,14 @@ list the same fields without `districtCode`.
         }
     }
     ///`OpenLogisticsOrderBookingFreightRequestTmallOrderInfo`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
         #[serde(
             rename = "tmallOrderId",
@@ -1706,7 +2054,14 @@ list the same fields without `districtCode`.
         }
     }
     ///Body of `POST /v2/open/pp/logistics/orderRenderFreight`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct OpenLogisticsOrderRenderFreightRequest {
         #[serde(
             rename = "receiverAddress",
@@ -1725,7 +2080,14 @@ list the same fields without `districtCode`.
         }
     }
     ///Body of `POST /open/pp/logistics/updateLogisticInfo`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct OpenLogisticsUpdateInfoRequest {
         #[serde(
             rename = "logisticInfos",
@@ -1751,7 +2113,14 @@ list the same fields without `districtCode`.
     /**A Taobao receiver address. Its field names are snake_case where they
 have two words (`mobile_phone`), as PandaPon documents them.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct OrderAddress {
         ///Street address.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1791,20 +2160,26 @@ HTTP 200 within 1000 ms). Delivery order is not guaranteed. The
 `Authorization` header carries a hex HMAC-SHA256 of the message with
 the access secret.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct OrderMessage {
         #[serde(
             rename = "messageBody",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub message_body: ::std::option::Option<crate::MessageBody>,
+        pub message_body: ::std::option::Option<::pandapon_gen::MessageBody>,
         #[serde(rename = "messagePlatform")]
-        pub message_platform: crate::MessagePlatform,
+        pub message_platform: ::pandapon_gen::MessagePlatform,
         #[serde(
             rename = "messageType",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub message_type: ::std::option::Option<crate::MessageType>,
+        pub message_type: ::std::option::Option<::pandapon_gen::MessageType>,
         ///Push time, a string (milliseconds in the clone's examples, "1779263269913").
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub timestamp: ::std::option::Option<::std::string::String>,
@@ -1818,7 +2193,13 @@ the access secret.
 ORDER_PAY_SUCCESS…), as the white-label clone's examples show it.
 Amounts are integer fen.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct OrderStatusMessageBody {
         ///Why the order closed, for example "buyer_cancel".
         #[serde(
@@ -1831,7 +2212,7 @@ Amounts are integer fen.
             rename = "orderId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub order_id: ::std::option::Option<crate::StringId>,
+        pub order_id: ::std::option::Option<::pandapon_gen::StringId>,
         ///Order number, "PO…".
         #[serde(
             rename = "orderNo",
@@ -1842,7 +2223,7 @@ Amounts are integer fen.
             rename = "orderStatus",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub order_status: ::std::option::Option<crate::OrderStatus>,
+        pub order_status: ::std::option::Option<::pandapon_gen::OrderStatus>,
         ///Payment status; 1 and 2 are seen, their meaning is not documented.
         #[serde(
             rename = "payStatus",
@@ -1900,7 +2281,14 @@ Amounts are integer fen.
         }
     }
     ///Paging fields shared by paged results.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct PageInfo {
         ///This page's number, from 1.
         #[serde(
@@ -1933,7 +2321,14 @@ Amounts are integer fen.
         }
     }
     ///An overseas receiver address for warehouse logistics (ReceiverAddressTO).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct ReceiverAddress {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<::std::string::String>,
@@ -1971,7 +2366,13 @@ Amounts are integer fen.
     /**`messageBody` of an after-sales refund message. Only `refundId`
 ("TQ…") is documented; the rest is kept in `extra`.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct RefundMessageBody {
         #[serde(
             rename = "refundId",
@@ -1987,7 +2388,13 @@ Amounts are integer fen.
         }
     }
     ///An item to price freight for.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct RenderItem {
         #[serde(rename = "freightInfo")]
         pub freight_info: FreightInfo,
@@ -2003,13 +2410,20 @@ Amounts are integer fen.
         }
     }
     ///One item to check, with the SKUs of interest.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoBatchCheckItem {
         #[serde(
             rename = "itemId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub item_id: ::std::option::Option<crate::StringId>,
+        pub item_id: ::std::option::Option<::pandapon_gen::StringId>,
         #[serde(
             rename = "skuIds",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2022,7 +2436,13 @@ Amounts are integer fen.
         }
     }
     ///Which items can be bought through PandaPon.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoBatchCheckResult {
         ///The buyable (supply-chain) products (返回供销商品信息); each has 3 undocumented fields.
         #[serde(
@@ -2055,7 +2475,13 @@ Amounts are integer fen.
         }
     }
     ///Body of `POST /v2/taobao/cart/add`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoCartAddRequest {
         #[serde(
             rename = "aliShopId",
@@ -2100,7 +2526,9 @@ Amounts are integer fen.
         pub promotion_price: ::std::option::Option<i64>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub properties: ::std::option::Option<
-            crate::JsonString<::std::vec::Vec<crate::types::TaobaoCartProperty>>,
+            ::pandapon_gen::JsonString<
+                ::std::vec::Vec<::pandapon_gen::types::TaobaoCartProperty>,
+            >,
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub quantity: ::std::option::Option<i64>,
@@ -2148,7 +2576,14 @@ Amounts are integer fen.
         }
     }
     ///Body of `POST /open/cart/create/order`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoCartCreateOrderRequest {
         ///Cart record ids (购物车记录id).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2170,7 +2605,14 @@ Amounts are integer fen.
         }
     }
     ///One SKU property, for example colour = yellow.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoCartProperty {
         #[serde(
             rename = "propId",
@@ -2199,11 +2641,17 @@ Amounts are integer fen.
         }
     }
     ///Body of `POST /open/order`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoOrderCreateRequest {
         #[serde(rename = "orderLineList")]
-        pub order_line_list: crate::JsonString<
-            ::std::vec::Vec<crate::types::TaobaoOrderLine>,
+        pub order_line_list: ::pandapon_gen::JsonString<
+            ::std::vec::Vec<::pandapon_gen::types::TaobaoOrderLine>,
         >,
         ///Where the order comes from, for example "lazada".
         #[serde(
@@ -2214,7 +2662,7 @@ Amounts are integer fen.
         ///Total purchase amount, integer fen (the example's two lines of 200 × "1" give 400).
         #[serde(rename = "purchaseAmount")]
         pub purchase_amount: i64,
-        pub receiver: crate::JsonString<crate::types::OrderAddress>,
+        pub receiver: ::pandapon_gen::JsonString<::pandapon_gen::types::OrderAddress>,
         ///Your own order number.
         #[serde(
             rename = "sellerOrderNumber",
@@ -2230,7 +2678,14 @@ Amounts are integer fen.
     /**One line of a Taobao order. Every value is a string in the docs'
 example, including quantity and price.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoOrderLine {
         ///Currency, for example "CNY".
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2265,7 +2720,13 @@ example, including quantity and price.
     /**`messageBody` of TAOBAO_ORDER_BUYER_VIEW_ORDER_PRICE_MODIFY (Taobao
 order price changed). Documented at https://doc-en.pandapon.com/api-263477629.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoPriceModifyMessageBody {
         ///The purchase order's prices (货单价格); fields not documented.
         #[serde(
@@ -2293,7 +2754,14 @@ order price changed). Documented at https://doc-en.pandapon.com/api-263477629.
         }
     }
     ///A wholesale price tier.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoPriceRange {
         ///Wholesale price (批发价), a number; unit not documented.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2314,7 +2782,13 @@ order price changed). Documented at https://doc-en.pandapon.com/api-263477629.
 `quantity` and `categoryPath` before it is cut off; everything else
 is kept in `extra`.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoProduct {
         ///Category path, for example "童装/婴儿装/亲子装->裙子(新)->连衣裙".
         #[serde(
@@ -2334,10 +2808,16 @@ is kept in `extra`.
         }
     }
     ///Body of `POST /open/product/batch/check`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoProductBatchCheckRequest {
-        pub params: crate::JsonString<
-            ::std::vec::Vec<crate::types::TaobaoBatchCheckItem>,
+        pub params: ::pandapon_gen::JsonString<
+            ::std::vec::Vec<::pandapon_gen::types::TaobaoBatchCheckItem>,
         >,
     }
     impl TaobaoProductBatchCheckRequest {
@@ -2346,7 +2826,14 @@ is kept in `extra`.
         }
     }
     ///Envelope of `POST /open/product/batch/check` (`developId` is a string on this page).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoProductBatchCheckResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2357,7 +2844,7 @@ is kept in `extra`.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -2374,7 +2861,14 @@ is kept in `extra`.
         }
     }
     ///Envelope of `GET /v2/taobao/product/get`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoProductGetResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2385,7 +2879,7 @@ is kept in `extra`.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -2402,7 +2896,14 @@ is kept in `extra`.
         }
     }
     ///Body of `POST /v2/taobao/product/item/search`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoProductItemSearchRequest {
         ///Search keyword (搜索关键词).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2429,7 +2930,13 @@ is kept in `extra`.
         }
     }
     ///Body of `POST /open/product/source/get`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoProductSourceSearchRequest {
         ///The Taobao item id.
         #[serde(rename = "itemId")]
@@ -2444,7 +2951,14 @@ is kept in `extra`.
         }
     }
     ///Envelope of `POST /open/product/source/get`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoProductSourceSearchResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2455,7 +2969,7 @@ is kept in `extra`.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -2472,7 +2986,13 @@ is kept in `extra`.
         }
     }
     ///The refund's logistics and order line (逆向集合信息), as v1 documents them.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundAggregateV1 {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub logistics: ::std::option::Option<TaobaoRefundLogisticsV1>,
@@ -2490,7 +3010,13 @@ is kept in `extra`.
         }
     }
     ///The refund's logistics, refund and order line, as v2 documents them.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundAggregateV2 {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub logistics: ::std::option::Option<TaobaoRefundLogisticsV2>,
@@ -2513,7 +3039,14 @@ is kept in `extra`.
         }
     }
     ///Envelope of `GET /open/order/refund/cancel/{refundId}`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundCancelResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2524,7 +3057,7 @@ is kept in `extra`.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -2541,7 +3074,13 @@ is kept in `extra`.
         }
     }
     ///Outcome of withdrawing a refund.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundCancelResult {
         ///Whether the refund was withdrawn (取消成功标志).
         #[serde(
@@ -2572,7 +3111,13 @@ is kept in `extra`.
         }
     }
     ///A refund (TaoBaoRefundOrderDetailDTO).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundDetail {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
@@ -2595,7 +3140,14 @@ is kept in `extra`.
         }
     }
     ///Envelope of `GET /v2/taobao/order/refund/query`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundDetailResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2606,7 +3158,7 @@ is kept in `extra`.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -2623,7 +3175,13 @@ is kept in `extra`.
         }
     }
     ///Body of `POST /open/order/refund/queryList`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundListRequest {
         #[serde(
             rename = "pageNo",
@@ -2674,7 +3232,13 @@ is kept in `extra`.
 company code is `logisticCompanyCode` (v2: a string and
 `logisticsCompanyCode`).
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundLogisticsV1 {
         #[serde(
             rename = "buyerPhone",
@@ -2719,7 +3283,14 @@ company code is `logisticCompanyCode` (v2: a string and
         }
     }
     ///`TaobaoRefundLogisticsV1LogisticsCompany`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundLogisticsV1LogisticsCompany {
         #[serde(
             rename = "logisticCompanyCode",
@@ -2738,7 +3309,14 @@ company code is `logisticCompanyCode` (v2: a string and
         }
     }
     ///`TaobaoRefundLogisticsV1ReceiverAddress`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundLogisticsV1ReceiverAddress {
         #[serde(
             rename = "detailAddress",
@@ -2756,7 +3334,13 @@ company code is `logisticCompanyCode` (v2: a string and
         }
     }
     ///Return logistics, v2 shape (`receiverAddress` is a string). Types not documented unless given.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundLogisticsV2 {
         #[serde(
             rename = "buyerPhone",
@@ -2794,7 +3378,14 @@ company code is `logisticCompanyCode` (v2: a string and
         }
     }
     ///`TaobaoRefundLogisticsV2LogisticsCompany`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundLogisticsV2LogisticsCompany {
         #[serde(
             rename = "logisticsCompanyCode",
@@ -2815,7 +3406,13 @@ company code is `logisticCompanyCode` (v2: a string and
     /**A refund ("reverse order"). The docs name these fields; only
 `refundStatus` has a documented type, the others are kept as JSON.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundOrder {
         ///Whether the refund amount may be edited; type not documented.
         #[serde(
@@ -2911,7 +3508,13 @@ company code is `logisticCompanyCode` (v2: a string and
     /**The purchase-order line a refund is for. Documented only in part; the
 rest is kept in `extra`.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundOrderLine {
         ///Creation time, milliseconds since the Unix epoch.
         #[serde(
@@ -2948,7 +3551,13 @@ rest is kept in `extra`.
     /**The purchase-order line of a refund, v2. The docs name these fields
 (and are cut off after `price`); their types are not documented.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundOrderLineV2 {
         #[serde(
             rename = "createTime",
@@ -3017,7 +3626,13 @@ rest is kept in `extra`.
         }
     }
     ///What a refund may contain.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundOrderTemplate {
         #[serde(
             rename = "goodsStatusList",
@@ -3053,7 +3668,13 @@ rest is kept in `extra`.
         }
     }
     ///A refund reason to choose from; field types not documented.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundReason {
         #[serde(
             rename = "reasonDesc",
@@ -3076,7 +3697,13 @@ rest is kept in `extra`.
         }
     }
     ///The refund template (RefundRenderVO). Field types are not documented unless given.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundRender {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
@@ -3104,7 +3731,13 @@ rest is kept in `extra`.
         }
     }
     ///Body of `POST /v2/taobao/order/refund/render`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundRenderRequest {
         ///Goods status; values not documented.
         #[serde(rename = "goodsStatus")]
@@ -3125,7 +3758,14 @@ rest is kept in `extra`.
         }
     }
     ///Envelope of `POST /v2/taobao/order/refund/render`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoRefundRenderResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3136,7 +3776,7 @@ rest is kept in `extra`.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -3155,7 +3795,13 @@ rest is kept in `extra`.
     /**The source product. The page documents `description` and `itemId`
 before it is cut off; everything else is kept in `extra`.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoSourceProduct {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -3163,7 +3809,7 @@ before it is cut off; everything else is kept in `extra`.
             rename = "itemId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub item_id: ::std::option::Option<crate::IntegerId>,
+        pub item_id: ::std::option::Option<::pandapon_gen::IntegerId>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -3176,7 +3822,13 @@ before it is cut off; everything else is kept in `extra`.
 name these; the rest are kept in `extra`. Types are documented only
 for `quantity`.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
     pub struct TaobaoSubOrder {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub close_time_without_payment: ::std::option::Option<::serde_json::Value>,
@@ -3204,7 +3856,14 @@ for `quantity`.
         }
     }
     ///The envelope of an operation whose `data` PandaPon does not document.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
     pub struct UndocumentedEnvelope {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3215,7 +3874,7 @@ for `quantity`.
             rename = "developId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub develop_id: ::std::option::Option<crate::DevelopId>,
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
         ///Message for the return code, for example "成功" (success).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub msg: ::std::option::Option<::std::string::String>,
@@ -3244,7 +3903,8 @@ for these operations.
         Hash,
         Ord,
         PartialEq,
-        PartialOrd
+        PartialOrd,
+        schemars::JsonSchema
     )]
     pub enum WebSite {
         #[serde(rename = "1688")]
@@ -3289,7 +3949,7 @@ for these operations.
         #[derive(Clone, Debug)]
         pub struct AlibabaCargoV1 {
             offer_id: ::std::result::Result<
-                ::std::option::Option<crate::IntegerId>,
+                ::std::option::Option<::pandapon_gen::IntegerId>,
                 ::std::string::String,
             >,
             quantity: ::std::result::Result<i64, ::std::string::String>,
@@ -3315,7 +3975,9 @@ for these operations.
         impl AlibabaCargoV1 {
             pub fn offer_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::IntegerId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.offer_id = value
@@ -3781,7 +4443,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -3831,7 +4493,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -4138,7 +4802,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -4188,7 +4852,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -5128,7 +5794,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -5178,7 +5844,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -5313,7 +5981,7 @@ for these operations.
         #[derive(Clone, Debug)]
         pub struct AlibabaOrderBatchSubmitToPayRequest {
             order_ids: ::std::result::Result<
-                ::std::vec::Vec<crate::StringId>,
+                ::std::vec::Vec<::pandapon_gen::StringId>,
                 ::std::string::String,
             >,
         }
@@ -5327,7 +5995,7 @@ for these operations.
         impl AlibabaOrderBatchSubmitToPayRequest {
             pub fn order_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<crate::StringId>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<::pandapon_gen::StringId>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.order_ids = value
@@ -5363,7 +6031,10 @@ for these operations.
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            order_id: ::std::result::Result<crate::IntegerId, ::std::string::String>,
+            order_id: ::std::result::Result<
+                ::pandapon_gen::IntegerId,
+                ::std::string::String,
+            >,
             remark: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -5395,7 +6066,7 @@ for these operations.
             }
             pub fn order_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<crate::IntegerId>,
+                T: ::std::convert::TryInto<::pandapon_gen::IntegerId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.order_id = value
@@ -5466,7 +6137,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -5516,7 +6187,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -5581,11 +6254,11 @@ for these operations.
         #[derive(Clone, Debug)]
         pub struct AlibabaOrderConfirmReceiptRequest {
             order_entry_ids: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<crate::IntegerId>>,
+                ::std::option::Option<::std::vec::Vec<::pandapon_gen::IntegerId>>,
                 ::std::string::String,
             >,
             order_id: ::std::result::Result<
-                ::std::option::Option<crate::IntegerId>,
+                ::std::option::Option<::pandapon_gen::IntegerId>,
                 ::std::string::String,
             >,
         }
@@ -5601,7 +6274,7 @@ for these operations.
             pub fn order_entry_ids<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<crate::IntegerId>>,
+                    ::std::option::Option<::std::vec::Vec<::pandapon_gen::IntegerId>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5616,7 +6289,9 @@ for these operations.
             }
             pub fn order_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::IntegerId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.order_id = value
@@ -5659,7 +6334,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -5711,7 +6386,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -5776,7 +6453,7 @@ for these operations.
         #[derive(Clone, Debug)]
         pub struct AlibabaOrderDetailRequest {
             order_id: ::std::result::Result<
-                ::std::option::Option<crate::StringId>,
+                ::std::option::Option<::pandapon_gen::StringId>,
                 ::std::string::String,
             >,
             web_site: ::std::result::Result<super::WebSite, ::std::string::String>,
@@ -5792,7 +6469,9 @@ for these operations.
         impl AlibabaOrderDetailRequest {
             pub fn order_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::StringId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::StringId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.order_id = value
@@ -5847,7 +6526,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -5899,7 +6578,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -6167,7 +6848,7 @@ for these operations.
         #[derive(Clone, Debug)]
         pub struct AlibabaPayOrder {
             cant_pay_order_list: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<crate::IntegerId>>,
+                ::std::option::Option<::std::vec::Vec<::pandapon_gen::IntegerId>>,
                 ::std::string::String,
             >,
             order_id: ::std::result::Result<
@@ -6202,7 +6883,7 @@ for these operations.
             pub fn cant_pay_order_list<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<crate::IntegerId>>,
+                    ::std::option::Option<::std::vec::Vec<::pandapon_gen::IntegerId>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6295,7 +6976,10 @@ for these operations.
         }
         #[derive(Clone, Debug)]
         pub struct AlibabaProductDecryptOpenUidRequest {
-            offer_id: ::std::result::Result<crate::StringId, ::std::string::String>,
+            offer_id: ::std::result::Result<
+                ::pandapon_gen::StringId,
+                ::std::string::String,
+            >,
             open_uid: ::std::result::Result<
                 ::std::string::String,
                 ::std::string::String,
@@ -6312,7 +6996,7 @@ for these operations.
         impl AlibabaProductDecryptOpenUidRequest {
             pub fn offer_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<crate::StringId>,
+                T: ::std::convert::TryInto<::pandapon_gen::StringId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.offer_id = value
@@ -6371,7 +7055,7 @@ for these operations.
                 ::std::string::String,
             >,
             offer_id: ::std::result::Result<
-                ::std::option::Option<crate::IntegerId>,
+                ::std::option::Option<::pandapon_gen::IntegerId>,
                 ::std::string::String,
             >,
             subject: ::std::result::Result<
@@ -6439,7 +7123,9 @@ for these operations.
             }
             pub fn offer_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::IntegerId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.offer_id = value
@@ -6525,7 +7211,7 @@ for these operations.
                 ::std::string::String,
             >,
             offer_id: ::std::result::Result<
-                ::std::option::Option<crate::IntegerId>,
+                ::std::option::Option<::pandapon_gen::IntegerId>,
                 ::std::string::String,
             >,
             out_member_id: ::std::result::Result<
@@ -6557,7 +7243,9 @@ for these operations.
             }
             pub fn offer_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::IntegerId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.offer_id = value
@@ -6614,7 +7302,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -6666,7 +7354,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -6776,7 +7466,7 @@ for these operations.
             >,
             sort: ::std::result::Result<
                 ::std::option::Option<
-                    crate::JsonString<
+                    ::pandapon_gen::JsonString<
                         ::std::collections::BTreeMap<
                             ::std::string::String,
                             ::std::string::String,
@@ -6941,7 +7631,7 @@ for these operations.
             where
                 T: ::std::convert::TryInto<
                     ::std::option::Option<
-                        crate::JsonString<
+                        ::pandapon_gen::JsonString<
                             ::std::collections::BTreeMap<
                                 ::std::string::String,
                                 ::std::string::String,
@@ -7023,7 +7713,7 @@ for these operations.
                 ::std::string::String,
             >,
             product_id: ::std::result::Result<
-                ::std::option::Option<crate::IntegerId>,
+                ::std::option::Option<::pandapon_gen::IntegerId>,
                 ::std::string::String,
             >,
             product_img_url: ::std::result::Result<
@@ -7112,7 +7802,9 @@ for these operations.
             }
             pub fn product_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::IntegerId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.product_id = value
@@ -7224,7 +7916,7 @@ for these operations.
             >,
             sort: ::std::result::Result<
                 ::std::option::Option<
-                    crate::JsonString<
+                    ::pandapon_gen::JsonString<
                         ::std::collections::BTreeMap<
                             ::std::string::String,
                             ::std::string::String,
@@ -7363,7 +8055,7 @@ for these operations.
             where
                 T: ::std::convert::TryInto<
                     ::std::option::Option<
-                        crate::JsonString<
+                        ::pandapon_gen::JsonString<
                             ::std::collections::BTreeMap<
                                 ::std::string::String,
                                 ::std::string::String,
@@ -7743,7 +8435,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -7795,7 +8487,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -7901,7 +8595,7 @@ for these operations.
             >,
             sort: ::std::result::Result<
                 ::std::option::Option<
-                    crate::JsonString<
+                    ::pandapon_gen::JsonString<
                         ::std::collections::BTreeMap<
                             ::std::string::String,
                             ::std::string::String,
@@ -8055,7 +8749,7 @@ for these operations.
             where
                 T: ::std::convert::TryInto<
                     ::std::option::Option<
-                        crate::JsonString<
+                        ::pandapon_gen::JsonString<
                             ::std::collections::BTreeMap<
                                 ::std::string::String,
                                 ::std::string::String,
@@ -8123,7 +8817,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -8175,7 +8869,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -8722,7 +9418,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -8759,7 +9455,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -10358,15 +11056,15 @@ for these operations.
         #[derive(Clone, Debug)]
         pub struct OrderMessage {
             message_body: ::std::result::Result<
-                ::std::option::Option<crate::MessageBody>,
+                ::std::option::Option<::pandapon_gen::MessageBody>,
                 ::std::string::String,
             >,
             message_platform: ::std::result::Result<
-                crate::MessagePlatform,
+                ::pandapon_gen::MessagePlatform,
                 ::std::string::String,
             >,
             message_type: ::std::result::Result<
-                ::std::option::Option<crate::MessageType>,
+                ::std::option::Option<::pandapon_gen::MessageType>,
                 ::std::string::String,
             >,
             timestamp: ::std::result::Result<
@@ -10389,7 +11087,9 @@ for these operations.
         impl OrderMessage {
             pub fn message_body<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::MessageBody>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::MessageBody>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.message_body = value
@@ -10401,7 +11101,7 @@ for these operations.
             }
             pub fn message_platform<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<crate::MessagePlatform>,
+                T: ::std::convert::TryInto<::pandapon_gen::MessagePlatform>,
                 T::Error: ::std::fmt::Display,
             {
                 self.message_platform = value
@@ -10415,7 +11115,9 @@ for these operations.
             }
             pub fn message_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::MessageType>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::MessageType>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.message_type = value
@@ -10468,7 +11170,7 @@ for these operations.
                 ::std::string::String,
             >,
             order_id: ::std::result::Result<
-                ::std::option::Option<crate::StringId>,
+                ::std::option::Option<::pandapon_gen::StringId>,
                 ::std::string::String,
             >,
             order_no: ::std::result::Result<
@@ -10476,7 +11178,7 @@ for these operations.
                 ::std::string::String,
             >,
             order_status: ::std::result::Result<
-                ::std::option::Option<crate::OrderStatus>,
+                ::std::option::Option<::pandapon_gen::OrderStatus>,
                 ::std::string::String,
             >,
             pay_status: ::std::result::Result<
@@ -10550,7 +11252,9 @@ for these operations.
             }
             pub fn order_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::StringId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::StringId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.order_id = value
@@ -10574,7 +11278,9 @@ for these operations.
             }
             pub fn order_status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::OrderStatus>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::OrderStatus>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.order_status = value
@@ -11222,7 +11928,7 @@ for these operations.
         #[derive(Clone, Debug)]
         pub struct TaobaoBatchCheckItem {
             item_id: ::std::result::Result<
-                ::std::option::Option<crate::StringId>,
+                ::std::option::Option<::pandapon_gen::StringId>,
                 ::std::string::String,
             >,
             sku_ids: ::std::result::Result<
@@ -11241,7 +11947,9 @@ for these operations.
         impl TaobaoBatchCheckItem {
             pub fn item_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::StringId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::StringId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.item_id = value
@@ -11443,7 +12151,9 @@ for these operations.
             >,
             properties: ::std::result::Result<
                 ::std::option::Option<
-                    crate::JsonString<::std::vec::Vec<crate::types::TaobaoCartProperty>>,
+                    ::pandapon_gen::JsonString<
+                        ::std::vec::Vec<::pandapon_gen::types::TaobaoCartProperty>,
+                    >,
                 >,
                 ::std::string::String,
             >,
@@ -11634,8 +12344,8 @@ for these operations.
             where
                 T: ::std::convert::TryInto<
                     ::std::option::Option<
-                        crate::JsonString<
-                            ::std::vec::Vec<crate::types::TaobaoCartProperty>,
+                        ::pandapon_gen::JsonString<
+                            ::std::vec::Vec<::pandapon_gen::types::TaobaoCartProperty>,
                         >,
                     >,
                 >,
@@ -11989,7 +12699,9 @@ for these operations.
         #[derive(Clone, Debug)]
         pub struct TaobaoOrderCreateRequest {
             order_line_list: ::std::result::Result<
-                crate::JsonString<::std::vec::Vec<crate::types::TaobaoOrderLine>>,
+                ::pandapon_gen::JsonString<
+                    ::std::vec::Vec<::pandapon_gen::types::TaobaoOrderLine>,
+                >,
                 ::std::string::String,
             >,
             order_source: ::std::result::Result<
@@ -11998,7 +12710,7 @@ for these operations.
             >,
             purchase_amount: ::std::result::Result<i64, ::std::string::String>,
             receiver: ::std::result::Result<
-                crate::JsonString<crate::types::OrderAddress>,
+                ::pandapon_gen::JsonString<::pandapon_gen::types::OrderAddress>,
                 ::std::string::String,
             >,
             seller_order_number: ::std::result::Result<
@@ -12025,7 +12737,9 @@ for these operations.
             pub fn order_line_list<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    crate::JsonString<::std::vec::Vec<crate::types::TaobaoOrderLine>>,
+                    ::pandapon_gen::JsonString<
+                        ::std::vec::Vec<::pandapon_gen::types::TaobaoOrderLine>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -12067,7 +12781,7 @@ for these operations.
             pub fn receiver<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    crate::JsonString<crate::types::OrderAddress>,
+                    ::pandapon_gen::JsonString<::pandapon_gen::types::OrderAddress>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -12526,7 +13240,9 @@ for these operations.
         #[derive(Clone, Debug)]
         pub struct TaobaoProductBatchCheckRequest {
             params: ::std::result::Result<
-                crate::JsonString<::std::vec::Vec<crate::types::TaobaoBatchCheckItem>>,
+                ::pandapon_gen::JsonString<
+                    ::std::vec::Vec<::pandapon_gen::types::TaobaoBatchCheckItem>,
+                >,
                 ::std::string::String,
             >,
         }
@@ -12541,8 +13257,8 @@ for these operations.
             pub fn params<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    crate::JsonString<
-                        ::std::vec::Vec<crate::types::TaobaoBatchCheckItem>,
+                    ::pandapon_gen::JsonString<
+                        ::std::vec::Vec<::pandapon_gen::types::TaobaoBatchCheckItem>,
                     >,
                 >,
                 T::Error: ::std::fmt::Display,
@@ -12581,7 +13297,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -12633,7 +13349,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -12706,7 +13424,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -12756,7 +13474,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -12998,7 +13718,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -13050,7 +13770,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -13330,7 +14052,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -13382,7 +14104,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -13698,7 +14422,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -13750,7 +14474,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -15801,7 +16527,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -15853,7 +16579,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value
@@ -15922,7 +16650,7 @@ for these operations.
                 ::std::string::String,
             >,
             item_id: ::std::result::Result<
-                ::std::option::Option<crate::IntegerId>,
+                ::std::option::Option<::pandapon_gen::IntegerId>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -15954,7 +16682,9 @@ for these operations.
             }
             pub fn item_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::IntegerId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.item_id = value
@@ -16225,7 +16955,7 @@ for these operations.
                 ::std::string::String,
             >,
             develop_id: ::std::result::Result<
-                ::std::option::Option<crate::DevelopId>,
+                ::std::option::Option<::pandapon_gen::DevelopId>,
                 ::std::string::String,
             >,
             msg: ::std::result::Result<
@@ -16275,7 +17005,9 @@ for these operations.
             }
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<crate::DevelopId>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.develop_id = value

@@ -166,6 +166,24 @@ impl<'de> Deserialize<'de> for IntegerId {
     }
 }
 
+impl schemars::JsonSchema for StringId {
+    fn schema_name() -> String {
+        "StringId".to_owned()
+    }
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        String::json_schema(generator)
+    }
+}
+
+impl schemars::JsonSchema for IntegerId {
+    fn schema_name() -> String {
+        "IntegerId".to_owned()
+    }
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        u64::json_schema(generator)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

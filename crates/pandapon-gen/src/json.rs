@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::ops::Deref;
+use std::str::FromStr;
 
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -41,6 +42,40 @@ impl<T> Deref for JsonString<T> {
 impl<T: fmt::Debug> fmt::Debug for JsonString<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// Parses the JSON text of the value (as given on a command line).
+impl<T: DeserializeOwned> FromStr for JsonString<T> {
+    type Err = serde_json::Error;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        serde_json::from_str(text).map(Self)
+    }
+}
+
+/// The JSON text that is sent.
+impl<T: Serialize> fmt::Display for JsonString<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = serde_json::to_string(&self.0).map_err(|_| fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+impl<T> schemars::JsonSchema for JsonString<T> {
+    fn schema_name() -> String {
+        "JsonString".to_owned()
+    }
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        String::json_schema(generator)
+    }
+}
+
+impl schemars::JsonSchema for MessageBody {
+    fn schema_name() -> String {
+        "MessageBody".to_owned()
+    }
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        Value::json_schema(generator)
     }
 }
 
@@ -113,6 +148,14 @@ mod tests {
         let lenient: JsonString<BTreeMap<String, String>> =
             serde_json::from_str(r#"{"price":"asc"}"#).unwrap();
         assert_eq!(lenient["price"], "asc");
+    }
+
+    #[test]
+    fn parses_and_shows_the_json_text() {
+        let sort: JsonString<BTreeMap<String, String>> = r#"{"price":"asc"}"#.parse().unwrap();
+        assert_eq!(sort["price"], "asc");
+        assert_eq!(sort.to_string(), r#"{"price":"asc"}"#);
+        assert!("{".parse::<JsonString<BTreeMap<String, String>>>().is_err());
     }
 
     #[test]

@@ -3,6 +3,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+// Generated code names hand-written types as `::pandapon_gen::…`, so that the
+// same paths work here and in the generated CLI and mocks.
+extern crate self as pandapon_gen;
+
 mod client;
 mod enums;
 mod envelope;
