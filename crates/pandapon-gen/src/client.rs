@@ -207,6 +207,11 @@ impl ClientBuilder {
         Ok(builder)
     }
 
+    /// The credentials the client will sign with.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
     /// Sends requests to `url` instead of production (a mock, a proxy).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();

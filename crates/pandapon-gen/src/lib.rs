@@ -34,3 +34,9 @@ pub use pandapon_auth::{Credentials, TimestampUnit};
 
 /// What the raw `send()` of each builder returns, from `progenitor-client`.
 pub use progenitor_client::{Error as SendError, ResponseValue};
+
+/// True when a raw `send()` failed only because the client is a dry run
+/// ([`ClientBuilder::dry_run`]): the request was signed and shown, not sent.
+pub fn is_dry_run_stop<E>(error: &SendError<E>) -> bool {
+    matches!(error, SendError::Custom(msg) if msg == client::DRY_RUN_STOP)
+}

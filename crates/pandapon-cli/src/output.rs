@@ -1,0 +1,132 @@
+//! How the generated commands report: the response JSON on stdout, failures
+//! (with PandaPon's code, msg and requestId) on stderr.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use pandapon_gen::{ResponseValue, SendError};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::generated::CliConfig;
+
+/// Longest body excerpt printed for an undecodable response.
+const EXCERPT: usize = 512;
+
+/// Output hooks; remembers whether anything failed.
+#[derive(Clone, Default)]
+pub struct Output {
+    failed: Arc<AtomicBool>,
+}
+
+impl Output {
+    /// Whether a failure was reported.
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
+    }
+
+    fn fail(&self, message: &str) {
+        self.failed.store(true, Ordering::SeqCst);
+        eprintln!("error: {message}");
+    }
+}
+
+/// The start of a body, as text.
+fn excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(EXCERPT)]).into_owned();
+    if bytes.len() > EXCERPT {
+        format!("{text}… ({} bytes)", bytes.len())
+    } else {
+        text
+    }
+}
+
+/// One line saying what went wrong with a raw call.
+fn describe<T: Debug>(error: &SendError<T>) -> String {
+    match error {
+        SendError::InvalidResponsePayload(bytes, e)
+            if bytes.iter().all(u8::is_ascii_whitespace) =>
+        {
+            format!("empty response body ({e})")
+        }
+        SendError::InvalidResponsePayload(bytes, e) => {
+            format!("undecodable response: {e}; body: {}", excerpt(bytes))
+        }
+        SendError::UnexpectedResponse(response) => {
+            format!("http {} from {}", response.status(), response.url())
+        }
+        SendError::CommunicationError(e) | SendError::ResponseBodyError(e) => {
+            format!("transport error: {e}")
+        }
+        other => other.to_string(),
+    }
+}
+
+impl CliConfig for Output {
+    fn success_item<T>(&self, value: &ResponseValue<T>)
+    where
+        T: JsonSchema + Serialize + Debug,
+    {
+        let envelope = match serde_json::to_value(value.as_ref()) {
+            Ok(v) => v,
+            Err(e) => return self.fail(&format!("response cannot be shown as JSON: {e}")),
+        };
+        match envelope.get("code").and_then(Value::as_i64) {
+            Some(200) => match serde_json::to_string_pretty(&envelope) {
+                Ok(text) => println!("{text}"),
+                Err(e) => self.fail(&format!("response cannot be shown as JSON: {e}")),
+            },
+            code => {
+                let field = |name: &str| match envelope.get(name) {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Null) | None => "<none>".to_owned(),
+                    Some(other) => other.to_string(),
+                };
+                self.fail(&format!(
+                    "PandaPon refused the call: code {} msg {:?} requestId {}",
+                    code.map_or("<none>".to_owned(), |c| c.to_string()),
+                    field("msg"),
+                    field("requestId"),
+                ));
+            }
+        }
+    }
+
+    fn success_no_item(&self, _value: &ResponseValue<()>) {}
+
+    fn error<T>(&self, value: &SendError<T>)
+    where
+        T: JsonSchema + Serialize + Debug,
+    {
+        if !pandapon_gen::is_dry_run_stop(value) {
+            self.fail(&describe(value));
+        }
+    }
+
+    fn list_start<T>(&self)
+    where
+        T: JsonSchema + Serialize + Debug,
+    {
+    }
+
+    fn list_item<T>(&self, _value: &T)
+    where
+        T: JsonSchema + Serialize + Debug,
+    {
+    }
+
+    fn list_end_success<T>(&self)
+    where
+        T: JsonSchema + Serialize + Debug,
+    {
+    }
+
+    fn list_end_error<T>(&self, value: &SendError<T>)
+    where
+        T: JsonSchema + Serialize + Debug,
+    {
+        self.error(value);
+    }
+}
