@@ -60,6 +60,9 @@ const GLOBALS: [(&str, &str, &str); 5] = [
     ),
 ];
 
+/// Where `--help` lists the options every command takes.
+const GLOBAL_HEADING: &str = "Global options";
+
 fn kebab(operation_id: &str) -> String {
     operation_id.replace('_', "-")
 }
@@ -81,6 +84,7 @@ fn command() -> Command {
                 .long(flag)
                 .global(true)
                 .value_name(var)
+                .help_heading(GLOBAL_HEADING)
                 .help(format!("{help} (env: {var})")),
         );
     }
@@ -89,6 +93,7 @@ fn command() -> Command {
             Arg::new("dry-run")
                 .long("dry-run")
                 .global(true)
+                .help_heading(GLOBAL_HEADING)
                 .action(ArgAction::SetTrue)
                 .help("Print the signed request as a curl command and send nothing"),
         )
@@ -96,12 +101,19 @@ fn command() -> Command {
             Arg::new("timeout")
                 .long("timeout")
                 .global(true)
+                .help_heading(GLOBAL_HEADING)
                 .value_name("SECONDS")
                 .value_parser(clap::value_parser!(u64))
                 .help("Time allowed for a whole call [default: 30]"),
         );
     for cmd in CliCommand::iter() {
         let mut sub = Cli::<Output>::get_command(cmd).name(kebab(cmd.operation_id()));
+        // progenitor puts summary and description together in `about`; keep
+        // the listing to the summary and show everything under --help.
+        if let Some(about) = sub.get_about().map(|a| a.to_string()) {
+            let summary = about.split("\n\n").next().unwrap_or_default().to_owned();
+            sub = sub.about(summary).long_about(about);
+        }
         // progenitor adds this flag with placeholder help and never reads it.
         if sub
             .get_arguments()

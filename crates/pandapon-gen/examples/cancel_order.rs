@@ -15,8 +15,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use pandapon_gen::types::{AlibabaOrderCancelRequest, WebSite};
 use pandapon_gen::{Client, Credentials, Error};
-use pandapon_httpmock::httpmock::{Method::POST, MockServer};
-use pandapon_httpmock::{SignatureCheck, success};
+use pandapon_httpmock::{FakePandaPon, SignatureCheck};
 
 /// Cancel an unpaid 1688 order through PandaPon.
 #[derive(Parser)]
@@ -39,23 +38,6 @@ const ENV_VARS: [&str; 4] = [
     pandapon_gen::ENV_BASE_URL,
 ];
 
-/// Starts a local PandaPon that accepts the demo credentials' signatures.
-async fn local_mock(credentials: &Credentials) -> MockServer {
-    let server = MockServer::start_async().await;
-    let check = SignatureCheck::new(credentials.clone());
-    server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/v2/alibaba/order/cancel")
-                .json_body_includes(r#"{"webSite": "1688"}"#)
-                .is_true(check.signed());
-            then.status(200).json_body(success(true));
-        })
-        .await;
-    check.guard(&server).await;
-    server
-}
-
 async fn run(args: Args) -> Result<pandapon_gen::Reply<bool>, Box<dyn std::error::Error>> {
     let configured = ENV_VARS.iter().any(|v| std::env::var_os(v).is_some());
     let _mock; // keeps the local server alive for the call
@@ -63,7 +45,12 @@ async fn run(args: Args) -> Result<pandapon_gen::Reply<bool>, Box<dyn std::error
         Client::from_env()?
     } else {
         let demo = Credentials::new("demo-access-key", "demo-access-secret", "demo-user")?;
-        let server = local_mock(&demo).await;
+        // A fake PandaPon on a free local port that checks the signature.
+        let server = FakePandaPon::start(
+            ([127, 0, 0, 1], 0).into(),
+            SignatureCheck::new(demo.clone()),
+        )
+        .await?;
         eprintln!(
             "no PANDAPON_* variables set: using a local mock of PandaPon at {} \
              (it verifies the signature)",

@@ -1,0 +1,332 @@
+//! The `pandapon` binary end to end: against the in-process fake PandaPon, in
+//! dry-run mode, and as a fake server itself. Text output is compared with
+//! `tests/snapshots/` (refresh with `EXPECTORATE=overwrite cargo test`).
+
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Command, Output, Stdio};
+
+use pandapon_gen::Credentials;
+use pandapon_gen::auth::Verifier;
+use pandapon_httpmock::{FakePandaPon, SignatureCheck};
+
+const KEY: &str = "cli-test-key";
+const SECRET: &str = "cli-test-SECRET-91b2";
+const USER: &str = "2100007341207";
+
+fn pandapon() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pandapon"));
+    for var in [
+        "PANDAPON_ACCESS_KEY",
+        "PANDAPON_ACCESS_SECRET",
+        "PANDAPON_USER_ID",
+        "PANDAPON_BASE_URL",
+        "PANDAPON_TIMESTAMP_UNIT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+fn configured(base_url: &str, secret: &str) -> Command {
+    let mut cmd = pandapon();
+    cmd.env("PANDAPON_ACCESS_KEY", KEY)
+        .env("PANDAPON_ACCESS_SECRET", secret)
+        .env("PANDAPON_USER_ID", USER)
+        .env("PANDAPON_BASE_URL", base_url);
+    cmd
+}
+
+fn creds() -> Credentials {
+    Credentials::new(KEY, SECRET, USER).expect("credentials")
+}
+
+async fn fake() -> (FakePandaPon, SignatureCheck) {
+    let check = SignatureCheck::new(creds());
+    let fake = FakePandaPon::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), check.clone())
+        .await
+        .expect("fake starts");
+    (fake, check)
+}
+
+/// Runs a command without blocking the runtime the fake server lives on.
+async fn run(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("pandapon runs"))
+        .await
+        .expect("join")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// No output of any run may contain the secret or a panic.
+fn clean(out: &Output) -> &Output {
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!all.contains(SECRET), "secret printed:\n{all}");
+    assert!(!all.contains("panicked"), "{all}");
+    out
+}
+
+fn snapshot(name: &str, actual: &str) {
+    expectorate::assert_contents(format!("tests/snapshots/{name}"), actual);
+}
+
+#[test]
+fn help_texts() {
+    for (name, args) in [
+        ("help.txt", vec!["--help"]),
+        (
+            "help-alibaba-order-cancel.txt",
+            vec!["alibaba-order-cancel", "--help"],
+        ),
+        (
+            "help-taobao-product-get.txt",
+            vec!["taobao-product-get", "--help"],
+        ),
+        ("help-sign.txt", vec!["sign", "--help"]),
+        ("help-mock.txt", vec!["mock", "--help"]),
+    ] {
+        let out = pandapon().args(&args).output().expect("runs");
+        assert!(out.status.success(), "{args:?}");
+        snapshot(name, &text(&out.stdout));
+    }
+}
+
+#[test]
+fn sign_prints_the_signature_and_masks_the_secret() {
+    let out = pandapon()
+        .args([
+            "--access-key",
+            "ak",
+            "--access-secret",
+            "sk",
+            "--user-id",
+            "u",
+        ])
+        .args([
+            "sign",
+            "--timestamp",
+            "1700000000",
+            "--nonce",
+            "abcdefghijklmnopqrstuvwxyz012345",
+        ])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    snapshot("sign.txt", &text(&out.stdout));
+    assert!(text(&out.stdout).contains("138C588C7D5F483C99D06530E8E87A7D"));
+
+    let odd = pandapon()
+        .args([
+            "--access-key",
+            "ak",
+            "--access-secret",
+            "sk",
+            "--user-id",
+            "u",
+        ])
+        .args(["sign", "--timestamp", "17e9", "--nonce", "short"])
+        .output()
+        .expect("runs");
+    assert!(odd.status.success());
+    snapshot("sign-odd-input.stderr.txt", &text(&odd.stderr));
+}
+
+#[test]
+fn sign_without_credentials_names_the_variables() {
+    let out = clean(
+        &pandapon()
+            .args(["sign", "--timestamp", "1", "--nonce", "n"])
+            .output()
+            .expect("runs"),
+    )
+    .clone();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("PANDAPON_ACCESS_SECRET"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operation_prints_the_response_json() {
+    let (fake, check) = fake().await;
+    let mut cmd = configured(&fake.base_url(), SECRET);
+    cmd.args([
+        "alibaba-order-cancel",
+        "--order-id",
+        "2542285634920880794",
+        "--web-site",
+        "1688",
+    ]);
+    let out = run(cmd).await;
+    clean(&out);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    snapshot("alibaba-order-cancel.stdout.json", &text(&out.stdout));
+    assert_eq!(check.seen().iter().filter(|s| s.verdict.is_ok()).count(), 1);
+
+    let mut cmd = configured(&fake.base_url(), SECRET);
+    cmd.args(["taobao-refund-cancel", "--refund-id", "110000235001"]);
+    let out = run(cmd).await;
+    assert!(clean(&out).status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(json["data"]["cancelSuccess"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_in_string_fields_are_flags_too() {
+    let (fake, _check) = fake().await;
+    let mut cmd = configured(&fake.base_url(), SECRET);
+    cmd.args(["--dry-run", "taobao-product-batch-check"]).args([
+        "--params",
+        r#"[{"itemId":"672991141190","skuIds":["3452545926724"]}]"#,
+    ]);
+    let out = run(cmd).await;
+    assert!(clean(&out).status.success(), "{}", text(&out.stderr));
+    let curl = text(&out.stdout);
+    assert!(
+        curl.contains(r#"--data-raw '{"params":"[{\"itemId\":\"672991141190\",\"skuIds\":[\"3452545926724\"]}]"}'"#),
+        "{curl}"
+    );
+
+    let mut cmd = configured(&fake.base_url(), SECRET);
+    cmd.args(["taobao-product-batch-check", "--params", "[not json"]);
+    let out = run(cmd).await;
+    assert_eq!(clean(&out).status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_business_error_goes_to_stderr_with_code_msg_and_request_id() {
+    let (fake, _check) = fake().await;
+    let mut cmd = configured(&fake.base_url(), "a-wrong-secret");
+    cmd.args(["alibaba-cart-list"]);
+    let out = run(cmd).await;
+    clean(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    snapshot("wrong-secret.stderr.txt", &text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_prints_a_verifiable_curl_command_and_sends_nothing() {
+    let (fake, check) = fake().await;
+    let mut cmd = configured(&fake.base_url(), SECRET);
+    cmd.args([
+        "--dry-run",
+        "alibaba-order-cancel",
+        "--order-id",
+        "2542285634920880794",
+    ])
+    .args(["--web-site", "1688", "--cancel-reason", "不想要了"]);
+    let out = run(cmd).await;
+    clean(&out);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(check.seen().is_empty(), "a dry run reached the server");
+
+    let curl = text(&out.stdout);
+    let mut headers = http::HeaderMap::new();
+    for line in curl.lines() {
+        if let Some(h) = line
+            .trim()
+            .strip_prefix("-H '")
+            .and_then(|h| h.strip_suffix("' \\"))
+        {
+            let (name, value) = h.split_once(": ").expect("name: value");
+            headers.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                value.parse().expect("value"),
+            );
+        }
+    }
+    let verdict = Verifier::new(creds()).verify_headers(&headers, std::time::SystemTime::now());
+    assert_eq!(verdict, Ok(()), "{curl}");
+
+    let masked = regex::Regex::new(
+        r"(timestamp: )\d+|(nonce-str: )[A-Za-z0-9]{32}|(signature: )[0-9A-F]{32}|(127\.0\.0\.1:)\d+",
+    )
+    .expect("regex")
+    .replace_all(&curl, "$1$2$3$4<varies>");
+    snapshot("dry-run-alibaba-order-cancel.txt", &masked);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_exit_non_zero_without_panicking() {
+    // Nothing listens on a port we bound and released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let mut cmd = configured(&format!("http://127.0.0.1:{port}"), SECRET);
+    cmd.args(["taobao-product-get", "--item-id", "x"]);
+    let out = run(cmd).await;
+    assert_eq!(clean(&out).status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("transport error"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let mut partial = pandapon();
+    partial
+        .env("PANDAPON_ACCESS_KEY", KEY)
+        .args(["alibaba-cart-list"]);
+    let out = run(partial).await;
+    assert_eq!(clean(&out).status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("PANDAPON_ACCESS_SECRET"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = pandapon()
+        .args(["alibaba-order-cancel", "--order-id", "12x"])
+        .output()
+        .expect("runs");
+    assert_eq!(clean(&out).status.code(), Some(2));
+    let out = pandapon().args(["no-such-command"]).output().expect("runs");
+    assert_eq!(clean(&out).status.code(), Some(2));
+}
+
+#[test]
+fn the_mock_command_serves_the_cli() {
+    let mut mock = pandapon()
+        .env("PANDAPON_ACCESS_KEY", KEY)
+        .env("PANDAPON_ACCESS_SECRET", SECRET)
+        .env("PANDAPON_USER_ID", USER)
+        .args(["mock"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mock starts");
+    let stdout = mock.stdout.take().expect("stdout");
+    let mut url = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut url)
+        .expect("the URL line");
+    let url = url.trim().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    let good = configured(&url, SECRET)
+        .args(["alibaba-product-keyword-search", "--keyword", "T恤"])
+        .output()
+        .expect("runs");
+    let bad = configured(&url, "not-the-secret")
+        .args(["alibaba-product-keyword-search", "--keyword", "T恤"])
+        .output()
+        .expect("runs");
+    mock.kill().expect("stop the mock");
+    let _ = mock.wait();
+
+    assert!(clean(&good).status.success(), "{}", text(&good.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&good.stdout).expect("JSON");
+    assert_eq!(json["data"]["totalRecords"], 2000);
+    assert_eq!(clean(&bad).status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("code 401"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
