@@ -2,6 +2,7 @@
 
 mod codegen;
 mod coverage;
+mod specdiff;
 
 use clap::{Parser, Subcommand};
 
@@ -24,11 +25,38 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Report what a spec change means for clients (wire and SDK level).
+    SpecDiff {
+        /// Base spec: a file, or a git revision [default: merge base with main].
+        #[arg(long)]
+        base: Option<String>,
+        /// Head spec file [default: openapi/pandapon.yaml].
+        #[arg(long)]
+        head: Option<String>,
+        /// Report format.
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: specdiff::Format,
+        /// Exit 1 when a change is breaking.
+        #[arg(long, value_enum, default_value = "none")]
+        fail_on: specdiff::FailOn,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<std::process::ExitCode> {
     match Cli::parse().command {
-        Command::Codegen { check: false } => codegen::write(),
-        Command::Codegen { check: true } => codegen::check(),
+        Command::Codegen { check: false } => codegen::write()?,
+        Command::Codegen { check: true } => codegen::check()?,
+        Command::SpecDiff {
+            base,
+            head,
+            format,
+            fail_on,
+        } => {
+            let fail = specdiff::run(base.as_deref(), head.as_deref(), format, fail_on)?;
+            if fail {
+                return Ok(std::process::ExitCode::FAILURE);
+            }
+        }
     }
+    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -1,0 +1,564 @@
+//! Wire-level comparison of two specs: operations, parameters, request and
+//! response fields, classified as breaking or not for clients.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use openapiv3::{OpenAPI, Operation, Parameter, ReferenceOr, Schema, SchemaKind, Type};
+
+use super::{Change, Level};
+
+/// Which way a schema travels: clients send requests and read responses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Request,
+    Response,
+}
+
+/// A schema flattened for comparison: `$ref`s followed, `allOf` merged.
+#[derive(Debug, Clone, PartialEq)]
+enum Shape {
+    Object(BTreeMap<String, Field>),
+    Array(Box<Shape>),
+    Scalar {
+        ty: &'static str,
+        format: Option<String>,
+        values: Option<BTreeSet<String>>,
+    },
+    /// Free-form JSON (no type).
+    Any,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Field {
+    shape: Shape,
+    required: bool,
+    nullable: bool,
+    description: Option<String>,
+}
+
+struct Resolver<'a> {
+    spec: &'a OpenAPI,
+    /// Component names reached while resolving (for "outside operations").
+    seen: BTreeSet<String>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(spec: &'a OpenAPI) -> Self {
+        Self {
+            spec,
+            seen: BTreeSet::new(),
+        }
+    }
+
+    fn component(&mut self, reference: &str) -> Option<&'a Schema> {
+        let name = reference.strip_prefix("#/components/schemas/")?;
+        self.seen.insert(name.to_owned());
+        self.spec.components.as_ref()?.schemas.get(name)?.as_item()
+    }
+
+    /// The shape of a schema, its nullability and description.
+    fn field(&mut self, schema: &ReferenceOr<Schema>, depth: usize) -> (Shape, bool, Option<String>) {
+        let schema = match schema {
+            ReferenceOr::Reference { reference } => match self.component(reference) {
+                Some(s) => s,
+                None => return (Shape::Any, false, None),
+            },
+            ReferenceOr::Item(s) => s,
+        };
+        self.schema(schema, depth)
+    }
+
+    fn schema(&mut self, schema: &Schema, depth: usize) -> (Shape, bool, Option<String>) {
+        let data = &schema.schema_data;
+        let (nullable, description) = (data.nullable, data.description.clone());
+        if depth > 32 {
+            return (Shape::Any, nullable, description);
+        }
+        // JSON carried in a string is compared as the string it is on the wire.
+        let shape = match &schema.schema_kind {
+            SchemaKind::Type(Type::String(s)) => Shape::Scalar {
+                ty: "string",
+                format: format_name(&s.format),
+                values: enum_values(s.enumeration.iter().flatten()),
+            },
+            SchemaKind::Type(Type::Integer(i)) => Shape::Scalar {
+                ty: "integer",
+                format: format_name(&i.format),
+                values: enum_values(i.enumeration.iter().flatten()),
+            },
+            SchemaKind::Type(Type::Number(n)) => Shape::Scalar {
+                ty: "number",
+                format: format_name(&n.format),
+                values: enum_values(n.enumeration.iter().flatten()),
+            },
+            SchemaKind::Type(Type::Boolean(b)) => Shape::Scalar {
+                ty: "boolean",
+                format: None,
+                values: enum_values(b.enumeration.iter().flatten()),
+            },
+            SchemaKind::Type(Type::Array(a)) => match &a.items {
+                Some(items) => {
+                    let items = items.clone().unbox();
+                    Shape::Array(Box::new(self.field(&items, depth + 1).0))
+                }
+                None => Shape::Array(Box::new(Shape::Any)),
+            },
+            SchemaKind::Type(Type::Object(o)) => {
+                let mut props = BTreeMap::new();
+                for (name, prop) in &o.properties {
+                    let prop = prop.clone().unbox();
+                    let (shape, nullable, description) = self.field(&prop, depth + 1);
+                    props.insert(
+                        name.clone(),
+                        Field {
+                            shape,
+                            required: o.required.contains(name),
+                            nullable,
+                            description,
+                        },
+                    );
+                }
+                Shape::Object(props)
+            }
+            SchemaKind::AllOf { all_of } => {
+                let mut merged = BTreeMap::new();
+                let mut nullable = nullable;
+                for part in all_of {
+                    match self.field(part, depth + 1) {
+                        (Shape::Object(props), part_nullable, _) => {
+                            merged.extend(props);
+                            nullable |= part_nullable;
+                        }
+                        // `allOf: [$ref]` wrapping a single schema to describe it.
+                        (other, part_nullable, _) if all_of.len() == 1 => {
+                            return (other, nullable || part_nullable, description);
+                        }
+                        _ => {}
+                    }
+                }
+                return (Shape::Object(merged), nullable, description);
+            }
+            _ => Shape::Any,
+        };
+        (shape, nullable, description)
+    }
+}
+
+fn format_name<T: std::fmt::Debug>(
+    format: &openapiv3::VariantOrUnknownOrEmpty<T>,
+) -> Option<String> {
+    match format {
+        openapiv3::VariantOrUnknownOrEmpty::Item(f) => Some(format!("{f:?}").to_lowercase()),
+        openapiv3::VariantOrUnknownOrEmpty::Unknown(f) => Some(f.clone()),
+        openapiv3::VariantOrUnknownOrEmpty::Empty => None,
+    }
+}
+
+fn enum_values<'v, T: std::fmt::Debug + 'v>(
+    values: impl Iterator<Item = &'v T>,
+) -> Option<BTreeSet<String>> {
+    let set: BTreeSet<String> = values.map(|v| format!("{v:?}").trim_matches('"').to_owned()).collect();
+    (!set.is_empty()).then_some(set)
+}
+
+fn kind(shape: &Shape) -> String {
+    match shape {
+        Shape::Object(_) => "object".into(),
+        Shape::Array(_) => "array".into(),
+        Shape::Scalar { ty, format, .. } => match format {
+            Some(f) => format!("{ty} ({f})"),
+            None => (*ty).to_owned(),
+        },
+        Shape::Any => "free-form JSON".into(),
+    }
+}
+
+/// Collects changes for one operation (or a standalone component).
+struct Collector<'c> {
+    operation: Option<String>,
+    out: &'c mut Vec<Change>,
+}
+
+impl Collector<'_> {
+    fn push(&mut self, breaking: bool, message: String) {
+        self.out.push(Change {
+            level: Level::Wire,
+            breaking,
+            operation: self.operation.clone(),
+            message,
+        });
+    }
+
+    fn field(&mut self, dir: Dir, at: &str, old: &Field, new: &Field) {
+        match (old.required, new.required) {
+            (false, true) if dir == Dir::Request => {
+                self.push(true, format!("{at} is now required"));
+            }
+            (false, true) => self.push(false, format!("{at} is now always present")),
+            (true, false) if dir == Dir::Response => {
+                self.push(true, format!("{at} is no longer guaranteed to be present"));
+            }
+            (true, false) => self.push(false, format!("{at} is no longer required")),
+            _ => {}
+        }
+        match (old.nullable, new.nullable) {
+            (false, true) if dir == Dir::Response => self.push(true, format!("{at} may now be null")),
+            (false, true) => self.push(false, format!("{at} now accepts null")),
+            (true, false) if dir == Dir::Request => {
+                self.push(true, format!("{at} no longer accepts null"));
+            }
+            (true, false) => self.push(false, format!("{at} is no longer null")),
+            _ => {}
+        }
+        if old.description != new.description {
+            self.push(false, format!("{at}: description changed"));
+        }
+        self.shape(dir, at, &old.shape, &new.shape);
+    }
+
+    fn shape(&mut self, dir: Dir, at: &str, old: &Shape, new: &Shape) {
+        match (old, new) {
+            (Shape::Object(a), Shape::Object(b)) => {
+                for (name, field) in a {
+                    let path = format!("{at}.{name}");
+                    match b.get(name) {
+                        Some(new_field) => self.field(dir, &path, field, new_field),
+                        None if dir == Dir::Response => {
+                            self.push(true, format!("{path} was removed"));
+                        }
+                        None => self.push(
+                            false,
+                            format!("{path} was removed (a client still sending it is ignored)"),
+                        ),
+                    }
+                }
+                for (name, field) in b.iter().filter(|(n, _)| !a.contains_key(*n)) {
+                    let path = format!("{at}.{name}");
+                    match dir {
+                        Dir::Request if field.required => {
+                            self.push(true, format!("required {path} was added"));
+                        }
+                        Dir::Request => self.push(false, format!("optional {path} was added")),
+                        Dir::Response => self.push(false, format!("{path} was added")),
+                    }
+                }
+            }
+            (Shape::Array(a), Shape::Array(b)) => self.shape(dir, &format!("{at}[]"), a, b),
+            (
+                Shape::Scalar {
+                    ty: ta,
+                    format: fa,
+                    values: va,
+                },
+                Shape::Scalar {
+                    ty: tb,
+                    format: fb,
+                    values: vb,
+                },
+            ) => {
+                if ta != tb {
+                    self.push(true, format!("{at} changed type from {ta} to {tb}"));
+                    return;
+                }
+                if fa != fb {
+                    let show = |f: &Option<String>| f.clone().unwrap_or_else(|| "none".into());
+                    self.push(
+                        true,
+                        format!("{at} changed format from {} to {}", show(fa), show(fb)),
+                    );
+                }
+                self.values(dir, at, va.as_ref(), vb.as_ref());
+            }
+            (Shape::Any, Shape::Any) => {}
+            (Shape::Any, b) => {
+                let breaking = dir == Dir::Request;
+                self.push(
+                    breaking,
+                    format!("{at} is now documented as {} (was free-form JSON)", kind(b)),
+                );
+            }
+            (a, Shape::Any) => {
+                let breaking = dir == Dir::Response;
+                self.push(
+                    breaking,
+                    format!("{at} is now free-form JSON (was {})", kind(a)),
+                );
+            }
+            (a, b) => self.push(true, format!("{at} changed from {} to {}", kind(a), kind(b))),
+        }
+    }
+
+    fn values(
+        &mut self,
+        dir: Dir,
+        at: &str,
+        old: Option<&BTreeSet<String>>,
+        new: Option<&BTreeSet<String>>,
+    ) {
+        let list = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
+        match (old, new) {
+            (Some(a), Some(b)) => {
+                let added: BTreeSet<_> = b.difference(a).cloned().collect();
+                let removed: BTreeSet<_> = a.difference(b).cloned().collect();
+                if !added.is_empty() {
+                    // New values in answers can surprise a client's match.
+                    self.push(
+                        dir == Dir::Response,
+                        format!("{at} gained enum values: {}", list(&added)),
+                    );
+                }
+                if !removed.is_empty() {
+                    self.push(
+                        dir == Dir::Request,
+                        format!("{at} lost enum values: {}", list(&removed)),
+                    );
+                }
+            }
+            (None, Some(b)) => self.push(
+                dir == Dir::Request,
+                format!("{at} is now limited to: {}", list(b)),
+            ),
+            (Some(_), None) => self.push(
+                dir == Dir::Response,
+                format!("{at} is no longer limited to enum values"),
+            ),
+            (None, None) => {}
+        }
+    }
+}
+
+/// One operation with its location.
+struct Op<'a> {
+    method: String,
+    path: String,
+    op: &'a Operation,
+}
+
+fn operations(spec: &OpenAPI) -> BTreeMap<String, Op<'_>> {
+    let mut ops = BTreeMap::new();
+    for (path, item) in spec.paths.iter() {
+        let Some(item) = item.as_item() else { continue };
+        for (method, op) in item.iter() {
+            let id = op
+                .operation_id
+                .clone()
+                .unwrap_or_else(|| format!("{} {path}", method.to_uppercase()));
+            ops.insert(
+                id,
+                Op {
+                    method: method.to_uppercase(),
+                    path: path.clone(),
+                    op,
+                },
+            );
+        }
+    }
+    ops
+}
+
+fn params<'a>(spec: &'a OpenAPI, op: &'a Operation) -> BTreeMap<(String, String), &'a Parameter> {
+    op.parameters
+        .iter()
+        .filter_map(|p| match p {
+            ReferenceOr::Item(p) => Some(p),
+            ReferenceOr::Reference { reference } => spec
+                .components
+                .as_ref()?
+                .parameters
+                .get(reference.strip_prefix("#/components/parameters/")?)?
+                .as_item(),
+        })
+        .map(|p| {
+            let location = match p {
+                Parameter::Query { .. } => "query",
+                Parameter::Header { .. } => "header",
+                Parameter::Path { .. } => "path",
+                Parameter::Cookie { .. } => "cookie",
+            };
+            ((location.to_owned(), p.parameter_data_ref().name.clone()), p)
+        })
+        .collect()
+}
+
+fn body_schema(op: &Operation) -> Option<&ReferenceOr<Schema>> {
+    op.request_body
+        .as_ref()?
+        .as_item()?
+        .content
+        .get("application/json")?
+        .schema
+        .as_ref()
+}
+
+fn response_schema(op: &Operation) -> Option<&ReferenceOr<Schema>> {
+    op.responses
+        .responses
+        .get(&openapiv3::StatusCode::Code(200))?
+        .as_item()?
+        .content
+        .get("application/json")?
+        .schema
+        .as_ref()
+}
+
+fn param_field(r: &mut Resolver<'_>, p: &Parameter) -> Field {
+    let data = p.parameter_data_ref();
+    let (shape, nullable, _) = match &data.format {
+        openapiv3::ParameterSchemaOrContent::Schema(s) => r.field(s, 0),
+        openapiv3::ParameterSchemaOrContent::Content(_) => (Shape::Any, false, None),
+    };
+    Field {
+        shape,
+        required: data.required,
+        nullable,
+        description: data.description.clone(),
+    }
+}
+
+/// Compares request or response bodies of one operation.
+fn bodies(
+    c: &mut Collector<'_>,
+    (old_r, new_r): (&mut Resolver<'_>, &mut Resolver<'_>),
+    dir: Dir,
+    old: Option<&ReferenceOr<Schema>>,
+    new: Option<&ReferenceOr<Schema>>,
+) {
+    let at = match dir {
+        Dir::Request => "request body",
+        Dir::Response => "response",
+    };
+    match (old, new) {
+        (Some(a), Some(b)) => {
+            let (sa, na, _) = old_r.field(a, 0);
+            let (sb, nb, _) = new_r.field(b, 0);
+            let field = |shape, nullable| Field {
+                shape,
+                required: true,
+                nullable,
+                description: None,
+            };
+            c.field(dir, at, &field(sa, na), &field(sb, nb));
+        }
+        (None, Some(_)) => c.push(dir == Dir::Request, format!("a {at} was added")),
+        (Some(_), None) => c.push(dir == Dir::Response, format!("the {at} was removed")),
+        (None, None) => {}
+    }
+}
+
+/// Every wire-level change from `old` to `new`.
+pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Vec<Change> {
+    let mut out = Vec::new();
+    let (old_ops, new_ops) = (operations(old), operations(new));
+    let (mut old_r, mut new_r) = (Resolver::new(old), Resolver::new(new));
+
+    for (id, o) in &old_ops {
+        let mut c = Collector {
+            operation: Some(id.clone()),
+            out: &mut out,
+        };
+        let Some(n) = new_ops.get(id) else {
+            let renamed = new_ops
+                .iter()
+                .find(|(nid, n)| n.method == o.method && n.path == o.path && !old_ops.contains_key(*nid));
+            match renamed {
+                Some((nid, _)) => c.push(
+                    false,
+                    format!(
+                        "operationId renamed to {nid}; {} {} is unchanged on the wire",
+                        o.method, o.path
+                    ),
+                ),
+                None => c.push(true, format!("operation removed ({} {})", o.method, o.path)),
+            }
+            continue;
+        };
+        if (o.method.as_str(), o.path.as_str()) != (n.method.as_str(), n.path.as_str()) {
+            c.push(
+                true,
+                format!("operation moved from {} {} to {} {}", o.method, o.path, n.method, n.path),
+            );
+        }
+        let (op_params, np_params) = (params(old, o.op), params(new, n.op));
+        for (key, p) in &op_params {
+            let at = format!("{} parameter {}", key.0, key.1);
+            match np_params.get(key) {
+                Some(np) => {
+                    let (a, b) = (param_field(&mut old_r, p), param_field(&mut new_r, np));
+                    c.field(Dir::Request, &at, &a, &b);
+                }
+                None => c.push(true, format!("{at} was removed")),
+            }
+        }
+        for (key, np) in np_params.iter().filter(|(k, _)| !op_params.contains_key(*k)) {
+            let at = format!("{} parameter {}", key.0, key.1);
+            if np.parameter_data_ref().required {
+                c.push(true, format!("required {at} was added"));
+            } else {
+                c.push(false, format!("optional {at} was added"));
+            }
+        }
+        let resolvers = (&mut old_r, &mut new_r);
+        bodies(&mut c, resolvers, Dir::Request, body_schema(o.op), body_schema(n.op));
+        let resolvers = (&mut old_r, &mut new_r);
+        bodies(&mut c, resolvers, Dir::Response, response_schema(o.op), response_schema(n.op));
+        if o.op.description != n.op.description || o.op.summary != n.op.summary {
+            c.push(false, "summary or description changed".into());
+        }
+    }
+    for (id, n) in new_ops.iter().filter(|(id, _)| !old_ops.contains_key(*id)) {
+        let renamed = old_ops
+            .iter()
+            .any(|(oid, o)| o.method == n.method && o.path == n.path && !new_ops.contains_key(oid));
+        if !renamed {
+            out.push(Change {
+                level: Level::Wire,
+                breaking: false,
+                operation: Some(id.clone()),
+                message: format!("operation added ({} {})", n.method, n.path),
+            });
+        }
+    }
+
+    // Components no operation reaches (callback payloads): compared on their
+    // own, as data the client receives.
+    let reached: BTreeSet<String> = old_r.seen.union(&new_r.seen).cloned().collect();
+    let schemas = |spec: &OpenAPI| -> BTreeSet<String> {
+        spec.components
+            .iter()
+            .flat_map(|c| c.schemas.keys().cloned())
+            .collect()
+    };
+    let names: BTreeSet<String> = schemas(old).union(&schemas(new)).cloned().collect();
+    for name in names.difference(&reached) {
+        let reference = format!("#/components/schemas/{name}");
+        let get = |spec: &OpenAPI| {
+            spec.components
+                .as_ref()
+                .and_then(|c| c.schemas.get(name))
+                .map(|_| ReferenceOr::<Schema>::Reference {
+                    reference: reference.clone(),
+                })
+        };
+        let mut c = Collector {
+            operation: None,
+            out: &mut out,
+        };
+        match (get(old), get(new)) {
+            (Some(a), Some(b)) => {
+                let (sa, na, _) = old_r.field(&a, 0);
+                let (sb, nb, _) = new_r.field(&b, 0);
+                let field = |shape, nullable| Field {
+                    shape,
+                    required: true,
+                    nullable,
+                    description: None,
+                };
+                c.field(Dir::Response, &format!("schema {name}"), &field(sa, na), &field(sb, nb));
+            }
+            (Some(_), None) => c.push(true, format!("schema {name} was removed")),
+            (None, Some(_)) => c.push(false, format!("schema {name} was added")),
+            (None, None) => {}
+        }
+    }
+    out
+}
