@@ -57,7 +57,11 @@ pub fn diff(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<Vec<Ch
         .chain(codegen::operations(new)?)
         .map(|(id, _)| id)
         .collect();
-    changes.extend(sdk::compare(&generated(old)?, &generated(new)?, &operations));
+    changes.extend(sdk::compare(
+        &generated(old)?,
+        &generated(new)?,
+        &operations,
+    ));
     Ok(changes)
 }
 
@@ -80,7 +84,10 @@ pub fn json_report(base: &str, head: &str, changes: &[Change]) -> String {
         "breaking": changes.iter().filter(|c| c.breaking).count(),
         "changes": list,
     });
-    format!("{}\n", serde_json::to_string_pretty(&report).unwrap_or_default())
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    )
 }
 
 fn cell(text: &str) -> String {
@@ -100,8 +107,16 @@ pub fn markdown_report(base: &str, head: &str, changes: &[Change]) -> String {
     if !breaking.is_empty() {
         out.push_str("### Breaking\n\n| level | operation | change |\n|---|---|---|\n");
         for c in &breaking {
-            let op = c.operation.as_deref().map_or("—".to_owned(), |o| format!("`{o}`"));
-            let _ = writeln!(out, "| {} | {op} | {} |", c.level.as_str(), cell(&c.message));
+            let op = c
+                .operation
+                .as_deref()
+                .map_or("—".to_owned(), |o| format!("`{o}`"));
+            let _ = writeln!(
+                out,
+                "| {} | {op} | {} |",
+                c.level.as_str(),
+                cell(&c.message)
+            );
         }
         out.push('\n');
     }
@@ -162,8 +177,8 @@ fn git(root: &Path, args: &[&str]) -> Result<String> {
 /// (default: the merge base of HEAD with `main`). Returns (label, text).
 fn read_base(root: &Path, base: Option<&str>) -> Result<(String, String)> {
     if let Some(path) = base.map(Path::new).filter(|p| p.is_file()) {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         return Ok((path.display().to_string(), text));
     }
     let rev = match base {
@@ -178,7 +193,12 @@ fn read_base(root: &Path, base: Option<&str>) -> Result<(String, String)> {
 }
 
 /// `cargo xtask spec-diff`. Returns whether the run should fail.
-pub fn run(base: Option<&str>, head: Option<&str>, format: Format, fail_on: FailOn) -> Result<bool> {
+pub fn run(
+    base: Option<&str>,
+    head: Option<&str>,
+    format: Format,
+    fail_on: FailOn,
+) -> Result<bool> {
     let root = codegen::workspace_root();
     let (base_label, base_text) = read_base(&root, base)?;
     let head_path = head.map_or_else(|| root.join(codegen::SPEC), |h| h.into());
@@ -194,4 +214,172 @@ pub fn run(base: Option<&str>, head: Option<&str>, format: Format, fail_on: Fail
     };
     print!("{report}");
     Ok(fail_on == FailOn::Breaking && changes.iter().any(|c| c.breaking))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn fixtures() -> std::path::PathBuf {
+        codegen::workspace_root().join("xtask/fixtures/spec-diff")
+    }
+
+    fn yaml(path: &Path) -> Value {
+        let text = std::fs::read_to_string(path).expect("fixture readable");
+        serde_yaml::from_str(&text).expect("fixture is YAML")
+    }
+
+    /// `base` with a JSON merge patch (RFC 7386) applied.
+    fn patched(base: &Value, patch: &Value) -> openapiv3::OpenAPI {
+        let mut doc = base.clone();
+        if !patch.is_null() {
+            json_patch::merge(&mut doc, patch);
+        }
+        serde_json::from_value(doc).expect("patched spec is OpenAPI")
+    }
+
+    fn show(changes: &[Change]) -> String {
+        changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "  {:?} breaking={} {:?}: {}",
+                    c.level, c.breaking, c.operation, c.message
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Each case: every expected change is reported with that level,
+    /// classification and operation, and nothing else breaking is reported.
+    #[test]
+    fn fixture_cases_classify_as_expected() {
+        let base = yaml(&fixtures().join("base.yaml"));
+        let mut cases: Vec<_> = std::fs::read_dir(fixtures().join("cases"))
+            .expect("cases dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        cases.sort();
+        assert!(cases.len() >= 25, "only {} cases", cases.len());
+        let mut failures = Vec::new();
+        for path in &cases {
+            let case = yaml(path);
+            let old = patched(&base, case.get("old").unwrap_or(&Value::Null));
+            let new = patched(&base, &case["new"]);
+            let changes = diff(&old, &new).expect("diff runs");
+            let expected = case["expect"].as_array().expect("expect list");
+            let matches = |e: &Value, c: &Change| {
+                e["level"].as_str() == Some(c.level.as_str())
+                    && e["breaking"].as_bool() == Some(c.breaking)
+                    && e["operation"].as_str() == c.operation.as_deref()
+                    && c.message.contains(e["contains"].as_str().unwrap_or("\0"))
+            };
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            for e in expected {
+                if !changes.iter().any(|c| matches(e, c)) {
+                    failures.push(format!("{name}: expected {e}\n{}", show(&changes)));
+                }
+            }
+            for c in changes.iter().filter(|c| c.breaking) {
+                if !expected.iter().any(|e| matches(e, c)) {
+                    failures.push(format!(
+                        "{name}: unexpected breaking change\n{}",
+                        show(std::slice::from_ref(c))
+                    ));
+                }
+            }
+            if expected.is_empty() && !changes.is_empty() {
+                failures.push(format!("{name}: expected no changes\n{}", show(&changes)));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    }
+
+    #[test]
+    fn markdown_and_json_reports_match_snapshots() {
+        let base = yaml(&fixtures().join("base.yaml"));
+        for case in [
+            "05-operation-id-renamed",
+            "20-response-field-removed",
+            "01-no-change",
+        ] {
+            let case_doc = yaml(&fixtures().join(format!("cases/{case}.yaml")));
+            let old = patched(&base, &Value::Null);
+            let new = patched(&base, &case_doc["new"]);
+            let changes = diff(&old, &new).expect("diff");
+            let md = markdown_report("base.yaml", &format!("{case}.yaml"), &changes);
+            expectorate::assert_contents(fixtures().join(format!("snapshots/{case}.md")), &md);
+        }
+        let case_doc = yaml(&fixtures().join("cases/20-response-field-removed.yaml"));
+        let changes = diff(
+            &patched(&base, &Value::Null),
+            &patched(&base, &case_doc["new"]),
+        )
+        .expect("diff");
+        let json: Value = serde_json::from_str(&json_report("a", "b", &changes)).expect("JSON");
+        assert_eq!(json["breaking"], 2);
+        for c in json["changes"].as_array().expect("changes") {
+            assert!(
+                c["level"].is_string() && c["breaking"].is_boolean() && c["message"].is_string()
+            );
+            assert!(c.get("operation").is_some());
+        }
+    }
+
+    /// The report on a realistic change to the real spec.
+    #[test]
+    fn a_change_to_the_real_spec_reads_well() {
+        let root = codegen::workspace_root();
+        let real: Value =
+            serde_yaml::from_str(&std::fs::read_to_string(root.join(codegen::SPEC)).expect("spec"))
+                .expect("yaml");
+        let patch = yaml(&fixtures().join("real-spec-change.yaml"));
+        let old = patched(&real, &Value::Null);
+        let new = patched(&real, &patch);
+        let changes = diff(&old, &new).expect("diff");
+        let md = markdown_report("main", "this PR", &changes);
+        expectorate::assert_contents(fixtures().join("snapshots/real-spec-change.md"), &md);
+        assert!(changes.iter().any(|c| c.breaking));
+    }
+
+    #[test]
+    fn the_base_is_a_file_or_a_git_revision() {
+        let root = codegen::workspace_root();
+        let file = fixtures().join("base.yaml");
+        let (label, text) = read_base(&root, file.to_str()).expect("file base");
+        assert!(label.ends_with("base.yaml") && text.contains("thing_order_create"));
+        let (label, text) = read_base(&root, Some("HEAD")).expect("revision base");
+        assert_eq!(label, "HEAD:openapi/pandapon.yaml");
+        assert!(codegen::parse_spec(&text).is_ok());
+        let err = read_base(&root, Some("no-such-revision-xyz")).expect_err("bad revision");
+        assert!(err.to_string().contains("git show"), "{err}");
+    }
+
+    #[test]
+    fn fail_on_breaking_decides_the_exit() {
+        let dir = std::env::temp_dir().join(format!("spec-diff-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let base = fixtures().join("base.yaml");
+        let mut doc = yaml(&base);
+        let case = yaml(&fixtures().join("cases/20-response-field-removed.yaml"));
+        json_patch::merge(&mut doc, &case["new"]);
+        let head = dir.join("head.yaml");
+        std::fs::write(&head, serde_yaml::to_string(&doc).expect("yaml")).expect("write");
+        let (b, h) = (base.to_str(), head.to_str());
+        assert!(run(b, h, Format::Json, FailOn::Breaking).expect("runs"));
+        assert!(!run(b, h, Format::Markdown, FailOn::None).expect("runs"));
+        assert!(!run(b, b, Format::Markdown, FailOn::Breaking).expect("runs"));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn a_no_op_diff_of_the_real_spec_is_empty() {
+        let spec = codegen::load_spec(&codegen::workspace_root()).expect("spec");
+        assert_eq!(diff(&spec, &spec).expect("diff"), Vec::new());
+    }
 }

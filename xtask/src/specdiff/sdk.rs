@@ -83,7 +83,10 @@ impl Api {
                 if client && name == "Client" {
                     api.client.extend(pub_methods(imp));
                 } else if !client {
-                    api.builders.entry(name).or_default().extend(pub_methods(imp));
+                    api.builders
+                        .entry(name)
+                        .or_default()
+                        .extend(pub_methods(imp));
                 }
             }
         };
@@ -137,7 +140,11 @@ impl Api {
             }
             for ty in self.structs.get(&name).into_iter().flat_map(|f| f.values()) {
                 let words = ty.split(|c: char| !c.is_alphanumeric() && c != '_');
-                todo.extend(words.filter(|w| known.contains(&w.to_string())).map(str::to_owned));
+                todo.extend(
+                    words
+                        .filter(|w| known.contains(&w.to_string()))
+                        .map(str::to_owned),
+                );
             }
         }
         seen
@@ -160,12 +167,7 @@ fn pascal(snake: &str) -> String {
 pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) -> Vec<Change> {
     let (a, b) = (Api::of(old), Api::of(new));
     let mut out = Vec::new();
-    let op_of_builder = |name: &str| {
-        operations
-            .iter()
-            .find(|op| pascal(op) == name)
-            .cloned()
-    };
+    let op_of_builder = |name: &str| operations.iter().find(|op| pascal(op) == name).cloned();
     let mut push = |breaking: bool, operation: Option<String>, message: String| {
         out.push(Change {
             level: Level::Sdk,
@@ -180,13 +182,21 @@ pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) 
         match b.client.get(name) {
             None => push(true, op, format!("method Client::{name}() was removed")),
             Some(new_sig) if new_sig != sig => {
-                push(true, op, format!("method Client::{name}() changed signature"));
+                push(
+                    true,
+                    op,
+                    format!("method Client::{name}() changed signature"),
+                );
             }
             _ => {}
         }
     }
     for name in b.client.keys().filter(|n| !a.client.contains_key(*n)) {
-        push(false, Some(name.clone()), format!("method Client::{name}() was added"));
+        push(
+            false,
+            Some(name.clone()),
+            format!("method Client::{name}() was added"),
+        );
     }
 
     for (builder, methods) in &a.builders {
@@ -211,7 +221,11 @@ pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) 
         }
     }
     for builder in b.builders.keys().filter(|n| !a.builders.contains_key(*n)) {
-        push(false, op_of_builder(builder), format!("builder {builder} was added"));
+        push(
+            false,
+            op_of_builder(builder),
+            format!("builder {builder} was added"),
+        );
     }
 
     for (name, fields) in &a.structs {
@@ -239,7 +253,11 @@ pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) 
             } else {
                 ""
             };
-            push(built, None, format!("field {name}::{field}: {ty} was added{why}"));
+            push(
+                built,
+                None,
+                format!("field {name}::{field}: {ty} was added{why}"),
+            );
         }
     }
     for name in b.structs.keys().filter(|n| !a.structs.contains_key(*n)) {

@@ -57,7 +57,11 @@ impl<'a> Resolver<'a> {
     }
 
     /// The shape of a schema, its nullability and description.
-    fn field(&mut self, schema: &ReferenceOr<Schema>, depth: usize) -> (Shape, bool, Option<String>) {
+    fn field(
+        &mut self,
+        schema: &ReferenceOr<Schema>,
+        depth: usize,
+    ) -> (Shape, bool, Option<String>) {
         let schema = match schema {
             ReferenceOr::Reference { reference } => match self.component(reference) {
                 Some(s) => s,
@@ -157,7 +161,9 @@ fn format_name<T: std::fmt::Debug>(
 fn enum_values<'v, T: std::fmt::Debug + 'v>(
     values: impl Iterator<Item = &'v T>,
 ) -> Option<BTreeSet<String>> {
-    let set: BTreeSet<String> = values.map(|v| format!("{v:?}").trim_matches('"').to_owned()).collect();
+    let set: BTreeSet<String> = values
+        .map(|v| format!("{v:?}").trim_matches('"').to_owned())
+        .collect();
     (!set.is_empty()).then_some(set)
 }
 
@@ -202,7 +208,9 @@ impl Collector<'_> {
             _ => {}
         }
         match (old.nullable, new.nullable) {
-            (false, true) if dir == Dir::Response => self.push(true, format!("{at} may now be null")),
+            (false, true) if dir == Dir::Response => {
+                self.push(true, format!("{at} may now be null"))
+            }
             (false, true) => self.push(false, format!("{at} now accepts null")),
             (true, false) if dir == Dir::Request => {
                 self.push(true, format!("{at} no longer accepts null"));
@@ -284,7 +292,10 @@ impl Collector<'_> {
                     format!("{at} is now free-form JSON (was {})", kind(a)),
                 );
             }
-            (a, b) => self.push(true, format!("{at} changed from {} to {}", kind(a), kind(b))),
+            (a, b) => self.push(
+                true,
+                format!("{at} changed from {} to {}", kind(a), kind(b)),
+            ),
         }
     }
 
@@ -375,7 +386,10 @@ fn params<'a>(spec: &'a OpenAPI, op: &'a Operation) -> BTreeMap<(String, String)
                 Parameter::Path { .. } => "path",
                 Parameter::Cookie { .. } => "cookie",
             };
-            ((location.to_owned(), p.parameter_data_ref().name.clone()), p)
+            (
+                (location.to_owned(), p.parameter_data_ref().name.clone()),
+                p,
+            )
         })
         .collect()
 }
@@ -457,9 +471,9 @@ pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Vec<Change> {
             out: &mut out,
         };
         let Some(n) = new_ops.get(id) else {
-            let renamed = new_ops
-                .iter()
-                .find(|(nid, n)| n.method == o.method && n.path == o.path && !old_ops.contains_key(*nid));
+            let renamed = new_ops.iter().find(|(nid, n)| {
+                n.method == o.method && n.path == o.path && !old_ops.contains_key(*nid)
+            });
             match renamed {
                 Some((nid, _)) => c.push(
                     false,
@@ -475,7 +489,10 @@ pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Vec<Change> {
         if (o.method.as_str(), o.path.as_str()) != (n.method.as_str(), n.path.as_str()) {
             c.push(
                 true,
-                format!("operation moved from {} {} to {} {}", o.method, o.path, n.method, n.path),
+                format!(
+                    "operation moved from {} {} to {} {}",
+                    o.method, o.path, n.method, n.path
+                ),
             );
         }
         let (op_params, np_params) = (params(old, o.op), params(new, n.op));
@@ -489,7 +506,10 @@ pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Vec<Change> {
                 None => c.push(true, format!("{at} was removed")),
             }
         }
-        for (key, np) in np_params.iter().filter(|(k, _)| !op_params.contains_key(*k)) {
+        for (key, np) in np_params
+            .iter()
+            .filter(|(k, _)| !op_params.contains_key(*k))
+        {
             let at = format!("{} parameter {}", key.0, key.1);
             if np.parameter_data_ref().required {
                 c.push(true, format!("required {at} was added"));
@@ -498,9 +518,21 @@ pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Vec<Change> {
             }
         }
         let resolvers = (&mut old_r, &mut new_r);
-        bodies(&mut c, resolvers, Dir::Request, body_schema(o.op), body_schema(n.op));
+        bodies(
+            &mut c,
+            resolvers,
+            Dir::Request,
+            body_schema(o.op),
+            body_schema(n.op),
+        );
         let resolvers = (&mut old_r, &mut new_r);
-        bodies(&mut c, resolvers, Dir::Response, response_schema(o.op), response_schema(n.op));
+        bodies(
+            &mut c,
+            resolvers,
+            Dir::Response,
+            response_schema(o.op),
+            response_schema(n.op),
+        );
         if o.op.description != n.op.description || o.op.summary != n.op.summary {
             c.push(false, "summary or description changed".into());
         }
@@ -553,7 +585,12 @@ pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Vec<Change> {
                     nullable,
                     description: None,
                 };
-                c.field(Dir::Response, &format!("schema {name}"), &field(sa, na), &field(sb, nb));
+                c.field(
+                    Dir::Response,
+                    &format!("schema {name}"),
+                    &field(sa, na),
+                    &field(sb, nb),
+                );
             }
             (Some(_), None) => c.push(true, format!("schema {name} was removed")),
             (None, Some(_)) => c.push(false, format!("schema {name} was added")),
