@@ -317,6 +317,35 @@ fn is_json_value(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Value"))
 }
 
+/// Extension on every operation: whether re-sending it is harmless.
+const EXT_READ_ONLY: &str = "x-pandapon-read-only";
+
+/// The operations marked `x-pandapon-read-only: true`; fails if any
+/// operation lacks the mark, so none can go unclassified.
+pub fn read_only(spec: &openapiv3::OpenAPI) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for (path, item) in spec.paths.iter() {
+        let Some(item) = item.as_item() else { continue };
+        for (method, op) in item.iter() {
+            let id = op.operation_id.clone().unwrap_or_default();
+            match op
+                .extensions
+                .get(EXT_READ_ONLY)
+                .and_then(serde_json::Value::as_bool)
+            {
+                Some(true) => ids.push(id),
+                Some(false) => {}
+                None => bail!(
+                    "{method} {path} ({id}) needs `{EXT_READ_ONLY}: true|false`: \
+                     may a failed attempt be re-sent?"
+                ),
+            }
+        }
+    }
+    ids.sort();
+    Ok(ids)
+}
+
 /// The operations whose security requirement is the query-parameter scheme.
 pub fn query_signed(spec: &openapiv3::OpenAPI) -> Vec<String> {
     let mut ids: Vec<String> = spec
@@ -382,14 +411,29 @@ fn envelope_impls(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec<syn
         };
         let call_doc = format!(
             "Sends `{op_id}` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.\n\n\
-             Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, \
-             leaving the `code` check to the caller."
+             Every attempt is signed afresh, and retried per the client's policy. \
+             [`send`](Self::send) returns the raw envelope instead, leaving the `code` \
+             check to the caller."
+        );
+        let call_with_doc = format!(
+            "Like [`call`](Self::call), with per-call options (retries, timeout) for `{op_id}`."
         );
         let mut tokens = quote! {
             impl builder::#builder<'_> {
                 #[doc = #call_doc]
                 pub async fn call(self) -> ::std::result::Result<crate::Reply<#data_ty>, crate::Error> {
-                    crate::envelope::finish(self.send().await).await
+                    self.call_with(::std::default::Default::default()).await
+                }
+
+                #[doc = #call_with_doc]
+                pub async fn call_with(
+                    self,
+                    options: crate::CallOptions,
+                ) -> ::std::result::Result<crate::Reply<#data_ty>, crate::Error> {
+                    crate::call::run_call(#op_id, options, async move {
+                        crate::envelope::finish(self.send().await).await
+                    })
+                    .await
                 }
             }
         };
@@ -415,12 +459,17 @@ fn envelope_impls(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec<syn
         items.extend(parsed.items);
     }
     let query_signed = query_signed(spec);
+    let read_only = read_only(spec)?;
     // Response data types are named relative to `types`, so the impls live
     // in a module that sees them.
     let tokens = quote! {
         /// Operations authenticated with `timestamp` and `sign` query
         /// parameters (the spec's `logisticsSign` security scheme).
         pub(crate) const QUERY_SIGNED_OPERATIONS: &[&str] = &[#(#query_signed),*];
+
+        /// Operations the spec marks `x-pandapon-read-only: true`: safe to
+        /// re-send after a failure. Every other operation is a write.
+        pub(crate) const READ_ONLY_OPERATIONS: &[&str] = &[#(#read_only),*];
 
         mod envelopes {
             #[allow(unused_imports)]

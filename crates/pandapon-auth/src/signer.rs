@@ -65,6 +65,7 @@ impl FromStr for TimestampUnit {
 pub struct Signer {
     credentials: Credentials,
     unit: TimestampUnit,
+    clock_offset_ms: i64,
 }
 
 impl Signer {
@@ -73,7 +74,20 @@ impl Signer {
         Self {
             credentials,
             unit: TimestampUnit::default(),
+            clock_offset_ms: 0,
         }
+    }
+
+    /// Shifts "now" by `offset_ms` milliseconds when signing (positive when
+    /// the local clock is behind the server's).
+    pub fn with_clock_offset_millis(mut self, offset_ms: i64) -> Self {
+        self.clock_offset_ms = offset_ms;
+        self
+    }
+
+    /// The clock offset, in milliseconds.
+    pub fn clock_offset_millis(&self) -> i64 {
+        self.clock_offset_ms
     }
 
     /// Chooses the timestamp unit.
@@ -101,9 +115,17 @@ impl Signer {
         )
     }
 
-    /// Signs now, with a fresh nonce. Call once per attempt.
+    /// Signs now (shifted by the clock offset), with a fresh nonce. Call
+    /// once per attempt.
     pub fn sign_now(&self) -> SignedHeaders {
-        self.sign_at(SystemTime::now(), &mut rand::rng())
+        let offset = Duration::from_millis(self.clock_offset_ms.unsigned_abs());
+        let now = SystemTime::now();
+        let now = if self.clock_offset_ms >= 0 {
+            now.checked_add(offset)
+        } else {
+            now.checked_sub(offset)
+        };
+        self.sign_at(now.unwrap_or(UNIX_EPOCH), &mut rand::rng())
     }
 }
 
@@ -158,11 +180,20 @@ mod tests {
     }
 
     #[test]
+    fn the_clock_offset_shifts_the_timestamp() {
+        let ahead = signer().with_clock_offset_millis(3_600_000).sign_now();
+        let plain = signer().sign_now();
+        let ts = |h: &SignedHeaders| h.timestamp().as_str().parse::<i64>().unwrap();
+        let shift = ts(&ahead) - ts(&plain);
+        assert!((3_599_000..=3_601_000).contains(&shift), "{shift}");
+    }
+
+    #[test]
     fn signer_debug_hides_the_secret() {
         let s = Signer::new(Credentials::new("ak", "hunter2hunter2", "u1").unwrap());
         assert_eq!(
             format!("{s:?}"),
-            r#"Signer { credentials: Credentials { access_key: "ak", access_secret: "***", user_id: "u1" }, unit: Millis }"#
+            r#"Signer { credentials: Credentials { access_key: "ak", access_secret: "***", user_id: "u1" }, unit: Millis, clock_offset_ms: 0 }"#
         );
     }
 }

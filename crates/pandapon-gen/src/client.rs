@@ -6,6 +6,7 @@ use std::time::Duration;
 use pandapon_auth::{Credentials, HeaderRuleQuery, QuerySigner, Signer, TimestampUnit};
 use progenitor_client::{ClientHooks, OperationInfo};
 
+use crate::call::RetryPolicy;
 use crate::{Client, ConfigError};
 
 /// PandaPon's production server.
@@ -25,6 +26,8 @@ pub const ENV_USER_ID: &str = "PANDAPON_USER_ID";
 pub const ENV_BASE_URL: &str = "PANDAPON_BASE_URL";
 /// Environment variable choosing the timestamp unit, `ms` or `s` (optional).
 pub const ENV_TIMESTAMP_UNIT: &str = "PANDAPON_TIMESTAMP_UNIT";
+/// Environment variable with a clock offset in milliseconds (optional).
+pub const ENV_CLOCK_OFFSET_MS: &str = "PANDAPON_CLOCK_OFFSET_MS";
 
 /// State the generated client carries: the signer.
 ///
@@ -35,6 +38,7 @@ pub struct Inner {
     signer: Signer,
     query_signer: Arc<dyn QuerySigner>,
     dry_run: Option<DryRun>,
+    policy: RetryPolicy,
 }
 
 /// Receives each signed request instead of the network.
@@ -49,6 +53,7 @@ impl std::fmt::Debug for Inner {
             .field("signer", &self.signer)
             .field("query_signer", &self.query_signer)
             .field("dry_run", &self.dry_run.is_some())
+            .field("policy", &self.policy)
             .finish()
     }
 }
@@ -97,17 +102,18 @@ impl ClientHooks<Inner> for Client {
         Ok(())
     }
 
-    /// Signs the request (fresh timestamp and nonce) and sends it once.
-    ///
-    /// Signing happens here, per attempt, rather than in `pre`, so that a
-    /// retried attempt can never go out with a replayed nonce.
+    /// Sends the request per the retry policy, signing every attempt with
+    /// a fresh timestamp and nonce, so a retry never replays a nonce.
     async fn exec(
         &self,
-        mut request: reqwest::Request,
+        request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        self.inner.sign(&mut request, info.operation_id);
-        self.client.execute(request).await
+        let op = info.operation_id;
+        crate::call::execute(&self.client, &self.inner.policy, op, request, |r| {
+            self.inner.sign(r, op)
+        })
+        .await
     }
 }
 
@@ -144,6 +150,8 @@ pub struct ClientBuilder {
     timeout: Duration,
     query_signer: Arc<dyn QuerySigner>,
     dry_run: Option<DryRun>,
+    policy: RetryPolicy,
+    clock_offset_ms: i64,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -156,6 +164,8 @@ impl std::fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("query_signer", &self.query_signer)
             .field("dry_run", &self.dry_run.is_some())
+            .field("policy", &self.policy)
+            .field("clock_offset_ms", &self.clock_offset_ms)
             .finish()
     }
 }
@@ -172,6 +182,8 @@ impl ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             query_signer: Arc::new(HeaderRuleQuery),
             dry_run: None,
+            policy: RetryPolicy::default(),
+            clock_offset_ms: 0,
         }
     }
 
@@ -204,6 +216,13 @@ impl ClientBuilder {
                     })?;
             builder = builder.timestamp_unit(unit);
         }
+        if let Some(offset) = get(ENV_CLOCK_OFFSET_MS) {
+            let offset = offset.trim().parse().map_err(|_| ConfigError::InvalidVar {
+                name: ENV_CLOCK_OFFSET_MS,
+                reason: "expected a whole number of milliseconds, such as -1500".into(),
+            })?;
+            builder = builder.clock_offset_millis(offset);
+        }
         Ok(builder)
     }
 
@@ -221,6 +240,21 @@ impl ClientBuilder {
     /// Chooses the unit of the `timestamp` header.
     pub fn timestamp_unit(mut self, unit: TimestampUnit) -> Self {
         self.unit = unit;
+        self
+    }
+
+    /// Replaces the retry policy (see [`RetryPolicy`]; [`RetryPolicy::none`]
+    /// turns automatic retries off).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Adds `offset_ms` to the local clock when signing, for hosts whose
+    /// clock is off by more than PandaPon's 600-second window. Positive if
+    /// the local clock is behind.
+    pub fn clock_offset_millis(mut self, offset_ms: i64) -> Self {
+        self.clock_offset_ms = offset_ms;
         self
     }
 
@@ -277,11 +311,14 @@ impl ClientBuilder {
             .user_agent(concat!("pandapon-rust/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(ConfigError::Http)?;
-        let signer = Signer::new(self.credentials).with_timestamp_unit(self.unit);
+        let signer = Signer::new(self.credentials)
+            .with_timestamp_unit(self.unit)
+            .with_clock_offset_millis(self.clock_offset_ms);
         let inner = Inner {
             signer,
             query_signer: self.query_signer,
             dry_run: self.dry_run,
+            policy: self.policy,
         };
         Ok(Client::new_with_client(&base_url, http, inner))
     }

@@ -77,6 +77,9 @@ pub(crate) fn unwrap_envelope<R: Envelope>(
     http_status: StatusCode,
 ) -> Result<Reply<R::Data>, Error> {
     let (meta, data) = envelope.into_parts();
+    if let Some(id) = &meta.request_id {
+        tracing::Span::current().record("request_id", id.as_str());
+    }
     match meta.code {
         Some(SUCCESS_CODE) => match data {
             Some(data) => Ok(Reply {

@@ -124,6 +124,17 @@ pub struct ApiError {
     pub http_status: StatusCode,
 }
 
+impl ApiError {
+    /// Whether PandaPon's message is about the request time (its window is
+    /// 600 seconds), which usually means the host clock is off.
+    pub fn is_timestamp_rejection(&self) -> bool {
+        self.msg.as_deref().is_some_and(|m| {
+            let m = m.to_lowercase();
+            m.contains("timestamp") || m.contains("时间戳")
+        })
+    }
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -132,7 +143,15 @@ impl fmt::Display for ApiError {
             self.code,
             self.msg.as_deref().unwrap_or("<no msg>"),
             self.request_id.as_deref().unwrap_or("<none>")
-        )
+        )?;
+        if self.is_timestamp_rejection() {
+            f.write_str(
+                "; the request time must be within 600 s of PandaPon's clock: check this \
+                 host's clock, or set ClientBuilder::clock_offset_millis \
+                 (PANDAPON_CLOCK_OFFSET_MS)",
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -20842,6 +20842,32 @@ pub(crate) const QUERY_SIGNED_OPERATIONS: &[&str] = &[
     "open_logistics_order_render_freight",
     "open_logistics_update_info",
 ];
+/// Operations the spec marks `x-pandapon-read-only: true`: safe to
+/// re-send after a failure. Every other operation is a write.
+pub(crate) const READ_ONLY_OPERATIONS: &[&str] = &[
+    "alibaba_cart_list",
+    "alibaba_cart_preview_order",
+    "alibaba_order_batch_preview",
+    "alibaba_order_detail",
+    "alibaba_order_page",
+    "alibaba_order_pay_url",
+    "alibaba_order_preview",
+    "alibaba_product_decrypt_open_uid",
+    "alibaba_product_detail",
+    "alibaba_product_image_search",
+    "alibaba_product_keyword_search",
+    "alibaba_product_related_recommend",
+    "alibaba_product_store_search",
+    "open_logistics_item_price",
+    "open_logistics_order_render_freight",
+    "taobao_product_batch_check",
+    "taobao_product_get",
+    "taobao_product_item_search",
+    "taobao_product_source_search",
+    "taobao_refund_detail",
+    "taobao_refund_list",
+    "taobao_refund_render",
+];
 mod envelopes {
     #[allow(unused_imports)]
     use super::types::*;
@@ -20849,11 +20875,23 @@ mod envelopes {
     impl builder::AlibabaCartCreateOrder<'_> {
         /**Sends `alibaba_cart_create_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_create_order`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_cart_create_order",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::UndocumentedEnvelope {
@@ -20875,11 +20913,23 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::AlibabaCartEditQuantity<'_> {
         /**Sends `alibaba_cart_edit_quantity` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<bool>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_edit_quantity`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<bool>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_cart_edit_quantity",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::AlibabaCartEditQuantityResponse {
@@ -20901,11 +20951,23 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::AlibabaCartList<'_> {
         /**Sends `alibaba_cart_list` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<AlibabaCart>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_list`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<AlibabaCart>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_cart_list",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::AlibabaCartListResponse {
@@ -20927,24 +20989,51 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::AlibabaCartPreviewOrder<'_> {
         /**Sends `alibaba_cart_preview_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_preview_order`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_cart_preview_order",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::AlibabaOrderBatchCreate<'_> {
         /**Sends `alibaba_order_batch_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<
             crate::Reply<::std::vec::Vec<AlibabaOrderResult>>,
             crate::Error,
         > {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_batch_create`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<
+            crate::Reply<::std::vec::Vec<AlibabaOrderResult>>,
+            crate::Error,
+        > {
+            crate::call::run_call(
+                    "alibaba_order_batch_create",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::AlibabaOrderBatchCreateResponse {
@@ -20966,31 +21055,67 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::AlibabaOrderBatchPreview<'_> {
         /**Sends `alibaba_order_batch_preview` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_batch_preview`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_order_batch_preview",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::AlibabaOrderBatchSubmitToPay<'_> {
         /**Sends `alibaba_order_batch_submit_to_pay` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_batch_submit_to_pay`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_order_batch_submit_to_pay",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::AlibabaOrderCancel<'_> {
         /**Sends `alibaba_order_cancel` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<bool>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_cancel`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<bool>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_order_cancel",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::AlibabaOrderCancelResponse {
@@ -21012,14 +21137,29 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::AlibabaOrderConfirmReceipt<'_> {
         /**Sends `alibaba_order_confirm_receipt` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<
             crate::Reply<AlibabaConfirmReceiptResult>,
             crate::Error,
         > {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_confirm_receipt`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<
+            crate::Reply<AlibabaConfirmReceiptResult>,
+            crate::Error,
+        > {
+            crate::call::run_call(
+                    "alibaba_order_confirm_receipt",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::AlibabaOrderConfirmReceiptResponse {
@@ -21041,41 +21181,89 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::AlibabaOrderCreate<'_> {
         /**Sends `alibaba_order_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_create`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_order_create",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::AlibabaOrderDetail<'_> {
         /**Sends `alibaba_order_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_detail`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_order_detail",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::AlibabaOrderPage<'_> {
         /**Sends `alibaba_order_page` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_page`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_order_page",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::AlibabaOrderPayUrl<'_> {
         /**Sends `alibaba_order_pay_url` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<AlibabaPayOrder>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_pay_url`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<AlibabaPayOrder>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_order_pay_url",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::AlibabaOrderPayUrlResponse {
@@ -21097,31 +21285,67 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::AlibabaOrderPreview<'_> {
         /**Sends `alibaba_order_preview` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_preview`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_order_preview",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::AlibabaProductDecryptOpenUid<'_> {
         /**Sends `alibaba_product_decrypt_open_uid` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_decrypt_open_uid`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_product_decrypt_open_uid",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::AlibabaProductDetail<'_> {
         /**Sends `alibaba_product_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<AlibabaProductDetail>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_detail`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<AlibabaProductDetail>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_product_detail",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::AlibabaProductDetailResponse {
@@ -21143,11 +21367,23 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::AlibabaProductImageSearch<'_> {
         /**Sends `alibaba_product_image_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<AlibabaProductPage>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_image_search`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<AlibabaProductPage>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_product_image_search",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::AlibabaProductSearchResponse {
@@ -21169,31 +21405,67 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::AlibabaProductKeywordSearch<'_> {
         /**Sends `alibaba_product_keyword_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<AlibabaProductPage>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_keyword_search`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<AlibabaProductPage>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_product_keyword_search",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::AlibabaProductRelatedRecommend<'_> {
         /**Sends `alibaba_product_related_recommend` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_related_recommend`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_product_related_recommend",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::AlibabaProductStoreSearch<'_> {
         /**Sends `alibaba_product_store_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<AlibabaStoreProductPage>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_store_search`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<AlibabaStoreProductPage>, crate::Error> {
+            crate::call::run_call(
+                    "alibaba_product_store_search",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::AlibabaProductStoreSearchResponse {
@@ -21215,11 +21487,23 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::OpenAddressAddOrUpdate<'_> {
         /**Sends `open_address_add_or_update` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<()>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `open_address_add_or_update`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<()>, crate::Error> {
+            crate::call::run_call(
+                    "open_address_add_or_update",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::OpenAddressAddOrUpdateResponse {
@@ -21241,81 +21525,177 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::OpenLogisticsItemPrice<'_> {
         /**Sends `open_logistics_item_price` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_item_price`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "open_logistics_item_price",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::OpenLogisticsOrderBookingFreight<'_> {
         /**Sends `open_logistics_order_booking_freight` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_order_booking_freight`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "open_logistics_order_booking_freight",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::OpenLogisticsOrderRenderFreight<'_> {
         /**Sends `open_logistics_order_render_freight` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_order_render_freight`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "open_logistics_order_render_freight",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::OpenLogisticsUpdateInfo<'_> {
         /**Sends `open_logistics_update_info` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_update_info`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "open_logistics_update_info",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::TaobaoCartAdd<'_> {
         /**Sends `taobao_cart_add` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_cart_add`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "taobao_cart_add",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::TaobaoCartCreateOrder<'_> {
         /**Sends `taobao_cart_create_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_cart_create_order`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "taobao_cart_create_order",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::TaobaoOrderCreate<'_> {
         /**Sends `taobao_order_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_create`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "taobao_order_create",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::TaobaoProductBatchCheck<'_> {
         /**Sends `taobao_product_batch_check` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<TaobaoBatchCheckResult>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_batch_check`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<TaobaoBatchCheckResult>, crate::Error> {
+            crate::call::run_call(
+                    "taobao_product_batch_check",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::TaobaoProductBatchCheckResponse {
@@ -21337,11 +21717,23 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::TaobaoProductGet<'_> {
         /**Sends `taobao_product_get` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<TaobaoProduct>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_get`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<TaobaoProduct>, crate::Error> {
+            crate::call::run_call(
+                    "taobao_product_get",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::TaobaoProductGetResponse {
@@ -21363,21 +21755,45 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::TaobaoProductItemSearch<'_> {
         /**Sends `taobao_product_item_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_item_search`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "taobao_product_item_search",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::TaobaoProductSourceSearch<'_> {
         /**Sends `taobao_product_source_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<TaobaoSourceProduct>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_source_search`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<TaobaoSourceProduct>, crate::Error> {
+            crate::call::run_call(
+                    "taobao_product_source_search",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::TaobaoProductSourceSearchResponse {
@@ -21399,14 +21815,29 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::TaobaoRefundCancel<'_> {
         /**Sends `taobao_refund_cancel` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<
             crate::Reply<TaobaoRefundCancelResult>,
             crate::Error,
         > {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_cancel`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<
+            crate::Reply<TaobaoRefundCancelResult>,
+            crate::Error,
+        > {
+            crate::call::run_call(
+                    "taobao_refund_cancel",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::TaobaoRefundCancelResponse {
@@ -21428,11 +21859,23 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::TaobaoRefundDetail<'_> {
         /**Sends `taobao_refund_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<TaobaoRefundDetail>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_detail`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<TaobaoRefundDetail>, crate::Error> {
+            crate::call::run_call(
+                    "taobao_refund_detail",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::TaobaoRefundDetailResponse {
@@ -21454,21 +21897,45 @@ Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, 
     impl builder::TaobaoRefundList<'_> {
         /**Sends `taobao_refund_list` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_list`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+            crate::call::run_call(
+                    "taobao_refund_list",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl builder::TaobaoRefundRender<'_> {
         /**Sends `taobao_refund_render` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
-Every attempt is signed. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
         pub async fn call(
             self,
         ) -> ::std::result::Result<crate::Reply<TaobaoRefundRender>, crate::Error> {
-            crate::envelope::finish(self.send().await).await
+            self.call_with(::std::default::Default::default()).await
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_render`.
+        pub async fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> ::std::result::Result<crate::Reply<TaobaoRefundRender>, crate::Error> {
+            crate::call::run_call(
+                    "taobao_refund_render",
+                    options,
+                    async move { crate::envelope::finish(self.send().await).await },
+                )
+                .await
         }
     }
     impl crate::envelope::Envelope for types::TaobaoRefundRenderResponse {

@@ -7,6 +7,7 @@
 // same paths work here and in the generated CLI and mocks.
 extern crate self as pandapon_gen;
 
+mod call;
 mod client;
 mod enums;
 mod envelope;
@@ -17,9 +18,10 @@ mod generated;
 mod ids;
 mod json;
 
+pub use call::{CallOptions, Retry, RetryPolicy, is_read_only};
 pub use client::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_ACCESS_KEY,
-    ENV_ACCESS_SECRET, ENV_BASE_URL, ENV_TIMESTAMP_UNIT, ENV_USER_ID, Inner,
+    ENV_ACCESS_SECRET, ENV_BASE_URL, ENV_CLOCK_OFFSET_MS, ENV_TIMESTAMP_UNIT, ENV_USER_ID, Inner,
 };
 pub use enums::{MessagePlatform, MessageType, OrderStatus};
 pub use envelope::{Envelope, Meta, Reply, SUCCESS_CODE};

@@ -1,10 +1,12 @@
 //! A fake PandaPon: a local HTTP server that checks signatures like PandaPon
 //! and answers every operation of the spec with its documented example.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -75,6 +77,21 @@ impl Route {
     }
 }
 
+/// A failure the fake injects into the next request, before answering it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this HTTP status and an HTML body, as a proxy would;
+    /// with `Some(secs)`, also send `Retry-After: secs`.
+    Status(u16, Option<u64>),
+    /// Wait this long, then answer normally (to outlast a client's timeout).
+    Delay(Duration),
+}
+
+struct State {
+    check: SignatureCheck,
+    faults: Mutex<VecDeque<Fault>>,
+}
+
 /// A running fake PandaPon. It stops when dropped.
 ///
 /// Every operation in `openapi/pandapon.yaml` is served on its method and
@@ -95,10 +112,24 @@ impl FakePandaPon {
     /// Listens on `addr` (port 0 picks a free port) and serves until dropped
     /// or [`stopped`](Self::stop).
     pub async fn start(addr: SocketAddr, check: SignatureCheck) -> io::Result<Self> {
+        Self::start_with_faults(addr, check, Vec::new()).await
+    }
+
+    /// Like [`start`](Self::start), failing the first requests as `faults`
+    /// says, one fault per request, in order. Every request, faulty or not,
+    /// is logged by the signature check (see [`SignatureCheck::seen`]).
+    pub async fn start_with_faults(
+        addr: SocketAddr,
+        check: SignatureCheck,
+        faults: Vec<Fault>,
+    ) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = oneshot::channel();
-        let check = Arc::new(check);
+        let check = Arc::new(State {
+            check,
+            faults: Mutex::new(faults.into()),
+        });
         let task = tokio::spawn(async move {
             loop {
                 tokio::select! {
@@ -186,11 +217,34 @@ fn query_mismatch(query: Option<&str>, headers: &http::HeaderMap) -> Option<&'st
 }
 
 async fn answer(
-    check: Arc<SignatureCheck>,
+    state: Arc<State>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
+    let verdict = state.check.check_headers(&path, &parts.headers);
+    let fault = state
+        .faults
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .pop_front();
+    match fault {
+        Some(Fault::Status(status, retry_after)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let mut response = Response::new(Full::new(Bytes::from(format!(
+                "<html><body><h1>{status}</h1>injected by the fake</body></html>"
+            ))));
+            *response.status_mut() = status;
+            if let Some(secs) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+            }
+            return Ok(response);
+        }
+        Some(Fault::Delay(pause)) => tokio::time::sleep(pause).await,
+        None => {}
+    }
     let Some(route) = ROUTES
         .iter()
         .find(|r| r.matches(parts.method.as_str(), &path))
@@ -198,7 +252,7 @@ async fn answer(
         let msg = format!("no operation at {} {path}", parts.method);
         return Ok(reply(StatusCode::NOT_FOUND, &business_error(404, &msg)));
     };
-    if let Err(why) = check.check_headers(&path, &parts.headers) {
+    if let Err(why) = verdict {
         let msg = format!("signature verification failed: {why}");
         return Ok(reply(
             StatusCode::OK,

@@ -13,6 +13,6 @@ mod generated;
 pub use check::{
     DEVELOP_ID, REQUEST_ID, SIGNATURE_ERROR_CODE, Seen, SignatureCheck, business_error, success,
 };
-pub use fake::{FakePandaPon, Route};
+pub use fake::{FakePandaPon, Fault, Route};
 pub use generated::{MockServerExt, ROUTES, operations};
 pub use httpmock;

@@ -1,0 +1,287 @@
+//! One call: per-call options, the retry loop that signs every attempt
+//! afresh, and the tracing spans around both.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use reqwest::StatusCode;
+use tracing::{Instrument, field};
+
+use crate::generated::READ_ONLY_OPERATIONS;
+
+/// Whether a call may be re-sent after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Retry {
+    /// By the operation: read-only operations are retried on connection
+    /// errors, timeouts, 429 and 502/503/504; writes only when the connection
+    /// failed before anything was sent.
+    #[default]
+    Auto,
+    /// Retry like a read-only operation. Use it for a write you know is
+    /// idempotent.
+    Always,
+    /// Never re-send, not even after a refused connection.
+    Never,
+}
+
+/// Options for one call ([`call_with`](crate::builder) on any builder).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct CallOptions {
+    /// Retry behaviour.
+    pub retry: Retry,
+    /// Time allowed for each attempt, instead of the client's total timeout.
+    pub timeout: Option<Duration>,
+}
+
+impl CallOptions {
+    /// Sets the retry behaviour.
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the time allowed for each attempt.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
+/// Bounds on automatic retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// Delay before the second attempt; doubled for each further one.
+    pub initial_backoff: Duration,
+    /// Longest delay between attempts (a `Retry-After` above it is capped).
+    pub max_backoff: Duration,
+    /// No attempt starts after this much time since the first.
+    pub max_elapsed: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 4 attempts, 200 ms doubling to at most 5 s, none started after 20 s.
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+            max_elapsed: Duration::from_secs(20),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    pub fn none() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the number of attempts in all.
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+
+    /// Sets the first backoff delay.
+    pub fn initial_backoff(mut self, d: Duration) -> Self {
+        self.initial_backoff = d;
+        self
+    }
+
+    /// Sets the longest backoff delay.
+    pub fn max_backoff(mut self, d: Duration) -> Self {
+        self.max_backoff = d;
+        self
+    }
+
+    /// Sets the time after which no attempt starts.
+    pub fn max_elapsed(mut self, d: Duration) -> Self {
+        self.max_elapsed = d;
+        self
+    }
+
+    /// The delay before attempt `next` (2, 3, …): full jitter over an
+    /// exponential ceiling, or the server's `Retry-After`, capped either way.
+    fn delay(&self, next: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(after) = retry_after {
+            return after.min(self.max_backoff);
+        }
+        let ceiling = self
+            .initial_backoff
+            .saturating_mul(1 << next.saturating_sub(2).min(16))
+            .min(self.max_backoff);
+        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rand::rng().random_range(millis / 2..=millis.max(1)))
+    }
+}
+
+tokio::task_local! {
+    static OPTIONS: CallOptions;
+}
+
+/// Whether `operation` is read-only by the spec.
+pub fn is_read_only(operation: &str) -> bool {
+    READ_ONLY_OPERATIONS.contains(&operation)
+}
+
+/// Runs a generated `call_with` body with its options in scope, in a span
+/// carrying the operation, the final status and PandaPon's requestId.
+pub(crate) async fn run_call<T>(
+    operation: &'static str,
+    options: CallOptions,
+    call: impl Future<Output = Result<T, crate::Error>>,
+) -> Result<T, crate::Error> {
+    let span = tracing::info_span!(
+        "pandapon.call",
+        operation,
+        request_id = field::Empty,
+        outcome = field::Empty
+    );
+    let started = Instant::now();
+    let result = OPTIONS.scope(options, call.instrument(span.clone())).await;
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match &result {
+        Ok(_) => {
+            span.record("outcome", "ok");
+            tracing::debug!(parent: &span, elapsed_ms, "call succeeded");
+        }
+        Err(e) => {
+            span.record("outcome", "error");
+            tracing::debug!(parent: &span, elapsed_ms, error = %e, "call failed");
+        }
+    }
+    result
+}
+
+/// Statuses worth another attempt of a read-only call.
+fn retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 502 | 503 | 504)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by APIs like this
+/// one and is ignored).
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
+    value
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// Sends `request` per the policy: each attempt is a fresh clone, signed by
+/// `sign` just before it goes out.
+pub(crate) async fn execute(
+    http: &reqwest::Client,
+    policy: &RetryPolicy,
+    operation: &str,
+    request: reqwest::Request,
+    sign: impl Fn(&mut reqwest::Request),
+) -> reqwest::Result<reqwest::Response> {
+    let options = OPTIONS.try_with(Clone::clone).unwrap_or_default();
+    let resend = match options.retry {
+        Retry::Auto => is_read_only(operation),
+        Retry::Always => true,
+        Retry::Never => false,
+    };
+    let connect_retry = options.retry != Retry::Never;
+    let started = Instant::now();
+    let mut attempt = 1;
+    let mut pending = request;
+    loop {
+        let last = attempt >= policy.max_attempts || started.elapsed() >= policy.max_elapsed;
+        // Keep an unsent copy for the next attempt (bodies here are bytes).
+        let spare = if last { None } else { pending.try_clone() };
+        let mut this = pending;
+        if let Some(timeout) = options.timeout {
+            *this.timeout_mut() = Some(timeout);
+        }
+        sign(&mut this);
+        let span = tracing::debug_span!("pandapon.attempt", attempt, status = field::Empty);
+        let t0 = Instant::now();
+        let result = http.execute(this).instrument(span.clone()).await;
+        let elapsed_ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let (again, wait) = match &result {
+            Ok(response) => {
+                span.record("status", response.status().as_u16());
+                tracing::debug!(parent: &span, elapsed_ms, "answered");
+                (
+                    resend && retryable_status(response.status()),
+                    retry_after(response),
+                )
+            }
+            Err(e) => {
+                tracing::debug!(parent: &span, elapsed_ms, error = %e, "attempt failed");
+                // A refused or failed connection sent nothing; anything else
+                // may have reached the server.
+                let nothing_sent = e.is_connect();
+                let transient = e.is_timeout() || e.is_request();
+                (
+                    (nothing_sent && connect_retry) || (resend && transient),
+                    None,
+                )
+            }
+        };
+        let Some(next) = spare.filter(|_| again) else {
+            return result;
+        };
+        attempt += 1;
+        let delay = policy.delay(attempt, wait);
+        if started.elapsed() + delay > policy.max_elapsed {
+            return result;
+        }
+        drop(result);
+        let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        tracing::debug!(attempt, delay_ms, "retrying");
+        tokio::time::sleep(delay).await;
+        pending = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_honours_retry_after() {
+        let p = RetryPolicy::default();
+        for _ in 0..50 {
+            let d2 = p.delay(2, None);
+            assert!(
+                d2 >= Duration::from_millis(100) && d2 <= Duration::from_millis(200),
+                "{d2:?}"
+            );
+            let d4 = p.delay(4, None);
+            assert!(
+                d4 >= Duration::from_millis(400) && d4 <= Duration::from_millis(800),
+                "{d4:?}"
+            );
+            assert!(p.delay(30, None) <= p.max_backoff);
+        }
+        assert_eq!(
+            p.delay(2, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+        assert_eq!(p.delay(2, Some(Duration::from_secs(60))), p.max_backoff);
+    }
+
+    #[test]
+    fn statuses_worth_retrying() {
+        for s in [429, 502, 503, 504] {
+            assert!(retryable_status(StatusCode::from_u16(s).unwrap()));
+        }
+        for s in [200, 400, 401, 404, 500, 501] {
+            assert!(!retryable_status(StatusCode::from_u16(s).unwrap()));
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Retries that cannot double-spend, timeouts, the clock offset, and what
+//! tracing shows — against a fake PandaPon that injects faults.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pandapon_gen::types::{AlibabaOrderCancelRequest, WebSite};
+use pandapon_gen::{CallOptions, Client, Error, Retry, RetryPolicy};
+use pandapon_httpmock::{FakePandaPon, Fault, SignatureCheck};
+use pandapon_tests::{CANARY_SECRET, credentials};
+
+/// A fake with `faults`, its check (which logs every request), and a client
+/// with quick backoff.
+async fn fake(faults: Vec<Fault>) -> (FakePandaPon, SignatureCheck, Client) {
+    let check = SignatureCheck::new(credentials());
+    let fake = FakePandaPon::start_with_faults(([127, 0, 0, 1], 0).into(), check.clone(), faults)
+        .await
+        .expect("fake starts");
+    let client = Client::builder(credentials())
+        .base_url(fake.base_url())
+        .retry_policy(quick())
+        .build()
+        .expect("client");
+    (fake, check, client)
+}
+
+fn quick() -> RetryPolicy {
+    RetryPolicy::default()
+        .initial_backoff(Duration::from_millis(10))
+        .max_backoff(Duration::from_secs(2))
+}
+
+fn cancel_body() -> AlibabaOrderCancelRequest {
+    AlibabaOrderCancelRequest {
+        web_site: WebSite::X1688,
+        order_id: 2542285634920880794.into(),
+        cancel_reason: None,
+        remark: None,
+    }
+}
+
+fn nonces(check: &SignatureCheck) -> Vec<String> {
+    check.seen().into_iter().filter_map(|s| s.nonce).collect()
+}
+
+#[tokio::test]
+async fn a_read_is_retried_through_two_503s_with_fresh_signatures() {
+    let (_fake, check, client) =
+        fake(vec![Fault::Status(503, None), Fault::Status(503, None)]).await;
+    let reply = client
+        .taobao_product_get()
+        .item_id("x")
+        .call()
+        .await
+        .expect("third attempt");
+    assert_eq!(reply.data.quantity, Some(400));
+    let seen = check.seen();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(
+        seen.iter().all(|s| s.verdict.is_ok()),
+        "every attempt signed: {seen:?}"
+    );
+    assert_eq!(nonces(&check).iter().collect::<HashSet<_>>().len(), 3);
+}
+
+#[tokio::test]
+async fn a_write_is_not_resent_after_a_503() {
+    let (_fake, check, client) = fake(vec![Fault::Status(503, None)]).await;
+    let err = client
+        .alibaba_order_cancel()
+        .body(cancel_body())
+        .call()
+        .await
+        .expect_err("503");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(check.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn callers_can_opt_a_write_in_and_a_read_out() {
+    let (_fake, check, client) = fake(vec![Fault::Status(502, None)]).await;
+    client
+        .alibaba_order_cancel()
+        .body(cancel_body())
+        .call_with(CallOptions::default().retry(Retry::Always))
+        .await
+        .expect("retried by request");
+    assert_eq!(check.seen().len(), 2);
+
+    let (_fake, check, client) = fake(vec![Fault::Status(504, None)]).await;
+    let err = client
+        .alibaba_cart_list()
+        .call_with(CallOptions::default().retry(Retry::Never))
+        .await
+        .expect_err("not retried");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(504));
+    assert_eq!(check.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let (_fake, check, client) = fake(vec![Fault::Status(429, Some(1))]).await;
+    let started = std::time::Instant::now();
+    client
+        .alibaba_cart_list()
+        .call()
+        .await
+        .expect("after waiting");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(check.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn a_hang_past_the_timeout_is_retried_for_reads_only() {
+    let hang = || vec![Fault::Delay(Duration::from_secs(3))];
+    let (_fake, check, client) = fake(hang()).await;
+    let per_call = CallOptions::default().timeout(Duration::from_millis(300));
+    client
+        .taobao_product_get()
+        .item_id("x")
+        .call_with(per_call.clone())
+        .await
+        .expect("second attempt");
+    assert_eq!(check.seen().len(), 2);
+
+    let (_fake, check, client) = fake(hang()).await;
+    let err = client
+        .alibaba_order_cancel()
+        .body(cancel_body())
+        .call_with(per_call)
+        .await
+        .expect_err("timeout");
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(
+        check.seen().len(),
+        1,
+        "a write that may have arrived is not re-sent"
+    );
+}
+
+#[tokio::test]
+async fn an_attempt_is_bounded_by_the_total_time() {
+    let (_fake, check, client) = fake(vec![Fault::Status(503, Some(1)); 5]).await;
+    let client_short = Client::builder(credentials())
+        .base_url(client.base_url())
+        .retry_policy(quick().max_elapsed(Duration::from_millis(500)))
+        .build()
+        .expect("client");
+    let err = client_short
+        .alibaba_cart_list()
+        .call()
+        .await
+        .expect_err("gave up");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(
+        check.seen().len(),
+        1,
+        "a 1 s Retry-After exceeds the 0.5 s budget"
+    );
+}
+
+/// Captures everything tracing emits, at every level.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
+    }
+}
+
+#[test]
+fn connection_refused_is_retried_for_writes_and_traced_without_the_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("port")
+                .port();
+            let client = Client::builder(credentials())
+                .base_url(format!("http://127.0.0.1:{port}"))
+                .retry_policy(quick())
+                .build()
+                .expect("client");
+            let err = client
+                .alibaba_order_cancel()
+                .body(cancel_body())
+                .call()
+                .await;
+            assert!(matches!(err, Err(Error::Transport(_))), "{err:?}");
+
+            let (_fake, _check, client) = fake(vec![Fault::Status(503, None)]).await;
+            client
+                .taobao_product_get()
+                .item_id("x")
+                .call()
+                .await
+                .expect("ok");
+            let _ = client
+                .alibaba_order_cancel()
+                .body(cancel_body())
+                .call()
+                .await;
+        });
+    });
+    let text = captured.text();
+    assert!(!text.contains(CANARY_SECRET), "secret in traces");
+    // Nothing was sent, so even a write is tried the policy's 4 times.
+    let refused = text
+        .lines()
+        .filter(|l| l.contains("attempt failed"))
+        .count();
+    assert_eq!(refused, 4, "{text}");
+    for needle in [
+        "operation=\"alibaba_order_cancel\"",
+        "operation=\"taobao_product_get\"",
+        "attempt=2",
+        "status=503",
+        "status=200",
+        "request_id=\"0d1de79d9f4540308d14c558f86cb3da\"",
+        "elapsed_ms=",
+    ] {
+        assert!(
+            text.contains(needle),
+            "{needle} missing from traces:\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_clock_off_by_more_than_600_s_is_rejected_and_the_offset_fixes_it() {
+    let (fake, _check, _) = fake(vec![]).await;
+    let skewed = |offset_ms| {
+        Client::builder(credentials())
+            .base_url(fake.base_url())
+            .clock_offset_millis(offset_ms)
+            .build()
+            .expect("client")
+    };
+    let err = skewed(-700_000)
+        .alibaba_cart_list()
+        .call()
+        .await
+        .expect_err("skewed");
+    let api = err.api().expect("business error");
+    assert!(api.is_timestamp_rejection(), "{api}");
+    assert!(err.to_string().contains("clock_offset_millis"), "{err}");
+    skewed(-500_000)
+        .alibaba_cart_list()
+        .call()
+        .await
+        .expect("within the window");
+}
+
+#[test]
+fn every_operation_is_classified_as_read_only_or_write() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/pandapon.yaml");
+    let spec: serde_json::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(path).expect("spec")).expect("yaml");
+    let mut count = 0;
+    for item in spec["paths"].as_object().expect("paths").values() {
+        for op in item.as_object().expect("item").values() {
+            let id = op["operationId"].as_str().expect("id");
+            let marked = op["x-pandapon-read-only"].as_bool();
+            assert_eq!(marked, Some(pandapon_gen::is_read_only(id)), "{id}");
+            count += 1;
+        }
+    }
+    assert_eq!(count, 36);
+    // Spot checks: a GET that writes, and a POST that only reads.
+    assert!(!pandapon_gen::is_read_only("taobao_refund_cancel"));
+    assert!(pandapon_gen::is_read_only("alibaba_product_keyword_search"));
+}
