@@ -3,12 +3,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod callback;
 mod credentials;
 mod query;
 mod sign;
 mod signer;
 mod verify;
 
+pub use callback::{CallbackError, callback_signature, verify_callback};
 pub use credentials::{Credentials, CredentialsError};
 pub use query::{HeaderRuleQuery, QuerySigner};
 pub use sign::{

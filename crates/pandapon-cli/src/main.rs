@@ -143,6 +143,30 @@ fn command() -> Command {
             ),
     )
     .subcommand(
+        Command::new("callback")
+            .about("Check or make the Authorization header of a pushed order message")
+            .subcommand_required(true)
+            .subcommand(
+                Command::new("verify")
+                    .about(
+                        "Exit 0 when AUTHORIZATION is the hex HMAC-SHA256 of the body file \
+                         under the configured secret, 1 when not",
+                    )
+                    .arg(body_file_arg())
+                    .arg(
+                        Arg::new("authorization")
+                            .long("authorization")
+                            .required(true)
+                            .help("The Authorization header value as received"),
+                    ),
+            )
+            .subcommand(
+                Command::new("sign")
+                    .about("Print the Authorization header PandaPon would send for the body file")
+                    .arg(body_file_arg()),
+            ),
+    )
+    .subcommand(
         Command::new("mock")
             .about(
                 "Run a local fake PandaPon that checks signatures with the configured \
@@ -157,6 +181,47 @@ fn command() -> Command {
                     .help("Port on 127.0.0.1; 0 picks a free one"),
             ),
     )
+}
+
+fn body_file_arg() -> Arg {
+    Arg::new("body-file")
+        .long("body-file")
+        .required(true)
+        .value_parser(clap::value_parser!(std::path::PathBuf))
+        .help("File holding the raw request body, byte for byte")
+}
+
+/// `pandapon callback verify|sign`. Returns whether the check passed.
+fn callback(matches: &ArgMatches, sub: &ArgMatches) -> Result<bool> {
+    let creds = match credentials(matches) {
+        Some(creds) => creds?,
+        None => anyhow::bail!(
+            "no credentials: set {} (and {}, {})",
+            pandapon_gen::ENV_ACCESS_SECRET,
+            pandapon_gen::ENV_ACCESS_KEY,
+            pandapon_gen::ENV_USER_ID
+        ),
+    };
+    let (name, args) = sub.subcommand().context("callback needs verify or sign")?;
+    let path = args
+        .get_one::<std::path::PathBuf>("body-file")
+        .context("--body-file")?;
+    let body = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    if name == "sign" {
+        println!("{}", pandapon_gen::auth::callback_signature(&creds, &body));
+        return Ok(true);
+    }
+    let authorization = args.get_one::<String>("authorization").map(String::as_str);
+    match pandapon_gen::auth::verify_callback(&creds, &body, authorization) {
+        Ok(()) => {
+            println!("valid");
+            Ok(true)
+        }
+        Err(e) => {
+            eprintln!("invalid: {e}");
+            Ok(false)
+        }
+    }
 }
 
 /// A global option's value: the flag, else the environment variable.
@@ -290,6 +355,7 @@ async fn main() -> ExitCode {
     let matches = command().get_matches();
     let outcome = match matches.subcommand() {
         Some(("sign", sub)) => sign(&matches, sub).map(|()| true),
+        Some(("callback", sub)) => callback(&matches, sub),
         Some(("mock", sub)) => mock(&matches, sub).await.map(|()| true),
         Some((name, sub)) => operation(&matches, name, sub).await,
         None => Ok(false),
@@ -317,7 +383,7 @@ mod tests {
     fn every_operation_is_a_kebab_case_subcommand() {
         let cmd = command();
         let names: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
-        assert_eq!(names.len(), 36 + 2);
+        assert_eq!(names.len(), 36 + 3);
         assert!(names.contains(&"alibaba-order-cancel"));
         assert!(names.contains(&"taobao-product-get"));
         assert!(names.contains(&"open-address-add-or-update"));

@@ -87,6 +87,10 @@ fn help_texts() {
         ),
         ("help-sign.txt", vec!["sign", "--help"]),
         ("help-mock.txt", vec!["mock", "--help"]),
+        (
+            "help-callback-verify.txt",
+            vec!["callback", "verify", "--help"],
+        ),
     ] {
         let out = pandapon().args(&args).output().expect("runs");
         assert!(out.status.success(), "{args:?}");
@@ -329,4 +333,63 @@ fn the_mock_command_serves_the_cli() {
         "{}",
         text(&bad.stderr)
     );
+}
+
+#[test]
+fn callback_verify_exits_by_the_signature() {
+    let dir = std::env::temp_dir().join(format!("pandapon-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let body = dir.join("push.json");
+    std::fs::write(
+        &body,
+        br#"{"messageType":"ORDER_CREATE","messagePlatform":1}"#,
+    )
+    .expect("write");
+    let body_arg = body.to_str().expect("utf-8 path");
+    let with_creds = |args: &[&str]| {
+        let mut cmd = pandapon();
+        cmd.env("PANDAPON_ACCESS_KEY", KEY)
+            .env("PANDAPON_ACCESS_SECRET", SECRET)
+            .env("PANDAPON_USER_ID", USER)
+            .args(args);
+        let out = cmd.output().expect("runs");
+        clean(&out);
+        out
+    };
+    let signed = with_creds(&["callback", "sign", "--body-file", body_arg]);
+    assert!(signed.status.success());
+    let sig = text(&signed.stdout).trim().to_owned();
+    assert_eq!(sig.len(), 64, "{sig}");
+
+    let ok = with_creds(&[
+        "callback",
+        "verify",
+        "--body-file",
+        body_arg,
+        "--authorization",
+        &sig.to_uppercase(),
+    ]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(text(&ok.stdout), "valid\n");
+
+    std::fs::write(
+        &body,
+        br#"{"messageType":"ORDER_CANCEL","messagePlatform":1}"#,
+    )
+    .expect("write");
+    let bad = with_creds(&[
+        "callback",
+        "verify",
+        "--body-file",
+        body_arg,
+        "--authorization",
+        &sig,
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("does not match"),
+        "{}",
+        text(&bad.stderr)
+    );
+    std::fs::remove_dir_all(&dir).expect("cleanup");
 }

@@ -8,6 +8,7 @@
 extern crate self as pandapon_gen;
 
 mod call;
+pub mod callback;
 mod client;
 mod enums;
 mod envelope;

@@ -1,0 +1,65 @@
+//! Messages PandaPon pushes to your callback URL: verify, then parse.
+//!
+//! PandaPon POSTs JSON over HTTPS and expects HTTP 200 within 1000 ms; a
+//! failed push is retried after half an hour, at most 5 times, and delivery
+//! order is not guaranteed. Acknowledge first, process later (see the
+//! `callback_receiver` example).
+
+use pandapon_auth::{CallbackError, Credentials, verify_callback};
+
+use crate::types::OrderMessage;
+
+/// Why a pushed message was not accepted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PushError {
+    /// The `Authorization` header does not verify.
+    #[error("callback signature: {0}")]
+    Signature(#[from] CallbackError),
+    /// The body is not an order message.
+    #[error("callback body is not an order message: {0}")]
+    Malformed(#[from] serde_json::Error),
+}
+
+/// Parses a pushed message without checking its signature. `messageBody`
+/// may be an object or a JSON string; unknown `messageType` and
+/// `messagePlatform` values are kept.
+pub fn parse_message(body: &[u8]) -> Result<OrderMessage, PushError> {
+    Ok(serde_json::from_slice(body)?)
+}
+
+/// Verifies the `Authorization` header over the raw body (HMAC-SHA256 with
+/// the access secret), then parses the message.
+pub fn verify_message(
+    credentials: &Credentials,
+    body: &[u8],
+    authorization: Option<&str>,
+) -> Result<OrderMessage, PushError> {
+    verify_callback(credentials, body, authorization)?;
+    parse_message(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pandapon_auth::callback_signature;
+
+    #[test]
+    fn verify_then_parse() {
+        let creds = Credentials::new("ak", "sk", "u").unwrap();
+        let body = br#"{"messageType":"ORDER_CREATE","messageBody":"{\"orderId\":\"1\"}","messagePlatform":0,"timestamp":"1779263269913"}"#;
+        let sig = callback_signature(&creds, body);
+        let msg = verify_message(&creds, body, Some(&sig)).unwrap();
+        assert_eq!(msg.message_platform, crate::MessagePlatform::Taobao);
+        assert!(matches!(
+            verify_message(&creds, body, Some("00")),
+            Err(PushError::Signature(CallbackError::Mismatch))
+        ));
+        let junk = b"{\"messagePlatform\":\"x\"}";
+        let sig = callback_signature(&creds, junk);
+        assert!(matches!(
+            verify_message(&creds, junk, Some(&sig)),
+            Err(PushError::Malformed(_))
+        ));
+    }
+}
