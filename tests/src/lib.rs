@@ -1,6 +1,8 @@
 //! Shared set-up for the end-to-end tests: a strict local PandaPon and a
 //! client pointed at it.
 
+pub mod load;
+
 use pandapon_gen::{Client, ClientBuilder, Credentials};
 use pandapon_httpmock::SignatureCheck;
 use pandapon_httpmock::httpmock::MockServer;

@@ -19,3 +19,6 @@ pub use sign::{
 };
 pub use signer::{Signer, TimestampUnit, UnknownUnit};
 pub use verify::{DEFAULT_WINDOW, Verifier, VerifyError};
+
+/// The header map type [`SignedHeaders::apply`] writes to.
+pub use http::HeaderMap;

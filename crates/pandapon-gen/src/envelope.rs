@@ -131,6 +131,31 @@ fn classify_body(status: StatusCode, bytes: &[u8], decode: Option<serde_json::Er
     }
 }
 
+/// Decodes a response body as operation response `R` would be decoded after
+/// a call: the same checks, the same errors. For stored responses, replays
+/// and tests.
+///
+/// ```
+/// use pandapon_gen::{decode_response, types::AlibabaOrderCancelResponse};
+/// let body = r#"{"code":200,"msg":"成功","developId":"1110890638347337996","data":true}"#;
+/// let reply = decode_response::<AlibabaOrderCancelResponse>(200, body.as_bytes()).unwrap();
+/// assert!(reply.data);
+/// assert!(decode_response::<AlibabaOrderCancelResponse>(200, b"<html>").is_err());
+/// ```
+pub fn decode_response<R>(status: u16, body: &[u8]) -> Result<Reply<R::Data>, Error>
+where
+    R: Envelope + serde::de::DeserializeOwned,
+{
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status != StatusCode::OK {
+        return Err(classify_body(status, body, None));
+    }
+    match serde_json::from_slice::<R>(body) {
+        Ok(envelope) => unwrap_envelope(envelope, status),
+        Err(e) => Err(classify_body(status, body, Some(e))),
+    }
+}
+
 async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
     let mut buf = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(Error::Transport)? {

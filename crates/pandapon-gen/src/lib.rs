@@ -25,7 +25,7 @@ pub use client::{
     ENV_ACCESS_SECRET, ENV_BASE_URL, ENV_CLOCK_OFFSET_MS, ENV_TIMESTAMP_UNIT, ENV_USER_ID, Inner,
 };
 pub use enums::{MessagePlatform, MessageType, OrderStatus};
-pub use envelope::{Envelope, Meta, Reply, SUCCESS_CODE};
+pub use envelope::{Envelope, Meta, Reply, SUCCESS_CODE, decode_response};
 pub use error::{ApiError, BodyExcerpt, ConfigError, EXCERPT_LIMIT, Error};
 pub use generated::{Client, builder, types};
 pub use ids::{DevelopId, IntegerId, InvalidId, StringId};
