@@ -1,0 +1,141 @@
+//! Calls per second through the generated client, next to a hand-written
+//! reqwest call sending the same headers and body to the same local server,
+//! at concurrency 1 and 64.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use pandapon_gen::auth::Signer;
+use pandapon_gen::types::{AlibabaOrderCancelRequest, WebSite};
+use pandapon_gen::{Client, RetryPolicy};
+use pandapon_httpmock::{FakePandaPon, SignatureCheck};
+use pandapon_tests::credentials;
+use tokio::runtime::Runtime;
+use tokio::task::JoinSet;
+
+const BODY: &str = r#"{"orderId":2542285634920880794,"webSite":"1688"}"#;
+
+struct Setup {
+    rt: Runtime,
+    sdk: Arc<Client>,
+    http: reqwest::Client,
+    signer: Arc<Signer>,
+    url: String,
+    _fake: FakePandaPon,
+}
+
+fn setup() -> Setup {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let fake = rt
+        .block_on(FakePandaPon::start(
+            ([127, 0, 0, 1], 0).into(),
+            SignatureCheck::new(credentials()),
+        ))
+        .expect("fake");
+    let sdk = Client::builder(credentials())
+        .base_url(fake.base_url())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .expect("client");
+    let http = reqwest::Client::builder()
+        .retry(reqwest::retry::never())
+        .build()
+        .expect("reqwest");
+    Setup {
+        url: format!("{}/v2/alibaba/order/cancel", fake.base_url()),
+        rt,
+        sdk: Arc::new(sdk),
+        http,
+        signer: Arc::new(Signer::new(credentials())),
+        _fake: fake,
+    }
+}
+
+async fn via_sdk(client: Arc<Client>) {
+    let body = AlibabaOrderCancelRequest {
+        web_site: WebSite::X1688,
+        order_id: 2542285634920880794.into(),
+        cancel_reason: None,
+        remark: None,
+    };
+    let reply = client
+        .alibaba_order_cancel()
+        .body(body)
+        .call()
+        .await
+        .expect("call");
+    assert!(reply.data);
+}
+
+/// What a careful user writes without the SDK: sign, send, check `code`.
+async fn by_hand(http: reqwest::Client, signer: Arc<Signer>, url: String) {
+    let mut headers = reqwest::header::HeaderMap::new();
+    signer.sign_now().apply(&mut headers);
+    let response = http
+        .post(url)
+        .headers(headers)
+        .header("content-type", "application/json")
+        .body(BODY)
+        .send()
+        .await
+        .expect("send");
+    let envelope: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(envelope["code"], 200);
+    assert_eq!(envelope["data"], true);
+}
+
+/// Runs `total` calls with at most `concurrency` in flight; returns the time.
+fn timed<F, Fut>(s: &Setup, total: u64, concurrency: usize, call: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    s.rt.block_on(async {
+        let start = Instant::now();
+        let mut set = JoinSet::new();
+        for _ in 0..total {
+            if set.len() >= concurrency {
+                set.join_next().await.expect("task").expect("joined");
+            }
+            set.spawn(call());
+        }
+        while let Some(done) = set.join_next().await {
+            done.expect("joined");
+        }
+        start.elapsed()
+    })
+}
+
+fn client_overhead(c: &mut Criterion) {
+    let s = setup();
+    let mut group = c.benchmark_group("client");
+    group.throughput(Throughput::Elements(1));
+    group.sample_size(30);
+    for concurrency in [1usize, 64] {
+        group.bench_with_input(
+            BenchmarkId::new("by_hand", concurrency),
+            &concurrency,
+            |b, &k| {
+                b.iter_custom(|iters| {
+                    timed(&s, iters, k, || {
+                        by_hand(s.http.clone(), s.signer.clone(), s.url.clone())
+                    })
+                })
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("sdk", concurrency),
+            &concurrency,
+            |b, &k| b.iter_custom(|iters| timed(&s, iters, k, || via_sdk(s.sdk.clone()))),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, client_overhead);
+criterion_main!(benches);
