@@ -14,7 +14,25 @@ use pandapon_tests::credentials;
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
 
-const BODY: &str = r#"{"orderId":2542285634920880794,"webSite":"1688"}"#;
+/// The body a hand-written client would define and serialize.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Cancel {
+    web_site: &'static str,
+    order_id: u64,
+}
+
+/// The envelope a hand-written client would define and decode.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct Envelope {
+    code: i64,
+    msg: Option<String>,
+    request_id: Option<String>,
+    develop_id: Option<String>,
+    data: Option<bool>,
+}
 
 struct Setup {
     rt: Runtime,
@@ -42,7 +60,12 @@ fn setup() -> Setup {
         .retry_policy(RetryPolicy::none())
         .build()
         .expect("client");
+    // Configured as carefully as the SDK's own client: same timeouts, no
+    // redirects, no transparent retries.
     let http = reqwest::Client::builder()
+        .connect_timeout(pandapon_gen::DEFAULT_CONNECT_TIMEOUT)
+        .timeout(pandapon_gen::DEFAULT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
         .retry(reqwest::retry::never())
         .build()
         .expect("reqwest");
@@ -72,21 +95,25 @@ async fn via_sdk(client: Arc<Client>) {
     assert!(reply.data);
 }
 
-/// What a careful user writes without the SDK: sign, send, check `code`.
+/// What a careful user writes without the SDK: sign, send a typed body,
+/// decode a typed envelope, check `code`.
 async fn by_hand(http: reqwest::Client, signer: Arc<Signer>, url: String) {
     let mut headers = reqwest::header::HeaderMap::new();
     signer.sign_now().apply(&mut headers);
+    let body = Cancel {
+        web_site: "1688",
+        order_id: 2542285634920880794,
+    };
     let response = http
         .post(url)
         .headers(headers)
-        .header("content-type", "application/json")
-        .body(BODY)
+        .json(&body)
         .send()
         .await
         .expect("send");
-    let envelope: serde_json::Value = response.json().await.expect("json");
-    assert_eq!(envelope["code"], 200);
-    assert_eq!(envelope["data"], true);
+    let envelope: Envelope = response.json().await.expect("json");
+    assert_eq!(envelope.code, 200);
+    assert_eq!(envelope.data, Some(true));
 }
 
 /// Runs `total` calls with at most `concurrency` in flight; returns the time.
