@@ -18,6 +18,26 @@ pub fn credentials() -> Credentials {
         .expect("valid test credentials")
 }
 
+/// The order id the tests cancel (19 digits, beyond 2^53).
+pub const ORDER_ID: u64 = 2542285634920880794;
+
+/// A cancel body for [`ORDER_ID`].
+pub fn cancel_body() -> pandapon_gen::types::AlibabaOrderCancelRequest {
+    pandapon_gen::types::AlibabaOrderCancelRequest {
+        web_site: pandapon_gen::types::WebSite::X1688,
+        order_id: ORDER_ID.into(),
+        cancel_reason: None,
+        remark: None,
+    }
+}
+
+/// The default retry policy with millisecond backoff, for quick tests.
+pub fn quick_retries() -> pandapon_gen::RetryPolicy {
+    pandapon_gen::RetryPolicy::default()
+        .initial_backoff(std::time::Duration::from_millis(10))
+        .max_backoff(std::time::Duration::from_secs(2))
+}
+
 /// A local server that verifies signatures like PandaPon.
 pub struct Harness {
     /// The mock server.

@@ -4,10 +4,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use pandapon_gen::types::{AlibabaOrderCancelRequest, WebSite};
-use pandapon_gen::{CallOptions, Client, Retry, RetryPolicy};
+use pandapon_gen::{CallOptions, Client, Retry};
 use pandapon_httpmock::{FakePandaPon, Fault, SignatureCheck};
-use pandapon_tests::credentials;
+use pandapon_tests::{cancel_body, credentials, quick_retries};
 
 /// A fake with `faults`, its check (which logs every request), and a client
 /// with quick backoff.
@@ -18,25 +17,10 @@ async fn fake(faults: Vec<Fault>) -> (FakePandaPon, SignatureCheck, Client) {
         .expect("fake starts");
     let client = Client::builder(credentials())
         .base_url(fake.base_url())
-        .retry_policy(quick())
+        .retry_policy(quick_retries())
         .build()
         .expect("client");
     (fake, check, client)
-}
-
-fn quick() -> RetryPolicy {
-    RetryPolicy::default()
-        .initial_backoff(Duration::from_millis(10))
-        .max_backoff(Duration::from_secs(2))
-}
-
-fn cancel_body() -> AlibabaOrderCancelRequest {
-    AlibabaOrderCancelRequest {
-        web_site: WebSite::X1688,
-        order_id: 2542285634920880794.into(),
-        cancel_reason: None,
-        remark: None,
-    }
 }
 
 fn nonces(check: &SignatureCheck) -> Vec<String> {
@@ -147,7 +131,7 @@ async fn an_attempt_is_bounded_by_the_total_time() {
     let (_fake, check, client) = fake(vec![Fault::Status(503, Some(1)); 5]).await;
     let client_short = Client::builder(credentials())
         .base_url(client.base_url())
-        .retry_policy(quick().max_elapsed(Duration::from_millis(500)))
+        .retry_policy(quick_retries().max_elapsed(Duration::from_millis(500)))
         .build()
         .expect("client");
     let err = client_short

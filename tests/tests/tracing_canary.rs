@@ -3,27 +3,10 @@
 //! while the subscriber is installed.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use pandapon_gen::types::{AlibabaOrderCancelRequest, WebSite};
-use pandapon_gen::{Client, Error, RetryPolicy};
+use pandapon_gen::{Client, Error};
 use pandapon_httpmock::{FakePandaPon, Fault, SignatureCheck};
-use pandapon_tests::{CANARY_SECRET, credentials};
-
-fn quick() -> RetryPolicy {
-    RetryPolicy::default()
-        .initial_backoff(Duration::from_millis(10))
-        .max_backoff(Duration::from_secs(2))
-}
-
-fn cancel_body() -> AlibabaOrderCancelRequest {
-    AlibabaOrderCancelRequest {
-        web_site: WebSite::X1688,
-        order_id: 2542285634920880794.into(),
-        cancel_reason: None,
-        remark: None,
-    }
-}
+use pandapon_tests::{CANARY_SECRET, cancel_body, credentials, quick_retries};
 
 async fn fake(faults: Vec<Fault>) -> (FakePandaPon, Client) {
     let check = SignatureCheck::new(credentials());
@@ -32,7 +15,7 @@ async fn fake(faults: Vec<Fault>) -> (FakePandaPon, Client) {
         .expect("fake starts");
     let client = Client::builder(credentials())
         .base_url(fake.base_url())
-        .retry_policy(quick())
+        .retry_policy(quick_retries())
         .build()
         .expect("client");
     (fake, client)
@@ -79,7 +62,7 @@ fn connection_refused_is_retried_for_writes_and_traced_without_the_secret() {
                 .port();
             let client = Client::builder(credentials())
                 .base_url(format!("http://127.0.0.1:{port}"))
-                .retry_policy(quick())
+                .retry_policy(quick_retries())
                 .build()
                 .expect("client");
             let err = client

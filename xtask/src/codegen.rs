@@ -274,7 +274,8 @@ pub fn operations(spec: &openapiv3::OpenAPI) -> Result<Vec<(String, String)>> {
     Ok(ops)
 }
 
-fn pascal(snake: &str) -> String {
+/// `snake_case` → `PascalCase`, as progenitor names builders.
+pub(crate) fn pascal(snake: &str) -> String {
     snake
         .split('_')
         .map(|w| {

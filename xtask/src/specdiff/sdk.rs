@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use quote::ToTokens;
 
 use super::{Change, Level};
+use crate::codegen::pascal;
 
 /// The public surface of a generated SDK.
 #[derive(Default)]
@@ -149,18 +150,6 @@ impl Api {
         }
         seen
     }
-}
-
-fn pascal(snake: &str) -> String {
-    snake
-        .split('_')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_uppercase().chain(c).collect::<String>())
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 /// Every change to the public Rust API between two generated SDKs.
