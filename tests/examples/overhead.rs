@@ -1,0 +1,150 @@
+//! SDK throughput relative to a hand-written reqwest call, measured in
+//! alternating rounds so that drift on a shared machine hits both sides:
+//! `cargo run --release -p pandapon-tests --example overhead -- [ROUNDS] [CALLS] [CONCURRENCY]`.
+//!
+//! Each round makes CALLS calls through each side (order alternating between
+//! rounds), each side against its own fake PandaPon, and records the ratio
+//! of throughputs; the median and range over rounds are printed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pandapon_gen::auth::Signer;
+use pandapon_gen::{Client, RetryPolicy};
+use pandapon_httpmock::{FakePandaPon, SignatureCheck};
+use pandapon_tests::{cancel_body, credentials};
+use tokio::task::JoinSet;
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Cancel {
+    web_site: &'static str,
+    order_id: u64,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct Envelope {
+    code: i64,
+    msg: Option<String>,
+    request_id: Option<String>,
+    develop_id: Option<String>,
+    data: Option<bool>,
+}
+
+async fn fake() -> FakePandaPon {
+    FakePandaPon::start(
+        ([127, 0, 0, 1], 0).into(),
+        SignatureCheck::new(credentials()),
+    )
+    .await
+    .expect("fake")
+}
+
+async fn run<F, Fut>(calls: usize, concurrency: usize, call: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let start = Instant::now();
+    let mut set = JoinSet::new();
+    for _ in 0..calls {
+        if set.len() >= concurrency {
+            set.join_next().await.expect("task").expect("joined");
+        }
+        set.spawn(call());
+    }
+    while let Some(done) = set.join_next().await {
+        done.expect("joined");
+    }
+    start.elapsed()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mut args = std::env::args()
+        .skip(1)
+        .map(|a| a.parse::<usize>().unwrap_or(0));
+    let rounds = args.next().filter(|n| *n > 0).unwrap_or(20);
+    let calls = args.next().filter(|n| *n > 0).unwrap_or(5_000);
+    let concurrency = args.next().filter(|n| *n > 0).unwrap_or(64);
+
+    let (sdk_fake, hand_fake) = (fake().await, fake().await);
+    let sdk = Arc::new(
+        Client::builder(credentials())
+            .base_url(sdk_fake.base_url())
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .expect("client"),
+    );
+    let http = reqwest::Client::builder()
+        .connect_timeout(pandapon_gen::DEFAULT_CONNECT_TIMEOUT)
+        .timeout(pandapon_gen::DEFAULT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .retry(reqwest::retry::never())
+        .build()
+        .expect("reqwest");
+    let signer = Arc::new(Signer::new(credentials()));
+    let url = format!("{}/v2/alibaba/order/cancel", hand_fake.base_url());
+
+    let via_sdk = || {
+        let sdk = sdk.clone();
+        async move {
+            let reply = sdk
+                .alibaba_order_cancel()
+                .body(cancel_body())
+                .call()
+                .await
+                .expect("call");
+            assert!(reply.data);
+        }
+    };
+    let by_hand = || {
+        let (http, signer, url) = (http.clone(), signer.clone(), url.clone());
+        async move {
+            let mut headers = reqwest::header::HeaderMap::new();
+            signer.sign_now().apply(&mut headers);
+            let body = Cancel {
+                web_site: "1688",
+                order_id: pandapon_tests::ORDER_ID,
+            };
+            let response = http
+                .post(url)
+                .headers(headers)
+                .json(&body)
+                .send()
+                .await
+                .expect("send");
+            let envelope: Envelope = response.json().await.expect("json");
+            assert_eq!(envelope.code, 200);
+        }
+    };
+
+    // Warm up both sides (connections, allocator).
+    run(calls, concurrency, via_sdk).await;
+    run(calls, concurrency, by_hand).await;
+
+    let mut ratios = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let (s, h) = if round % 2 == 0 {
+            let s = run(calls, concurrency, via_sdk).await;
+            (s, run(calls, concurrency, by_hand).await)
+        } else {
+            let h = run(calls, concurrency, by_hand).await;
+            (run(calls, concurrency, via_sdk).await, h)
+        };
+        // Throughput ratio SDK / hand = hand time / SDK time.
+        ratios.push(h.as_secs_f64() / s.as_secs_f64());
+    }
+    ratios.sort_by(f64::total_cmp);
+    let pct = |r: f64| r * 100.0;
+    println!(
+        "rounds={rounds} calls={calls} concurrency={concurrency} sdk/hand: median={:.1}% min={:.1}% p25={:.1}% p75={:.1}% max={:.1}%",
+        pct(ratios[rounds / 2]),
+        pct(ratios[0]),
+        pct(ratios[rounds / 4]),
+        pct(ratios[3 * rounds / 4]),
+        pct(ratios[rounds - 1])
+    );
+}
