@@ -14,26 +14,6 @@ use pandapon_tests::credentials;
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
 
-/// The body a hand-written client would define and serialize.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Cancel {
-    web_site: &'static str,
-    order_id: u64,
-}
-
-/// The envelope a hand-written client would define and decode.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct Envelope {
-    code: i64,
-    msg: Option<String>,
-    request_id: Option<String>,
-    develop_id: Option<String>,
-    data: Option<bool>,
-}
-
 struct Setup {
     rt: Runtime,
     sdk: Arc<Client>,
@@ -60,15 +40,7 @@ fn setup() -> Setup {
         .retry_policy(RetryPolicy::none())
         .build()
         .expect("client");
-    // Configured as carefully as the SDK's own client: same timeouts, no
-    // redirects, no transparent retries.
-    let http = reqwest::Client::builder()
-        .connect_timeout(pandapon_gen::DEFAULT_CONNECT_TIMEOUT)
-        .timeout(pandapon_gen::DEFAULT_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .retry(reqwest::retry::never())
-        .build()
-        .expect("reqwest");
+    let http = pandapon_tests::baseline::client();
     Setup {
         url: format!("{}/v2/alibaba/order/cancel", fake.base_url()),
         rt,
@@ -112,25 +84,9 @@ async fn via_send(client: Arc<Client>) {
     assert_eq!(r.into_inner().data, Some(true));
 }
 
-/// What a careful user writes without the SDK: sign, send a typed body,
-/// decode a typed envelope, check `code`.
+/// What a careful user writes without the SDK.
 async fn by_hand(http: reqwest::Client, signer: Arc<Signer>, url: String) {
-    let mut headers = reqwest::header::HeaderMap::new();
-    signer.sign_now().apply(&mut headers);
-    let body = Cancel {
-        web_site: "1688",
-        order_id: 2542285634920880794,
-    };
-    let response = http
-        .post(url)
-        .headers(headers)
-        .json(&body)
-        .send()
-        .await
-        .expect("send");
-    let envelope: Envelope = response.json().await.expect("json");
-    assert_eq!(envelope.code, 200);
-    assert_eq!(envelope.data, Some(true));
+    pandapon_tests::baseline::cancel(&http, &signer, &url).await;
 }
 
 /// Runs `total` calls with at most `concurrency` in flight; returns the time.

@@ -15,24 +15,6 @@ use pandapon_httpmock::{FakePandaPon, SignatureCheck};
 use pandapon_tests::{cancel_body, credentials};
 use tokio::task::JoinSet;
 
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Cancel {
-    web_site: &'static str,
-    order_id: u64,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct Envelope {
-    code: i64,
-    msg: Option<String>,
-    request_id: Option<String>,
-    develop_id: Option<String>,
-    data: Option<bool>,
-}
-
 async fn fake() -> FakePandaPon {
     FakePandaPon::start(
         ([127, 0, 0, 1], 0).into(),
@@ -78,13 +60,7 @@ async fn main() {
             .build()
             .expect("client"),
     );
-    let http = reqwest::Client::builder()
-        .connect_timeout(pandapon_gen::DEFAULT_CONNECT_TIMEOUT)
-        .timeout(pandapon_gen::DEFAULT_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .retry(reqwest::retry::never())
-        .build()
-        .expect("reqwest");
+    let http = pandapon_tests::baseline::client();
     let signer = Arc::new(Signer::new(credentials()));
     let url = format!("{}/v2/alibaba/order/cancel", hand_fake.base_url());
 
@@ -102,23 +78,7 @@ async fn main() {
     };
     let by_hand = || {
         let (http, signer, url) = (http.clone(), signer.clone(), url.clone());
-        async move {
-            let mut headers = reqwest::header::HeaderMap::new();
-            signer.sign_now().apply(&mut headers);
-            let body = Cancel {
-                web_site: "1688",
-                order_id: pandapon_tests::ORDER_ID,
-            };
-            let response = http
-                .post(url)
-                .headers(headers)
-                .json(&body)
-                .send()
-                .await
-                .expect("send");
-            let envelope: Envelope = response.json().await.expect("json");
-            assert_eq!(envelope.code, 200);
-        }
+        async move { pandapon_tests::baseline::cancel(&http, &signer, &url).await }
     };
 
     // Warm up both sides (connections, allocator).

@@ -1,6 +1,7 @@
 //! Shared set-up for the end-to-end tests: a strict local PandaPon and a
 //! client pointed at it.
 
+pub mod baseline;
 pub mod load;
 
 use pandapon_gen::{Client, ClientBuilder, Credentials};
@@ -36,6 +37,27 @@ pub fn quick_retries() -> pandapon_gen::RetryPolicy {
     pandapon_gen::RetryPolicy::default()
         .initial_backoff(std::time::Duration::from_millis(10))
         .max_backoff(std::time::Duration::from_secs(2))
+}
+
+/// A fake PandaPon injecting `faults`, its signature check (which logs
+/// every request that arrives), and a client with [`quick_retries`].
+pub async fn faulty_fake(
+    faults: Vec<pandapon_httpmock::Fault>,
+) -> (pandapon_httpmock::FakePandaPon, SignatureCheck, Client) {
+    let check = SignatureCheck::new(credentials());
+    let fake = pandapon_httpmock::FakePandaPon::start_with_faults(
+        ([127, 0, 0, 1], 0).into(),
+        check.clone(),
+        faults,
+    )
+    .await
+    .expect("fake starts");
+    let client = Client::builder(credentials())
+        .base_url(fake.base_url())
+        .retry_policy(quick_retries())
+        .build()
+        .expect("client");
+    (fake, check, client)
 }
 
 /// A local server that verifies signatures like PandaPon.

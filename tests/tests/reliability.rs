@@ -5,23 +5,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use pandapon_gen::{CallOptions, Client, Retry};
-use pandapon_httpmock::{FakePandaPon, Fault, SignatureCheck};
-use pandapon_tests::{cancel_body, credentials, quick_retries};
-
-/// A fake with `faults`, its check (which logs every request), and a client
-/// with quick backoff.
-async fn fake(faults: Vec<Fault>) -> (FakePandaPon, SignatureCheck, Client) {
-    let check = SignatureCheck::new(credentials());
-    let fake = FakePandaPon::start_with_faults(([127, 0, 0, 1], 0).into(), check.clone(), faults)
-        .await
-        .expect("fake starts");
-    let client = Client::builder(credentials())
-        .base_url(fake.base_url())
-        .retry_policy(quick_retries())
-        .build()
-        .expect("client");
-    (fake, check, client)
-}
+use pandapon_httpmock::{Fault, SignatureCheck};
+use pandapon_tests::{cancel_body, credentials, faulty_fake, quick_retries};
 
 fn nonces(check: &SignatureCheck) -> Vec<String> {
     check.seen().into_iter().filter_map(|s| s.nonce).collect()
@@ -30,7 +15,7 @@ fn nonces(check: &SignatureCheck) -> Vec<String> {
 #[tokio::test]
 async fn a_read_is_retried_through_two_503s_with_fresh_signatures() {
     let (_fake, check, client) =
-        fake(vec![Fault::Status(503, None), Fault::Status(503, None)]).await;
+        faulty_fake(vec![Fault::Status(503, None), Fault::Status(503, None)]).await;
     let reply = client
         .taobao_product_get()
         .item_id("x")
@@ -49,7 +34,7 @@ async fn a_read_is_retried_through_two_503s_with_fresh_signatures() {
 
 #[tokio::test]
 async fn a_write_is_not_resent_after_a_503() {
-    let (_fake, check, client) = fake(vec![Fault::Status(503, None)]).await;
+    let (_fake, check, client) = faulty_fake(vec![Fault::Status(503, None)]).await;
     let err = client
         .alibaba_order_cancel()
         .body(cancel_body())
@@ -62,7 +47,7 @@ async fn a_write_is_not_resent_after_a_503() {
 
 #[tokio::test]
 async fn callers_can_opt_a_write_in_and_a_read_out() {
-    let (_fake, check, client) = fake(vec![Fault::Status(502, None)]).await;
+    let (_fake, check, client) = faulty_fake(vec![Fault::Status(502, None)]).await;
     client
         .alibaba_order_cancel()
         .body(cancel_body())
@@ -71,7 +56,7 @@ async fn callers_can_opt_a_write_in_and_a_read_out() {
         .expect("retried by request");
     assert_eq!(check.seen().len(), 2);
 
-    let (_fake, check, client) = fake(vec![Fault::Status(504, None)]).await;
+    let (_fake, check, client) = faulty_fake(vec![Fault::Status(504, None)]).await;
     let err = client
         .alibaba_cart_list()
         .call_with(CallOptions::default().retry(Retry::Never))
@@ -83,7 +68,7 @@ async fn callers_can_opt_a_write_in_and_a_read_out() {
 
 #[tokio::test]
 async fn retry_after_is_honoured() {
-    let (_fake, check, client) = fake(vec![Fault::Status(429, Some(1))]).await;
+    let (_fake, check, client) = faulty_fake(vec![Fault::Status(429, Some(1))]).await;
     let started = std::time::Instant::now();
     client
         .alibaba_cart_list()
@@ -101,7 +86,7 @@ async fn retry_after_is_honoured() {
 #[tokio::test]
 async fn a_hang_past_the_timeout_is_retried_for_reads_only() {
     let hang = || vec![Fault::Delay(Duration::from_secs(3))];
-    let (_fake, check, client) = fake(hang()).await;
+    let (_fake, check, client) = faulty_fake(hang()).await;
     let per_call = CallOptions::default().timeout(Duration::from_millis(300));
     client
         .taobao_product_get()
@@ -111,7 +96,7 @@ async fn a_hang_past_the_timeout_is_retried_for_reads_only() {
         .expect("second attempt");
     assert_eq!(check.seen().len(), 2);
 
-    let (_fake, check, client) = fake(hang()).await;
+    let (_fake, check, client) = faulty_fake(hang()).await;
     let err = client
         .alibaba_order_cancel()
         .body(cancel_body())
@@ -128,7 +113,7 @@ async fn a_hang_past_the_timeout_is_retried_for_reads_only() {
 
 #[tokio::test]
 async fn an_attempt_is_bounded_by_the_total_time() {
-    let (_fake, check, client) = fake(vec![Fault::Status(503, Some(1)); 5]).await;
+    let (_fake, check, client) = faulty_fake(vec![Fault::Status(503, Some(1)); 5]).await;
     let client_short = Client::builder(credentials())
         .base_url(client.base_url())
         .retry_policy(quick_retries().max_elapsed(Duration::from_millis(500)))
@@ -149,7 +134,7 @@ async fn an_attempt_is_bounded_by_the_total_time() {
 
 #[tokio::test]
 async fn a_clock_off_by_more_than_600_s_is_rejected_and_the_offset_fixes_it() {
-    let (fake, _check, _) = fake(vec![]).await;
+    let (fake, _check, _) = faulty_fake(vec![]).await;
     let skewed = |offset_ms| {
         Client::builder(credentials())
             .base_url(fake.base_url())

@@ -5,21 +5,8 @@
 use std::sync::{Arc, Mutex};
 
 use pandapon_gen::{Client, Error};
-use pandapon_httpmock::{FakePandaPon, Fault, SignatureCheck};
-use pandapon_tests::{CANARY_SECRET, cancel_body, credentials, quick_retries};
-
-async fn fake(faults: Vec<Fault>) -> (FakePandaPon, Client) {
-    let check = SignatureCheck::new(credentials());
-    let fake = FakePandaPon::start_with_faults(([127, 0, 0, 1], 0).into(), check, faults)
-        .await
-        .expect("fake starts");
-    let client = Client::builder(credentials())
-        .base_url(fake.base_url())
-        .retry_policy(quick_retries())
-        .build()
-        .expect("client");
-    (fake, client)
-}
+use pandapon_httpmock::Fault;
+use pandapon_tests::{CANARY_SECRET, cancel_body, credentials, faulty_fake, quick_retries};
 
 /// Captures everything tracing emits, at every level.
 #[derive(Clone, Default)]
@@ -72,7 +59,7 @@ fn connection_refused_is_retried_for_writes_and_traced_without_the_secret() {
                 .await;
             assert!(matches!(err, Err(Error::Transport(_))), "{err:?}");
 
-            let (_fake, client) = fake(vec![Fault::Status(503, None)]).await;
+            let (_fake, _check, client) = faulty_fake(vec![Fault::Status(503, None)]).await;
             client
                 .taobao_product_get()
                 .item_id("x")
