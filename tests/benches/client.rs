@@ -3,7 +3,7 @@
 //! at concurrency 1 and 64.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use pandapon_gen::auth::Signer;
@@ -12,7 +12,6 @@ use pandapon_gen::{Client, RetryPolicy};
 use pandapon_httpmock::{FakePandaPon, SignatureCheck};
 use pandapon_tests::credentials;
 use tokio::runtime::Runtime;
-use tokio::task::JoinSet;
 
 struct Setup {
     rt: Runtime,
@@ -95,20 +94,11 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    s.rt.block_on(async {
-        let start = Instant::now();
-        let mut set = JoinSet::new();
-        for _ in 0..total {
-            if set.len() >= concurrency {
-                set.join_next().await.expect("task").expect("joined");
-            }
-            set.spawn(call());
-        }
-        while let Some(done) = set.join_next().await {
-            done.expect("joined");
-        }
-        start.elapsed()
-    })
+    s.rt.block_on(pandapon_tests::baseline::run_calls(
+        total,
+        concurrency,
+        call,
+    ))
 }
 
 fn client_overhead(c: &mut Criterion) {

@@ -7,13 +7,12 @@
 //! of throughputs; the median and range over rounds are printed.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use pandapon_gen::auth::Signer;
 use pandapon_gen::{Client, RetryPolicy};
 use pandapon_httpmock::{FakePandaPon, SignatureCheck};
+use pandapon_tests::baseline::run_calls;
 use pandapon_tests::{cancel_body, credentials};
-use tokio::task::JoinSet;
 
 async fn fake() -> FakePandaPon {
     FakePandaPon::start(
@@ -22,25 +21,6 @@ async fn fake() -> FakePandaPon {
     )
     .await
     .expect("fake")
-}
-
-async fn run<F, Fut>(calls: usize, concurrency: usize, call: F) -> Duration
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let start = Instant::now();
-    let mut set = JoinSet::new();
-    for _ in 0..calls {
-        if set.len() >= concurrency {
-            set.join_next().await.expect("task").expect("joined");
-        }
-        set.spawn(call());
-    }
-    while let Some(done) = set.join_next().await {
-        done.expect("joined");
-    }
-    start.elapsed()
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -82,17 +62,17 @@ async fn main() {
     };
 
     // Warm up both sides (connections, allocator).
-    run(calls, concurrency, via_sdk).await;
-    run(calls, concurrency, by_hand).await;
+    run_calls(calls as u64, concurrency, via_sdk).await;
+    run_calls(calls as u64, concurrency, by_hand).await;
 
     let mut ratios = Vec::with_capacity(rounds);
     for round in 0..rounds {
         let (s, h) = if round % 2 == 0 {
-            let s = run(calls, concurrency, via_sdk).await;
-            (s, run(calls, concurrency, by_hand).await)
+            let s = run_calls(calls as u64, concurrency, via_sdk).await;
+            (s, run_calls(calls as u64, concurrency, by_hand).await)
         } else {
-            let h = run(calls, concurrency, by_hand).await;
-            (run(calls, concurrency, via_sdk).await, h)
+            let h = run_calls(calls as u64, concurrency, by_hand).await;
+            (run_calls(calls as u64, concurrency, via_sdk).await, h)
         };
         // Throughput ratio SDK / hand = hand time / SDK time.
         ratios.push(h.as_secs_f64() / s.as_secs_f64());

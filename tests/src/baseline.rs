@@ -61,3 +61,24 @@ pub async fn cancel(http: &reqwest::Client, signer: &Signer, url: &str) {
     assert_eq!(envelope.code, 200);
     assert_eq!(envelope.data, Some(true));
 }
+
+/// Runs `calls` calls made by `call`, at most `concurrency` in flight, and
+/// returns the wall time.
+pub async fn run_calls<F, Fut>(calls: u64, concurrency: usize, call: F) -> std::time::Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let start = std::time::Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..calls {
+        if set.len() >= concurrency {
+            set.join_next().await.expect("task").expect("joined");
+        }
+        set.spawn(call());
+    }
+    while let Some(done) = set.join_next().await {
+        done.expect("joined");
+    }
+    start.elapsed()
+}
