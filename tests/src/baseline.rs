@@ -30,13 +30,14 @@ pub struct Envelope {
 }
 
 /// A reqwest client configured like the SDK's: same timeouts, no
-/// redirects, no transparent retries.
+/// redirects, no transparent retries, same user agent.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(pandapon_gen::DEFAULT_CONNECT_TIMEOUT)
         .timeout(pandapon_gen::DEFAULT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .retry(reqwest::retry::never())
+        .user_agent(pandapon_gen::USER_AGENT)
         .build()
         .expect("reqwest client")
 }
@@ -52,6 +53,7 @@ pub async fn cancel(http: &reqwest::Client, signer: &Signer, url: &str) {
     };
     let response = http
         .post(url)
+        .header(reqwest::header::ACCEPT, "application/json")
         .headers(headers)
         .json(&body)
         .send()

@@ -15,6 +15,8 @@ pub const DEFAULT_BASE_URL: &str = "https://api.pandapon.com";
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time allowed for a whole call, from connecting to the last body byte.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The `user-agent` every request carries.
+pub const USER_AGENT: &str = concat!("pandapon-rust/", env!("CARGO_PKG_VERSION"));
 
 /// Environment variable holding the access key.
 pub const ENV_ACCESS_KEY: &str = "PANDAPON_ACCESS_KEY";
@@ -308,7 +310,7 @@ impl ClientBuilder {
             // might be applied twice) and no redirects.
             .retry(reqwest::retry::never())
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("pandapon-rust/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
             .build()
             .map_err(ConfigError::Http)?;
         let signer = Signer::new(self.credentials)

@@ -23,6 +23,7 @@ pub use call::{CallOptions, Retry, RetryPolicy, is_read_only};
 pub use client::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_ACCESS_KEY,
     ENV_ACCESS_SECRET, ENV_BASE_URL, ENV_CLOCK_OFFSET_MS, ENV_TIMESTAMP_UNIT, ENV_USER_ID, Inner,
+    USER_AGENT,
 };
 pub use enums::{MessagePlatform, MessageType, OrderStatus};
 pub use envelope::{Envelope, Meta, Reply, SUCCESS_CODE, decode_response};
