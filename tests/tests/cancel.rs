@@ -390,3 +390,45 @@ async fn a_dry_run_signs_shows_and_sends_nothing() {
     );
     assert!(String::from_utf8_lossy(body).contains("2542285634920880794"));
 }
+
+#[tokio::test]
+async fn a_request_carries_only_the_headers_pandapon_reads() {
+    let h = Harness::start().await;
+    let route = h
+        .server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/v2/alibaba/order/cancel")
+                .header("user-agent", pandapon_gen::USER_AGENT);
+            then.status(200).json_body(success(true));
+        })
+        .await;
+    let names = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = names.clone();
+    let dry = h
+        .builder()
+        .dry_run(move |req| {
+            let mut seen: Vec<String> = req.headers().keys().map(|k| k.to_string()).collect();
+            seen.sort();
+            *keep.lock().expect("lock") = seen;
+        })
+        .build()
+        .expect("client");
+    assert!(matches!(cancel(&dry).await, Err(Error::DryRun)));
+    // The five signing headers and the body's type; no `api-version` (the
+    // generator's default, which PandaPon does not document).
+    assert_eq!(
+        *names.lock().expect("lock"),
+        [
+            "accept",
+            "access-key",
+            "content-type",
+            "nonce-str",
+            "signature",
+            "timestamp",
+            "user-id"
+        ]
+    );
+    cancel(&h.client()).await.expect("call");
+    route.assert_calls_async(1).await;
+}

@@ -4,11 +4,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 
 use crate::coverage;
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 
 /// Path of the spec, relative to the workspace root.
 pub const SPEC: &str = "openapi/pandapon.yaml";
@@ -165,6 +165,13 @@ pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
     let mut generator = Generator::new(&sdk_settings(spec)?);
     let tokens = generator.generate_tokens(spec).map_err(progenitor_err)?;
     let mut file: syn::File = syn::parse2(tokens).context("parsing progenitor's output")?;
+    let removed = drop_api_version_header(&mut file);
+    let expected = operations(spec)?.len();
+    ensure!(
+        removed == expected,
+        "expected progenitor's `api-version` header in each of the {expected} operations' \
+         send(), found it in {removed}: has progenitor's output changed?"
+    );
     let extra = envelope_impls(spec, &file)?;
     file.items.extend(extra);
     Ok(render(&file))
@@ -190,6 +197,80 @@ pub fn generate_cli(spec: &openapiv3::OpenAPI) -> Result<String> {
     let tokens = generator.cli(spec, "crate::sdk").map_err(progenitor_err)?;
     let file: syn::File = syn::parse2(tokens).context("parsing progenitor's CLI output")?;
     Ok(render(&file))
+}
+
+/// Removes the `api-version` header progenitor adds to every request (from
+/// the spec's `info.version`, with no setting to turn it off): PandaPon does
+/// not document it, and each request should carry only what the API asks
+/// for. Returns how many `send()` bodies it was removed from.
+fn drop_api_version_header(file: &mut syn::File) -> usize {
+    let is_api_version = |stmt: &syn::Stmt| {
+        let text = stmt.to_token_stream().to_string();
+        text.starts_with("header_map . append") && text.contains("\"api-version\"")
+    };
+    let mut removed = 0;
+    for item in &mut file.items {
+        let syn::Item::Mod(m) = item else { continue };
+        let Some((_, items)) = m.content.as_mut().filter(|_| m.ident == "builder") else {
+            continue;
+        };
+        for item in items {
+            let syn::Item::Impl(imp) = item else { continue };
+            for f in &mut imp.items {
+                let syn::ImplItem::Fn(f) = f else { continue };
+                if f.sig.ident != "send" {
+                    continue;
+                }
+                let before = f.block.stmts.len();
+                f.block.stmts.retain(|s| !is_api_version(s));
+                if f.block.stmts.len() < before {
+                    removed += 1;
+                    // The map was sized with a slot for the removed header;
+                    // with none left, `with_capacity(0)` does not allocate.
+                    let appended = f.block.stmts.iter().any(|s| {
+                        s.to_token_stream()
+                            .to_string()
+                            .contains("header_map . append")
+                    });
+                    for stmt in &mut f.block.stmts {
+                        shrink_header_map(stmt, appended);
+                    }
+                }
+            }
+        }
+    }
+    removed
+}
+
+/// In `let mut header_map = HeaderMap::with_capacity(N);`, takes one off N,
+/// and drops the `mut` when nothing is `appended` to the map any more.
+fn shrink_header_map(stmt: &mut syn::Stmt, appended: bool) {
+    let syn::Stmt::Local(local) = stmt else {
+        return;
+    };
+    let syn::Pat::Ident(binding) = &mut local.pat else {
+        return;
+    };
+    if binding.ident != "header_map" {
+        return;
+    }
+    if !appended {
+        binding.mutability = None;
+    }
+    let Some(init) = local.init.as_mut() else {
+        return;
+    };
+    let syn::Expr::Call(call) = init.expr.as_mut() else {
+        return;
+    };
+    if let Some(syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Int(n),
+        ..
+    })) = call.args.first_mut()
+        && let Ok(size) = n.base10_parse::<usize>()
+    {
+        *n = syn::LitInt::new(&format!("{}usize", size.saturating_sub(1)), n.span());
+    }
 }
 
 /// `ROUTES`: every operation's method, path, query signing and first
