@@ -503,19 +503,24 @@ fn envelope_impls(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec<syn
         let mut tokens = quote! {
             impl builder::#builder<'_> {
                 #[doc = #call_doc]
-                pub async fn call(self) -> ::std::result::Result<crate::Reply<#data_ty>, crate::Error> {
-                    self.call_with(::std::default::Default::default()).await
+                pub fn call(
+                    self,
+                ) -> impl ::std::future::Future<
+                    Output = ::std::result::Result<crate::Reply<#data_ty>, crate::Error>,
+                > {
+                    self.call_with(::std::default::Default::default())
                 }
 
                 #[doc = #call_with_doc]
-                pub async fn call_with(
+                pub fn call_with(
                     self,
                     options: crate::CallOptions,
-                ) -> ::std::result::Result<crate::Reply<#data_ty>, crate::Error> {
+                ) -> impl ::std::future::Future<
+                    Output = ::std::result::Result<crate::Reply<#data_ty>, crate::Error>,
+                > {
                     crate::call::run_call(#op_id, options, async move {
                         crate::envelope::finish(self.send().await).await
                     })
-                    .await
                 }
             }
         };

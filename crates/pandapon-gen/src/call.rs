@@ -2,10 +2,13 @@
 //! afresh, and the tracing spans around both.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
 use reqwest::StatusCode;
+use tokio::task::futures::TaskLocalFuture;
 use tracing::{Instrument, field};
 
 use crate::generated::READ_ONLY_OPERATIONS;
@@ -134,31 +137,79 @@ pub fn is_read_only(operation: &str) -> bool {
 
 /// Runs a generated `call_with` body with its options in scope, in a span
 /// carrying the operation, the final status and PandaPon's requestId.
-pub(crate) async fn run_call<T>(
-    operation: &'static str,
-    options: CallOptions,
-    call: impl Future<Output = Result<T, crate::Error>>,
-) -> Result<T, crate::Error> {
+///
+/// A hand-written future rather than an `async fn`: the generated body is
+/// held once, not copied into each layer of a nest of `async` wrappers, so a
+/// call's future stays small and cheap to move.
+pub(crate) fn run_call<F, T>(operation: &'static str, options: CallOptions, call: F) -> Call<F>
+where
+    F: Future<Output = Result<T, crate::Error>>,
+{
     let span = tracing::info_span!(
         "pandapon.call",
         operation,
         request_id = field::Empty,
         outcome = field::Empty
     );
-    let started = Instant::now();
-    let result = OPTIONS.scope(options, call.instrument(span.clone())).await;
-    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    match &result {
-        Ok(_) => {
-            span.record("outcome", "ok");
-            tracing::debug!(parent: &span, elapsed_ms, "call succeeded");
-        }
-        Err(e) => {
-            span.record("outcome", "error");
-            tracing::debug!(parent: &span, elapsed_ms, error = %e, "call failed");
-        }
+    Call {
+        inner: OPTIONS.scope(options, call),
+        span,
+        started: None,
     }
-    result
+}
+
+pin_project_lite::pin_project! {
+    /// The future of one call (see [`run_call`]).
+    pub(crate) struct Call<F> {
+        #[pin]
+        inner: TaskLocalFuture<CallOptions, F>,
+        span: tracing::Span,
+        started: Option<Instant>,
+    }
+}
+
+impl<F, T> Future for Call<F>
+where
+    F: Future<Output = Result<T, crate::Error>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // The clock is read only for the debug events that report it.
+        if this.started.is_none() && tracing::level_enabled!(tracing::Level::DEBUG) {
+            *this.started = Some(Instant::now());
+        }
+        let span = &*this.span;
+        // The body runs inside the call span. A disabled span (no subscriber
+        // wants it) is neither entered on every poll nor recorded into.
+        let enabled = !span.is_disabled();
+        let entered = enabled.then(|| span.enter());
+        let result = std::task::ready!(this.inner.poll(cx));
+        drop(entered);
+        let started = *this.started;
+        let elapsed_ms = || started.map_or(0, millis_since);
+        match &result {
+            Ok(_) => {
+                if enabled {
+                    span.record("outcome", "ok");
+                }
+                tracing::debug!(parent: span, elapsed_ms = elapsed_ms(), "call succeeded");
+            }
+            Err(e) => {
+                if enabled {
+                    span.record("outcome", "error");
+                }
+                tracing::debug!(parent: span, elapsed_ms = elapsed_ms(), error = %e, "call failed");
+            }
+        }
+        Poll::Ready(result)
+    }
+}
+
+/// Whole milliseconds since `t`, for trace fields.
+fn millis_since(t: Instant) -> u64 {
+    u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Statuses worth another attempt of a read-only call.
@@ -179,7 +230,23 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-/// Sends `request` per the policy: each attempt is a fresh clone, signed by
+/// A copy of an unsent request for another attempt: what
+/// [`reqwest::Request::try_clone`] copies, without the timeout slot it
+/// allocates and then throws away. The generated `send()` sets no request
+/// extensions, and each attempt's timeout is set afresh, so nothing is lost.
+fn unsent_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
+    let body = match request.body() {
+        None => None,
+        Some(body) => Some(reqwest::Body::from(body.as_bytes()?.to_vec())),
+    };
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    *copy.body_mut() = body;
+    Some(copy)
+}
+
+/// Sends `request` per the policy: each attempt is a fresh copy, signed by
 /// `sign` just before it goes out.
 pub(crate) async fn execute(
     http: &reqwest::Client,
@@ -199,29 +266,45 @@ pub(crate) async fn execute(
     let mut attempt = 1;
     let mut pending = request;
     loop {
-        let last = attempt >= policy.max_attempts || started.elapsed() >= policy.max_elapsed;
+        let last = attempt >= policy.max_attempts
+            || (attempt > 1 && started.elapsed() >= policy.max_elapsed);
         // Keep an unsent copy for the next attempt (bodies here are bytes).
-        let spare = if last { None } else { pending.try_clone() };
+        let spare = if last { None } else { unsent_copy(&pending) };
         let mut this = pending;
         if let Some(timeout) = options.timeout {
             *this.timeout_mut() = Some(timeout);
         }
         sign(&mut this);
         let span = tracing::debug_span!("pandapon.attempt", attempt, status = field::Empty);
-        let t0 = Instant::now();
-        let result = http.execute(this).instrument(span.clone()).await;
-        let elapsed_ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let t0 = if attempt == 1 {
+            started
+        } else {
+            Instant::now()
+        };
+        // Only an enabled span is worth entering on every poll.
+        let result = if span.is_disabled() {
+            http.execute(this).await
+        } else {
+            http.execute(this).instrument(span.clone()).await
+        };
         let (again, wait) = match &result {
             Ok(response) => {
-                span.record("status", response.status().as_u16());
-                tracing::debug!(parent: &span, elapsed_ms, "answered");
+                if !span.is_disabled() {
+                    span.record("status", response.status().as_u16());
+                }
+                tracing::debug!(parent: &span, elapsed_ms = millis_since(t0), "answered");
                 (
                     resend && retryable_status(response.status()),
                     retry_after(response),
                 )
             }
             Err(e) => {
-                tracing::debug!(parent: &span, elapsed_ms, error = %e, "attempt failed");
+                tracing::debug!(
+                    parent: &span,
+                    elapsed_ms = millis_since(t0),
+                    error = %e,
+                    "attempt failed"
+                );
                 // A refused or failed connection sent nothing; anything else
                 // may have reached the server.
                 let nothing_sent = e.is_connect();
@@ -273,6 +356,30 @@ mod tests {
             Duration::from_secs(2)
         );
         assert_eq!(p.delay(2, Some(Duration::from_secs(60))), p.max_backoff);
+    }
+
+    #[test]
+    fn an_unsent_copy_is_the_same_request() {
+        let http = reqwest::Client::new();
+        let original = http
+            .post("http://127.0.0.1:1/v2/alibaba/order/cancel?x=1")
+            .header("accept", "application/json")
+            .json(&serde_json::json!({"orderId": 2542285634920880794_u64}))
+            .build()
+            .expect("request");
+        let copy = unsent_copy(&original).expect("a byte body can be copied");
+        assert_eq!(copy.method(), original.method());
+        assert_eq!(copy.url(), original.url());
+        assert_eq!(copy.headers(), original.headers());
+        assert_eq!(copy.version(), original.version());
+        assert_eq!(copy.timeout(), None);
+        assert_eq!(
+            copy.body().and_then(reqwest::Body::as_bytes),
+            original.body().and_then(reqwest::Body::as_bytes)
+        );
+
+        let bodiless = http.get("http://127.0.0.1:1/").build().expect("request");
+        assert!(unsent_copy(&bodiless).expect("copy").body().is_none());
     }
 
     #[test]

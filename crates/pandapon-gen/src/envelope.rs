@@ -77,7 +77,10 @@ pub(crate) fn unwrap_envelope<R: Envelope>(
     http_status: StatusCode,
 ) -> Result<Reply<R::Data>, Error> {
     let (meta, data) = envelope.into_parts();
-    if let Some(id) = &meta.request_id {
+    // The call span is at INFO: without a subscriber for it, skip the lookup.
+    if let Some(id) = &meta.request_id
+        && tracing::level_enabled!(tracing::Level::INFO)
+    {
         tracing::Span::current().record("request_id", id.as_str());
     }
     match meta.code {

@@ -20624,22 +20624,31 @@ mod envelopes {
         /**Sends `alibaba_cart_create_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_create_order`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "alibaba_cart_create_order",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_cart_create_order",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::UndocumentedEnvelope {
@@ -20662,22 +20671,25 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `alibaba_cart_edit_quantity` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<bool>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_edit_quantity`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<bool>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
+        > {
             crate::call::run_call(
-                    "alibaba_cart_edit_quantity",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_cart_edit_quantity",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::AlibabaCartEditQuantityResponse {
@@ -20700,22 +20712,25 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `alibaba_cart_list` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<AlibabaCart>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<AlibabaCart>, crate::Error>,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_list`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<AlibabaCart>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<AlibabaCart>, crate::Error>,
+        > {
             crate::call::run_call(
-                    "alibaba_cart_list",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_cart_list",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::AlibabaCartListResponse {
@@ -20738,50 +20753,62 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `alibaba_cart_preview_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_preview_order`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "alibaba_cart_preview_order",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_cart_preview_order",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::AlibabaOrderBatchCreate<'_> {
         /**Sends `alibaba_order_batch_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<
-            crate::Reply<::std::vec::Vec<AlibabaOrderResult>>,
-            crate::Error,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::std::vec::Vec<AlibabaOrderResult>>,
+                crate::Error,
+            >,
         > {
-            self.call_with(::std::default::Default::default()).await
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_batch_create`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<
-            crate::Reply<::std::vec::Vec<AlibabaOrderResult>>,
-            crate::Error,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::std::vec::Vec<AlibabaOrderResult>>,
+                crate::Error,
+            >,
         > {
             crate::call::run_call(
-                    "alibaba_order_batch_create",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_order_batch_create",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::AlibabaOrderBatchCreateResponse {
@@ -20804,66 +20831,87 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `alibaba_order_batch_preview` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_batch_preview`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "alibaba_order_batch_preview",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_order_batch_preview",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::AlibabaOrderBatchSubmitToPay<'_> {
         /**Sends `alibaba_order_batch_submit_to_pay` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_batch_submit_to_pay`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "alibaba_order_batch_submit_to_pay",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_order_batch_submit_to_pay",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::AlibabaOrderCancel<'_> {
         /**Sends `alibaba_order_cancel` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<bool>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_cancel`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<bool>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
+        > {
             crate::call::run_call(
-                    "alibaba_order_cancel",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_order_cancel",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::AlibabaOrderCancelResponse {
@@ -20886,28 +20934,31 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `alibaba_order_confirm_receipt` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<
-            crate::Reply<AlibabaConfirmReceiptResult>,
-            crate::Error,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<AlibabaConfirmReceiptResult>,
+                crate::Error,
+            >,
         > {
-            self.call_with(::std::default::Default::default()).await
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_confirm_receipt`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<
-            crate::Reply<AlibabaConfirmReceiptResult>,
-            crate::Error,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<AlibabaConfirmReceiptResult>,
+                crate::Error,
+            >,
         > {
             crate::call::run_call(
-                    "alibaba_order_confirm_receipt",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_order_confirm_receipt",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::AlibabaOrderConfirmReceiptResponse {
@@ -20930,88 +20981,118 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `alibaba_order_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_create`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "alibaba_order_create",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_order_create",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::AlibabaOrderDetail<'_> {
         /**Sends `alibaba_order_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_detail`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "alibaba_order_detail",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_order_detail",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::AlibabaOrderPage<'_> {
         /**Sends `alibaba_order_page` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_page`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "alibaba_order_page",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_order_page",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::AlibabaOrderPayUrl<'_> {
         /**Sends `alibaba_order_pay_url` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<AlibabaPayOrder>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<AlibabaPayOrder>, crate::Error>,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_pay_url`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<AlibabaPayOrder>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<AlibabaPayOrder>, crate::Error>,
+        > {
             crate::call::run_call(
-                    "alibaba_order_pay_url",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_order_pay_url",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::AlibabaOrderPayUrlResponse {
@@ -21034,66 +21115,93 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `alibaba_order_preview` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_preview`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "alibaba_order_preview",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_order_preview",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::AlibabaProductDecryptOpenUid<'_> {
         /**Sends `alibaba_product_decrypt_open_uid` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_decrypt_open_uid`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "alibaba_product_decrypt_open_uid",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_product_decrypt_open_uid",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::AlibabaProductDetail<'_> {
         /**Sends `alibaba_product_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<AlibabaProductDetail>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<AlibabaProductDetail>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_detail`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<AlibabaProductDetail>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<AlibabaProductDetail>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "alibaba_product_detail",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_product_detail",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::AlibabaProductDetailResponse {
@@ -21116,22 +21224,31 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `alibaba_product_image_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<AlibabaProductPage>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<AlibabaProductPage>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_image_search`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<AlibabaProductPage>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<AlibabaProductPage>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "alibaba_product_image_search",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_product_image_search",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::AlibabaProductSearchResponse {
@@ -21154,66 +21271,93 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `alibaba_product_keyword_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<AlibabaProductPage>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<AlibabaProductPage>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_keyword_search`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<AlibabaProductPage>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<AlibabaProductPage>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "alibaba_product_keyword_search",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_product_keyword_search",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::AlibabaProductRelatedRecommend<'_> {
         /**Sends `alibaba_product_related_recommend` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_related_recommend`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "alibaba_product_related_recommend",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_product_related_recommend",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::AlibabaProductStoreSearch<'_> {
         /**Sends `alibaba_product_store_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<AlibabaStoreProductPage>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<AlibabaStoreProductPage>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_store_search`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<AlibabaStoreProductPage>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<AlibabaStoreProductPage>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "alibaba_product_store_search",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "alibaba_product_store_search",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::AlibabaProductStoreSearchResponse {
@@ -21236,22 +21380,25 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `open_address_add_or_update` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<()>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<()>, crate::Error>,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `open_address_add_or_update`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<()>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<()>, crate::Error>,
+        > {
             crate::call::run_call(
-                    "open_address_add_or_update",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "open_address_add_or_update",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::OpenAddressAddOrUpdateResponse {
@@ -21274,176 +21421,248 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `open_logistics_item_price` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_item_price`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "open_logistics_item_price",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "open_logistics_item_price",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::OpenLogisticsOrderBookingFreight<'_> {
         /**Sends `open_logistics_order_booking_freight` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_order_booking_freight`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "open_logistics_order_booking_freight",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "open_logistics_order_booking_freight",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::OpenLogisticsOrderRenderFreight<'_> {
         /**Sends `open_logistics_order_render_freight` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_order_render_freight`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "open_logistics_order_render_freight",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "open_logistics_order_render_freight",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::OpenLogisticsUpdateInfo<'_> {
         /**Sends `open_logistics_update_info` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_update_info`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "open_logistics_update_info",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "open_logistics_update_info",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::TaobaoCartAdd<'_> {
         /**Sends `taobao_cart_add` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_cart_add`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "taobao_cart_add",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "taobao_cart_add",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::TaobaoCartCreateOrder<'_> {
         /**Sends `taobao_cart_create_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_cart_create_order`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "taobao_cart_create_order",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "taobao_cart_create_order",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::TaobaoOrderCreate<'_> {
         /**Sends `taobao_order_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_create`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "taobao_order_create",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "taobao_order_create",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::TaobaoProductBatchCheck<'_> {
         /**Sends `taobao_product_batch_check` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<TaobaoBatchCheckResult>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<TaobaoBatchCheckResult>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_batch_check`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<TaobaoBatchCheckResult>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<TaobaoBatchCheckResult>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "taobao_product_batch_check",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "taobao_product_batch_check",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::TaobaoProductBatchCheckResponse {
@@ -21466,22 +21685,25 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `taobao_product_get` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<TaobaoProduct>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<TaobaoProduct>, crate::Error>,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_get`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<TaobaoProduct>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<TaobaoProduct>, crate::Error>,
+        > {
             crate::call::run_call(
-                    "taobao_product_get",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "taobao_product_get",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::TaobaoProductGetResponse {
@@ -21504,44 +21726,62 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `taobao_product_item_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_item_search`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "taobao_product_item_search",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "taobao_product_item_search",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::TaobaoProductSourceSearch<'_> {
         /**Sends `taobao_product_source_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<TaobaoSourceProduct>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<TaobaoSourceProduct>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_source_search`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<TaobaoSourceProduct>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<TaobaoSourceProduct>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "taobao_product_source_search",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "taobao_product_source_search",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::TaobaoProductSourceSearchResponse {
@@ -21564,28 +21804,31 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `taobao_refund_cancel` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<
-            crate::Reply<TaobaoRefundCancelResult>,
-            crate::Error,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<TaobaoRefundCancelResult>,
+                crate::Error,
+            >,
         > {
-            self.call_with(::std::default::Default::default()).await
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_cancel`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<
-            crate::Reply<TaobaoRefundCancelResult>,
-            crate::Error,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<TaobaoRefundCancelResult>,
+                crate::Error,
+            >,
         > {
             crate::call::run_call(
-                    "taobao_refund_cancel",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "taobao_refund_cancel",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::TaobaoRefundCancelResponse {
@@ -21608,22 +21851,31 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `taobao_refund_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<TaobaoRefundDetail>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<TaobaoRefundDetail>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_detail`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<TaobaoRefundDetail>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<TaobaoRefundDetail>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "taobao_refund_detail",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "taobao_refund_detail",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::TaobaoRefundDetailResponse {
@@ -21646,44 +21898,62 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         /**Sends `taobao_refund_list` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_list`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<::serde_json::Value>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "taobao_refund_list",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "taobao_refund_list",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl builder::TaobaoRefundRender<'_> {
         /**Sends `taobao_refund_render` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
 Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub async fn call(
+        pub fn call(
             self,
-        ) -> ::std::result::Result<crate::Reply<TaobaoRefundRender>, crate::Error> {
-            self.call_with(::std::default::Default::default()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<TaobaoRefundRender>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
         }
         ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_render`.
-        pub async fn call_with(
+        pub fn call_with(
             self,
             options: crate::CallOptions,
-        ) -> ::std::result::Result<crate::Reply<TaobaoRefundRender>, crate::Error> {
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<TaobaoRefundRender>,
+                crate::Error,
+            >,
+        > {
             crate::call::run_call(
-                    "taobao_refund_render",
-                    options,
-                    async move { crate::envelope::finish(self.send().await).await },
-                )
-                .await
+                "taobao_refund_render",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
         }
     }
     impl crate::envelope::Envelope for types::TaobaoRefundRenderResponse {
