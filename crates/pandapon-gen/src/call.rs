@@ -252,7 +252,7 @@ pub(crate) async fn execute(
     http: &reqwest::Client,
     policy: &RetryPolicy,
     operation: &str,
-    request: reqwest::Request,
+    mut request: reqwest::Request,
     sign: impl Fn(&mut reqwest::Request),
 ) -> reqwest::Result<reqwest::Response> {
     let options = OPTIONS.try_with(Clone::clone).unwrap_or_default();
@@ -264,17 +264,15 @@ pub(crate) async fn execute(
     let connect_retry = options.retry != Retry::Never;
     let started = Instant::now();
     let mut attempt = 1;
-    let mut pending = request;
     loop {
         let last = attempt >= policy.max_attempts
             || (attempt > 1 && started.elapsed() >= policy.max_elapsed);
         // Keep an unsent copy for the next attempt (bodies here are bytes).
-        let spare = if last { None } else { unsent_copy(&pending) };
-        let mut this = pending;
+        let spare = if last { None } else { unsent_copy(&request) };
         if let Some(timeout) = options.timeout {
-            *this.timeout_mut() = Some(timeout);
+            *request.timeout_mut() = Some(timeout);
         }
-        sign(&mut this);
+        sign(&mut request);
         let span = tracing::debug_span!("pandapon.attempt", attempt, status = field::Empty);
         let t0 = if attempt == 1 {
             started
@@ -283,9 +281,9 @@ pub(crate) async fn execute(
         };
         // Only an enabled span is worth entering on every poll.
         let result = if span.is_disabled() {
-            http.execute(this).await
+            http.execute(request).await
         } else {
-            http.execute(this).instrument(span.clone()).await
+            http.execute(request).instrument(span.clone()).await
         };
         let (again, wait) = match &result {
             Ok(response) => {
@@ -327,7 +325,7 @@ pub(crate) async fn execute(
         let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
         tracing::debug!(attempt, delay_ms, "retrying");
         tokio::time::sleep(delay).await;
-        pending = next;
+        request = next;
     }
 }
 
