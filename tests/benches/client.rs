@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use pandapon_gen::Client;
 use pandapon_gen::auth::Signer;
 use pandapon_gen::types::{AlibabaOrderCancelRequest, WebSite};
-use pandapon_gen::{Client, RetryPolicy};
 use pandapon_httpmock::{FakePandaPon, SignatureCheck};
 use pandapon_tests::credentials;
 use tokio::runtime::Runtime;
@@ -34,9 +34,10 @@ fn setup() -> Setup {
             SignatureCheck::new(credentials()),
         ))
         .expect("fake");
+    // The client as shipped: default retry policy (so each write keeps an
+    // unsent copy for a retry after a refused connection), tracing on.
     let sdk = Client::builder(credentials())
         .base_url(fake.base_url())
-        .retry_policy(RetryPolicy::none())
         .build()
         .expect("client");
     let http = pandapon_tests::baseline::client();

@@ -8,8 +8,8 @@
 
 use std::sync::Arc;
 
+use pandapon_gen::Client;
 use pandapon_gen::auth::Signer;
-use pandapon_gen::{Client, RetryPolicy};
 use pandapon_httpmock::{FakePandaPon, SignatureCheck};
 use pandapon_tests::baseline::run_calls;
 use pandapon_tests::{cancel_body, credentials};
@@ -33,10 +33,11 @@ async fn main() {
     let concurrency = args.next().filter(|n| *n > 0).unwrap_or(64);
 
     let (sdk_fake, hand_fake) = (fake().await, fake().await);
+    // The client as shipped: default retry policy (so each write keeps an
+    // unsent copy for a retry after a refused connection), tracing on.
     let sdk = Arc::new(
         Client::builder(credentials())
             .base_url(sdk_fake.base_url())
-            .retry_policy(RetryPolicy::none())
             .build()
             .expect("client"),
     );
