@@ -10,7 +10,7 @@ LOW=${LOW:-200}
 HIGH=${HIGH:-1200}
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
 cargo build --quiet --release -p pandapon-tests --example instructions
-bin=target/release/examples/instructions
+bin=${CARGO_TARGET_DIR:-target}/release/examples/instructions
 
 # Prints "Ir I1_misses D1_misses LL_misses mispredicts" for one run.
 counts() {
