@@ -8,7 +8,6 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use pandapon_gen::Client;
 use pandapon_gen::auth::Signer;
-use pandapon_gen::types::{AlibabaOrderCancelRequest, WebSite};
 use pandapon_httpmock::{FakePandaPon, SignatureCheck};
 use pandapon_tests::credentials;
 use tokio::runtime::Runtime;
@@ -52,32 +51,14 @@ fn setup() -> Setup {
 }
 
 async fn via_sdk(client: Arc<Client>) {
-    let body = AlibabaOrderCancelRequest {
-        web_site: WebSite::X1688,
-        order_id: 2542285634920880794.into(),
-        cancel_reason: None,
-        remark: None,
-    };
-    let reply = client
-        .alibaba_order_cancel()
-        .body(body)
-        .call()
-        .await
-        .expect("call");
-    assert!(reply.data);
+    pandapon_tests::baseline::cancel_via_sdk(&client).await;
 }
 
 /// The raw progenitor call: signing and retry hook, no envelope unwrapping.
 async fn via_send(client: Arc<Client>) {
-    let body = AlibabaOrderCancelRequest {
-        web_site: WebSite::X1688,
-        order_id: 2542285634920880794.into(),
-        cancel_reason: None,
-        remark: None,
-    };
     let r = client
         .alibaba_order_cancel()
-        .body(body)
+        .body(pandapon_tests::cancel_body())
         .send()
         .await
         .expect("send");

@@ -40,13 +40,7 @@ async fn main() {
         }
         "sdk" => {
             for _ in 0..calls {
-                let reply = sdk
-                    .alibaba_order_cancel()
-                    .body(cancel_body())
-                    .call()
-                    .await
-                    .expect("call");
-                assert!(reply.data);
+                baseline::cancel_via_sdk(&sdk).await;
             }
         }
         "hand" => {

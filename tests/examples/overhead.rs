@@ -12,7 +12,7 @@ use pandapon_gen::Client;
 use pandapon_gen::auth::Signer;
 use pandapon_httpmock::{FakePandaPon, SignatureCheck};
 use pandapon_tests::baseline::run_calls;
-use pandapon_tests::{cancel_body, credentials};
+use pandapon_tests::credentials;
 
 async fn fake() -> FakePandaPon {
     FakePandaPon::start(
@@ -47,15 +47,7 @@ async fn main() {
 
     let via_sdk = || {
         let sdk = sdk.clone();
-        async move {
-            let reply = sdk
-                .alibaba_order_cancel()
-                .body(cancel_body())
-                .call()
-                .await
-                .expect("call");
-            assert!(reply.data);
-        }
+        async move { pandapon_tests::baseline::cancel_via_sdk(&sdk).await }
     };
     let by_hand = || {
         let (http, signer, url) = (http.clone(), signer.clone(), url.clone());

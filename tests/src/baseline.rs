@@ -64,6 +64,18 @@ pub async fn cancel(http: &reqwest::Client, signer: &Signer, url: &str) {
     assert_eq!(envelope.data, Some(true));
 }
 
+/// Cancels [`crate::ORDER_ID`] through the SDK's `call()`; panics unless it
+/// succeeds with `data` true. The SDK side of every comparison.
+pub async fn cancel_via_sdk(client: &pandapon_gen::Client) {
+    let reply = client
+        .alibaba_order_cancel()
+        .body(crate::cancel_body())
+        .call()
+        .await
+        .expect("call");
+    assert!(reply.data);
+}
+
 /// Runs `calls` calls made by `call`, at most `concurrency` in flight, and
 /// returns the wall time.
 pub async fn run_calls<F, Fut>(calls: u64, concurrency: usize, call: F) -> std::time::Duration
