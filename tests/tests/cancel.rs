@@ -34,6 +34,7 @@ async fn mount<'a>(
             when.method(POST)
                 .path(PATH)
                 .header("content-type", "application/json")
+                .header("user-agent", pandapon_gen::USER_AGENT)
                 .json_body(json!({
                     "webSite": "1688",
                     "orderId": ORDER_ID,
@@ -383,42 +384,13 @@ async fn a_dry_run_signs_shows_and_sends_nothing() {
     route.assert_calls_async(0).await;
     let shown = shown.lock().expect("lock");
     let (headers, body) = &shown[0];
-    let verifier = pandapon_gen::auth::Verifier::new(credentials());
+    // The five signing headers and the body's type, nothing else: no
+    // `api-version` (the generator's default, which PandaPon does not
+    // document). The user agent is a client default, added on sending.
+    let mut names: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
+    names.sort_unstable();
     assert_eq!(
-        verifier.verify_headers(headers, std::time::SystemTime::now()),
-        Ok(())
-    );
-    assert!(String::from_utf8_lossy(body).contains("2542285634920880794"));
-}
-
-#[tokio::test]
-async fn a_request_carries_only_the_headers_pandapon_reads() {
-    let h = Harness::start().await;
-    let route = h
-        .server
-        .mock_async(|when, then| {
-            when.method(POST)
-                .path("/v2/alibaba/order/cancel")
-                .header("user-agent", pandapon_gen::USER_AGENT);
-            then.status(200).json_body(success(true));
-        })
-        .await;
-    let names = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let keep = names.clone();
-    let dry = h
-        .builder()
-        .dry_run(move |req| {
-            let mut seen: Vec<String> = req.headers().keys().map(|k| k.to_string()).collect();
-            seen.sort();
-            *keep.lock().expect("lock") = seen;
-        })
-        .build()
-        .expect("client");
-    assert!(matches!(cancel(&dry).await, Err(Error::DryRun)));
-    // The five signing headers and the body's type; no `api-version` (the
-    // generator's default, which PandaPon does not document).
-    assert_eq!(
-        *names.lock().expect("lock"),
+        names,
         [
             "accept",
             "access-key",
@@ -429,6 +401,10 @@ async fn a_request_carries_only_the_headers_pandapon_reads() {
             "user-id"
         ]
     );
-    cancel(&h.client()).await.expect("call");
-    route.assert_calls_async(1).await;
+    let verifier = pandapon_gen::auth::Verifier::new(credentials());
+    assert_eq!(
+        verifier.verify_headers(headers, std::time::SystemTime::now()),
+        Ok(())
+    );
+    assert!(String::from_utf8_lossy(body).contains("2542285634920880794"));
 }
