@@ -24,12 +24,11 @@ pub const ORDER_ID: u64 = 2542285634920880794;
 
 /// A cancel body for [`ORDER_ID`].
 pub fn cancel_body() -> pandapon_gen::types::AlibabaOrderCancelRequest {
-    pandapon_gen::types::AlibabaOrderCancelRequest {
-        web_site: pandapon_gen::types::WebSite::X1688,
-        order_id: ORDER_ID.into(),
-        cancel_reason: None,
-        remark: None,
-    }
+    pandapon_gen::types::AlibabaOrderCancelRequest::builder()
+        .web_site(pandapon_gen::types::WebSite::X1688)
+        .order_id(ORDER_ID)
+        .try_into()
+        .expect("both required fields are set")
 }
 
 /// The default retry policy with millisecond backoff, for quick tests.

@@ -72,12 +72,9 @@ pub async fn run(calls: usize, concurrency: usize) -> LoadReport {
                     .await
                     .map(drop)
             } else {
-                let body = AlibabaOrderCancelRequest {
-                    web_site: WebSite::X1688,
-                    order_id: (2542285634920880794 + i as u64).into(),
-                    cancel_reason: None,
-                    remark: None,
-                };
+                let body = AlibabaOrderCancelRequest::builder()
+                    .web_site(WebSite::X1688)
+                    .order_id(2542285634920880794 + i as u64);
                 client
                     .alibaba_order_cancel()
                     .body(body)

@@ -15,13 +15,11 @@ use serde_json::json;
 const PATH: &str = "/v2/alibaba/order/cancel";
 const ORDER_ID: u64 = 2542285634920880794;
 
-fn body() -> AlibabaOrderCancelRequest {
-    AlibabaOrderCancelRequest {
-        web_site: WebSite::X1688,
-        order_id: ORDER_ID.into(),
-        cancel_reason: Some("不想要了".into()),
-        remark: None,
-    }
+fn body() -> pandapon_gen::types::builder::AlibabaOrderCancelRequest {
+    AlibabaOrderCancelRequest::builder()
+        .web_site(WebSite::X1688)
+        .order_id(ORDER_ID)
+        .cancel_reason("不想要了".to_owned())
 }
 
 /// Mounts the cancel route: signed requests with `body()` get `answer`.
@@ -74,6 +72,38 @@ async fn signed_request_with_exact_body_succeeds() {
     assert_eq!(accepted.len(), 1, "{seen:?}");
     assert_eq!(accepted[0].user_id.as_deref(), Some(USER_ID));
     assert_eq!(accepted[0].timestamp.as_ref().map(String::len), Some(13));
+}
+
+#[tokio::test]
+async fn a_required_field_left_unset_is_an_error_naming_it() {
+    let h = Harness::start().await;
+    let route = mount(&h, |then| {
+        then.status(200).json_body(success(true));
+    })
+    .await;
+    let err = h
+        .client()
+        .alibaba_order_cancel()
+        .body(AlibabaOrderCancelRequest::builder().web_site(WebSite::X1688))
+        .call()
+        .await
+        .expect_err("orderId is required");
+    let Error::InvalidRequest(msg) = &err else {
+        panic!("expected InvalidRequest, got {err:?}");
+    };
+    assert!(msg.contains("AlibabaOrderCancelRequest"), "{msg}");
+    assert!(msg.contains("no value supplied for order_id"), "{msg}");
+    assert_eq!(err.status(), None);
+    // Nothing was sent.
+    route.assert_calls_async(0).await;
+    assert!(h.check.seen().is_empty());
+
+    // `build()` says the same before any call.
+    let early = AlibabaOrderCancelRequest::builder()
+        .order_id(ORDER_ID)
+        .build()
+        .expect_err("webSite is required");
+    assert_eq!(early.to_string(), "no value supplied for web_site");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use pandapon_gen::auth::{QuerySigner, SignedHeaders};
 use pandapon_gen::types::{
     self, OrderAddress, TaobaoBatchCheckItem, TaobaoCartProperty, TaobaoOrderLine,
 };
-use pandapon_gen::{IntegerId, MessagePlatform, MessageType, OrderStatus, StringId};
+use pandapon_gen::{IntegerId, JsonString, MessagePlatform, MessageType, OrderStatus, StringId};
 use pandapon_httpmock::httpmock::Method::{GET, POST};
 use pandapon_httpmock::success;
 use pandapon_tests::Harness;
@@ -73,7 +73,7 @@ async fn big_ids_survive_as_strings_and_as_integers() {
             .map(|s| s.parse().expect("digits"))
             .collect();
         c.alibaba_order_batch_submit_to_pay()
-            .body(types::AlibabaOrderBatchSubmitToPayRequest { order_ids: ids })
+            .body(types::AlibabaOrderBatchSubmitToPayRequest::builder().order_ids(ids))
             .call()
             .await
             .expect("submit");
@@ -88,10 +88,7 @@ async fn big_ids_survive_as_strings_and_as_integers() {
     let body = sent_body("/alibaba/order/receivegoods", async |c| {
         let order: IntegerId = serde_json::from_str("\"2542285634920880794\"").expect("id");
         c.alibaba_order_confirm_receipt()
-            .body(types::AlibabaOrderConfirmReceiptRequest {
-                order_id: Some(order),
-                order_entry_ids: None,
-            })
+            .body(types::AlibabaOrderConfirmReceiptRequest::builder().order_id(order))
             .send()
             .await
             .expect("raw send");
@@ -102,38 +99,40 @@ async fn big_ids_survive_as_strings_and_as_integers() {
 
 #[tokio::test]
 async fn json_inside_strings_is_built_from_typed_values() {
-    let line = |item: &str, sku: &str| TaobaoOrderLine {
-        item_id: Some(item.into()),
-        order_line_no: Some("1".into()),
-        quantity: Some("200".into()),
-        price: Some("1".into()),
-        currency: Some("CNY".into()),
-        sku_id: Some(sku.into()),
+    let line = |item: &str, sku: &str| {
+        TaobaoOrderLine::builder()
+            .item_id(item.to_owned())
+            .order_line_no("1".to_owned())
+            .quantity("200".to_owned())
+            .price("1".to_owned())
+            .currency("CNY".to_owned())
+            .sku_id(sku.to_owned())
+            .build()
+            .expect("all fields optional")
     };
-    let receiver = OrderAddress {
-        name: Some("a测试aa".into()),
-        mobile_phone: Some("15068763421".into()),
-        country: Some("中国".into()),
-        state: Some("浙江省".into()),
-        city: Some("杭州市".into()),
-        district: Some("余杭区".into()),
-        address: Some("测试地址".into()),
-        zip: Some("11111".into()),
-        phone: None,
-    };
+    let receiver = OrderAddress::builder()
+        .name("a测试aa".to_owned())
+        .mobile_phone("15068763421".to_owned())
+        .country("中国".to_owned())
+        .state("浙江省".to_owned())
+        .city("杭州市".to_owned())
+        .district("余杭区".to_owned())
+        .address("测试地址".to_owned())
+        .zip("11111".to_owned())
+        .build()
+        .expect("all fields optional");
     let body = sent_body("/open/order", async |c| {
         c.taobao_order_create()
-            .body(types::TaobaoOrderCreateRequest {
-                order_line_list: vec![
-                    line("600126245031041190", "5016042822039"),
-                    line("600129202197070073", "4860968496626"),
-                ]
-                .into(),
-                receiver: receiver.clone().into(),
-                purchase_amount: 400,
-                order_source: Some("lazada".into()),
-                seller_order_number: None,
-            })
+            .body(
+                types::TaobaoOrderCreateRequest::builder()
+                    .order_line_list(vec![
+                        line("600126245031041190", "5016042822039"),
+                        line("600129202197070073", "4860968496626"),
+                    ])
+                    .receiver(receiver.clone())
+                    .purchase_amount(400)
+                    .order_source("lazada".to_owned()),
+            )
             .call()
             .await
             .expect("create");
@@ -152,13 +151,15 @@ async fn json_inside_strings_is_built_from_typed_values() {
 
     let body = sent_body("/open/product/batch/check", async |c| {
         c.taobao_product_batch_check()
-            .body(types::TaobaoProductBatchCheckRequest {
-                params: vec![TaobaoBatchCheckItem {
-                    item_id: Some("672991141190".parse().expect("id")),
-                    sku_ids: Some(vec!["3452545926724".into()]),
-                }]
-                .into(),
-            })
+            .body(
+                types::TaobaoProductBatchCheckRequest::builder().params(vec![
+                    TaobaoBatchCheckItem::builder()
+                        .item_id("672991141190".parse::<StringId>().expect("id"))
+                        .sku_ids(vec!["3452545926724".to_owned()])
+                        .build()
+                        .expect("all fields optional"),
+                ]),
+            )
             .call()
             .await
             .expect("check");
@@ -171,16 +172,15 @@ async fn json_inside_strings_is_built_from_typed_values() {
 
     let body = sent_body("/v2/alibaba/product/keywords/query", async |c| {
         c.alibaba_product_keyword_search()
-            .body(types::AlibabaProductKeywordSearchRequest {
-                keyword: Some("男鞋".into()),
-                sort: Some(
-                    [("price".to_owned(), "desc".to_owned())]
-                        .into_iter()
-                        .collect::<std::collections::BTreeMap<_, _>>()
-                        .into(),
-                ),
-                ..Default::default()
-            })
+            .body(
+                types::AlibabaProductKeywordSearchRequest::builder()
+                    .keyword("男鞋".to_owned())
+                    .sort(JsonString::from(
+                        [("price".to_owned(), "desc".to_owned())]
+                            .into_iter()
+                            .collect::<std::collections::BTreeMap<_, _>>(),
+                    )),
+            )
             .send()
             .await
             .expect("search");
@@ -195,12 +195,15 @@ async fn json_inside_strings_is_built_from_typed_values() {
                     .mp_id("26")
                     .mp_sku_id("65")
                     .properties(Some(
-                        vec![TaobaoCartProperty {
-                            value_id: Some(28324),
-                            value_name: Some("黄色".into()),
-                            prop_id: Some(1627207),
-                            prop_name: Some("颜色分类".into()),
-                        }]
+                        vec![
+                            TaobaoCartProperty::builder()
+                                .value_id(28324)
+                                .value_name("黄色".to_owned())
+                                .prop_id(1627207)
+                                .prop_name("颜色分类".to_owned())
+                                .build()
+                                .expect("all fields optional"),
+                        ]
                         .into(),
                     )),
             )
@@ -276,10 +279,7 @@ async fn the_address_answer_without_data_is_a_success() {
     let reply = h
         .client()
         .open_address_add_or_update()
-        .body(types::OpenAddressAddOrUpdateRequest {
-            name: Some("张三".into()),
-            ..Default::default()
-        })
+        .body(types::OpenAddressAddOrUpdateRequest::builder().name("张三".to_owned()))
         .call()
         .await
         .expect("address saved");
@@ -325,14 +325,13 @@ async fn logistics_query_signing_is_pluggable() {
     let client = h.builder().query_signer(Reversed).build().expect("client");
     client
         .open_logistics_item_price()
-        .body(types::OpenLogisticsItemPriceRequest {
-            item_id: "2048232789087639".into(),
-            sku_id: "4970432383383".into(),
-            quantity: 1,
-            receiver_address: types::ReceiverAddress::default(),
-            currency: None,
-            price: None,
-        })
+        .body(
+            types::OpenLogisticsItemPriceRequest::builder()
+                .item_id("2048232789087639".to_owned())
+                .sku_id("4970432383383".to_owned())
+                .quantity(1)
+                .receiver_address(types::ReceiverAddress::default()),
+        )
         .call()
         .await
         .expect("priced");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use crate::coverage;
+use crate::{contract, coverage};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::{ToTokens, format_ident, quote};
 
@@ -134,9 +134,9 @@ fn sdk_settings(spec: &openapiv3::OpenAPI) -> Result<GenerationSettings> {
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_hooks(HooksMode::Expected)
-        .with_inner_type(quote!(crate::client::Inner))
-        // The generated CLI prints responses through schemars-bounded hooks.
-        .with_derive("schemars::JsonSchema");
+        .with_inner_type(quote!(crate::client::ClientState));
+    // The `JsonSchema` derive, which only the CLI needs, is added behind the
+    // `schemars` feature by `contract::seal_types`, not here.
     for r in replacements(spec)? {
         let impls = if r.scalar {
             vec![TypeImpl::FromStr, TypeImpl::Display]
@@ -174,6 +174,8 @@ pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
     );
     let extra = envelope_impls(spec, &file)?;
     file.items.extend(extra);
+    contract::seal_types(&mut file)?;
+    contract::add_build_methods(&mut file)?;
     Ok(render(&file))
 }
 
@@ -185,7 +187,9 @@ pub fn generate_mock(spec: &openapiv3::OpenAPI) -> Result<String> {
         .httpmock(spec, SDK_CRATE)
         .map_err(progenitor_err)?;
     tokens.extend(routes(spec)?);
-    let file: syn::File = syn::parse2(tokens).context("parsing progenitor's httpmock output")?;
+    let mut file: syn::File =
+        syn::parse2(tokens).context("parsing progenitor's httpmock output")?;
+    contract::mocks_take_builders(&mut file)?;
     Ok(render(&file))
 }
 

@@ -1,6 +1,7 @@
 //! Maintainer tasks for the pandapon workspace (`cargo xtask --help`).
 
 mod codegen;
+mod contract;
 mod coverage;
 mod specdiff;
 

@@ -62,12 +62,13 @@ async fn run(args: Args) -> Result<pandapon_gen::Reply<bool>, Box<dyn std::error
     };
     let reply = client
         .alibaba_order_cancel()
-        .body(AlibabaOrderCancelRequest {
-            web_site: WebSite::X1688,
-            order_id: args.order_id.into(),
-            cancel_reason: args.reason,
-            remark: args.remark,
-        })
+        .body(
+            AlibabaOrderCancelRequest::builder()
+                .web_site(WebSite::X1688)
+                .order_id(args.order_id)
+                .cancel_reason(args.reason)
+                .remark(args.remark),
+        )
         .call()
         .await?;
     Ok(reply)

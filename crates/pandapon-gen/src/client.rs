@@ -31,12 +31,15 @@ pub const ENV_TIMESTAMP_UNIT: &str = "PANDAPON_TIMESTAMP_UNIT";
 /// Environment variable with a clock offset in milliseconds (optional).
 pub const ENV_CLOCK_OFFSET_MS: &str = "PANDAPON_CLOCK_OFFSET_MS";
 
-/// State the generated client carries: the signer.
+/// What a [`Client`] carries besides its HTTP client and base URL: the
+/// signers, the retry policy and the dry-run callback.
 ///
-/// It has no public constructor, so every [`Client`] is built through
-/// [`ClientBuilder`] and every request it sends is signed.
+/// It is public only because the generated `Client` names it; it is not part
+/// of the documented API. It has no public constructor, so every [`Client`]
+/// is built through [`ClientBuilder`] and every request it sends is signed.
+#[doc(hidden)]
 #[derive(Clone)]
-pub struct Inner {
+pub struct ClientState {
     signer: Signer,
     query_signer: Arc<dyn QuerySigner>,
     dry_run: Option<DryRun>,
@@ -49,9 +52,9 @@ type DryRun = Arc<dyn Fn(&reqwest::Request) + Send + Sync>;
 /// The `Error::Custom` text the pre-hook stops a dry run with.
 pub(crate) const DRY_RUN_STOP: &str = "pandapon dry run: request not sent";
 
-impl std::fmt::Debug for Inner {
+impl std::fmt::Debug for ClientState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inner")
+        f.debug_struct("ClientState")
             .field("signer", &self.signer)
             .field("query_signer", &self.query_signer)
             .field("dry_run", &self.dry_run.is_some())
@@ -60,7 +63,7 @@ impl std::fmt::Debug for Inner {
     }
 }
 
-impl Inner {
+impl ClientState {
     /// The signer used for every attempt.
     pub fn signer(&self) -> &Signer {
         &self.signer
@@ -88,7 +91,7 @@ impl Inner {
     }
 }
 
-impl ClientHooks<Inner> for Client {
+impl ClientHooks<ClientState> for Client {
     /// In a dry run: signs the request as an attempt would be signed, hands
     /// it to the dry-run callback and stops before anything is sent.
     async fn pre<E>(
@@ -316,7 +319,7 @@ impl ClientBuilder {
         let signer = Signer::new(self.credentials)
             .with_timestamp_unit(self.unit)
             .with_clock_offset_millis(self.clock_offset_ms);
-        let inner = Inner {
+        let inner = ClientState {
             signer,
             query_signer: self.query_signer,
             dry_run: self.dry_run,

@@ -50,6 +50,7 @@ macro_rules! open_str_enum {
             }
         }
 
+        #[cfg(feature = "schemars")]
         impl schemars::JsonSchema for $name {
             fn schema_name() -> String {
                 stringify!($name).to_owned()
@@ -147,6 +148,7 @@ impl FromStr for MessagePlatform {
     }
 }
 
+#[cfg(feature = "schemars")]
 impl schemars::JsonSchema for MessagePlatform {
     fn schema_name() -> String {
         "MessagePlatform".to_owned()

@@ -9,13 +9,9 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///One product line of a v1 1688 order or preview.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaCargoV1 {
         ///The product id (商品id), numeric in v1.
         #[serde(
@@ -44,13 +40,9 @@ pub mod types {
         }
     }
     ///The 1688 cart (AlibabaCartV2VO).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaCart {
         ///Lines that can no longer be ordered (失效), by shop.
         #[serde(
@@ -73,13 +65,9 @@ pub mod types {
         }
     }
     ///Body of `POST /alibaba/cart/create/order`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaCartCreateOrderRequest {
         #[serde(
             rename = "addressParam",
@@ -123,14 +111,9 @@ pub mod types {
         }
     }
     ///Body of `POST /alibaba/cart/edit-quantity`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaCartEditQuantityRequest {
         ///Container (cabinet) number (柜箱号).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -162,14 +145,9 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Envelope of `POST /alibaba/cart/edit-quantity`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaCartEditQuantityResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -198,13 +176,9 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///A cart line.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaCartItem {
         ///Stock on sale.
         #[serde(
@@ -257,14 +231,9 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Envelope of `GET /v2/alibaba/cart/list`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaCartListResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -292,13 +261,9 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Body of `POST /alibaba/cart/preview/order`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaCartPreviewOrderRequest {
         #[serde(
             rename = "addressParam",
@@ -315,13 +280,9 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///One shop's lines in the cart (CartShopItem).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaCartShop {
         #[serde(
             rename = "cartItemInfos",
@@ -347,13 +308,9 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Outcome of a receipt confirmation.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaConfirmReceiptResult {
         ///Error code (错误码).
         #[serde(
@@ -379,13 +336,9 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Domestic (China) delivery details of a 1688 order.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaNativeLogistics {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<::std::string::String>,
@@ -447,13 +400,9 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Body of `POST /v2/alibaba/order/batch/create`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaOrderBatchCreateRequest {
         #[serde(
             rename = "addressParam",
@@ -517,14 +466,9 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Envelope of `POST /v2/alibaba/order/batch/create`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaOrderBatchCreateResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -553,13 +497,9 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Body of `POST /alibaba/order/create/previewbatch`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaOrderBatchPreviewRequest {
         #[serde(
             rename = "addressParam",
@@ -575,13 +515,9 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Body of `POST /alibaba/order/batch/submit/to/pay`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaOrderBatchSubmitToPayRequest {
         ///The 1688 order ids, as strings.
         #[serde(rename = "orderIds")]
@@ -593,13 +529,9 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         }
     }
     ///Body of `POST /v2/alibaba/order/cancel`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaOrderCancelRequest {
         ///Reason for cancelling (取消原因).
         #[serde(
@@ -624,14 +556,9 @@ About 2.5e18: sent as a JSON integer with every digit.
         }
     }
     ///Envelope of `POST /v2/alibaba/order/cancel`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaOrderCancelResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -660,14 +587,9 @@ About 2.5e18: sent as a JSON integer with every digit.
         }
     }
     ///Body of `POST /alibaba/order/receivegoods`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaOrderConfirmReceiptRequest {
         ///Sub-order (line) ids (子订单ID).
         #[serde(
@@ -690,14 +612,9 @@ About 2.5e18: sent as a JSON integer with every digit.
         }
     }
     ///Envelope of `POST /alibaba/order/receivegoods`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaOrderConfirmReceiptResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -725,13 +642,9 @@ About 2.5e18: sent as a JSON integer with every digit.
         }
     }
     ///Body of `POST /alibaba/order/detail`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaOrderDetailRequest {
         ///The 1688 order id, as a string here.
         #[serde(
@@ -748,14 +661,9 @@ About 2.5e18: sent as a JSON integer with every digit.
         }
     }
     ///Envelope of `GET /v2/alibaba/order/pay/url`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaOrderPayUrlResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -783,13 +691,9 @@ About 2.5e18: sent as a JSON integer with every digit.
         }
     }
     ///Body of `POST /v2/alibaba/order/create/preview` (no `flow` in v2).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaOrderPreviewRequest {
         #[serde(
             rename = "addressParam",
@@ -808,13 +712,9 @@ About 2.5e18: sent as a JSON integer with every digit.
     /**A created 1688 order. PandaPon's example is cut short; the fields shown
 are typed and the rest are kept in `extra`.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaOrderResult {
         ///Guarantee terms (shape not documented).
         #[serde(
@@ -849,13 +749,9 @@ are typed and the rest are kept in `extra`.
     /**Payment details (AlibabaPayOrderVO). `orderId` is on the v2 page; the
 other fields are from the v1 page, which is complete.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaPayOrder {
         ///Orders that cannot be paid.
         #[serde(
@@ -892,13 +788,9 @@ other fields are from the v1 page, which is complete.
         }
     }
     ///Body of `POST /alibaba/product/openuid/decrypt`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaProductDecryptOpenUidRequest {
         ///The product id; a string or a number in the sources.
         #[serde(rename = "offerId")]
@@ -916,13 +808,9 @@ other fields are from the v1 page, which is complete.
 everything else (SKUs, images, sale and shipping info…) is kept in
 `extra`.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaProductDetail {
         #[serde(
             rename = "categoryId",
@@ -960,14 +848,9 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         }
     }
     ///Body of `POST /alibaba/product/detail/get`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaProductDetailRequest {
         ///Language; the docs say "en" for now (a third-party client sends "vi").
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -991,14 +874,9 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         }
     }
     ///Envelope of `POST /alibaba/product/detail/get`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaProductDetailResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1026,13 +904,9 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         }
     }
     ///Body of `POST /v2/alibaba/product/image/query`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaProductImageSearchRequest {
         ///Page number, from 1.
         #[serde(
@@ -1104,13 +978,9 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         }
     }
     ///A product line of a created 1688 order.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaProductItem {
         ///Type not documented (null in the example).
         #[serde(
@@ -1154,14 +1024,9 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         }
     }
     ///Body of `POST /v2/alibaba/product/keywords/query`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaProductKeywordSearchRequest {
         ///Page number, from 1 (第几页).
         #[serde(
@@ -1226,13 +1091,9 @@ everything else (SKUs, images, sale and shipping info…) is kept in
     /**A product in search results (AlibabaProductListInfoV2VO, 8 fields).
 The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaProductListItem {
         #[serde(
             rename = "imageUrl",
@@ -1251,14 +1112,9 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         }
     }
     ///A page of 1688 products (AlibabaBasePageVO).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaProductPage {
         ///This page's number, from 1.
         #[serde(
@@ -1293,14 +1149,9 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         }
     }
     ///Body of `POST /v2/alibaba/product/productRelatedRecommendQuery`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaProductRelatedRecommendRequest {
         ///Language (语种), "en" or "vi".
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1330,14 +1181,9 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         }
     }
     ///Envelope of 1688 keyword and image search.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaProductSearchResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1365,14 +1211,9 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         }
     }
     ///Body of `POST /v2/alibaba/product/query/selleroffer`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaProductStoreSearchRequest {
         ///Page number, from 1.
         #[serde(
@@ -1441,14 +1282,9 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         }
     }
     ///Envelope of `POST /v2/alibaba/product/query/selleroffer`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaProductStoreSearchResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1479,14 +1315,9 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
 (ProductSearchQuerySellerOfferListV2VO, 9 fields) is undocumented and
 kept as JSON.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AlibabaStoreProductPage {
         ///This page's number, from 1.
         #[serde(
@@ -1524,14 +1355,9 @@ kept as JSON.
 `price`; the example sends `serviceId`, `companyName` and
 `serviceCategory`. All five are accepted.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct BookingFreightInfo {
         #[serde(
             rename = "companyName",
@@ -1560,14 +1386,9 @@ kept as JSON.
         }
     }
     ///A line to book international freight for.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct BookingLineItem {
         #[serde(
             rename = "freightInfo",
@@ -1600,14 +1421,9 @@ kept as JSON.
         }
     }
     ///One domestic (China) shipment (InnerLogisticInfoTO).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct DomesticLogisticInfo {
         #[serde(
             rename = "logisticCompanyName",
@@ -1635,14 +1451,9 @@ kept as JSON.
     /**The wrapper around every PandaPon response. `code` 200 means success;
 any other code is a business error described by `msg`.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct Envelope {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1670,14 +1481,9 @@ any other code is a business error described by `msg`.
     /**A 1688 delivery address (the name's spelling is PandaPon's). v1 pages
 list the same fields without `districtCode`.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct FastAdress {
         ///Street address (街道地址).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1737,13 +1543,9 @@ list the same fields without `districtCode`.
         }
     }
     ///One product line of a 1688 order (v2).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct FastCargo {
         ///Container (cabinet) number.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1781,13 +1583,9 @@ list the same fields without `districtCode`.
         }
     }
     ///A JSON object whose fields PandaPon does not document.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     #[serde(transparent)]
     pub struct FreeFormObject(
         pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1816,13 +1614,9 @@ list the same fields without `districtCode`.
         }
     }
     ///Freight price chosen for an item (FreightInfoTO).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct FreightInfo {
         pub currency: ::std::string::String,
         ///Freight price, a decimal string; unit not documented.
@@ -1834,14 +1628,9 @@ list the same fields without `districtCode`.
         }
     }
     ///The domestic shipments of one line.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct LogisticInfo {
         #[serde(
             rename = "domesticLogisticInfo",
@@ -1868,14 +1657,9 @@ list the same fields without `districtCode`.
         }
     }
     ///An order line in warehouse logistics.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct LogisticsLineItem {
         #[serde(
             rename = "imageUrl",
@@ -1903,14 +1687,9 @@ list the same fields without `districtCode`.
         }
     }
     ///Body of `POST /v2/open/address/addOrUpdate`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct OpenAddressAddOrUpdateRequest {
         ///Street address (详细地址).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1942,14 +1721,9 @@ list the same fields without `districtCode`.
     /**The answer of `POST /v2/open/address/addOrUpdate`: only `code` and
 `msg`, no `requestId`, `developId` or `data`. Code 200 is success.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct OpenAddressAddOrUpdateResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1964,13 +1738,9 @@ list the same fields without `districtCode`.
         }
     }
     ///Body of `POST /v2/open/pp/logistics/itemLogisticsPrice`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct OpenLogisticsItemPriceRequest {
         ///Currency; marked required on the page, absent from its example.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1992,14 +1762,9 @@ list the same fields without `districtCode`.
         }
     }
     ///Body of `POST /open/pp/logistics/orderBookingFreight`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct OpenLogisticsOrderBookingFreightRequest {
         #[serde(
             rename = "lineItems",
@@ -2033,14 +1798,9 @@ list the same fields without `districtCode`.
         }
     }
     ///`OpenLogisticsOrderBookingFreightRequestTmallOrderInfo`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
         #[serde(
             rename = "tmallOrderId",
@@ -2054,14 +1814,9 @@ list the same fields without `districtCode`.
         }
     }
     ///Body of `POST /v2/open/pp/logistics/orderRenderFreight`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct OpenLogisticsOrderRenderFreightRequest {
         #[serde(
             rename = "receiverAddress",
@@ -2080,14 +1835,9 @@ list the same fields without `districtCode`.
         }
     }
     ///Body of `POST /open/pp/logistics/updateLogisticInfo`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct OpenLogisticsUpdateInfoRequest {
         #[serde(
             rename = "logisticInfos",
@@ -2113,14 +1863,9 @@ list the same fields without `districtCode`.
     /**A Taobao receiver address. Its field names are snake_case where they
 have two words (`mobile_phone`), as PandaPon documents them.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct OrderAddress {
         ///Street address.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2160,13 +1905,9 @@ HTTP 200 within 1000 ms). Delivery order is not guaranteed. The
 `Authorization` header carries a hex HMAC-SHA256 of the message with
 the access secret.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct OrderMessage {
         #[serde(
             rename = "messageBody",
@@ -2193,13 +1934,9 @@ the access secret.
 ORDER_PAY_SUCCESS…), as the white-label clone's examples show it.
 Amounts are integer fen.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct OrderStatusMessageBody {
         ///Why the order closed, for example "buyer_cancel".
         #[serde(
@@ -2281,14 +2018,9 @@ Amounts are integer fen.
         }
     }
     ///Paging fields shared by paged results.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct PageInfo {
         ///This page's number, from 1.
         #[serde(
@@ -2321,14 +2053,9 @@ Amounts are integer fen.
         }
     }
     ///An overseas receiver address for warehouse logistics (ReceiverAddressTO).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ReceiverAddress {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<::std::string::String>,
@@ -2366,13 +2093,9 @@ Amounts are integer fen.
     /**`messageBody` of an after-sales refund message. Only `refundId`
 ("TQ…") is documented; the rest is kept in `extra`.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct RefundMessageBody {
         #[serde(
             rename = "refundId",
@@ -2388,13 +2111,9 @@ Amounts are integer fen.
         }
     }
     ///An item to price freight for.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct RenderItem {
         #[serde(rename = "freightInfo")]
         pub freight_info: FreightInfo,
@@ -2410,14 +2129,9 @@ Amounts are integer fen.
         }
     }
     ///One item to check, with the SKUs of interest.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoBatchCheckItem {
         #[serde(
             rename = "itemId",
@@ -2436,13 +2150,9 @@ Amounts are integer fen.
         }
     }
     ///Which items can be bought through PandaPon.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoBatchCheckResult {
         ///The buyable (supply-chain) products (返回供销商品信息); each has 3 undocumented fields.
         #[serde(
@@ -2475,13 +2185,9 @@ Amounts are integer fen.
         }
     }
     ///Body of `POST /v2/taobao/cart/add`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoCartAddRequest {
         #[serde(
             rename = "aliShopId",
@@ -2576,14 +2282,9 @@ Amounts are integer fen.
         }
     }
     ///Body of `POST /open/cart/create/order`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoCartCreateOrderRequest {
         ///Cart record ids (购物车记录id).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2605,14 +2306,9 @@ Amounts are integer fen.
         }
     }
     ///One SKU property, for example colour = yellow.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoCartProperty {
         #[serde(
             rename = "propId",
@@ -2641,13 +2337,9 @@ Amounts are integer fen.
         }
     }
     ///Body of `POST /open/order`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoOrderCreateRequest {
         #[serde(rename = "orderLineList")]
         pub order_line_list: ::pandapon_gen::JsonString<
@@ -2678,14 +2370,9 @@ Amounts are integer fen.
     /**One line of a Taobao order. Every value is a string in the docs'
 example, including quantity and price.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoOrderLine {
         ///Currency, for example "CNY".
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2720,13 +2407,9 @@ example, including quantity and price.
     /**`messageBody` of TAOBAO_ORDER_BUYER_VIEW_ORDER_PRICE_MODIFY (Taobao
 order price changed). Documented at https://doc-en.pandapon.com/api-263477629.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoPriceModifyMessageBody {
         ///The purchase order's prices (货单价格); fields not documented.
         #[serde(
@@ -2754,14 +2437,9 @@ order price changed). Documented at https://doc-en.pandapon.com/api-263477629.
         }
     }
     ///A wholesale price tier.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoPriceRange {
         ///Wholesale price (批发价), a number; unit not documented.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2782,13 +2460,9 @@ order price changed). Documented at https://doc-en.pandapon.com/api-263477629.
 `quantity` and `categoryPath` before it is cut off; everything else
 is kept in `extra`.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoProduct {
         ///Category path, for example "童装/婴儿装/亲子装->裙子(新)->连衣裙".
         #[serde(
@@ -2808,13 +2482,9 @@ is kept in `extra`.
         }
     }
     ///Body of `POST /open/product/batch/check`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoProductBatchCheckRequest {
         pub params: ::pandapon_gen::JsonString<
             ::std::vec::Vec<::pandapon_gen::types::TaobaoBatchCheckItem>,
@@ -2826,14 +2496,9 @@ is kept in `extra`.
         }
     }
     ///Envelope of `POST /open/product/batch/check` (`developId` is a string on this page).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoProductBatchCheckResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2861,14 +2526,9 @@ is kept in `extra`.
         }
     }
     ///Envelope of `GET /v2/taobao/product/get`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoProductGetResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2896,14 +2556,9 @@ is kept in `extra`.
         }
     }
     ///Body of `POST /v2/taobao/product/item/search`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoProductItemSearchRequest {
         ///Search keyword (搜索关键词).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2930,13 +2585,9 @@ is kept in `extra`.
         }
     }
     ///Body of `POST /open/product/source/get`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoProductSourceSearchRequest {
         ///The Taobao item id.
         #[serde(rename = "itemId")]
@@ -2951,14 +2602,9 @@ is kept in `extra`.
         }
     }
     ///Envelope of `POST /open/product/source/get`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoProductSourceSearchResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2986,13 +2632,9 @@ is kept in `extra`.
         }
     }
     ///The refund's logistics and order line (逆向集合信息), as v1 documents them.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundAggregateV1 {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub logistics: ::std::option::Option<TaobaoRefundLogisticsV1>,
@@ -3010,13 +2652,9 @@ is kept in `extra`.
         }
     }
     ///The refund's logistics, refund and order line, as v2 documents them.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundAggregateV2 {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub logistics: ::std::option::Option<TaobaoRefundLogisticsV2>,
@@ -3039,14 +2677,9 @@ is kept in `extra`.
         }
     }
     ///Envelope of `GET /open/order/refund/cancel/{refundId}`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundCancelResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3074,13 +2707,9 @@ is kept in `extra`.
         }
     }
     ///Outcome of withdrawing a refund.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundCancelResult {
         ///Whether the refund was withdrawn (取消成功标志).
         #[serde(
@@ -3111,13 +2740,9 @@ is kept in `extra`.
         }
     }
     ///A refund (TaoBaoRefundOrderDetailDTO).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundDetail {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
@@ -3140,14 +2765,9 @@ is kept in `extra`.
         }
     }
     ///Envelope of `GET /v2/taobao/order/refund/query`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundDetailResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3175,13 +2795,9 @@ is kept in `extra`.
         }
     }
     ///Body of `POST /open/order/refund/queryList`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundListRequest {
         #[serde(
             rename = "pageNo",
@@ -3232,13 +2848,9 @@ is kept in `extra`.
 company code is `logisticCompanyCode` (v2: a string and
 `logisticsCompanyCode`).
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundLogisticsV1 {
         #[serde(
             rename = "buyerPhone",
@@ -3283,14 +2895,9 @@ company code is `logisticCompanyCode` (v2: a string and
         }
     }
     ///`TaobaoRefundLogisticsV1LogisticsCompany`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundLogisticsV1LogisticsCompany {
         #[serde(
             rename = "logisticCompanyCode",
@@ -3309,14 +2916,9 @@ company code is `logisticCompanyCode` (v2: a string and
         }
     }
     ///`TaobaoRefundLogisticsV1ReceiverAddress`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundLogisticsV1ReceiverAddress {
         #[serde(
             rename = "detailAddress",
@@ -3334,13 +2936,9 @@ company code is `logisticCompanyCode` (v2: a string and
         }
     }
     ///Return logistics, v2 shape (`receiverAddress` is a string). Types not documented unless given.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundLogisticsV2 {
         #[serde(
             rename = "buyerPhone",
@@ -3378,14 +2976,9 @@ company code is `logisticCompanyCode` (v2: a string and
         }
     }
     ///`TaobaoRefundLogisticsV2LogisticsCompany`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundLogisticsV2LogisticsCompany {
         #[serde(
             rename = "logisticsCompanyCode",
@@ -3406,13 +2999,9 @@ company code is `logisticCompanyCode` (v2: a string and
     /**A refund ("reverse order"). The docs name these fields; only
 `refundStatus` has a documented type, the others are kept as JSON.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundOrder {
         ///Whether the refund amount may be edited; type not documented.
         #[serde(
@@ -3508,13 +3097,9 @@ company code is `logisticCompanyCode` (v2: a string and
     /**The purchase-order line a refund is for. Documented only in part; the
 rest is kept in `extra`.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundOrderLine {
         ///Creation time, milliseconds since the Unix epoch.
         #[serde(
@@ -3551,13 +3136,9 @@ rest is kept in `extra`.
     /**The purchase-order line of a refund, v2. The docs name these fields
 (and are cut off after `price`); their types are not documented.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundOrderLineV2 {
         #[serde(
             rename = "createTime",
@@ -3626,13 +3207,9 @@ rest is kept in `extra`.
         }
     }
     ///What a refund may contain.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundOrderTemplate {
         #[serde(
             rename = "goodsStatusList",
@@ -3668,13 +3245,9 @@ rest is kept in `extra`.
         }
     }
     ///A refund reason to choose from; field types not documented.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundReason {
         #[serde(
             rename = "reasonDesc",
@@ -3697,13 +3270,9 @@ rest is kept in `extra`.
         }
     }
     ///The refund template (RefundRenderVO). Field types are not documented unless given.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundRender {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
@@ -3731,13 +3300,9 @@ rest is kept in `extra`.
         }
     }
     ///Body of `POST /v2/taobao/order/refund/render`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundRenderRequest {
         ///Goods status; values not documented.
         #[serde(rename = "goodsStatus")]
@@ -3758,14 +3323,9 @@ rest is kept in `extra`.
         }
     }
     ///Envelope of `POST /v2/taobao/order/refund/render`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoRefundRenderResponse {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3795,13 +3355,9 @@ rest is kept in `extra`.
     /**The source product. The page documents `description` and `itemId`
 before it is cut off; everything else is kept in `extra`.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoSourceProduct {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -3822,13 +3378,9 @@ before it is cut off; everything else is kept in `extra`.
 name these; the rest are kept in `extra`. Types are documented only
 for `quantity`.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct TaobaoSubOrder {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub close_time_without_payment: ::std::option::Option<::serde_json::Value>,
@@ -3856,14 +3408,9 @@ for `quantity`.
         }
     }
     ///The envelope of an operation whose `data` PandaPon does not document.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct UndocumentedEnvelope {
         ///Return code; 200 means success.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3903,9 +3450,10 @@ for these operations.
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum WebSite {
         #[serde(rename = "1688")]
         X1688,
@@ -17068,6 +16616,1097 @@ for these operations.
                 }
             }
         }
+        impl AlibabaCargoV1 {
+            ///The [`AlibabaCargoV1`](super::AlibabaCargoV1), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaCargoV1,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaCart {
+            ///The [`AlibabaCart`](super::AlibabaCart), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaCart,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaCartCreateOrderRequest {
+            ///The [`AlibabaCartCreateOrderRequest`](super::AlibabaCartCreateOrderRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaCartCreateOrderRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaCartEditQuantityRequest {
+            ///The [`AlibabaCartEditQuantityRequest`](super::AlibabaCartEditQuantityRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaCartEditQuantityRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaCartEditQuantityResponse {
+            ///The [`AlibabaCartEditQuantityResponse`](super::AlibabaCartEditQuantityResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaCartEditQuantityResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaCartItem {
+            ///The [`AlibabaCartItem`](super::AlibabaCartItem), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaCartItem,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaCartListResponse {
+            ///The [`AlibabaCartListResponse`](super::AlibabaCartListResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaCartListResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaCartPreviewOrderRequest {
+            ///The [`AlibabaCartPreviewOrderRequest`](super::AlibabaCartPreviewOrderRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaCartPreviewOrderRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaCartShop {
+            ///The [`AlibabaCartShop`](super::AlibabaCartShop), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaCartShop,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaConfirmReceiptResult {
+            ///The [`AlibabaConfirmReceiptResult`](super::AlibabaConfirmReceiptResult), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaConfirmReceiptResult,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaNativeLogistics {
+            ///The [`AlibabaNativeLogistics`](super::AlibabaNativeLogistics), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaNativeLogistics,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaOrderBatchCreateRequest {
+            ///The [`AlibabaOrderBatchCreateRequest`](super::AlibabaOrderBatchCreateRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaOrderBatchCreateRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaOrderBatchCreateResponse {
+            ///The [`AlibabaOrderBatchCreateResponse`](super::AlibabaOrderBatchCreateResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaOrderBatchCreateResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaOrderBatchPreviewRequest {
+            ///The [`AlibabaOrderBatchPreviewRequest`](super::AlibabaOrderBatchPreviewRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaOrderBatchPreviewRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaOrderBatchSubmitToPayRequest {
+            ///The [`AlibabaOrderBatchSubmitToPayRequest`](super::AlibabaOrderBatchSubmitToPayRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaOrderBatchSubmitToPayRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaOrderCancelRequest {
+            ///The [`AlibabaOrderCancelRequest`](super::AlibabaOrderCancelRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaOrderCancelRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaOrderCancelResponse {
+            ///The [`AlibabaOrderCancelResponse`](super::AlibabaOrderCancelResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaOrderCancelResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaOrderConfirmReceiptRequest {
+            ///The [`AlibabaOrderConfirmReceiptRequest`](super::AlibabaOrderConfirmReceiptRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaOrderConfirmReceiptRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaOrderConfirmReceiptResponse {
+            ///The [`AlibabaOrderConfirmReceiptResponse`](super::AlibabaOrderConfirmReceiptResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaOrderConfirmReceiptResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaOrderDetailRequest {
+            ///The [`AlibabaOrderDetailRequest`](super::AlibabaOrderDetailRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaOrderDetailRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaOrderPayUrlResponse {
+            ///The [`AlibabaOrderPayUrlResponse`](super::AlibabaOrderPayUrlResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaOrderPayUrlResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaOrderPreviewRequest {
+            ///The [`AlibabaOrderPreviewRequest`](super::AlibabaOrderPreviewRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaOrderPreviewRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaOrderResult {
+            ///The [`AlibabaOrderResult`](super::AlibabaOrderResult), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaOrderResult,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaPayOrder {
+            ///The [`AlibabaPayOrder`](super::AlibabaPayOrder), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaPayOrder,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaProductDecryptOpenUidRequest {
+            ///The [`AlibabaProductDecryptOpenUidRequest`](super::AlibabaProductDecryptOpenUidRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaProductDecryptOpenUidRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaProductDetail {
+            ///The [`AlibabaProductDetail`](super::AlibabaProductDetail), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaProductDetail,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaProductDetailRequest {
+            ///The [`AlibabaProductDetailRequest`](super::AlibabaProductDetailRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaProductDetailRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaProductDetailResponse {
+            ///The [`AlibabaProductDetailResponse`](super::AlibabaProductDetailResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaProductDetailResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaProductImageSearchRequest {
+            ///The [`AlibabaProductImageSearchRequest`](super::AlibabaProductImageSearchRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaProductImageSearchRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaProductItem {
+            ///The [`AlibabaProductItem`](super::AlibabaProductItem), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaProductItem,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaProductKeywordSearchRequest {
+            ///The [`AlibabaProductKeywordSearchRequest`](super::AlibabaProductKeywordSearchRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaProductKeywordSearchRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaProductListItem {
+            ///The [`AlibabaProductListItem`](super::AlibabaProductListItem), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaProductListItem,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaProductPage {
+            ///The [`AlibabaProductPage`](super::AlibabaProductPage), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaProductPage,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaProductRelatedRecommendRequest {
+            ///The [`AlibabaProductRelatedRecommendRequest`](super::AlibabaProductRelatedRecommendRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaProductRelatedRecommendRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaProductSearchResponse {
+            ///The [`AlibabaProductSearchResponse`](super::AlibabaProductSearchResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaProductSearchResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaProductStoreSearchRequest {
+            ///The [`AlibabaProductStoreSearchRequest`](super::AlibabaProductStoreSearchRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaProductStoreSearchRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaProductStoreSearchResponse {
+            ///The [`AlibabaProductStoreSearchResponse`](super::AlibabaProductStoreSearchResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaProductStoreSearchResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaStoreProductPage {
+            ///The [`AlibabaStoreProductPage`](super::AlibabaStoreProductPage), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaStoreProductPage,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl BookingFreightInfo {
+            ///The [`BookingFreightInfo`](super::BookingFreightInfo), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::BookingFreightInfo,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl BookingLineItem {
+            ///The [`BookingLineItem`](super::BookingLineItem), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::BookingLineItem,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl DomesticLogisticInfo {
+            ///The [`DomesticLogisticInfo`](super::DomesticLogisticInfo), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::DomesticLogisticInfo,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl Envelope {
+            ///The [`Envelope`](super::Envelope), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<super::Envelope, super::error::ConversionError> {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl FastAdress {
+            ///The [`FastAdress`](super::FastAdress), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::FastAdress,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl FastCargo {
+            ///The [`FastCargo`](super::FastCargo), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<super::FastCargo, super::error::ConversionError> {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl FreightInfo {
+            ///The [`FreightInfo`](super::FreightInfo), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::FreightInfo,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl LogisticInfo {
+            ///The [`LogisticInfo`](super::LogisticInfo), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::LogisticInfo,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl LogisticsLineItem {
+            ///The [`LogisticsLineItem`](super::LogisticsLineItem), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::LogisticsLineItem,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl OpenAddressAddOrUpdateRequest {
+            ///The [`OpenAddressAddOrUpdateRequest`](super::OpenAddressAddOrUpdateRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::OpenAddressAddOrUpdateRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl OpenAddressAddOrUpdateResponse {
+            ///The [`OpenAddressAddOrUpdateResponse`](super::OpenAddressAddOrUpdateResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::OpenAddressAddOrUpdateResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl OpenLogisticsItemPriceRequest {
+            ///The [`OpenLogisticsItemPriceRequest`](super::OpenLogisticsItemPriceRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::OpenLogisticsItemPriceRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl OpenLogisticsOrderBookingFreightRequest {
+            ///The [`OpenLogisticsOrderBookingFreightRequest`](super::OpenLogisticsOrderBookingFreightRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::OpenLogisticsOrderBookingFreightRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
+            ///The [`OpenLogisticsOrderBookingFreightRequestTmallOrderInfo`](super::OpenLogisticsOrderBookingFreightRequestTmallOrderInfo), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::OpenLogisticsOrderBookingFreightRequestTmallOrderInfo,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl OpenLogisticsOrderRenderFreightRequest {
+            ///The [`OpenLogisticsOrderRenderFreightRequest`](super::OpenLogisticsOrderRenderFreightRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::OpenLogisticsOrderRenderFreightRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl OpenLogisticsUpdateInfoRequest {
+            ///The [`OpenLogisticsUpdateInfoRequest`](super::OpenLogisticsUpdateInfoRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::OpenLogisticsUpdateInfoRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl OrderAddress {
+            ///The [`OrderAddress`](super::OrderAddress), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::OrderAddress,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl OrderMessage {
+            ///The [`OrderMessage`](super::OrderMessage), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::OrderMessage,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl OrderStatusMessageBody {
+            ///The [`OrderStatusMessageBody`](super::OrderStatusMessageBody), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::OrderStatusMessageBody,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl PageInfo {
+            ///The [`PageInfo`](super::PageInfo), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<super::PageInfo, super::error::ConversionError> {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl ReceiverAddress {
+            ///The [`ReceiverAddress`](super::ReceiverAddress), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::ReceiverAddress,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl RefundMessageBody {
+            ///The [`RefundMessageBody`](super::RefundMessageBody), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::RefundMessageBody,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl RenderItem {
+            ///The [`RenderItem`](super::RenderItem), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::RenderItem,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoBatchCheckItem {
+            ///The [`TaobaoBatchCheckItem`](super::TaobaoBatchCheckItem), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoBatchCheckItem,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoBatchCheckResult {
+            ///The [`TaobaoBatchCheckResult`](super::TaobaoBatchCheckResult), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoBatchCheckResult,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoCartAddRequest {
+            ///The [`TaobaoCartAddRequest`](super::TaobaoCartAddRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoCartAddRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoCartCreateOrderRequest {
+            ///The [`TaobaoCartCreateOrderRequest`](super::TaobaoCartCreateOrderRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoCartCreateOrderRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoCartProperty {
+            ///The [`TaobaoCartProperty`](super::TaobaoCartProperty), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoCartProperty,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoOrderCreateRequest {
+            ///The [`TaobaoOrderCreateRequest`](super::TaobaoOrderCreateRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoOrderCreateRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoOrderLine {
+            ///The [`TaobaoOrderLine`](super::TaobaoOrderLine), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoOrderLine,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoPriceModifyMessageBody {
+            ///The [`TaobaoPriceModifyMessageBody`](super::TaobaoPriceModifyMessageBody), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoPriceModifyMessageBody,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoPriceRange {
+            ///The [`TaobaoPriceRange`](super::TaobaoPriceRange), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoPriceRange,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoProduct {
+            ///The [`TaobaoProduct`](super::TaobaoProduct), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoProduct,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoProductBatchCheckRequest {
+            ///The [`TaobaoProductBatchCheckRequest`](super::TaobaoProductBatchCheckRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoProductBatchCheckRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoProductBatchCheckResponse {
+            ///The [`TaobaoProductBatchCheckResponse`](super::TaobaoProductBatchCheckResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoProductBatchCheckResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoProductGetResponse {
+            ///The [`TaobaoProductGetResponse`](super::TaobaoProductGetResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoProductGetResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoProductItemSearchRequest {
+            ///The [`TaobaoProductItemSearchRequest`](super::TaobaoProductItemSearchRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoProductItemSearchRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoProductSourceSearchRequest {
+            ///The [`TaobaoProductSourceSearchRequest`](super::TaobaoProductSourceSearchRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoProductSourceSearchRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoProductSourceSearchResponse {
+            ///The [`TaobaoProductSourceSearchResponse`](super::TaobaoProductSourceSearchResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoProductSourceSearchResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundAggregateV1 {
+            ///The [`TaobaoRefundAggregateV1`](super::TaobaoRefundAggregateV1), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundAggregateV1,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundAggregateV2 {
+            ///The [`TaobaoRefundAggregateV2`](super::TaobaoRefundAggregateV2), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundAggregateV2,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundCancelResponse {
+            ///The [`TaobaoRefundCancelResponse`](super::TaobaoRefundCancelResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundCancelResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundCancelResult {
+            ///The [`TaobaoRefundCancelResult`](super::TaobaoRefundCancelResult), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundCancelResult,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundDetail {
+            ///The [`TaobaoRefundDetail`](super::TaobaoRefundDetail), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundDetail,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundDetailResponse {
+            ///The [`TaobaoRefundDetailResponse`](super::TaobaoRefundDetailResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundDetailResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundListRequest {
+            ///The [`TaobaoRefundListRequest`](super::TaobaoRefundListRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundListRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundLogisticsV1 {
+            ///The [`TaobaoRefundLogisticsV1`](super::TaobaoRefundLogisticsV1), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundLogisticsV1,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundLogisticsV1LogisticsCompany {
+            ///The [`TaobaoRefundLogisticsV1LogisticsCompany`](super::TaobaoRefundLogisticsV1LogisticsCompany), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundLogisticsV1LogisticsCompany,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundLogisticsV1ReceiverAddress {
+            ///The [`TaobaoRefundLogisticsV1ReceiverAddress`](super::TaobaoRefundLogisticsV1ReceiverAddress), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundLogisticsV1ReceiverAddress,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundLogisticsV2 {
+            ///The [`TaobaoRefundLogisticsV2`](super::TaobaoRefundLogisticsV2), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundLogisticsV2,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundLogisticsV2LogisticsCompany {
+            ///The [`TaobaoRefundLogisticsV2LogisticsCompany`](super::TaobaoRefundLogisticsV2LogisticsCompany), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundLogisticsV2LogisticsCompany,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundOrder {
+            ///The [`TaobaoRefundOrder`](super::TaobaoRefundOrder), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundOrder,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundOrderLine {
+            ///The [`TaobaoRefundOrderLine`](super::TaobaoRefundOrderLine), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundOrderLine,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundOrderLineV2 {
+            ///The [`TaobaoRefundOrderLineV2`](super::TaobaoRefundOrderLineV2), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundOrderLineV2,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundOrderTemplate {
+            ///The [`TaobaoRefundOrderTemplate`](super::TaobaoRefundOrderTemplate), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundOrderTemplate,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundReason {
+            ///The [`TaobaoRefundReason`](super::TaobaoRefundReason), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundReason,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundRender {
+            ///The [`TaobaoRefundRender`](super::TaobaoRefundRender), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundRender,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundRenderRequest {
+            ///The [`TaobaoRefundRenderRequest`](super::TaobaoRefundRenderRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundRenderRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundRenderResponse {
+            ///The [`TaobaoRefundRenderResponse`](super::TaobaoRefundRenderResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundRenderResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoSourceProduct {
+            ///The [`TaobaoSourceProduct`](super::TaobaoSourceProduct), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoSourceProduct,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoSubOrder {
+            ///The [`TaobaoSubOrder`](super::TaobaoSubOrder), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoSubOrder,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl UndocumentedEnvelope {
+            ///The [`UndocumentedEnvelope`](super::UndocumentedEnvelope), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::UndocumentedEnvelope,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -17119,7 +17758,7 @@ Version: 2.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: crate::client::Inner,
+    pub(crate) inner: crate::client::ClientState,
 }
 impl Client {
     /// Create a new client.
@@ -17127,7 +17766,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::client::Inner) -> Self {
+    pub fn new(baseurl: &str, inner: crate::client::ClientState) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -17146,7 +17785,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: crate::client::Inner,
+        inner: crate::client::ClientState,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -17155,7 +17794,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<crate::client::Inner> for Client {
+impl ClientInfo<crate::client::ClientState> for Client {
     fn api_version() -> &'static str {
         "2.0"
     }
@@ -17165,7 +17804,7 @@ impl ClientInfo<crate::client::Inner> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &crate::client::Inner {
+    fn inner(&self) -> &crate::client::ClientState {
         &self.inner
     }
 }
@@ -17173,7 +17812,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<crate::client::Inner>,
+        Client: ClientHooks<crate::client::ClientState>,
     {}
 };
 impl Client {

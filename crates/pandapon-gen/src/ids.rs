@@ -166,6 +166,7 @@ impl<'de> Deserialize<'de> for IntegerId {
     }
 }
 
+#[cfg(feature = "schemars")]
 impl schemars::JsonSchema for StringId {
     fn schema_name() -> String {
         "StringId".to_owned()
@@ -175,6 +176,7 @@ impl schemars::JsonSchema for StringId {
     }
 }
 
+#[cfg(feature = "schemars")]
 impl schemars::JsonSchema for IntegerId {
     fn schema_name() -> String {
         "IntegerId".to_owned()

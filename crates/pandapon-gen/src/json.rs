@@ -61,6 +61,7 @@ impl<T: Serialize> fmt::Display for JsonString<T> {
     }
 }
 
+#[cfg(feature = "schemars")]
 impl<T> schemars::JsonSchema for JsonString<T> {
     fn schema_name() -> String {
         "JsonString".to_owned()
@@ -70,6 +71,7 @@ impl<T> schemars::JsonSchema for JsonString<T> {
     }
 }
 
+#[cfg(feature = "schemars")]
 impl schemars::JsonSchema for MessageBody {
     fn schema_name() -> String {
         "MessageBody".to_owned()

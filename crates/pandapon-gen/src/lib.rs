@@ -20,9 +20,11 @@ mod ids;
 mod json;
 
 pub use call::{CallOptions, Retry, RetryPolicy, is_read_only};
+#[doc(hidden)]
+pub use client::ClientState;
 pub use client::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_ACCESS_KEY,
-    ENV_ACCESS_SECRET, ENV_BASE_URL, ENV_CLOCK_OFFSET_MS, ENV_TIMESTAMP_UNIT, ENV_USER_ID, Inner,
+    ENV_ACCESS_SECRET, ENV_BASE_URL, ENV_CLOCK_OFFSET_MS, ENV_TIMESTAMP_UNIT, ENV_USER_ID,
     USER_AGENT,
 };
 pub use enums::{MessagePlatform, MessageType, OrderStatus};

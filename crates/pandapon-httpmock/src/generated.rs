@@ -21,7 +21,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::FreeFormObject) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::FreeFormObject>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::FreeFormObject,
+                V,
+            >(value, "FreeFormObject", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -33,7 +41,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -57,7 +73,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaOrderBatchCreateRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaOrderBatchCreateRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaOrderBatchCreateRequest,
+                V,
+            >(value, "AlibabaOrderBatchCreateRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -69,7 +93,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::AlibabaOrderBatchCreateResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaOrderBatchCreateResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaOrderBatchCreateResponse,
+                V,
+            >(value, "AlibabaOrderBatchCreateResponse", "ok");
             Self(
                 self
                     .0
@@ -93,7 +125,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaOrderPreviewRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaOrderPreviewRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaOrderPreviewRequest,
+                V,
+            >(value, "AlibabaOrderPreviewRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -105,7 +145,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -130,7 +178,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaOrderBatchPreviewRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaOrderBatchPreviewRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaOrderBatchPreviewRequest,
+                V,
+            >(value, "AlibabaOrderBatchPreviewRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -142,7 +198,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -164,7 +228,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaOrderDetailRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaOrderDetailRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaOrderDetailRequest,
+                V,
+            >(value, "AlibabaOrderDetailRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -176,7 +248,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -198,7 +278,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::FreeFormObject) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::FreeFormObject>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::FreeFormObject,
+                V,
+            >(value, "FreeFormObject", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -210,7 +298,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -246,7 +342,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::AlibabaOrderPayUrlResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaOrderPayUrlResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaOrderPayUrlResponse,
+                V,
+            >(value, "AlibabaOrderPayUrlResponse", "ok");
             Self(
                 self
                     .0
@@ -271,7 +375,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaOrderBatchSubmitToPayRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaOrderBatchSubmitToPayRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaOrderBatchSubmitToPayRequest,
+                V,
+            >(value, "AlibabaOrderBatchSubmitToPayRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -283,7 +395,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -307,7 +427,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaOrderConfirmReceiptRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaOrderConfirmReceiptRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaOrderConfirmReceiptRequest,
+                V,
+            >(value, "AlibabaOrderConfirmReceiptRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -319,7 +447,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::AlibabaOrderConfirmReceiptResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaOrderConfirmReceiptResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaOrderConfirmReceiptResponse,
+                V,
+            >(value, "AlibabaOrderConfirmReceiptResponse", "ok");
             Self(
                 self
                     .0
@@ -343,7 +479,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaOrderCancelRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaOrderCancelRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaOrderCancelRequest,
+                V,
+            >(value, "AlibabaOrderCancelRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -355,7 +499,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::AlibabaOrderCancelResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaOrderCancelResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaOrderCancelResponse,
+                V,
+            >(value, "AlibabaOrderCancelResponse", "ok");
             Self(
                 self
                     .0
@@ -380,7 +532,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaProductKeywordSearchRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaProductKeywordSearchRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaProductKeywordSearchRequest,
+                V,
+            >(value, "AlibabaProductKeywordSearchRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -392,7 +552,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::AlibabaProductSearchResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaProductSearchResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaProductSearchResponse,
+                V,
+            >(value, "AlibabaProductSearchResponse", "ok");
             Self(
                 self
                     .0
@@ -416,7 +584,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaProductImageSearchRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaProductImageSearchRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaProductImageSearchRequest,
+                V,
+            >(value, "AlibabaProductImageSearchRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -428,7 +604,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::AlibabaProductSearchResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaProductSearchResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaProductSearchResponse,
+                V,
+            >(value, "AlibabaProductSearchResponse", "ok");
             Self(
                 self
                     .0
@@ -453,7 +637,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaProductStoreSearchRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaProductStoreSearchRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaProductStoreSearchRequest,
+                V,
+            >(value, "AlibabaProductStoreSearchRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -465,7 +657,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::AlibabaProductStoreSearchResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaProductStoreSearchResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaProductStoreSearchResponse,
+                V,
+            >(value, "AlibabaProductStoreSearchResponse", "ok");
             Self(
                 self
                     .0
@@ -489,7 +689,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaProductDetailRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaProductDetailRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaProductDetailRequest,
+                V,
+            >(value, "AlibabaProductDetailRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -501,7 +709,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::AlibabaProductDetailResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaProductDetailResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaProductDetailResponse,
+                V,
+            >(value, "AlibabaProductDetailResponse", "ok");
             Self(
                 self
                     .0
@@ -528,7 +744,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaProductRelatedRecommendRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaProductRelatedRecommendRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaProductRelatedRecommendRequest,
+                V,
+            >(value, "AlibabaProductRelatedRecommendRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -540,7 +764,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -564,7 +796,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaProductDecryptOpenUidRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaProductDecryptOpenUidRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaProductDecryptOpenUidRequest,
+                V,
+            >(value, "AlibabaProductDecryptOpenUidRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -576,7 +816,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -607,7 +855,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::AlibabaCartListResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaCartListResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaCartListResponse,
+                V,
+            >(value, "AlibabaCartListResponse", "ok");
             Self(
                 self
                     .0
@@ -631,7 +887,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaCartEditQuantityRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaCartEditQuantityRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaCartEditQuantityRequest,
+                V,
+            >(value, "AlibabaCartEditQuantityRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -643,7 +907,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::AlibabaCartEditQuantityResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaCartEditQuantityResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaCartEditQuantityResponse,
+                V,
+            >(value, "AlibabaCartEditQuantityResponse", "ok");
             Self(
                 self
                     .0
@@ -667,7 +939,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaCartPreviewOrderRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaCartPreviewOrderRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaCartPreviewOrderRequest,
+                V,
+            >(value, "AlibabaCartPreviewOrderRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -679,7 +959,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -703,7 +991,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::AlibabaCartCreateOrderRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaCartCreateOrderRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaCartCreateOrderRequest,
+                V,
+            >(value, "AlibabaCartCreateOrderRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -715,7 +1011,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -749,7 +1053,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::TaobaoProductGetResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoProductGetResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoProductGetResponse,
+                V,
+            >(value, "TaobaoProductGetResponse", "ok");
             Self(
                 self
                     .0
@@ -773,7 +1085,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::TaobaoProductBatchCheckRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoProductBatchCheckRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoProductBatchCheckRequest,
+                V,
+            >(value, "TaobaoProductBatchCheckRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -785,7 +1105,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::TaobaoProductBatchCheckResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoProductBatchCheckResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoProductBatchCheckResponse,
+                V,
+            >(value, "TaobaoProductBatchCheckResponse", "ok");
             Self(
                 self
                     .0
@@ -809,7 +1137,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::TaobaoProductItemSearchRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoProductItemSearchRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoProductItemSearchRequest,
+                V,
+            >(value, "TaobaoProductItemSearchRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -821,7 +1157,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -845,7 +1189,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::TaobaoProductSourceSearchRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoProductSourceSearchRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoProductSourceSearchRequest,
+                V,
+            >(value, "TaobaoProductSourceSearchRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -857,7 +1209,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::TaobaoProductSourceSearchResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoProductSourceSearchResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoProductSourceSearchResponse,
+                V,
+            >(value, "TaobaoProductSourceSearchResponse", "ok");
             Self(
                 self
                     .0
@@ -879,7 +1239,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::TaobaoOrderCreateRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoOrderCreateRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoOrderCreateRequest,
+                V,
+            >(value, "TaobaoOrderCreateRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -891,7 +1259,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -913,7 +1289,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::TaobaoCartAddRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoCartAddRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoCartAddRequest,
+                V,
+            >(value, "TaobaoCartAddRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -925,7 +1309,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -949,7 +1341,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::TaobaoCartCreateOrderRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoCartCreateOrderRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoCartCreateOrderRequest,
+                V,
+            >(value, "TaobaoCartCreateOrderRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -961,7 +1361,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -1001,7 +1409,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::TaobaoRefundCancelResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoRefundCancelResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoRefundCancelResponse,
+                V,
+            >(value, "TaobaoRefundCancelResponse", "ok");
             Self(
                 self
                     .0
@@ -1025,7 +1441,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::TaobaoRefundRenderRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoRefundRenderRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoRefundRenderRequest,
+                V,
+            >(value, "TaobaoRefundRenderRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -1037,7 +1461,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::TaobaoRefundRenderResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoRefundRenderResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoRefundRenderResponse,
+                V,
+            >(value, "TaobaoRefundRenderResponse", "ok");
             Self(
                 self
                     .0
@@ -1061,7 +1493,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::TaobaoRefundListRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoRefundListRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoRefundListRequest,
+                V,
+            >(value, "TaobaoRefundListRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -1073,7 +1513,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -1109,7 +1557,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::TaobaoRefundDetailResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoRefundDetailResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoRefundDetailResponse,
+                V,
+            >(value, "TaobaoRefundDetailResponse", "ok");
             Self(
                 self
                     .0
@@ -1133,7 +1589,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::OpenAddressAddOrUpdateRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::OpenAddressAddOrUpdateRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::OpenAddressAddOrUpdateRequest,
+                V,
+            >(value, "OpenAddressAddOrUpdateRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -1145,7 +1609,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::OpenAddressAddOrUpdateResponse) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::OpenAddressAddOrUpdateResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::OpenAddressAddOrUpdateResponse,
+                V,
+            >(value, "OpenAddressAddOrUpdateResponse", "ok");
             Self(
                 self
                     .0
@@ -1170,7 +1642,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::OpenLogisticsItemPriceRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::OpenLogisticsItemPriceRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::OpenLogisticsItemPriceRequest,
+                V,
+            >(value, "OpenLogisticsItemPriceRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -1182,7 +1662,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -1207,10 +1695,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(
-            self,
-            value: &types::OpenLogisticsOrderRenderFreightRequest,
-        ) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::OpenLogisticsOrderRenderFreightRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::OpenLogisticsOrderRenderFreightRequest,
+                V,
+            >(value, "OpenLogisticsOrderRenderFreightRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -1222,7 +1715,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -1247,10 +1748,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(
-            self,
-            value: &types::OpenLogisticsOrderBookingFreightRequest,
-        ) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::OpenLogisticsOrderBookingFreightRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::OpenLogisticsOrderBookingFreightRequest,
+                V,
+            >(value, "OpenLogisticsOrderBookingFreightRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -1262,7 +1768,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0
@@ -1287,7 +1801,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn body(self, value: &types::OpenLogisticsUpdateInfoRequest) -> Self {
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::OpenLogisticsUpdateInfoRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::OpenLogisticsUpdateInfoRequest,
+                V,
+            >(value, "OpenLogisticsUpdateInfoRequest", "body");
             Self(self.0.json_body_obj(value))
         }
     }
@@ -1299,7 +1821,15 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
-        pub fn ok(self, value: &types::UndocumentedEnvelope) -> Self {
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
             Self(
                 self
                     .0

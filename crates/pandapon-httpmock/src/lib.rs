@@ -16,3 +16,20 @@ pub use check::{
 pub use fake::{FakePandaPon, Fault, Route};
 pub use generated::{MockServerExt, ROUTES, operations};
 pub use httpmock;
+
+/// The value a typed mock method was given: a value of `T` as it is, or a
+/// builder of `T` completed. An incomplete builder is a mistake in the test
+/// itself, so this panics there, naming the type, the mock method and the
+/// builder's own message (which names the missing field).
+#[doc(hidden)]
+#[track_caller]
+pub fn built<T, V>(value: V, type_name: &str, method: &str) -> T
+where
+    V: TryInto<T>,
+    V::Error: std::fmt::Display,
+{
+    match value.try_into() {
+        Ok(value) => value,
+        Err(e) => panic!("pandapon-httpmock: `{method}` got an incomplete {type_name}: {e}"),
+    }
+}
