@@ -65,6 +65,47 @@ pub fn diff(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<Vec<Ch
     Ok(changes)
 }
 
+/// The release of the generated SDK a change set needs, by Rust's semver
+/// rules (the verdict cargo-semver-checks gives, where it can see the change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdkSemver {
+    /// Some SDK-level change is breaking.
+    Major,
+    /// The Rust API changed, compatibly.
+    Minor,
+    /// The Rust API did not change.
+    None,
+}
+
+impl SdkSemver {
+    /// `major`, `minor` or `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Major => "major",
+            Self::Minor => "minor",
+            Self::None => "none",
+        }
+    }
+}
+
+/// The SDK-level verdict of `changes`.
+pub fn sdk_semver(changes: &[Change]) -> SdkSemver {
+    let sdk = || changes.iter().filter(|c| c.level == Level::Sdk);
+    if sdk().any(|c| c.breaking) {
+        SdkSemver::Major
+    } else if sdk().next().is_some() {
+        SdkSemver::Minor
+    } else {
+        SdkSemver::None
+    }
+}
+
+/// An SDK change that compiles but makes calls fail until callers set a
+/// newly required value.
+fn fails_at_run_time(change: &Change) -> bool {
+    change.level == Level::Sdk && change.message.ends_with(sdk::RUN_TIME_REQUIRED)
+}
+
 /// The report as JSON.
 pub fn json_report(base: &str, head: &str, changes: &[Change]) -> String {
     let list: Vec<_> = changes
@@ -82,6 +123,7 @@ pub fn json_report(base: &str, head: &str, changes: &[Change]) -> String {
         "base": base,
         "head": head,
         "breaking": changes.iter().filter(|c| c.breaking).count(),
+        "sdk_semver": sdk_semver(changes).as_str(),
         "changes": list,
     });
     format!(
@@ -104,6 +146,12 @@ pub fn markdown_report(base: &str, head: &str, changes: &[Change]) -> String {
         (n, b) => format!("❌ **{b} breaking change(s)** for clients ({n} change(s) in all)."),
     };
     let _ = writeln!(out, "{verdict}\n\nComparing `{base}` → `{head}`.\n");
+    let semver = match sdk_semver(changes) {
+        SdkSemver::Major => "**major**: a change breaks Rust code that compiled before",
+        SdkSemver::Minor => "**minor**: Rust code that compiled before still compiles",
+        SdkSemver::None => "**none**: the generated Rust API is unchanged",
+    };
+    let _ = writeln!(out, "Release of the Rust SDK this needs: {semver}.\n");
     if !breaking.is_empty() {
         out.push_str("### Breaking\n\n| level | operation | change |\n|---|---|---|\n");
         for c in &breaking {
@@ -120,7 +168,27 @@ pub fn markdown_report(base: &str, head: &str, changes: &[Change]) -> String {
         }
         out.push('\n');
     }
-    let rest: Vec<&Change> = changes.iter().filter(|c| !c.breaking).collect();
+    let run_time: Vec<&Change> = changes.iter().filter(|c| fails_at_run_time(c)).collect();
+    if !run_time.is_empty() {
+        out.push_str(
+            "### Compiles, but fails at run time\n\n\
+             Rust code that builds these requests without the value still compiles: \
+             generated types are built with builders, so a newly required value is \
+             checked when the call is made, not by the compiler. Callers must set it.\n\n",
+        );
+        for c in &run_time {
+            let op = c
+                .operation
+                .as_deref()
+                .map_or(String::new(), |o| format!("`{o}`: "));
+            let _ = writeln!(out, "- {op}{}", c.message);
+        }
+        out.push('\n');
+    }
+    let rest: Vec<&Change> = changes
+        .iter()
+        .filter(|c| !c.breaking && !fails_at_run_time(c))
+        .collect();
     if !rest.is_empty() {
         out.push_str("### Compatible\n\n");
         let mut groups: BTreeMap<Option<&str>, Vec<&Change>> = BTreeMap::new();

@@ -21,6 +21,14 @@ struct Api {
     enums: BTreeMap<String, BTreeSet<String>>,
     /// Types callers build (request bodies and everything inside them).
     constructed: BTreeSet<String>,
+    /// What each type's builder cannot do without (`types::builder::X` →
+    /// fields). Leaving one unset compiles, and fails at run time with
+    /// `Error::InvalidRequest`, before sending.
+    required_fields: BTreeMap<String, BTreeSet<String>>,
+    /// The same for each operation builder's parameters.
+    required_params: BTreeMap<String, BTreeSet<String>>,
+    /// Traits derived by each type in `types`.
+    derives: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// Compact text of a type or signature.
@@ -62,6 +70,57 @@ fn self_name(imp: &syn::ItemImpl) -> Option<String> {
     }
 }
 
+/// The traits a `#[derive(..)]` list names (last path segment).
+fn derived(attrs: &[syn::Attribute]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("derive")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if let Some(last) = meta.path.segments.last() {
+                out.insert(last.ident.to_string());
+            }
+            Ok(())
+        });
+    }
+    out
+}
+
+/// The fields a builder's `default()` or `new()` starts as `Err(..)`: the
+/// ones a caller must set.
+fn starts_unset(f: &syn::ImplItemFn) -> BTreeSet<String> {
+    let Some(syn::Stmt::Expr(syn::Expr::Struct(init), _)) = f.block.stmts.last() else {
+        return BTreeSet::new();
+    };
+    init.fields
+        .iter()
+        .filter(|field| {
+            matches!(&field.expr, syn::Expr::Call(call)
+                if matches!(call.func.as_ref(), syn::Expr::Path(p) if p.path.is_ident("Err")))
+        })
+        .filter_map(|field| match &field.member {
+            syn::Member::Named(name) => Some(name.to_string()),
+            syn::Member::Unnamed(_) => None,
+        })
+        .collect()
+}
+
+/// What the builders in `items` start without, from their `default()` or
+/// `new()`.
+fn starting_unset(items: &[syn::Item], into: &mut BTreeMap<String, BTreeSet<String>>) {
+    for item in items {
+        let syn::Item::Impl(imp) = item else { continue };
+        let Some(name) = self_name(imp) else { continue };
+        for member in &imp.items {
+            if let syn::ImplItem::Fn(f) = member
+                && (f.sig.ident == "default" || f.sig.ident == "new")
+            {
+                into.entry(name.clone())
+                    .or_default()
+                    .extend(starts_unset(f));
+            }
+        }
+    }
+}
+
 fn pub_methods(imp: &syn::ItemImpl) -> impl Iterator<Item = (String, String)> + '_ {
     imp.items.iter().filter_map(|i| match i {
         syn::ImplItem::Fn(f) if matches!(f.vis, syn::Visibility::Public(_)) => {
@@ -95,9 +154,13 @@ impl Api {
         add_impls(module(&file.items, "builder"), &mut api, false);
         add_impls(module(&file.items, "envelopes"), &mut api, false);
 
-        for item in module(&file.items, "types") {
+        let types = module(&file.items, "types");
+        starting_unset(module(types, "builder"), &mut api.required_fields);
+        starting_unset(module(&file.items, "builder"), &mut api.required_params);
+        for item in types {
             match item {
                 syn::Item::Struct(s) => {
+                    api.derives.insert(s.ident.to_string(), derived(&s.attrs));
                     let fields = s
                         .fields
                         .iter()
@@ -111,6 +174,7 @@ impl Api {
                     api.structs.insert(s.ident.to_string(), fields);
                 }
                 syn::Item::Enum(e) => {
+                    api.derives.insert(e.ident.to_string(), derived(&e.attrs));
                     let variants = e.variants.iter().map(|v| v.ident.to_string()).collect();
                     api.enums.insert(e.ident.to_string(), variants);
                 }
@@ -149,6 +213,21 @@ impl Api {
             }
         }
         seen
+    }
+}
+
+/// Appended to a change that compiles but makes calls fail until the caller
+/// sets the value.
+pub const RUN_TIME_REQUIRED: &str = "code that does not set it still compiles, but each call \
+    then fails with `Error::InvalidRequest` naming it, before anything is sent";
+
+/// A trait the type derived before and no longer does breaks code using it.
+fn lost_derives(a: &Api, b: &Api, name: &str, push: &mut impl FnMut(bool, Option<String>, String)) {
+    let (Some(old), Some(new)) = (a.derives.get(name), b.derives.get(name)) else {
+        return;
+    };
+    for t in old.difference(new) {
+        push(true, None, format!("type {name} no longer implements {t}"));
     }
 }
 
@@ -205,8 +284,27 @@ pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) 
                 _ => {}
             }
         }
+        let was_required = a.required_params.get(builder);
         for name in new_methods.keys().filter(|n| !methods.contains_key(*n)) {
-            push(false, op.clone(), format!("{builder}::{name}() was added"));
+            let required = b
+                .required_params
+                .get(builder)
+                .is_some_and(|r| r.contains(name));
+            let message = if required {
+                format!("{builder}::{name}() was added and is required: {RUN_TIME_REQUIRED}")
+            } else {
+                format!("{builder}::{name}() was added")
+            };
+            push(false, op.clone(), message);
+        }
+        for name in b.required_params.get(builder).into_iter().flatten() {
+            if methods.contains_key(name) && !was_required.is_some_and(|r| r.contains(name)) {
+                push(
+                    false,
+                    op.clone(),
+                    format!("{builder}::{name}() is now required: {RUN_TIME_REQUIRED}"),
+                );
+            }
         }
     }
     for builder in b.builders.keys().filter(|n| !a.builders.contains_key(*n)) {
@@ -233,21 +331,34 @@ pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) 
                 _ => {}
             }
         }
+        // Every generated type is #[non_exhaustive] and built with a
+        // builder, so a new field breaks no caller at compile time. If the
+        // builder requires it, code that builds the type without it fails
+        // at run time instead: say so.
+        let was_required = a.required_fields.get(name);
+        let now_required = b.required_fields.get(name);
+        let built = b.constructed.contains(name);
+        let run_time = |field: &str| {
+            built && now_required.is_some_and(|r| r.contains(field))
+        };
         for (field, ty) in new_fields.iter().filter(|(f, _)| !fields.contains_key(*f)) {
-            // A struct literal must name every field: adding one breaks
-            // callers who build the type, not those who only read it.
-            let built = b.constructed.contains(name);
-            let why = if built {
-                " (struct literals must now set it)"
+            let message = if run_time(field) {
+                format!("field {name}::{field}: {ty} was added and is required: {RUN_TIME_REQUIRED}")
             } else {
-                ""
+                format!("field {name}::{field}: {ty} was added")
             };
-            push(
-                built,
-                None,
-                format!("field {name}::{field}: {ty} was added{why}"),
-            );
+            push(false, None, message);
         }
+        for field in fields.keys().filter(|f| new_fields.contains_key(*f)) {
+            if run_time(field) && !was_required.is_some_and(|r| r.contains(field)) {
+                push(
+                    false,
+                    None,
+                    format!("field {name}::{field} is now required: {RUN_TIME_REQUIRED}"),
+                );
+            }
+        }
+        lost_derives(&a, &b, name, &mut push);
     }
     for name in b.structs.keys().filter(|n| !a.structs.contains_key(*n)) {
         push(false, None, format!("type {name} was added"));
@@ -262,10 +373,11 @@ pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) 
             push(true, None, format!("variant {name}::{v} was removed"));
         }
         for v in new_variants.difference(variants) {
-            // Exhaustive matches over data read from PandaPon stop compiling.
-            let read = !b.constructed.contains(name);
-            push(read, None, format!("variant {name}::{v} was added"));
+            // The enum is #[non_exhaustive]: every match already has a
+            // wildcard arm.
+            push(false, None, format!("variant {name}::{v} was added"));
         }
+        lost_derives(&a, &b, name, &mut push);
     }
     for name in b.enums.keys().filter(|n| !a.enums.contains_key(*n)) {
         push(false, None, format!("enum {name} was added"));
