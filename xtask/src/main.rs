@@ -41,6 +41,16 @@ enum Command {
         #[arg(long, value_enum, default_value = "none")]
         fail_on: specdiff::FailOn,
     },
+    /// For one spec-diff fixture case: write the SDK generated from the real
+    /// spec plus the fixture base (base.rs) and plus the case (head.rs), and
+    /// spec-diff's SDK verdict (used by scripts/semver-agreement.sh).
+    SpecDiffFixture {
+        /// The case file (xtask/fixtures/spec-diff/cases/*.yaml).
+        case: std::path::PathBuf,
+        /// Folder to write base.rs, head.rs, verdict and sdk-changes.json to.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
@@ -58,6 +68,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
                 return Ok(std::process::ExitCode::FAILURE);
             }
         }
+        Command::SpecDiffFixture { case, out } => specdiff::fixture::write_case(&case, &out)?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

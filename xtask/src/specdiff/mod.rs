@@ -1,6 +1,7 @@
 //! `cargo xtask spec-diff`: what a spec change means for clients, on the
 //! wire and in the generated Rust API, as Markdown for a PR or JSON.
 
+pub mod fixture;
 mod sdk;
 mod wire;
 
@@ -290,21 +291,15 @@ mod tests {
     use serde_json::Value;
 
     fn fixtures() -> std::path::PathBuf {
-        codegen::workspace_root().join("xtask/fixtures/spec-diff")
+        fixture::dir()
     }
 
     fn yaml(path: &Path) -> Value {
-        let text = std::fs::read_to_string(path).expect("fixture readable");
-        serde_yaml::from_str(&text).expect("fixture is YAML")
+        fixture::yaml(path).expect("fixture is YAML")
     }
 
-    /// `base` with a JSON merge patch (RFC 7386) applied.
     fn patched(base: &Value, patch: &Value) -> openapiv3::OpenAPI {
-        let mut doc = base.clone();
-        if !patch.is_null() {
-            json_patch::merge(&mut doc, patch);
-        }
-        serde_json::from_value(doc).expect("patched spec is OpenAPI")
+        fixture::patched(base, patch).expect("patched spec is OpenAPI")
     }
 
     fn show(changes: &[Change]) -> String {

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Does spec-diff's SDK verdict agree with cargo-semver-checks?
+#
+# For every spec-diff fixture case (xtask/fixtures/spec-diff/cases), the real
+# spec plus the fixture base is generated into a copy of the workspace
+# (the baseline), the real spec plus the fixture base plus the case into a
+# second copy (the current crate), and cargo-semver-checks judges
+# pandapon-gen between the two. Prints a Markdown table: the case, spec-diff's
+# SDK verdict, cargo-semver-checks' verdict and the lints that fired, and
+# whether they agree. Exits 1 if any case disagrees other than where
+# cargo-semver-checks cannot see the change (it compares no types).
+#
+#   scripts/semver-agreement.sh [CASE_GLOB]      e.g. '1[0-9]-*'
+#
+# Needs cargo-semver-checks; installs the pinned version if it is missing
+# (about 10 minutes to build). Takes about 10 s a case once warm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export CARGO_TERM_COLOR=never
+
+csc_version=0.51.0
+if ! cargo semver-checks --version 2>/dev/null | grep -q "$csc_version"; then
+  echo "installing cargo-semver-checks $csc_version" >&2
+  cargo install cargo-semver-checks --locked --version "$csc_version" >&2
+fi
+
+glob=${1:-*}
+work=${SEMVER_WORK:-$(mktemp -d)}
+mkdir -p "$work"
+
+cargo build --quiet -p xtask
+xtask="$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/xtask"
+# One target directory for every cargo-semver-checks run, so dependencies
+# build once.
+export CARGO_TARGET_DIR="$work/target"
+
+copy_tree() {
+  rm -rf "$1"
+  mkdir -p "$1"
+  git ls-files -z --cached --others --exclude-standard |
+    xargs -0 cp --parents -t "$1" 2>/dev/null || true
+}
+copy_tree "$work/base"
+copy_tree "$work/head"
+
+printf '| case | spec-diff SDK | cargo-semver-checks | lints | agree |\n|---|---|---|---|---|\n'
+status=0
+first=1
+for case in xtask/fixtures/spec-diff/cases/$glob.yaml; do
+  name=$(basename "$case" .yaml)
+  out="$work/cases/$name"
+  "$xtask" spec-diff-fixture "$case" --out "$out"
+  if [ "$first" = 1 ]; then
+    cp "$out/base.rs" "$work/base/crates/pandapon-gen/src/generated.rs"
+    first=0
+  elif ! cmp -s "$out/base.rs" "$work/base/crates/pandapon-gen/src/generated.rs"; then
+    echo "$name: the baseline differs from the first case's" >&2
+    exit 1
+  fi
+  cp "$out/head.rs" "$work/head/crates/pandapon-gen/src/generated.rs"
+  set +e
+  cargo semver-checks check-release \
+    --manifest-path "$work/head/crates/pandapon-gen/Cargo.toml" \
+    --baseline-root "$work/base/crates/pandapon-gen" \
+    --release-type minor --default-features >"$out/semver-checks.txt" 2>&1
+  set -e
+  python3 - "$name" "$out" <<'PY' || status=1
+import json, re, sys
+name, out = sys.argv[1], sys.argv[2]
+report = open(f"{out}/semver-checks.txt").read()
+summary = re.search(r"Summary (.*)", report)
+if not summary:
+    print(f"| {name} | error | cargo-semver-checks did not finish: see {out}/semver-checks.txt | | no |")
+    sys.exit(1)
+summary = summary.group(1)
+if "major" in summary:
+    csc = "major"
+elif "minor" in summary:
+    csc = "minor"
+else:
+    csc = "none"
+lints = sorted(set(re.findall(r"^--- failure ([a-z_0-9]+):", report, re.M)))
+ours = open(f"{out}/verdict").read().strip()
+changes = json.load(open(f"{out}/sdk-changes.json"))
+breaking = [c["message"] for c in changes if c["breaking"]]
+# Both "major", or both not: additions are minor by semver, and
+# cargo-semver-checks has no lint that fires on an addition.
+if (ours == "major") == (csc == "major"):
+    agree = "yes"
+elif ours == "major" and all("changed type" in m or ") changed:" in m for m in breaking):
+    agree = "blind spot: cargo-semver-checks compares no types"
+else:
+    agree = "**no**"
+print(f"| {name} | {ours} | {csc} | {', '.join(lints) or '—'} | {agree} |")
+sys.exit(1 if agree == "**no**" else 0)
+PY
+done
+exit $status
