@@ -26,12 +26,9 @@ use pandapon_gen::types::{AlibabaOrderCancelRequest, WebSite};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = pandapon_gen::Client::from_env()?;
-    let body = AlibabaOrderCancelRequest {
-        web_site: WebSite::X1688,
-        order_id: 2542285634920880794.into(),
-        cancel_reason: None,
-        remark: None,
-    };
+    let body = AlibabaOrderCancelRequest::builder()
+        .web_site(WebSite::X1688)
+        .order_id(2542285634920880794_u64);
     let reply = client.alibaba_order_cancel().body(body).call().await?;
     println!("{} {:?}", reply.data, reply.request_id);
     Ok(())

@@ -67,8 +67,8 @@ pub fn write_case(case: &Path, out: &Path) -> Result<()> {
     let base = real_with_base(&real, &yaml(&dir().join("base.yaml"))?)?;
     let case_doc = yaml(case)?;
     let old = patched(&base, &Value::Null)?;
-    let new = patched(&base, &case_doc["new"])
-        .with_context(|| format!("applying {}", case.display()))?;
+    let new =
+        patched(&base, &case_doc["new"]).with_context(|| format!("applying {}", case.display()))?;
     let changes = diff(&old, &new)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let write = |name: &str, text: String| {
@@ -99,7 +99,11 @@ mod tests {
         let base = yaml(&dir().join("base.yaml")).expect("base");
         let merged = real_with_base(&real, &base).expect("merges");
         assert!(merged.pointer("/paths/~1v2~1thing~1create").is_some());
-        assert!(merged.pointer("/components/schemas/ThingCreateRequest").is_some());
+        assert!(
+            merged
+                .pointer("/components/schemas/ThingCreateRequest")
+                .is_some()
+        );
         // The real Envelope (with developId) is kept.
         assert!(
             merged

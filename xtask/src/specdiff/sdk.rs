@@ -338,12 +338,12 @@ pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) 
         let was_required = a.required_fields.get(name);
         let now_required = b.required_fields.get(name);
         let built = b.constructed.contains(name);
-        let run_time = |field: &str| {
-            built && now_required.is_some_and(|r| r.contains(field))
-        };
+        let run_time = |field: &str| built && now_required.is_some_and(|r| r.contains(field));
         for (field, ty) in new_fields.iter().filter(|(f, _)| !fields.contains_key(*f)) {
             let message = if run_time(field) {
-                format!("field {name}::{field}: {ty} was added and is required: {RUN_TIME_REQUIRED}")
+                format!(
+                    "field {name}::{field}: {ty} was added and is required: {RUN_TIME_REQUIRED}"
+                )
             } else {
                 format!("field {name}::{field}: {ty} was added")
             };
