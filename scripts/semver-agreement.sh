@@ -19,11 +19,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 export CARGO_TERM_COLOR=never
 
-csc_version=0.51.0
-if ! cargo semver-checks --version 2>/dev/null | grep -q "$csc_version"; then
-  echo "installing cargo-semver-checks $csc_version" >&2
-  cargo install cargo-semver-checks --locked --version "$csc_version" >&2
-fi
+source scripts/semver-checks-tool.sh
 
 glob=${1:-*}
 work=${SEMVER_WORK:-$(mktemp -d)}

@@ -15,11 +15,7 @@ export CARGO_TERM_COLOR=never
 base=${1:?usage: scripts/semver-report.sh BASE_REV [SPEC_DIFF_JSON]}
 spec_diff_json=${2:-}
 
-csc_version=0.51.0
-if ! cargo semver-checks --version 2>/dev/null | grep -q "$csc_version"; then
-  echo "installing cargo-semver-checks $csc_version" >&2
-  cargo install cargo-semver-checks --locked --version "$csc_version" >&2
-fi
+source scripts/semver-checks-tool.sh
 
 log=$(mktemp)
 set +e

@@ -33,3 +33,37 @@ where
         Err(e) => panic!("pandapon-httpmock: `{method}` got an incomplete {type_name}: {e}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pandapon_gen::types::{AlibabaOrderCancelResponse, builder};
+
+    #[test]
+    fn a_value_or_a_complete_builder_is_accepted() {
+        let from_builder: AlibabaOrderCancelResponse = super::built(
+            AlibabaOrderCancelResponse::builder()
+                .code(200_i64)
+                .data(true),
+            "AlibabaOrderCancelResponse",
+            "ok",
+        );
+        assert_eq!(
+            (from_builder.code, from_builder.data),
+            (Some(200), Some(true))
+        );
+        let again: AlibabaOrderCancelResponse =
+            super::built(from_builder.clone(), "AlibabaOrderCancelResponse", "ok");
+        assert_eq!(again.code, from_builder.code);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "pandapon-httpmock: `body` got an incomplete AlibabaOrderCancelRequest: no value supplied for order_id"
+    )]
+    fn an_incomplete_builder_panics_naming_the_field() {
+        let incomplete = builder::AlibabaOrderCancelRequest::default()
+            .web_site(pandapon_gen::types::WebSite::X1688);
+        let _: pandapon_gen::types::AlibabaOrderCancelRequest =
+            super::built(incomplete, "AlibabaOrderCancelRequest", "body");
+    }
+}
