@@ -69,13 +69,13 @@ impl ClientState {
         &self.signer
     }
 
-    /// Signs one attempt: the five headers, and for the warehouse-logistics
-    /// operations the `timestamp` and `sign` query parameters, replacing any
-    /// left from an earlier attempt.
-    fn sign(&self, request: &mut reqwest::Request, operation_id: &str) {
+    /// Signs one attempt: the five headers, and when `query_signed` (the
+    /// warehouse-logistics operations) the `timestamp` and `sign` query
+    /// parameters, replacing any left from an earlier attempt.
+    fn sign(&self, request: &mut reqwest::Request, query_signed: bool) {
         let headers = self.signer.sign_now();
         headers.apply(request.headers_mut());
-        if crate::generated::QUERY_SIGNED_OPERATIONS.contains(&operation_id) {
+        if query_signed {
             let params = self.query_signer.query(&headers);
             let url = request.url_mut();
             let kept: Vec<(String, String)> = url
@@ -100,7 +100,8 @@ impl ClientHooks<ClientState> for Client {
         info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
         if let Some(show) = &self.inner.dry_run {
-            self.inner.sign(request, info.operation_id);
+            let query_signed = self.query_signed(info.operation_id, request);
+            self.inner.sign(request, query_signed);
             show(request);
             return Err(progenitor_client::Error::Custom(DRY_RUN_STOP.to_owned()));
         }
@@ -115,10 +116,27 @@ impl ClientHooks<ClientState> for Client {
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let op = info.operation_id;
+        let query_signed = self.query_signed(op, &request);
         crate::call::execute(&self.client, &self.inner.policy, op, request, |r| {
-            self.inner.sign(r, op)
+            self.inner.sign(r, query_signed)
         })
         .await
+    }
+}
+
+impl Client {
+    /// Whether `request` for `operation_id` carries the query signature:
+    /// by the spec for a generated operation, by path for an any-path call.
+    fn query_signed(&self, operation_id: &str, request: &reqwest::Request) -> bool {
+        if operation_id != crate::request::ANY_PATH_OPERATION {
+            return crate::generated::QUERY_SIGNED_OPERATIONS.contains(&operation_id);
+        }
+        // The path after the base URL's own path, if it has one.
+        let base_path = reqwest::Url::parse(&self.baseurl)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let path = request.url().path();
+        crate::request::is_query_signed_path(path.strip_prefix(base_path.as_str()).unwrap_or(path))
     }
 }
 

@@ -18,6 +18,7 @@ mod error;
 mod generated;
 mod ids;
 mod json;
+mod request;
 
 pub use call::{CallOptions, Retry, RetryPolicy, is_read_only};
 #[doc(hidden)]
@@ -33,6 +34,11 @@ pub use error::{ApiError, BodyExcerpt, ConfigError, EXCERPT_LIMIT, Error};
 pub use generated::{Client, builder, types};
 pub use ids::{DevelopId, IntegerId, InvalidId, StringId};
 pub use json::{JsonString, MessageBody};
+pub use request::{
+    ANY_PATH_OPERATION, AnyEnvelope, AnyRequest, QUERY_SIGNED_PATH_PREFIXES, is_query_signed_path,
+};
+/// The HTTP method of an any-path call ([`Client::request`]).
+pub use reqwest::Method;
 
 /// The signing layer, re-exported so that one dependency is enough.
 pub use pandapon_auth as auth;

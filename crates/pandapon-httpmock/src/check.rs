@@ -132,6 +132,28 @@ impl SignatureCheck {
             })
             .await
     }
+
+    /// Mounts a mock for any `method` and `path` (a path the spec may not
+    /// have, as [`pandapon_gen::Client::request`] calls) that matches only
+    /// requests this check accepts, and answers with `then`. Add more
+    /// matchers in `when` (query, body); it already has the method, path
+    /// and signature check.
+    pub async fn route<'a>(
+        &self,
+        server: &'a MockServer,
+        method: httpmock::Method,
+        path: &str,
+        when: impl FnOnce(httpmock::When) -> httpmock::When,
+        then: impl FnOnce(httpmock::Then),
+    ) -> Mock<'a> {
+        let signed = self.signed();
+        server
+            .mock_async(|w, t| {
+                when(w.method(method).path(path).is_true(signed));
+                then(t);
+            })
+            .await
+    }
 }
 
 /// A success envelope around `data`, shaped like PandaPon's.

@@ -78,18 +78,25 @@ impl Route {
 }
 
 /// A failure the fake injects into the next request, before answering it.
+///
+/// More kinds may be added: match with a wildcard arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Fault {
     /// Answer with this HTTP status and an HTML body, as a proxy would;
     /// with `Some(secs)`, also send `Retry-After: secs`.
     Status(u16, Option<u64>),
     /// Wait this long, then answer normally (to outlast a client's timeout).
     Delay(Duration),
+    /// Answer a signed request with this business error (code, msg) inside
+    /// HTTP 200, as PandaPon refuses a call.
+    Business(i64, String),
 }
 
 struct State {
     check: SignatureCheck,
     faults: Mutex<VecDeque<Fault>>,
+    extra: Vec<Route>,
 }
 
 /// A running fake PandaPon. It stops when dropped.
@@ -123,12 +130,25 @@ impl FakePandaPon {
         check: SignatureCheck,
         faults: Vec<Fault>,
     ) -> io::Result<Self> {
+        Self::start_with_routes(addr, check, faults, Vec::new()).await
+    }
+
+    /// Like [`start_with_faults`](Self::start_with_faults), also serving
+    /// `extra` routes the spec does not have (for calls made with
+    /// `pandapon_gen::Client::request`), checked and answered as the spec's.
+    pub async fn start_with_routes(
+        addr: SocketAddr,
+        check: SignatureCheck,
+        faults: Vec<Fault>,
+        extra: Vec<Route>,
+    ) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = oneshot::channel();
         let check = Arc::new(State {
             check,
             faults: Mutex::new(faults.into()),
+            extra,
         });
         let task = tokio::spawn(async move {
             loop {
@@ -243,10 +263,14 @@ async fn answer(
             return Ok(response);
         }
         Some(Fault::Delay(pause)) => tokio::time::sleep(pause).await,
-        None => {}
+        Some(Fault::Business(code, msg)) if verdict.is_ok() => {
+            return Ok(reply(StatusCode::OK, &business_error(code, &msg)));
+        }
+        Some(Fault::Business(..)) | None => {}
     }
     let Some(route) = ROUTES
         .iter()
+        .chain(&state.extra)
         .find(|r| r.matches(parts.method.as_str(), &path))
     else {
         let msg = format!("no operation at {} {path}", parts.method);

@@ -1,0 +1,207 @@
+//! A signed call to any PandaPon path, for endpoints the spec does not have
+//! yet: the same signing, envelope, errors, retries, tracing and dry run as a
+//! generated operation.
+
+use std::future::Future;
+
+use progenitor_client::{ClientHooks, OperationInfo, ResponseValue};
+use reqwest::Method;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::envelope::{Envelope, Meta, finish};
+use crate::{CallOptions, Client, DevelopId, Error, Reply, Retry};
+
+/// The operation name an any-path call carries in tracing spans and hooks.
+pub const ANY_PATH_OPERATION: &str = "request";
+
+/// Paths whose operations authenticate with `timestamp` and `sign` query
+/// parameters as well as the headers (PandaPon's warehouse-logistics
+/// endpoints, `/open/pp/logistics/*` and `/v2/open/pp/logistics/*`).
+pub const QUERY_SIGNED_PATH_PREFIXES: &[&str] = &["/open/pp/logistics/", "/v2/open/pp/logistics/"];
+
+/// Whether a call to `path` is signed with query parameters too.
+pub fn is_query_signed_path(path: &str) -> bool {
+    QUERY_SIGNED_PATH_PREFIXES
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+}
+
+/// A call to any method and path, built by [`Client::request`].
+///
+/// ```no_run
+/// # async fn run(client: &pandapon_gen::Client) -> Result<(), pandapon_gen::Error> {
+/// use pandapon_gen::Method;
+/// // A path the spec does not have: the reply's `data` as JSON.
+/// let reply = client
+///     .request(Method::GET, "/v2/taobao/order/detail")
+///     .query("orderId", "2542285634920880794")
+///     .read_only()
+///     .call::<serde_json::Value>()
+///     .await?;
+/// println!("{} (requestId {:?})", reply.data, reply.request_id);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "a request does nothing until `call()` or `send()`"]
+pub struct AnyRequest<'a> {
+    client: &'a Client,
+    method: Method,
+    path: String,
+    query: Vec<(String, String)>,
+    body: Option<Result<Vec<u8>, String>>,
+    read_only: bool,
+}
+
+impl Client {
+    /// A signed call to `path` (starting with `/`, relative to the base URL)
+    /// with `method`: for PandaPon endpoints the spec does not have yet.
+    ///
+    /// It is a write unless marked [`read_only`](AnyRequest::read_only): a
+    /// write is re-sent only when the connection failed before anything was
+    /// sent.
+    pub fn request(&self, method: Method, path: impl Into<String>) -> AnyRequest<'_> {
+        AnyRequest {
+            client: self,
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+            read_only: false,
+        }
+    }
+}
+
+impl<'a> AnyRequest<'a> {
+    /// Adds a query parameter.
+    pub fn query(mut self, name: impl Into<String>, value: impl ToString) -> Self {
+        self.query.push((name.into(), value.to_string()));
+        self
+    }
+
+    /// Sets the JSON body. A value that cannot be encoded makes the call fail
+    /// with [`Error::InvalidRequest`] before anything is sent.
+    pub fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Self {
+        self.body = Some(serde_json::to_vec(body).map_err(|e| format!("encoding the body: {e}")));
+        self
+    }
+
+    /// Marks the call as safe to re-send (it reads, or repeating it is
+    /// harmless): it is retried like a read-only operation.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    /// Sends the call and unwraps PandaPon's envelope into `Reply<T>`: `Ok`
+    /// only when `code` is 200. Use `T = serde_json::Value` for `data` as it
+    /// came, and `T = ()` for an envelope with no `data`.
+    pub fn call<T: DeserializeOwned>(self) -> impl Future<Output = Result<Reply<T>, Error>> + 'a {
+        self.call_with(CallOptions::default())
+    }
+
+    /// Like [`call`](Self::call), with per-call options. A call marked
+    /// [`read_only`](Self::read_only) with [`Retry::Auto`] retries as a read.
+    pub fn call_with<T: DeserializeOwned>(
+        self,
+        options: CallOptions,
+    ) -> impl Future<Output = Result<Reply<T>, Error>> + 'a {
+        let options = if self.read_only && options.retry == Retry::Auto {
+            options.retry(Retry::Always)
+        } else {
+            options
+        };
+        crate::call::run_call(ANY_PATH_OPERATION, options, async move {
+            finish(self.send::<T>().await).await
+        })
+    }
+
+    /// Sends the call and returns the envelope as it came; the `code`
+    /// check is the caller's (as a generated operation's `send()`).
+    pub async fn send<T: DeserializeOwned>(
+        self,
+    ) -> Result<ResponseValue<AnyEnvelope<T>>, progenitor_client::Error<()>> {
+        use progenitor_client::Error as P;
+        let Self {
+            client,
+            method,
+            path,
+            query,
+            body,
+            read_only: _,
+        } = self;
+        if !path.starts_with('/') {
+            return Err(P::InvalidRequest(format!(
+                "the path must start with `/`: {path:?}"
+            )));
+        }
+        let body = body.transpose().map_err(P::InvalidRequest)?;
+        let url = format!("{}{}", client.baseurl, path);
+        let mut builder = client
+            .client
+            .request(method, url)
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        if !query.is_empty() {
+            builder = builder.query(&query);
+        }
+        if let Some(bytes) = body {
+            builder = builder
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(bytes);
+        }
+        let mut request = builder.build()?;
+        let info = OperationInfo {
+            operation_id: ANY_PATH_OPERATION,
+        };
+        client.pre(&mut request, &info).await?;
+        let result = client.exec(request, &info).await;
+        client.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200 => ResponseValue::from_response(response).await,
+            _ => Err(P::UnexpectedResponse(response)),
+        }
+    }
+}
+
+/// PandaPon's envelope around a `data` of any type, as an any-path call
+/// decodes it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct AnyEnvelope<T> {
+    /// Request id.
+    #[serde(rename = "requestId")]
+    pub request_id: Option<String>,
+    /// Return code; 200 is success.
+    pub code: Option<i64>,
+    /// Developer id.
+    #[serde(rename = "developId")]
+    pub develop_id: Option<DevelopId>,
+    /// Message for the code.
+    pub msg: Option<String>,
+    /// The payload (absent or null: `None`).
+    pub data: Option<T>,
+}
+
+impl<T: DeserializeOwned> Envelope for AnyEnvelope<T> {
+    type Data = T;
+
+    fn into_parts(self) -> (Meta, Option<T>) {
+        let data = match self.data {
+            Some(data) => Some(data),
+            // No `data`: fine for `T = ()` and `T = Value` (null), which
+            // decode from JSON null; anything else is "code 200 without data".
+            None => serde_json::from_value(serde_json::Value::Null).ok(),
+        };
+        (
+            Meta {
+                request_id: self.request_id,
+                code: self.code,
+                develop_id: self.develop_id,
+                msg: self.msg,
+            },
+            data,
+        )
+    }
+}
