@@ -167,6 +167,68 @@ fn command() -> Command {
             ),
     )
     .subcommand(
+        Command::new("request")
+            .about(
+                "Send a signed call to any PandaPon path, for endpoints without a command \
+                 of their own, and print the response envelope",
+            )
+            .long_about(
+                "Send a signed call to any PandaPon path, for endpoints without a command \
+                 of their own, and print the response envelope.\n\n\
+                 The call is signed, checked and reported as every command's is. It is a \
+                 write unless --read-only says re-sending it is harmless: a write is \
+                 re-sent only when the connection failed before anything was sent.",
+            )
+            .arg(
+                Arg::new("method")
+                    .required(true)
+                    .value_name("METHOD")
+                    .value_parser(|m: &str| {
+                        pandapon_gen::Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                            .map_err(|e| e.to_string())
+                    })
+                    .help("The HTTP method: GET, POST, …"),
+            )
+            .arg(
+                Arg::new("path")
+                    .required(true)
+                    .value_name("PATH")
+                    .help("The path after the base URL, starting with /"),
+            )
+            .arg(
+                Arg::new("query")
+                    .long("query")
+                    .value_name("NAME=VALUE")
+                    .action(ArgAction::Append)
+                    .value_parser(|kv: &str| {
+                        kv.split_once('=')
+                            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                            .ok_or_else(|| format!("expected NAME=VALUE, got {kv:?}"))
+                    })
+                    .help("A query parameter; repeat for more"),
+            )
+            .arg(
+                Arg::new("json")
+                    .long("json")
+                    .value_name("TEXT")
+                    .conflicts_with("json-body")
+                    .help("The JSON body"),
+            )
+            .arg(
+                Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("FILE")
+                    .value_parser(clap::value_parser!(std::path::PathBuf))
+                    .help("A file holding the JSON body"),
+            )
+            .arg(
+                Arg::new("read-only")
+                    .long("read-only")
+                    .action(ArgAction::SetTrue)
+                    .help("Re-sending the call is harmless: retry it like a read"),
+            ),
+    )
+    .subcommand(
         Command::new("mock")
             .about(
                 "Run a local fake PandaPon that checks signatures with the configured \
@@ -323,17 +385,71 @@ async fn mock(matches: &ArgMatches, sub: &ArgMatches) -> Result<()> {
     Ok(())
 }
 
+/// A client from the global options, printing the signed request as a curl
+/// command instead of sending it when `--dry-run` is given.
+fn client(matches: &ArgMatches) -> Result<pandapon_gen::Client> {
+    let mut builder = builder(matches)?;
+    if matches.get_flag("dry-run") {
+        builder = builder.dry_run(|req| println!("{}", curl::render(req)));
+    }
+    Ok(builder.build()?)
+}
+
+/// `pandapon request METHOD PATH …`. Returns whether the call succeeded.
+async fn request(matches: &ArgMatches, sub: &ArgMatches) -> Result<bool> {
+    let method = sub
+        .get_one::<pandapon_gen::Method>("method")
+        .context("METHOD")?
+        .clone();
+    let path = sub.get_one::<String>("path").context("PATH")?;
+    let body: Option<serde_json::Value> = match (
+        sub.get_one::<String>("json"),
+        sub.get_one::<std::path::PathBuf>("json-body"),
+    ) {
+        (Some(text), _) => Some(serde_json::from_str(text).context("--json is not JSON")?),
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            Some(
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not JSON", file.display()))?,
+            )
+        }
+        (None, None) => None,
+    };
+    let client = client(matches)?;
+    let mut call = client.request(method, path.as_str());
+    for (name, value) in sub
+        .get_many::<(String, String)>("query")
+        .into_iter()
+        .flatten()
+    {
+        call = call.query(name, value);
+    }
+    if let Some(body) = &body {
+        call = call.json(body);
+    }
+    if sub.get_flag("read-only") {
+        call = call.read_only();
+    }
+    let output = Output::default();
+    match call.send::<serde_json::Value>().await {
+        Ok(value) => match serde_json::to_value(value.into_inner()) {
+            Ok(envelope) => output.envelope(&envelope),
+            Err(e) => anyhow::bail!("response cannot be shown as JSON: {e}"),
+        },
+        Err(e) => output.send_error(&e),
+    }
+    Ok(!output.failed())
+}
+
 async fn operation(matches: &ArgMatches, name: &str, sub: &ArgMatches) -> Result<bool> {
     let cmd = CliCommand::iter()
         .find(|c| kebab(c.operation_id()) == name)
         .with_context(|| format!("unknown command {name}"))?;
     let dry_run = matches.get_flag("dry-run");
-    let mut builder = builder(matches)?;
-    if dry_run {
-        builder = builder.dry_run(|req| println!("{}", curl::render(req)));
-    }
     let output = Output::default();
-    let cli = Cli::new(builder.build()?, output.clone());
+    let cli = Cli::new(client(matches)?, output.clone());
     let result = cli.execute(cmd, sub).await;
     match result {
         Ok(()) => Ok(!output.failed()),
@@ -357,6 +473,7 @@ async fn main() -> ExitCode {
         Some(("sign", sub)) => sign(&matches, sub).map(|()| true),
         Some(("callback", sub)) => callback(&matches, sub),
         Some(("mock", sub)) => mock(&matches, sub).await.map(|()| true),
+        Some(("request", sub)) => request(&matches, sub).await,
         Some((name, sub)) => operation(&matches, name, sub).await,
         None => Ok(false),
     };
@@ -383,7 +500,7 @@ mod tests {
     fn every_operation_is_a_kebab_case_subcommand() {
         let cmd = command();
         let names: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
-        assert_eq!(names.len(), 36 + 3);
+        assert_eq!(names.len(), 36 + 4);
         assert!(names.contains(&"alibaba-order-cancel"));
         assert!(names.contains(&"taobao-product-get"));
         assert!(names.contains(&"open-address-add-or-update"));

@@ -69,28 +69,9 @@ impl CliConfig for Output {
     where
         T: JsonSchema + Serialize + Debug,
     {
-        let envelope = match serde_json::to_value(value.as_ref()) {
-            Ok(v) => v,
-            Err(e) => return self.fail(&format!("response cannot be shown as JSON: {e}")),
-        };
-        match envelope.get("code").and_then(Value::as_i64) {
-            Some(200) => match serde_json::to_string_pretty(&envelope) {
-                Ok(text) => println!("{text}"),
-                Err(e) => self.fail(&format!("response cannot be shown as JSON: {e}")),
-            },
-            code => {
-                let field = |name: &str| match envelope.get(name) {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Null) | None => "<none>".to_owned(),
-                    Some(other) => other.to_string(),
-                };
-                self.fail(&format!(
-                    "PandaPon refused the call: code {} msg {:?} requestId {}",
-                    code.map_or("<none>".to_owned(), |c| c.to_string()),
-                    field("msg"),
-                    field("requestId"),
-                ));
-            }
+        match serde_json::to_value(value.as_ref()) {
+            Ok(envelope) => self.envelope(&envelope),
+            Err(e) => self.fail(&format!("response cannot be shown as JSON: {e}")),
         }
     }
 
@@ -100,9 +81,7 @@ impl CliConfig for Output {
     where
         T: JsonSchema + Serialize + Debug,
     {
-        if !pandapon_gen::is_dry_run_stop(value) {
-            self.fail(&describe(value));
-        }
+        self.send_error(value);
     }
 
     fn list_start<T>(&self)
@@ -128,5 +107,38 @@ impl CliConfig for Output {
         T: JsonSchema + Serialize + Debug,
     {
         self.error(value);
+    }
+}
+
+impl Output {
+    /// Prints a raw call's failure (nothing for a dry run's stop).
+    pub fn send_error<T: Debug>(&self, value: &SendError<T>) {
+        if !pandapon_gen::is_dry_run_stop(value) {
+            self.fail(&describe(value));
+        }
+    }
+
+    /// Prints an envelope: pretty JSON on stdout when `code` is 200, else
+    /// PandaPon's code, msg and requestId on stderr as a failure.
+    pub fn envelope(&self, envelope: &Value) {
+        match envelope.get("code").and_then(Value::as_i64) {
+            Some(200) => match serde_json::to_string_pretty(envelope) {
+                Ok(text) => println!("{text}"),
+                Err(e) => self.fail(&format!("response cannot be shown as JSON: {e}")),
+            },
+            code => {
+                let field = |name: &str| match envelope.get(name) {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Null) | None => "<none>".to_owned(),
+                    Some(other) => other.to_string(),
+                };
+                self.fail(&format!(
+                    "PandaPon refused the call: code {} msg {:?} requestId {}",
+                    code.map_or("<none>".to_owned(), |c| c.to_string()),
+                    field("msg"),
+                    field("requestId"),
+                ));
+            }
+        }
     }
 }

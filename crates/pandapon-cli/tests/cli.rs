@@ -87,6 +87,7 @@ fn help_texts() {
         ),
         ("help-sign.txt", vec!["sign", "--help"]),
         ("help-mock.txt", vec!["mock", "--help"]),
+        ("help-request.txt", vec!["request", "--help"]),
         (
             "help-callback-verify.txt",
             vec!["callback", "verify", "--help"],
@@ -178,6 +179,82 @@ async fn an_operation_prints_the_response_json() {
     assert!(clean(&out).status.success(), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     assert_eq!(json["data"]["cancelSuccess"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_calls_any_path_signed() {
+    let (fake, check) = fake().await;
+    let mut cmd = configured(&fake.base_url(), SECRET);
+    cmd.args(["request", "post", "/v2/alibaba/order/cancel"])
+        .args([
+            "--json",
+            r#"{"webSite":"1688","orderId":2542285634920880794}"#,
+        ]);
+    let out = run(cmd).await;
+    assert!(clean(&out).status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(json["code"], 200);
+    assert_eq!(json["data"], true);
+
+    let mut cmd = configured(&fake.base_url(), SECRET);
+    cmd.args(["request", "GET", "/v2/taobao/product/get"])
+        .args(["--query", "itemId=WUnUC1cILiBjt-Jv3lDdlQ", "--read-only"]);
+    let out = run(cmd).await;
+    assert!(clean(&out).status.success(), "{}", text(&out.stderr));
+    assert_eq!(check.seen().iter().filter(|s| s.verdict.is_ok()).count(), 2);
+
+    // A path the fake does not serve: its 404 is reported, exit 1.
+    let mut cmd = configured(&fake.base_url(), SECRET);
+    cmd.args(["request", "GET", "/v2/no/such/path"]);
+    let out = run(cmd).await;
+    assert_eq!(clean(&out).status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("http 404"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Bad usage exits 2.
+    for args in [
+        vec!["request", "GET", "/x", "--query", "no-equals-sign"],
+        vec![
+            "request",
+            "GET",
+            "/x",
+            "--json",
+            "{}",
+            "--json-body",
+            "f.json",
+        ],
+    ] {
+        let mut cmd = configured(&fake.base_url(), SECRET);
+        cmd.args(&args);
+        let out = run(cmd).await;
+        assert_eq!(clean(&out).status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_dry_run_prints_the_signed_call() {
+    let (fake, check) = fake().await;
+    let mut cmd = configured(&fake.base_url(), SECRET);
+    cmd.args([
+        "--dry-run",
+        "request",
+        "POST",
+        "/v2/open/pp/logistics/example",
+    ])
+    .args(["--query", "lang=en", "--json", r#"{"itemId":"1"}"#]);
+    let out = run(cmd).await;
+    assert!(clean(&out).status.success(), "{}", text(&out.stderr));
+    assert!(check.seen().is_empty(), "a dry run reached the server");
+    let curl = text(&out.stdout);
+    let masked = regex::Regex::new(
+        r"(timestamp[:=] ?)\d+|(nonce-str: )[A-Za-z0-9]{32}|(signature: |sign=)[0-9A-F]{32}|(127\.0\.0\.1:)\d+",
+    )
+    .expect("regex")
+    .replace_all(&curl, "$1$2$3$4<varies>");
+    snapshot("dry-run-request.txt", &masked);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -130,6 +130,15 @@ tokio::task_local! {
     static OPTIONS: CallOptions;
 }
 
+/// Runs `call` with `options` in scope (for a raw `send()` that is not run
+/// through [`run_call`]).
+pub(crate) fn with_options<F: Future>(
+    options: CallOptions,
+    call: F,
+) -> TaskLocalFuture<CallOptions, F> {
+    OPTIONS.scope(options, call)
+}
+
 /// Whether `operation` is read-only by the spec.
 pub fn is_read_only(operation: &str) -> bool {
     READ_ONLY_OPERATIONS.contains(&operation)

@@ -107,19 +107,33 @@ impl<'a> AnyRequest<'a> {
         self,
         options: CallOptions,
     ) -> impl Future<Output = Result<Reply<T>, Error>> + 'a {
-        let options = if self.read_only && options.retry == Retry::Auto {
-            options.retry(Retry::Always)
-        } else {
-            options
-        };
+        let options = self.options(options);
         crate::call::run_call(ANY_PATH_OPERATION, options, async move {
-            finish(self.send::<T>().await).await
+            finish(self.send_once::<T>().await).await
         })
     }
 
     /// Sends the call and returns the envelope as it came; the `code`
-    /// check is the caller's (as a generated operation's `send()`).
+    /// check is the caller's (as a generated operation's `send()`). Retries
+    /// follow [`read_only`](Self::read_only) as for [`call`](Self::call).
     pub async fn send<T: DeserializeOwned>(
+        self,
+    ) -> Result<ResponseValue<AnyEnvelope<T>>, progenitor_client::Error<()>> {
+        let options = self.options(CallOptions::default());
+        crate::call::with_options(options, self.send_once()).await
+    }
+
+    /// `options`, with the retry rule of a read when the call is marked
+    /// read-only and the options leave it to the operation.
+    fn options(&self, options: CallOptions) -> CallOptions {
+        if self.read_only && options.retry == Retry::Auto {
+            options.retry(Retry::Always)
+        } else {
+            options
+        }
+    }
+
+    async fn send_once<T: DeserializeOwned>(
         self,
     ) -> Result<ResponseValue<AnyEnvelope<T>>, progenitor_client::Error<()>> {
         use progenitor_client::Error as P;
