@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use crate::{contract, coverage};
+use crate::{contract, coverage, paging};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::{ToTokens, format_ident, quote};
 
@@ -174,6 +174,7 @@ pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
     );
     let extra = envelope_impls(spec, &file)?;
     file.items.extend(extra);
+    add_pagination(spec, &mut file)?;
     contract::seal_types(&mut file)?;
     contract::add_build_methods(&mut file)?;
     Ok(render(&file))
@@ -201,6 +202,39 @@ pub fn generate_cli(spec: &openapiv3::OpenAPI) -> Result<String> {
     let tokens = generator.cli(spec, "crate::sdk").map_err(progenitor_err)?;
     let file: syn::File = syn::parse2(tokens).context("parsing progenitor's CLI output")?;
     Ok(render(&file))
+}
+
+/// `pages()` and `items()` on each paginated operation's builder, `Page` for
+/// its page type, and the list of paginated operations.
+fn add_pagination(spec: &openapiv3::OpenAPI, file: &mut syn::File) -> Result<()> {
+    let ops = paging::paginated(spec)?;
+    let (page_impls, builder_impls) = paging::emit(file, &ops)?;
+    let Some(builders) = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    }) else {
+        bail!("progenitor's output has no `builder` module");
+    };
+    builders.extend(builder_impls);
+    let ids = ops.iter().map(|op| op.operation_id.as_str());
+    file.items.extend(
+        syn::parse2::<syn::File>(quote! {
+            /// Operations the spec marks `x-pandapon-paginated`: their
+            /// builders have `pages()` and `items()` streams.
+            pub const PAGINATED_OPERATIONS: &[&str] = &[#(#ids),*];
+
+            mod pages {
+                // Item types are named as in `types`, where they were generated.
+                #[allow(unused_imports)]
+                use super::types::*;
+                use super::types;
+                #(#page_impls)*
+            }
+        })
+        .context("parsing pagination items")?
+        .items,
+    );
+    Ok(())
 }
 
 /// Removes the `api-version` header progenitor adds to every request (from

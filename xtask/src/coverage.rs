@@ -21,7 +21,8 @@ const EXT_CALLBACK: &str = "x-pandapon-callback-of";
 
 /// What covers one documented entry.
 enum Cover {
-    Operation(String),
+    /// An operation, and whether it is paginated.
+    Operation(String, bool),
     OperationV2(String),
     Schema(String),
     NoPath,
@@ -44,7 +45,8 @@ fn covers(
                     Cover::OperationV2(id.clone()),
                 );
             }
-            by_path.insert((method, path.clone()), Cover::Operation(id));
+            let paginated = op.extensions.contains_key(crate::paging::EXT_PAGINATED);
+            by_path.insert((method, path.clone()), Cover::Operation(id, paginated));
         }
     }
     let mut callbacks = BTreeMap::new();
@@ -82,15 +84,19 @@ pub fn table(spec: &openapiv3::OpenAPI, endpoints: &Value) -> Result<String> {
             (Some(schema), _) => Cover::Schema(schema.clone()),
             (None, None) => Cover::NoPath,
             (None, Some(path)) => match by_path.get(&(method.to_owned(), path.to_owned())) {
-                Some(Cover::Operation(id)) => Cover::Operation(id.clone()),
+                Some(Cover::Operation(id, paginated)) => Cover::Operation(id.clone(), *paginated),
                 Some(Cover::OperationV2(id)) => Cover::OperationV2(id.clone()),
                 _ => bail!("documented {method} {path} ({title}) is in no operation of the spec"),
             },
         };
         let status = match cover {
-            Cover::Operation(id) => {
+            Cover::Operation(id, paginated) => {
                 ops += 1;
-                format!("`{id}`")
+                if paginated {
+                    format!("`{id}` (paginated: `pages()`, `items()`)")
+                } else {
+                    format!("`{id}`")
+                }
             }
             Cover::OperationV2(id) => {
                 v2 += 1;
@@ -102,7 +108,9 @@ pub fn table(spec: &openapiv3::OpenAPI, endpoints: &Value) -> Result<String> {
             }
             Cover::NoPath => {
                 none += 1;
-                "not covered: path not public".to_owned()
+                "path not public: once PandaPon gives it to you, call it with `Client::request` \
+                 (`pandapon request`)"
+                    .to_owned()
             }
         };
         rows.push(format!(
@@ -149,7 +157,9 @@ mod tests {
     fn spec() -> openapiv3::OpenAPI {
         crate::codegen::parse_spec(
             "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /v2/x:\n    post:\n      \
-             operationId: a_b_c\n      x-pandapon-v1-path: /x\n      responses: {}\n",
+             operationId: a_b_c\n      x-pandapon-v1-path: /x\n      responses: {}\n  \
+             /v2/y:\n    post:\n      operationId: a_b_list\n      \
+             x-pandapon-paginated: {page: p, size: s, items: i}\n      responses: {}\n",
         )
         .expect("spec")
     }
@@ -159,7 +169,8 @@ mod tests {
         let endpoints = serde_json::json!([
             {"title": "new", "method": "POST", "path": "/v2/x"},
             {"title": "old", "method": "POST", "path": "/x"},
-            {"title": "nav only", "method": "GET", "path": null}
+            {"title": "nav only", "method": "GET", "path": null},
+            {"title": "list", "method": "POST", "path": "/v2/y"}
         ]);
         let t = table(&spec(), &endpoints).expect("table");
         assert!(t.contains("| 1 | new | POST | `/v2/x` | `a_b_c` |"), "{t}");
@@ -168,7 +179,16 @@ mod tests {
             "{t}"
         );
         assert!(
-            t.contains("| 3 | nav only | GET | — | not covered: path not public |"),
+            t.contains(
+                "| 3 | nav only | GET | — | path not public: once PandaPon gives it to you, \
+                 call it with `Client::request` (`pandapon request`) |"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "| 4 | list | POST | `/v2/y` | `a_b_list` (paginated: `pages()`, `items()`) |"
+            ),
             "{t}"
         );
     }

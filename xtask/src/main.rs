@@ -3,6 +3,7 @@
 mod codegen;
 mod contract;
 mod coverage;
+mod paging;
 mod specdiff;
 
 use clap::{Parser, Subcommand};

@@ -121,6 +121,29 @@ fn command() -> Command {
         {
             sub = sub.mut_arg("json-body-template", |a| a.hide(true));
         }
+        if pandapon_gen::PAGINATED_OPERATIONS.contains(&cmd.operation_id()) {
+            sub = sub
+                .arg(Arg::new("all").long("all").action(ArgAction::SetTrue).help(
+                    "Print the items of every page, one JSON line each, asking for \
+                             page after page until the last",
+                ))
+                .arg(
+                    Arg::new("max-items")
+                        .long("max-items")
+                        .value_name("N")
+                        .requires("all")
+                        .value_parser(clap::value_parser!(usize))
+                        .help("With --all: stop after N items"),
+                )
+                .arg(
+                    Arg::new("max-pages")
+                        .long("max-pages")
+                        .value_name("N")
+                        .requires("all")
+                        .value_parser(clap::value_parser!(usize))
+                        .help("With --all: stop after N pages"),
+                );
+        }
         root = root.subcommand(sub);
     }
     root.subcommand(
@@ -453,6 +476,7 @@ async fn operation(matches: &ArgMatches, name: &str, sub: &ArgMatches) -> Result
     let result = cli.execute(cmd, sub).await;
     match result {
         Ok(()) => Ok(!output.failed()),
+        Err(e) if e.downcast_ref::<output::AllPagesDone>().is_some() => Ok(!output.failed()),
         Err(e)
             if dry_run
                 && e.downcast_ref()
@@ -504,5 +528,22 @@ mod tests {
         assert!(names.contains(&"alibaba-order-cancel"));
         assert!(names.contains(&"taobao-product-get"));
         assert!(names.contains(&"open-address-add-or-update"));
+    }
+
+    #[test]
+    fn exactly_the_paginated_operations_have_all() {
+        let cmd = command();
+        let with_all: Vec<String> = cmd
+            .get_subcommands()
+            .filter(|s| s.get_arguments().any(|a| a.get_id() == "all"))
+            .map(|s| s.get_name().to_owned())
+            .collect();
+        let expected: Vec<String> = pandapon_gen::PAGINATED_OPERATIONS
+            .iter()
+            .map(|op| kebab(op))
+            .collect();
+        let mut sorted = with_all.clone();
+        sorted.sort();
+        assert_eq!(sorted, expected);
     }
 }

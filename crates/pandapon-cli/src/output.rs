@@ -5,12 +5,25 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use pandapon_gen::{ResponseValue, SendError};
+use pandapon_gen::{Items, Page, ResponseValue, SendError, Stream, builder};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::generated::CliConfig;
+
+/// What an `--all` run ends its command with, in place of the single call
+/// the generated command would make next.
+#[derive(Debug)]
+pub struct AllPagesDone;
+
+impl std::fmt::Display for AllPagesDone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("every page was printed")
+    }
+}
+
+impl std::error::Error for AllPagesDone {}
 
 /// Longest body excerpt printed for an undecodable response.
 const EXCERPT: usize = 512;
@@ -84,6 +97,32 @@ impl CliConfig for Output {
         self.send_error(value);
     }
 
+    // The paginated operations (`pandapon_gen::PAGINATED_OPERATIONS`; a test
+    // checks the two lists agree): with `--all`, print every item instead.
+    fn execute_alibaba_product_keyword_search(
+        &self,
+        matches: &clap::ArgMatches,
+        request: &mut builder::AlibabaProductKeywordSearch,
+    ) -> anyhow::Result<()> {
+        self.all_items(matches, || request.clone().items())
+    }
+
+    fn execute_alibaba_product_image_search(
+        &self,
+        matches: &clap::ArgMatches,
+        request: &mut builder::AlibabaProductImageSearch,
+    ) -> anyhow::Result<()> {
+        self.all_items(matches, || request.clone().items())
+    }
+
+    fn execute_alibaba_product_store_search(
+        &self,
+        matches: &clap::ArgMatches,
+        request: &mut builder::AlibabaProductStoreSearch,
+    ) -> anyhow::Result<()> {
+        self.all_items(matches, || request.clone().items())
+    }
+
     fn list_start<T>(&self)
     where
         T: JsonSchema + Serialize + Debug,
@@ -111,6 +150,57 @@ impl CliConfig for Output {
 }
 
 impl Output {
+    /// With `--all`: prints the items of every page as JSON lines (within
+    /// `--max-items`/`--max-pages`), stopping at the first failure, and ends
+    /// the command with [`AllPagesDone`]. Without it, does nothing.
+    fn all_items<'a, P>(
+        &self,
+        matches: &clap::ArgMatches,
+        items: impl FnOnce() -> Items<'a, P>,
+    ) -> anyhow::Result<()>
+    where
+        P: Page,
+        P::Item: Serialize + Unpin,
+    {
+        if !matches
+            .try_get_one::<bool>("all")
+            .ok()
+            .flatten()
+            .copied()
+            .unwrap_or(false)
+        {
+            return Ok(());
+        }
+        let mut items = items();
+        if let Some(n) = matches.get_one::<usize>("max-items") {
+            items = items.max_items(*n);
+        }
+        if let Some(n) = matches.get_one::<usize>("max-pages") {
+            items = items.max_pages(*n);
+        }
+        // The hook is synchronous; the command runs on a multi-threaded
+        // runtime, so this thread may block on the pages.
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(async {
+                while let Some(item) =
+                    std::future::poll_fn(|cx| std::pin::Pin::new(&mut items).poll_next(cx)).await
+                {
+                    match item {
+                        Ok(item) => match serde_json::to_string(&item) {
+                            Ok(line) => println!("{line}"),
+                            Err(e) => {
+                                return self.fail(&format!("item cannot be shown as JSON: {e}"));
+                            }
+                        },
+                        Err(pandapon_gen::Error::DryRun) => return,
+                        Err(e) => return self.fail(&e.to_string()),
+                    }
+                }
+            });
+        });
+        Err(AllPagesDone.into())
+    }
+
     /// Prints a raw call's failure (nothing for a dry run's stop).
     pub fn send_error<T: Debug>(&self, value: &SendError<T>) {
         if !pandapon_gen::is_dry_run_stop(value) {

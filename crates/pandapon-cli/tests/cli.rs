@@ -235,6 +235,78 @@ async fn request_calls_any_path_signed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn all_prints_every_item_of_every_page_as_json_lines() {
+    let (fake, check) = fake().await;
+    // The fake answers each page with the documented example (totalPage
+    // 401), so --max-pages bounds the run.
+    for op in pandapon_gen::PAGINATED_OPERATIONS {
+        let route = pandapon_httpmock::ROUTES
+            .iter()
+            .find(|r| r.operation_id == *op)
+            .expect("route");
+        let answer = route.answer();
+        let per_page = answer["data"]["data"].as_array().map_or(0, Vec::len);
+        // Two pages, unless the example ends it sooner (no items, or one page).
+        let pages = match answer["data"]["totalPage"].as_u64() {
+            _ if per_page == 0 => 1,
+            Some(total) => total.min(2) as usize,
+            None => 2,
+        };
+        let before = check.seen().len();
+        let mut cmd = configured(&fake.base_url(), SECRET);
+        cmd.args([&op.replace('_', "-"), "--all", "--max-pages", "2"]);
+        if *op == "alibaba_product_image_search" {
+            cmd.args(["--image-base64", "aGVsbG8="]);
+        }
+        let out = run(cmd).await;
+        assert!(clean(&out).status.success(), "{op}: {}", text(&out.stderr));
+        let lines: Vec<serde_json::Value> = text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON value a line"))
+            .collect();
+        assert_eq!(lines.len(), pages * per_page, "{op}");
+        assert_eq!(
+            check.seen().len() - before,
+            pages,
+            "{op}: one request a page"
+        );
+        if *op == "alibaba_product_keyword_search" {
+            snapshot(
+                "all-alibaba-product-keyword-search.jsonl",
+                &text(&out.stdout),
+            );
+        }
+    }
+
+    // --max-items stops within a page; the flags need --all.
+    let mut cmd = configured(&fake.base_url(), SECRET);
+    cmd.args([
+        "alibaba-product-keyword-search",
+        "--all",
+        "--max-items",
+        "1",
+    ]);
+    let out = run(cmd).await;
+    assert!(clean(&out).status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 1);
+    let mut cmd = configured(&fake.base_url(), SECRET);
+    cmd.args(["alibaba-product-keyword-search", "--max-items", "1"]);
+    assert_eq!(clean(&run(cmd).await).status.code(), Some(2));
+
+    // A failing page: the error on stderr, exit 1.
+    let mut cmd = configured(&fake.base_url(), "a-wrong-secret");
+    cmd.args(["alibaba-product-keyword-search", "--all"]);
+    let out = run(cmd).await;
+    assert_eq!(clean(&out).status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(
+        text(&out.stderr).contains("signature verification failed"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn request_dry_run_prints_the_signed_call() {
     let (fake, check) = fake().await;
     let mut cmd = configured(&fake.base_url(), SECRET);

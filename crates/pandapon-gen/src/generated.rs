@@ -21216,6 +21216,89 @@ pub mod builder {
             }
         }
     }
+    impl<'a> AlibabaProductImageSearch<'a> {
+        ///Every page of `alibaba_product_image_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
+        pub fn pages(self) -> crate::Pages<'a, types::AlibabaProductPage> {
+            let Self { client, body } = self;
+            let first = body
+                .as_ref()
+                .ok()
+                .cloned()
+                .and_then(|b| types::AlibabaProductImageSearchRequest::try_from(b).ok())
+                .and_then(|b| b.begin_page)
+                .unwrap_or(1);
+            crate::Pages::new(
+                first,
+                move |page| {
+                    let call = Self {
+                        client,
+                        body: body.clone().map(|b| b.begin_page(page)),
+                    };
+                    ::std::boxed::Box::pin(call.call())
+                },
+            )
+        }
+        ///The items (`data.data`) of every page of `alibaba_product_image_search`, in order, as a [`Stream`](crate::Stream): see [`pages`](Self::pages). [`max_items`](crate::Items::max_items) caps it.
+        pub fn items(self) -> crate::Items<'a, types::AlibabaProductPage> {
+            self.pages().items()
+        }
+    }
+    impl<'a> AlibabaProductKeywordSearch<'a> {
+        ///Every page of `alibaba_product_keyword_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
+        pub fn pages(self) -> crate::Pages<'a, types::AlibabaProductPage> {
+            let Self { client, body } = self;
+            let first = body
+                .as_ref()
+                .ok()
+                .cloned()
+                .and_then(|b| {
+                    types::AlibabaProductKeywordSearchRequest::try_from(b).ok()
+                })
+                .and_then(|b| b.begin_page)
+                .unwrap_or(1);
+            crate::Pages::new(
+                first,
+                move |page| {
+                    let call = Self {
+                        client,
+                        body: body.clone().map(|b| b.begin_page(page)),
+                    };
+                    ::std::boxed::Box::pin(call.call())
+                },
+            )
+        }
+        ///The items (`data.data`) of every page of `alibaba_product_keyword_search`, in order, as a [`Stream`](crate::Stream): see [`pages`](Self::pages). [`max_items`](crate::Items::max_items) caps it.
+        pub fn items(self) -> crate::Items<'a, types::AlibabaProductPage> {
+            self.pages().items()
+        }
+    }
+    impl<'a> AlibabaProductStoreSearch<'a> {
+        ///Every page of `alibaba_product_store_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
+        pub fn pages(self) -> crate::Pages<'a, types::AlibabaStoreProductPage> {
+            let Self { client, body } = self;
+            let first = body
+                .as_ref()
+                .ok()
+                .cloned()
+                .and_then(|b| types::AlibabaProductStoreSearchRequest::try_from(b).ok())
+                .and_then(|b| b.begin_page)
+                .unwrap_or(1);
+            crate::Pages::new(
+                first,
+                move |page| {
+                    let call = Self {
+                        client,
+                        body: body.clone().map(|b| b.begin_page(page)),
+                    };
+                    ::std::boxed::Box::pin(call.call())
+                },
+            )
+        }
+        ///The items (`data.data`) of every page of `alibaba_product_store_search`, in order, as a [`Stream`](crate::Stream): see [`pages`](Self::pages). [`max_items`](crate::Items::max_items) caps it.
+        pub fn items(self) -> crate::Items<'a, types::AlibabaStoreProductPage> {
+            self.pages().items()
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
@@ -22609,6 +22692,42 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
                 },
                 self.data,
             )
+        }
+    }
+}
+/// Operations the spec marks `x-pandapon-paginated`: their
+/// builders have `pages()` and `items()` streams.
+pub const PAGINATED_OPERATIONS: &[&str] = &[
+    "alibaba_product_image_search",
+    "alibaba_product_keyword_search",
+    "alibaba_product_store_search",
+];
+mod pages {
+    #[allow(unused_imports)]
+    use super::types::*;
+    use super::types;
+    impl crate::Page for types::AlibabaProductPage {
+        type Item = AlibabaProductListItem;
+        fn total_pages(&self) -> ::std::option::Option<i64> {
+            self.total_page
+        }
+        fn item_count(&self) -> usize {
+            self.data.as_ref().map_or(0, ::std::vec::Vec::len)
+        }
+        fn into_items(self) -> ::std::vec::Vec<Self::Item> {
+            self.data.unwrap_or_default()
+        }
+    }
+    impl crate::Page for types::AlibabaStoreProductPage {
+        type Item = ::serde_json::Value;
+        fn total_pages(&self) -> ::std::option::Option<i64> {
+            self.total_page
+        }
+        fn item_count(&self) -> usize {
+            self.data.as_ref().map_or(0, ::std::vec::Vec::len)
+        }
+        fn into_items(self) -> ::std::vec::Vec<Self::Item> {
+            self.data.unwrap_or_default()
         }
     }
 }

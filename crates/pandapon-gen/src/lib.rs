@@ -18,6 +18,7 @@ mod error;
 mod generated;
 mod ids;
 mod json;
+mod pages;
 mod request;
 
 pub use call::{CallOptions, Retry, RetryPolicy, is_read_only};
@@ -31,9 +32,13 @@ pub use client::{
 pub use enums::{MessagePlatform, MessageType, OrderStatus};
 pub use envelope::{Envelope, Meta, Reply, SUCCESS_CODE, decode_response};
 pub use error::{ApiError, BodyExcerpt, ConfigError, EXCERPT_LIMIT, Error};
-pub use generated::{Client, builder, types};
+/// The stream trait of [`Pages`] and [`Items`] (poll them with
+/// `futures_util::StreamExt::next` or any stream adapter).
+pub use futures_core::Stream;
+pub use generated::{Client, PAGINATED_OPERATIONS, builder, types};
 pub use ids::{DevelopId, IntegerId, InvalidId, StringId};
 pub use json::{JsonString, MessageBody};
+pub use pages::{Items, Page, Pages};
 pub use request::{
     ANY_PATH_OPERATION, AnyEnvelope, AnyRequest, QUERY_SIGNED_PATH_PREFIXES, is_query_signed_path,
 };

@@ -1,0 +1,297 @@
+//! Streams over every page of a paginated operation, and over the items on
+//! those pages: each page is the next call, made only when the stream is
+//! polled for it.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+
+use crate::{Error, Reply};
+
+/// The `data` of a paginated operation: one page of items with PandaPon's
+/// page info. Implemented by `cargo xtask codegen` for the operations the
+/// spec marks `x-pandapon-paginated`.
+pub trait Page {
+    /// One item on the page.
+    type Item;
+    /// `totalPage`, when the server sent it.
+    fn total_pages(&self) -> Option<i64>;
+    /// How many items this page holds.
+    fn item_count(&self) -> usize;
+    /// The items, in order.
+    fn into_items(self) -> Vec<Self::Item>;
+}
+
+/// One page's call.
+type PageCall<'a, P> = Pin<Box<dyn Future<Output = Result<Reply<P>, Error>> + Send + 'a>>;
+/// Makes the call for a page number.
+type Fetch<'a, P> = Box<dyn FnMut(i64) -> PageCall<'a, P> + Send + 'a>;
+
+/// Every page of a paginated operation, as a [`Stream`] of replies.
+///
+/// It asks for the next page after the last one it yielded, and ends after
+/// the last page: the page numbered `totalPage`, or, when the server sends no
+/// `totalPage`, the first page with no items. Each page is a read-only call,
+/// retried as reads are. A page that fails ends the stream with its error,
+/// after the pages already yielded; nothing is skipped.
+#[must_use = "a stream does nothing unless polled"]
+pub struct Pages<'a, P> {
+    fetch: Fetch<'a, P>,
+    next: Option<i64>,
+    in_flight: Option<PageCall<'a, P>>,
+    pages_left: Option<usize>,
+}
+
+impl<P> std::fmt::Debug for Pages<'_, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pages")
+            .field("next", &self.next)
+            .field("in_flight", &self.in_flight.is_some())
+            .field("pages_left", &self.pages_left)
+            .finish()
+    }
+}
+
+impl<'a, P: Page> Pages<'a, P> {
+    /// Pages from `first`, each fetched by `fetch(page_number)`.
+    #[doc(hidden)]
+    pub fn new(first: i64, fetch: impl FnMut(i64) -> PageCall<'a, P> + Send + 'a) -> Self {
+        Self {
+            fetch: Box::new(fetch),
+            next: Some(first),
+            in_flight: None,
+            pages_left: None,
+        }
+    }
+
+    /// Stops after `n` pages at most.
+    pub fn max_pages(mut self, n: usize) -> Self {
+        self.pages_left = Some(n);
+        self
+    }
+
+    /// The items of every page, in order.
+    pub fn items(self) -> Items<'a, P> {
+        Items {
+            pages: self,
+            buffer: VecDeque::new(),
+            items_left: None,
+        }
+    }
+}
+
+impl<P: Page> Stream for Pages<'_, P> {
+    type Item = Result<Reply<P>, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.in_flight.is_none() {
+            let Some(page) = this.next else {
+                return Poll::Ready(None);
+            };
+            if this.pages_left == Some(0) {
+                this.next = None;
+                return Poll::Ready(None);
+            }
+            this.in_flight = Some((this.fetch)(page));
+        }
+        let Some(call) = this.in_flight.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let result = std::task::ready!(call.as_mut().poll(cx));
+        this.in_flight = None;
+        if let Some(left) = this.pages_left.as_mut() {
+            *left = left.saturating_sub(1);
+        }
+        let page = this.next.take().unwrap_or_default();
+        if let Ok(reply) = &result {
+            let last = match reply.data.total_pages() {
+                // An empty page ends it too: a server whose totals run ahead
+                // of its data must not make the stream spin.
+                Some(total) => page >= total || reply.data.item_count() == 0,
+                None => reply.data.item_count() == 0,
+            };
+            if !last {
+                this.next = page.checked_add(1);
+            }
+        }
+        Poll::Ready(Some(result))
+    }
+}
+
+/// The items of every page of a paginated operation, as a [`Stream`]: see
+/// [`Pages`] for when it asks for the next page and when it ends. A failed
+/// page is yielded as an error after the items before it.
+#[must_use = "a stream does nothing unless polled"]
+pub struct Items<'a, P: Page> {
+    pages: Pages<'a, P>,
+    buffer: VecDeque<P::Item>,
+    items_left: Option<usize>,
+}
+
+impl<P: Page> std::fmt::Debug for Items<'_, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Items")
+            .field("pages", &self.pages)
+            .field("buffered", &self.buffer.len())
+            .field("items_left", &self.items_left)
+            .finish()
+    }
+}
+
+impl<P: Page> Items<'_, P> {
+    /// Stops after `n` items at most, fetching no page beyond the one that
+    /// holds the last of them.
+    pub fn max_items(mut self, n: usize) -> Self {
+        self.items_left = Some(n);
+        self
+    }
+
+    /// Stops after `n` pages at most.
+    pub fn max_pages(mut self, n: usize) -> Self {
+        self.pages.pages_left = Some(n);
+        self
+    }
+}
+
+impl<P: Page> Stream for Items<'_, P>
+where
+    P::Item: Unpin,
+{
+    type Item = Result<P::Item, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.items_left == Some(0) {
+                return Poll::Ready(None);
+            }
+            if let Some(item) = this.buffer.pop_front() {
+                if let Some(left) = this.items_left.as_mut() {
+                    *left -= 1;
+                }
+                return Poll::Ready(Some(Ok(item)));
+            }
+            match std::task::ready!(Pin::new(&mut this.pages).poll_next(cx)) {
+                Some(Ok(reply)) => this.buffer.extend(reply.data.into_items()),
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => return Poll::Ready(None),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A page of numbers, with or without totals.
+    struct Numbers(Vec<u32>, Option<i64>);
+
+    impl Page for Numbers {
+        type Item = u32;
+        fn total_pages(&self) -> Option<i64> {
+            self.1
+        }
+        fn item_count(&self) -> usize {
+            self.0.len()
+        }
+        fn into_items(self) -> Vec<u32> {
+            self.0
+        }
+    }
+
+    fn reply(data: Numbers) -> Reply<Numbers> {
+        Reply {
+            data,
+            request_id: None,
+            develop_id: None,
+            msg: None,
+        }
+    }
+
+    /// A stream over `book` (page number → answer), and the pages asked for.
+    fn stream(
+        book: fn(i64) -> Result<Numbers, Error>,
+    ) -> (Pages<'static, Numbers>, Arc<Mutex<Vec<i64>>>) {
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let log = asked.clone();
+        let pages = Pages::new(1, move |page| {
+            log.lock().expect("lock").push(page);
+            Box::pin(async move { book(page).map(reply) })
+        });
+        (pages, asked)
+    }
+
+    async fn collect<S: Stream + Unpin>(mut s: S) -> Vec<S::Item> {
+        let mut out = Vec::new();
+        while let Some(item) = std::future::poll_fn(|cx| Pin::new(&mut s).poll_next(cx)).await {
+            out.push(item);
+        }
+        out
+    }
+
+    fn ok(items: Vec<Result<u32, Error>>) -> Vec<u32> {
+        items.into_iter().map(|i| i.expect("item")).collect()
+    }
+
+    #[tokio::test]
+    async fn stops_at_total_pages() {
+        let (pages, asked) =
+            stream(|p| Ok(Numbers(vec![p as u32 * 10, p as u32 * 10 + 1], Some(3))));
+        assert_eq!(ok(collect(pages.items()).await), [10, 11, 20, 21, 30, 31]);
+        assert_eq!(*asked.lock().expect("lock"), [1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn without_totals_stops_at_the_first_empty_page() {
+        let (pages, asked) =
+            stream(|p| Ok(Numbers(if p < 3 { vec![p as u32] } else { vec![] }, None)));
+        let all = collect(pages).await;
+        assert_eq!(all.len(), 3, "the empty page is yielded, then the end");
+        assert_eq!(*asked.lock().expect("lock"), [1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_page_ends_the_stream_after_what_came_before() {
+        let (pages, asked) = stream(|p| {
+            if p == 2 {
+                Err(Error::InvalidRequest("page 2 failed".into()))
+            } else {
+                Ok(Numbers(vec![p as u32], Some(5)))
+            }
+        });
+        let all = collect(pages.items()).await;
+        assert_eq!(all.len(), 2);
+        assert_eq!(*all[0].as_ref().expect("page 1"), 1);
+        assert!(matches!(&all[1], Err(Error::InvalidRequest(m)) if m == "page 2 failed"));
+        assert_eq!(*asked.lock().expect("lock"), [1, 2]);
+    }
+
+    #[tokio::test]
+    async fn caps_fetch_no_page_beyond_them() {
+        let (pages, asked) = stream(|p| Ok(Numbers(vec![p as u32; 3], Some(100))));
+        assert_eq!(ok(collect(pages.items().max_items(4)).await), [1, 1, 1, 2]);
+        assert_eq!(*asked.lock().expect("lock"), [1, 2]);
+
+        let (pages, asked) = stream(|p| Ok(Numbers(vec![p as u32], Some(100))));
+        assert_eq!(collect(pages.max_pages(3)).await.len(), 3);
+        assert_eq!(*asked.lock().expect("lock"), [1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn totals_that_run_ahead_of_the_data_do_not_spin() {
+        let (pages, asked) = stream(|p| {
+            Ok(Numbers(
+                if p == 1 { vec![1] } else { vec![] },
+                Some(1_000_000),
+            ))
+        });
+        assert_eq!(collect(pages).await.len(), 2);
+        assert_eq!(*asked.lock().expect("lock"), [1, 2]);
+    }
+}

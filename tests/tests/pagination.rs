@@ -1,0 +1,188 @@
+//! `pages()` and `items()` on the paginated operations, against local
+//! servers that check every page's signature: several pages, an empty last
+//! page, a page that fails once and is retried, and one that fails for good.
+
+use futures_util::StreamExt;
+use pandapon_gen::{Error, PAGINATED_OPERATIONS, types};
+use pandapon_httpmock::Fault;
+use pandapon_httpmock::httpmock::Method::POST;
+use pandapon_httpmock::success;
+use pandapon_tests::{Harness, faulty_fake};
+use serde_json::{Value, json};
+
+const KEYWORD: &str = "/v2/alibaba/product/keywords/query";
+const STORE: &str = "/v2/alibaba/product/query/selleroffer";
+
+/// One product item as 1688 keyword search returns it.
+fn product(id: u64) -> Value {
+    json!({"offerId": id, "subject": format!("product {id}")})
+}
+
+/// Mounts `page` of `path` (matched on the body's beginPage) answering `data`.
+async fn page(h: &Harness, path: &str, number: i64, data: Value) {
+    let signed = h.check.signed();
+    h.server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(path)
+                .json_body_includes(json!({"beginPage": number}).to_string())
+                .is_true(signed);
+            then.status(200).json_body(success(data));
+        })
+        .await;
+}
+
+#[test]
+fn the_paginated_operations_are_the_three_1688_searches() {
+    assert_eq!(
+        PAGINATED_OPERATIONS,
+        [
+            "alibaba_product_image_search",
+            "alibaba_product_keyword_search",
+            "alibaba_product_store_search"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn items_follow_total_page_and_every_page_is_signed() {
+    let h = Harness::start().await;
+    for n in 1..=3 {
+        let items: Vec<Value> = (0..2).map(|i| product(n as u64 * 10 + i)).collect();
+        let data = json!({"totalPage": 3, "currentPage": n, "pageSize": 2, "totalRecords": 6, "data": items});
+        page(&h, KEYWORD, n, data).await;
+    }
+    let client = h.client();
+    let items: Vec<types::AlibabaProductListItem> = client
+        .alibaba_product_keyword_search()
+        .body(
+            types::AlibabaProductKeywordSearchRequest::builder()
+                .keyword("男鞋".to_owned())
+                .page_size(2),
+        )
+        .items()
+        .map(|item| item.expect("every page answers"))
+        .collect()
+        .await;
+    let subjects: Vec<&str> = items
+        .iter()
+        .map(|i| i.subject.as_deref().expect("subject"))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "product 10",
+            "product 11",
+            "product 20",
+            "product 21",
+            "product 30",
+            "product 31"
+        ]
+    );
+    // Fields the spec does not type are kept.
+    assert_eq!(items[0].extra["offerId"], 10);
+    let seen = h.check.seen();
+    assert_eq!(seen.len(), 3, "one request per page: {seen:?}");
+    assert!(seen.iter().all(|s| s.verdict.is_ok()), "{seen:?}");
+}
+
+#[tokio::test]
+async fn without_totals_an_empty_page_ends_the_stream() {
+    let h = Harness::start().await;
+    page(&h, STORE, 1, json!({"data": [{"a": 1}, {"a": 2}]})).await;
+    page(&h, STORE, 2, json!({"data": [{"a": 3}]})).await;
+    page(&h, STORE, 3, json!({"data": []})).await;
+    let client = h.client();
+    let pages: Vec<_> = client
+        .alibaba_product_store_search()
+        .body(types::AlibabaProductStoreSearchRequest::builder().keyword("鞋".to_owned()))
+        .pages()
+        .collect()
+        .await;
+    assert_eq!(pages.len(), 3, "two full pages and the empty one");
+    let counts: Vec<usize> = pages
+        .into_iter()
+        .map(|p| p.expect("page").data.data.map_or(0, |d| d.len()))
+        .collect();
+    assert_eq!(counts, [2, 1, 0]);
+    assert_eq!(h.check.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn the_stream_starts_at_the_body_s_page_and_caps_items() {
+    let h = Harness::start().await;
+    for n in 4..=6 {
+        let items: Vec<Value> = (0..3).map(|i| product(n as u64 * 10 + i)).collect();
+        page(&h, KEYWORD, n, json!({"totalPage": 9, "data": items})).await;
+    }
+    let client = h.client();
+    let items: Vec<_> = client
+        .alibaba_product_keyword_search()
+        .body(types::AlibabaProductKeywordSearchRequest::builder().begin_page(4))
+        .items()
+        .max_items(4)
+        .collect()
+        .await;
+    assert_eq!(items.len(), 4);
+    assert_eq!(h.check.seen().len(), 2, "no page beyond the fourth item's");
+}
+
+/// How many items the fake's page holds: the documented example of keyword
+/// search (its totalPage is 401, so only a cap or a failure ends the stream).
+fn example_items() -> usize {
+    let route = pandapon_httpmock::ROUTES
+        .iter()
+        .find(|r| r.operation_id == "alibaba_product_keyword_search")
+        .expect("route");
+    let answer = route.answer();
+    assert_eq!(answer["data"]["totalPage"], 401);
+    answer["data"]["data"].as_array().expect("items").len()
+}
+
+#[tokio::test]
+async fn a_page_that_fails_once_is_retried() {
+    // Page 1 passes, page 2's first attempt gets a 503.
+    let (_fake, check, client) = faulty_fake(vec![
+        Fault::Delay(std::time::Duration::ZERO),
+        Fault::Status(503, None),
+    ])
+    .await;
+    let items: Vec<_> = client
+        .alibaba_product_keyword_search()
+        .body(types::AlibabaProductKeywordSearchRequest::builder().keyword("x".to_owned()))
+        .items()
+        .max_pages(2)
+        .collect()
+        .await;
+    assert!(example_items() > 0);
+    assert_eq!(items.len(), 2 * example_items());
+    assert!(items.iter().all(Result::is_ok));
+    assert_eq!(check.seen().len(), 3, "page 2 was asked for twice");
+}
+
+#[tokio::test]
+async fn a_page_that_fails_for_good_ends_the_stream_with_its_error() {
+    let mut faults = vec![Fault::Delay(std::time::Duration::ZERO)];
+    faults.extend(std::iter::repeat_n(Fault::Status(503, None), 4));
+    let (_fake, check, client) = faulty_fake(faults).await;
+    let mut items = client
+        .alibaba_product_keyword_search()
+        .body(types::AlibabaProductKeywordSearchRequest::builder().keyword("x".to_owned()))
+        .items();
+    let mut ok = 0;
+    let mut errors = Vec::new();
+    while let Some(item) = items.next().await {
+        match item {
+            Ok(_) => ok += 1,
+            Err(e) => errors.push(e),
+        }
+    }
+    assert_eq!(ok, example_items(), "page 1's items come first");
+    assert_eq!(errors.len(), 1, "then page 2's error, then the end");
+    assert!(
+        matches!(&errors[0], Error::Http { status, .. } if status.as_u16() == 503),
+        "{:?}",
+        errors[0]
+    );
+    assert_eq!(check.seen().len(), 1 + 4, "page 2 tried 4 times");
+}
