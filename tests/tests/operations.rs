@@ -66,6 +66,7 @@ fn body<T: DeserializeOwned>(v: Value) -> T {
 const ORDER_ID: &str = "2542285634920880794";
 const ITEM_ID: &str = "WUnUC1cILiBjt-Jv3lDdlQ";
 const REFUND_ID: &str = "110000235001";
+const SUB_ORDER_ID: &str = "200048859480";
 
 macro_rules! post {
     ($op:ident, $req:ty, $resp:ty) => {
@@ -263,6 +264,50 @@ fn table() -> BTreeMap<&'static str, Op> {
         get!(taobao_refund_detail, TaobaoRefundDetailResponse, |b| b
             .refund_id(REFUND_ID)),
         post!(
+            taobao_refund_message_submit,
+            TaobaoRefundMessageSubmitRequest,
+            UndocumentedEnvelope
+        ),
+        post!(
+            taobao_order_update_warehouse,
+            TaobaoOrderUpdateWarehouseRequest,
+            UndocumentedEnvelope
+        ),
+        post!(
+            taobao_order_im_link_get,
+            FreeFormObject,
+            TaobaoImLinkResponse
+        ),
+        get!(
+            taobao_order_logistics_detail_get,
+            TaobaoLogisticsDetailResponse,
+            |b| b.sub_purchase_order_id(SUB_ORDER_ID)
+        ),
+        post!(
+            alibaba_refund_create,
+            AlibabaRefundCreateRequest,
+            AlibabaRefundCreateResponse,
+            Some(json!({
+                "orderId": 2542285634920880794u64,
+                "disputeRequest": "refund",
+                "applyPayment": 100,
+                "applyCarriage": 0,
+                "applyReasonId": 1,
+                "description": "x",
+                "goodsStatus": "received"
+            }))
+        ),
+        post!(
+            alibaba_refund_return_goods,
+            AlibabaRefundReturnGoodsRequest,
+            UndocumentedEnvelope,
+            Some(json!({
+                "refundId": "TQ123",
+                "logisticsCompanyNo": "SF",
+                "freightBill": "SF12181323546"
+            }))
+        ),
+        post!(
             open_address_add_or_update,
             OpenAddressAddOrUpdateRequest,
             OpenAddressAddOrUpdateResponse
@@ -381,13 +426,13 @@ fn spec_ops() -> Vec<SpecOp> {
 // ---------------------------------------------------------------- the tests
 
 #[test]
-fn the_table_and_the_spec_list_the_same_36_operations() {
+fn the_table_and_the_spec_list_the_same_42_operations() {
     let table = table();
     let mut spec: Vec<String> = spec_ops().into_iter().map(|o| o.id).collect();
     spec.sort();
     let listed: Vec<&str> = table.keys().copied().collect();
     assert_eq!(spec, listed);
-    assert_eq!(spec.len(), 36);
+    assert_eq!(spec.len(), 42);
 }
 
 #[test]
@@ -439,6 +484,7 @@ fn expected_query(op: &SpecOp) -> Vec<(&'static str, &'static str)> {
         "alibaba_order_pay_url" => vec![("orderId", ORDER_ID)],
         "taobao_product_get" => vec![("itemId", ITEM_ID)],
         "taobao_refund_detail" => vec![("refundId", REFUND_ID)],
+        "taobao_order_logistics_detail_get" => vec![("subPurchaseOrderId", SUB_ORDER_ID)],
         _ => vec![],
     }
 }

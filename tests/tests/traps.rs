@@ -262,6 +262,32 @@ fn callbacks_keep_unknown_values_and_accept_both_body_forms() {
         serde_json::from_value(json!({"refundId": "TQ1", "refundStatus": 3})).expect("refund");
     assert_eq!(refund.refund_id.as_deref(), Some("TQ1"));
     assert_eq!(refund.extra["refundStatus"], 3);
+
+    // 1688's price message: a known type now; its order-detail body is kept
+    // as JSON (PandaPon names its parts, not their fields).
+    let alibaba = json!({
+        "messageType": "1688_ORDER_BUYER_VIEW_ORDER_PRICE_MODIFY",
+        "messageBody": "{\"baseInfo\":{\"id\":2542285634920880794,\"totalAmount\":633.69},\"productItems\":[{\"quantity\":2}],\"newPart\":true}",
+        "messagePlatform": 1,
+        "timestamp": "1779263269913"
+    });
+    let msg: types::OrderMessage = serde_json::from_value(alibaba).expect("1688 message");
+    assert_eq!(
+        msg.message_type,
+        Some(MessageType::AlibabaOrderBuyerViewOrderPriceModify)
+    );
+    let body: types::AlibabaPriceModifyMessageBody = msg
+        .message_body
+        .expect("body")
+        .parse()
+        .expect("order-detail body");
+    // The 19-digit id inside the string keeps every digit.
+    assert_eq!(
+        body.base_info.expect("baseInfo")["id"].to_string(),
+        "2542285634920880794"
+    );
+    assert_eq!(body.product_items.expect("items")[0]["quantity"], 2);
+    assert_eq!(body.extra["newPart"], true);
 }
 
 #[tokio::test]

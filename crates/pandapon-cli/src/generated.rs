@@ -71,6 +71,20 @@ impl<T: CliConfig> Cli<T> {
                 Self::cli_open_logistics_order_booking_freight()
             }
             CliCommand::OpenLogisticsUpdateInfo => Self::cli_open_logistics_update_info(),
+            CliCommand::TaobaoOrderUpdateWarehouse => {
+                Self::cli_taobao_order_update_warehouse()
+            }
+            CliCommand::TaobaoOrderImLinkGet => Self::cli_taobao_order_im_link_get(),
+            CliCommand::TaobaoOrderLogisticsDetailGet => {
+                Self::cli_taobao_order_logistics_detail_get()
+            }
+            CliCommand::TaobaoRefundMessageSubmit => {
+                Self::cli_taobao_refund_message_submit()
+            }
+            CliCommand::AlibabaRefundCreate => Self::cli_alibaba_refund_create(),
+            CliCommand::AlibabaRefundReturnGoods => {
+                Self::cli_alibaba_refund_return_goods()
+            }
         }
     }
     pub fn cli_alibaba_order_create() -> ::clap::Command {
@@ -1335,7 +1349,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("The refund (\"reverse order\") id, for example 110000235001."),
             )
             .about(
-                "Reverse Order Cancellation\n\nWithdraws a refund request (v1; marked \"in development\" (开发中) on\nPandaPon's page). The v2 path is not public.\nDocumented at https://doc.pandapon.com/api-250313087.\n",
+                "Reverse Order Cancellation\n\nWithdraws a refund request. The v2 page\n(https://doc-env2.pandapon.com/api-289121008) is cut off before its\nresponse schema; the response fields here are those of the complete\nv1 page (`GET /open/order/refund/cancel/{refundId}`, marked \"in\ndevelopment\" (开发中), https://doc.pandapon.com/api-250313087), all\noptional, and anything else is kept.\n",
             )
     }
     pub fn cli_taobao_refund_render() -> ::clap::Command {
@@ -1674,6 +1688,241 @@ impl<T: CliConfig> Cli<T> {
                 "Update domestic logistics information\n\nReports the domestic (China) tracking numbers of an order's lines\n(v1). Authenticated with the `timestamp` and `sign` query parameters;\nthe page's curl example sends no auth headers at all. The response is\nnot public.\nDocumented at https://doc.pandapon.com/api-250313136.\n",
             )
     }
+    pub fn cli_taobao_order_update_warehouse() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("order-id")
+                    .long("order-id")
+                    .value_parser(::clap::value_parser!(::pandapon_gen::StringId))
+                    .required(false)
+                    .help("The order id (订单id), documented as a string."),
+            )
+            .arg(
+                ::clap::Arg::new("warehouse-address")
+                    .long("warehouse-address")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("The pre-warehouse's address (前置仓地址)."),
+            )
+            .arg(
+                ::clap::Arg::new("warehouse-name")
+                    .long("warehouse-name")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("The pre-warehouse's name (前置仓名称)."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Modify the pre-warehouse information of an order\n\nSets the pre-warehouse (前置仓) name and address of a Taobao order\n(v1; the v2 path is not public). The response's `data` is an object\nwhose fields are not documented, and the documented example is cut\nshort. Documented at https://doc-en.pandapon.com/api-263477614.\n",
+            )
+    }
+    pub fn cli_taobao_order_im_link_get() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(true)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Get the IM link\n\nA Taobao IM chat URL (v1; the v2 path is not public). PandaPon's page\ndisagrees with itself about the body: its schema lists `loginName`,\n`password`, `pageName` and `pageParamMap` (all required, all strings,\n`loginName`'s sample value being `{\"sourceType\":\"item\",\"bizId\":\"700187748440\"}`),\nwhile its example and curl send `{\"sourceType\":\"item\",\"bizId\":\"234576234\"}`.\nWhich one the server takes is not stated, so the body is a free-form\nJSON object: send the fields PandaPon tells you. Documented at\nhttps://doc-en.pandapon.com/api-263477616.\n",
+            )
+    }
+    pub fn cli_taobao_order_logistics_detail_get() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("sub-purchase-order-id")
+                    .long("sub-purchase-order-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(true)
+                    .help(
+                        "The purchase sub-order id (采购子单id), for example 200048859480.",
+                    ),
+            )
+            .about(
+                "Get logistics details\n\nThe parcels of a Taobao purchase sub-order and their tracking.\nThe v2 schema types `developId` as an integer and the v1 page as a\nstring; it is accepted as either. `standerdDesc` is spelled so by\nPandaPon. Documented at https://doc-cnv2.pandapon.com/api-288535324\n(v1: https://doc.pandapon.com/api-250313082, whose example has real\nvalues).\n",
+            )
+    }
+    pub fn cli_taobao_refund_message_submit() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("refund-id")
+                    .long("refund-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("The refund (\"reverse order\") id (逆向单id)."),
+            )
+            .arg(
+                ::clap::Arg::new("refund-images")
+                    .long("refund-images")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("Images (optional; a string, format not documented)."),
+            )
+            .arg(
+                ::clap::Arg::new("refund-message")
+                    .long("refund-message")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help("The message (留言内容)."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Submit a message on a reverse order\n\nLeaves a message (留言) on a refund (\"reverse order\"), v1 only, marked\n\"in development\" (开发中) on PandaPon's page. The response schema is cut\noff after `code` and `data` (an object), so `data` is kept as JSON.\nDocumented at https://doc-en.pandapon.com/api-263477624.\n",
+            )
+    }
+    pub fn cli_alibaba_refund_create() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("apply-carriage")
+                    .long("apply-carriage")
+                    .value_parser(::clap::value_parser!(i64))
+                    .required_unless_present("json-body")
+                    .help(
+                        "The carriage (freight) amount applied for; the unit is not documented.",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("apply-payment")
+                    .long("apply-payment")
+                    .value_parser(::clap::value_parser!(i64))
+                    .required_unless_present("json-body")
+                    .help("The refund amount applied for; the unit is not documented."),
+            )
+            .arg(
+                ::clap::Arg::new("apply-reason-id")
+                    .long("apply-reason-id")
+                    .value_parser(::clap::value_parser!(i64))
+                    .required_unless_present("json-body")
+                    .help("The refund reason id."),
+            )
+            .arg(
+                ::clap::Arg::new("description")
+                    .long("description")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("Why (description)."),
+            )
+            .arg(
+                ::clap::Arg::new("dispute-request")
+                    .long("dispute-request")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("The dispute request type; its values are not documented."),
+            )
+            .arg(
+                ::clap::Arg::new("goods-status")
+                    .long("goods-status")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("The goods' status; its values are not documented."),
+            )
+            .arg(
+                ::clap::Arg::new("order-id")
+                    .long("order-id")
+                    .value_parser(::clap::value_parser!(::pandapon_gen::IntegerId))
+                    .required_unless_present("json-body")
+                    .help("The 1688 order id."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Create a refund or return application\n\nApplies for a refund (or a return and refund) on a 1688 order\n(创建退款退货申请). The values of `disputeRequest` and `goodsStatus`,\nand the units of the amounts, are not in PandaPon's stored pages.\nDocumented at https://doc-env2.pandapon.com/api-289121047 (zh:\nhttps://doc-cnv2.pandapon.com/api-288876782).\n",
+            )
+    }
+    pub fn cli_alibaba_refund_return_goods() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("description")
+                    .long("description")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("freight-bill")
+                    .long("freight-bill")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("The waybill number."),
+            )
+            .arg(
+                ::clap::Arg::new("logistics-company-no")
+                    .long("logistics-company-no")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("The logistics company's number."),
+            )
+            .arg(
+                ::clap::Arg::new("refund-id")
+                    .long("refund-id")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required_unless_present("json-body")
+                    .help("The refund id; it starts with \"TQ\"."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(false)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Submit the return logistics of a refund\n\nThe buyer sends the waybill of goods returned for a 1688 refund\n(v1; the v2 path is not public). The response schema is not in the\nstored page; the envelope is PandaPon's usual one and `data` is kept\nas JSON. Documented at https://doc-en.pandapon.com/api-263477657.\n",
+            )
+    }
     pub async fn execute(
         &self,
         cmd: CliCommand,
@@ -1783,6 +2032,24 @@ impl<T: CliConfig> Cli<T> {
             }
             CliCommand::OpenLogisticsUpdateInfo => {
                 self.execute_open_logistics_update_info(matches).await
+            }
+            CliCommand::TaobaoOrderUpdateWarehouse => {
+                self.execute_taobao_order_update_warehouse(matches).await
+            }
+            CliCommand::TaobaoOrderImLinkGet => {
+                self.execute_taobao_order_im_link_get(matches).await
+            }
+            CliCommand::TaobaoOrderLogisticsDetailGet => {
+                self.execute_taobao_order_logistics_detail_get(matches).await
+            }
+            CliCommand::TaobaoRefundMessageSubmit => {
+                self.execute_taobao_refund_message_submit(matches).await
+            }
+            CliCommand::AlibabaRefundCreate => {
+                self.execute_alibaba_refund_create(matches).await
+            }
+            CliCommand::AlibabaRefundReturnGoods => {
+                self.execute_alibaba_refund_return_goods(matches).await
             }
         }
     }
@@ -3163,6 +3430,219 @@ impl<T: CliConfig> Cli<T> {
             }
         }
     }
+    pub async fn execute_taobao_order_update_warehouse(
+        &self,
+        matches: &::clap::ArgMatches,
+    ) -> anyhow::Result<()> {
+        let mut request = self.client.taobao_order_update_warehouse();
+        if let Some(value) = matches.get_one::<::pandapon_gen::StringId>("order-id") {
+            request = request.body_map(|body| { body.order_id(value.clone()) });
+        }
+        if let Some(value) = matches
+            .get_one::<::std::string::String>("warehouse-address")
+        {
+            request = request.body_map(|body| { body.warehouse_address(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("warehouse-name") {
+            request = request.body_map(|body| { body.warehouse_name(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<
+                types::TaobaoOrderUpdateWarehouseRequest,
+            >(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_taobao_order_update_warehouse(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_taobao_order_im_link_get(
+        &self,
+        matches: &::clap::ArgMatches,
+    ) -> anyhow::Result<()> {
+        let mut request = self.client.taobao_order_im_link_get();
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<types::FreeFormObject>(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_taobao_order_im_link_get(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_taobao_order_logistics_detail_get(
+        &self,
+        matches: &::clap::ArgMatches,
+    ) -> anyhow::Result<()> {
+        let mut request = self.client.taobao_order_logistics_detail_get();
+        if let Some(value) = matches
+            .get_one::<::std::string::String>("sub-purchase-order-id")
+        {
+            request = request.sub_purchase_order_id(value.clone());
+        }
+        self.config.execute_taobao_order_logistics_detail_get(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_taobao_refund_message_submit(
+        &self,
+        matches: &::clap::ArgMatches,
+    ) -> anyhow::Result<()> {
+        let mut request = self.client.taobao_refund_message_submit();
+        if let Some(value) = matches.get_one::<::std::string::String>("refund-id") {
+            request = request.body_map(|body| { body.refund_id(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("refund-images") {
+            request = request.body_map(|body| { body.refund_images(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("refund-message") {
+            request = request.body_map(|body| { body.refund_message(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<
+                types::TaobaoRefundMessageSubmitRequest,
+            >(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_taobao_refund_message_submit(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_alibaba_refund_create(
+        &self,
+        matches: &::clap::ArgMatches,
+    ) -> anyhow::Result<()> {
+        let mut request = self.client.alibaba_refund_create();
+        if let Some(value) = matches.get_one::<i64>("apply-carriage") {
+            request = request.body_map(|body| { body.apply_carriage(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<i64>("apply-payment") {
+            request = request.body_map(|body| { body.apply_payment(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<i64>("apply-reason-id") {
+            request = request.body_map(|body| { body.apply_reason_id(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("description") {
+            request = request.body_map(|body| { body.description(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("dispute-request")
+        {
+            request = request.body_map(|body| { body.dispute_request(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("goods-status") {
+            request = request.body_map(|body| { body.goods_status(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<::pandapon_gen::IntegerId>("order-id") {
+            request = request.body_map(|body| { body.order_id(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<
+                types::AlibabaRefundCreateRequest,
+            >(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_alibaba_refund_create(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_alibaba_refund_return_goods(
+        &self,
+        matches: &::clap::ArgMatches,
+    ) -> anyhow::Result<()> {
+        let mut request = self.client.alibaba_refund_return_goods();
+        if let Some(value) = matches.get_one::<::std::string::String>("description") {
+            request = request.body_map(|body| { body.description(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("freight-bill") {
+            request = request.body_map(|body| { body.freight_bill(value.clone()) });
+        }
+        if let Some(value) = matches
+            .get_one::<::std::string::String>("logistics-company-no")
+        {
+            request = request
+                .body_map(|body| { body.logistics_company_no(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("refund-id") {
+            request = request.body_map(|body| { body.refund_id(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<
+                types::AlibabaRefundReturnGoodsRequest,
+            >(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_alibaba_refund_return_goods(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
 }
 pub trait CliConfig {
     fn success_item<T>(&self, value: &ResponseValue<T>)
@@ -3436,6 +3916,48 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_taobao_order_update_warehouse(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::TaobaoOrderUpdateWarehouse,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_taobao_order_im_link_get(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::TaobaoOrderImLinkGet,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_taobao_order_logistics_detail_get(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::TaobaoOrderLogisticsDetailGet,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_taobao_refund_message_submit(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::TaobaoRefundMessageSubmit,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_alibaba_refund_create(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::AlibabaRefundCreate,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_alibaba_refund_return_goods(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::AlibabaRefundReturnGoods,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 #[derive(Copy, Clone, Debug)]
 pub enum CliCommand {
@@ -3475,6 +3997,12 @@ pub enum CliCommand {
     OpenLogisticsOrderRenderFreight,
     OpenLogisticsOrderBookingFreight,
     OpenLogisticsUpdateInfo,
+    TaobaoOrderUpdateWarehouse,
+    TaobaoOrderImLinkGet,
+    TaobaoOrderLogisticsDetailGet,
+    TaobaoRefundMessageSubmit,
+    AlibabaRefundCreate,
+    AlibabaRefundReturnGoods,
 }
 impl CliCommand {
     pub fn iter() -> impl Iterator<Item = CliCommand> {
@@ -3498,7 +4026,10 @@ impl CliCommand {
             CliCommand::OpenAddressAddOrUpdate, CliCommand::OpenLogisticsItemPrice,
             CliCommand::OpenLogisticsOrderRenderFreight,
             CliCommand::OpenLogisticsOrderBookingFreight,
-            CliCommand::OpenLogisticsUpdateInfo,
+            CliCommand::OpenLogisticsUpdateInfo, CliCommand::TaobaoOrderUpdateWarehouse,
+            CliCommand::TaobaoOrderImLinkGet, CliCommand::TaobaoOrderLogisticsDetailGet,
+            CliCommand::TaobaoRefundMessageSubmit, CliCommand::AlibabaRefundCreate,
+            CliCommand::AlibabaRefundReturnGoods,
         ]
             .into_iter()
     }
@@ -3550,6 +4081,14 @@ impl CliCommand {
                 "open_logistics_order_booking_freight"
             }
             CliCommand::OpenLogisticsUpdateInfo => "open_logistics_update_info",
+            CliCommand::TaobaoOrderUpdateWarehouse => "taobao_order_update_warehouse",
+            CliCommand::TaobaoOrderImLinkGet => "taobao_order_im_link_get",
+            CliCommand::TaobaoOrderLogisticsDetailGet => {
+                "taobao_order_logistics_detail_get"
+            }
+            CliCommand::TaobaoRefundMessageSubmit => "taobao_refund_message_submit",
+            CliCommand::AlibabaRefundCreate => "alibaba_refund_create",
+            CliCommand::AlibabaRefundReturnGoods => "alibaba_refund_return_goods",
         }
     }
 }

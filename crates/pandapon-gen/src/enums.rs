@@ -82,6 +82,9 @@ open_str_enum! {
     MessageType {
         /// PandaPon: a Taobao order's price was changed.
         TaobaoOrderBuyerViewOrderPriceModify = "TAOBAO_ORDER_BUYER_VIEW_ORDER_PRICE_MODIFY",
+        /// PandaPon: a 1688 order's price was changed (the body is
+        /// `types::AlibabaPriceModifyMessageBody`).
+        AlibabaOrderBuyerViewOrderPriceModify = "1688_ORDER_BUYER_VIEW_ORDER_PRICE_MODIFY",
         /// An order was created (seen in the white-label clone's examples).
         OrderCreate = "ORDER_CREATE",
         /// An order was cancelled (clone's examples).

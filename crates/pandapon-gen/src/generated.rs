@@ -787,6 +787,45 @@ other fields are from the v1 page, which is complete.
             Default::default()
         }
     }
+    /**`messageBody` of 1688_ORDER_BUYER_VIEW_ORDER_PRICE_MODIFY (a 1688
+order's price changed). PandaPon says only that it has the 1688
+order-detail shape and names `baseInfo`, `guaranteesTerms`,
+`nativeLogistics` and `productItems`; their fields are not in the
+stored page, so they and everything else are kept as JSON.
+Documented at https://doc-en.pandapon.com/api-263477659.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct AlibabaPriceModifyMessageBody {
+        #[serde(
+            rename = "baseInfo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub base_info: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "guaranteesTerms",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub guarantees_terms: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "nativeLogistics",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub native_logistics: ::std::option::Option<::serde_json::Value>,
+        #[serde(
+            rename = "productItems",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub product_items: ::std::option::Option<::serde_json::Value>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl AlibabaPriceModifyMessageBody {
+        pub fn builder() -> builder::AlibabaPriceModifyMessageBody {
+            Default::default()
+        }
+    }
     ///Body of `POST /alibaba/product/openuid/decrypt`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -1308,6 +1347,147 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
     }
     impl AlibabaProductStoreSearchResponse {
         pub fn builder() -> builder::AlibabaProductStoreSearchResponse {
+            Default::default()
+        }
+    }
+    ///Body of `POST /v2/alibaba/refund/detail/create`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct AlibabaRefundCreateRequest {
+        ///The carriage (freight) amount applied for; the unit is not documented.
+        #[serde(rename = "applyCarriage")]
+        pub apply_carriage: i64,
+        ///The refund amount applied for; the unit is not documented.
+        #[serde(rename = "applyPayment")]
+        pub apply_payment: i64,
+        ///The refund reason id.
+        #[serde(rename = "applyReasonId")]
+        pub apply_reason_id: i64,
+        ///Why (description).
+        pub description: ::std::string::String,
+        ///The dispute request type; its values are not documented.
+        #[serde(rename = "disputeRequest")]
+        pub dispute_request: ::std::string::String,
+        ///The goods' status; its values are not documented.
+        #[serde(rename = "goodsStatus")]
+        pub goods_status: ::std::string::String,
+        ///Per order entry, how many.
+        #[serde(
+            rename = "orderEntryCountList",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order_entry_count_list: ::std::option::Option<
+            ::std::vec::Vec<AlibabaRefundEntryCount>,
+        >,
+        ///The order entry (sub-order) ids.
+        #[serde(
+            rename = "orderEntryIds",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order_entry_ids: ::std::option::Option<
+            ::std::vec::Vec<::pandapon_gen::IntegerId>,
+        >,
+        ///The 1688 order id.
+        #[serde(rename = "orderId")]
+        pub order_id: ::pandapon_gen::IntegerId,
+        ///Voucher image URLs.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub vouchers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    }
+    impl AlibabaRefundCreateRequest {
+        pub fn builder() -> builder::AlibabaRefundCreateRequest {
+            Default::default()
+        }
+    }
+    ///Envelope of `POST /v2/alibaba/refund/detail/create`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct AlibabaRefundCreateResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<AlibabaRefundCreateResult>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl AlibabaRefundCreateResponse {
+        pub fn builder() -> builder::AlibabaRefundCreateResponse {
+            Default::default()
+        }
+    }
+    ///The new refund (AlibabaRefundCreateVO).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct AlibabaRefundCreateResult {
+        ///The refund id.
+        #[serde(
+            rename = "refundId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_id: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl AlibabaRefundCreateResult {
+        pub fn builder() -> builder::AlibabaRefundCreateResult {
+            Default::default()
+        }
+    }
+    ///An order entry and a count, in a refund application.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct AlibabaRefundEntryCount {
+        ///How many (type not documented beyond "count").
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub count: ::std::option::Option<i64>,
+        ///The order entry id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::pandapon_gen::IntegerId>,
+    }
+    impl AlibabaRefundEntryCount {
+        pub fn builder() -> builder::AlibabaRefundEntryCount {
+            Default::default()
+        }
+    }
+    ///Body of `POST /alibaba/refund/goods/return`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct AlibabaRefundReturnGoodsRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///The waybill number.
+        #[serde(rename = "freightBill")]
+        pub freight_bill: ::std::string::String,
+        ///The logistics company's number.
+        #[serde(rename = "logisticsCompanyNo")]
+        pub logistics_company_no: ::std::string::String,
+        ///The refund id; it starts with "TQ".
+        #[serde(rename = "refundId")]
+        pub refund_id: ::std::string::String,
+        ///Voucher image URLs.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub vouchers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    }
+    impl AlibabaRefundReturnGoodsRequest {
+        pub fn builder() -> builder::AlibabaRefundReturnGoodsRequest {
             Default::default()
         }
     }
@@ -2336,6 +2516,284 @@ Amounts are integer fen.
             Default::default()
         }
     }
+    ///Envelope of `POST /open/order/page/link/get`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct TaobaoImLinkResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        ///The IM chat URL.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoImLinkResponse {
+        pub fn builder() -> builder::TaobaoImLinkResponse {
+            Default::default()
+        }
+    }
+    ///The parcels of a Taobao purchase sub-order (TaoBaoLogisticsDetailVO).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct TaobaoLogisticsDetail {
+        ///The parcels (物流包裹清单).
+        #[serde(
+            rename = "pnmLogisticsDetails",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub pnm_logistics_details: ::std::option::Option<
+            ::std::vec::Vec<TaobaoLogisticsParcel>,
+        >,
+        ///The Taobao sub-order id (淘宝子单ID).
+        #[serde(
+            rename = "purchaseOrderOuterId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub purchase_order_outer_id: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoLogisticsDetail {
+        pub fn builder() -> builder::TaobaoLogisticsDetail {
+            Default::default()
+        }
+    }
+    ///Envelope of `GET /v2/taobao/order/logistics/detail/get`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct TaobaoLogisticsDetailResponse {
+        ///Return code; 200 means success.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<TaobaoLogisticsDetail>,
+        #[serde(
+            rename = "developId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub develop_id: ::std::option::Option<::pandapon_gen::DevelopId>,
+        ///Message for the return code, for example "成功" (success).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub msg: ::std::option::Option<::std::string::String>,
+        ///Request id, 32 lowercase hex characters; quote it when asking PandaPon about a call.
+        #[serde(
+            rename = "requestId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoLogisticsDetailResponse {
+        pub fn builder() -> builder::TaobaoLogisticsDetailResponse {
+            Default::default()
+        }
+    }
+    ///Goods in the parcel.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct TaobaoLogisticsGoods {
+        #[serde(
+            rename = "imageUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub image_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub property: ::std::option::Option<::std::string::String>,
+        ///How many; a string in the documented example.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub quantity: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoLogisticsGoods {
+        pub fn builder() -> builder::TaobaoLogisticsGoods {
+            Default::default()
+        }
+    }
+    ///One parcel (PnmLogisticsDetail).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct TaobaoLogisticsParcel {
+        #[serde(
+            rename = "logisticsGoods",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub logistics_goods: ::std::option::Option<
+            ::std::vec::Vec<TaobaoLogisticsGoods>,
+        >,
+        #[serde(
+            rename = "logisticsPartner",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub logistics_partner: ::std::option::Option<
+            ::std::vec::Vec<TaobaoLogisticsPartner>,
+        >,
+        #[serde(
+            rename = "logisticsTraces",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub logistics_traces: ::std::option::Option<
+            ::std::vec::Vec<TaobaoLogisticsTrace>,
+        >,
+        ///The waybill number.
+        #[serde(
+            rename = "mailNo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub mail_no: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub receiver: ::std::option::Option<TaobaoLogisticsReceiver>,
+    }
+    impl TaobaoLogisticsParcel {
+        pub fn builder() -> builder::TaobaoLogisticsParcel {
+            Default::default()
+        }
+    }
+    ///A carrier of the parcel.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct TaobaoLogisticsPartner {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub company: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "companyContact",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub company_contact: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "companyImageUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub company_image_url: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoLogisticsPartner {
+        pub fn builder() -> builder::TaobaoLogisticsPartner {
+            Default::default()
+        }
+    }
+    ///The parcel's receiver.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    #[serde(transparent)]
+    pub struct TaobaoLogisticsReceiver(
+        pub ::std::option::Option<TaobaoLogisticsReceiverInner>,
+    );
+    impl ::std::ops::Deref for TaobaoLogisticsReceiver {
+        type Target = ::std::option::Option<TaobaoLogisticsReceiverInner>;
+        fn deref(&self) -> &::std::option::Option<TaobaoLogisticsReceiverInner> {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<TaobaoLogisticsReceiver>
+    for ::std::option::Option<TaobaoLogisticsReceiverInner> {
+        fn from(value: TaobaoLogisticsReceiver) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::std::option::Option<TaobaoLogisticsReceiverInner>>
+    for TaobaoLogisticsReceiver {
+        fn from(value: ::std::option::Option<TaobaoLogisticsReceiverInner>) -> Self {
+            Self(value)
+        }
+    }
+    ///The parcel's receiver.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct TaobaoLogisticsReceiverInner {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub city: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub district: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub phone: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub province: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "zipCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub zip_code: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoLogisticsReceiverInner {
+        pub fn builder() -> builder::TaobaoLogisticsReceiverInner {
+            Default::default()
+        }
+    }
+    /**One tracking event. `status` and `action` are strings whose values are
+not listed (the v1 example shows `TRANSPORT` and `TMS_STATION_OUT`).
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct TaobaoLogisticsTrace {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub action: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub city: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub district: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "facilityName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub facility_name: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "nextCity",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub next_city: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "nextNodeName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub next_node_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub province: ::std::option::Option<::std::string::String>,
+        ///The standard description (PandaPon's spelling).
+        #[serde(
+            rename = "standerdDesc",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub standerd_desc: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "statusDesc",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub status_desc: ::std::option::Option<::std::string::String>,
+        ///When, as "yyyy-MM-dd HH:mm:ss" in the v1 example.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub time: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoLogisticsTrace {
+        pub fn builder() -> builder::TaobaoLogisticsTrace {
+            Default::default()
+        }
+    }
     ///Body of `POST /open/order`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -2401,6 +2859,35 @@ example, including quantity and price.
     }
     impl TaobaoOrderLine {
         pub fn builder() -> builder::TaobaoOrderLine {
+            Default::default()
+        }
+    }
+    ///Body of `POST /open/order/updateWarehouse`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct TaobaoOrderUpdateWarehouseRequest {
+        ///The order id (订单id), documented as a string.
+        #[serde(
+            rename = "orderId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub order_id: ::std::option::Option<::pandapon_gen::StringId>,
+        ///The pre-warehouse's address (前置仓地址).
+        #[serde(
+            rename = "warehouseAddress",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub warehouse_address: ::std::option::Option<::std::string::String>,
+        ///The pre-warehouse's name (前置仓名称).
+        #[serde(
+            rename = "warehouseName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub warehouse_name: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoOrderUpdateWarehouseRequest {
+        pub fn builder() -> builder::TaobaoOrderUpdateWarehouseRequest {
             Default::default()
         }
     }
@@ -2676,7 +3163,7 @@ is kept in `extra`.
             Default::default()
         }
     }
-    ///Envelope of `GET /open/order/refund/cancel/{refundId}`.
+    ///Envelope of `GET /v2/taobao/order/refund/cancel/{refundId}` (fields from the v1 page).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
@@ -2993,6 +3480,35 @@ company code is `logisticCompanyCode` (v2: a string and
     }
     impl TaobaoRefundLogisticsV2LogisticsCompany {
         pub fn builder() -> builder::TaobaoRefundLogisticsV2LogisticsCompany {
+            Default::default()
+        }
+    }
+    ///Body of `POST /open/order/refund/submit/message`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct TaobaoRefundMessageSubmitRequest {
+        ///The refund ("reverse order") id (逆向单id).
+        #[serde(
+            rename = "refundId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_id: ::std::option::Option<::std::string::String>,
+        ///Images (optional; a string, format not documented).
+        #[serde(
+            rename = "refundImages",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_images: ::std::option::Option<::std::string::String>,
+        ///The message (留言内容).
+        #[serde(
+            rename = "refundMessage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub refund_message: ::std::option::Option<::std::string::String>,
+    }
+    impl TaobaoRefundMessageSubmitRequest {
+        pub fn builder() -> builder::TaobaoRefundMessageSubmitRequest {
             Default::default()
         }
     }
@@ -6523,6 +7039,135 @@ for these operations.
             }
         }
         #[derive(Clone, Debug)]
+        pub struct AlibabaPriceModifyMessageBody {
+            base_info: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            guarantees_terms: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            native_logistics: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            product_items: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaPriceModifyMessageBody {
+            fn default() -> Self {
+                Self {
+                    base_info: Ok(Default::default()),
+                    guarantees_terms: Ok(Default::default()),
+                    native_logistics: Ok(Default::default()),
+                    product_items: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl AlibabaPriceModifyMessageBody {
+            pub fn base_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.base_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for base_info: {e}")
+                    });
+                self
+            }
+            pub fn guarantees_terms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.guarantees_terms = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for guarantees_terms: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn native_logistics<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.native_logistics = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for native_logistics: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn product_items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.product_items = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for product_items: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaPriceModifyMessageBody>
+        for super::AlibabaPriceModifyMessageBody {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaPriceModifyMessageBody,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    base_info: value.base_info?,
+                    guarantees_terms: value.guarantees_terms?,
+                    native_logistics: value.native_logistics?,
+                    product_items: value.product_items?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaPriceModifyMessageBody>
+        for AlibabaPriceModifyMessageBody {
+            fn from(value: super::AlibabaPriceModifyMessageBody) -> Self {
+                Self {
+                    base_info: Ok(value.base_info),
+                    guarantees_terms: Ok(value.guarantees_terms),
+                    native_logistics: Ok(value.native_logistics),
+                    product_items: Ok(value.product_items),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct AlibabaProductDecryptOpenUidRequest {
             offer_id: ::std::result::Result<
                 ::pandapon_gen::StringId,
@@ -8478,6 +9123,631 @@ for these operations.
                     develop_id: Ok(value.develop_id),
                     msg: Ok(value.msg),
                     request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaRefundCreateRequest {
+            apply_carriage: ::std::result::Result<i64, ::std::string::String>,
+            apply_payment: ::std::result::Result<i64, ::std::string::String>,
+            apply_reason_id: ::std::result::Result<i64, ::std::string::String>,
+            description: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            dispute_request: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            goods_status: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            order_entry_count_list: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::AlibabaRefundEntryCount>>,
+                ::std::string::String,
+            >,
+            order_entry_ids: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::pandapon_gen::IntegerId>>,
+                ::std::string::String,
+            >,
+            order_id: ::std::result::Result<
+                ::pandapon_gen::IntegerId,
+                ::std::string::String,
+            >,
+            vouchers: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaRefundCreateRequest {
+            fn default() -> Self {
+                Self {
+                    apply_carriage: Err(
+                        "no value supplied for apply_carriage".to_string(),
+                    ),
+                    apply_payment: Err(
+                        "no value supplied for apply_payment".to_string(),
+                    ),
+                    apply_reason_id: Err(
+                        "no value supplied for apply_reason_id".to_string(),
+                    ),
+                    description: Err("no value supplied for description".to_string()),
+                    dispute_request: Err(
+                        "no value supplied for dispute_request".to_string(),
+                    ),
+                    goods_status: Err("no value supplied for goods_status".to_string()),
+                    order_entry_count_list: Ok(Default::default()),
+                    order_entry_ids: Ok(Default::default()),
+                    order_id: Err("no value supplied for order_id".to_string()),
+                    vouchers: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaRefundCreateRequest {
+            pub fn apply_carriage<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.apply_carriage = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for apply_carriage: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn apply_payment<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.apply_payment = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for apply_payment: {e}")
+                    });
+                self
+            }
+            pub fn apply_reason_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.apply_reason_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for apply_reason_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn dispute_request<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dispute_request = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for dispute_request: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn goods_status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.goods_status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for goods_status: {e}")
+                    });
+                self
+            }
+            pub fn order_entry_count_list<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::std::vec::Vec<super::AlibabaRefundEntryCount>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_entry_count_list = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for order_entry_count_list: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn order_entry_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::pandapon_gen::IntegerId>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_entry_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for order_entry_ids: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::pandapon_gen::IntegerId>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_id: {e}")
+                    });
+                self
+            }
+            pub fn vouchers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.vouchers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for vouchers: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaRefundCreateRequest>
+        for super::AlibabaRefundCreateRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaRefundCreateRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    apply_carriage: value.apply_carriage?,
+                    apply_payment: value.apply_payment?,
+                    apply_reason_id: value.apply_reason_id?,
+                    description: value.description?,
+                    dispute_request: value.dispute_request?,
+                    goods_status: value.goods_status?,
+                    order_entry_count_list: value.order_entry_count_list?,
+                    order_entry_ids: value.order_entry_ids?,
+                    order_id: value.order_id?,
+                    vouchers: value.vouchers?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaRefundCreateRequest>
+        for AlibabaRefundCreateRequest {
+            fn from(value: super::AlibabaRefundCreateRequest) -> Self {
+                Self {
+                    apply_carriage: Ok(value.apply_carriage),
+                    apply_payment: Ok(value.apply_payment),
+                    apply_reason_id: Ok(value.apply_reason_id),
+                    description: Ok(value.description),
+                    dispute_request: Ok(value.dispute_request),
+                    goods_status: Ok(value.goods_status),
+                    order_entry_count_list: Ok(value.order_entry_count_list),
+                    order_entry_ids: Ok(value.order_entry_ids),
+                    order_id: Ok(value.order_id),
+                    vouchers: Ok(value.vouchers),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaRefundCreateResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<super::AlibabaRefundCreateResult>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<::pandapon_gen::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaRefundCreateResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaRefundCreateResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::AlibabaRefundCreateResult>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaRefundCreateResponse>
+        for super::AlibabaRefundCreateResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaRefundCreateResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaRefundCreateResponse>
+        for AlibabaRefundCreateResponse {
+            fn from(value: super::AlibabaRefundCreateResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaRefundCreateResult {
+            refund_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaRefundCreateResult {
+            fn default() -> Self {
+                Self {
+                    refund_id: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl AlibabaRefundCreateResult {
+            pub fn refund_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_id: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaRefundCreateResult>
+        for super::AlibabaRefundCreateResult {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaRefundCreateResult,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    refund_id: value.refund_id?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaRefundCreateResult>
+        for AlibabaRefundCreateResult {
+            fn from(value: super::AlibabaRefundCreateResult) -> Self {
+                Self {
+                    refund_id: Ok(value.refund_id),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaRefundEntryCount {
+            count: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::pandapon_gen::IntegerId>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaRefundEntryCount {
+            fn default() -> Self {
+                Self {
+                    count: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaRefundEntryCount {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaRefundEntryCount>
+        for super::AlibabaRefundEntryCount {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaRefundEntryCount,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    id: value.id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaRefundEntryCount>
+        for AlibabaRefundEntryCount {
+            fn from(value: super::AlibabaRefundEntryCount) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    id: Ok(value.id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AlibabaRefundReturnGoodsRequest {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            freight_bill: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            logistics_company_no: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            refund_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            vouchers: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AlibabaRefundReturnGoodsRequest {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    freight_bill: Err("no value supplied for freight_bill".to_string()),
+                    logistics_company_no: Err(
+                        "no value supplied for logistics_company_no".to_string(),
+                    ),
+                    refund_id: Err("no value supplied for refund_id".to_string()),
+                    vouchers: Ok(Default::default()),
+                }
+            }
+        }
+        impl AlibabaRefundReturnGoodsRequest {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn freight_bill<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.freight_bill = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for freight_bill: {e}")
+                    });
+                self
+            }
+            pub fn logistics_company_no<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistics_company_no = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistics_company_no: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn refund_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_id: {e}")
+                    });
+                self
+            }
+            pub fn vouchers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.vouchers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for vouchers: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AlibabaRefundReturnGoodsRequest>
+        for super::AlibabaRefundReturnGoodsRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AlibabaRefundReturnGoodsRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    freight_bill: value.freight_bill?,
+                    logistics_company_no: value.logistics_company_no?,
+                    refund_id: value.refund_id?,
+                    vouchers: value.vouchers?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AlibabaRefundReturnGoodsRequest>
+        for AlibabaRefundReturnGoodsRequest {
+            fn from(value: super::AlibabaRefundReturnGoodsRequest) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    freight_bill: Ok(value.freight_bill),
+                    logistics_company_no: Ok(value.logistics_company_no),
+                    refund_id: Ok(value.refund_id),
+                    vouchers: Ok(value.vouchers),
                 }
             }
         }
@@ -12245,6 +13515,1057 @@ for these operations.
             }
         }
         #[derive(Clone, Debug)]
+        pub struct TaobaoImLinkResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<::pandapon_gen::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoImLinkResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoImLinkResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoImLinkResponse>
+        for super::TaobaoImLinkResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoImLinkResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoImLinkResponse> for TaobaoImLinkResponse {
+            fn from(value: super::TaobaoImLinkResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoLogisticsDetail {
+            pnm_logistics_details: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::TaobaoLogisticsParcel>>,
+                ::std::string::String,
+            >,
+            purchase_order_outer_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoLogisticsDetail {
+            fn default() -> Self {
+                Self {
+                    pnm_logistics_details: Ok(Default::default()),
+                    purchase_order_outer_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoLogisticsDetail {
+            pub fn pnm_logistics_details<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::TaobaoLogisticsParcel>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pnm_logistics_details = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for pnm_logistics_details: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn purchase_order_outer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.purchase_order_outer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for purchase_order_outer_id: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoLogisticsDetail>
+        for super::TaobaoLogisticsDetail {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoLogisticsDetail,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    pnm_logistics_details: value.pnm_logistics_details?,
+                    purchase_order_outer_id: value.purchase_order_outer_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoLogisticsDetail>
+        for TaobaoLogisticsDetail {
+            fn from(value: super::TaobaoLogisticsDetail) -> Self {
+                Self {
+                    pnm_logistics_details: Ok(value.pnm_logistics_details),
+                    purchase_order_outer_id: Ok(value.purchase_order_outer_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoLogisticsDetailResponse {
+            code: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<super::TaobaoLogisticsDetail>,
+                ::std::string::String,
+            >,
+            develop_id: ::std::result::Result<
+                ::std::option::Option<::pandapon_gen::DevelopId>,
+                ::std::string::String,
+            >,
+            msg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoLogisticsDetailResponse {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    develop_id: Ok(Default::default()),
+                    msg: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoLogisticsDetailResponse {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoLogisticsDetail>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn develop_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::DevelopId>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.develop_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for develop_id: {e}")
+                    });
+                self
+            }
+            pub fn msg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.msg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for msg: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoLogisticsDetailResponse>
+        for super::TaobaoLogisticsDetailResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoLogisticsDetailResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    data: value.data?,
+                    develop_id: value.develop_id?,
+                    msg: value.msg?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoLogisticsDetailResponse>
+        for TaobaoLogisticsDetailResponse {
+            fn from(value: super::TaobaoLogisticsDetailResponse) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    data: Ok(value.data),
+                    develop_id: Ok(value.develop_id),
+                    msg: Ok(value.msg),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoLogisticsGoods {
+            image_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            property: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            quantity: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            title: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoLogisticsGoods {
+            fn default() -> Self {
+                Self {
+                    image_url: Ok(Default::default()),
+                    property: Ok(Default::default()),
+                    quantity: Ok(Default::default()),
+                    title: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoLogisticsGoods {
+            pub fn image_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.image_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for image_url: {e}")
+                    });
+                self
+            }
+            pub fn property<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.property = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for property: {e}")
+                    });
+                self
+            }
+            pub fn quantity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quantity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for quantity: {e}")
+                    });
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for title: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoLogisticsGoods>
+        for super::TaobaoLogisticsGoods {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoLogisticsGoods,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    image_url: value.image_url?,
+                    property: value.property?,
+                    quantity: value.quantity?,
+                    title: value.title?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoLogisticsGoods> for TaobaoLogisticsGoods {
+            fn from(value: super::TaobaoLogisticsGoods) -> Self {
+                Self {
+                    image_url: Ok(value.image_url),
+                    property: Ok(value.property),
+                    quantity: Ok(value.quantity),
+                    title: Ok(value.title),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoLogisticsParcel {
+            logistics_goods: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::TaobaoLogisticsGoods>>,
+                ::std::string::String,
+            >,
+            logistics_partner: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::TaobaoLogisticsPartner>>,
+                ::std::string::String,
+            >,
+            logistics_traces: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::TaobaoLogisticsTrace>>,
+                ::std::string::String,
+            >,
+            mail_no: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            receiver: ::std::result::Result<
+                ::std::option::Option<super::TaobaoLogisticsReceiver>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoLogisticsParcel {
+            fn default() -> Self {
+                Self {
+                    logistics_goods: Ok(Default::default()),
+                    logistics_partner: Ok(Default::default()),
+                    logistics_traces: Ok(Default::default()),
+                    mail_no: Ok(Default::default()),
+                    receiver: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoLogisticsParcel {
+            pub fn logistics_goods<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::TaobaoLogisticsGoods>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistics_goods = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistics_goods: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn logistics_partner<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::TaobaoLogisticsPartner>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistics_partner = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistics_partner: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn logistics_traces<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::TaobaoLogisticsTrace>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logistics_traces = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for logistics_traces: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn mail_no<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mail_no = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mail_no: {e}")
+                    });
+                self
+            }
+            pub fn receiver<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::TaobaoLogisticsReceiver>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.receiver = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for receiver: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoLogisticsParcel>
+        for super::TaobaoLogisticsParcel {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoLogisticsParcel,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    logistics_goods: value.logistics_goods?,
+                    logistics_partner: value.logistics_partner?,
+                    logistics_traces: value.logistics_traces?,
+                    mail_no: value.mail_no?,
+                    receiver: value.receiver?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoLogisticsParcel>
+        for TaobaoLogisticsParcel {
+            fn from(value: super::TaobaoLogisticsParcel) -> Self {
+                Self {
+                    logistics_goods: Ok(value.logistics_goods),
+                    logistics_partner: Ok(value.logistics_partner),
+                    logistics_traces: Ok(value.logistics_traces),
+                    mail_no: Ok(value.mail_no),
+                    receiver: Ok(value.receiver),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoLogisticsPartner {
+            company: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            company_contact: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            company_image_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoLogisticsPartner {
+            fn default() -> Self {
+                Self {
+                    company: Ok(Default::default()),
+                    company_contact: Ok(Default::default()),
+                    company_image_url: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoLogisticsPartner {
+            pub fn company<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.company = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for company: {e}")
+                    });
+                self
+            }
+            pub fn company_contact<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.company_contact = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for company_contact: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn company_image_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.company_image_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for company_image_url: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoLogisticsPartner>
+        for super::TaobaoLogisticsPartner {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoLogisticsPartner,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    company: value.company?,
+                    company_contact: value.company_contact?,
+                    company_image_url: value.company_image_url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoLogisticsPartner>
+        for TaobaoLogisticsPartner {
+            fn from(value: super::TaobaoLogisticsPartner) -> Self {
+                Self {
+                    company: Ok(value.company),
+                    company_contact: Ok(value.company_contact),
+                    company_image_url: Ok(value.company_image_url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoLogisticsReceiverInner {
+            address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            city: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            district: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            province: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            zip_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoLogisticsReceiverInner {
+            fn default() -> Self {
+                Self {
+                    address: Ok(Default::default()),
+                    city: Ok(Default::default()),
+                    district: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    phone: Ok(Default::default()),
+                    province: Ok(Default::default()),
+                    zip_code: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoLogisticsReceiverInner {
+            pub fn address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for address: {e}")
+                    });
+                self
+            }
+            pub fn city<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.city = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for city: {e}")
+                    });
+                self
+            }
+            pub fn district<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.district = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for district: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn phone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone: {e}")
+                    });
+                self
+            }
+            pub fn province<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.province = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for province: {e}")
+                    });
+                self
+            }
+            pub fn zip_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.zip_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for zip_code: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoLogisticsReceiverInner>
+        for super::TaobaoLogisticsReceiverInner {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoLogisticsReceiverInner,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    address: value.address?,
+                    city: value.city?,
+                    district: value.district?,
+                    name: value.name?,
+                    phone: value.phone?,
+                    province: value.province?,
+                    zip_code: value.zip_code?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoLogisticsReceiverInner>
+        for TaobaoLogisticsReceiverInner {
+            fn from(value: super::TaobaoLogisticsReceiverInner) -> Self {
+                Self {
+                    address: Ok(value.address),
+                    city: Ok(value.city),
+                    district: Ok(value.district),
+                    name: Ok(value.name),
+                    phone: Ok(value.phone),
+                    province: Ok(value.province),
+                    zip_code: Ok(value.zip_code),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoLogisticsTrace {
+            action: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            city: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            district: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            facility_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            next_city: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            next_node_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            province: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            standerd_desc: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status_desc: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            time: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoLogisticsTrace {
+            fn default() -> Self {
+                Self {
+                    action: Ok(Default::default()),
+                    city: Ok(Default::default()),
+                    district: Ok(Default::default()),
+                    facility_name: Ok(Default::default()),
+                    next_city: Ok(Default::default()),
+                    next_node_name: Ok(Default::default()),
+                    province: Ok(Default::default()),
+                    standerd_desc: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                    status_desc: Ok(Default::default()),
+                    time: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoLogisticsTrace {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for action: {e}")
+                    });
+                self
+            }
+            pub fn city<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.city = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for city: {e}")
+                    });
+                self
+            }
+            pub fn district<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.district = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for district: {e}")
+                    });
+                self
+            }
+            pub fn facility_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.facility_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for facility_name: {e}")
+                    });
+                self
+            }
+            pub fn next_city<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_city = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next_city: {e}")
+                    });
+                self
+            }
+            pub fn next_node_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_node_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for next_node_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn province<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.province = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for province: {e}")
+                    });
+                self
+            }
+            pub fn standerd_desc<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.standerd_desc = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for standerd_desc: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn status_desc<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status_desc = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status_desc: {e}")
+                    });
+                self
+            }
+            pub fn time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for time: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoLogisticsTrace>
+        for super::TaobaoLogisticsTrace {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoLogisticsTrace,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    city: value.city?,
+                    district: value.district?,
+                    facility_name: value.facility_name?,
+                    next_city: value.next_city?,
+                    next_node_name: value.next_node_name?,
+                    province: value.province?,
+                    standerd_desc: value.standerd_desc?,
+                    status: value.status?,
+                    status_desc: value.status_desc?,
+                    time: value.time?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoLogisticsTrace> for TaobaoLogisticsTrace {
+            fn from(value: super::TaobaoLogisticsTrace) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    city: Ok(value.city),
+                    district: Ok(value.district),
+                    facility_name: Ok(value.facility_name),
+                    next_city: Ok(value.next_city),
+                    next_node_name: Ok(value.next_node_name),
+                    province: Ok(value.province),
+                    standerd_desc: Ok(value.standerd_desc),
+                    status: Ok(value.status),
+                    status_desc: Ok(value.status_desc),
+                    time: Ok(value.time),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct TaobaoOrderCreateRequest {
             order_line_list: ::std::result::Result<
                 ::pandapon_gen::JsonString<
@@ -12519,6 +14840,97 @@ for these operations.
                     price: Ok(value.price),
                     quantity: Ok(value.quantity),
                     sku_id: Ok(value.sku_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct TaobaoOrderUpdateWarehouseRequest {
+            order_id: ::std::result::Result<
+                ::std::option::Option<::pandapon_gen::StringId>,
+                ::std::string::String,
+            >,
+            warehouse_address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            warehouse_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoOrderUpdateWarehouseRequest {
+            fn default() -> Self {
+                Self {
+                    order_id: Ok(Default::default()),
+                    warehouse_address: Ok(Default::default()),
+                    warehouse_name: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoOrderUpdateWarehouseRequest {
+            pub fn order_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::StringId>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.order_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for order_id: {e}")
+                    });
+                self
+            }
+            pub fn warehouse_address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.warehouse_address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for warehouse_address: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn warehouse_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.warehouse_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for warehouse_name: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoOrderUpdateWarehouseRequest>
+        for super::TaobaoOrderUpdateWarehouseRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoOrderUpdateWarehouseRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    order_id: value.order_id?,
+                    warehouse_address: value.warehouse_address?,
+                    warehouse_name: value.warehouse_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoOrderUpdateWarehouseRequest>
+        for TaobaoOrderUpdateWarehouseRequest {
+            fn from(value: super::TaobaoOrderUpdateWarehouseRequest) -> Self {
+                Self {
+                    order_id: Ok(value.order_id),
+                    warehouse_address: Ok(value.warehouse_address),
+                    warehouse_name: Ok(value.warehouse_name),
                 }
             }
         }
@@ -14828,6 +17240,93 @@ for these operations.
             }
         }
         #[derive(Clone, Debug)]
+        pub struct TaobaoRefundMessageSubmitRequest {
+            refund_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            refund_images: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            refund_message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TaobaoRefundMessageSubmitRequest {
+            fn default() -> Self {
+                Self {
+                    refund_id: Ok(Default::default()),
+                    refund_images: Ok(Default::default()),
+                    refund_message: Ok(Default::default()),
+                }
+            }
+        }
+        impl TaobaoRefundMessageSubmitRequest {
+            pub fn refund_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_id: {e}")
+                    });
+                self
+            }
+            pub fn refund_images<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_images = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refund_images: {e}")
+                    });
+                self
+            }
+            pub fn refund_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refund_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refund_message: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TaobaoRefundMessageSubmitRequest>
+        for super::TaobaoRefundMessageSubmitRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TaobaoRefundMessageSubmitRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    refund_id: value.refund_id?,
+                    refund_images: value.refund_images?,
+                    refund_message: value.refund_message?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TaobaoRefundMessageSubmitRequest>
+        for TaobaoRefundMessageSubmitRequest {
+            fn from(value: super::TaobaoRefundMessageSubmitRequest) -> Self {
+                Self {
+                    refund_id: Ok(value.refund_id),
+                    refund_images: Ok(value.refund_images),
+                    refund_message: Ok(value.refund_message),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct TaobaoRefundOrder {
             can_edit_fee: ::std::result::Result<
                 ::std::option::Option<::serde_json::Value>,
@@ -16880,6 +19379,17 @@ for these operations.
                 ::std::convert::TryFrom::try_from(self)
             }
         }
+        impl AlibabaPriceModifyMessageBody {
+            ///The [`AlibabaPriceModifyMessageBody`](super::AlibabaPriceModifyMessageBody), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaPriceModifyMessageBody,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
         impl AlibabaProductDecryptOpenUidRequest {
             ///The [`AlibabaProductDecryptOpenUidRequest`](super::AlibabaProductDecryptOpenUidRequest), or an error naming the first required field left unset.
             pub fn build(
@@ -17018,6 +19528,61 @@ for these operations.
                 self,
             ) -> ::std::result::Result<
                 super::AlibabaProductStoreSearchResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaRefundCreateRequest {
+            ///The [`AlibabaRefundCreateRequest`](super::AlibabaRefundCreateRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaRefundCreateRequest,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaRefundCreateResponse {
+            ///The [`AlibabaRefundCreateResponse`](super::AlibabaRefundCreateResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaRefundCreateResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaRefundCreateResult {
+            ///The [`AlibabaRefundCreateResult`](super::AlibabaRefundCreateResult), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaRefundCreateResult,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaRefundEntryCount {
+            ///The [`AlibabaRefundEntryCount`](super::AlibabaRefundEntryCount), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaRefundEntryCount,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl AlibabaRefundReturnGoodsRequest {
+            ///The [`AlibabaRefundReturnGoodsRequest`](super::AlibabaRefundReturnGoodsRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::AlibabaRefundReturnGoodsRequest,
                 super::error::ConversionError,
             > {
                 ::std::convert::TryFrom::try_from(self)
@@ -17333,6 +19898,94 @@ for these operations.
                 ::std::convert::TryFrom::try_from(self)
             }
         }
+        impl TaobaoImLinkResponse {
+            ///The [`TaobaoImLinkResponse`](super::TaobaoImLinkResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoImLinkResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoLogisticsDetail {
+            ///The [`TaobaoLogisticsDetail`](super::TaobaoLogisticsDetail), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoLogisticsDetail,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoLogisticsDetailResponse {
+            ///The [`TaobaoLogisticsDetailResponse`](super::TaobaoLogisticsDetailResponse), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoLogisticsDetailResponse,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoLogisticsGoods {
+            ///The [`TaobaoLogisticsGoods`](super::TaobaoLogisticsGoods), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoLogisticsGoods,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoLogisticsParcel {
+            ///The [`TaobaoLogisticsParcel`](super::TaobaoLogisticsParcel), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoLogisticsParcel,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoLogisticsPartner {
+            ///The [`TaobaoLogisticsPartner`](super::TaobaoLogisticsPartner), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoLogisticsPartner,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoLogisticsReceiverInner {
+            ///The [`TaobaoLogisticsReceiverInner`](super::TaobaoLogisticsReceiverInner), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoLogisticsReceiverInner,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoLogisticsTrace {
+            ///The [`TaobaoLogisticsTrace`](super::TaobaoLogisticsTrace), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoLogisticsTrace,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
         impl TaobaoOrderCreateRequest {
             ///The [`TaobaoOrderCreateRequest`](super::TaobaoOrderCreateRequest), or an error naming the first required field left unset.
             pub fn build(
@@ -17350,6 +20003,17 @@ for these operations.
                 self,
             ) -> ::std::result::Result<
                 super::TaobaoOrderLine,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoOrderUpdateWarehouseRequest {
+            ///The [`TaobaoOrderUpdateWarehouseRequest`](super::TaobaoOrderUpdateWarehouseRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoOrderUpdateWarehouseRequest,
                 super::error::ConversionError,
             > {
                 ::std::convert::TryFrom::try_from(self)
@@ -17581,6 +20245,17 @@ for these operations.
                 self,
             ) -> ::std::result::Result<
                 super::TaobaoRefundLogisticsV2LogisticsCompany,
+                super::error::ConversionError,
+            > {
+                ::std::convert::TryFrom::try_from(self)
+            }
+        }
+        impl TaobaoRefundMessageSubmitRequest {
+            ///The [`TaobaoRefundMessageSubmitRequest`](super::TaobaoRefundMessageSubmitRequest), or an error naming the first required field left unset.
+            pub fn build(
+                self,
+            ) -> ::std::result::Result<
+                super::TaobaoRefundMessageSubmitRequest,
                 super::error::ConversionError,
             > {
                 ::std::convert::TryFrom::try_from(self)
@@ -18335,12 +21010,15 @@ let response = client.taobao_cart_create_order()
     }
     /**Reverse Order Cancellation
 
-Withdraws a refund request (v1; marked "in development" (开发中) on
-PandaPon's page). The v2 path is not public.
-Documented at https://doc.pandapon.com/api-250313087.
+Withdraws a refund request. The v2 page
+(https://doc-env2.pandapon.com/api-289121008) is cut off before its
+response schema; the response fields here are those of the complete
+v1 page (`GET /open/order/refund/cancel/{refundId}`, marked "in
+development" (开发中), https://doc.pandapon.com/api-250313087), all
+optional, and anything else is kept.
 
 
-Sends a `GET` request to `/open/order/refund/cancel/{refundId}`
+Sends a `GET` request to `/v2/taobao/order/refund/cancel/{refundId}`
 
 Arguments:
 - `refund_id`: The refund ("reverse order") id, for example 110000235001.
@@ -18508,6 +21186,135 @@ let response = client.open_logistics_update_info()
 ```*/
     pub fn open_logistics_update_info(&self) -> builder::OpenLogisticsUpdateInfo<'_> {
         builder::OpenLogisticsUpdateInfo::new(self)
+    }
+    /**Modify the pre-warehouse information of an order
+
+Sets the pre-warehouse (前置仓) name and address of a Taobao order
+(v1; the v2 path is not public). The response's `data` is an object
+whose fields are not documented, and the documented example is cut
+short. Documented at https://doc-en.pandapon.com/api-263477614.
+
+
+Sends a `POST` request to `/open/order/updateWarehouse`
+
+```text
+let response = client.taobao_order_update_warehouse()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn taobao_order_update_warehouse(
+        &self,
+    ) -> builder::TaobaoOrderUpdateWarehouse<'_> {
+        builder::TaobaoOrderUpdateWarehouse::new(self)
+    }
+    /**Get the IM link
+
+A Taobao IM chat URL (v1; the v2 path is not public). PandaPon's page
+disagrees with itself about the body: its schema lists `loginName`,
+`password`, `pageName` and `pageParamMap` (all required, all strings,
+`loginName`'s sample value being `{"sourceType":"item","bizId":"700187748440"}`),
+while its example and curl send `{"sourceType":"item","bizId":"234576234"}`.
+Which one the server takes is not stated, so the body is a free-form
+JSON object: send the fields PandaPon tells you. Documented at
+https://doc-en.pandapon.com/api-263477616.
+
+
+Sends a `POST` request to `/open/order/page/link/get`
+
+```text
+let response = client.taobao_order_im_link_get()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn taobao_order_im_link_get(&self) -> builder::TaobaoOrderImLinkGet<'_> {
+        builder::TaobaoOrderImLinkGet::new(self)
+    }
+    /**Get logistics details
+
+The parcels of a Taobao purchase sub-order and their tracking.
+The v2 schema types `developId` as an integer and the v1 page as a
+string; it is accepted as either. `standerdDesc` is spelled so by
+PandaPon. Documented at https://doc-cnv2.pandapon.com/api-288535324
+(v1: https://doc.pandapon.com/api-250313082, whose example has real
+values).
+
+
+Sends a `GET` request to `/v2/taobao/order/logistics/detail/get`
+
+Arguments:
+- `sub_purchase_order_id`: The purchase sub-order id (采购子单id), for example 200048859480.
+```text
+let response = client.taobao_order_logistics_detail_get()
+    .sub_purchase_order_id(sub_purchase_order_id)
+    .send()
+    .await;
+```*/
+    pub fn taobao_order_logistics_detail_get(
+        &self,
+    ) -> builder::TaobaoOrderLogisticsDetailGet<'_> {
+        builder::TaobaoOrderLogisticsDetailGet::new(self)
+    }
+    /**Submit a message on a reverse order
+
+Leaves a message (留言) on a refund ("reverse order"), v1 only, marked
+"in development" (开发中) on PandaPon's page. The response schema is cut
+off after `code` and `data` (an object), so `data` is kept as JSON.
+Documented at https://doc-en.pandapon.com/api-263477624.
+
+
+Sends a `POST` request to `/open/order/refund/submit/message`
+
+```text
+let response = client.taobao_refund_message_submit()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn taobao_refund_message_submit(
+        &self,
+    ) -> builder::TaobaoRefundMessageSubmit<'_> {
+        builder::TaobaoRefundMessageSubmit::new(self)
+    }
+    /**Create a refund or return application
+
+Applies for a refund (or a return and refund) on a 1688 order
+(创建退款退货申请). The values of `disputeRequest` and `goodsStatus`,
+and the units of the amounts, are not in PandaPon's stored pages.
+Documented at https://doc-env2.pandapon.com/api-289121047 (zh:
+https://doc-cnv2.pandapon.com/api-288876782).
+
+
+Sends a `POST` request to `/v2/alibaba/refund/detail/create`
+
+```text
+let response = client.alibaba_refund_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_refund_create(&self) -> builder::AlibabaRefundCreate<'_> {
+        builder::AlibabaRefundCreate::new(self)
+    }
+    /**Submit the return logistics of a refund
+
+The buyer sends the waybill of goods returned for a 1688 refund
+(v1; the v2 path is not public). The response schema is not in the
+stored page; the envelope is PandaPon's usual one and `data` is kept
+as JSON. Documented at https://doc-en.pandapon.com/api-263477657.
+
+
+Sends a `POST` request to `/alibaba/refund/goods/return`
+
+```text
+let response = client.alibaba_refund_return_goods()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn alibaba_refund_return_goods(&self) -> builder::AlibabaRefundReturnGoods<'_> {
+        builder::AlibabaRefundReturnGoods::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -20563,15 +23370,15 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/open/order/refund/cancel/{refundId}`
+        ///Sends a `GET` request to `/v2/taobao/order/refund/cancel/{refundId}`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::TaobaoRefundCancelResponse>, Error<()>> {
             let Self { client, refund_id } = self;
             let refund_id = refund_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/open/order/refund/cancel/{}", client.baseurl, encode_path(& refund_id
-                .to_string()),
+                "{}/v2/taobao/order/refund/cancel/{}", client.baseurl, encode_path(&
+                refund_id.to_string()),
             );
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
@@ -21216,6 +24023,449 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::taobao_order_update_warehouse`]
+
+[`Client::taobao_order_update_warehouse`]: super::Client::taobao_order_update_warehouse*/
+    #[derive(Debug, Clone)]
+    pub struct TaobaoOrderUpdateWarehouse<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::TaobaoOrderUpdateWarehouseRequest, String>,
+    }
+    impl<'a> TaobaoOrderUpdateWarehouse<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoOrderUpdateWarehouseRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoOrderUpdateWarehouseRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoOrderUpdateWarehouseRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoOrderUpdateWarehouseRequest,
+            ) -> types::builder::TaobaoOrderUpdateWarehouseRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/open/order/updateWarehouse`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::TaobaoOrderUpdateWarehouseRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/open/order/updateWarehouse", client.baseurl,);
+            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "taobao_order_update_warehouse",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::taobao_order_im_link_get`]
+
+[`Client::taobao_order_im_link_get`]: super::Client::taobao_order_im_link_get*/
+    #[derive(Debug, Clone)]
+    pub struct TaobaoOrderImLinkGet<'a> {
+        client: &'a super::Client,
+        body: Result<types::FreeFormObject, String>,
+    }
+    impl<'a> TaobaoOrderImLinkGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::FreeFormObject>,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `FreeFormObject` for body failed".to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/open/order/page/link/get`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TaobaoImLinkResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/open/order/page/link/get", client.baseurl,);
+            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "taobao_order_im_link_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::taobao_order_logistics_detail_get`]
+
+[`Client::taobao_order_logistics_detail_get`]: super::Client::taobao_order_logistics_detail_get*/
+    #[derive(Debug, Clone)]
+    pub struct TaobaoOrderLogisticsDetailGet<'a> {
+        client: &'a super::Client,
+        sub_purchase_order_id: Result<::std::string::String, String>,
+    }
+    impl<'a> TaobaoOrderLogisticsDetailGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                sub_purchase_order_id: Err(
+                    "sub_purchase_order_id was not initialized".to_string(),
+                ),
+            }
+        }
+        pub fn sub_purchase_order_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.sub_purchase_order_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for sub_purchase_order_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/v2/taobao/order/logistics/detail/get`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::TaobaoLogisticsDetailResponse>, Error<()>> {
+            let Self { client, sub_purchase_order_id } = self;
+            let sub_purchase_order_id = sub_purchase_order_id
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v2/taobao/order/logistics/detail/get", client.baseurl,
+            );
+            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "subPurchaseOrderId",
+                        &sub_purchase_order_id,
+                    ),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "taobao_order_logistics_detail_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::taobao_refund_message_submit`]
+
+[`Client::taobao_refund_message_submit`]: super::Client::taobao_refund_message_submit*/
+    #[derive(Debug, Clone)]
+    pub struct TaobaoRefundMessageSubmit<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::TaobaoRefundMessageSubmitRequest, String>,
+    }
+    impl<'a> TaobaoRefundMessageSubmit<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoRefundMessageSubmitRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoRefundMessageSubmitRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoRefundMessageSubmitRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoRefundMessageSubmitRequest,
+            ) -> types::builder::TaobaoRefundMessageSubmitRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/open/order/refund/submit/message`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::TaobaoRefundMessageSubmitRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/open/order/refund/submit/message", client.baseurl,);
+            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "taobao_refund_message_submit",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_refund_create`]
+
+[`Client::alibaba_refund_create`]: super::Client::alibaba_refund_create*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaRefundCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaRefundCreateRequest, String>,
+    }
+    impl<'a> AlibabaRefundCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaRefundCreateRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaRefundCreateRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaRefundCreateRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaRefundCreateRequest,
+            ) -> types::builder::AlibabaRefundCreateRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v2/alibaba/refund/detail/create`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::AlibabaRefundCreateResponse>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaRefundCreateRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/v2/alibaba/refund/detail/create", client.baseurl,);
+            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_refund_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::alibaba_refund_return_goods`]
+
+[`Client::alibaba_refund_return_goods`]: super::Client::alibaba_refund_return_goods*/
+    #[derive(Debug, Clone)]
+    pub struct AlibabaRefundReturnGoods<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AlibabaRefundReturnGoodsRequest, String>,
+    }
+    impl<'a> AlibabaRefundReturnGoods<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaRefundReturnGoodsRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaRefundReturnGoodsRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaRefundReturnGoodsRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaRefundReturnGoodsRequest,
+            ) -> types::builder::AlibabaRefundReturnGoodsRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/alibaba/refund/goods/return`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AlibabaRefundReturnGoodsRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/alibaba/refund/goods/return", client.baseurl,);
+            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "alibaba_refund_return_goods",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     impl<'a> AlibabaProductImageSearch<'a> {
         ///Every page of `alibaba_product_image_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
         pub fn pages(self) -> crate::Pages<'a, types::AlibabaProductPage> {
@@ -21330,6 +24580,8 @@ pub(crate) const READ_ONLY_OPERATIONS: &[&str] = &[
     "alibaba_product_store_search",
     "open_logistics_item_price",
     "open_logistics_order_render_freight",
+    "taobao_order_im_link_get",
+    "taobao_order_logistics_detail_get",
     "taobao_product_batch_check",
     "taobao_product_get",
     "taobao_product_item_search",
@@ -22098,6 +25350,84 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             )
         }
     }
+    impl builder::AlibabaRefundCreate<'_> {
+        /**Sends `alibaba_refund_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<AlibabaRefundCreateResult>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_refund_create`.
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<AlibabaRefundCreateResult>,
+                crate::Error,
+            >,
+        > {
+            crate::call::run_call(
+                "alibaba_refund_create",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
+        }
+    }
+    impl crate::envelope::Envelope for types::AlibabaRefundCreateResponse {
+        type Data = AlibabaRefundCreateResult;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::AlibabaRefundReturnGoods<'_> {
+        /**Sends `alibaba_refund_return_goods` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_refund_return_goods`.
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            crate::call::run_call(
+                "alibaba_refund_return_goods",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
+        }
+    }
     impl builder::OpenAddressAddOrUpdate<'_> {
         /**Sends `open_address_add_or_update` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
 
@@ -22351,6 +25681,131 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         > {
             crate::call::run_call(
                 "taobao_order_create",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
+        }
+    }
+    impl builder::TaobaoOrderImLinkGet<'_> {
+        /**Sends `taobao_order_im_link_get` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::std::string::String>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_im_link_get`.
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::std::string::String>,
+                crate::Error,
+            >,
+        > {
+            crate::call::run_call(
+                "taobao_order_im_link_get",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
+        }
+    }
+    impl crate::envelope::Envelope for types::TaobaoImLinkResponse {
+        type Data = ::std::string::String;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::TaobaoOrderLogisticsDetailGet<'_> {
+        /**Sends `taobao_order_logistics_detail_get` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<TaobaoLogisticsDetail>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_logistics_detail_get`.
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<TaobaoLogisticsDetail>,
+                crate::Error,
+            >,
+        > {
+            crate::call::run_call(
+                "taobao_order_logistics_detail_get",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
+        }
+    }
+    impl crate::envelope::Envelope for types::TaobaoLogisticsDetailResponse {
+        type Data = TaobaoLogisticsDetail;
+        fn into_parts(
+            self,
+        ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+            (
+                crate::envelope::Meta {
+                    request_id: self.request_id,
+                    code: self.code,
+                    develop_id: self.develop_id,
+                    msg: self.msg,
+                },
+                self.data,
+            )
+        }
+    }
+    impl builder::TaobaoOrderUpdateWarehouse<'_> {
+        /**Sends `taobao_order_update_warehouse` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_update_warehouse`.
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            crate::call::run_call(
+                "taobao_order_update_warehouse",
                 options,
                 async move { crate::envelope::finish(self.send().await).await },
             )
@@ -22642,6 +26097,37 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         > {
             crate::call::run_call(
                 "taobao_refund_list",
+                options,
+                async move { crate::envelope::finish(self.send().await).await },
+            )
+        }
+    }
+    impl builder::TaobaoRefundMessageSubmit<'_> {
+        /**Sends `taobao_refund_message_submit` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            self.call_with(::std::default::Default::default())
+        }
+        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_message_submit`.
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > {
+            crate::call::run_call(
+                "taobao_refund_message_submit",
                 options,
                 async move { crate::envelope::finish(self.send().await).await },
             )

@@ -317,15 +317,15 @@ mod tests {
             .iter()
             .find(|r| r.operation_id == "taobao_refund_cancel")
             .expect("route");
-        assert!(route.matches("GET", "/open/order/refund/cancel/110000235001"));
-        assert!(!route.matches("GET", "/open/order/refund/cancel/"));
-        assert!(!route.matches("GET", "/open/order/refund/cancel/1/2"));
-        assert!(!route.matches("POST", "/open/order/refund/cancel/1"));
+        assert!(route.matches("GET", "/v2/taobao/order/refund/cancel/110000235001"));
+        assert!(!route.matches("GET", "/v2/taobao/order/refund/cancel/"));
+        assert!(!route.matches("GET", "/v2/taobao/order/refund/cancel/1/2"));
+        assert!(!route.matches("POST", "/v2/taobao/order/refund/cancel/1"));
     }
 
     #[test]
     fn every_route_answers_a_success_envelope() {
-        assert_eq!(ROUTES.len(), 36);
+        assert_eq!(ROUTES.len(), 42);
         for route in ROUTES {
             let answer = route.answer();
             assert_eq!(answer["code"], 200, "{}", route.operation_id);

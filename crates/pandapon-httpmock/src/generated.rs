@@ -1386,7 +1386,8 @@ pub mod operations {
                 inner
                     .method(::httpmock::Method::GET)
                     .path_matches(
-                        regex::Regex::new("^/open/order/refund/cancel/[^/]*$").unwrap(),
+                        regex::Regex::new("^/v2/taobao/order/refund/cancel/[^/]*$")
+                            .unwrap(),
                     ),
             )
         }
@@ -1395,7 +1396,7 @@ pub mod operations {
         }
         pub fn refund_id(self, value: &str) -> Self {
             let re = regex::Regex::new(
-                    &format!("^/open/order/refund/cancel/{}$", value.to_string()),
+                    &format!("^/v2/taobao/order/refund/cancel/{}$", value.to_string()),
                 )
                 .unwrap();
             Self(self.0.path_matches(re))
@@ -1839,6 +1840,311 @@ pub mod operations {
             )
         }
     }
+    pub struct TaobaoOrderUpdateWarehouseWhen(::httpmock::When);
+    impl TaobaoOrderUpdateWarehouseWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/open/order/updateWarehouse$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoOrderUpdateWarehouseRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoOrderUpdateWarehouseRequest,
+                V,
+            >(value, "TaobaoOrderUpdateWarehouseRequest", "body");
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct TaobaoOrderUpdateWarehouseThen(::httpmock::Then);
+    impl TaobaoOrderUpdateWarehouseThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct TaobaoOrderImLinkGetWhen(::httpmock::When);
+    impl TaobaoOrderImLinkGetWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/open/order/page/link/get$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::FreeFormObject>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::FreeFormObject,
+                V,
+            >(value, "FreeFormObject", "body");
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct TaobaoOrderImLinkGetThen(::httpmock::Then);
+    impl TaobaoOrderImLinkGetThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoImLinkResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoImLinkResponse,
+                V,
+            >(value, "TaobaoImLinkResponse", "ok");
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct TaobaoOrderLogisticsDetailGetWhen(::httpmock::When);
+    impl TaobaoOrderLogisticsDetailGetWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::GET)
+                    .path_matches(
+                        regex::Regex::new("^/v2/taobao/order/logistics/detail/get$")
+                            .unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn sub_purchase_order_id(self, value: &str) -> Self {
+            Self(self.0.query_param("subPurchaseOrderId", value.to_string()))
+        }
+    }
+    pub struct TaobaoOrderLogisticsDetailGetThen(::httpmock::Then);
+    impl TaobaoOrderLogisticsDetailGetThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoLogisticsDetailResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoLogisticsDetailResponse,
+                V,
+            >(value, "TaobaoLogisticsDetailResponse", "ok");
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct TaobaoRefundMessageSubmitWhen(::httpmock::When);
+    impl TaobaoRefundMessageSubmitWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/open/order/refund/submit/message$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::TaobaoRefundMessageSubmitRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::TaobaoRefundMessageSubmitRequest,
+                V,
+            >(value, "TaobaoRefundMessageSubmitRequest", "body");
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct TaobaoRefundMessageSubmitThen(::httpmock::Then);
+    impl TaobaoRefundMessageSubmitThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct AlibabaRefundCreateWhen(::httpmock::When);
+    impl AlibabaRefundCreateWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/v2/alibaba/refund/detail/create$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaRefundCreateRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaRefundCreateRequest,
+                V,
+            >(value, "AlibabaRefundCreateRequest", "body");
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct AlibabaRefundCreateThen(::httpmock::Then);
+    impl AlibabaRefundCreateThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaRefundCreateResponse>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaRefundCreateResponse,
+                V,
+            >(value, "AlibabaRefundCreateResponse", "ok");
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
+    pub struct AlibabaRefundReturnGoodsWhen(::httpmock::When);
+    impl AlibabaRefundReturnGoodsWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(
+                inner
+                    .method(::httpmock::Method::POST)
+                    .path_matches(
+                        regex::Regex::new("^/alibaba/refund/goods/return$").unwrap(),
+                    ),
+            )
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn body<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::AlibabaRefundReturnGoodsRequest>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::AlibabaRefundReturnGoodsRequest,
+                V,
+            >(value, "AlibabaRefundReturnGoodsRequest", "body");
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct AlibabaRefundReturnGoodsThen(::httpmock::Then);
+    impl AlibabaRefundReturnGoodsThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok<V>(self, value: V) -> Self
+        where
+            V: ::std::convert::TryInto<types::UndocumentedEnvelope>,
+            V::Error: ::std::fmt::Display,
+        {
+            let value = &crate::built::<
+                types::UndocumentedEnvelope,
+                V,
+            >(value, "UndocumentedEnvelope", "ok");
+            Self(
+                self
+                    .0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+    }
 }
 /// An extension trait for [`MockServer`](::httpmock::MockServer) that
 /// adds a method for each operation. These are the equivalent of
@@ -2047,6 +2353,42 @@ pub trait MockServerExt {
         F: FnOnce(
             operations::OpenLogisticsUpdateInfoWhen,
             operations::OpenLogisticsUpdateInfoThen,
+        );
+    fn taobao_order_update_warehouse<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::TaobaoOrderUpdateWarehouseWhen,
+            operations::TaobaoOrderUpdateWarehouseThen,
+        );
+    fn taobao_order_im_link_get<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::TaobaoOrderImLinkGetWhen,
+            operations::TaobaoOrderImLinkGetThen,
+        );
+    fn taobao_order_logistics_detail_get<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::TaobaoOrderLogisticsDetailGetWhen,
+            operations::TaobaoOrderLogisticsDetailGetThen,
+        );
+    fn taobao_refund_message_submit<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::TaobaoRefundMessageSubmitWhen,
+            operations::TaobaoRefundMessageSubmitThen,
+        );
+    fn alibaba_refund_create<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::AlibabaRefundCreateWhen,
+            operations::AlibabaRefundCreateThen,
+        );
+    fn alibaba_refund_return_goods<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::AlibabaRefundReturnGoodsWhen,
+            operations::AlibabaRefundReturnGoodsThen,
         );
 }
 impl MockServerExt for ::httpmock::MockServer {
@@ -2542,6 +2884,90 @@ impl MockServerExt for ::httpmock::MockServer {
             )
         })
     }
+    fn taobao_order_update_warehouse<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::TaobaoOrderUpdateWarehouseWhen,
+            operations::TaobaoOrderUpdateWarehouseThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::TaobaoOrderUpdateWarehouseWhen::new(when),
+                operations::TaobaoOrderUpdateWarehouseThen::new(then),
+            )
+        })
+    }
+    fn taobao_order_im_link_get<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::TaobaoOrderImLinkGetWhen,
+            operations::TaobaoOrderImLinkGetThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::TaobaoOrderImLinkGetWhen::new(when),
+                operations::TaobaoOrderImLinkGetThen::new(then),
+            )
+        })
+    }
+    fn taobao_order_logistics_detail_get<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::TaobaoOrderLogisticsDetailGetWhen,
+            operations::TaobaoOrderLogisticsDetailGetThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::TaobaoOrderLogisticsDetailGetWhen::new(when),
+                operations::TaobaoOrderLogisticsDetailGetThen::new(then),
+            )
+        })
+    }
+    fn taobao_refund_message_submit<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::TaobaoRefundMessageSubmitWhen,
+            operations::TaobaoRefundMessageSubmitThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::TaobaoRefundMessageSubmitWhen::new(when),
+                operations::TaobaoRefundMessageSubmitThen::new(then),
+            )
+        })
+    }
+    fn alibaba_refund_create<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::AlibabaRefundCreateWhen,
+            operations::AlibabaRefundCreateThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::AlibabaRefundCreateWhen::new(when),
+                operations::AlibabaRefundCreateThen::new(then),
+            )
+        })
+    }
+    fn alibaba_refund_return_goods<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(
+            operations::AlibabaRefundReturnGoodsWhen,
+            operations::AlibabaRefundReturnGoodsThen,
+        ),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::AlibabaRefundReturnGoodsWhen::new(when),
+                operations::AlibabaRefundReturnGoodsThen::new(then),
+            )
+        })
+    }
 }
 /// Every operation of the spec, for [`crate::FakePandaPon`].
 pub const ROUTES: &[crate::Route] = &[
@@ -2757,7 +3183,7 @@ pub const ROUTES: &[crate::Route] = &[
     crate::Route {
         operation_id: "taobao_refund_cancel",
         method: "GET",
-        path: "/open/order/refund/cancel/{refundId}",
+        path: "/v2/taobao/order/refund/cancel/{refundId}",
         query_signed: false,
         example: Some(
             "{\"code\":200,\"data\":{\"cancelSuccess\":true,\"currency\":\"CNY\",\"distributorId\":\"1223655000541\",\"refundOrderAggregate\":{\"logistics\":{\"buyerPhone\":\"18116031613\",\"logisticsCompany\":{\"logisticCompanyCode\":\"SF\",\"logisticsCompanyName\":\"顺丰快递\"},\"logisticsNo\":\"SF12181323546\",\"receiverAddress\":{\"detailAddress\":\"河南省张掖市西城区\",\"phone\":\"18123594991\",\"receiver\":\"magna et commodo qui\"},\"returnGoodsDesc\":\"labore consectetur quis commodo amet\",\"sellerAgreeReturnDescribe\":\"minim in nostrud veniam nulla\"},\"purchaseOrderLine\":{\"createTime\":1667193198819,\"currency\":\"CNY\",\"itemImageUrl\":\"http://dummyimage.com/400x400\",\"itemTitle\":\"Please Do Not Buy New Products from Panama-External Access Test Account 01-001\",\"postFee\":0}}}}",
@@ -2817,6 +3243,52 @@ pub const ROUTES: &[crate::Route] = &[
         method: "POST",
         path: "/open/pp/logistics/updateLogisticInfo",
         query_signed: true,
+        example: None,
+    },
+    crate::Route {
+        operation_id: "taobao_order_update_warehouse",
+        method: "POST",
+        path: "/open/order/updateWarehouse",
+        query_signed: false,
+        example: None,
+    },
+    crate::Route {
+        operation_id: "taobao_order_im_link_get",
+        method: "POST",
+        path: "/open/order/page/link/get",
+        query_signed: false,
+        example: Some(
+            "{\"code\":200,\"data\":\"https://distributor.taobao.global/apps/open/imchat?loginToken=l6QqqYS29HiRe3BTgfGcquCcQ1HKDBWHCNw13rQ1lNnIB578ZmtzpZDJfVe7LuQ%2B2TBenZ96\",\"developId\":null,\"msg\":\"成功\",\"requestId\":null}",
+        ),
+    },
+    crate::Route {
+        operation_id: "taobao_order_logistics_detail_get",
+        method: "GET",
+        path: "/v2/taobao/order/logistics/detail/get",
+        query_signed: false,
+        example: Some(
+            "{\"code\":0,\"data\":{\"pnmLogisticsDetails\":[{\"logisticsGoods\":[{\"imageUrl\":\"\",\"property\":\"\",\"quantity\":\"\",\"title\":\"\"}],\"logisticsPartner\":[{\"company\":\"\",\"companyContact\":\"\",\"companyImageUrl\":\"\"}],\"logisticsTraces\":[{\"action\":\"\",\"city\":\"\",\"district\":\"\",\"facilityName\":\"\",\"nextCity\":\"\",\"nextNodeName\":\"\",\"province\":\"\",\"standerdDesc\":\"\",\"status\":\"\",\"statusDesc\":\"\",\"time\":\"\"}],\"mailNo\":\"\",\"receiver\":{\"address\":\"\",\"city\":\"\",\"district\":\"\",\"name\":\"\",\"phone\":\"\",\"province\":\"\",\"zipCode\":\"\"}}],\"purchaseOrderOuterId\":\"\"},\"developId\":0,\"msg\":\"\",\"requestId\":\"\"}",
+        ),
+    },
+    crate::Route {
+        operation_id: "taobao_refund_message_submit",
+        method: "POST",
+        path: "/open/order/refund/submit/message",
+        query_signed: false,
+        example: None,
+    },
+    crate::Route {
+        operation_id: "alibaba_refund_create",
+        method: "POST",
+        path: "/v2/alibaba/refund/detail/create",
+        query_signed: false,
+        example: None,
+    },
+    crate::Route {
+        operation_id: "alibaba_refund_return_goods",
+        method: "POST",
+        path: "/alibaba/refund/goods/return",
+        query_signed: false,
         example: None,
     },
 ];
