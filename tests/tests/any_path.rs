@@ -244,6 +244,55 @@ async fn a_dry_run_signs_and_shows_the_request_without_sending() {
 }
 
 #[tokio::test]
+async fn the_httpmock_route_helper_checks_the_signature_for_any_path() {
+    let h = pandapon_tests::Harness::start().await;
+    let route = h
+        .check
+        .route(
+            &h.server,
+            pandapon_httpmock::httpmock::Method::POST,
+            WRITE,
+            |when| when.json_body_includes(r#"{"remark":"x"}"#),
+            |then| {
+                then.status(200).json_body(pandapon_httpmock::success(true));
+            },
+        )
+        .await;
+    let reply = h
+        .client()
+        .request(Method::POST, WRITE)
+        .json(&serde_json::json!({"remark": "x"}))
+        .call::<bool>()
+        .await
+        .expect("signed call matches");
+    assert!(reply.data);
+    route.assert_calls_async(1).await;
+
+    // A wrong secret misses the route and meets the guard's business error.
+    let wrong = pandapon_gen::Credentials::new(
+        "58c0201dfdf148eca63cbf6bb5e7cf03",
+        "not-the-secret",
+        pandapon_tests::USER_ID,
+    )
+    .expect("credentials");
+    let client = Client::builder(wrong)
+        .base_url(h.server.base_url())
+        .build()
+        .expect("client");
+    let err = client
+        .request(Method::POST, WRITE)
+        .json(&serde_json::json!({"remark": "x"}))
+        .call::<bool>()
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        err.api().map(|e| e.code),
+        Some(pandapon_httpmock::SIGNATURE_ERROR_CODE)
+    );
+    route.assert_calls_async(1).await;
+}
+
+#[tokio::test]
 async fn a_path_without_a_leading_slash_is_an_invalid_request() {
     let (_fake, check, client) = fake(Vec::new()).await;
     let err = client

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 const KEYWORD: &str = "/v2/alibaba/product/keywords/query";
 const STORE: &str = "/v2/alibaba/product/query/selleroffer";
+const IMAGE: &str = "/v2/alibaba/product/image/query";
 
 /// One product item as 1688 keyword search returns it.
 fn product(id: u64) -> Value {
@@ -84,6 +85,30 @@ async fn items_follow_total_page_and_every_page_is_signed() {
     let seen = h.check.seen();
     assert_eq!(seen.len(), 3, "one request per page: {seen:?}");
     assert!(seen.iter().all(|s| s.verdict.is_ok()), "{seen:?}");
+}
+
+#[tokio::test]
+async fn image_search_pages_too() {
+    let h = Harness::start().await;
+    for n in 1..=2 {
+        let data = json!({"totalPage": 2, "data": [product(n as u64)]});
+        page(&h, IMAGE, n, data).await;
+    }
+    let client = h.client();
+    let pages: Vec<_> = client
+        .alibaba_product_image_search()
+        .body(
+            types::AlibabaProductImageSearchRequest::builder().image_base64("aGVsbG8=".to_owned()),
+        )
+        .pages()
+        .collect()
+        .await;
+    let numbers: Vec<usize> = pages
+        .into_iter()
+        .map(|p| p.expect("page").data.data.map_or(0, |d| d.len()))
+        .collect();
+    assert_eq!(numbers, [1, 1]);
+    assert_eq!(h.check.seen().len(), 2);
 }
 
 #[tokio::test]

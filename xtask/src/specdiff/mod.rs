@@ -411,6 +411,39 @@ mod tests {
     }
 
     #[test]
+    fn dropping_a_pagination_mark_removes_the_streams() {
+        let root = codegen::workspace_root();
+        let real: Value =
+            serde_yaml::from_str(&std::fs::read_to_string(root.join(codegen::SPEC)).expect("spec"))
+                .expect("yaml");
+        let unmark = serde_json::json!({"paths": {"/v2/alibaba/product/keywords/query": {
+            "post": {"x-pandapon-paginated": null}
+        }}});
+        let marked = patched(&real, &Value::Null);
+        let unmarked = patched(&real, &unmark);
+        let removed = diff(&marked, &unmarked).expect("diff");
+        for method in ["pages", "items"] {
+            let message = format!("AlibabaProductKeywordSearch::{method}() was removed");
+            assert!(
+                removed.iter().any(|c| c.breaking && c.message == message),
+                "{}",
+                show(&removed)
+            );
+        }
+        assert_eq!(sdk_semver(&removed), SdkSemver::Major);
+        let added = diff(&unmarked, &marked).expect("diff");
+        assert!(
+            added
+                .iter()
+                .any(|c| !c.breaking
+                    && c.message == "AlibabaProductKeywordSearch::pages() was added"),
+            "{}",
+            show(&added)
+        );
+        assert_eq!(sdk_semver(&added), SdkSemver::Minor);
+    }
+
+    #[test]
     fn the_base_is_a_file_or_a_git_revision() {
         let root = codegen::workspace_root();
         let file = fixtures().join("base.yaml");
