@@ -317,6 +317,9 @@ pub fn emit(file: &syn::File, ops: &[Paginated]) -> Result<(Vec<syn::Item>, Vec<
         builder_impls.push(syn::parse_quote! {
             impl<'a> #builder<'a> {
                 #[doc = #pages_doc]
+                // Inline: the boxed call future is compiled only in crates
+                // that page, not into every consumer of the SDK.
+                #[inline]
                 pub fn pages(self) -> crate::Pages<'a, types::#page_data> {
                     let Self { client, body } = self;
                     let first = body
@@ -336,6 +339,7 @@ pub fn emit(file: &syn::File, ops: &[Paginated]) -> Result<(Vec<syn::Item>, Vec<
                 }
 
                 #[doc = #items_doc]
+                #[inline]
                 pub fn items(self) -> crate::Items<'a, types::#page_data> {
                     self.pages().items()
                 }

@@ -24468,6 +24468,7 @@ pub mod builder {
     }
     impl<'a> AlibabaProductImageSearch<'a> {
         ///Every page of `alibaba_product_image_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
+        #[inline]
         pub fn pages(self) -> crate::Pages<'a, types::AlibabaProductPage> {
             let Self { client, body } = self;
             let first = body
@@ -24489,12 +24490,14 @@ pub mod builder {
             )
         }
         ///The items (`data.data`) of every page of `alibaba_product_image_search`, in order, as a [`Stream`](crate::Stream): see [`pages`](Self::pages). [`max_items`](crate::Items::max_items) caps it.
+        #[inline]
         pub fn items(self) -> crate::Items<'a, types::AlibabaProductPage> {
             self.pages().items()
         }
     }
     impl<'a> AlibabaProductKeywordSearch<'a> {
         ///Every page of `alibaba_product_keyword_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
+        #[inline]
         pub fn pages(self) -> crate::Pages<'a, types::AlibabaProductPage> {
             let Self { client, body } = self;
             let first = body
@@ -24518,12 +24521,14 @@ pub mod builder {
             )
         }
         ///The items (`data.data`) of every page of `alibaba_product_keyword_search`, in order, as a [`Stream`](crate::Stream): see [`pages`](Self::pages). [`max_items`](crate::Items::max_items) caps it.
+        #[inline]
         pub fn items(self) -> crate::Items<'a, types::AlibabaProductPage> {
             self.pages().items()
         }
     }
     impl<'a> AlibabaProductStoreSearch<'a> {
         ///Every page of `alibaba_product_store_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
+        #[inline]
         pub fn pages(self) -> crate::Pages<'a, types::AlibabaStoreProductPage> {
             let Self { client, body } = self;
             let first = body
@@ -24545,6 +24550,7 @@ pub mod builder {
             )
         }
         ///The items (`data.data`) of every page of `alibaba_product_store_search`, in order, as a [`Stream`](crate::Stream): see [`pages`](Self::pages). [`max_items`](crate::Items::max_items) caps it.
+        #[inline]
         pub fn items(self) -> crate::Items<'a, types::AlibabaStoreProductPage> {
             self.pages().items()
         }
