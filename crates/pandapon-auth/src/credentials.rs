@@ -14,12 +14,47 @@ pub enum CredentialsError {
         /// Which credential field.
         field: &'static str,
     },
-    /// The value cannot be sent in an HTTP header (only visible ASCII is allowed).
-    #[error("{field} contains characters that cannot be sent in an HTTP header")]
+    /// The value cannot be sent in an HTTP header: it has a control
+    /// character, a non-ASCII character, or whitespace at either end.
+    #[error("{field} cannot be sent in an HTTP header: {problem}")]
     NotHeaderSafe {
         /// Which credential field.
         field: &'static str,
+        /// Which character and where (for the secret, its kind and place
+        /// only, never the character).
+        problem: String,
     },
+}
+
+/// What in `value` HTTP does not allow in a header value, if anything:
+/// control characters (tab excepted), whitespace at either end, and, for the
+/// header types used here, anything beyond ASCII. Inner spaces and tabs are
+/// allowed. `show` says whether the character itself may be named.
+fn header_problem(value: &str, show: bool) -> Option<String> {
+    let name = |c: char| {
+        if show {
+            format!("{:?} (U+{:04X})", c, u32::from(c))
+        } else {
+            "a character".to_owned()
+        }
+    };
+    for (i, c) in value.char_indices() {
+        if c.is_ascii_control() && c != '\t' {
+            // Control characters are never part of a real value: naming the
+            // code point leaks nothing.
+            return Some(format!(
+                "control character U+{:04X} at byte {i}",
+                u32::from(c)
+            ));
+        }
+        if !c.is_ascii() {
+            return Some(format!("{} at byte {i} is not ASCII", name(c)));
+        }
+    }
+    if value.starts_with([' ', '\t']) || value.ends_with([' ', '\t']) {
+        return Some("whitespace at the start or end".to_owned());
+    }
+    None
 }
 
 /// The access key, access secret and user id that identify a PandaPon developer.
@@ -49,33 +84,41 @@ impl fmt::Debug for Secret {
     }
 }
 
-fn header_value(field: &'static str, value: &str) -> Result<HeaderValue, CredentialsError> {
+fn header_value(
+    field: &'static str,
+    value: &str,
+    show: bool,
+) -> Result<HeaderValue, CredentialsError> {
     if value.is_empty() {
         return Err(CredentialsError::Empty { field });
     }
-    // `HeaderValue::from_str` accepts obs-text bytes; PandaPon's values are
-    // plain ASCII, so anything else is a configuration mistake.
-    if !value.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(CredentialsError::NotHeaderSafe { field });
+    if let Some(problem) = header_problem(value, show) {
+        return Err(CredentialsError::NotHeaderSafe { field, problem });
     }
-    HeaderValue::from_str(value).map_err(|_| CredentialsError::NotHeaderSafe { field })
+    HeaderValue::from_str(value).map_err(|e| CredentialsError::NotHeaderSafe {
+        field,
+        problem: e.to_string(),
+    })
 }
 
 impl Credentials {
     /// Builds credentials from the values shown in PandaPon's console.
     ///
-    /// All three must be non-empty visible ASCII, since they travel in headers
-    /// (the secret itself never does, but it is held to the same rule so that
-    /// a stray newline from a copy-paste is caught here and not as a mismatch).
+    /// All three must be non-empty ASCII that HTTP allows in a header value
+    /// (no control characters, no whitespace at either end; inner spaces
+    /// are fine), since they travel in headers. The secret itself never
+    /// does, but it is held to the same rule so that a stray newline from a
+    /// copy-paste is caught here and not as a signature mismatch; its error
+    /// names the kind and place of the character, never the character.
     pub fn new(
         access_key: impl AsRef<str>,
         access_secret: impl AsRef<str>,
         user_id: impl AsRef<str>,
     ) -> Result<Self, CredentialsError> {
-        let access_key = header_value("access key", access_key.as_ref())?;
+        let access_key = header_value("access key", access_key.as_ref(), true)?;
         let secret = access_secret.as_ref();
-        header_value("access secret", secret)?;
-        let user_id = header_value("user id", user_id.as_ref())?;
+        header_value("access secret", secret, false)?;
+        let user_id = header_value("user id", user_id.as_ref(), true)?;
         Ok(Self {
             access_key,
             access_secret: Secret(secret.into()),
@@ -149,16 +192,36 @@ mod tests {
                 field: "access secret"
             }
         );
+        let refused =
+            |k: &str, s: &str, u: &str| Credentials::new(k, s, u).unwrap_err().to_string();
         assert_eq!(
-            Credentials::new("a", "s\n", "u").unwrap_err(),
-            CredentialsError::NotHeaderSafe {
-                field: "access secret"
-            }
+            refused("a", "s\n", "u"),
+            "access secret cannot be sent in an HTTP header: control character U+000A at byte 1"
         );
         assert_eq!(
-            Credentials::new("a", "s", "u ser").unwrap_err(),
-            CredentialsError::NotHeaderSafe { field: "user id" }
+            refused("a", "s", " u"),
+            "user id cannot be sent in an HTTP header: whitespace at the start or end"
         );
+        assert_eq!(
+            refused("ak\t", "s", "u"),
+            "access key cannot be sent in an HTTP header: whitespace at the start or end"
+        );
+        assert_eq!(
+            refused("akü", "s", "u"),
+            "access key cannot be sent in an HTTP header: 'ü' (U+00FC) at byte 2 is not ASCII"
+        );
+        // The secret's character is not named.
+        assert_eq!(
+            refused("a", "sé", "u"),
+            "access secret cannot be sent in an HTTP header: a character at byte 1 is not ASCII"
+        );
+    }
+
+    #[test]
+    fn inner_spaces_and_tabs_are_allowed_as_http_allows_them() {
+        let c = Credentials::new("access key", "a\tsecret with spaces", "user 1").expect("valid");
+        assert_eq!(c.access_key(), "access key");
+        assert_eq!(c.user_id(), "user 1");
     }
 
     #[test]
