@@ -104,7 +104,7 @@ fn command() -> Command {
                 .help_heading(GLOBAL_HEADING)
                 .value_name("SECONDS")
                 .value_parser(clap::value_parser!(u64))
-                .help("Time allowed for a whole call [default: 30]"),
+                .help("Time allowed for each attempt of the call [default: 30]"),
         );
     for cmd in CliCommand::iter() {
         let mut sub = Cli::<Output>::get_command(cmd).name(kebab(cmd.operation_id()));

@@ -34,7 +34,8 @@ pub enum Retry {
 pub struct CallOptions {
     /// Retry behaviour.
     pub retry: Retry,
-    /// Time allowed for each attempt, instead of the client's total timeout.
+    /// Time allowed for each attempt, instead of the client's per-attempt
+    /// timeout.
     pub timeout: Option<Duration>,
 }
 

@@ -13,7 +13,9 @@ use crate::{Client, ConfigError};
 pub const DEFAULT_BASE_URL: &str = "https://api.pandapon.com";
 /// Default time allowed to establish a connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default time allowed for a whole call, from connecting to the last body byte.
+/// Default time allowed for each attempt of a call, from connecting to the last
+/// body byte. Retries get a fresh allowance each; the retry policy's
+/// `max_elapsed` bounds when the last attempt may start.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The `user-agent` every request carries.
 pub const USER_AGENT: &str = concat!("pandapon-rust/", env!("CARGO_PKG_VERSION"));
@@ -195,7 +197,7 @@ impl std::fmt::Debug for ClientBuilder {
 
 impl ClientBuilder {
     /// Defaults: production URL, millisecond timestamps, 10 s to connect,
-    /// 30 s per call.
+    /// 30 s per attempt.
     pub fn new(credentials: Credentials) -> Self {
         Self {
             credentials,
@@ -287,7 +289,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed for a whole call.
+    /// Time allowed for each attempt, from connecting to the last body byte
+    /// (a retried call gets it afresh for every attempt).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
