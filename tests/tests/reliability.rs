@@ -176,3 +176,84 @@ fn every_operation_is_classified_as_read_only_or_write() {
     assert!(!pandapon_gen::is_read_only("taobao_refund_cancel"));
     assert!(pandapon_gen::is_read_only("alibaba_product_keyword_search"));
 }
+
+#[tokio::test]
+async fn every_failure_says_whether_the_request_may_have_taken_effect() {
+    use pandapon_gen::{Error, Outcome};
+
+    // Refused: a business error, an HTTP error status.
+    let (_fake, _, client) = faulty_fake(vec![Fault::Business(500, "订单已支付".into())]).await;
+    let err = client
+        .alibaba_order_cancel()
+        .body(cancel_body())
+        .call()
+        .await
+        .expect_err("refused");
+    assert_eq!(err.outcome(), Outcome::Refused, "{err}");
+    let (_fake, _, client) = faulty_fake(vec![Fault::Status(503, None)]).await;
+    let err = client
+        .alibaba_order_cancel()
+        .body(cancel_body())
+        .call()
+        .await
+        .expect_err("503");
+    assert_eq!(err.outcome(), Outcome::Refused, "{err}");
+
+    // Unknown: a gateway timeout, and a timeout after the request was sent.
+    let (_fake, _, client) = faulty_fake(vec![Fault::Status(504, None)]).await;
+    let err = client
+        .alibaba_order_cancel()
+        .body(cancel_body())
+        .call()
+        .await
+        .expect_err("504");
+    assert_eq!(err.outcome(), Outcome::Unknown, "{err}");
+    let (_fake, check, client) = faulty_fake(vec![Fault::Delay(Duration::from_secs(5))]).await;
+    let err = client
+        .alibaba_order_cancel()
+        .body(cancel_body())
+        .call_with(CallOptions::default().timeout(Duration::from_millis(200)))
+        .await
+        .expect_err("timed out");
+    assert!(err.is_timeout(), "{err}");
+    assert_eq!(err.outcome(), Outcome::Unknown, "{err}");
+    assert_eq!(check.seen().len(), 1, "it reached the server");
+
+    // Not sent: nothing listening, invalid values, a dry run.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let client = Client::builder(credentials())
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .retry_policy(quick_retries())
+        .build()
+        .expect("client");
+    let err = client
+        .alibaba_order_cancel()
+        .body(cancel_body())
+        .call()
+        .await
+        .expect_err("refused connection");
+    assert_eq!(err.outcome(), Outcome::NotSent, "{err}");
+    let err = client
+        .alibaba_order_cancel()
+        .body(pandapon_gen::types::AlibabaOrderCancelRequest::builder())
+        .call()
+        .await
+        .expect_err("invalid");
+    assert_eq!(err.outcome(), Outcome::NotSent, "{err}");
+    let dry = Client::builder(credentials())
+        .dry_run(|_| {})
+        .build()
+        .expect("client");
+    let err = dry
+        .alibaba_order_cancel()
+        .body(cancel_body())
+        .call()
+        .await
+        .expect_err("dry run");
+    assert!(matches!(err, Error::DryRun));
+    assert_eq!(err.outcome(), Outcome::NotSent);
+    assert_eq!(Outcome::Unknown.to_string(), "unknown outcome");
+}

@@ -102,9 +102,65 @@ impl Error {
         }
     }
 
-    /// True when the call ran out of time (connect or total timeout).
+    /// True when the call ran out of time (connect or attempt timeout).
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Transport(e) if e.is_timeout())
+    }
+
+    /// Whether the request may have taken effect at PandaPon: what a caller
+    /// must know before trying a write again.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::InvalidRequest(_) | Self::Hook(_) | Self::DryRun => Outcome::NotSent,
+            // A connection that failed (or timed out) while connecting
+            // carried no request.
+            Self::Transport(e) if e.is_connect() || e.is_builder() => Outcome::NotSent,
+            Self::Transport(_) => Outcome::Unknown,
+            Self::Api(_) => Outcome::Refused,
+            // A gateway's 502 or 504 says the server behind it failed or did
+            // not answer in time: the request may have reached PandaPon.
+            Self::Http { status, .. } | Self::EmptyBody { status }
+                if matches!(status.as_u16(), 502 | 504) =>
+            {
+                Outcome::Unknown
+            }
+            Self::Http { .. } => Outcome::Refused,
+            Self::EmptyBody { status } if !status.is_success() => Outcome::Refused,
+            // A 200 whose body is empty, cut short, undecodable or without
+            // `code`/`data`: PandaPon answered, but what it did is not known.
+            Self::EmptyBody { .. } | Self::Decode { .. } | Self::Incomplete { .. } => {
+                Outcome::Unknown
+            }
+        }
+    }
+}
+
+/// Whether a failed call's request may have taken effect
+/// ([`Error::outcome`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Certainly not sent: invalid values, a dry run, a hook's refusal, or a
+    /// connection that could not be made. Trying again cannot duplicate it.
+    NotSent,
+    /// It reached PandaPon (or an HTTP server in front of it) and was
+    /// refused: a business error or an HTTP error status. Nothing happened,
+    /// as far as the answer says.
+    Refused,
+    /// It may have reached PandaPon and the result is not known: a timeout
+    /// or reset after sending, a gateway's 502 or 504, or a success answer
+    /// that could not be read. Before repeating a write, look up whether it
+    /// happened.
+    Unknown,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotSent => "not sent",
+            Self::Refused => "refused",
+            Self::Unknown => "unknown outcome",
+        })
     }
 }
 

@@ -31,7 +31,7 @@ pub use client::{
 };
 pub use enums::{MessagePlatform, MessageType, OrderStatus};
 pub use envelope::{Envelope, Meta, Reply, SUCCESS_CODE, decode_response};
-pub use error::{ApiError, BodyExcerpt, ConfigError, EXCERPT_LIMIT, Error};
+pub use error::{ApiError, BodyExcerpt, ConfigError, EXCERPT_LIMIT, Error, Outcome};
 /// The stream trait of [`Pages`] and [`Items`] (poll them with
 /// `futures_util::StreamExt::next` or any stream adapter).
 pub use futures_core::Stream;
