@@ -255,5 +255,5 @@ async fn every_failure_says_whether_the_request_may_have_taken_effect() {
         .expect_err("dry run");
     assert!(matches!(err, Error::DryRun));
     assert_eq!(err.outcome(), Outcome::NotSent);
-    assert_eq!(Outcome::Unknown.to_string(), "unknown outcome");
+    assert_eq!(Outcome::Unknown.to_string(), "unknown");
 }

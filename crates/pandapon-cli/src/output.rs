@@ -193,7 +193,7 @@ impl Output {
                             }
                         },
                         Err(pandapon_gen::Error::DryRun) => return,
-                        Err(e) => return self.fail(&e.to_string()),
+                        Err(e) => return self.fail(&format!("{e} [{}]", e.outcome())),
                     }
                 }
             });
@@ -201,10 +201,12 @@ impl Output {
         Err(AllPagesDone.into())
     }
 
-    /// Prints a raw call's failure (nothing for a dry run's stop).
+    /// Prints a raw call's failure with its outcome (nothing for a dry
+    /// run's stop).
     pub fn send_error<T: Debug>(&self, value: &SendError<T>) {
         if !pandapon_gen::is_dry_run_stop(value) {
-            self.fail(&describe(value));
+            let outcome = pandapon_gen::Outcome::of_send_error(value);
+            self.fail(&format!("{} [{outcome}]", describe(value)));
         }
     }
 
@@ -223,10 +225,11 @@ impl Output {
                     Some(other) => other.to_string(),
                 };
                 self.fail(&format!(
-                    "PandaPon refused the call: code {} msg {:?} requestId {}",
+                    "PandaPon refused the call: code {} msg {:?} requestId {} [{}]",
                     code.map_or("<none>".to_owned(), |c| c.to_string()),
                     field("msg"),
                     field("requestId"),
+                    pandapon_gen::Outcome::Refused,
                 ));
             }
         }

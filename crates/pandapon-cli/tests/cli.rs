@@ -209,7 +209,7 @@ async fn request_calls_any_path_signed() {
     let out = run(cmd).await;
     assert_eq!(clean(&out).status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("http 404"),
+        text(&out.stderr).contains("http 404") && text(&out.stderr).contains("[refused]"),
         "{}",
         text(&out.stderr)
     );
@@ -417,7 +417,7 @@ async fn failures_exit_non_zero_without_panicking() {
     let out = run(cmd).await;
     assert_eq!(clean(&out).status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("transport error"),
+        text(&out.stderr).contains("transport error") && text(&out.stderr).contains("[not sent]"),
         "{}",
         text(&out.stderr)
     );

@@ -135,6 +135,26 @@ impl Error {
     }
 }
 
+impl Outcome {
+    /// The outcome of a raw `send()` that failed, as [`Error::outcome`]
+    /// judges a `call()`'s error. (A business error inside HTTP 200 is a
+    /// successful `send()`: its outcome is [`Outcome::Refused`].)
+    pub fn of_send_error<E>(error: &progenitor_client::Error<E>) -> Self {
+        use progenitor_client::Error as P;
+        match error {
+            P::InvalidRequest(_) | P::Custom(_) => Self::NotSent,
+            P::CommunicationError(e) if e.is_connect() || e.is_builder() => Self::NotSent,
+            P::UnexpectedResponse(r) if matches!(r.status().as_u16(), 502 | 504) => Self::Unknown,
+            P::UnexpectedResponse(r) if r.status().is_success() => Self::Unknown,
+            P::UnexpectedResponse(_) | P::ErrorResponse(_) => Self::Refused,
+            P::CommunicationError(_)
+            | P::ResponseBodyError(_)
+            | P::InvalidResponsePayload(..)
+            | P::InvalidUpgrade(_) => Self::Unknown,
+        }
+    }
+}
+
 /// Whether a failed call's request may have taken effect
 /// ([`Error::outcome`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +179,7 @@ impl fmt::Display for Outcome {
         f.write_str(match self {
             Self::NotSent => "not sent",
             Self::Refused => "refused",
-            Self::Unknown => "unknown outcome",
+            Self::Unknown => "unknown",
         })
     }
 }
