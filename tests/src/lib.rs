@@ -43,11 +43,20 @@ pub fn quick_retries() -> pandapon_gen::RetryPolicy {
 pub async fn faulty_fake(
     faults: Vec<pandapon_httpmock::Fault>,
 ) -> (pandapon_httpmock::FakePandaPon, SignatureCheck, Client) {
+    faulty_fake_with_routes(faults, Vec::new()).await
+}
+
+/// Like [`faulty_fake`], also serving `extra` routes the spec does not have.
+pub async fn faulty_fake_with_routes(
+    faults: Vec<pandapon_httpmock::Fault>,
+    extra: Vec<pandapon_httpmock::Route>,
+) -> (pandapon_httpmock::FakePandaPon, SignatureCheck, Client) {
     let check = SignatureCheck::new(credentials());
-    let fake = pandapon_httpmock::FakePandaPon::start_with_faults(
+    let fake = pandapon_httpmock::FakePandaPon::start_with_routes(
         ([127, 0, 0, 1], 0).into(),
         check.clone(),
         faults,
+        extra,
     )
     .await
     .expect("fake starts");

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use pandapon_gen::{CallOptions, Client, Error, Method, Retry};
 use pandapon_httpmock::{FakePandaPon, Fault, Route, SignatureCheck};
-use pandapon_tests::{credentials, quick_retries};
+use pandapon_tests::credentials;
+use pandapon_tests::faulty_fake_with_routes;
 use serde::Deserialize;
 
 /// Paths no operation of the spec has, served by the fake as extra routes.
@@ -41,21 +42,21 @@ const EXTRA: [Route; 3] = [
 ];
 
 async fn fake(faults: Vec<Fault>) -> (FakePandaPon, SignatureCheck, Client) {
-    let check = SignatureCheck::new(credentials());
-    let fake = FakePandaPon::start_with_routes(
-        ([127, 0, 0, 1], 0).into(),
-        check.clone(),
-        faults,
-        EXTRA.to_vec(),
+    faulty_fake_with_routes(faults, EXTRA.to_vec()).await
+}
+
+/// A client of `base_url` signing with the wrong secret.
+fn wrong_client(base_url: &str) -> Client {
+    let wrong = pandapon_gen::Credentials::new(
+        "58c0201dfdf148eca63cbf6bb5e7cf03",
+        "not-the-secret",
+        pandapon_tests::USER_ID,
     )
-    .await
-    .expect("fake starts");
-    let client = Client::builder(credentials())
-        .base_url(fake.base_url())
-        .retry_policy(quick_retries())
+    .expect("credentials");
+    Client::builder(wrong)
+        .base_url(base_url)
         .build()
-        .expect("client");
-    (fake, check, client)
+        .expect("client")
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,16 +167,7 @@ async fn a_business_error_is_an_api_error() {
 #[tokio::test]
 async fn a_bad_signature_is_refused_by_the_fake() {
     let (fake, _check, _) = fake(Vec::new()).await;
-    let wrong = pandapon_gen::Credentials::new(
-        "58c0201dfdf148eca63cbf6bb5e7cf03",
-        "not-the-secret",
-        pandapon_tests::USER_ID,
-    )
-    .expect("credentials");
-    let client = Client::builder(wrong)
-        .base_url(fake.base_url())
-        .build()
-        .expect("client");
+    let client = wrong_client(&fake.base_url());
     let err = client
         .request(Method::GET, READ)
         .read_only()
@@ -269,16 +261,7 @@ async fn the_httpmock_route_helper_checks_the_signature_for_any_path() {
     route.assert_calls_async(1).await;
 
     // A wrong secret misses the route and meets the guard's business error.
-    let wrong = pandapon_gen::Credentials::new(
-        "58c0201dfdf148eca63cbf6bb5e7cf03",
-        "not-the-secret",
-        pandapon_tests::USER_ID,
-    )
-    .expect("credentials");
-    let client = Client::builder(wrong)
-        .base_url(h.server.base_url())
-        .build()
-        .expect("client");
+    let client = wrong_client(&h.server.base_url());
     let err = client
         .request(Method::POST, WRITE)
         .json(&serde_json::json!({"remark": "x"}))

@@ -407,7 +407,7 @@ pub(crate) fn pascal(snake: &str) -> String {
 }
 
 /// Finds `types::<name>` in progenitor's output.
-fn find_struct<'a>(file: &'a syn::File, name: &str) -> Option<&'a syn::ItemStruct> {
+pub(crate) fn find_struct<'a>(file: &'a syn::File, name: &str) -> Option<&'a syn::ItemStruct> {
     file.items.iter().find_map(|item| match item {
         syn::Item::Mod(m) if m.ident == "types" => {
             m.content.as_ref()?.1.iter().find_map(|item| match item {

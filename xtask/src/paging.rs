@@ -195,19 +195,6 @@ pub fn snake(camel: &str) -> String {
     out
 }
 
-/// The struct `types::<name>` in generated code.
-fn find_type<'a>(file: &'a syn::File, name: &str) -> Option<&'a syn::ItemStruct> {
-    file.items.iter().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "types" => {
-            m.content.as_ref()?.1.iter().find_map(|item| match item {
-                syn::Item::Struct(s) if s.ident == name => Some(s),
-                _ => None,
-            })
-        }
-        _ => None,
-    })
-}
-
 fn field_type<'a>(st: &'a syn::ItemStruct, name: &str) -> Option<&'a syn::Type> {
     st.fields
         .iter()
@@ -240,7 +227,7 @@ pub fn emit(file: &syn::File, ops: &[Paginated]) -> Result<(Vec<syn::Item>, Vec<
     let mut done = std::collections::BTreeSet::new();
     for op in ops {
         let id = &op.operation_id;
-        let page_struct = find_type(file, &op.page_schema)
+        let page_struct = crate::codegen::find_struct(file, &op.page_schema)
             .with_context(|| format!("{id}: no generated types::{}", op.page_schema))?;
         let items_field = format_ident!("{}", snake(&op.items));
         let items_ty = field_type(page_struct, &items_field.to_string())
@@ -285,7 +272,7 @@ pub fn emit(file: &syn::File, ops: &[Paginated]) -> Result<(Vec<syn::Item>, Vec<
             });
         }
 
-        let request_struct = find_type(file, &op.request)
+        let request_struct = crate::codegen::find_struct(file, &op.request)
             .with_context(|| format!("{id}: no generated types::{}", op.request))?;
         let page_field = format_ident!("{}", snake(&op.page));
         let page_ty = field_type(request_struct, &page_field.to_string())

@@ -3,7 +3,7 @@
 
 use progenitor_client::ResponseValue;
 use reqwest::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::BodyExcerpt;
 use crate::{ApiError, DevelopId, Error};
@@ -15,7 +15,7 @@ pub const SUCCESS_CODE: i64 = 200;
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// The envelope fields every response shares.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct Meta {
     /// Request id.

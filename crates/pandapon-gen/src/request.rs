@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::envelope::{Envelope, Meta, finish};
-use crate::{CallOptions, Client, DevelopId, Error, Reply, Retry};
+use crate::{CallOptions, Client, Error, Reply, Retry};
 
 /// The operation name an any-path call carries in tracing spans and hooks.
 pub const ANY_PATH_OPERATION: &str = "request";
@@ -184,16 +184,9 @@ impl<'a> AnyRequest<'a> {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct AnyEnvelope<T> {
-    /// Request id.
-    #[serde(rename = "requestId")]
-    pub request_id: Option<String>,
-    /// Return code; 200 is success.
-    pub code: Option<i64>,
-    /// Developer id.
-    #[serde(rename = "developId")]
-    pub develop_id: Option<DevelopId>,
-    /// Message for the code.
-    pub msg: Option<String>,
+    /// `requestId`, `code`, `developId` and `msg`.
+    #[serde(flatten)]
+    pub meta: Meta,
     /// The payload (absent or null: `None`).
     pub data: Option<T>,
 }
@@ -208,14 +201,6 @@ impl<T: DeserializeOwned> Envelope for AnyEnvelope<T> {
             // decode from JSON null; anything else is "code 200 without data".
             None => serde_json::from_value(serde_json::Value::Null).ok(),
         };
-        (
-            Meta {
-                request_id: self.request_id,
-                code: self.code,
-                develop_id: self.develop_id,
-                msg: self.msg,
-            },
-            data,
-        )
+        (self.meta, data)
     }
 }
