@@ -31,6 +31,15 @@ pub fn cancel_body() -> pandapon_gen::types::AlibabaOrderCancelRequest {
         .expect("both required fields are set")
 }
 
+/// A local URL with nothing listening behind it (a port bound, then freed).
+pub fn closed_port_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
 /// The default retry policy with millisecond backoff, for quick tests.
 pub fn quick_retries() -> pandapon_gen::RetryPolicy {
     pandapon_gen::RetryPolicy::default()

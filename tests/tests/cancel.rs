@@ -354,13 +354,8 @@ async fn a_hung_server_times_out_once() {
 
 #[tokio::test]
 async fn connection_refused_is_a_transport_error() {
-    // Bind then drop a listener to get a local port with nothing behind it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
     let client = Client::builder(credentials())
-        .base_url(format!("http://127.0.0.1:{port}"))
+        .base_url(pandapon_tests::closed_port_url())
         .build()
         .expect("client");
     let err = cancel(&client).await.expect_err("refused");

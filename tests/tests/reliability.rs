@@ -216,12 +216,8 @@ async fn every_failure_says_whether_the_request_may_have_taken_effect() {
     );
 
     // Not sent: nothing listening, invalid values, a dry run.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("addr").port()
-    };
     let client = Client::builder(credentials())
-        .base_url(format!("http://127.0.0.1:{port}"))
+        .base_url(pandapon_tests::closed_port_url())
         .retry_policy(quick_retries())
         .build()
         .expect("client");

@@ -43,12 +43,8 @@ fn connection_refused_is_retried_for_writes_and_traced_without_the_secret() {
             .build()
             .expect("runtime");
         rt.block_on(async {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("port")
-                .port();
             let client = Client::builder(credentials())
-                .base_url(format!("http://127.0.0.1:{port}"))
+                .base_url(pandapon_tests::closed_port_url())
                 .retry_policy(quick_retries())
                 .build()
                 .expect("client");
