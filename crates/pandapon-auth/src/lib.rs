@@ -10,7 +10,9 @@ mod sign;
 mod signer;
 mod verify;
 
-pub use callback::{CallbackError, callback_signature, verify_callback};
+pub use callback::{
+    CallbackBase, CallbackError, callback_signature, callback_signature_with, verify_callback,
+};
 pub use credentials::{Credentials, CredentialsError};
 pub use query::{HeaderRuleQuery, QuerySigner};
 pub use sign::{

@@ -173,7 +173,8 @@ fn command() -> Command {
                 Command::new("verify")
                     .about(
                         "Exit 0 when AUTHORIZATION is the hex HMAC-SHA256 of the body file \
-                         under the configured secret, 1 when not",
+                         (or of the access key followed by it) under the configured secret, \
+                         and say which; 1 when not",
                     )
                     .arg(body_file_arg())
                     .arg(
@@ -186,7 +187,13 @@ fn command() -> Command {
             .subcommand(
                 Command::new("sign")
                     .about("Print the Authorization header PandaPon would send for the body file")
-                    .arg(body_file_arg()),
+                    .arg(body_file_arg())
+                    .arg(
+                        Arg::new("with-access-key")
+                            .long("with-access-key")
+                            .action(ArgAction::SetTrue)
+                            .help("Sign the access key followed by the body instead of the body"),
+                    ),
             ),
     )
     .subcommand(
@@ -293,13 +300,21 @@ fn callback(matches: &ArgMatches, sub: &ArgMatches) -> Result<bool> {
         .context("--body-file")?;
     let body = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     if name == "sign" {
-        println!("{}", pandapon_gen::auth::callback_signature(&creds, &body));
+        let base = if args.get_flag("with-access-key") {
+            pandapon_gen::auth::CallbackBase::AccessKeyAndBody
+        } else {
+            pandapon_gen::auth::CallbackBase::Body
+        };
+        println!(
+            "{}",
+            pandapon_gen::auth::callback_signature_with(&creds, base, &body)
+        );
         return Ok(true);
     }
     let authorization = args.get_one::<String>("authorization").map(String::as_str);
     match pandapon_gen::auth::verify_callback(&creds, &body, authorization) {
-        Ok(()) => {
-            println!("valid");
+        Ok(base) => {
+            println!("valid (signed base: {base})");
             Ok(true)
         }
         Err(e) => {

@@ -519,7 +519,26 @@ fn callback_verify_exits_by_the_signature() {
         &sig.to_uppercase(),
     ]);
     assert_eq!(ok.status.code(), Some(0));
-    assert_eq!(text(&ok.stdout), "valid\n");
+    assert_eq!(text(&ok.stdout), "valid (signed base: body)\n");
+    let keyed = with_creds(&[
+        "callback",
+        "sign",
+        "--with-access-key",
+        "--body-file",
+        body_arg,
+    ]);
+    let keyed = text(&keyed.stdout).trim().to_owned();
+    assert_ne!(keyed, sig);
+    let ok = with_creds(&[
+        "callback",
+        "verify",
+        "--body-file",
+        body_arg,
+        "--authorization",
+        &keyed,
+    ]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(text(&ok.stdout), "valid (signed base: access key + body)\n");
 
     std::fs::write(
         &body,

@@ -7,7 +7,8 @@
 //!
 //! Credentials come from `PANDAPON_ACCESS_KEY`, `PANDAPON_ACCESS_SECRET` and
 //! `PANDAPON_USER_ID` (demo ones when unset). The first line on stdout is the
-//! URL; each accepted message is then printed as one JSON line. Answers:
+//! URL; each accepted message is then printed as one JSON line, with
+//! `signedBase` saying which reading of the signature matched. Answers:
 //! 200 accepted (and to a GET, for the console's "Verify" button), 401 bad
 //! or missing `Authorization`, 400 not an order message, 413 body over 1 MiB.
 //! In production, put it behind HTTPS: PandaPon only pushes to HTTPS URLs.
@@ -23,6 +24,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use pandapon_gen::auth::CallbackBase;
 use pandapon_gen::callback::{PushError, verify_message};
 use pandapon_gen::types::OrderMessage;
 use pandapon_gen::{ClientBuilder, Credentials};
@@ -45,7 +47,7 @@ fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
 /// Verifies and queues one push; never waits for the application.
 async fn receive(
     credentials: Arc<Credentials>,
-    queue: mpsc::UnboundedSender<OrderMessage>,
+    queue: mpsc::UnboundedSender<(OrderMessage, CallbackBase)>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     if request.method() == Method::GET {
@@ -62,9 +64,9 @@ async fn receive(
     let body = body.to_bytes();
     Ok(
         match verify_message(&credentials, &body, authorization.as_deref()) {
-            Ok(message) => {
+            Ok(verified) => {
                 // The application may be slow; PandaPon must not wait for it.
-                let _ = queue.send(message);
+                let _ = queue.send((verified.message, verified.base));
                 text(StatusCode::OK, "success")
             }
             Err(PushError::Signature(_)) => text(StatusCode::UNAUTHORIZED, "bad signature"),
@@ -74,13 +76,14 @@ async fn receive(
 }
 
 /// The application side: here it just prints each message.
-async fn application(mut queue: mpsc::UnboundedReceiver<OrderMessage>) {
-    while let Some(message) = queue.recv().await {
+async fn application(mut queue: mpsc::UnboundedReceiver<(OrderMessage, CallbackBase)>) {
+    while let Some((message, base)) = queue.recv().await {
         let line = serde_json::json!({
             "messageType": message.message_type.as_ref().map(|t| t.as_str()),
             "messagePlatform": message.message_platform.code(),
             "timestamp": message.timestamp,
             "messageBody": message.message_body.as_ref().map(|b| b.as_value()),
+            "signedBase": base.to_string(),
         });
         println!("{line}");
     }

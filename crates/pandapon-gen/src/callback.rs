@@ -5,7 +5,7 @@
 //! order is not guaranteed. Acknowledge first, process later (see the
 //! `callback_receiver` example).
 
-use pandapon_auth::{CallbackError, Credentials, verify_callback};
+use pandapon_auth::{CallbackBase, CallbackError, Credentials, verify_callback};
 
 use crate::types::OrderMessage;
 
@@ -28,15 +28,31 @@ pub fn parse_message(body: &[u8]) -> Result<OrderMessage, PushError> {
     Ok(serde_json::from_slice(body)?)
 }
 
+/// A pushed message whose signature verified.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Verified {
+    /// The parsed message.
+    pub message: OrderMessage,
+    /// Which reading of PandaPon's signed base matched: the raw body, or the
+    /// access key followed by the body. PandaPon's docs leave this open; log
+    /// it once to learn which one your account's pushes use.
+    pub base: CallbackBase,
+}
+
 /// Verifies the `Authorization` header over the raw body (HMAC-SHA256 with
-/// the access secret), then parses the message.
+/// the access secret; either reading of the base, see [`CallbackBase`]),
+/// then parses the message.
 pub fn verify_message(
     credentials: &Credentials,
     body: &[u8],
     authorization: Option<&str>,
-) -> Result<OrderMessage, PushError> {
-    verify_callback(credentials, body, authorization)?;
-    parse_message(body)
+) -> Result<Verified, PushError> {
+    let base = verify_callback(credentials, body, authorization)?;
+    Ok(Verified {
+        message: parse_message(body)?,
+        base,
+    })
 }
 
 #[cfg(test)]
@@ -49,8 +65,16 @@ mod tests {
         let creds = Credentials::new("ak", "sk", "u").unwrap();
         let body = br#"{"messageType":"ORDER_CREATE","messageBody":"{\"orderId\":\"1\"}","messagePlatform":0,"timestamp":"1779263269913"}"#;
         let sig = callback_signature(&creds, body);
-        let msg = verify_message(&creds, body, Some(&sig)).unwrap();
-        assert_eq!(msg.message_platform, crate::MessagePlatform::Taobao);
+        let verified = verify_message(&creds, body, Some(&sig)).unwrap();
+        assert_eq!(
+            verified.message.message_platform,
+            crate::MessagePlatform::Taobao
+        );
+        assert_eq!(verified.base, CallbackBase::Body);
+        let keyed =
+            pandapon_auth::callback_signature_with(&creds, CallbackBase::AccessKeyAndBody, body);
+        let verified = verify_message(&creds, body, Some(&keyed)).unwrap();
+        assert_eq!(verified.base, CallbackBase::AccessKeyAndBody);
         assert!(matches!(
             verify_message(&creds, body, Some("00")),
             Err(PushError::Signature(CallbackError::Mismatch))
