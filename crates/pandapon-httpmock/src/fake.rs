@@ -2,14 +2,16 @@
 //! and answers every operation of the spec with its documented example.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -77,7 +79,7 @@ impl Route {
     }
 }
 
-/// A failure the fake injects into the next request, before answering it.
+/// A failure the fake injects into a request, after reading it whole.
 ///
 /// More kinds may be added: match with a wildcard arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,11 +93,50 @@ pub enum Fault {
     /// Answer a signed request with this business error (code, msg) inside
     /// HTTP 200, as PandaPon refuses a call.
     Business(i64, String),
+    /// Close the connection without answering: a reset before the response
+    /// starts.
+    Reset,
+    /// Send the status, the headers (with the full `Content-Length`) and
+    /// half of the success answer, then close the connection: a reset after
+    /// the response started.
+    Truncate,
+    /// Answer HTTP 200 with a body that is cut-off JSON.
+    Malformed,
+    /// Answer HTTP 200 with a body of this many bytes (the start of an
+    /// envelope, then padding), declaring its `Content-Length` or not.
+    Oversized {
+        /// Body size in bytes.
+        bytes: usize,
+        /// Whether the headers carry `Content-Length`.
+        declared: bool,
+    },
+    /// Send the headers and half of the success answer, go silent this long,
+    /// then send the rest.
+    Stall(Duration),
+    /// Send the success answer in small pieces spread evenly over this long.
+    Slow(Duration),
 }
+
+/// A request as a fault plan sees it ([`FakePandaPon::start_with_plan`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Arrival<'a> {
+    /// The method, upper case.
+    pub method: &'a str,
+    /// The path.
+    pub path: &'a str,
+    /// The query string, if any.
+    pub query: Option<&'a str>,
+    /// The request body.
+    pub body: &'a [u8],
+}
+
+/// Decides the fault (if any) for each request.
+type Plan = Box<dyn Fn(&Arrival<'_>) -> Option<Fault> + Send + Sync>;
 
 struct State {
     check: SignatureCheck,
-    faults: Mutex<VecDeque<Fault>>,
+    plan: Plan,
     extra: Vec<Route>,
 }
 
@@ -142,12 +183,32 @@ impl FakePandaPon {
         faults: Vec<Fault>,
         extra: Vec<Route>,
     ) -> io::Result<Self> {
+        let faults = Mutex::new(VecDeque::from(faults));
+        let plan = move |_: &Arrival<'_>| {
+            faults
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop_front()
+        };
+        Self::start_with_plan(addr, check, plan, extra).await
+    }
+
+    /// Like [`start_with_routes`](Self::start_with_routes), asking `plan`
+    /// for each request's fault (`None`: answer normally). The plan sees
+    /// the request whole, so a test can pick faults per call, for example
+    /// by an id in the body, at random with a fixed seed.
+    pub async fn start_with_plan(
+        addr: SocketAddr,
+        check: SignatureCheck,
+        plan: impl Fn(&Arrival<'_>) -> Option<Fault> + Send + Sync + 'static,
+        extra: Vec<Route>,
+    ) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = oneshot::channel();
         let check = Arc::new(State {
             check,
-            faults: Mutex::new(faults.into()),
+            plan: Box::new(plan),
             extra,
         });
         let task = tokio::spawn(async move {
@@ -200,14 +261,133 @@ impl Drop for FakePandaPon {
     }
 }
 
-fn reply(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+/// One step of a scripted response body.
+enum Step {
+    Data(Bytes),
+    Pause(Duration),
+    Fail,
+}
+
+/// A response body sent as scripted: pieces, pauses and a failure that
+/// makes the server drop the connection.
+pub(crate) struct Scripted {
+    steps: VecDeque<Step>,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Scripted {
+    fn new(steps: impl IntoIterator<Item = Step>) -> Self {
+        Self {
+            steps: steps.into_iter().collect(),
+            sleep: None,
+        }
+    }
+
+    fn full(bytes: impl Into<Bytes>) -> Self {
+        Self::new([Step::Data(bytes.into())])
+    }
+}
+
+impl hyper::body::Body for Scripted {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, io::Error>>> {
+        loop {
+            if let Some(sleep) = self.sleep.as_mut() {
+                std::task::ready!(sleep.as_mut().poll(cx));
+                self.sleep = None;
+            }
+            match self.steps.pop_front() {
+                None => return Poll::Ready(None),
+                Some(Step::Data(bytes)) => {
+                    return Poll::Ready(Some(Ok(hyper::body::Frame::data(bytes))));
+                }
+                Some(Step::Pause(pause)) => {
+                    self.sleep = Some(Box::pin(tokio::time::sleep(pause)));
+                }
+                Some(Step::Fail) => {
+                    return Poll::Ready(Some(Err(io::Error::other(
+                        "connection reset by the fake",
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+fn reply(status: StatusCode, body: &Value) -> Response<Scripted> {
+    scripted(status, Scripted::full(body.to_string()), None)
+}
+
+fn scripted(status: StatusCode, body: Scripted, length: Option<usize>) -> Response<Scripted> {
+    let mut response = Response::new(body);
     *response.status_mut() = status;
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
     );
+    if let Some(length) = length {
+        headers.insert(
+            http::header::CONTENT_LENGTH,
+            http::HeaderValue::from(length),
+        );
+    }
     response
+}
+
+/// The success answer, sent as `fault` says (a body fault, or whole).
+fn deliver(answer: &Value, fault: Option<Fault>) -> Response<Scripted> {
+    let bytes = Bytes::from(answer.to_string());
+    let half = bytes.len() / 2;
+    let (body, length) = match fault {
+        Some(Fault::Truncate) => (
+            Scripted::new([Step::Data(bytes.slice(..half)), Step::Fail]),
+            Some(bytes.len()),
+        ),
+        Some(Fault::Stall(pause)) => (
+            Scripted::new([
+                Step::Data(bytes.slice(..half)),
+                Step::Pause(pause),
+                Step::Data(bytes.slice(half..)),
+            ]),
+            Some(bytes.len()),
+        ),
+        Some(Fault::Slow(over)) => {
+            let pieces = bytes.len().div_ceil(16).max(1);
+            let pause = over / u32::try_from(pieces).unwrap_or(u32::MAX);
+            let steps = (0..pieces).flat_map(|i| {
+                let piece = bytes.slice(i * 16..((i + 1) * 16).min(bytes.len()));
+                [Step::Pause(pause), Step::Data(piece)]
+            });
+            (Scripted::new(steps), Some(bytes.len()))
+        }
+        _ => (Scripted::full(bytes), None),
+    };
+    scripted(StatusCode::OK, body, length)
+}
+
+/// A 200 answer of `size` bytes: an envelope's start, then padding.
+fn oversized(size: usize, declared: bool) -> Response<Scripted> {
+    const PIECE: usize = 64 * 1024;
+    let head = Bytes::from_static(br#"{"code":200,"msg":"","data":""#);
+    let pad = Bytes::from(vec![b'x'; PIECE]);
+    let mut steps = vec![Step::Data(head.clone())];
+    let mut left = size.saturating_sub(head.len());
+    while left > 0 {
+        let n = left.min(PIECE);
+        steps.push(Step::Data(pad.slice(..n)));
+        left -= n;
+    }
+    scripted(
+        StatusCode::OK,
+        Scripted::new(steps),
+        declared.then_some(size),
+    )
 }
 
 /// Why the warehouse-logistics query does not match the headers, if it does not.
@@ -239,34 +419,50 @@ fn query_mismatch(query: Option<&str>, headers: &http::HeaderMap) -> Option<&'st
 async fn answer(
     state: Arc<State>,
     request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Scripted>, io::Error> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let verdict = state.check.check_headers(&path, &parts.headers);
-    let fault = state
-        .faults
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .pop_front();
-    match fault {
+    let bytes = match Limited::new(body, BODY_LIMIT).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let msg = "request body unreadable or over 1 MiB";
+            return Ok(reply(StatusCode::BAD_REQUEST, &business_error(400, msg)));
+        }
+    };
+    let fault = (state.plan)(&Arrival {
+        method: parts.method.as_str(),
+        path: &path,
+        query: parts.uri.query(),
+        body: &bytes,
+    });
+    match &fault {
         Some(Fault::Status(status, retry_after)) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            let mut response = Response::new(Full::new(Bytes::from(format!(
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let mut response = Response::new(Scripted::full(format!(
                 "<html><body><h1>{status}</h1>injected by the fake</body></html>"
-            ))));
+            )));
             *response.status_mut() = status;
             if let Some(secs) = retry_after {
                 response
                     .headers_mut()
-                    .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+                    .insert(http::header::RETRY_AFTER, http::HeaderValue::from(*secs));
             }
             return Ok(response);
         }
-        Some(Fault::Delay(pause)) => tokio::time::sleep(pause).await,
+        Some(Fault::Delay(pause)) => tokio::time::sleep(*pause).await,
         Some(Fault::Business(code, msg)) if verdict.is_ok() => {
-            return Ok(reply(StatusCode::OK, &business_error(code, &msg)));
+            return Ok(reply(StatusCode::OK, &business_error(*code, msg)));
         }
-        Some(Fault::Business(..)) | None => {}
+        // An error from the service makes hyper close the connection
+        // without an answer.
+        Some(Fault::Reset) => return Err(io::Error::other("reset by the fake")),
+        Some(Fault::Malformed) => {
+            let body = Scripted::full(&br#"{"code":200,"msg":"","data":{"#[..]);
+            return Ok(scripted(StatusCode::OK, body, None));
+        }
+        Some(Fault::Oversized { bytes, declared }) => return Ok(oversized(*bytes, *declared)),
+        _ => {}
     }
     let Some(route) = ROUTES
         .iter()
@@ -291,20 +487,13 @@ async fn answer(
             &business_error(SIGNATURE_ERROR_CODE, why),
         ));
     }
-    let bytes = match Limited::new(body, BODY_LIMIT).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            let msg = "request body unreadable or over 1 MiB";
-            return Ok(reply(StatusCode::BAD_REQUEST, &business_error(400, msg)));
-        }
-    };
     if route.method == "POST" && serde_json::from_slice::<Value>(&bytes).is_err() {
         return Ok(reply(
             StatusCode::OK,
             &business_error(400, "request body is not JSON"),
         ));
     }
-    Ok(reply(StatusCode::OK, &route.answer()))
+    Ok(deliver(&route.answer(), fault))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ mod generated;
 pub use check::{
     DEVELOP_ID, REQUEST_ID, SIGNATURE_ERROR_CODE, Seen, SignatureCheck, business_error, success,
 };
-pub use fake::{FakePandaPon, Fault, Route};
+pub use fake::{Arrival, FakePandaPon, Fault, Route};
 pub use generated::{MockServerExt, ROUTES, operations};
 pub use httpmock;
 
