@@ -249,3 +249,237 @@ async fn every_failure_says_whether_the_request_may_have_taken_effect() {
     assert_eq!(err.outcome(), Outcome::NotSent);
     assert_eq!(Outcome::Unknown.to_string(), "unknown");
 }
+
+/// A client for `fake` with quick retries and the given body bounds.
+fn bounded(
+    fake: &pandapon_httpmock::FakePandaPon,
+    max_bytes: usize,
+    stall: pandapon_gen::StallPolicy,
+) -> Client {
+    Client::builder(credentials())
+        .base_url(fake.base_url())
+        .retry_policy(quick_retries())
+        .max_response_bytes(max_bytes)
+        .stall_protection(stall)
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn a_success_answer_over_the_size_limit_fails_typed_and_is_not_retried() {
+    use futures_util::StreamExt;
+    use pandapon_gen::{Error, Method, Outcome, StallPolicy, types};
+
+    // Declared: refused on the headers, before any of the gigabyte is read.
+    let huge = Fault::Oversized {
+        bytes: 1 << 30,
+        declared: true,
+    };
+    let (fake, check, _) = faulty_fake(vec![huge]).await;
+    let client = bounded(
+        &fake,
+        pandapon_gen::DEFAULT_MAX_RESPONSE_BYTES,
+        StallPolicy::default(),
+    );
+    let err = client
+        .taobao_product_get()
+        .item_id("x")
+        .call()
+        .await
+        .expect_err("over the limit");
+    assert!(
+        matches!(err, Error::TooLarge { limit, declared: Some(n), .. }
+            if limit == 16 << 20 && n == 1 << 30),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("16777216-byte limit"), "{text}");
+    assert!(text.contains("max_response_bytes"), "{text}");
+    assert!(text.contains("PANDAPON_MAX_RESPONSE_BYTES"), "{text}");
+    assert_eq!(err.outcome(), Outcome::Unknown);
+    assert_eq!(
+        check.seen().len(),
+        1,
+        "a read that is too large is not retried"
+    );
+
+    // Undeclared (chunked): counted as it arrives, for generated calls,
+    // any-path calls and pages alike.
+    let streamed = || Fault::Oversized {
+        bytes: 200_000,
+        declared: false,
+    };
+    let (fake, check, _) = faulty_fake(vec![streamed(); 3]).await;
+    let client = bounded(&fake, 64 * 1024, StallPolicy::default());
+    let err = client
+        .alibaba_order_cancel()
+        .body(cancel_body())
+        .call()
+        .await
+        .expect_err("over the limit");
+    assert!(
+        matches!(
+            err,
+            Error::TooLarge {
+                limit: 65536,
+                declared: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = client
+        .request(Method::GET, "/v2/taobao/product/get")
+        .query("itemId", "x")
+        .read_only()
+        .call::<serde_json::Value>()
+        .await
+        .expect_err("over the limit");
+    assert!(matches!(err, Error::TooLarge { .. }), "{err:?}");
+    let first = client
+        .alibaba_product_keyword_search()
+        .body(types::AlibabaProductKeywordSearchRequest::builder().keyword("鞋".to_owned()))
+        .items()
+        .next()
+        .await
+        .expect("an item or an error");
+    assert!(matches!(first, Err(Error::TooLarge { .. })), "{first:?}");
+    assert_eq!(check.seen().len(), 3, "one request each, none retried");
+
+    // Within the limit, the same client reads answers as usual.
+    client
+        .taobao_product_get()
+        .item_id("x")
+        .call()
+        .await
+        .expect("a normal answer");
+}
+
+#[tokio::test]
+async fn a_stalled_body_fails_as_a_timeout_and_only_reads_are_retried() {
+    use pandapon_gen::{Error, Outcome, StallPolicy};
+    use std::time::Instant;
+
+    let stall = StallPolicy::default().grace(Duration::from_millis(200));
+    let stalled = || vec![Fault::Stall(Duration::from_secs(20))];
+
+    // A read: the stalled attempt fails after the grace period and the
+    // second attempt answers, long before the 20 s silence ends.
+    let (fake, check, _) = faulty_fake(stalled()).await;
+    let client = bounded(&fake, 1 << 20, stall);
+    let started = Instant::now();
+    let reply = client
+        .taobao_product_get()
+        .item_id("x")
+        .call()
+        .await
+        .expect("second attempt");
+    assert_eq!(reply.data.quantity, Some(400));
+    assert_eq!(check.seen().len(), 2);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A write: not re-sent, and the error is a timeout whose outcome is unknown.
+    let (fake, check, _) = faulty_fake(stalled()).await;
+    let client = bounded(&fake, 1 << 20, stall);
+    let err = client
+        .alibaba_order_cancel()
+        .body(cancel_body())
+        .call()
+        .await
+        .expect_err("stalled");
+    assert!(
+        matches!(err, Error::Stalled { policy, .. } if policy == stall),
+        "{err:?}"
+    );
+    assert!(err.is_timeout());
+    assert_eq!(err.outcome(), Outcome::Unknown);
+    assert!(err.to_string().contains("stall_protection"), "{err}");
+    assert_eq!(check.seen().len(), 1);
+
+    // Slow but steady is not a stall: 16-byte pieces every few tens of ms.
+    let (fake, check, _) = faulty_fake(vec![Fault::Slow(Duration::from_millis(600))]).await;
+    let client = bounded(&fake, 1 << 20, stall);
+    client
+        .alibaba_order_cancel()
+        .body(cancel_body())
+        .call()
+        .await
+        .expect("a slow answer is read whole");
+    assert_eq!(check.seen().len(), 1);
+
+    // With the check off, the attempt timeout is what ends a stall.
+    let (fake, _, _) = faulty_fake(stalled()).await;
+    let client = bounded(&fake, 1 << 20, StallPolicy::disabled());
+    let err = client
+        .alibaba_order_cancel()
+        .body(cancel_body())
+        .call_with(CallOptions::default().timeout(Duration::from_millis(500)))
+        .await
+        .expect_err("timed out");
+    assert!(
+        matches!(err, Error::Transport(_)) && err.is_timeout(),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn resets_and_broken_bodies_are_retried_for_reads_and_unknown_for_writes() {
+    use pandapon_gen::{Error, Outcome};
+
+    for fault in [Fault::Reset, Fault::Truncate] {
+        let (_fake, check, client) = faulty_fake(vec![fault.clone()]).await;
+        client
+            .taobao_product_get()
+            .item_id("x")
+            .call()
+            .await
+            .unwrap_or_else(|e| panic!("{fault:?}: second attempt: {e}"));
+        assert_eq!(check.seen().len(), 2, "{fault:?}");
+        assert_eq!(
+            outcome_after(fault.clone()).await,
+            (Outcome::Unknown, 1),
+            "{fault:?}"
+        );
+    }
+    // Cut-off JSON is not retried: the server answered, wrongly.
+    let (_fake, check, client) = faulty_fake(vec![Fault::Malformed]).await;
+    let err = client
+        .taobao_product_get()
+        .item_id("x")
+        .call()
+        .await
+        .expect_err("malformed");
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert_eq!(err.outcome(), Outcome::Unknown);
+    assert_eq!(check.seen().len(), 1);
+}
+
+#[test]
+fn the_size_limit_comes_from_the_environment_too() {
+    use pandapon_gen::{ClientBuilder, ConfigError, ENV_MAX_RESPONSE_BYTES};
+    fn vars(extra: Option<&'static str>) -> impl Fn(&str) -> Option<String> {
+        move |name: &str| match name {
+            "PANDAPON_ACCESS_KEY" => Some("ak".to_owned()),
+            "PANDAPON_ACCESS_SECRET" => Some("sk".to_owned()),
+            "PANDAPON_USER_ID" => Some("u".to_owned()),
+            n if n == ENV_MAX_RESPONSE_BYTES => extra.map(str::to_owned),
+            _ => None,
+        }
+    }
+    let builder = ClientBuilder::from_lookup(vars(Some("1024"))).expect("valid");
+    assert!(
+        format!("{builder:?}").contains("max_bytes: 1024"),
+        "{builder:?}"
+    );
+    for bad in ["0", "-1", "lots"] {
+        let err = ClientBuilder::from_lookup(vars(Some(bad))).expect_err(bad);
+        assert!(
+            matches!(err, ConfigError::InvalidVar { name, .. } if name == ENV_MAX_RESPONSE_BYTES),
+            "{bad}: {err}"
+        );
+    }
+}

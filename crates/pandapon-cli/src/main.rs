@@ -32,7 +32,7 @@ mod sdk {
 const DEMO: (&str, &str, &str) = ("demo-access-key", "demo-access-secret", "demo-user");
 
 /// Global options: (flag, environment variable, help).
-const GLOBALS: [(&str, &str, &str); 5] = [
+const GLOBALS: [(&str, &str, &str); 7] = [
     (
         "access-key",
         pandapon_gen::ENV_ACCESS_KEY,
@@ -57,6 +57,16 @@ const GLOBALS: [(&str, &str, &str); 5] = [
         "timestamp-unit",
         pandapon_gen::ENV_TIMESTAMP_UNIT,
         "Unit of the timestamp header: ms or s [default: ms]",
+    ),
+    (
+        "clock-offset-ms",
+        pandapon_gen::ENV_CLOCK_OFFSET_MS,
+        "Milliseconds added to the local clock when signing (positive if it is behind) [default: 0]",
+    ),
+    (
+        "max-response-bytes",
+        pandapon_gen::ENV_MAX_RESPONSE_BYTES,
+        "Most bytes read from one response [default: 16777216]",
     ),
 ];
 
@@ -84,6 +94,7 @@ fn command() -> Command {
                 .long(flag)
                 .global(true)
                 .value_name(var)
+                .allow_negative_numbers(true)
                 .help_heading(GLOBAL_HEADING)
                 .help(format!("{help} (env: {var})")),
         );

@@ -68,10 +68,34 @@ fn describe<T: Debug>(error: &SendError<T>) -> String {
             format!("undecodable response: {e}; body: {}", excerpt(bytes))
         }
         SendError::UnexpectedResponse(response) => {
-            format!("http {} from {}", response.status(), response.url())
+            let mut line = format!("http {} from {}", response.status(), response.url());
+            let body = pandapon_gen::error_body(response).unwrap_or_default();
+            if let Ok(meta) = serde_json::from_slice::<pandapon_gen::Meta>(body) {
+                for (name, value) in [
+                    ("code", meta.code.map(|c| c.to_string())),
+                    ("msg", meta.msg),
+                    ("requestId", meta.request_id),
+                ] {
+                    if let Some(value) = value {
+                        line.push_str(&format!("; {name} {value}"));
+                    }
+                }
+            }
+            if !body.is_empty() {
+                line.push_str(&format!("; body: {}", excerpt(body)));
+            }
+            line
         }
         SendError::CommunicationError(e) | SendError::ResponseBodyError(e) => {
-            format!("transport error: {e}")
+            // reqwest's own text is generic ("error decoding response body");
+            // the reason is in the sources.
+            let mut line = format!("transport error: {e}");
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                line.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            line
         }
         other => other.to_string(),
     }

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use pandapon_gen::Credentials;
 use pandapon_gen::auth::Verifier;
-use pandapon_httpmock::{FakePandaPon, SignatureCheck};
+use pandapon_httpmock::{FakePandaPon, Fault, SignatureCheck};
 
 const KEY: &str = "cli-test-key";
 const SECRET: &str = "cli-test-SECRET-91b2";
@@ -22,6 +22,8 @@ fn pandapon() -> Command {
         "PANDAPON_USER_ID",
         "PANDAPON_BASE_URL",
         "PANDAPON_TIMESTAMP_UNIT",
+        "PANDAPON_CLOCK_OFFSET_MS",
+        "PANDAPON_MAX_RESPONSE_BYTES",
     ] {
         cmd.env_remove(var);
     }
@@ -441,6 +443,62 @@ async fn failures_exit_non_zero_without_panicking() {
     assert_eq!(clean(&out).status.code(), Some(2));
     let out = pandapon().args(["no-such-command"]).output().expect("runs");
     assert_eq!(clean(&out).status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_errors_show_their_body_and_envelope_and_big_answers_the_limit() {
+    let server = pandapon_httpmock::httpmock::MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path("/v2/alibaba/cart/list");
+            then.status(500)
+                .header("content-type", "application/json")
+                .body(r#"{"code":500,"msg":"系统繁忙","requestId":"r-500"}"#);
+        })
+        .await;
+    let mut cmd = configured(&server.base_url(), SECRET);
+    cmd.args(["alibaba-cart-list"]);
+    let out = run(cmd).await;
+    assert_eq!(clean(&out).status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    for part in [
+        "http 500",
+        "code 500",
+        "msg 系统繁忙",
+        "requestId r-500",
+        r#"body: {"code":500"#,
+        "[refused]",
+    ] {
+        assert!(stderr.contains(part), "{part:?} missing from {stderr}");
+    }
+
+    let check = SignatureCheck::new(creds());
+    let big = Fault::Oversized {
+        bytes: 100_000,
+        declared: false,
+    };
+    let fake = FakePandaPon::start_with_faults(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        check.clone(),
+        vec![big],
+    )
+    .await
+    .expect("fake starts");
+    let mut cmd = configured(&fake.base_url(), SECRET);
+    cmd.args([
+        "--max-response-bytes",
+        "4096",
+        "taobao-product-get",
+        "--item-id",
+        "x",
+    ]);
+    let out = run(cmd).await;
+    assert_eq!(clean(&out).status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("4096-byte limit"), "{stderr}");
+    assert!(stderr.contains("PANDAPON_MAX_RESPONSE_BYTES"), "{stderr}");
+    assert!(stderr.contains("[unknown]"), "{stderr}");
+    assert_eq!(check.seen().len(), 1);
 }
 
 #[test]

@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use tokio::task::futures::TaskLocalFuture;
 use tracing::{Instrument, field};
 
+use crate::body::{self, BodyLimits, ERROR_BODY_LIMIT, StallPolicy};
 use crate::generated::READ_ONLY_OPERATIONS;
 
 /// Whether a call may be re-sent after a failure.
@@ -257,10 +258,12 @@ fn unsent_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
 }
 
 /// Sends `request` per the policy: each attempt is a fresh copy, signed by
-/// `sign` just before it goes out.
+/// `sign` just before it goes out, and its response body is read within
+/// `limits` before the attempt counts as answered.
 pub(crate) async fn execute(
     http: &reqwest::Client,
     policy: &RetryPolicy,
+    limits: &BodyLimits,
     operation: &str,
     mut request: reqwest::Request,
     sign: impl Fn(&mut reqwest::Request),
@@ -291,12 +294,14 @@ pub(crate) async fn execute(
         };
         // Only an enabled span is worth entering on every poll.
         let result = if span.is_disabled() {
-            http.execute(request).await
+            attempt_once(http, request, limits).await
         } else {
-            http.execute(request).instrument(span.clone()).await
+            attempt_once(http, request, limits)
+                .instrument(span.clone())
+                .await
         };
         let (again, wait) = match &result {
-            Ok(response) => {
+            Attempt::Answered(response) => {
                 if !span.is_disabled() {
                     span.record("status", response.status().as_u16());
                 }
@@ -306,7 +311,16 @@ pub(crate) async fn execute(
                     retry_after(response),
                 )
             }
-            Err(e) => {
+            Attempt::BodyFailed(_, error) => {
+                tracing::debug!(
+                    parent: &span,
+                    elapsed_ms = millis_since(t0),
+                    error = %error,
+                    "reading the body failed"
+                );
+                (resend && error.transient(), None)
+            }
+            Attempt::Failed(e) => {
                 tracing::debug!(
                     parent: &span,
                     elapsed_ms = millis_since(t0),
@@ -324,18 +338,79 @@ pub(crate) async fn execute(
             }
         };
         let Some(next) = spare.filter(|_| again) else {
-            return result;
+            return result.finish(limits.stall).await;
         };
         attempt += 1;
         let delay = policy.delay(attempt, wait);
         if started.elapsed() + delay > policy.max_elapsed {
-            return result;
+            return result.finish(limits.stall).await;
         }
         drop(result);
         let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
         tracing::debug!(attempt, delay_ms, "retrying");
         tokio::time::sleep(delay).await;
         request = next;
+    }
+}
+
+/// How one attempt ended.
+enum Attempt {
+    /// A 200 with its body read, or another status with its body unread
+    /// (read only if no further attempt follows).
+    Answered(reqwest::Response),
+    /// A 200 whose body could not be read whole.
+    BodyFailed(reqwest::Response, body::ReadError),
+    /// No answer.
+    Failed(reqwest::Error),
+}
+
+/// Sends one attempt and, for a 200, reads its body within `limits`.
+async fn attempt_once(
+    http: &reqwest::Client,
+    request: reqwest::Request,
+    limits: &BodyLimits,
+) -> Attempt {
+    let mut response = match http.execute(request).await {
+        Ok(response) => response,
+        Err(e) => return Attempt::Failed(e),
+    };
+    if response.status() != StatusCode::OK {
+        return Attempt::Answered(response);
+    }
+    let mut buf = Vec::new();
+    match body::read(
+        &mut response,
+        &mut buf,
+        limits.max_bytes,
+        false,
+        limits.stall,
+    )
+    .await
+    {
+        Ok(()) => Attempt::Answered(body::with_body(response, buf.into())),
+        Err(e) => Attempt::BodyFailed(response, e),
+    }
+}
+
+impl Attempt {
+    /// What the generated code receives from the last attempt. An error
+    /// answer's body is read here (up to 64 KiB) and kept on the response,
+    /// so that error reports can show it.
+    async fn finish(self, stall: StallPolicy) -> reqwest::Result<reqwest::Response> {
+        match self {
+            Self::Answered(mut response) if response.status() != StatusCode::OK => {
+                let mut buf = Vec::new();
+                // A failure part-way keeps what arrived: the status is the news.
+                let _ = body::read(&mut response, &mut buf, ERROR_BODY_LIMIT, true, stall).await;
+                let kept = bytes::Bytes::from(buf);
+                let mut response = body::with_body(response, kept.clone().into());
+                response.extensions_mut().insert(body::ErrorBody(kept));
+                Ok(response)
+            }
+            Self::Answered(response) => Ok(response),
+            Self::BodyFailed(response, error) => Ok(body::failing(response, error)),
+            Self::Failed(e) => Err(e),
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use pandapon_auth::{Credentials, HeaderRuleQuery, QuerySigner, Signer, TimestampUnit};
 use progenitor_client::{ClientHooks, OperationInfo};
 
+use crate::body::{BodyLimits, StallPolicy};
 use crate::call::RetryPolicy;
 use crate::{Client, ConfigError};
 
@@ -32,9 +33,12 @@ pub const ENV_BASE_URL: &str = "PANDAPON_BASE_URL";
 pub const ENV_TIMESTAMP_UNIT: &str = "PANDAPON_TIMESTAMP_UNIT";
 /// Environment variable with a clock offset in milliseconds (optional).
 pub const ENV_CLOCK_OFFSET_MS: &str = "PANDAPON_CLOCK_OFFSET_MS";
+/// Environment variable with the most bytes read from one response
+/// (optional; default 16 MiB).
+pub const ENV_MAX_RESPONSE_BYTES: &str = "PANDAPON_MAX_RESPONSE_BYTES";
 
 /// What a [`Client`] carries besides its HTTP client and base URL: the
-/// signers, the retry policy and the dry-run callback.
+/// signers, the retry policy, the body limits and the dry-run callback.
 ///
 /// It is public only because the generated `Client` names it; it is not part
 /// of the documented API. It has no public constructor, so every [`Client`]
@@ -46,6 +50,7 @@ pub struct ClientState {
     query_signer: Arc<dyn QuerySigner>,
     dry_run: Option<DryRun>,
     policy: RetryPolicy,
+    limits: BodyLimits,
 }
 
 /// Receives each signed request instead of the network.
@@ -61,6 +66,7 @@ impl std::fmt::Debug for ClientState {
             .field("query_signer", &self.query_signer)
             .field("dry_run", &self.dry_run.is_some())
             .field("policy", &self.policy)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -119,9 +125,15 @@ impl ClientHooks<ClientState> for Client {
     ) -> reqwest::Result<reqwest::Response> {
         let op = info.operation_id;
         let query_signed = self.query_signed(op, &request);
-        crate::call::execute(&self.client, &self.inner.policy, op, request, |r| {
-            self.inner.sign(r, query_signed)
-        })
+        let state = &self.inner;
+        crate::call::execute(
+            &self.client,
+            &state.policy,
+            &state.limits,
+            op,
+            request,
+            |r| state.sign(r, query_signed),
+        )
         .await
     }
 }
@@ -176,6 +188,7 @@ pub struct ClientBuilder {
     query_signer: Arc<dyn QuerySigner>,
     dry_run: Option<DryRun>,
     policy: RetryPolicy,
+    limits: BodyLimits,
     clock_offset_ms: i64,
 }
 
@@ -190,6 +203,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("query_signer", &self.query_signer)
             .field("dry_run", &self.dry_run.is_some())
             .field("policy", &self.policy)
+            .field("limits", &self.limits)
             .field("clock_offset_ms", &self.clock_offset_ms)
             .finish()
     }
@@ -197,7 +211,8 @@ impl std::fmt::Debug for ClientBuilder {
 
 impl ClientBuilder {
     /// Defaults: production URL, millisecond timestamps, 10 s to connect,
-    /// 30 s per attempt.
+    /// 30 s per attempt, responses up to 16 MiB, a body that stalls for 5 s
+    /// fails.
     pub fn new(credentials: Credentials) -> Self {
         Self {
             credentials,
@@ -208,13 +223,15 @@ impl ClientBuilder {
             query_signer: Arc::new(HeaderRuleQuery),
             dry_run: None,
             policy: RetryPolicy::default(),
+            limits: BodyLimits::default(),
             clock_offset_ms: 0,
         }
     }
 
     /// Reads `PANDAPON_ACCESS_KEY`, `PANDAPON_ACCESS_SECRET`, `PANDAPON_USER_ID`
-    /// (required), `PANDAPON_BASE_URL` and `PANDAPON_TIMESTAMP_UNIT` (`ms` or
-    /// `s`; optional).
+    /// (required), and optionally `PANDAPON_BASE_URL`,
+    /// `PANDAPON_TIMESTAMP_UNIT` (`ms` or `s`), `PANDAPON_CLOCK_OFFSET_MS`
+    /// and `PANDAPON_MAX_RESPONSE_BYTES`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
     }
@@ -247,6 +264,19 @@ impl ClientBuilder {
                 reason: "expected a whole number of milliseconds, such as -1500".into(),
             })?;
             builder = builder.clock_offset_millis(offset);
+        }
+        if let Some(max) = get(ENV_MAX_RESPONSE_BYTES) {
+            let max =
+                max.trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(ConfigError::InvalidVar {
+                        name: ENV_MAX_RESPONSE_BYTES,
+                        reason: "expected a positive whole number of bytes, such as 33554432"
+                            .into(),
+                    })?;
+            builder = builder.max_response_bytes(max);
         }
         Ok(builder)
     }
@@ -293,6 +323,26 @@ impl ClientBuilder {
     /// (a retried call gets it afresh for every attempt).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// The most bytes read from one response (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::DEFAULT_MAX_RESPONSE_BYTES),
+    /// 16 MiB). A success answer past it fails with
+    /// [`Error::TooLarge`](crate::Error::TooLarge) without the rest being
+    /// read; a declared `Content-Length` past it fails before reading. Error
+    /// answers (not HTTP 200) are read up to 64 KiB for the error report.
+    pub fn max_response_bytes(mut self, max: usize) -> Self {
+        self.limits.max_bytes = max.max(1);
+        self
+    }
+
+    /// When a response body that stops arriving fails (default: under 1 byte
+    /// per second over 5 s), with [`Error::Stalled`](crate::Error::Stalled),
+    /// instead of at the end of the attempt's timeout.
+    /// [`StallPolicy::disabled`] leaves only the timeout.
+    pub fn stall_protection(mut self, policy: StallPolicy) -> Self {
+        self.limits.stall = policy;
         self
     }
 
@@ -345,6 +395,7 @@ impl ClientBuilder {
             query_signer: self.query_signer,
             dry_run: self.dry_run,
             policy: self.policy,
+            limits: self.limits,
         };
         Ok(Client::new_with_client(&base_url, http, inner))
     }

@@ -5,14 +5,12 @@ use progenitor_client::ResponseValue;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use crate::body::BodyFault;
 use crate::error::BodyExcerpt;
 use crate::{ApiError, DevelopId, Error};
 
 /// Code of a successful envelope.
 pub const SUCCESS_CODE: i64 = 200;
-
-/// Most bytes read from an unexpected (non-200) response body.
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// The envelope fields every response shares.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -159,16 +157,22 @@ where
     }
 }
 
-async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
-    let mut buf = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(Error::Transport)? {
-        let room = ERROR_BODY_LIMIT - buf.len();
-        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if buf.len() >= ERROR_BODY_LIMIT {
-            break;
-        }
+/// A body read error as the SDK's error: a crossed bound with its typed
+/// error, anything else as a transport error.
+fn body_error(error: reqwest::Error) -> Error {
+    match crate::body::fault_of(&error) {
+        Some(BodyFault::TooLarge { limit, declared }) => Error::TooLarge {
+            status: StatusCode::OK,
+            limit: *limit,
+            declared: *declared,
+        },
+        Some(BodyFault::Stalled { policy, received }) => Error::Stalled {
+            status: StatusCode::OK,
+            policy: *policy,
+            received: *received,
+        },
+        None => Error::Transport(error),
     }
-    Ok(buf)
 }
 
 /// Turns the result of a generated `send()` into the SDK's result.
@@ -185,18 +189,18 @@ pub(crate) async fn finish<R: Envelope, E>(
         Err(P::InvalidResponsePayload(bytes, e)) => {
             Err(classify_body(StatusCode::OK, &bytes, Some(e)))
         }
-        Err(P::UnexpectedResponse(response)) => {
-            let status = response.status();
-            let bytes = read_bounded(response).await?;
-            Err(classify_body(status, &bytes, None))
-        }
+        // The client read (up to 64 KiB of) the body before handing it over.
+        Err(P::UnexpectedResponse(response)) => Err(classify_body(
+            response.status(),
+            crate::body::error_body(&response).unwrap_or_default(),
+            None,
+        )),
         Err(P::ErrorResponse(value)) => Err(Error::Http {
             status: value.status(),
             body: BodyExcerpt::new(b""),
         }),
-        Err(P::CommunicationError(e) | P::ResponseBodyError(e) | P::InvalidUpgrade(e)) => {
-            Err(Error::Transport(e))
-        }
+        Err(P::ResponseBodyError(e)) => Err(body_error(e)),
+        Err(P::CommunicationError(e) | P::InvalidUpgrade(e)) => Err(Error::Transport(e)),
         Err(P::InvalidRequest(msg)) => Err(Error::InvalidRequest(msg)),
         Err(P::Custom(msg)) if msg == crate::client::DRY_RUN_STOP => Err(Error::DryRun),
         Err(P::Custom(msg)) => Err(Error::Hook(msg)),

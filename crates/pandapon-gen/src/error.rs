@@ -5,7 +5,7 @@ use std::fmt;
 
 use reqwest::StatusCode;
 
-use crate::DevelopId;
+use crate::{DevelopId, StallPolicy};
 
 /// Longest body excerpt kept in an error, in bytes.
 pub const EXCERPT_LIMIT: usize = 512;
@@ -58,6 +58,36 @@ pub enum Error {
         request_id: Option<String>,
     },
 
+    /// A success answer's body is larger than the client's limit
+    /// ([`ClientBuilder::max_response_bytes`]); nothing past the limit was
+    /// read.
+    ///
+    /// [`ClientBuilder::max_response_bytes`]: crate::ClientBuilder::max_response_bytes
+    #[error("{}", crate::body::too_large_message(*limit, *declared))]
+    TooLarge {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The limit in force.
+        limit: usize,
+        /// The `Content-Length` the server declared, if it did.
+        declared: Option<u64>,
+    },
+
+    /// The response body stopped arriving: under the client's minimum rate
+    /// over its grace period ([`ClientBuilder::stall_protection`]). A
+    /// timeout, retried for read-only calls like one.
+    ///
+    /// [`ClientBuilder::stall_protection`]: crate::ClientBuilder::stall_protection
+    #[error("{}", crate::body::stalled_message(policy, *received))]
+    Stalled {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The stall rule that fired.
+        policy: StallPolicy,
+        /// Bytes that arrived in the last grace period.
+        received: u64,
+    },
+
     /// The request could not be sent or the response not received:
     /// connection refused, DNS, TLS, timeout.
     #[error("transport error: {0}")]
@@ -86,7 +116,9 @@ impl Error {
             Self::Api(e) => Some(e.http_status),
             Self::Http { status, .. }
             | Self::EmptyBody { status }
-            | Self::Decode { status, .. } => Some(*status),
+            | Self::Decode { status, .. }
+            | Self::TooLarge { status, .. }
+            | Self::Stalled { status, .. } => Some(*status),
             Self::Transport(e) => e.status(),
             Self::Incomplete { .. } | Self::InvalidRequest(_) | Self::Hook(_) | Self::DryRun => {
                 None
@@ -102,9 +134,10 @@ impl Error {
         }
     }
 
-    /// True when the call ran out of time (connect or attempt timeout).
+    /// True when the call ran out of time: the connect or attempt timeout,
+    /// or a body that stalled.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Transport(e) if e.is_timeout())
+        matches!(self, Self::Transport(e) if e.is_timeout()) || matches!(self, Self::Stalled { .. })
     }
 
     /// Whether the request may have taken effect at PandaPon: what a caller
@@ -128,9 +161,11 @@ impl Error {
             Self::EmptyBody { status } if !status.is_success() => Outcome::Refused,
             // A 200 whose body is empty, cut short, undecodable or without
             // `code`/`data`: PandaPon answered, but what it did is not known.
-            Self::EmptyBody { .. } | Self::Decode { .. } | Self::Incomplete { .. } => {
-                Outcome::Unknown
-            }
+            Self::EmptyBody { .. }
+            | Self::Decode { .. }
+            | Self::Incomplete { .. }
+            | Self::TooLarge { .. }
+            | Self::Stalled { .. } => Outcome::Unknown,
         }
     }
 }

@@ -7,6 +7,7 @@
 // same paths work here and in the generated CLI and mocks.
 extern crate self as pandapon_gen;
 
+mod body;
 mod call;
 pub mod callback;
 mod client;
@@ -21,13 +22,14 @@ mod json;
 mod pages;
 mod request;
 
+pub use body::{DEFAULT_MAX_RESPONSE_BYTES, StallPolicy, error_body};
 pub use call::{CallOptions, Retry, RetryPolicy, is_read_only};
 #[doc(hidden)]
 pub use client::ClientState;
 pub use client::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_ACCESS_KEY,
-    ENV_ACCESS_SECRET, ENV_BASE_URL, ENV_CLOCK_OFFSET_MS, ENV_TIMESTAMP_UNIT, ENV_USER_ID,
-    USER_AGENT,
+    ENV_ACCESS_SECRET, ENV_BASE_URL, ENV_CLOCK_OFFSET_MS, ENV_MAX_RESPONSE_BYTES,
+    ENV_TIMESTAMP_UNIT, ENV_USER_ID, USER_AGENT,
 };
 pub use enums::{MessagePlatform, MessageType, OrderStatus};
 pub use envelope::{Envelope, Meta, Reply, SUCCESS_CODE, decode_response};

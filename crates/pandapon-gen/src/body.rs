@@ -1,0 +1,310 @@
+//! Reading a response body within bounds: no more than the client's size
+//! limit, and failing early when the body stops arriving.
+//!
+//! Every response is read here, inside the retry loop, before the generated
+//! code decodes it. So a read that fails part-way is retried like any other
+//! transient failure of a read-only call, and the generated code only ever
+//! sees a body that is already in memory (or the reason it is not).
+
+use std::error::Error as StdError;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Default limit on the bytes read from one response: 16 MiB, far above the
+/// largest documented PandaPon answer (a page of search results or an
+/// order list is tens of kilobytes).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 << 20;
+
+/// Most bytes read from an answer that is not HTTP 200 (an error page), and
+/// kept for the error.
+pub(crate) const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// When a response body counts as stalled: fewer than
+/// `grace × min_bytes_per_sec` bytes (at least one) arrived within a
+/// `grace`-long stretch of reading it.
+///
+/// The default, 5 s at 1 byte per second, fails a body that stops arriving
+/// after 5 s rather than at the end of the attempt's timeout. A stalled read
+/// is a timeout ([`Error::is_timeout`](crate::Error::is_timeout)) and is
+/// retried for read-only calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StallPolicy {
+    /// How long a stretch of reading is measured over; also the time a body
+    /// may be silent before it counts as stalled.
+    pub grace: Duration,
+    /// The slowest acceptable rate over each stretch; 0 turns the check off.
+    pub min_bytes_per_sec: u64,
+}
+
+impl Default for StallPolicy {
+    /// 5 s grace, 1 byte per second.
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(5),
+            min_bytes_per_sec: 1,
+        }
+    }
+}
+
+impl StallPolicy {
+    /// No stall check: a slow body is bounded by the attempt timeout only.
+    pub fn disabled() -> Self {
+        Self {
+            min_bytes_per_sec: 0,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the grace period (and the stretch the rate is measured over).
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Sets the slowest acceptable rate, in bytes per second.
+    pub fn min_bytes_per_sec(mut self, rate: u64) -> Self {
+        self.min_bytes_per_sec = rate;
+        self
+    }
+
+    fn enabled(&self) -> bool {
+        self.min_bytes_per_sec > 0 && !self.grace.is_zero()
+    }
+
+    /// Bytes that must arrive in each stretch.
+    fn needed(&self) -> u64 {
+        let per_stretch = u128::from(self.min_bytes_per_sec) * self.grace.as_millis() / 1000;
+        u64::try_from(per_stretch).unwrap_or(u64::MAX).max(1)
+    }
+}
+
+/// The bounds a client reads responses within.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BodyLimits {
+    pub(crate) max_bytes: usize,
+    pub(crate) stall: StallPolicy,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            stall: StallPolicy::default(),
+        }
+    }
+}
+
+/// Why a body was not read to its end, as the body error the generated code
+/// receives; [`crate::envelope`] turns it into an [`Error`](crate::Error).
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum BodyFault {
+    #[error("{}", too_large_message(*limit, *declared))]
+    TooLarge {
+        limit: usize,
+        /// The `Content-Length`, when the server declared one.
+        declared: Option<u64>,
+    },
+    #[error("{}", stalled_message(policy, *received))]
+    Stalled {
+        policy: StallPolicy,
+        /// Bytes that arrived in the last stretch.
+        received: u64,
+    },
+}
+
+/// What [`Error::TooLarge`](crate::Error::TooLarge) says.
+pub(crate) fn too_large_message(limit: usize, declared: Option<u64>) -> String {
+    let declared = declared.map_or(String::new(), |n| format!(" (Content-Length {n})"));
+    format!(
+        "response body over the {limit}-byte limit{declared}; the rest was not read \
+         (raise the limit with ClientBuilder::max_response_bytes or PANDAPON_MAX_RESPONSE_BYTES)"
+    )
+}
+
+/// What [`Error::Stalled`](crate::Error::Stalled) says.
+pub(crate) fn stalled_message(policy: &StallPolicy, received: u64) -> String {
+    format!(
+        "response body stalled: {received} bytes in {} ms, under {} bytes/s \
+         (see ClientBuilder::stall_protection)",
+        policy.grace.as_millis(),
+        policy.min_bytes_per_sec
+    )
+}
+
+/// A body read failure: a bound was crossed, or the connection failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReadError {
+    #[error(transparent)]
+    Fault(BodyFault),
+    #[error(transparent)]
+    Transport(reqwest::Error),
+}
+
+impl ReadError {
+    /// Worth another attempt of a read-only call: everything but a body
+    /// over the size limit (it would be just as large again).
+    pub(crate) fn transient(&self) -> bool {
+        !matches!(self, Self::Fault(BodyFault::TooLarge { .. }))
+    }
+
+    fn boxed(self) -> Box<dyn StdError + Send + Sync> {
+        match self {
+            Self::Fault(f) => Box::new(f),
+            Self::Transport(e) => Box::new(e),
+        }
+    }
+}
+
+/// Reads up to `limit` bytes of `response`'s body into `buf`. Past `limit`:
+/// with `truncate`, stops there; without, [`BodyFault::TooLarge`]. On any
+/// error `buf` holds what arrived before it.
+pub(crate) async fn read(
+    response: &mut reqwest::Response,
+    buf: &mut Vec<u8>,
+    limit: usize,
+    truncate: bool,
+    stall: StallPolicy,
+) -> Result<(), ReadError> {
+    let declared = response.content_length();
+    let too_large = |declared| ReadError::Fault(BodyFault::TooLarge { limit, declared });
+    if !truncate && declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(declared));
+    }
+    let capacity = declared.map_or(0, |n| usize::try_from(n).unwrap_or(limit).min(limit));
+    buf.reserve(capacity);
+    let watch = stall.enabled();
+    let needed = stall.needed();
+    let mut stretch_end = watch.then(|| Instant::now() + stall.grace);
+    let mut stretch_bytes = 0_u64;
+    loop {
+        let chunk = match stretch_end {
+            None => response.chunk().await,
+            Some(end) => match tokio::time::timeout_at(end, response.chunk()).await {
+                Ok(chunk) => chunk,
+                // The stretch ended with the body still arriving.
+                Err(_) if stretch_bytes >= needed => {
+                    stretch_end = Some(end + stall.grace);
+                    stretch_bytes = 0;
+                    continue;
+                }
+                Err(_) => {
+                    return Err(ReadError::Fault(BodyFault::Stalled {
+                        policy: stall,
+                        received: stretch_bytes,
+                    }));
+                }
+            },
+        };
+        let Some(chunk) = chunk.map_err(ReadError::Transport)? else {
+            return Ok(());
+        };
+        let room = limit - buf.len();
+        if chunk.len() > room {
+            if truncate {
+                buf.extend_from_slice(&chunk[..room]);
+                return Ok(());
+            }
+            return Err(too_large(declared));
+        }
+        buf.extend_from_slice(&chunk);
+        if let Some(end) = stretch_end {
+            stretch_bytes += chunk.len() as u64;
+            if Instant::now() >= end {
+                if stretch_bytes < needed {
+                    return Err(ReadError::Fault(BodyFault::Stalled {
+                        policy: stall,
+                        received: stretch_bytes,
+                    }));
+                }
+                stretch_end = Some(Instant::now() + stall.grace);
+                stretch_bytes = 0;
+            }
+        }
+    }
+}
+
+/// The bytes of an answer that is not HTTP 200, as read by the client (up to
+/// 64 KiB), kept on the response for error reports.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorBody(pub(crate) bytes::Bytes);
+
+/// The start of the body of an HTTP error answer, as the client read it
+/// (at most 64 KiB): for reporting a raw `send()`'s
+/// [`SendError::UnexpectedResponse`](crate::SendError::UnexpectedResponse),
+/// whose body can no longer be read through a shared reference.
+pub fn error_body(response: &reqwest::Response) -> Option<&[u8]> {
+    response.extensions().get::<ErrorBody>().map(|b| &b.0[..])
+}
+
+/// `response` with its body replaced by `body` (already read), keeping the
+/// status, headers, URL and extensions.
+pub(crate) fn with_body(response: reqwest::Response, body: reqwest::Body) -> reqwest::Response {
+    use reqwest::ResponseBuilderExt;
+    let url = response.url().clone();
+    let mut parts = http::Response::from(response).into_parts().0;
+    // The conversion drops the URL; the builder is the only public way to
+    // put it back.
+    if let Ok(with_url) = http::Response::builder().url(url).body(()) {
+        parts.extensions.extend(with_url.into_parts().0.extensions);
+    }
+    reqwest::Response::from(http::Response::from_parts(parts, body))
+}
+
+/// `response` with a body that fails with `error` when read.
+pub(crate) fn failing(response: reqwest::Response, error: ReadError) -> reqwest::Response {
+    with_body(
+        response,
+        reqwest::Body::wrap(FailedBody(Some(error.boxed()))),
+    )
+}
+
+/// A body whose only frame is an error.
+struct FailedBody(Option<Box<dyn StdError + Send + Sync>>);
+
+impl http_body::Body for FailedBody {
+    type Data = &'static [u8];
+    type Error = Box<dyn StdError + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Poll::Ready(self.0.take().map(Err))
+    }
+}
+
+/// The [`BodyFault`] behind a body read error, if any.
+pub(crate) fn fault_of(error: &reqwest::Error) -> Option<&BodyFault> {
+    let mut source = StdError::source(error);
+    while let Some(e) = source {
+        if let Some(fault) = e.downcast_ref::<BodyFault>() {
+            return Some(fault);
+        }
+        source = e.source();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_needed_per_stretch() {
+        let p = StallPolicy::default();
+        assert_eq!(p.needed(), 5);
+        assert_eq!(p.grace(Duration::from_millis(100)).needed(), 1);
+        assert_eq!(
+            p.grace(Duration::from_secs(2))
+                .min_bytes_per_sec(1024)
+                .needed(),
+            2048
+        );
+        assert!(!StallPolicy::disabled().enabled());
+        assert!(!p.grace(Duration::ZERO).enabled());
+    }
+}
