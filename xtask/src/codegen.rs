@@ -172,6 +172,12 @@ pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
         "expected progenitor's `api-version` header in each of the {expected} operations' \
          send(), found it in {removed}: has progenitor's output changed?"
     );
+    let rerouted = decode_read_bodies(&mut file);
+    ensure!(
+        rerouted == expected,
+        "expected one `ResponseValue::from_response` in each of the {expected} operations' \
+         send(), found {rerouted}: has progenitor's output changed?"
+    );
     let extra = envelope_impls(spec, &file)?;
     file.items.extend(extra);
     add_pagination(spec, &mut file)?;
@@ -235,6 +241,43 @@ fn add_pagination(spec: &openapiv3::OpenAPI, file: &mut syn::File) -> Result<()>
         .items,
     );
     Ok(())
+}
+
+/// Makes every `send()` decode its 200 answer with
+/// `crate::body::from_response` instead of progenitor's
+/// `ResponseValue::from_response`: the client's `exec` hook has already read
+/// the body within the size limit and stall rule (and retried a read that
+/// broke off), so it is decoded from there rather than read a second time.
+/// Returns how many calls were replaced.
+fn decode_read_bodies(file: &mut syn::File) -> usize {
+    use syn::visit_mut::VisitMut;
+    struct Reroute(usize);
+    impl VisitMut for Reroute {
+        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+            syn::visit_mut::visit_expr_call_mut(self, call);
+            let syn::Expr::Path(func) = &mut *call.func else {
+                return;
+            };
+            let names: Vec<String> = func
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            if names == ["ResponseValue", "from_response"] {
+                func.path = syn::parse_quote!(crate::body::from_response);
+                self.0 += 1;
+            }
+        }
+    }
+    let mut reroute = Reroute(0);
+    for item in &mut file.items {
+        let syn::Item::Mod(m) = item else { continue };
+        if m.ident == "builder" {
+            reroute.visit_item_mod_mut(m);
+        }
+    }
+    reroute.0
 }
 
 /// Removes the `api-version` header progenitor adds to every request (from

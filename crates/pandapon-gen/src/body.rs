@@ -7,6 +7,7 @@
 //! sees a body that is already in memory (or the reason it is not).
 
 use std::error::Error as StdError;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -159,72 +160,166 @@ impl ReadError {
     }
 }
 
-/// Reads up to `limit` bytes of `response`'s body into `buf`. Past `limit`:
-/// with `truncate`, stops there; without, [`BodyFault::TooLarge`]. On any
-/// error `buf` holds what arrived before it.
+/// Reads up to `limit` bytes of `response`'s body. Past `limit`: with
+/// `truncate`, stops there; without, [`BodyFault::TooLarge`]. On an error,
+/// `partial` holds what arrived before it.
+///
+/// The stall clock starts only when the body first makes the reader wait:
+/// a body that is already in (the usual small answer) reads no clock and
+/// sets no timer, and a body that arrives in one piece is not copied.
 pub(crate) async fn read(
     response: &mut reqwest::Response,
-    buf: &mut Vec<u8>,
     limit: usize,
     truncate: bool,
     stall: StallPolicy,
-) -> Result<(), ReadError> {
+    partial: &mut Vec<u8>,
+) -> Result<bytes::Bytes, ReadError> {
     let declared = response.content_length();
     let too_large = |declared| ReadError::Fault(BodyFault::TooLarge { limit, declared });
     if !truncate && declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large(declared));
     }
-    let capacity = declared.map_or(0, |n| usize::try_from(n).unwrap_or(limit).min(limit));
-    buf.reserve(capacity);
-    let watch = stall.enabled();
-    let needed = stall.needed();
-    let mut stretch_end = watch.then(|| Instant::now() + stall.grace);
-    let mut stretch_bytes = 0_u64;
+    let mut first: Option<bytes::Bytes> = None;
+    let mut stretch = Stretch::new(stall);
     loop {
-        let chunk = match stretch_end {
-            None => response.chunk().await,
-            Some(end) => match tokio::time::timeout_at(end, response.chunk()).await {
-                Ok(chunk) => chunk,
-                // The stretch ended with the body still arriving.
-                Err(_) if stretch_bytes >= needed => {
-                    stretch_end = Some(end + stall.grace);
-                    stretch_bytes = 0;
-                    continue;
-                }
-                Err(_) => {
-                    return Err(ReadError::Fault(BodyFault::Stalled {
-                        policy: stall,
-                        received: stretch_bytes,
-                    }));
-                }
-            },
+        let Some(chunk) = stretch.next(response).await? else {
+            return Ok(match first {
+                Some(only) if partial.is_empty() => only,
+                _ => std::mem::take(partial).into(),
+            });
         };
-        let Some(chunk) = chunk.map_err(ReadError::Transport)? else {
-            return Ok(());
-        };
-        let room = limit - buf.len();
+        let held = partial.len() + first.as_ref().map_or(0, bytes::Bytes::len);
+        let room = limit - held;
         if chunk.len() > room {
-            if truncate {
-                buf.extend_from_slice(&chunk[..room]);
-                return Ok(());
+            if !truncate {
+                return Err(too_large(declared));
             }
-            return Err(too_large(declared));
+            collect(partial, &mut first);
+            partial.extend_from_slice(&chunk[..room]);
+            return Ok(std::mem::take(partial).into());
         }
-        buf.extend_from_slice(&chunk);
-        if let Some(end) = stretch_end {
-            stretch_bytes += chunk.len() as u64;
-            if Instant::now() >= end {
-                if stretch_bytes < needed {
-                    return Err(ReadError::Fault(BodyFault::Stalled {
-                        policy: stall,
-                        received: stretch_bytes,
-                    }));
-                }
-                stretch_end = Some(Instant::now() + stall.grace);
-                stretch_bytes = 0;
-            }
+        if first.is_none() && partial.is_empty() {
+            first = Some(chunk);
+        } else {
+            collect(partial, &mut first);
+            partial.extend_from_slice(&chunk);
         }
     }
+}
+
+/// Moves a first chunk kept aside into `partial`, once a second arrives.
+fn collect(partial: &mut Vec<u8>, first: &mut Option<bytes::Bytes>) {
+    if let Some(first) = first.take() {
+        partial.extend_from_slice(&first);
+    }
+}
+
+/// The stall rule's state while one body is read.
+struct Stretch {
+    policy: StallPolicy,
+    needed: u64,
+    /// When the current stretch ends; `None` until the body first makes the
+    /// reader wait.
+    end: Option<Instant>,
+    bytes: u64,
+}
+
+impl Stretch {
+    fn new(policy: StallPolicy) -> Self {
+        Self {
+            policy,
+            needed: policy.needed(),
+            end: None,
+            bytes: 0,
+        }
+    }
+
+    fn stalled(&self) -> ReadError {
+        ReadError::Fault(BodyFault::Stalled {
+            policy: self.policy,
+            received: self.bytes,
+        })
+    }
+
+    /// The next chunk, or the stall error when a stretch ends with too
+    /// little received.
+    async fn next(
+        &mut self,
+        response: &mut reqwest::Response,
+    ) -> Result<Option<bytes::Bytes>, ReadError> {
+        if !self.policy.enabled() {
+            return response.chunk().await.map_err(ReadError::Transport);
+        }
+        let mut chunk = std::pin::pin!(response.chunk());
+        let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
+        let polled = std::future::poll_fn(|cx| {
+            loop {
+                if let Poll::Ready(chunk) = chunk.as_mut().poll(cx) {
+                    return Poll::Ready(Some(chunk));
+                }
+                let end = *self
+                    .end
+                    .get_or_insert_with(|| Instant::now() + self.policy.grace);
+                let sleep = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(end)));
+                if sleep.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                // The stretch is over while waiting.
+                if self.bytes < self.needed {
+                    return Poll::Ready(None);
+                }
+                self.end = Some(end + self.policy.grace);
+                self.bytes = 0;
+                timer = None;
+            }
+        })
+        .await;
+        let Some(chunk) = polled else {
+            return Err(self.stalled());
+        };
+        let chunk = chunk.map_err(ReadError::Transport)?;
+        if let (Some(end), Some(bytes)) = (self.end, &chunk) {
+            self.bytes += bytes.len() as u64;
+            let now = Instant::now();
+            if now >= end {
+                if self.bytes < self.needed {
+                    return Err(self.stalled());
+                }
+                self.end = Some(now + self.policy.grace);
+                self.bytes = 0;
+            }
+        }
+        Ok(chunk)
+    }
+}
+
+/// The body of a 200 answer, read by the client within its bounds and kept
+/// on the response for [`from_response`].
+#[derive(Debug, Clone)]
+pub(crate) struct ReadBody(pub(crate) bytes::Bytes);
+
+/// Decodes a 200 answer as `ResponseValue::from_response` does, from the body
+/// the client already read (`cargo xtask codegen` makes every generated
+/// `send()` call this instead). The headers are moved, not copied. Without
+/// a body read beforehand (a response that failed while being read) it
+/// reads the body, which then yields the failure.
+pub(crate) async fn from_response<T: serde::de::DeserializeOwned, E>(
+    mut response: reqwest::Response,
+) -> Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>> {
+    let status = response.status();
+    let headers = std::mem::take(response.headers_mut());
+    let full = match response.extensions_mut().remove::<ReadBody>() {
+        Some(ReadBody(bytes)) => bytes,
+        None => response
+            .bytes()
+            .await
+            .map_err(progenitor_client::Error::ResponseBodyError)?,
+    };
+    let inner = serde_json::from_slice(&full)
+        .map_err(|e| progenitor_client::Error::InvalidResponsePayload(full, e))?;
+    Ok(progenitor_client::ResponseValue::new(
+        inner, status, headers,
+    ))
 }
 
 /// The bytes of an answer that is not HTTP 200, as read by the client (up to
@@ -241,17 +336,24 @@ pub fn error_body(response: &reqwest::Response) -> Option<&[u8]> {
 }
 
 /// `response` with its body replaced by `body` (already read), keeping the
-/// status, headers, URL and extensions.
-pub(crate) fn with_body(response: reqwest::Response, body: reqwest::Body) -> reqwest::Response {
+/// status, version, headers and URL. (Not the extensions: nothing reads the
+/// connection details hyper leaves there, and moving them costs a tenth of
+/// the SDK's overhead per call.)
+pub(crate) fn with_body(
+    mut response: reqwest::Response,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
     use reqwest::ResponseBuilderExt;
-    let url = response.url().clone();
-    let mut parts = http::Response::from(response).into_parts().0;
-    // The conversion drops the URL; the builder is the only public way to
-    // put it back.
-    if let Ok(with_url) = http::Response::builder().url(url).body(()) {
-        parts.extensions.extend(with_url.into_parts().0.extensions);
-    }
-    reqwest::Response::from(http::Response::from_parts(parts, body))
+    // The builder is the only public way to give the new response its URL
+    // (without one, reqwest parses a placeholder URL for it).
+    let mut rebuilt = http::Response::builder()
+        .status(response.status())
+        .version(response.version())
+        .url(response.url().clone())
+        .body(body.into())
+        .unwrap_or_else(|_| unreachable!("status and version come from a response"));
+    *rebuilt.headers_mut() = std::mem::take(response.headers_mut());
+    reqwest::Response::from(rebuilt)
 }
 
 /// `response` with a body that fails with `error` when read.

@@ -377,17 +377,13 @@ async fn attempt_once(
     if response.status() != StatusCode::OK {
         return Attempt::Answered(response);
     }
-    let mut buf = Vec::new();
-    match body::read(
-        &mut response,
-        &mut buf,
-        limits.max_bytes,
-        false,
-        limits.stall,
-    )
-    .await
-    {
-        Ok(()) => Attempt::Answered(body::with_body(response, buf.into())),
+    let mut partial = Vec::new();
+    let limit = limits.max_bytes;
+    match body::read(&mut response, limit, false, limits.stall, &mut partial).await {
+        Ok(bytes) => {
+            response.extensions_mut().insert(body::ReadBody(bytes));
+            Attempt::Answered(response)
+        }
         Err(e) => Attempt::BodyFailed(response, e),
     }
 }
@@ -399,11 +395,12 @@ impl Attempt {
     async fn finish(self, stall: StallPolicy) -> reqwest::Result<reqwest::Response> {
         match self {
             Self::Answered(mut response) if response.status() != StatusCode::OK => {
-                let mut buf = Vec::new();
+                let mut partial = Vec::new();
                 // A failure part-way keeps what arrived: the status is the news.
-                let _ = body::read(&mut response, &mut buf, ERROR_BODY_LIMIT, true, stall).await;
-                let kept = bytes::Bytes::from(buf);
-                let mut response = body::with_body(response, kept.clone().into());
+                let kept = body::read(&mut response, ERROR_BODY_LIMIT, true, stall, &mut partial)
+                    .await
+                    .unwrap_or_else(|_| partial.into());
+                let mut response = body::with_body(response, kept.clone());
                 response.extensions_mut().insert(body::ErrorBody(kept));
                 Ok(response)
             }

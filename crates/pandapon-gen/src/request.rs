@@ -173,7 +173,7 @@ impl<'a> AnyRequest<'a> {
         client.post(&result, &info).await?;
         let response = result?;
         match response.status().as_u16() {
-            200 => ResponseValue::from_response(response).await,
+            200 => crate::body::from_response(response).await,
             _ => Err(P::UnexpectedResponse(response)),
         }
     }

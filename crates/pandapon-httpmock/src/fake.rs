@@ -317,6 +317,21 @@ impl hyper::body::Body for Scripted {
             }
         }
     }
+
+    /// Exact for a whole answer, so that hyper sends `Content-Length` as
+    /// for any plain body (a scripted one gets chunked encoding, or the
+    /// header its fault sets).
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match (self.steps.front(), self.steps.len()) {
+            (None, _) => hyper::body::SizeHint::with_exact(0),
+            (Some(Step::Data(bytes)), 1) => hyper::body::SizeHint::with_exact(bytes.len() as u64),
+            _ => hyper::body::SizeHint::default(),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.steps.is_empty() && self.sleep.is_none()
+    }
 }
 
 fn reply(status: StatusCode, body: &Value) -> Response<Scripted> {
