@@ -2,6 +2,7 @@
 //! client pointed at it.
 
 pub mod baseline;
+pub mod chaos;
 pub mod load;
 
 use pandapon_gen::{Client, ClientBuilder, Credentials};

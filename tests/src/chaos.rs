@@ -1,0 +1,508 @@
+//! A chaos soak: many mixed calls at once against a fake PandaPon that
+//! injects faults at random (seeded), then every call's result is checked
+//! against the faults its requests actually met.
+//!
+//! Each call carries a marker the fake can see (an item id, an order id, a
+//! keyword, a query parameter), and the fault plan draws each request's
+//! fault from the seed, the marker and the attempt number. So a run's faults
+//! do not depend on scheduling, and the expected result of every call is
+//! known: the last request's fault decides it, every earlier request must
+//! have met a fault worth retrying, and a write must reach the fake once.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use pandapon_gen::types::{AlibabaOrderCancelRequest, AlibabaProductKeywordSearchRequest, WebSite};
+use pandapon_gen::{Client, Error, Method, Outcome, RetryPolicy, StallPolicy, Stream};
+use pandapon_httpmock::{Arrival, FakePandaPon, Fault, Route, SignatureCheck};
+use rand::{Rng, SeedableRng};
+use tokio::sync::Semaphore;
+
+use crate::credentials;
+
+/// How a soak runs.
+#[derive(Debug, Clone)]
+pub struct ChaosConfig {
+    /// Calls in all (a paginated call counts once, however many pages).
+    pub calls: usize,
+    /// Calls in flight at once.
+    pub concurrency: usize,
+    /// Seed of the fault plan.
+    pub seed: u64,
+    /// Share of requests that meet a fault, in percent.
+    pub fault_percent: u32,
+}
+
+impl Default for ChaosConfig {
+    /// 10,000 calls at concurrency 256, seed 7, a fault for 40% of requests.
+    fn default() -> Self {
+        Self {
+            calls: 10_000,
+            concurrency: 256,
+            seed: 7,
+            fault_percent: 40,
+        }
+    }
+}
+
+/// The client's bounds during a soak, chosen so that every fault resolves
+/// well within a call's budget.
+const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+const GRACE: Duration = Duration::from_millis(250);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_ELAPSED: Duration = Duration::from_secs(10);
+/// Past this, a call counts as hung: the last attempt starts before
+/// `MAX_ELAPSED` and lasts at most `ATTEMPT_TIMEOUT`.
+pub const CALL_BUDGET: Duration = Duration::from_secs(30);
+/// How long an injected stall lasts: far past the grace period, so only
+/// the stall rule can end it early.
+const STALL: Duration = Duration::from_secs(20);
+
+/// What a soak saw.
+#[derive(Debug)]
+pub struct ChaosReport {
+    /// The configuration.
+    pub config: ChaosConfig,
+    /// Calls by kind.
+    pub calls_by_kind: BTreeMap<&'static str, usize>,
+    /// Requests that reached the fake.
+    pub requests: usize,
+    /// Faults injected, by kind.
+    pub faults: BTreeMap<&'static str, usize>,
+    /// Results (a page is a result) by outcome: "ok", "not sent",
+    /// "refused", "unknown".
+    pub results: BTreeMap<String, usize>,
+    /// Calls that did not end within [`CALL_BUDGET`].
+    pub hung: usize,
+    /// Calls whose task panicked.
+    pub panicked: usize,
+    /// Write calls whose request reached the fake more than once.
+    pub writes_resent: usize,
+    /// Distinct nonces among the requests (equal to `requests` when none
+    /// was reused).
+    pub distinct_nonces: usize,
+    /// Results that disagree with the faults their requests met, described.
+    pub mismatches: Vec<String>,
+    /// The longest call.
+    pub slowest: Duration,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Resident memory at the start and at its peak (Linux; 0 elsewhere).
+    pub rss_kib: (u64, u64),
+}
+
+impl ChaosReport {
+    /// True when every check held.
+    pub fn passed(&self) -> bool {
+        self.hung == 0
+            && self.panicked == 0
+            && self.writes_resent == 0
+            && self.distinct_nonces == self.requests
+            && self.mismatches.is_empty()
+    }
+}
+
+/// One kind of call in the mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Read,
+    Write,
+    Pages,
+    AnyRead,
+    AnyWrite,
+}
+
+impl Kind {
+    const ALL: [Kind; 5] = [
+        Kind::Read,
+        Kind::Write,
+        Kind::Pages,
+        Kind::AnyRead,
+        Kind::AnyWrite,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Read => "read",
+            Kind::Write => "write",
+            Kind::Pages => "pages",
+            Kind::AnyRead => "any-path read",
+            Kind::AnyWrite => "any-path write",
+        }
+    }
+
+    fn writes(self) -> bool {
+        matches!(self, Kind::Write | Kind::AnyWrite)
+    }
+}
+
+const ANY_READ: &str = "/v2/chaos/echo";
+const ANY_WRITE: &str = "/v2/chaos/submit";
+/// Order ids of the write calls: this plus the call number (19 digits).
+const ORDER_BASE: u64 = 9_100_000_000_000_000_000;
+
+/// The key of a request: call number and page (0 for unpaginated calls).
+type Key = (usize, i64);
+
+/// Reads the call number (and page) a request carries.
+fn key_of(arrival: &Arrival<'_>) -> Option<Key> {
+    let query_value = |name: &str| {
+        arrival.query?.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k == name).then(|| v.to_owned())
+        })
+    };
+    let body: serde_json::Value = serde_json::from_slice(arrival.body).unwrap_or_default();
+    let number = |text: &str| {
+        text.trim_start_matches(|c: char| c.is_alphabetic())
+            .parse()
+            .ok()
+    };
+    match arrival.path {
+        "/v2/taobao/product/get" => Some((number(&query_value("itemId")?)?, 0)),
+        ANY_READ => Some((number(&query_value("marker")?)?, 0)),
+        ANY_WRITE => Some((number(body["marker"].as_str()?)?, 0)),
+        "/v2/alibaba/order/cancel" => {
+            let id = body["orderId"].as_u64()?;
+            Some((usize::try_from(id.checked_sub(ORDER_BASE)?).ok()?, 0))
+        }
+        "/v2/alibaba/product/keywords/query" => Some((
+            number(body["keyword"].as_str()?)?,
+            body["beginPage"].as_i64().unwrap_or(1),
+        )),
+        _ => None,
+    }
+}
+
+/// FNV-1a, to mix a key into the seed the same way on every platform.
+fn mix(seed: u64, key: Key, attempt: usize) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325_u64 ^ seed;
+    for part in [key.0 as u64, key.1 as u64, attempt as u64] {
+        for byte in part.to_le_bytes() {
+            h ^= u64::from(byte);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// The fault for the `attempt`-th request (0-based) of `key`.
+fn draw(config: &ChaosConfig, key: Key, attempt: usize) -> Option<Fault> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(mix(config.seed, key, attempt));
+    if rng.random_range(0..100) >= config.fault_percent {
+        return None;
+    }
+    Some(match rng.random_range(0..12) {
+        0 => Fault::Reset,
+        1 => Fault::Truncate,
+        2 => Fault::Status(429, Some(1)),
+        3 => Fault::Status(502, None),
+        4 => Fault::Status(503, None),
+        5 => Fault::Status(504, None),
+        6 => Fault::Malformed,
+        7 => Fault::Oversized {
+            bytes: MAX_RESPONSE_BYTES * 4,
+            declared: rng.random(),
+        },
+        8 => Fault::Stall(STALL),
+        9 => Fault::Slow(Duration::from_millis(rng.random_range(50..400))),
+        10 => Fault::Business(500, "订单状态不允许此操作".to_owned()),
+        _ => Fault::Status(503, Some(0)),
+    })
+}
+
+fn fault_name(fault: Option<&Fault>) -> &'static str {
+    match fault {
+        None => "none",
+        Some(Fault::Reset) => "reset before the response",
+        Some(Fault::Truncate) => "reset inside the body",
+        Some(Fault::Status(429, _)) => "429 with Retry-After",
+        Some(Fault::Status(502, _)) => "502",
+        Some(Fault::Status(503, _)) => "503",
+        Some(Fault::Status(504, _)) => "504",
+        Some(Fault::Malformed) => "malformed JSON",
+        Some(Fault::Oversized { .. }) => "oversized body",
+        Some(Fault::Stall(_)) => "stalled body",
+        Some(Fault::Slow(_)) => "slow answer",
+        Some(Fault::Business(..)) => "business error",
+        Some(_) => "other",
+    }
+}
+
+/// What a call must end in after its last request met `fault`: `None` for
+/// success, else the outcome class.
+fn expected(fault: Option<&Fault>) -> Option<Outcome> {
+    match fault {
+        None | Some(Fault::Slow(_)) => None,
+        Some(Fault::Business(..)) => Some(Outcome::Refused),
+        Some(Fault::Status(status, _)) if matches!(status, 502 | 504) => Some(Outcome::Unknown),
+        Some(Fault::Status(..)) => Some(Outcome::Refused),
+        Some(_) => Some(Outcome::Unknown),
+    }
+}
+
+/// Whether a read is tried again after `fault`.
+fn retried(fault: Option<&Fault>) -> bool {
+    matches!(
+        fault,
+        Some(
+            Fault::Reset
+                | Fault::Truncate
+                | Fault::Stall(_)
+                | Fault::Status(429 | 502 | 503 | 504, _)
+        )
+    )
+}
+
+/// Peak resident set size of this process, in KiB (Linux; 0 elsewhere).
+pub fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// One call's results: one per page for a paginated call, else one.
+type Results = Vec<Result<(), Error>>;
+
+async fn call(client: &Client, kind: Kind, n: usize) -> Results {
+    let marker = format!("m{n:06}");
+    let one = |r: Result<(), Error>| vec![r];
+    match kind {
+        Kind::Read => one(client
+            .taobao_product_get()
+            .item_id(marker)
+            .call()
+            .await
+            .map(drop)),
+        Kind::Write => {
+            let body = AlibabaOrderCancelRequest::builder()
+                .web_site(WebSite::X1688)
+                .order_id(ORDER_BASE + n as u64);
+            one(client
+                .alibaba_order_cancel()
+                .body(body)
+                .call()
+                .await
+                .map(drop))
+        }
+        Kind::AnyRead => one(client
+            .request(Method::GET, ANY_READ)
+            .query("marker", marker)
+            .read_only()
+            .call::<serde_json::Value>()
+            .await
+            .map(drop)),
+        Kind::AnyWrite => one(client
+            .request(Method::POST, ANY_WRITE)
+            .json(&serde_json::json!({ "marker": marker }))
+            .call::<serde_json::Value>()
+            .await
+            .map(drop)),
+        Kind::Pages => {
+            let body = AlibabaProductKeywordSearchRequest::builder().keyword(marker);
+            let mut pages = client
+                .alibaba_product_keyword_search()
+                .body(body)
+                .pages()
+                .max_pages(2);
+            let mut results = Vec::new();
+            while let Some(page) =
+                std::future::poll_fn(|cx| std::pin::Pin::new(&mut pages).poll_next(cx)).await
+            {
+                results.push(page.map(drop));
+            }
+            results
+        }
+    }
+}
+
+/// Runs a soak.
+pub async fn run(config: ChaosConfig) -> ChaosReport {
+    // Every request's key and fault, in arrival order per key.
+    let log: Arc<Mutex<HashMap<Key, Vec<Option<Fault>>>>> = Arc::default();
+    let plan = {
+        let (log, config) = (log.clone(), config.clone());
+        move |arrival: &Arrival<'_>| {
+            let key = key_of(arrival)?;
+            let mut log = log.lock().unwrap_or_else(PoisonError::into_inner);
+            let faults = log.entry(key).or_default();
+            let fault = draw(&config, key, faults.len());
+            faults.push(fault.clone());
+            fault
+        }
+    };
+    let check = SignatureCheck::new(credentials());
+    let routes = [("GET", ANY_READ), ("POST", ANY_WRITE)].map(|(method, path)| Route {
+        operation_id: "chaos",
+        method,
+        path,
+        query_signed: false,
+        example: Some(r#"{"code":200,"msg":"成功","data":{"ok":true}}"#),
+    });
+    let fake = FakePandaPon::start_with_plan(
+        ([127, 0, 0, 1], 0).into(),
+        check.clone(),
+        plan,
+        routes.to_vec(),
+    )
+    .await
+    .expect("fake starts");
+    let client = Arc::new(
+        Client::builder(credentials())
+            .base_url(fake.base_url())
+            .timeout(ATTEMPT_TIMEOUT)
+            .max_response_bytes(MAX_RESPONSE_BYTES)
+            .stall_protection(StallPolicy::default().grace(GRACE))
+            .retry_policy(
+                RetryPolicy::default()
+                    .initial_backoff(Duration::from_millis(20))
+                    .max_backoff(Duration::from_secs(2))
+                    .max_elapsed(MAX_ELAPSED),
+            )
+            .build()
+            .expect("client"),
+    );
+
+    let rss_before = peak_rss_kib();
+    let gate = Arc::new(Semaphore::new(config.concurrency));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(config.calls);
+    let mut calls_by_kind = BTreeMap::new();
+    let mut kinds = rand::rngs::StdRng::seed_from_u64(config.seed);
+    for n in 0..config.calls {
+        let kind = Kind::ALL[kinds.random_range(0..Kind::ALL.len())];
+        *calls_by_kind.entry(kind.name()).or_insert(0) += 1;
+        let (client, gate) = (client.clone(), gate.clone());
+        tasks.push((
+            n,
+            kind,
+            tokio::spawn(async move {
+                let _permit = gate.acquire_owned().await.expect("semaphore open");
+                let t0 = Instant::now();
+                let results = tokio::time::timeout(CALL_BUDGET, call(&client, kind, n)).await;
+                (results.ok(), t0.elapsed())
+            }),
+        ));
+    }
+
+    let mut outcomes: Vec<(usize, Kind, Option<Results>)> = Vec::with_capacity(config.calls);
+    let (mut panicked, mut slowest) = (0, Duration::ZERO);
+    for (n, kind, task) in tasks {
+        match task.await {
+            Ok((results, took)) => {
+                slowest = slowest.max(took);
+                outcomes.push((n, kind, results));
+            }
+            Err(_) => panicked += 1,
+        }
+    }
+    let elapsed = started.elapsed();
+    let rss_peak = peak_rss_kib();
+
+    let log = log.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let mut report = ChaosReport {
+        config,
+        calls_by_kind,
+        requests: 0,
+        faults: BTreeMap::new(),
+        results: BTreeMap::new(),
+        hung: 0,
+        panicked,
+        writes_resent: 0,
+        distinct_nonces: 0,
+        mismatches: Vec::new(),
+        slowest,
+        elapsed,
+        rss_kib: (rss_before, rss_peak),
+    };
+    for faults in log.values() {
+        for fault in faults {
+            *report.faults.entry(fault_name(fault.as_ref())).or_insert(0) += 1;
+        }
+    }
+    for (n, kind, results) in outcomes {
+        let Some(results) = results else {
+            report.hung += 1;
+            continue;
+        };
+        for (page, result) in results.iter().enumerate() {
+            let key = (
+                n,
+                if kind == Kind::Pages {
+                    page as i64 + 1
+                } else {
+                    0
+                },
+            );
+            let faults = log.get(&key).map_or(&[][..], Vec::as_slice);
+            let class = match result {
+                Ok(()) => "ok".to_owned(),
+                Err(e) => e.outcome().to_string(),
+            };
+            *report.results.entry(class).or_insert(0) += 1;
+            if kind.writes() && faults.len() > 1 {
+                report.writes_resent += 1;
+            }
+            if let Some(why) = disagreement(kind, faults, result) {
+                report
+                    .mismatches
+                    .push(format!("call {n} ({}) page {}: {why}", kind.name(), key.1));
+            }
+        }
+    }
+    let seen = check.seen();
+    report.requests = seen.len();
+    report.distinct_nonces = seen
+        .iter()
+        .filter_map(|s| s.nonce.as_deref())
+        .collect::<HashSet<_>>()
+        .len();
+    fake.stop().await;
+    report
+}
+
+/// Why `result` is not what the faults of its requests call for, if it is not.
+fn disagreement(
+    kind: Kind,
+    faults: &[Option<Fault>],
+    result: &Result<(), Error>,
+) -> Option<String> {
+    let Some((last, earlier)) = faults.split_last() else {
+        return Some(format!(
+            "no request reached the fake, yet the result is {result:?}"
+        ));
+    };
+    if !kind.writes()
+        && let Some(bad) = earlier.iter().find(|f| !retried(f.as_ref()))
+    {
+        return Some(format!("retried after {:?}, which is final", bad));
+    }
+    if kind.writes() && !earlier.is_empty() {
+        return Some(format!("a write reached the fake {} times", faults.len()));
+    }
+    let want = expected(last.as_ref());
+    let got = result.as_ref().err().map(Error::outcome);
+    if want != got {
+        return Some(format!(
+            "last fault {last:?} calls for {want:?}, got {:?}",
+            result.as_ref().err()
+        ));
+    }
+    // The typed error matches the fault, too.
+    let typed = match (last, result) {
+        (Some(Fault::Oversized { .. }), Err(e)) => matches!(e, Error::TooLarge { .. }),
+        (Some(Fault::Stall(_)), Err(e)) => matches!(e, Error::Stalled { .. }) && e.is_timeout(),
+        (Some(Fault::Malformed), Err(e)) => matches!(e, Error::Decode { .. }),
+        (Some(Fault::Business(..)), Err(e)) => e.api().is_some(),
+        (Some(Fault::Reset | Fault::Truncate), Err(e)) => matches!(e, Error::Transport(_)),
+        _ => true,
+    };
+    (!typed).then(|| format!("last fault {last:?}, but the error is {result:?}"))
+}
