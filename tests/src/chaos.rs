@@ -17,7 +17,6 @@ use pandapon_gen::types::{AlibabaOrderCancelRequest, AlibabaProductKeywordSearch
 use pandapon_gen::{Client, Error, Method, Outcome, RetryPolicy, StallPolicy, Stream};
 use pandapon_httpmock::{Arrival, FakePandaPon, Fault, Route, SignatureCheck};
 use rand::{Rng, SeedableRng};
-use tokio::sync::Semaphore;
 
 use crate::credentials;
 
@@ -236,7 +235,7 @@ fn expected(fault: Option<&Fault>) -> Option<Outcome> {
     match fault {
         None | Some(Fault::Slow(_)) => None,
         Some(Fault::Business(..)) => Some(Outcome::Refused),
-        Some(Fault::Status(status, _)) if matches!(status, 502 | 504) => Some(Outcome::Unknown),
+        Some(Fault::Status(502 | 504, _)) => Some(Outcome::Unknown),
         Some(Fault::Status(..)) => Some(Outcome::Refused),
         Some(_) => Some(Outcome::Unknown),
     }
@@ -371,42 +370,47 @@ pub async fn run(config: ChaosConfig) -> ChaosReport {
     );
 
     let rss_before = peak_rss_kib();
-    let gate = Arc::new(Semaphore::new(config.concurrency));
     let started = Instant::now();
-    let mut tasks = Vec::with_capacity(config.calls);
     let mut calls_by_kind = BTreeMap::new();
     let mut kinds = rand::rngs::StdRng::seed_from_u64(config.seed);
+    let (mut panicked, mut slowest) = (0, Duration::ZERO);
+    let mut verdicts = Vec::with_capacity(config.calls);
+    // At most `concurrency` calls exist at once, and a finished one is
+    // collected before the next starts: a task that is done but not joined
+    // keeps its whole future's memory, which would measure the harness, not
+    // the client.
+    let mut running = tokio::task::JoinSet::new();
+    let mut collect = |joined: Option<Result<(Option<Verdict>, Duration), _>>| match joined {
+        Some(Ok((verdict, took))) => {
+            slowest = slowest.max(took);
+            verdicts.push(verdict);
+        }
+        Some(Err(_)) => panicked += 1,
+        None => {}
+    };
     for n in 0..config.calls {
         let kind = Kind::ALL[kinds.random_range(0..Kind::ALL.len())];
         *calls_by_kind.entry(kind.name()).or_insert(0) += 1;
-        let (client, gate) = (client.clone(), gate.clone());
-        tasks.push((
-            n,
-            kind,
-            tokio::spawn(async move {
-                let _permit = gate.acquire_owned().await.expect("semaphore open");
-                let t0 = Instant::now();
-                let results = tokio::time::timeout(CALL_BUDGET, call(&client, kind, n)).await;
-                (results.ok(), t0.elapsed())
-            }),
-        ));
-    }
-
-    let mut outcomes: Vec<(usize, Kind, Option<Results>)> = Vec::with_capacity(config.calls);
-    let (mut panicked, mut slowest) = (0, Duration::ZERO);
-    for (n, kind, task) in tasks {
-        match task.await {
-            Ok((results, took)) => {
-                slowest = slowest.max(took);
-                outcomes.push((n, kind, results));
-            }
-            Err(_) => panicked += 1,
+        if running.len() >= config.concurrency {
+            collect(running.join_next().await);
         }
+        let (client, log) = (client.clone(), log.clone());
+        running.spawn(async move {
+            let t0 = Instant::now();
+            let results = tokio::time::timeout(CALL_BUDGET, call(&client, kind, n)).await;
+            let took = t0.elapsed();
+            // Every request of the call has been answered: judge it now and
+            // keep only the verdict.
+            let log = log.lock().unwrap_or_else(PoisonError::into_inner);
+            (judge(&log, n, kind, results.ok()), took)
+        });
+    }
+    while !running.is_empty() {
+        collect(running.join_next().await);
     }
     let elapsed = started.elapsed();
     let rss_peak = peak_rss_kib();
 
-    let log = log.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let mut report = ChaosReport {
         config,
         calls_by_kind,
@@ -422,40 +426,21 @@ pub async fn run(config: ChaosConfig) -> ChaosReport {
         elapsed,
         rss_kib: (rss_before, rss_peak),
     };
-    for faults in log.values() {
+    for faults in log.lock().unwrap_or_else(PoisonError::into_inner).values() {
         for fault in faults {
             *report.faults.entry(fault_name(fault.as_ref())).or_insert(0) += 1;
         }
     }
-    for (n, kind, results) in outcomes {
-        let Some(results) = results else {
+    for verdict in verdicts {
+        let Some(verdict) = verdict else {
             report.hung += 1;
             continue;
         };
-        for (page, result) in results.iter().enumerate() {
-            let key = (
-                n,
-                if kind == Kind::Pages {
-                    page as i64 + 1
-                } else {
-                    0
-                },
-            );
-            let faults = log.get(&key).map_or(&[][..], Vec::as_slice);
-            let class = match result {
-                Ok(()) => "ok".to_owned(),
-                Err(e) => e.outcome().to_string(),
-            };
-            *report.results.entry(class).or_insert(0) += 1;
-            if kind.writes() && faults.len() > 1 {
-                report.writes_resent += 1;
-            }
-            if let Some(why) = disagreement(kind, faults, result) {
-                report
-                    .mismatches
-                    .push(format!("call {n} ({}) page {}: {why}", kind.name(), key.1));
-            }
+        for class in verdict.classes {
+            *report.results.entry(class.to_owned()).or_insert(0) += 1;
         }
+        report.writes_resent += usize::from(verdict.resent);
+        report.mismatches.extend(verdict.mismatches);
     }
     let seen = check.seen();
     report.requests = seen.len();
@@ -466,6 +451,56 @@ pub async fn run(config: ChaosConfig) -> ChaosReport {
         .len();
     fake.stop().await;
     report
+}
+
+/// What one call came to, judged against the faults its requests met.
+struct Verdict {
+    /// "ok" or the outcome class, per result.
+    classes: Vec<&'static str>,
+    /// A write that reached the fake more than once.
+    resent: bool,
+    mismatches: Vec<String>,
+}
+
+/// Judges call `n` from its results (`None`: it hung) and the fault log.
+fn judge(
+    log: &HashMap<Key, Vec<Option<Fault>>>,
+    n: usize,
+    kind: Kind,
+    results: Option<Results>,
+) -> Option<Verdict> {
+    let results = results?;
+    let mut verdict = Verdict {
+        classes: Vec::with_capacity(results.len()),
+        resent: false,
+        mismatches: Vec::new(),
+    };
+    for (page, result) in results.iter().enumerate() {
+        let key = (
+            n,
+            if kind == Kind::Pages {
+                page as i64 + 1
+            } else {
+                0
+            },
+        );
+        let faults = log.get(&key).map_or(&[][..], Vec::as_slice);
+        verdict.classes.push(match result {
+            Ok(()) => "ok",
+            Err(e) => match e.outcome() {
+                Outcome::NotSent => "not sent",
+                Outcome::Refused => "refused",
+                _ => "unknown",
+            },
+        });
+        verdict.resent |= kind.writes() && faults.len() > 1;
+        if let Some(why) = disagreement(kind, faults, result) {
+            verdict
+                .mismatches
+                .push(format!("call {n} ({}) page {}: {why}", kind.name(), key.1));
+        }
+    }
+    Some(verdict)
 }
 
 /// Why `result` is not what the faults of its requests call for, if it is not.
