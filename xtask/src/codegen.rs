@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use crate::{contract, coverage, paging};
+use crate::{contract, coverage, on_unknown, paging};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::{ToTokens, format_ident, quote};
 
@@ -162,6 +162,7 @@ fn progenitor_err(e: progenitor::Error) -> anyhow::Error {
 
 /// Generates the SDK's `generated.rs` text from a spec.
 pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
+    let spec = &on_unknown::annotate(spec)?;
     let mut generator = Generator::new(&sdk_settings(spec)?);
     let tokens = generator.generate_tokens(spec).map_err(progenitor_err)?;
     let mut file: syn::File = syn::parse2(tokens).context("parsing progenitor's output")?;
@@ -202,6 +203,7 @@ pub fn generate_mock(spec: &openapiv3::OpenAPI) -> Result<String> {
 
 /// Generates the CLI's `generated.rs`: progenitor's clap commands.
 pub fn generate_cli(spec: &openapiv3::OpenAPI) -> Result<String> {
+    let spec = &on_unknown::annotate(spec)?;
     let mut generator = Generator::new(&sdk_settings(spec)?);
     // The CLI's `sdk` module re-exports the SDK with progenitor's error type,
     // which the generated hooks expect under the name `Error`.
@@ -668,6 +670,7 @@ pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>> {
         (root.join(MOCK_OUT), generate_mock(&spec)?),
         (root.join(CLI_OUT), generate_cli(&spec)?),
         (root.join(coverage::README), readme),
+        (root.join(on_unknown::OUT), on_unknown::page(&spec)?),
     ])
 }
 

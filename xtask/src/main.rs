@@ -3,6 +3,7 @@
 mod codegen;
 mod contract;
 mod coverage;
+mod on_unknown;
 mod paging;
 mod specdiff;
 

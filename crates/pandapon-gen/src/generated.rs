@@ -20500,6 +20500,8 @@ The v1 page (`/alibaba/order/create`) documents `flow`, `message`,
 with a numeric `offerId`; the v2 batch create uses `offerMapId`.
 Documented at https://doc-th.pandapon.com/api-289190490.
 
+If the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. First look for it in the order list (`alibaba_order_page`) or by id (`alibaba_order_detail`), or wait for PandaPon's order message (`ORDER_CREATE`).
+
 
 Sends a `POST` request to `/v2/alibaba/order/create`
 
@@ -20518,6 +20520,8 @@ Creates one 1688 order per merchant from a list of products.
 Documented at https://doc-cnv2.pandapon.com/api-288855706. The English
 v2 page names the product id `offerId` (integer) where the Chinese page
 has `offerMapId`; this follows the Chinese page and its example.
+
+If the call fails with an unknown outcome (it may have taken effect): Some or all of the orders may exist, and PandaPon has no idempotency key: creating them again can make second orders. First look for them in the order list (`alibaba_order_page`), or wait for PandaPon's order messages (`ORDER_CREATE`).
 
 
 Sends a `POST` request to `/v2/alibaba/order/batch/create`
@@ -20634,6 +20638,8 @@ Pays several 1688 orders at once (v1). Order ids are strings here.
 The response is not public.
 Documented at https://doc-en.pandapon.com/api-263477643.
 
+If the call fails with an unknown outcome (it may have taken effect): Payment may have been submitted for some or all of the orders. Check each order with `alibaba_order_detail` (or wait for its `ORDER_PAY_SUCCESS` message) and submit again only the orders still waiting for payment.
+
 
 Sends a `POST` request to `/alibaba/order/batch/submit/to/pay`
 
@@ -20652,6 +20658,8 @@ let response = client.alibaba_order_batch_submit_to_pay()
 
 Confirms that the goods of an order (or of some of its lines) arrived.
 Documented at https://doc-en.pandapon.com/api-263477652.
+
+If the call fails with an unknown outcome (it may have taken effect): Check the order with `alibaba_order_detail` before confirming receipt again.
 
 
 Sends a `POST` request to `/alibaba/order/receivegoods`
@@ -20672,6 +20680,8 @@ let response = client.alibaba_order_confirm_receipt()
 Cancels a 1688 order that has not been paid yet.
 Documented at https://doc-cnv2.pandapon.com/api-288855711 (modified 2025-04-25).
 In v1 (`/alibaba/order/cancel`) `cancelReason` is required; in v2 it is not.
+
+If the call fails with an unknown outcome (it may have taken effect): Check the order with `alibaba_order_detail` (or wait for its `ORDER_CANCEL` message) before cancelling again.
 
 
 Sends a `POST` request to `/v2/alibaba/order/cancel`
@@ -20824,6 +20834,8 @@ let response = client.alibaba_cart_list()
 Changes the quantity of a 1688 cart line (v1).
 Documented at https://doc.pandapon.com/api-250313129.
 
+If the call fails with an unknown outcome (it may have taken effect): Read the cart with `alibaba_cart_list` to see the item's quantity now before editing again.
+
 
 Sends a `POST` request to `/alibaba/cart/edit-quantity`
 
@@ -20857,6 +20869,8 @@ let response = client.alibaba_cart_preview_order()
 
 Creates 1688 orders from cart lines (v1). The response is not public.
 Documented at https://doc-en.pandapon.com/api-263477662.
+
+If the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. First look for it in the order list (`alibaba_order_page`) or read the cart (`alibaba_cart_list`), or wait for PandaPon's order message (`ORDER_CREATE`).
 
 
 Sends a `POST` request to `/alibaba/cart/create/order`
@@ -20957,6 +20971,8 @@ Creates a Taobao purchase order (v1; the v2 path is not public).
 encodes them. The response is not public.
 Documented at https://doc-vnm.pandapon.com/api-250496533.
 
+If the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. The Taobao order queries have no documented path yet (`Client::request` can call one once known); wait for PandaPon's order message (`ORDER_CREATE`) or check the console. Setting `sellerOrderNumber` (your own order number) on every order makes it recognisable.
+
 
 Sends a `POST` request to `/open/order`
 
@@ -20978,6 +20994,8 @@ has `itemMapId`, so the v1 example is not embedded here. The response
 is not public.
 Documented at https://doc-env2.pandapon.com/api-289121002.
 
+If the call fails with an unknown outcome (it may have taken effect): The item may be in the cart already, and adding it again may add it twice. The Taobao cart list has no documented path yet; check the console first.
+
 
 Sends a `POST` request to `/v2/taobao/cart/add`
 
@@ -20995,6 +21013,8 @@ let response = client.taobao_cart_add()
 Creates Taobao orders from cart records (v1). The response's `data`
 is not public.
 Documented at https://doc.pandapon.com/api-250313096.
+
+If the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. The Taobao order queries have no documented path yet; wait for PandaPon's order message (`ORDER_CREATE`) or check the console.
 
 
 Sends a `POST` request to `/open/cart/create/order`
@@ -21016,6 +21036,8 @@ response schema; the response fields here are those of the complete
 v1 page (`GET /open/order/refund/cancel/{refundId}`, marked "in
 development" (开发中), https://doc.pandapon.com/api-250313087), all
 optional, and anything else is kept.
+
+If the call fails with an unknown outcome (it may have taken effect): Look the reverse order up with `taobao_refund_detail` (same `refundId`) to see whether it was cancelled.
 
 
 Sends a `GET` request to `/v2/taobao/order/refund/cancel/{refundId}`
@@ -21091,6 +21113,8 @@ existing one. The response is only `{code, msg}`: no `requestId`,
 `developId` or `data`. Identical on the v1 path.
 Documented at https://doc-cnv2.pandapon.com/api-288437932.
 
+If the call fails with an unknown outcome (it may have taken effect): With `id`, the call updates that address, and sending the same values again gives the same address. Without `id`, it adds one, and repeating it may add a second; the address query ("Get user address information") has no documented path yet, so check the console first.
+
 
 Sends a `POST` request to `/v2/open/address/addOrUpdate`
 
@@ -21153,6 +21177,8 @@ where the schema lists `currency` and `price`; all five are accepted.
 The response is not public.
 Documented at https://doc.pandapon.com/api-250313137.
 
+If the call fails with an unknown outcome (it may have taken effect): An international logistics order may exist, and booking again may book twice. No query for these orders is documented; check the console first.
+
 
 Sends a `POST` request to `/open/pp/logistics/orderBookingFreight`
 
@@ -21175,6 +21201,8 @@ the page's curl example sends no auth headers at all. The response is
 not public.
 Documented at https://doc.pandapon.com/api-250313136.
 
+If the call fails with an unknown outcome (it may have taken effect): The domestic logistics information may be updated already. No query for it is documented; check the console before sending it again.
+
 
 Sends a `POST` request to `/open/pp/logistics/updateLogisticInfo`
 
@@ -21193,6 +21221,8 @@ Sets the pre-warehouse (前置仓) name and address of a Taobao order
 (v1; the v2 path is not public). The response's `data` is an object
 whose fields are not documented, and the documented example is cut
 short. Documented at https://doc-en.pandapon.com/api-263477614.
+
+If the call fails with an unknown outcome (it may have taken effect): The order's pre-warehouse may be changed already. PandaPon does not say whether a repeat is refused, and the Taobao order detail query has no documented path yet; check the console, or send the same values again.
 
 
 Sends a `POST` request to `/open/order/updateWarehouse`
@@ -21263,6 +21293,8 @@ Leaves a message (留言) on a refund ("reverse order"), v1 only, marked
 off after `code` and `data` (an object), so `data` is kept as JSON.
 Documented at https://doc-en.pandapon.com/api-263477624.
 
+If the call fails with an unknown outcome (it may have taken effect): The message may be posted already, and sending it again may post it twice. The message-list query has no documented path yet; check the reverse order in the console first.
+
 
 Sends a `POST` request to `/open/order/refund/submit/message`
 
@@ -21285,6 +21317,8 @@ and the units of the amounts, are not in PandaPon's stored pages.
 Documented at https://doc-env2.pandapon.com/api-289121047 (zh:
 https://doc-cnv2.pandapon.com/api-288876782).
 
+If the call fails with an unknown outcome (it may have taken effect): A refund application may exist. No 1688 refund query is documented; check the order with `alibaba_order_detail` or the console before applying again.
+
 
 Sends a `POST` request to `/v2/alibaba/refund/detail/create`
 
@@ -21303,6 +21337,8 @@ The buyer sends the waybill of goods returned for a 1688 refund
 (v1; the v2 path is not public). The response schema is not in the
 stored page; the envelope is PandaPon's usual one and `data` is kept
 as JSON. Documented at https://doc-en.pandapon.com/api-263477657.
+
+If the call fails with an unknown outcome (it may have taken effect): The return logistics may be recorded already. No query for them is documented; check the console before submitting again.
 
 
 Sends a `POST` request to `/alibaba/refund/goods/return`
