@@ -293,12 +293,11 @@ pub(crate) async fn execute(
             Instant::now()
         };
         // Only an enabled span is worth entering on every poll.
+        let sent = attempt_once(http, request, limits);
         let result = if span.is_disabled() {
-            attempt_once(http, request, limits).await
+            sent.await
         } else {
-            attempt_once(http, request, limits)
-                .instrument(span.clone())
-                .await
+            sent.instrument(span.clone()).await
         };
         let (again, wait) = match &result {
             Attempt::Answered(response) => {
@@ -397,7 +396,9 @@ impl Attempt {
             Self::Answered(mut response) if response.status() != StatusCode::OK => {
                 let mut partial = Vec::new();
                 // A failure part-way keeps what arrived: the status is the news.
-                let kept = body::read(&mut response, ERROR_BODY_LIMIT, true, stall, &mut partial)
+                // Boxed: a rare path, kept out of every call's future.
+                let read = body::read(&mut response, ERROR_BODY_LIMIT, true, stall, &mut partial);
+                let kept = Box::pin(read)
                     .await
                     .unwrap_or_else(|_| partial.into());
                 let mut response = body::with_body(response, kept.clone());
