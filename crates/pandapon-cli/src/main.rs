@@ -31,44 +31,28 @@ mod sdk {
 /// Credentials the `mock` command uses when none are configured.
 const DEMO: (&str, &str, &str) = ("demo-access-key", "demo-access-secret", "demo-user");
 
-/// Global options: (flag, environment variable, help).
-const GLOBALS: [(&str, &str, &str); 7] = [
-    (
-        "access-key",
-        pandapon_gen::ENV_ACCESS_KEY,
-        "AccessKey from the PandaPon console",
-    ),
-    (
-        "access-secret",
-        pandapon_gen::ENV_ACCESS_SECRET,
-        "Access Secret (prefer the environment variable: flags show in process lists)",
-    ),
-    (
-        "user-id",
-        pandapon_gen::ENV_USER_ID,
-        "User id the calls act for",
-    ),
-    (
-        "base-url",
-        pandapon_gen::ENV_BASE_URL,
-        "Server to call [default: https://api.pandapon.com]",
-    ),
-    (
-        "timestamp-unit",
-        pandapon_gen::ENV_TIMESTAMP_UNIT,
-        "Unit of the timestamp header: ms or s [default: ms]",
-    ),
-    (
-        "clock-offset-ms",
-        pandapon_gen::ENV_CLOCK_OFFSET_MS,
-        "Milliseconds added to the local clock when signing (positive if it is behind) [default: 0]",
-    ),
-    (
-        "max-response-bytes",
-        pandapon_gen::ENV_MAX_RESPONSE_BYTES,
-        "Most bytes read from one response [default: 16777216]",
-    ),
-];
+/// The global option for an environment variable of
+/// [`pandapon_gen::ENV_VARS`]: its name without `PANDAPON_`, in kebab-case
+/// (`PANDAPON_ACCESS_KEY` is `--access-key`).
+fn flag_of(var: &str) -> String {
+    var.trim_start_matches("PANDAPON_")
+        .to_lowercase()
+        .replace('_', "-")
+}
+
+/// The help of a global option: the variable's meaning, capitalised.
+fn help_of(var: &pandapon_gen::EnvVar) -> String {
+    let mut chars = var.meaning.chars();
+    let mut help: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    help.push_str(chars.as_str());
+    if var.name == pandapon_gen::ENV_ACCESS_SECRET {
+        help.push_str(" (prefer the environment variable: flags show in process lists)");
+    }
+    help
+}
 
 /// Where `--help` lists the options every command takes.
 const GLOBAL_HEADING: &str = "Global options";
@@ -88,15 +72,16 @@ fn command() -> Command {
         )
         .subcommand_required(true)
         .arg_required_else_help(true);
-    for (flag, var, help) in GLOBALS {
+    for var in pandapon_gen::ENV_VARS {
+        let flag = flag_of(var.name);
         root = root.arg(
-            Arg::new(flag)
+            Arg::new(flag.clone())
                 .long(flag)
                 .global(true)
-                .value_name(var)
+                .value_name(var.name)
                 .allow_negative_numbers(true)
                 .help_heading(GLOBAL_HEADING)
-                .help(format!("{help} (env: {var})")),
+                .help(format!("{} (env: {})", help_of(var), var.name)),
         );
     }
     root = root
@@ -345,12 +330,7 @@ fn setting(matches: &ArgMatches, flag: &str, var: &str) -> Option<String> {
 }
 
 fn builder(matches: &ArgMatches) -> Result<ClientBuilder> {
-    let lookup = |var: &str| {
-        GLOBALS
-            .iter()
-            .find(|(_, v, _)| *v == var)
-            .and_then(|(flag, var, _)| setting(matches, flag, var))
-    };
+    let lookup = |var: &str| setting(matches, &flag_of(var), var);
     let mut builder = ClientBuilder::from_lookup(lookup)?;
     if let Some(secs) = matches.get_one::<u64>("timeout") {
         builder = builder.timeout(Duration::from_secs(*secs));
@@ -359,7 +339,12 @@ fn builder(matches: &ArgMatches) -> Result<ClientBuilder> {
 }
 
 fn credentials(matches: &ArgMatches) -> Option<Result<Credentials>> {
-    let [key, secret, user] = [0, 1, 2].map(|i| setting(matches, GLOBALS[i].0, GLOBALS[i].1));
+    let [key, secret, user] = [
+        pandapon_gen::ENV_ACCESS_KEY,
+        pandapon_gen::ENV_ACCESS_SECRET,
+        pandapon_gen::ENV_USER_ID,
+    ]
+    .map(|var| setting(matches, &flag_of(var), var));
     if key.is_none() && secret.is_none() && user.is_none() {
         return None;
     }

@@ -16,15 +16,8 @@ const USER: &str = "2100007341207";
 
 fn pandapon() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pandapon"));
-    for var in [
-        "PANDAPON_ACCESS_KEY",
-        "PANDAPON_ACCESS_SECRET",
-        "PANDAPON_USER_ID",
-        "PANDAPON_BASE_URL",
-        "PANDAPON_TIMESTAMP_UNIT",
-        "PANDAPON_CLOCK_OFFSET_MS",
-        "PANDAPON_MAX_RESPONSE_BYTES",
-    ] {
+    // Every variable the client reads, so the environment cannot leak in.
+    for var in pandapon_gen::ENV_VARS.iter().map(|v| v.name) {
         cmd.env_remove(var);
     }
     cmd.env("RUST_BACKTRACE", "0");

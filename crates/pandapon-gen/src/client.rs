@@ -37,6 +37,59 @@ pub const ENV_CLOCK_OFFSET_MS: &str = "PANDAPON_CLOCK_OFFSET_MS";
 /// (optional; default 16 MiB).
 pub const ENV_MAX_RESPONSE_BYTES: &str = "PANDAPON_MAX_RESPONSE_BYTES";
 
+/// An environment variable the client configuration reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EnvVar {
+    /// The variable's name.
+    pub name: &'static str,
+    /// Whether [`ClientBuilder::from_env`] fails without it.
+    pub required: bool,
+    /// What it sets.
+    pub meaning: &'static str,
+}
+
+/// Every environment variable [`ClientBuilder::from_env`] reads, and
+/// nothing else: the one list the CLI's options, the tests' scrubbing and
+/// the documentation follow.
+pub const ENV_VARS: &[EnvVar] = &[
+    EnvVar {
+        name: ENV_ACCESS_KEY,
+        required: true,
+        meaning: "AccessKey from the PandaPon console",
+    },
+    EnvVar {
+        name: ENV_ACCESS_SECRET,
+        required: true,
+        meaning: "Access Secret from the console",
+    },
+    EnvVar {
+        name: ENV_USER_ID,
+        required: true,
+        meaning: "the (sub-)account user id the calls act for",
+    },
+    EnvVar {
+        name: ENV_BASE_URL,
+        required: false,
+        meaning: "the server to call (default `https://api.pandapon.com`)",
+    },
+    EnvVar {
+        name: ENV_TIMESTAMP_UNIT,
+        required: false,
+        meaning: "unit of the `timestamp` header: `ms` (default) or `s`",
+    },
+    EnvVar {
+        name: ENV_CLOCK_OFFSET_MS,
+        required: false,
+        meaning: "milliseconds added to the local clock when signing (positive if it is behind)",
+    },
+    EnvVar {
+        name: ENV_MAX_RESPONSE_BYTES,
+        required: false,
+        meaning: "most bytes read from one response (default 16 MiB)",
+    },
+];
+
 /// What a [`Client`] carries besides its HTTP client and base URL: the
 /// signers, the retry policy, the body limits and the dry-run callback.
 ///
@@ -228,10 +281,10 @@ impl ClientBuilder {
         }
     }
 
-    /// Reads `PANDAPON_ACCESS_KEY`, `PANDAPON_ACCESS_SECRET`, `PANDAPON_USER_ID`
-    /// (required), and optionally `PANDAPON_BASE_URL`,
-    /// `PANDAPON_TIMESTAMP_UNIT` (`ms` or `s`), `PANDAPON_CLOCK_OFFSET_MS`
-    /// and `PANDAPON_MAX_RESPONSE_BYTES`.
+    /// Reads the variables of [`ENV_VARS`]: `PANDAPON_ACCESS_KEY`,
+    /// `PANDAPON_ACCESS_SECRET`, `PANDAPON_USER_ID` (required), and optionally
+    /// `PANDAPON_BASE_URL`, `PANDAPON_TIMESTAMP_UNIT` (`ms` or `s`),
+    /// `PANDAPON_CLOCK_OFFSET_MS` and `PANDAPON_MAX_RESPONSE_BYTES`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
     }
@@ -477,6 +530,53 @@ mod tests {
                 .unwrap_err();
             assert!(matches!(err, ConfigError::BaseUrl { .. }), "{url}: {err}");
         }
+    }
+
+    #[test]
+    fn the_loader_reads_exactly_the_listed_variables() {
+        let asked = std::sync::Mutex::new(Vec::new());
+        let _ = ClientBuilder::from_lookup(|name| {
+            asked.lock().unwrap().push(name.to_owned());
+            // Valid values for all, so that every variable is read.
+            let value = match name {
+                ENV_TIMESTAMP_UNIT => "ms",
+                ENV_CLOCK_OFFSET_MS => "0",
+                ENV_MAX_RESPONSE_BYTES => "1024",
+                ENV_BASE_URL => "http://127.0.0.1:9",
+                _ => "x",
+            };
+            Some(value.to_owned())
+        })
+        .unwrap();
+        let asked = asked.into_inner().unwrap();
+        let listed: Vec<&str> = ENV_VARS.iter().map(|v| v.name).collect();
+        assert_eq!(asked, listed);
+        for var in ENV_VARS {
+            let mut vars: Vec<(&str, &str)> = FULL.to_vec();
+            if var.required {
+                vars.retain(|(k, _)| *k != var.name);
+                assert!(
+                    ClientBuilder::from_lookup(env(&vars)).is_err(),
+                    "{}",
+                    var.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_guide_lists_every_variable() {
+        let guide = include_str!("../guide/setup.md");
+        for var in ENV_VARS {
+            let required = if var.required { "yes" } else { "no" };
+            let row = format!("| `{}` | {required} |", var.name);
+            assert!(guide.contains(&row), "guide/setup.md lacks the row {row}");
+        }
+        let rows = guide
+            .lines()
+            .filter(|l| l.starts_with("| `PANDAPON_"))
+            .count();
+        assert_eq!(rows, ENV_VARS.len(), "guide/setup.md lists other variables");
     }
 
     #[test]

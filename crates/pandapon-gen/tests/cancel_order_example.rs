@@ -28,13 +28,8 @@ fn example() -> Command {
         bin.display()
     );
     let mut cmd = Command::new(bin);
-    for var in [
-        "PANDAPON_ACCESS_KEY",
-        "PANDAPON_ACCESS_SECRET",
-        "PANDAPON_USER_ID",
-        "PANDAPON_BASE_URL",
-        "PANDAPON_TIMESTAMP_UNIT",
-    ] {
+    // Every variable the client reads, so the environment cannot leak in.
+    for var in pandapon_gen::ENV_VARS.iter().map(|v| v.name) {
         cmd.env_remove(var);
     }
     cmd
