@@ -661,15 +661,11 @@ pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     };
     let endpoints: serde_json::Value = serde_json::from_str(&read(coverage::ENDPOINTS)?)
         .with_context(|| format!("parsing {}", coverage::ENDPOINTS))?;
-    let readme = coverage::with_table(
-        &read(coverage::README)?,
-        &coverage::table(&spec, &endpoints)?,
-    )?;
     Ok(vec![
         (root.join(SDK_OUT), generate_sdk(&spec)?),
         (root.join(MOCK_OUT), generate_mock(&spec)?),
         (root.join(CLI_OUT), generate_cli(&spec)?),
-        (root.join(coverage::README), readme),
+        (root.join(coverage::OUT), coverage::page(&spec, &endpoints)?),
         (root.join(on_unknown::OUT), on_unknown::page(&spec)?),
     ])
 }
@@ -699,7 +695,6 @@ pub fn compare(path: &Path, shown: &str, contents: &str) -> Freshness {
 }
 
 /// `cargo xtask codegen`: writes every generated file that differs.
-/// (The README is only partly generated: its coverage table.)
 pub fn write() -> Result<()> {
     let root = workspace_root();
     for (path, contents) in outputs(&root)? {

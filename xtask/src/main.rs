@@ -21,8 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate crates/pandapon-gen/src/generated.rs and the README's coverage
-    /// table from openapi/pandapon.yaml.
+    /// Generate the SDK, mock and CLI `generated.rs` files, docs/coverage.md
+    /// and docs/on-unknown.md from openapi/pandapon.yaml.
     Codegen {
         /// Change nothing; fail with a diff if the generated code is stale.
         #[arg(long)]

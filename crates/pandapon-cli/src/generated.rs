@@ -104,7 +104,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Create order interface\n\nCreates a 1688 order. PandaPon's v2 page shows only the method and path;\nits body and response are not public, so both are free-form JSON here.\nThe v1 page (`/alibaba/order/create`) documents `flow`, `message`,\n`shopPromotionId`, `tradeType`, `addressParam` and `cargoParamList`\nwith a numeric `offerId`; the v2 batch create uses `offerMapId`.\nDocumented at https://doc-th.pandapon.com/api-289190490.\n\nIf the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. First look for it in the order list (`alibaba_order_page`) or by id (`alibaba_order_detail`), or wait for PandaPon's order message (`ORDER_CREATE`).\n",
+                "Create order interface\n\nCreates a 1688 order. PandaPon's v2 page shows only the method and path;\nits body and response are not public, so both are free-form JSON here.\nThe v1 page (`/alibaba/order/create`) documents `flow`, `message`,\n`shopPromotionId`, `tradeType`, `addressParam` and `cargoParamList`\nwith a numeric `offerId`; the v2 batch create uses `offerMapId`.\nDocumented at <https://doc-th.pandapon.com/api-289190490>.\n\nIf the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. First look for it in the order list (`alibaba_order_page`) or by id (`alibaba_order_detail`), or wait for PandaPon's order message (`ORDER_CREATE`).\n",
             )
     }
     pub fn cli_alibaba_order_batch_create() -> ::clap::Command {
@@ -189,7 +189,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Create order interface in batch (different merchants)\n\nCreates one 1688 order per merchant from a list of products.\nDocumented at https://doc-cnv2.pandapon.com/api-288855706. The English\nv2 page names the product id `offerId` (integer) where the Chinese page\nhas `offerMapId`; this follows the Chinese page and its example.\n\nIf the call fails with an unknown outcome (it may have taken effect): Some or all of the orders may exist, and PandaPon has no idempotency key: creating them again can make second orders. First look for them in the order list (`alibaba_order_page`), or wait for PandaPon's order messages (`ORDER_CREATE`).\n",
+                "Create order interface in batch (different merchants)\n\nCreates one 1688 order per merchant from a list of products.\nDocumented at <https://doc-cnv2.pandapon.com/api-288855706>. The English\nv2 page names the product id `offerId` (integer) where the Chinese page\nhas `offerMapId`; this follows the Chinese page and its example.\n\nIf the call fails with an unknown outcome (it may have taken effect): Some or all of the orders may exist, and PandaPon has no idempotency key: creating them again can make second orders. First look for them in the order list (`alibaba_order_page`), or wait for PandaPon's order messages (`ORDER_CREATE`).\n",
             )
     }
     pub fn cli_alibaba_order_preview() -> ::clap::Command {
@@ -209,7 +209,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Preview data interface before creating an order\n\nPrices an order (freight, discounts) before creating it. The v2\nresponse is not public and is free-form JSON here; the v1 page lists\n`orderPreviewResuslt` (sic), `success`, `errorCode`, `errorMsg`,\n`postFeeByDescOfferList`, `consignOfferList` and\n`unsupportedCrossBorderPayOfferList`.\nDocumented at https://doc-cnv2.pandapon.com/api-288855709.\n",
+                "Preview data interface before creating an order\n\nPrices an order (freight, discounts) before creating it. The v2\nresponse is not public and is free-form JSON here; the v1 page lists\n`orderPreviewResuslt` (sic), `success`, `errorCode`, `errorMsg`,\n`postFeeByDescOfferList`, `consignOfferList` and\n`unsupportedCrossBorderPayOfferList`.\nDocumented at <https://doc-cnv2.pandapon.com/api-288855709>.\n",
             )
     }
     pub fn cli_alibaba_order_batch_preview() -> ::clap::Command {
@@ -229,7 +229,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Preview data interface before order creation (different merchants)\n\nBatch preview across merchants (v1 only). The response is not public.\nDocumented at https://doc-en.pandapon.com/api-263477644.\n",
+                "Preview data interface before order creation (different merchants)\n\nBatch preview across merchants (v1 only). The response is not public.\nDocumented at <https://doc-en.pandapon.com/api-263477644>.\n",
             )
     }
     pub fn cli_alibaba_order_detail() -> ::clap::Command {
@@ -269,7 +269,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Get order details\n\nDetails of one 1688 order (v1 only). Here `orderId` is a string. The\nresponse's `data` is documented only in part (it starts with\n`guaranteesTerms`) and is free-form JSON.\nDocumented at https://doc-vnm.pandapon.com/api-250496569.\n",
+                "Get order details\n\nDetails of one 1688 order (v1 only). Here `orderId` is a string. The\nresponse's `data` is documented only in part (it starts with\n`guaranteesTerms`) and is free-form JSON.\nDocumented at <https://doc-vnm.pandapon.com/api-250496569>.\n",
             )
     }
     pub fn cli_alibaba_order_page() -> ::clap::Command {
@@ -289,7 +289,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Order List\n\nPages through 1688 orders. The body and response are not public and\nare free-form JSON here.\nDocumented at https://doc-th.pandapon.com/api-289190488.\n",
+                "Order List\n\nPages through 1688 orders. The body and response are not public and\nare free-form JSON here.\nDocumented at <https://doc-th.pandapon.com/api-289190488>.\n",
             )
     }
     pub fn cli_alibaba_order_pay_url() -> ::clap::Command {
@@ -302,7 +302,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("The 1688 order id."),
             )
             .about(
-                "Order payment\n\nThe 1688 cashier URL for an order: open it in a browser to pay. (With a\n1688 test account, only payment-period (账期) payment is possible.)\nThe v2 page shows `data.orderId` and is cut off there; the other\nfields are those of the complete v1 page (`/alibaba/order/pay/url`).\nDocumented at https://doc-env2.pandapon.com/api-289121041.\n",
+                "Order payment\n\nThe 1688 cashier URL for an order: open it in a browser to pay. (With a\n1688 test account, only payment-period (账期) payment is possible.)\nThe v2 page shows `data.orderId` and is cut off there; the other\nfields are those of the complete v1 page (`/alibaba/order/pay/url`).\nDocumented at <https://doc-env2.pandapon.com/api-289121041>.\n",
             )
     }
     pub fn cli_alibaba_order_batch_submit_to_pay() -> ::clap::Command {
@@ -322,7 +322,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Developers submit 1688 orders for payment in batch\n\nPays several 1688 orders at once (v1). Order ids are strings here.\nThe response is not public.\nDocumented at https://doc-en.pandapon.com/api-263477643.\n\nIf the call fails with an unknown outcome (it may have taken effect): Payment may have been submitted for some or all of the orders. Check each order with `alibaba_order_detail` (or wait for its `ORDER_PAY_SUCCESS` message) and submit again only the orders still waiting for payment.\n",
+                "Developers submit 1688 orders for payment in batch\n\nPays several 1688 orders at once (v1). Order ids are strings here.\nThe response is not public.\nDocumented at <https://doc-en.pandapon.com/api-263477643>.\n\nIf the call fails with an unknown outcome (it may have taken effect): Payment may have been submitted for some or all of the orders. Check each order with `alibaba_order_detail` (or wait for its `ORDER_PAY_SUCCESS` message) and submit again only the orders still waiting for payment.\n",
             )
     }
     pub fn cli_alibaba_order_confirm_receipt() -> ::clap::Command {
@@ -349,7 +349,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Buyer confirms receipt\n\nConfirms that the goods of an order (or of some of its lines) arrived.\nDocumented at https://doc-en.pandapon.com/api-263477652.\n\nIf the call fails with an unknown outcome (it may have taken effect): Check the order with `alibaba_order_detail` before confirming receipt again.\n",
+                "Buyer confirms receipt\n\nConfirms that the goods of an order (or of some of its lines) arrived.\nDocumented at <https://doc-en.pandapon.com/api-263477652>.\n\nIf the call fails with an unknown outcome (it may have taken effect): Check the order with `alibaba_order_detail` before confirming receipt again.\n",
             )
     }
     pub fn cli_alibaba_order_cancel() -> ::clap::Command {
@@ -405,7 +405,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Cancel order interface before payment\n\nCancels a 1688 order that has not been paid yet.\nDocumented at https://doc-cnv2.pandapon.com/api-288855711 (modified 2025-04-25).\nIn v1 (`/alibaba/order/cancel`) `cancelReason` is required; in v2 it is not.\n\nIf the call fails with an unknown outcome (it may have taken effect): Check the order with `alibaba_order_detail` (or wait for its `ORDER_CANCEL` message) before cancelling again.\n",
+                "Cancel order interface before payment\n\nCancels a 1688 order that has not been paid yet.\nDocumented at <https://doc-cnv2.pandapon.com/api-288855711> (modified 2025-04-25).\nIn v1 (`/alibaba/order/cancel`) `cancelReason` is required; in v2 it is not.\n\nIf the call fails with an unknown outcome (it may have taken effect): Check the order with `alibaba_order_detail` (or wait for its `ORDER_CANCEL` message) before cancelling again.\n",
             )
     }
     pub fn cli_alibaba_product_keyword_search() -> ::clap::Command {
@@ -509,7 +509,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "1688 Product keyword query\n\nSearches 1688 products by keyword, one page at a time.\nDocumented at https://doc-cnv2.pandapon.com/api-288828687.\n",
+                "1688 Product keyword query\n\nSearches 1688 products by keyword, one page at a time.\nDocumented at <https://doc-cnv2.pandapon.com/api-288828687>.\n",
             )
     }
     pub fn cli_alibaba_product_image_search() -> ::clap::Command {
@@ -619,7 +619,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "1688 Product image search\n\nSearches 1688 products by picture (base64 or URL).\nDocumented at https://doc-cnv2.pandapon.com/api-288828688.\n",
+                "1688 Product image search\n\nSearches 1688 products by picture (base64 or URL).\nDocumented at <https://doc-cnv2.pandapon.com/api-288828688>.\n",
             )
     }
     pub fn cli_alibaba_product_store_search() -> ::clap::Command {
@@ -722,7 +722,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "1688 multilingual store search\n\nSearches the products of one 1688 store (`sellerOpenId`). The fields of\neach product in the page are not public; they are free-form JSON.\nDocumented at https://doc-cnv2.pandapon.com/api-288828689.\n",
+                "1688 multilingual store search\n\nSearches the products of one 1688 store (`sellerOpenId`). The fields of\neach product in the page are not public; they are free-form JSON.\nDocumented at <https://doc-cnv2.pandapon.com/api-288828689>.\n",
             )
     }
     pub fn cli_alibaba_product_detail() -> ::clap::Command {
@@ -765,7 +765,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "1688 commodity details inquiry\n\nDetails of one 1688 product (v1; the v2 page's path is not public).\nThe response's `data` is typed for the fields its example shows; the\nrest (SKUs, images, shipping…) is kept in `extra`.\nDocumented at https://doc-vnm.pandapon.com/project-4008853/api-147289688.\n",
+                "1688 commodity details inquiry\n\nDetails of one 1688 product (v1; the v2 page's path is not public).\nThe response's `data` is typed for the fields its example shows; the\nrest (SKUs, images, shipping…) is kept in `extra`.\nDocumented at <https://doc-vnm.pandapon.com/project-4008853/api-147289688>.\n",
             )
     }
     pub fn cli_alibaba_product_related_recommend() -> ::clap::Command {
@@ -813,7 +813,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Related product recommendation\n\nProducts related to a given one. The response is not public.\nDocumented at https://doc-env2.pandapon.com/api-289121023.\n",
+                "Related product recommendation\n\nProducts related to a given one. The response is not public.\nDocumented at <https://doc-env2.pandapon.com/api-289121023>.\n",
             )
     }
     pub fn cli_alibaba_product_decrypt_open_uid() -> ::clap::Command {
@@ -853,7 +853,7 @@ impl<T: CliConfig> Cli<T> {
     pub fn cli_alibaba_cart_list() -> ::clap::Command {
         ::clap::Command::new("")
             .about(
-                "Shopping Cart List\n\nThe 1688 cart, split into items that can and cannot be ordered.\nDocumented at https://doc-cnv2.pandapon.com/api-288837580.\n",
+                "Shopping Cart List\n\nThe 1688 cart, split into items that can and cannot be ordered.\nDocumented at <https://doc-cnv2.pandapon.com/api-288837580>.\n",
             )
     }
     pub fn cli_alibaba_cart_edit_quantity() -> ::clap::Command {
@@ -901,7 +901,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Edit item quantity\n\nChanges the quantity of a 1688 cart line (v1).\nDocumented at https://doc.pandapon.com/api-250313129.\n\nIf the call fails with an unknown outcome (it may have taken effect): Read the cart with `alibaba_cart_list` to see the item's quantity now before editing again.\n",
+                "Edit item quantity\n\nChanges the quantity of a 1688 cart line (v1).\nDocumented at <https://doc.pandapon.com/api-250313129>.\n\nIf the call fails with an unknown outcome (it may have taken effect): Read the cart with `alibaba_cart_list` to see the item's quantity now before editing again.\n",
             )
     }
     pub fn cli_alibaba_cart_preview_order() -> ::clap::Command {
@@ -921,7 +921,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Preview data interface before creating an order\n\nPrices an order made of 1688 cart lines (v1). The response is not public.\nDocumented at https://doc.pandapon.com/api-250313128.\n",
+                "Preview data interface before creating an order\n\nPrices an order made of 1688 cart lines (v1). The response is not public.\nDocumented at <https://doc.pandapon.com/api-250313128>.\n",
             )
     }
     pub fn cli_alibaba_cart_create_order() -> ::clap::Command {
@@ -981,7 +981,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Create Order\n\nCreates 1688 orders from cart lines (v1). The response is not public.\nDocumented at https://doc-en.pandapon.com/api-263477662.\n\nIf the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. First look for it in the order list (`alibaba_order_page`) or read the cart (`alibaba_cart_list`), or wait for PandaPon's order message (`ORDER_CREATE`).\n",
+                "Create Order\n\nCreates 1688 orders from cart lines (v1). The response is not public.\nDocumented at <https://doc-en.pandapon.com/api-263477662>.\n\nIf the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. First look for it in the order list (`alibaba_order_page`) or read the cart (`alibaba_cart_list`), or wait for PandaPon's order message (`ORDER_CREATE`).\n",
             )
     }
     pub fn cli_taobao_product_get() -> ::clap::Command {
@@ -994,7 +994,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("The Taobao item id (v2, opaque string)."),
             )
             .about(
-                "Taobao product search by id\n\nOne Taobao product by its v2 item id (an opaque string such as\n`WUnUC1cILiBjt-Jv3lDdlQ`; v1 used numeric ids). The v2 page shows\n`quantity` and `categoryPath` and is cut off after them; the other\nfields are kept in `extra`. The v1 page (`GET /open/product/get`)\nlists `beginAmount`, `categoryId`, `categoryName`, `description`,\n`itemId`, `itemType`, `mpId`, `picUrls`, `price` (fen), `productUnit`\nand `promotionPrice`, and its example is embedded below.\nDocumented at https://doc-env2.pandapon.com/api-289120986.\n",
+                "Taobao product search by id\n\nOne Taobao product by its v2 item id (an opaque string such as\n`WUnUC1cILiBjt-Jv3lDdlQ`; v1 used numeric ids). The v2 page shows\n`quantity` and `categoryPath` and is cut off after them; the other\nfields are kept in `extra`. The v1 page (`GET /open/product/get`)\nlists `beginAmount`, `categoryId`, `categoryName`, `description`,\n`itemId`, `itemType`, `mpId`, `picUrls`, `price` (fen), `productUnit`\nand `promotionPrice`, and its example is embedded below.\nDocumented at <https://doc-env2.pandapon.com/api-289120986>.\n",
             )
     }
     pub fn cli_taobao_product_batch_check() -> ::clap::Command {
@@ -1025,7 +1025,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Query products in bulk based on Taobao product IDs\n\nChecks which Taobao items (and SKUs) can be bought through PandaPon.\n`params` is JSON inside a string; the SDK encodes it.\nDocumented at https://doc-en.pandapon.com/api-263477607.\n",
+                "Query products in bulk based on Taobao product IDs\n\nChecks which Taobao items (and SKUs) can be bought through PandaPon.\n`params` is JSON inside a string; the SDK encodes it.\nDocumented at <https://doc-en.pandapon.com/api-263477607>.\n",
             )
     }
     pub fn cli_taobao_product_item_search() -> ::clap::Command {
@@ -1073,7 +1073,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Taobao commodity search interface\n\nSearches Taobao products by keyword. The response is not public.\nDocumented at https://doc-env2.pandapon.com/api-289120988.\n",
+                "Taobao commodity search interface\n\nSearches Taobao products by keyword. The response is not public.\nDocumented at <https://doc-env2.pandapon.com/api-289120988>.\n",
             )
     }
     pub fn cli_taobao_product_source_search() -> ::clap::Command {
@@ -1107,7 +1107,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Taobao source goods search interface\n\nLooks up the source product of a Taobao item (v1). The response's\n`data` is documented only in part; the rest is kept in `extra`.\nDocumented at https://doc-vnm.pandapon.com/api-250496526.\n",
+                "Taobao source goods search interface\n\nLooks up the source product of a Taobao item (v1). The response's\n`data` is documented only in part; the rest is kept in `extra`.\nDocumented at <https://doc-vnm.pandapon.com/api-250496526>.\n",
             )
     }
     pub fn cli_taobao_order_create() -> ::clap::Command {
@@ -1172,7 +1172,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Taobao Order Creation\n\nCreates a Taobao purchase order (v1; the v2 path is not public).\n`orderLineList` and `receiver` are JSON inside strings; the SDK\nencodes them. The response is not public.\nDocumented at https://doc-vnm.pandapon.com/api-250496533.\n\nIf the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. The Taobao order queries have no documented path yet (`Client::request` can call one once known); wait for PandaPon's order message (`ORDER_CREATE`) or check the console. Setting `sellerOrderNumber` (your own order number) on every order makes it recognisable.\n",
+                "Taobao Order Creation\n\nCreates a Taobao purchase order (v1; the v2 path is not public).\n`orderLineList` and `receiver` are JSON inside strings; the SDK\nencodes them. The response is not public.\nDocumented at <https://doc-vnm.pandapon.com/api-250496533>.\n\nIf the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. The Taobao order queries have no documented path yet (`Client::request` can call one once known); wait for PandaPon's order message (`ORDER_CREATE`) or check the console. Setting `sellerOrderNumber` (your own order number) on every order makes it recognisable.\n",
             )
     }
     pub fn cli_taobao_cart_add() -> ::clap::Command {
@@ -1310,7 +1310,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Add Cart Item\n\nAdds a Taobao item to the cart. `properties` is JSON inside a string\n(the v1 page says so and gives an example); the SDK encodes it. The v1\nrequest (`/open/cart/add`) names the item `itemId` (integer) where v2\nhas `itemMapId`, so the v1 example is not embedded here. The response\nis not public.\nDocumented at https://doc-env2.pandapon.com/api-289121002.\n\nIf the call fails with an unknown outcome (it may have taken effect): The item may be in the cart already, and adding it again may add it twice. The Taobao cart list has no documented path yet; check the console first.\n",
+                "Add Cart Item\n\nAdds a Taobao item to the cart. `properties` is JSON inside a string\n(the v1 page says so and gives an example); the SDK encodes it. The v1\nrequest (`/open/cart/add`) names the item `itemId` (integer) where v2\nhas `itemMapId`, so the v1 example is not embedded here. The response\nis not public.\nDocumented at <https://doc-env2.pandapon.com/api-289121002>.\n\nIf the call fails with an unknown outcome (it may have taken effect): The item may be in the cart already, and adding it again may add it twice. The Taobao cart list has no documented path yet; check the console first.\n",
             )
     }
     pub fn cli_taobao_cart_create_order() -> ::clap::Command {
@@ -1336,7 +1336,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Create Order\n\nCreates Taobao orders from cart records (v1). The response's `data`\nis not public.\nDocumented at https://doc.pandapon.com/api-250313096.\n\nIf the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. The Taobao order queries have no documented path yet; wait for PandaPon's order message (`ORDER_CREATE`) or check the console.\n",
+                "Create Order\n\nCreates Taobao orders from cart records (v1). The response's `data`\nis not public.\nDocumented at <https://doc.pandapon.com/api-250313096>.\n\nIf the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. The Taobao order queries have no documented path yet; wait for PandaPon's order message (`ORDER_CREATE`) or check the console.\n",
             )
     }
     pub fn cli_taobao_refund_cancel() -> ::clap::Command {
@@ -1349,7 +1349,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("The refund (\"reverse order\") id, for example 110000235001."),
             )
             .about(
-                "Reverse Order Cancellation\n\nWithdraws a refund request. The v2 page\n(https://doc-env2.pandapon.com/api-289121008) is cut off before its\nresponse schema; the response fields here are those of the complete\nv1 page (`GET /open/order/refund/cancel/{refundId}`, marked \"in\ndevelopment\" (开发中), https://doc.pandapon.com/api-250313087), all\noptional, and anything else is kept.\n\nIf the call fails with an unknown outcome (it may have taken effect): Look the reverse order up with `taobao_refund_detail` (same `refundId`) to see whether it was cancelled.\n",
+                "Reverse Order Cancellation\n\nWithdraws a refund request. The v2 page\n(<https://doc-env2.pandapon.com/api-289121008>) is cut off before its\nresponse schema; the response fields here are those of the complete\nv1 page (`GET /open/order/refund/cancel/{refundId}`, marked \"in\ndevelopment\" (开发中), <https://doc.pandapon.com/api-250313087>), all\noptional, and anything else is kept.\n\nIf the call fails with an unknown outcome (it may have taken effect): Look the reverse order up with `taobao_refund_detail` (same `refundId`) to see whether it was cancelled.\n",
             )
     }
     pub fn cli_taobao_refund_render() -> ::clap::Command {
@@ -1390,7 +1390,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Reverse order rendering interface\n\nWhat a refund for a sub-order may look like: reasons, goods statuses,\nthe maximum refund. Documented at https://doc-cnv2.pandapon.com/api-288803028.\n",
+                "Reverse order rendering interface\n\nWhat a refund for a sub-order may look like: reasons, goods statuses,\nthe maximum refund. Documented at <https://doc-cnv2.pandapon.com/api-288803028>.\n",
             )
     }
     pub fn cli_taobao_refund_list() -> ::clap::Command {
@@ -1462,7 +1462,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Get the reverse order list interface\n\nPages through refunds (v1). The response is not public.\nDocumented at https://doc-vnm.pandapon.com/api-250496545.\n",
+                "Get the reverse order list interface\n\nPages through refunds (v1). The response is not public.\nDocumented at <https://doc-vnm.pandapon.com/api-250496545>.\n",
             )
     }
     pub fn cli_taobao_refund_detail() -> ::clap::Command {
@@ -1475,7 +1475,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("The refund (\"reverse order\") id."),
             )
             .about(
-                "Detailed interface of reverse order\n\nOne refund with its logistics, status and order line.\nDocumented at https://doc-cnv2.pandapon.com/api-288803036.\n",
+                "Detailed interface of reverse order\n\nOne refund with its logistics, status and order line.\nDocumented at <https://doc-cnv2.pandapon.com/api-288803036>.\n",
             )
     }
     pub fn cli_open_address_add_or_update() -> ::clap::Command {
@@ -1544,7 +1544,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Address addition and update\n\nAdds the account's delivery address, or updates it when `id` names an\nexisting one. The response is only `{code, msg}`: no `requestId`,\n`developId` or `data`. Identical on the v1 path.\nDocumented at https://doc-cnv2.pandapon.com/api-288437932.\n\nIf the call fails with an unknown outcome (it may have taken effect): With `id`, the call updates that address, and sending the same values again gives the same address. Without `id`, it adds one, and repeating it may add a second; the address query (\"Get user address information\") has no documented path yet, so check the console first.\n",
+                "Address addition and update\n\nAdds the account's delivery address, or updates it when `id` names an\nexisting one. The response is only `{code, msg}`: no `requestId`,\n`developId` or `data`. Identical on the v1 path.\nDocumented at <https://doc-cnv2.pandapon.com/api-288437932>.\n\nIf the call fails with an unknown outcome (it may have taken effect): With `id`, the call updates that address, and sending the same values again gives the same address. Without `id`, it adds one, and repeating it may add a second; the address query (\"Get user address information\") has no documented path yet, so check the console first.\n",
             )
     }
     pub fn cli_open_logistics_item_price() -> ::clap::Command {
@@ -1600,7 +1600,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Consult overseas freight estimate\n\nEstimates international freight for one item. Authenticated with the\n`timestamp` and `sign` query parameters (see `logisticsSign`). The\npage marks `currency` and `price` required but its example leaves them\nout; they are optional here. The response is not public.\nDocumented at https://doc-env2.pandapon.com/api-289121052.\n",
+                "Consult overseas freight estimate\n\nEstimates international freight for one item. Authenticated with the\n`timestamp` and `sign` query parameters (see `logisticsSign`). The\npage marks `currency` and `price` required but its example leaves them\nout; they are optional here. The response is not public.\nDocumented at <https://doc-env2.pandapon.com/api-289121052>.\n",
             )
     }
     pub fn cli_open_logistics_order_render_freight() -> ::clap::Command {
@@ -1620,7 +1620,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Order overseas freight preview\n\nPrices international freight for several items. Authenticated with\nthe `timestamp` and `sign` query parameters. The response is not\npublic.\nDocumented at https://doc-env2.pandapon.com/api-289121053.\n",
+                "Order overseas freight preview\n\nPrices international freight for several items. Authenticated with\nthe `timestamp` and `sign` query parameters. The response is not\npublic.\nDocumented at <https://doc-env2.pandapon.com/api-289121053>.\n",
             )
     }
     pub fn cli_open_logistics_order_booking_freight() -> ::clap::Command {
@@ -1653,7 +1653,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Create international logistics order\n\nBooks international freight for a rendered quote (v1). Authenticated\nwith the `timestamp` and `sign` query parameters. The example's\n`freightInfo` carries `serviceId`, `companyName` and `serviceCategory`\nwhere the schema lists `currency` and `price`; all five are accepted.\nThe response is not public.\nDocumented at https://doc.pandapon.com/api-250313137.\n\nIf the call fails with an unknown outcome (it may have taken effect): An international logistics order may exist, and booking again may book twice. No query for these orders is documented; check the console first.\n",
+                "Create international logistics order\n\nBooks international freight for a rendered quote (v1). Authenticated\nwith the `timestamp` and `sign` query parameters. The example's\n`freightInfo` carries `serviceId`, `companyName` and `serviceCategory`\nwhere the schema lists `currency` and `price`; all five are accepted.\nThe response is not public.\nDocumented at <https://doc.pandapon.com/api-250313137>.\n\nIf the call fails with an unknown outcome (it may have taken effect): An international logistics order may exist, and booking again may book twice. No query for these orders is documented; check the console first.\n",
             )
     }
     pub fn cli_open_logistics_update_info() -> ::clap::Command {
@@ -1685,7 +1685,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Update domestic logistics information\n\nReports the domestic (China) tracking numbers of an order's lines\n(v1). Authenticated with the `timestamp` and `sign` query parameters;\nthe page's curl example sends no auth headers at all. The response is\nnot public.\nDocumented at https://doc.pandapon.com/api-250313136.\n\nIf the call fails with an unknown outcome (it may have taken effect): The domestic logistics information may be updated already. No query for it is documented; check the console before sending it again.\n",
+                "Update domestic logistics information\n\nReports the domestic (China) tracking numbers of an order's lines\n(v1). Authenticated with the `timestamp` and `sign` query parameters;\nthe page's curl example sends no auth headers at all. The response is\nnot public.\nDocumented at <https://doc.pandapon.com/api-250313136>.\n\nIf the call fails with an unknown outcome (it may have taken effect): The domestic logistics information may be updated already. No query for it is documented; check the console before sending it again.\n",
             )
     }
     pub fn cli_taobao_order_update_warehouse() -> ::clap::Command {
@@ -1726,7 +1726,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Modify the pre-warehouse information of an order\n\nSets the pre-warehouse (前置仓) name and address of a Taobao order\n(v1; the v2 path is not public). The response's `data` is an object\nwhose fields are not documented, and the documented example is cut\nshort. Documented at https://doc-en.pandapon.com/api-263477614.\n\nIf the call fails with an unknown outcome (it may have taken effect): The order's pre-warehouse may be changed already. PandaPon does not say whether a repeat is refused, and the Taobao order detail query has no documented path yet; check the console, or send the same values again.\n",
+                "Modify the pre-warehouse information of an order\n\nSets the pre-warehouse (前置仓) name and address of a Taobao order\n(v1; the v2 path is not public). The response's `data` is an object\nwhose fields are not documented, and the documented example is cut\nshort. Documented at <https://doc-en.pandapon.com/api-263477614>.\n\nIf the call fails with an unknown outcome (it may have taken effect): The order's pre-warehouse may be changed already. PandaPon does not say whether a repeat is refused, and the Taobao order detail query has no documented path yet; check the console, or send the same values again.\n",
             )
     }
     pub fn cli_taobao_order_im_link_get() -> ::clap::Command {
@@ -1746,7 +1746,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Get the IM link\n\nA Taobao IM chat URL (v1; the v2 path is not public). PandaPon's page\ndisagrees with itself about the body: its schema lists `loginName`,\n`password`, `pageName` and `pageParamMap` (all required, all strings,\n`loginName`'s sample value being `{\"sourceType\":\"item\",\"bizId\":\"700187748440\"}`),\nwhile its example and curl send `{\"sourceType\":\"item\",\"bizId\":\"234576234\"}`.\nWhich one the server takes is not stated, so the body is a free-form\nJSON object: send the fields PandaPon tells you. Documented at\nhttps://doc-en.pandapon.com/api-263477616.\n",
+                "Get the IM link\n\nA Taobao IM chat URL (v1; the v2 path is not public). PandaPon's page\ndisagrees with itself about the body: its schema lists `loginName`,\n`password`, `pageName` and `pageParamMap` (all required, all strings,\n`loginName`'s sample value being `{\"sourceType\":\"item\",\"bizId\":\"700187748440\"}`),\nwhile its example and curl send `{\"sourceType\":\"item\",\"bizId\":\"234576234\"}`.\nWhich one the server takes is not stated, so the body is a free-form\nJSON object: send the fields PandaPon tells you. Documented at\n<https://doc-en.pandapon.com/api-263477616>.\n",
             )
     }
     pub fn cli_taobao_order_logistics_detail_get() -> ::clap::Command {
@@ -1761,7 +1761,7 @@ impl<T: CliConfig> Cli<T> {
                     ),
             )
             .about(
-                "Get logistics details\n\nThe parcels of a Taobao purchase sub-order and their tracking.\nThe v2 schema types `developId` as an integer and the v1 page as a\nstring; it is accepted as either. `standerdDesc` is spelled so by\nPandaPon. Documented at https://doc-cnv2.pandapon.com/api-288535324\n(v1: https://doc.pandapon.com/api-250313082, whose example has real\nvalues).\n",
+                "Get logistics details\n\nThe parcels of a Taobao purchase sub-order and their tracking.\nThe v2 schema types `developId` as an integer and the v1 page as a\nstring; it is accepted as either. `standerdDesc` is spelled so by\nPandaPon. Documented at <https://doc-cnv2.pandapon.com/api-288535324>\n(v1: <https://doc.pandapon.com/api-250313082>, whose example has real\nvalues).\n",
             )
     }
     pub fn cli_taobao_refund_message_submit() -> ::clap::Command {
@@ -1802,7 +1802,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Submit a message on a reverse order\n\nLeaves a message (留言) on a refund (\"reverse order\"), v1 only, marked\n\"in development\" (开发中) on PandaPon's page. The response schema is cut\noff after `code` and `data` (an object), so `data` is kept as JSON.\nDocumented at https://doc-en.pandapon.com/api-263477624.\n\nIf the call fails with an unknown outcome (it may have taken effect): The message may be posted already, and sending it again may post it twice. The message-list query has no documented path yet; check the reverse order in the console first.\n",
+                "Submit a message on a reverse order\n\nLeaves a message (留言) on a refund (\"reverse order\"), v1 only, marked\n\"in development\" (开发中) on PandaPon's page. The response schema is cut\noff after `code` and `data` (an object), so `data` is kept as JSON.\nDocumented at <https://doc-en.pandapon.com/api-263477624>.\n\nIf the call fails with an unknown outcome (it may have taken effect): The message may be posted already, and sending it again may post it twice. The message-list query has no documented path yet; check the reverse order in the console first.\n",
             )
     }
     pub fn cli_alibaba_refund_create() -> ::clap::Command {
@@ -1873,7 +1873,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Create a refund or return application\n\nApplies for a refund (or a return and refund) on a 1688 order\n(创建退款退货申请). The values of `disputeRequest` and `goodsStatus`,\nand the units of the amounts, are not in PandaPon's stored pages.\nDocumented at https://doc-env2.pandapon.com/api-289121047 (zh:\nhttps://doc-cnv2.pandapon.com/api-288876782).\n\nIf the call fails with an unknown outcome (it may have taken effect): A refund application may exist. No 1688 refund query is documented; check the order with `alibaba_order_detail` or the console before applying again.\n",
+                "Create a refund or return application\n\nApplies for a refund (or a return and refund) on a 1688 order\n(创建退款退货申请). The values of `disputeRequest` and `goodsStatus`,\nand the units of the amounts, are not in PandaPon's stored pages.\nDocumented at <https://doc-env2.pandapon.com/api-289121047> (zh:\n<https://doc-cnv2.pandapon.com/api-288876782>).\n\nIf the call fails with an unknown outcome (it may have taken effect): A refund application may exist. No 1688 refund query is documented; check the order with `alibaba_order_detail` or the console before applying again.\n",
             )
     }
     pub fn cli_alibaba_refund_return_goods() -> ::clap::Command {
@@ -1920,7 +1920,7 @@ impl<T: CliConfig> Cli<T> {
                     .help("XXX"),
             )
             .about(
-                "Submit the return logistics of a refund\n\nThe buyer sends the waybill of goods returned for a 1688 refund\n(v1; the v2 path is not public). The response schema is not in the\nstored page; the envelope is PandaPon's usual one and `data` is kept\nas JSON. Documented at https://doc-en.pandapon.com/api-263477657.\n\nIf the call fails with an unknown outcome (it may have taken effect): The return logistics may be recorded already. No query for them is documented; check the console before submitting again.\n",
+                "Submit the return logistics of a refund\n\nThe buyer sends the waybill of goods returned for a 1688 refund\n(v1; the v2 path is not public). The response schema is not in the\nstored page; the envelope is PandaPon's usual one and `data` is kept\nas JSON. Documented at <https://doc-en.pandapon.com/api-263477657>.\n\nIf the call fails with an unknown outcome (it may have taken effect): The return logistics may be recorded already. No query for them is documented; check the console before submitting again.\n",
             )
     }
     pub async fn execute(

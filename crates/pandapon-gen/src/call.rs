@@ -398,9 +398,7 @@ impl Attempt {
                 // A failure part-way keeps what arrived: the status is the news.
                 // Boxed: a rare path, kept out of every call's future.
                 let read = body::read(&mut response, ERROR_BODY_LIMIT, true, stall, &mut partial);
-                let kept = Box::pin(read)
-                    .await
-                    .unwrap_or_else(|_| partial.into());
+                let kept = Box::pin(read).await.unwrap_or_else(|_| partial.into());
                 let mut response = body::with_body(response, kept.clone());
                 response.extensions_mut().insert(body::ErrorBody(kept));
                 Ok(response)

@@ -792,7 +792,7 @@ order's price changed). PandaPon says only that it has the 1688
 order-detail shape and names `baseInfo`, `guaranteesTerms`,
 `nativeLogistics` and `productItems`; their fields are not in the
 stored page, so they and everything else are kept as JSON.
-Documented at https://doc-en.pandapon.com/api-263477659.
+Documented at <https://doc-en.pandapon.com/api-263477659>.
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -2892,7 +2892,7 @@ example, including quantity and price.
         }
     }
     /**`messageBody` of TAOBAO_ORDER_BUYER_VIEW_ORDER_PRICE_MODIFY (Taobao
-order price changed). Documented at https://doc-en.pandapon.com/api-263477629.
+order price changed). Documented at <https://doc-en.pandapon.com/api-263477629>.
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
@@ -20498,7 +20498,7 @@ its body and response are not public, so both are free-form JSON here.
 The v1 page (`/alibaba/order/create`) documents `flow`, `message`,
 `shopPromotionId`, `tradeType`, `addressParam` and `cargoParamList`
 with a numeric `offerId`; the v2 batch create uses `offerMapId`.
-Documented at https://doc-th.pandapon.com/api-289190490.
+Documented at <https://doc-th.pandapon.com/api-289190490>.
 
 If the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. First look for it in the order list (`alibaba_order_page`) or by id (`alibaba_order_detail`), or wait for PandaPon's order message (`ORDER_CREATE`).
 
@@ -20517,7 +20517,7 @@ let response = client.alibaba_order_create()
     /**Create order interface in batch (different merchants)
 
 Creates one 1688 order per merchant from a list of products.
-Documented at https://doc-cnv2.pandapon.com/api-288855706. The English
+Documented at <https://doc-cnv2.pandapon.com/api-288855706>. The English
 v2 page names the product id `offerId` (integer) where the Chinese page
 has `offerMapId`; this follows the Chinese page and its example.
 
@@ -20542,7 +20542,7 @@ response is not public and is free-form JSON here; the v1 page lists
 `orderPreviewResuslt` (sic), `success`, `errorCode`, `errorMsg`,
 `postFeeByDescOfferList`, `consignOfferList` and
 `unsupportedCrossBorderPayOfferList`.
-Documented at https://doc-cnv2.pandapon.com/api-288855709.
+Documented at <https://doc-cnv2.pandapon.com/api-288855709>.
 
 
 Sends a `POST` request to `/v2/alibaba/order/create/preview`
@@ -20559,7 +20559,7 @@ let response = client.alibaba_order_preview()
     /**Preview data interface before order creation (different merchants)
 
 Batch preview across merchants (v1 only). The response is not public.
-Documented at https://doc-en.pandapon.com/api-263477644.
+Documented at <https://doc-en.pandapon.com/api-263477644>.
 
 
 Sends a `POST` request to `/alibaba/order/create/previewbatch`
@@ -20578,7 +20578,7 @@ let response = client.alibaba_order_batch_preview()
 Details of one 1688 order (v1 only). Here `orderId` is a string. The
 response's `data` is documented only in part (it starts with
 `guaranteesTerms`) and is free-form JSON.
-Documented at https://doc-vnm.pandapon.com/api-250496569.
+Documented at <https://doc-vnm.pandapon.com/api-250496569>.
 
 
 Sends a `POST` request to `/alibaba/order/detail`
@@ -20596,7 +20596,7 @@ let response = client.alibaba_order_detail()
 
 Pages through 1688 orders. The body and response are not public and
 are free-form JSON here.
-Documented at https://doc-th.pandapon.com/api-289190488.
+Documented at <https://doc-th.pandapon.com/api-289190488>.
 
 
 Sends a `POST` request to `/v2/alibaba/order/page`
@@ -20616,7 +20616,7 @@ The 1688 cashier URL for an order: open it in a browser to pay. (With a
 1688 test account, only payment-period (账期) payment is possible.)
 The v2 page shows `data.orderId` and is cut off there; the other
 fields are those of the complete v1 page (`/alibaba/order/pay/url`).
-Documented at https://doc-env2.pandapon.com/api-289121041.
+Documented at <https://doc-env2.pandapon.com/api-289121041>.
 
 
 Sends a `GET` request to `/v2/alibaba/order/pay/url`
@@ -20636,7 +20636,7 @@ let response = client.alibaba_order_pay_url()
 
 Pays several 1688 orders at once (v1). Order ids are strings here.
 The response is not public.
-Documented at https://doc-en.pandapon.com/api-263477643.
+Documented at <https://doc-en.pandapon.com/api-263477643>.
 
 If the call fails with an unknown outcome (it may have taken effect): Payment may have been submitted for some or all of the orders. Check each order with `alibaba_order_detail` (or wait for its `ORDER_PAY_SUCCESS` message) and submit again only the orders still waiting for payment.
 
@@ -20657,7 +20657,7 @@ let response = client.alibaba_order_batch_submit_to_pay()
     /**Buyer confirms receipt
 
 Confirms that the goods of an order (or of some of its lines) arrived.
-Documented at https://doc-en.pandapon.com/api-263477652.
+Documented at <https://doc-en.pandapon.com/api-263477652>.
 
 If the call fails with an unknown outcome (it may have taken effect): Check the order with `alibaba_order_detail` before confirming receipt again.
 
@@ -20678,7 +20678,7 @@ let response = client.alibaba_order_confirm_receipt()
     /**Cancel order interface before payment
 
 Cancels a 1688 order that has not been paid yet.
-Documented at https://doc-cnv2.pandapon.com/api-288855711 (modified 2025-04-25).
+Documented at <https://doc-cnv2.pandapon.com/api-288855711> (modified 2025-04-25).
 In v1 (`/alibaba/order/cancel`) `cancelReason` is required; in v2 it is not.
 
 If the call fails with an unknown outcome (it may have taken effect): Check the order with `alibaba_order_detail` (or wait for its `ORDER_CANCEL` message) before cancelling again.
@@ -20698,7 +20698,7 @@ let response = client.alibaba_order_cancel()
     /**1688 Product keyword query
 
 Searches 1688 products by keyword, one page at a time.
-Documented at https://doc-cnv2.pandapon.com/api-288828687.
+Documented at <https://doc-cnv2.pandapon.com/api-288828687>.
 
 
 Sends a `POST` request to `/v2/alibaba/product/keywords/query`
@@ -20717,7 +20717,7 @@ let response = client.alibaba_product_keyword_search()
     /**1688 Product image search
 
 Searches 1688 products by picture (base64 or URL).
-Documented at https://doc-cnv2.pandapon.com/api-288828688.
+Documented at <https://doc-cnv2.pandapon.com/api-288828688>.
 
 
 Sends a `POST` request to `/v2/alibaba/product/image/query`
@@ -20737,7 +20737,7 @@ let response = client.alibaba_product_image_search()
 
 Searches the products of one 1688 store (`sellerOpenId`). The fields of
 each product in the page are not public; they are free-form JSON.
-Documented at https://doc-cnv2.pandapon.com/api-288828689.
+Documented at <https://doc-cnv2.pandapon.com/api-288828689>.
 
 
 Sends a `POST` request to `/v2/alibaba/product/query/selleroffer`
@@ -20758,7 +20758,7 @@ let response = client.alibaba_product_store_search()
 Details of one 1688 product (v1; the v2 page's path is not public).
 The response's `data` is typed for the fields its example shows; the
 rest (SKUs, images, shipping…) is kept in `extra`.
-Documented at https://doc-vnm.pandapon.com/project-4008853/api-147289688.
+Documented at <https://doc-vnm.pandapon.com/project-4008853/api-147289688>.
 
 
 Sends a `POST` request to `/alibaba/product/detail/get`
@@ -20775,7 +20775,7 @@ let response = client.alibaba_product_detail()
     /**Related product recommendation
 
 Products related to a given one. The response is not public.
-Documented at https://doc-env2.pandapon.com/api-289121023.
+Documented at <https://doc-env2.pandapon.com/api-289121023>.
 
 
 Sends a `POST` request to `/v2/alibaba/product/productRelatedRecommendQuery`
@@ -20816,7 +20816,7 @@ let response = client.alibaba_product_decrypt_open_uid()
     /**Shopping Cart List
 
 The 1688 cart, split into items that can and cannot be ordered.
-Documented at https://doc-cnv2.pandapon.com/api-288837580.
+Documented at <https://doc-cnv2.pandapon.com/api-288837580>.
 
 
 Sends a `GET` request to `/v2/alibaba/cart/list`
@@ -20832,7 +20832,7 @@ let response = client.alibaba_cart_list()
     /**Edit item quantity
 
 Changes the quantity of a 1688 cart line (v1).
-Documented at https://doc.pandapon.com/api-250313129.
+Documented at <https://doc.pandapon.com/api-250313129>.
 
 If the call fails with an unknown outcome (it may have taken effect): Read the cart with `alibaba_cart_list` to see the item's quantity now before editing again.
 
@@ -20851,7 +20851,7 @@ let response = client.alibaba_cart_edit_quantity()
     /**Preview data interface before creating an order
 
 Prices an order made of 1688 cart lines (v1). The response is not public.
-Documented at https://doc.pandapon.com/api-250313128.
+Documented at <https://doc.pandapon.com/api-250313128>.
 
 
 Sends a `POST` request to `/alibaba/cart/preview/order`
@@ -20868,7 +20868,7 @@ let response = client.alibaba_cart_preview_order()
     /**Create Order
 
 Creates 1688 orders from cart lines (v1). The response is not public.
-Documented at https://doc-en.pandapon.com/api-263477662.
+Documented at <https://doc-en.pandapon.com/api-263477662>.
 
 If the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. First look for it in the order list (`alibaba_order_page`) or read the cart (`alibaba_cart_list`), or wait for PandaPon's order message (`ORDER_CREATE`).
 
@@ -20893,7 +20893,7 @@ fields are kept in `extra`. The v1 page (`GET /open/product/get`)
 lists `beginAmount`, `categoryId`, `categoryName`, `description`,
 `itemId`, `itemType`, `mpId`, `picUrls`, `price` (fen), `productUnit`
 and `promotionPrice`, and its example is embedded below.
-Documented at https://doc-env2.pandapon.com/api-289120986.
+Documented at <https://doc-env2.pandapon.com/api-289120986>.
 
 
 Sends a `GET` request to `/v2/taobao/product/get`
@@ -20913,7 +20913,7 @@ let response = client.taobao_product_get()
 
 Checks which Taobao items (and SKUs) can be bought through PandaPon.
 `params` is JSON inside a string; the SDK encodes it.
-Documented at https://doc-en.pandapon.com/api-263477607.
+Documented at <https://doc-en.pandapon.com/api-263477607>.
 
 
 Sends a `POST` request to `/open/product/batch/check`
@@ -20930,7 +20930,7 @@ let response = client.taobao_product_batch_check()
     /**Taobao commodity search interface
 
 Searches Taobao products by keyword. The response is not public.
-Documented at https://doc-env2.pandapon.com/api-289120988.
+Documented at <https://doc-env2.pandapon.com/api-289120988>.
 
 
 Sends a `POST` request to `/v2/taobao/product/item/search`
@@ -20948,7 +20948,7 @@ let response = client.taobao_product_item_search()
 
 Looks up the source product of a Taobao item (v1). The response's
 `data` is documented only in part; the rest is kept in `extra`.
-Documented at https://doc-vnm.pandapon.com/api-250496526.
+Documented at <https://doc-vnm.pandapon.com/api-250496526>.
 
 
 Sends a `POST` request to `/open/product/source/get`
@@ -20969,7 +20969,7 @@ let response = client.taobao_product_source_search()
 Creates a Taobao purchase order (v1; the v2 path is not public).
 `orderLineList` and `receiver` are JSON inside strings; the SDK
 encodes them. The response is not public.
-Documented at https://doc-vnm.pandapon.com/api-250496533.
+Documented at <https://doc-vnm.pandapon.com/api-250496533>.
 
 If the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. The Taobao order queries have no documented path yet (`Client::request` can call one once known); wait for PandaPon's order message (`ORDER_CREATE`) or check the console. Setting `sellerOrderNumber` (your own order number) on every order makes it recognisable.
 
@@ -20992,7 +20992,7 @@ Adds a Taobao item to the cart. `properties` is JSON inside a string
 request (`/open/cart/add`) names the item `itemId` (integer) where v2
 has `itemMapId`, so the v1 example is not embedded here. The response
 is not public.
-Documented at https://doc-env2.pandapon.com/api-289121002.
+Documented at <https://doc-env2.pandapon.com/api-289121002>.
 
 If the call fails with an unknown outcome (it may have taken effect): The item may be in the cart already, and adding it again may add it twice. The Taobao cart list has no documented path yet; check the console first.
 
@@ -21012,7 +21012,7 @@ let response = client.taobao_cart_add()
 
 Creates Taobao orders from cart records (v1). The response's `data`
 is not public.
-Documented at https://doc.pandapon.com/api-250313096.
+Documented at <https://doc.pandapon.com/api-250313096>.
 
 If the call fails with an unknown outcome (it may have taken effect): The order may exist, and PandaPon has no idempotency key: creating it again can make a second order. The Taobao order queries have no documented path yet; wait for PandaPon's order message (`ORDER_CREATE`) or check the console.
 
@@ -21031,10 +21031,10 @@ let response = client.taobao_cart_create_order()
     /**Reverse Order Cancellation
 
 Withdraws a refund request. The v2 page
-(https://doc-env2.pandapon.com/api-289121008) is cut off before its
+(<https://doc-env2.pandapon.com/api-289121008>) is cut off before its
 response schema; the response fields here are those of the complete
 v1 page (`GET /open/order/refund/cancel/{refundId}`, marked "in
-development" (开发中), https://doc.pandapon.com/api-250313087), all
+development" (开发中), <https://doc.pandapon.com/api-250313087>), all
 optional, and anything else is kept.
 
 If the call fails with an unknown outcome (it may have taken effect): Look the reverse order up with `taobao_refund_detail` (same `refundId`) to see whether it was cancelled.
@@ -21056,7 +21056,7 @@ let response = client.taobao_refund_cancel()
     /**Reverse order rendering interface
 
 What a refund for a sub-order may look like: reasons, goods statuses,
-the maximum refund. Documented at https://doc-cnv2.pandapon.com/api-288803028.
+the maximum refund. Documented at <https://doc-cnv2.pandapon.com/api-288803028>.
 
 
 Sends a `POST` request to `/v2/taobao/order/refund/render`
@@ -21073,7 +21073,7 @@ let response = client.taobao_refund_render()
     /**Get the reverse order list interface
 
 Pages through refunds (v1). The response is not public.
-Documented at https://doc-vnm.pandapon.com/api-250496545.
+Documented at <https://doc-vnm.pandapon.com/api-250496545>.
 
 
 Sends a `POST` request to `/open/order/refund/queryList`
@@ -21090,7 +21090,7 @@ let response = client.taobao_refund_list()
     /**Detailed interface of reverse order
 
 One refund with its logistics, status and order line.
-Documented at https://doc-cnv2.pandapon.com/api-288803036.
+Documented at <https://doc-cnv2.pandapon.com/api-288803036>.
 
 
 Sends a `GET` request to `/v2/taobao/order/refund/query`
@@ -21111,7 +21111,7 @@ let response = client.taobao_refund_detail()
 Adds the account's delivery address, or updates it when `id` names an
 existing one. The response is only `{code, msg}`: no `requestId`,
 `developId` or `data`. Identical on the v1 path.
-Documented at https://doc-cnv2.pandapon.com/api-288437932.
+Documented at <https://doc-cnv2.pandapon.com/api-288437932>.
 
 If the call fails with an unknown outcome (it may have taken effect): With `id`, the call updates that address, and sending the same values again gives the same address. Without `id`, it adds one, and repeating it may add a second; the address query ("Get user address information") has no documented path yet, so check the console first.
 
@@ -21133,7 +21133,7 @@ Estimates international freight for one item. Authenticated with the
 `timestamp` and `sign` query parameters (see `logisticsSign`). The
 page marks `currency` and `price` required but its example leaves them
 out; they are optional here. The response is not public.
-Documented at https://doc-env2.pandapon.com/api-289121052.
+Documented at <https://doc-env2.pandapon.com/api-289121052>.
 
 
 Sends a `POST` request to `/v2/open/pp/logistics/itemLogisticsPrice`
@@ -21152,7 +21152,7 @@ let response = client.open_logistics_item_price()
 Prices international freight for several items. Authenticated with
 the `timestamp` and `sign` query parameters. The response is not
 public.
-Documented at https://doc-env2.pandapon.com/api-289121053.
+Documented at <https://doc-env2.pandapon.com/api-289121053>.
 
 
 Sends a `POST` request to `/v2/open/pp/logistics/orderRenderFreight`
@@ -21175,7 +21175,7 @@ with the `timestamp` and `sign` query parameters. The example's
 `freightInfo` carries `serviceId`, `companyName` and `serviceCategory`
 where the schema lists `currency` and `price`; all five are accepted.
 The response is not public.
-Documented at https://doc.pandapon.com/api-250313137.
+Documented at <https://doc.pandapon.com/api-250313137>.
 
 If the call fails with an unknown outcome (it may have taken effect): An international logistics order may exist, and booking again may book twice. No query for these orders is documented; check the console first.
 
@@ -21199,7 +21199,7 @@ Reports the domestic (China) tracking numbers of an order's lines
 (v1). Authenticated with the `timestamp` and `sign` query parameters;
 the page's curl example sends no auth headers at all. The response is
 not public.
-Documented at https://doc.pandapon.com/api-250313136.
+Documented at <https://doc.pandapon.com/api-250313136>.
 
 If the call fails with an unknown outcome (it may have taken effect): The domestic logistics information may be updated already. No query for it is documented; check the console before sending it again.
 
@@ -21220,7 +21220,7 @@ let response = client.open_logistics_update_info()
 Sets the pre-warehouse (前置仓) name and address of a Taobao order
 (v1; the v2 path is not public). The response's `data` is an object
 whose fields are not documented, and the documented example is cut
-short. Documented at https://doc-en.pandapon.com/api-263477614.
+short. Documented at <https://doc-en.pandapon.com/api-263477614>.
 
 If the call fails with an unknown outcome (it may have taken effect): The order's pre-warehouse may be changed already. PandaPon does not say whether a repeat is refused, and the Taobao order detail query has no documented path yet; check the console, or send the same values again.
 
@@ -21247,7 +21247,7 @@ disagrees with itself about the body: its schema lists `loginName`,
 while its example and curl send `{"sourceType":"item","bizId":"234576234"}`.
 Which one the server takes is not stated, so the body is a free-form
 JSON object: send the fields PandaPon tells you. Documented at
-https://doc-en.pandapon.com/api-263477616.
+<https://doc-en.pandapon.com/api-263477616>.
 
 
 Sends a `POST` request to `/open/order/page/link/get`
@@ -21266,8 +21266,8 @@ let response = client.taobao_order_im_link_get()
 The parcels of a Taobao purchase sub-order and their tracking.
 The v2 schema types `developId` as an integer and the v1 page as a
 string; it is accepted as either. `standerdDesc` is spelled so by
-PandaPon. Documented at https://doc-cnv2.pandapon.com/api-288535324
-(v1: https://doc.pandapon.com/api-250313082, whose example has real
+PandaPon. Documented at <https://doc-cnv2.pandapon.com/api-288535324>
+(v1: <https://doc.pandapon.com/api-250313082>, whose example has real
 values).
 
 
@@ -21291,7 +21291,7 @@ let response = client.taobao_order_logistics_detail_get()
 Leaves a message (留言) on a refund ("reverse order"), v1 only, marked
 "in development" (开发中) on PandaPon's page. The response schema is cut
 off after `code` and `data` (an object), so `data` is kept as JSON.
-Documented at https://doc-en.pandapon.com/api-263477624.
+Documented at <https://doc-en.pandapon.com/api-263477624>.
 
 If the call fails with an unknown outcome (it may have taken effect): The message may be posted already, and sending it again may post it twice. The message-list query has no documented path yet; check the reverse order in the console first.
 
@@ -21314,8 +21314,8 @@ let response = client.taobao_refund_message_submit()
 Applies for a refund (or a return and refund) on a 1688 order
 (创建退款退货申请). The values of `disputeRequest` and `goodsStatus`,
 and the units of the amounts, are not in PandaPon's stored pages.
-Documented at https://doc-env2.pandapon.com/api-289121047 (zh:
-https://doc-cnv2.pandapon.com/api-288876782).
+Documented at <https://doc-env2.pandapon.com/api-289121047> (zh:
+<https://doc-cnv2.pandapon.com/api-288876782>).
 
 If the call fails with an unknown outcome (it may have taken effect): A refund application may exist. No 1688 refund query is documented; check the order with `alibaba_order_detail` or the console before applying again.
 
@@ -21336,7 +21336,7 @@ let response = client.alibaba_refund_create()
 The buyer sends the waybill of goods returned for a 1688 refund
 (v1; the v2 path is not public). The response schema is not in the
 stored page; the envelope is PandaPon's usual one and `data` is kept
-as JSON. Documented at https://doc-en.pandapon.com/api-263477657.
+as JSON. Documented at <https://doc-en.pandapon.com/api-263477657>.
 
 If the call fails with an unknown outcome (it may have taken effect): The return logistics may be recorded already. No query for them is documented; check the console before submitting again.
 

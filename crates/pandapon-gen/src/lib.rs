@@ -1,5 +1,51 @@
-//! Rust SDK for the PandaPon OpenAPI.
-#![doc = include_str!("../README.md")]
+//! The Rust SDK for the [PandaPon OpenAPI](https://api.pandapon.com), the
+//! cross-border purchasing API in front of Taobao and 1688: product search,
+//! carts, orders, payment, after-sales, logistics and pushed order messages.
+//!
+//! It is generated from a hand-written OpenAPI spec with progenitor and
+//! wrapped by hand: every request is signed, PandaPon's envelope is unwrapped
+//! into [`Reply`] or a typed [`Error`], 19-digit ids keep every digit, reads
+//! are retried and writes are never re-sent once they may have arrived.
+//!
+//! ```
+//! use pandapon_gen::types::{AlibabaOrderCancelRequest, WebSite};
+//! use pandapon_gen::{Client, Credentials};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let credentials = Credentials::new("demo-access-key", "demo-access-secret", "demo-user")?;
+//! # let check = pandapon_httpmock::SignatureCheck::new(credentials.clone());
+//! # let fake = pandapon_httpmock::FakePandaPon::start(([127, 0, 0, 1], 0).into(), check).await?;
+//! # let client = Client::builder(credentials).base_url(fake.base_url()).build()?;
+//! // In an application: let client = Client::from_env()?;
+//! let reply = client
+//!     .alibaba_order_cancel()
+//!     .body(
+//!         AlibabaOrderCancelRequest::builder()
+//!             .web_site(WebSite::X1688)
+//!             .order_id(2542285634920880794_u64),
+//!     )
+//!     .call()
+//!     .await?;
+//! println!("cancelled: {} (requestId {:?})", reply.data, reply.request_id);
+//! # Ok(()) }
+//! ```
+//!
+//! # User guide
+//!
+//! 1. [Client setup and environment variables](guide::setup)
+//! 2. [Making calls and reading errors](guide::calls)
+//! 3. [PandaPon's traps: ids, JSON in strings, open enums, money](guide::traps)
+//! 4. [Any path: endpoints the spec does not have yet](guide::any_path)
+//! 5. [Every page: `pages()` and `items()`](guide::pagination)
+//! 6. [Retries, timeouts, size limits and outcomes](guide::reliability)
+//! 7. [Pushed order messages (callbacks)](guide::callbacks)
+//! 8. [Tracing](guide::tracing)
+//! 9. [Testing your code without PandaPon](guide::testing)
+//!
+//! The operations are the methods of [`Client`]; their request and response
+//! types are in [`types`], their builders in [`builder`]. The signing rule is
+//! in the re-exported [`auth`] crate.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -14,6 +60,7 @@ mod client;
 mod enums;
 mod envelope;
 mod error;
+pub mod guide;
 #[allow(missing_docs, unused_imports, clippy::all)]
 #[rustfmt::skip]
 mod generated;
@@ -29,7 +76,7 @@ pub use client::ClientState;
 pub use client::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_ACCESS_KEY,
     ENV_ACCESS_SECRET, ENV_BASE_URL, ENV_CLOCK_OFFSET_MS, ENV_MAX_RESPONSE_BYTES,
-    ENV_TIMESTAMP_UNIT, ENV_USER_ID, USER_AGENT,
+    ENV_TIMESTAMP_UNIT, ENV_USER_ID, ENV_VARS, EnvVar, USER_AGENT,
 };
 pub use enums::{MessagePlatform, MessageType, OrderStatus};
 pub use envelope::{Envelope, Meta, Reply, SUCCESS_CODE, decode_response};
@@ -59,3 +106,8 @@ pub use progenitor_client::{Error as SendError, ResponseValue};
 pub fn is_dry_run_stop<E>(error: &SendError<E>) -> bool {
     matches!(error, SendError::Custom(msg) if msg == client::DRY_RUN_STOP)
 }
+
+// The crate README (the crates.io page) is tested too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

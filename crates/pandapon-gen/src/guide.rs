@@ -1,0 +1,30 @@
+//! The user guide: one chapter per module, in reading order. The examples
+//! run as tests; those that make calls run against the local fake PandaPon
+//! of `pandapon-httpmock`.
+
+#[doc = include_str!("../guide/setup.md")]
+pub mod setup {}
+
+#[doc = include_str!("../guide/calls.md")]
+pub mod calls {}
+
+#[doc = include_str!("../guide/traps.md")]
+pub mod traps {}
+
+#[doc = include_str!("../guide/any_path.md")]
+pub mod any_path {}
+
+#[doc = include_str!("../guide/pagination.md")]
+pub mod pagination {}
+
+#[doc = include_str!("../guide/reliability.md")]
+pub mod reliability {}
+
+#[doc = include_str!("../guide/callbacks.md")]
+pub mod callbacks {}
+
+#[doc = include_str!("../guide/tracing.md")]
+pub mod tracing {}
+
+#[doc = include_str!("../guide/testing.md")]
+pub mod testing {}
