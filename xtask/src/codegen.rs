@@ -682,7 +682,11 @@ pub enum Freshness {
 /// Compares `path` with `contents` without writing anything; `shown` is the
 /// name used in the diff header.
 pub fn compare(path: &Path, shown: &str, contents: &str) -> Freshness {
-    let current = fs::read_to_string(path).unwrap_or_default();
+    // A checkout with CRLF line endings (core.autocrlf on Windows) holds the
+    // same text: line endings alone do not make a file stale.
+    let current = fs::read_to_string(path)
+        .unwrap_or_default()
+        .replace("\r\n", "\n");
     if current == contents {
         return Freshness::Fresh;
     }
@@ -747,6 +751,23 @@ fn relative(root: &Path, path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_endings_alone_do_not_make_a_file_stale() {
+        let dir = std::env::temp_dir().join(format!("pandapon-crlf-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("generated.rs");
+        fs::write(&path, "fn a() {}\r\nfn b() {}\r\n").expect("write");
+        assert_eq!(
+            compare(&path, "generated.rs", "fn a() {}\nfn b() {}\n"),
+            Freshness::Fresh
+        );
+        assert!(matches!(
+            compare(&path, "generated.rs", "fn a() {}\nfn c() {}\n"),
+            Freshness::Stale(_)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn generated_code_is_fresh() {
