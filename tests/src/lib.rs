@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod chaos;
 pub mod load;
+pub mod process;
 
 use pandapon_gen::{Client, ClientBuilder, Credentials};
 use pandapon_httpmock::SignatureCheck;

@@ -9,19 +9,14 @@ use std::process::{Command, Output, Stdio};
 use pandapon_gen::Credentials;
 use pandapon_gen::auth::Verifier;
 use pandapon_httpmock::{FakePandaPon, Fault, SignatureCheck};
+use pandapon_tests::process::{assert_clean, scrubbed, text};
 
 const KEY: &str = "cli-test-key";
 const SECRET: &str = "cli-test-SECRET-91b2";
 const USER: &str = "2100007341207";
 
 fn pandapon() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pandapon"));
-    // Every variable the client reads, so the environment cannot leak in.
-    for var in pandapon_gen::ENV_VARS.iter().map(|v| v.name) {
-        cmd.env_remove(var);
-    }
-    cmd.env("RUST_BACKTRACE", "0");
-    cmd
+    scrubbed(env!("CARGO_BIN_EXE_pandapon"))
 }
 
 fn configured(base_url: &str, secret: &str) -> Command {
@@ -52,16 +47,9 @@ async fn run(mut cmd: Command) -> Output {
         .expect("join")
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// No output of any run may contain the secret or a panic.
 fn clean(out: &Output) -> &Output {
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(!all.contains(SECRET), "secret printed:\n{all}");
-    assert!(!all.contains("panicked"), "{all}");
-    out
+    assert_clean(out, SECRET)
 }
 
 fn snapshot(name: &str, actual: &str) {

@@ -2,26 +2,13 @@
 //! pushes, as PandaPon (or an attacker) would send them.
 
 use std::io::{BufRead, BufReader, Lines};
-use std::process::{ChildStdout, Command, Stdio};
+use std::process::{ChildStdout, Stdio};
 
 use pandapon_gen::Credentials;
 use pandapon_gen::auth::{CallbackBase, callback_signature, callback_signature_with};
+use pandapon_tests::process::{self, scrubbed};
 
 const SECRET: &str = "receiver-test-secret";
-
-fn example_path() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("profile dir");
-    let bin = dir
-        .join("examples")
-        .join(format!("callback_receiver{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} not built; run `cargo test`",
-        bin.display()
-    );
-    bin
-}
 
 fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
     lines.next().expect("a line").expect("readable")
@@ -29,11 +16,10 @@ fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
 
 #[tokio::test]
 async fn verifies_acknowledges_and_hands_over() {
-    let mut child = Command::new(example_path())
+    let mut child = scrubbed(process::example("callback_receiver"))
         .env("PANDAPON_ACCESS_KEY", "ak")
         .env("PANDAPON_ACCESS_SECRET", SECRET)
         .env("PANDAPON_USER_ID", "u")
-        .env_remove("PANDAPON_BASE_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

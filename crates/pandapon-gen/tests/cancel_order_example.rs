@@ -4,35 +4,17 @@
 //! `cargo test` builds examples before it runs tests, so the binary is beside
 //! this test's own executable.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use pandapon_gen::Credentials;
 use pandapon_httpmock::httpmock::{Method::POST, MockServer};
 use pandapon_httpmock::{SignatureCheck, business_error, success};
+use pandapon_tests::process::{self, scrubbed, text};
 
 const SECRET: &str = "example-test-secret-77";
 
 fn example() -> Command {
-    let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target profile dir");
-    let bin: PathBuf = dir
-        .join("examples")
-        .join(format!("cancel_order{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} not built; run `cargo test`",
-        bin.display()
-    );
-    let mut cmd = Command::new(bin);
-    // Every variable the client reads, so the environment cannot leak in.
-    for var in pandapon_gen::ENV_VARS.iter().map(|v| v.name) {
-        cmd.env_remove(var);
-    }
-    cmd
+    scrubbed(process::example("cancel_order"))
 }
 
 fn configured<'a>(cmd: &'a mut Command, base_url: &str) -> &'a mut Command {
@@ -42,14 +24,8 @@ fn configured<'a>(cmd: &'a mut Command, base_url: &str) -> &'a mut Command {
         .env("PANDAPON_BASE_URL", base_url)
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 fn assert_clean(out: &Output) {
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(!all.contains("panicked"), "{all}");
-    assert!(!all.contains(SECRET), "secret printed: {all}");
+    process::assert_clean(out, SECRET);
 }
 
 #[test]

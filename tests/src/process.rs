@@ -1,0 +1,50 @@
+//! Running the SDK's binaries and examples as a user would: a clean
+//! environment, and checks that no output leaks a secret or a panic.
+
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The path of example `name`, built beside the running test's executable
+/// (`cargo test` builds a package's examples before running its tests).
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target profile dir");
+    let bin = profile
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} not built; run `cargo test`",
+        bin.display()
+    );
+    bin
+}
+
+/// A command for `program` with none of the variables the client reads
+/// ([`pandapon_gen::ENV_VARS`]), so the caller's environment cannot leak
+/// in, and no backtraces.
+pub fn scrubbed(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    for var in pandapon_gen::ENV_VARS {
+        cmd.env_remove(var.name);
+    }
+    cmd.env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+/// Output bytes as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Fails if the run printed `secret` or panicked; returns the output.
+pub fn assert_clean<'a>(out: &'a Output, secret: &str) -> &'a Output {
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!all.contains(secret), "secret printed:\n{all}");
+    assert!(!all.contains("panicked"), "{all}");
+    out
+}
