@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use crate::{contract, coverage, on_unknown, paging};
+use crate::{contract, coverage, on_unknown, paging, spec};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::{ToTokens, format_ident, quote};
 
@@ -14,6 +14,8 @@ use quote::{ToTokens, format_ident, quote};
 pub const SPEC: &str = "openapi/pandapon.yaml";
 /// Path of the SDK's generated module, relative to the workspace root.
 pub const SDK_OUT: &str = "crates/pandapon-gen/src/generated.rs";
+/// Path of the SDK's generated operation table.
+pub const OPS_OUT: &str = "crates/pandapon-gen/src/operations.rs";
 /// Path of the mock crate's generated module.
 pub const MOCK_OUT: &str = "crates/pandapon-httpmock/src/generated.rs";
 /// Path of the CLI's generated module.
@@ -188,13 +190,13 @@ pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
 }
 
 /// Generates the mock crate's `generated.rs`: progenitor's typed httpmock
-/// extension, and the table of routes the fake server answers.
+/// extension, and each operation's documented example for the fake server.
 pub fn generate_mock(spec: &openapiv3::OpenAPI) -> Result<String> {
     let mut generator = Generator::new(&sdk_settings(spec)?);
     let mut tokens = generator
         .httpmock(spec, SDK_CRATE)
         .map_err(progenitor_err)?;
-    tokens.extend(routes(spec)?);
+    tokens.extend(examples(spec)?);
     let mut file: syn::File =
         syn::parse2(tokens).context("parsing progenitor's httpmock output")?;
     contract::mocks_take_builders(&mut file)?;
@@ -212,8 +214,8 @@ pub fn generate_cli(spec: &openapiv3::OpenAPI) -> Result<String> {
     Ok(render(&file))
 }
 
-/// `pages()` and `items()` on each paginated operation's builder, `Page` for
-/// its page type, and the list of paginated operations.
+/// `pages()` and `items()` on each paginated operation's builder, and `Page`
+/// for its page type.
 fn add_pagination(spec: &openapiv3::OpenAPI, file: &mut syn::File) -> Result<()> {
     let ops = paging::paginated(spec)?;
     let (page_impls, builder_impls) = paging::emit(file, &ops)?;
@@ -224,13 +226,8 @@ fn add_pagination(spec: &openapiv3::OpenAPI, file: &mut syn::File) -> Result<()>
         bail!("progenitor's output has no `builder` module");
     };
     builders.extend(builder_impls);
-    let ids = ops.iter().map(|op| op.operation_id.as_str());
     file.items.extend(
         syn::parse2::<syn::File>(quote! {
-            /// Operations the spec marks `x-pandapon-paginated`: their
-            /// builders have `pages()` and `items()` streams.
-            pub const PAGINATED_OPERATIONS: &[&str] = &[#(#ids),*];
-
             mod pages {
                 // Item types are named as in `types`, where they were generated.
                 #[allow(unused_imports)]
@@ -356,49 +353,108 @@ fn shrink_header_map(stmt: &mut syn::Stmt, appended: bool) {
     }
 }
 
-/// `ROUTES`: every operation's method, path, query signing and first
-/// documented response example (as JSON text), for the fake server.
-fn routes(spec: &openapiv3::OpenAPI) -> Result<proc_macro2::TokenStream> {
-    let query_signed = query_signed(spec);
+/// `EXAMPLES`: each operation's first documented response example (as
+/// JSON text), for the fake server, which takes everything else about the
+/// operation from the SDK's `OPERATIONS`.
+fn examples(spec: &openapiv3::OpenAPI) -> Result<proc_macro2::TokenStream> {
     let mut rows = Vec::new();
-    for (path, item) in spec.paths.iter() {
-        let Some(item) = item.as_item() else { continue };
-        for (method, op) in item.iter() {
-            let Some(id) = op.operation_id.clone() else {
-                bail!("{method} {path} has no operationId");
-            };
-            let example = op
-                .responses
-                .responses
-                .get(&openapiv3::StatusCode::Code(200))
-                .and_then(|r| r.as_item())
-                .and_then(|r| r.content.get("application/json"))
-                .and_then(|m| m.examples.values().next())
-                .and_then(|e| e.as_item())
-                .and_then(|e| e.value.as_ref())
-                .map(serde_json::to_string)
-                .transpose()?;
-            let example = match example {
-                Some(text) => quote!(Some(#text)),
-                None => quote!(None),
-            };
-            let method = method.to_uppercase();
-            let signed = query_signed.contains(&id);
-            rows.push(quote! {
-                crate::Route {
-                    operation_id: #id,
-                    method: #method,
-                    path: #path,
-                    query_signed: #signed,
-                    example: #example,
-                }
-            });
+    for op in spec::operations(spec)? {
+        let example = op
+            .op
+            .responses
+            .responses
+            .get(&openapiv3::StatusCode::Code(200))
+            .and_then(|r| r.as_item())
+            .and_then(|r| r.content.get("application/json"))
+            .and_then(|m| m.examples.values().next())
+            .and_then(|e| e.as_item())
+            .and_then(|e| e.value.as_ref())
+            .map(serde_json::to_string)
+            .transpose()?;
+        if let Some(text) = example {
+            let id = &op.id;
+            rows.push((id.clone(), quote!((#id, #text))));
         }
     }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let rows = rows.into_iter().map(|(_, row)| row);
     Ok(quote! {
-        /// Every operation of the spec, for [`crate::FakePandaPon`].
-        pub const ROUTES: &[crate::Route] = &[#(#rows),*];
+        /// (operationId, first documented response example), sorted by id.
+        pub(crate) const EXAMPLES: &[(&str, &str)] = &[#(#rows),*];
     })
+}
+
+/// The SDK's `operations.rs`: every operation as data (id, method, path,
+/// read-only, query-signed, paginated), the one table the retry logic, the
+/// signer, the mocks and the CLI read. It names nothing else in the crate.
+pub fn generate_operations(spec: &openapiv3::OpenAPI) -> Result<String> {
+    let paginated: Vec<String> = paging::paginated(spec)?
+        .into_iter()
+        .map(|p| p.operation_id)
+        .collect();
+    let mut rows = Vec::new();
+    for op in spec::operations(spec)? {
+        let (id, method, path) = (&op.id, &op.method, &op.path);
+        let read_only = op.read_only()?;
+        let query_signed = is_query_signed(op.op);
+        let paged = paginated.contains(id);
+        rows.push((
+            id.clone(),
+            quote! {
+                Operation {
+                    id: #id,
+                    method: #method,
+                    path: #path,
+                    read_only: #read_only,
+                    query_signed: #query_signed,
+                    paginated: #paged,
+                }
+            },
+        ));
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    for pair in rows.windows(2) {
+        ensure!(
+            pair[0].0 != pair[1].0,
+            "operationId {} is used twice",
+            pair[0].0
+        );
+    }
+    let rows = rows.into_iter().map(|(_, row)| row);
+    let file: syn::File = syn::parse2(quote! {
+        /// One operation of the spec, as data.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub struct Operation {
+            /// The operationId: the name of its `Client` method.
+            pub id: &'static str,
+            /// The HTTP method, upper case.
+            pub method: &'static str,
+            /// The path template, with `{name}` for path parameters.
+            pub path: &'static str,
+            /// `x-pandapon-read-only`: safe to re-send after a failure; every
+            /// other operation is a write.
+            pub read_only: bool,
+            /// Authenticated with `timestamp` and `sign` query parameters as
+            /// well as the headers (the spec's `logisticsSign` scheme).
+            pub query_signed: bool,
+            /// `x-pandapon-paginated`: its builder has `pages()` and `items()`.
+            pub paginated: bool,
+        }
+
+        /// Every operation of the spec, sorted by id.
+        pub const OPERATIONS: &[Operation] = &[#(#rows),*];
+
+        /// The operation named `id`, if the spec has it.
+        pub fn operation(id: &str) -> ::std::option::Option<&'static Operation> {
+            OPERATIONS
+                .binary_search_by(|op| op.id.cmp(id))
+                .ok()
+                .map(|i| &OPERATIONS[i])
+        }
+    })
+    .context("parsing the operation table")?;
+    Ok(render(&file))
 }
 
 /// The name of the component schema an operation's 200 JSON response refers to.
@@ -417,22 +473,17 @@ fn success_schema(op: &openapiv3::Operation) -> Option<String> {
     }
 }
 
-/// Every operation as (operationId, success schema name).
+/// Every operation as (operationId, success schema name), sorted by id.
 pub fn operations(spec: &openapiv3::OpenAPI) -> Result<Vec<(String, String)>> {
     let mut ops = Vec::new();
-    for (path, item) in spec.paths.iter() {
-        let Some(item) = item.as_item() else {
-            bail!("{path}: external path items are not supported");
+    for op in spec::operations(spec)? {
+        let Some(schema) = success_schema(op.op) else {
+            bail!(
+                "{}: the 200 response must be application/json with a $ref to a component",
+                op.id
+            );
         };
-        for (method, op) in item.iter() {
-            let Some(id) = op.operation_id.clone() else {
-                bail!("{method} {path} has no operationId");
-            };
-            let Some(schema) = success_schema(op) else {
-                bail!("{id}: the 200 response must be application/json with a $ref to a component");
-            };
-            ops.push((id, schema));
-        }
+        ops.push((op.id, schema));
     }
     ops.sort();
     Ok(ops)
@@ -482,51 +533,11 @@ fn is_json_value(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Value"))
 }
 
-/// Extension on every operation: whether re-sending it is harmless.
-const EXT_READ_ONLY: &str = "x-pandapon-read-only";
-
-/// The operations marked `x-pandapon-read-only: true`; fails if any
-/// operation lacks the mark, so none can go unclassified.
-pub fn read_only(spec: &openapiv3::OpenAPI) -> Result<Vec<String>> {
-    let mut ids = Vec::new();
-    for (path, item) in spec.paths.iter() {
-        let Some(item) = item.as_item() else { continue };
-        for (method, op) in item.iter() {
-            let id = op.operation_id.clone().unwrap_or_default();
-            match op
-                .extensions
-                .get(EXT_READ_ONLY)
-                .and_then(serde_json::Value::as_bool)
-            {
-                Some(true) => ids.push(id),
-                Some(false) => {}
-                None => bail!(
-                    "{method} {path} ({id}) needs `{EXT_READ_ONLY}: true|false`: \
-                     may a failed attempt be re-sent?"
-                ),
-            }
-        }
-    }
-    ids.sort();
-    Ok(ids)
-}
-
-/// The operations whose security requirement is the query-parameter scheme.
-pub fn query_signed(spec: &openapiv3::OpenAPI) -> Vec<String> {
-    let mut ids: Vec<String> = spec
-        .paths
-        .iter()
-        .filter_map(|(_, item)| item.as_item())
-        .flat_map(|item| item.iter().map(|(_, op)| op))
-        .filter(|op| {
-            op.security
-                .as_ref()
-                .is_some_and(|reqs| reqs.iter().any(|r| r.contains_key(QUERY_SIGN_SCHEME)))
-        })
-        .filter_map(|op| op.operation_id.clone())
-        .collect();
-    ids.sort();
-    ids
+/// Whether an operation's security requirement is the query-parameter scheme.
+pub fn is_query_signed(op: &openapiv3::Operation) -> bool {
+    op.security
+        .as_ref()
+        .is_some_and(|reqs| reqs.iter().any(|r| r.contains_key(QUERY_SIGN_SCHEME)))
 }
 
 /// `impl Envelope` for each response type, a `call()` method on each
@@ -628,19 +639,9 @@ fn envelope_impls(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec<syn
         let parsed: syn::File = syn::parse2(tokens).context("parsing envelope impls")?;
         items.extend(parsed.items);
     }
-    let query_signed = query_signed(spec);
-    let read_only = read_only(spec)?;
     // Response data types are named relative to `types`, so the impls live
     // in a module that sees them.
     let tokens = quote! {
-        /// Operations authenticated with `timestamp` and `sign` query
-        /// parameters (the spec's `logisticsSign` security scheme).
-        pub(crate) const QUERY_SIGNED_OPERATIONS: &[&str] = &[#(#query_signed),*];
-
-        /// Operations the spec marks `x-pandapon-read-only: true`: safe to
-        /// re-send after a failure. Every other operation is a write.
-        pub(crate) const READ_ONLY_OPERATIONS: &[&str] = &[#(#read_only),*];
-
         mod envelopes {
             #[allow(unused_imports)]
             use super::types::*;
@@ -663,6 +664,7 @@ pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>> {
         .with_context(|| format!("parsing {}", coverage::ENDPOINTS))?;
     Ok(vec![
         (root.join(SDK_OUT), generate_sdk(&spec)?),
+        (root.join(OPS_OUT), generate_operations(&spec)?),
         (root.join(MOCK_OUT), generate_mock(&spec)?),
         (root.join(CLI_OUT), generate_cli(&spec)?),
         (root.join(coverage::OUT), coverage::page(&spec, &endpoints)?),

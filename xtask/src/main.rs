@@ -5,6 +5,7 @@ mod contract;
 mod coverage;
 mod on_unknown;
 mod paging;
+mod spec;
 mod specdiff;
 
 use clap::{Parser, Subcommand};

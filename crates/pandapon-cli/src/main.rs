@@ -117,7 +117,7 @@ fn command() -> Command {
         {
             sub = sub.mut_arg("json-body-template", |a| a.hide(true));
         }
-        if pandapon_gen::PAGINATED_OPERATIONS.contains(&cmd.operation_id()) {
+        if pandapon_gen::operation(cmd.operation_id()).is_some_and(|op| op.paginated) {
             sub = sub
                 .arg(Arg::new("all").long("all").action(ArgAction::SetTrue).help(
                     "Print the items of every page, one JSON line each, asking for \
@@ -535,7 +535,7 @@ mod tests {
     fn every_operation_is_a_kebab_case_subcommand() {
         let cmd = command();
         let names: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
-        assert_eq!(names.len(), pandapon_httpmock::ROUTES.len() + 4);
+        assert_eq!(names.len(), pandapon_gen::OPERATIONS.len() + 4);
         assert!(names.contains(&"alibaba-order-cancel"));
         assert!(names.contains(&"taobao-product-get"));
         assert!(names.contains(&"open-address-add-or-update"));
@@ -549,9 +549,10 @@ mod tests {
             .filter(|s| s.get_arguments().any(|a| a.get_id() == "all"))
             .map(|s| s.get_name().to_owned())
             .collect();
-        let expected: Vec<String> = pandapon_gen::PAGINATED_OPERATIONS
+        let expected: Vec<String> = pandapon_gen::OPERATIONS
             .iter()
-            .map(|op| kebab(op))
+            .filter(|op| op.paginated)
+            .map(|op| kebab(op.id))
             .collect();
         let mut sorted = with_all.clone();
         sorted.sort();

@@ -121,7 +121,7 @@ impl CliConfig for Output {
         self.send_error(value);
     }
 
-    // The paginated operations (`pandapon_gen::PAGINATED_OPERATIONS`; a test
+    // The paginated operations (`paginated` in `pandapon_gen::OPERATIONS`; a test
     // checks the two lists agree): with `--all`, print every item instead.
     fn execute_alibaba_product_keyword_search(
         &self,

@@ -12,7 +12,6 @@ use tokio::task::futures::TaskLocalFuture;
 use tracing::{Instrument, field};
 
 use crate::body::{self, BodyLimits, ERROR_BODY_LIMIT, StallPolicy};
-use crate::generated::READ_ONLY_OPERATIONS;
 
 /// Whether a call may be re-sent after a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -141,9 +140,10 @@ pub(crate) fn with_options<F: Future>(
     OPTIONS.scope(options, call)
 }
 
-/// Whether `operation` is read-only by the spec.
+/// Whether `operation` is read-only by the spec (`false` for a name the
+/// spec does not have).
 pub fn is_read_only(operation: &str) -> bool {
-    READ_ONLY_OPERATIONS.contains(&operation)
+    crate::operation(operation).is_some_and(|op| op.read_only)
 }
 
 /// Runs a generated `call_with` body with its options in scope, in a span

@@ -196,7 +196,7 @@ impl Client {
     /// by the spec for a generated operation, by path for an any-path call.
     fn query_signed(&self, operation_id: &str, request: &reqwest::Request) -> bool {
         if operation_id != crate::request::ANY_PATH_OPERATION {
-            return crate::generated::QUERY_SIGNED_OPERATIONS.contains(&operation_id);
+            return crate::operation(operation_id).is_some_and(|op| op.query_signed);
         }
         // The path after the base URL's own path, if it has one.
         let base_path = reqwest::Url::parse(&self.baseurl)

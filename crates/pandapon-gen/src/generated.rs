@@ -24596,42 +24596,6 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
-/// Operations authenticated with `timestamp` and `sign` query
-/// parameters (the spec's `logisticsSign` security scheme).
-pub(crate) const QUERY_SIGNED_OPERATIONS: &[&str] = &[
-    "open_logistics_item_price",
-    "open_logistics_order_booking_freight",
-    "open_logistics_order_render_freight",
-    "open_logistics_update_info",
-];
-/// Operations the spec marks `x-pandapon-read-only: true`: safe to
-/// re-send after a failure. Every other operation is a write.
-pub(crate) const READ_ONLY_OPERATIONS: &[&str] = &[
-    "alibaba_cart_list",
-    "alibaba_cart_preview_order",
-    "alibaba_order_batch_preview",
-    "alibaba_order_detail",
-    "alibaba_order_page",
-    "alibaba_order_pay_url",
-    "alibaba_order_preview",
-    "alibaba_product_decrypt_open_uid",
-    "alibaba_product_detail",
-    "alibaba_product_image_search",
-    "alibaba_product_keyword_search",
-    "alibaba_product_related_recommend",
-    "alibaba_product_store_search",
-    "open_logistics_item_price",
-    "open_logistics_order_render_freight",
-    "taobao_order_im_link_get",
-    "taobao_order_logistics_detail_get",
-    "taobao_product_batch_check",
-    "taobao_product_get",
-    "taobao_product_item_search",
-    "taobao_product_source_search",
-    "taobao_refund_detail",
-    "taobao_refund_list",
-    "taobao_refund_render",
-];
 mod envelopes {
     #[allow(unused_imports)]
     use super::types::*;
@@ -26223,13 +26187,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
         }
     }
 }
-/// Operations the spec marks `x-pandapon-paginated`: their
-/// builders have `pages()` and `items()` streams.
-pub const PAGINATED_OPERATIONS: &[&str] = &[
-    "alibaba_product_image_search",
-    "alibaba_product_keyword_search",
-    "alibaba_product_store_search",
-];
 mod pages {
     #[allow(unused_imports)]
     use super::types::*;

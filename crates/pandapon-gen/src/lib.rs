@@ -66,6 +66,8 @@ pub mod guide;
 mod generated;
 mod ids;
 mod json;
+#[rustfmt::skip]
+mod operations;
 mod pages;
 mod request;
 
@@ -84,9 +86,10 @@ pub use error::{ApiError, BodyExcerpt, ConfigError, EXCERPT_LIMIT, Error, Outcom
 /// The stream trait of [`Pages`] and [`Items`] (poll them with
 /// `futures_util::StreamExt::next` or any stream adapter).
 pub use futures_core::Stream;
-pub use generated::{Client, PAGINATED_OPERATIONS, builder, types};
+pub use generated::{Client, builder, types};
 pub use ids::{DevelopId, IntegerId, InvalidId, StringId};
 pub use json::{JsonString, MessageBody};
+pub use operations::{OPERATIONS, Operation, operation};
 pub use pages::{Items, Page, Pages};
 pub use request::{
     ANY_PATH_OPERATION, AnyEnvelope, AnyRequest, QUERY_SIGNED_PATH_PREFIXES, is_query_signed_path,

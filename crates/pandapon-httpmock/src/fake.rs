@@ -22,12 +22,13 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::{REQUEST_ID, ROUTES, SIGNATURE_ERROR_CODE, SignatureCheck, business_error, success};
+use crate::generated::EXAMPLES;
+use crate::{REQUEST_ID, SIGNATURE_ERROR_CODE, SignatureCheck, business_error, success};
 
 /// Largest request body the fake reads.
 const BODY_LIMIT: usize = 1 << 20;
 
-/// One operation of the spec, as the fake serves it (generated into `ROUTES`).
+/// One operation as the fake serves it (see [`routes`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Route {
     /// The operationId.
@@ -40,6 +41,24 @@ pub struct Route {
     pub query_signed: bool,
     /// The first documented response example, as JSON text.
     pub example: Option<&'static str>,
+}
+
+/// Every operation of the spec as the fake serves it: method, path and query
+/// signing from `pandapon_gen::OPERATIONS`, with its documented example.
+pub fn routes() -> Vec<Route> {
+    pandapon_gen::OPERATIONS
+        .iter()
+        .map(|op| Route {
+            operation_id: op.id,
+            method: op.method,
+            path: op.path,
+            query_signed: op.query_signed,
+            example: EXAMPLES
+                .binary_search_by(|(id, _)| id.cmp(&op.id))
+                .ok()
+                .map(|i| EXAMPLES[i].1),
+        })
+        .collect()
 }
 
 impl Route {
@@ -137,7 +156,8 @@ type Plan = Box<dyn Fn(&Arrival<'_>) -> Option<Fault> + Send + Sync>;
 struct State {
     check: SignatureCheck,
     plan: Plan,
-    extra: Vec<Route>,
+    /// The spec's routes, then the extra ones.
+    routes: Vec<Route>,
 }
 
 /// A running fake PandaPon. It stops when dropped.
@@ -209,7 +229,7 @@ impl FakePandaPon {
         let check = Arc::new(State {
             check,
             plan: Box::new(plan),
-            extra,
+            routes: routes().into_iter().chain(extra).collect(),
         });
         let task = tokio::spawn(async move {
             loop {
@@ -479,9 +499,9 @@ async fn answer(
         Some(Fault::Oversized { bytes, declared }) => return Ok(oversized(*bytes, *declared)),
         _ => {}
     }
-    let Some(route) = ROUTES
+    let Some(route) = state
+        .routes
         .iter()
-        .chain(&state.extra)
         .find(|r| r.matches(parts.method.as_str(), &path))
     else {
         let msg = format!("no operation at {} {path}", parts.method);
@@ -517,8 +537,8 @@ mod tests {
 
     #[test]
     fn routes_match_templates_segment_by_segment() {
-        let route = ROUTES
-            .iter()
+        let route = routes()
+            .into_iter()
             .find(|r| r.operation_id == "taobao_refund_cancel")
             .expect("route");
         assert!(route.matches("GET", "/v2/taobao/order/refund/cancel/110000235001"));
@@ -529,8 +549,8 @@ mod tests {
 
     #[test]
     fn every_route_answers_a_success_envelope() {
-        assert_eq!(ROUTES.len(), 42);
-        for route in ROUTES {
+        assert_eq!(routes().len(), 42);
+        for route in routes() {
             let answer = route.answer();
             assert_eq!(answer["code"], 200, "{}", route.operation_id);
         }

@@ -2969,326 +2969,59 @@ impl MockServerExt for ::httpmock::MockServer {
         })
     }
 }
-/// Every operation of the spec, for [`crate::FakePandaPon`].
-pub const ROUTES: &[crate::Route] = &[
-    crate::Route {
-        operation_id: "alibaba_order_create",
-        method: "POST",
-        path: "/v2/alibaba/order/create",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "alibaba_order_batch_create",
-        method: "POST",
-        path: "/v2/alibaba/order/batch/create",
-        query_signed: false,
-        example: Some(
-            "{\"code\":200,\"data\":[{\"guaranteesTerms\":null,\"internationalLogistics\":null,\"nativeLogistics\":{\"address\":\"转塘 xxxxxxx\",\"area\":\"西湖区\",\"areaCode\":\"330106\",\"caid\":null,\"city\":\"杭州市\",\"contactPerson\":\"zhang\",\"fax\":null,\"logisticsItems\":null,\"mobile\":\"18600888861\",\"province\":\"浙江省\",\"realLogisticsCompanyNo\":null,\"telephone\":\"18600888861\",\"town\":null,\"townCode\":null,\"zip\":\"100000\"},\"productItems\":[{\"cargoNumber\":null,\"description\":null,\"itemAmount\":19,\"name\":\"2024春季新款女包斜跨大容量包包女时尚手提托特包尼龙布单肩包潮\",\"price\":19,\"productID\":743470146022,\"productImgUrl\":[\"http://cbu01.alicdn.com/img/ibank/O1CN01XM0H0F1Bs32yWFMfl_!!0-0-cib.80x80.jpg\",\"...\"]}]}],\"developId\":\"1110890638347337996\",\"msg\":\"成功\",\"requestId\":\"1a4cc8ca912144eb92e77ccfcf74fbe8\"}",
-        ),
-    },
-    crate::Route {
-        operation_id: "alibaba_order_preview",
-        method: "POST",
-        path: "/v2/alibaba/order/create/preview",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "alibaba_order_batch_preview",
-        method: "POST",
-        path: "/alibaba/order/create/previewbatch",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "alibaba_order_detail",
-        method: "POST",
-        path: "/alibaba/order/detail",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "alibaba_order_page",
-        method: "POST",
-        path: "/v2/alibaba/order/page",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "alibaba_order_pay_url",
-        method: "GET",
-        path: "/v2/alibaba/order/pay/url",
-        query_signed: false,
-        example: Some(
-            "{\"code\":0,\"data\":{},\"developId\":0,\"msg\":\"\",\"requestId\":\"\"}",
-        ),
-    },
-    crate::Route {
-        operation_id: "alibaba_order_batch_submit_to_pay",
-        method: "POST",
-        path: "/alibaba/order/batch/submit/to/pay",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "alibaba_order_confirm_receipt",
-        method: "POST",
-        path: "/alibaba/order/receivegoods",
-        query_signed: false,
-        example: Some(
-            "{\"code\":200,\"data\":{\"errorCode\":\"\",\"errorInfo\":\"\",\"success\":true},\"developId\":null,\"msg\":\"成功\",\"requestId\":null}",
-        ),
-    },
-    crate::Route {
-        operation_id: "alibaba_order_cancel",
-        method: "POST",
-        path: "/v2/alibaba/order/cancel",
-        query_signed: false,
-        example: Some(
-            "{\"code\":200,\"data\":true,\"developId\":\"1110890638347337996\",\"msg\":\"成功\",\"requestId\":\"0d1de79d9f4540308d14c558f86cb3da\"}",
-        ),
-    },
-    crate::Route {
-        operation_id: "alibaba_product_keyword_search",
-        method: "POST",
-        path: "/v2/alibaba/product/keywords/query",
-        query_signed: false,
-        example: Some(
-            "{\"code\":200,\"data\":{\"currentPage\":1,\"data\":[{\"imageUrl\":\"https://cbu01.alicdn.com/img/ibank/O1CN01Gf8JoQ20i0lN5N8v2_!!2207943566882-0-cib.jpg\",\"subject\":\"国潮男装t恤230g重磅短袖男女...\"}],\"pageSize\":5,\"totalPage\":401,\"totalRecords\":2000},\"developId\":\"1110890638347337996\",\"msg\":\"成功\",\"requestId\":\"657eee317da94075bf4301116f7d61d9\"}",
-        ),
-    },
-    crate::Route {
-        operation_id: "alibaba_product_image_search",
-        method: "POST",
-        path: "/v2/alibaba/product/image/query",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "alibaba_product_store_search",
-        method: "POST",
-        path: "/v2/alibaba/product/query/selleroffer",
-        query_signed: false,
-        example: Some(
-            "{\"code\":200,\"data\":{\"currentPage\":1,\"data\":[\"...\"],\"pageSize\":5,\"totalPage\":65,\"totalRecords\":323},\"developId\":\"1110890638347337996\",\"msg\":\"成功\",\"requestId\":\"61dec77f4c3442c69aac88c71ac23d81\"}",
-        ),
-    },
-    crate::Route {
-        operation_id: "alibaba_product_detail",
-        method: "POST",
-        path: "/alibaba/product/detail/get",
-        query_signed: false,
-        example: Some(
-            "{\"code\":200,\"data\":{\"categoryId\":1033054,\"categoryName\":null,\"description\":\"<div id=\\\"offer-template-0\\\"></div>...\",\"offerId\":706627393257,\"subject\":\"PVC插页文件夹A4加厚活页本文件夹防水外壳学生试卷收纳档案夹\",\"subjectTrans\":\"PVC insert folder A4 thickened loose-leaf book folder waterproof shell student examination paper storage file folder\"},\"developId\":\"1034048464150856547\",\"msg\":\"成功\",\"requestId\":\"2b077eecf4374af981bddcdd10494cf6\"}",
-        ),
-    },
-    crate::Route {
-        operation_id: "alibaba_product_related_recommend",
-        method: "POST",
-        path: "/v2/alibaba/product/productRelatedRecommendQuery",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "alibaba_product_decrypt_open_uid",
-        method: "POST",
-        path: "/alibaba/product/openuid/decrypt",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "alibaba_cart_list",
-        method: "GET",
-        path: "/v2/alibaba/cart/list",
-        query_signed: false,
-        example: Some(
-            "{\"code\":0,\"data\":{\"disableList\":[{\"cartItemInfos\":[{\"amountOnSale\":0,\"id\":0,\"itemPic\":\"\",\"itemTitle\":\"\",\"offerMapId\":\"\",\"price\":0,\"properties\":\"\",\"quantity\":0,\"skuId\":\"\",\"specId\":\"\"}],\"sellerNickName\":\"\",\"sellerOpenId\":\"\"}],\"enableList\":[{\"cartItemInfos\":[{\"amountOnSale\":0,\"id\":0,\"itemPic\":\"\",\"itemTitle\":\"\",\"offerMapId\":\"\",\"price\":0,\"properties\":\"\",\"quantity\":0,\"skuId\":\"\",\"specId\":\"\"}],\"sellerNickName\":\"\",\"sellerOpenId\":\"\"}]},\"developId\":0,\"msg\":\"\",\"requestId\":\"\"}",
-        ),
-    },
-    crate::Route {
-        operation_id: "alibaba_cart_edit_quantity",
-        method: "POST",
-        path: "/alibaba/cart/edit-quantity",
-        query_signed: false,
-        example: Some(
-            "{\"code\":0,\"data\":false,\"developId\":0,\"msg\":\"\",\"requestId\":\"\"}",
-        ),
-    },
-    crate::Route {
-        operation_id: "alibaba_cart_preview_order",
-        method: "POST",
-        path: "/alibaba/cart/preview/order",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "alibaba_cart_create_order",
-        method: "POST",
-        path: "/alibaba/cart/create/order",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "taobao_product_get",
-        method: "GET",
-        path: "/v2/taobao/product/get",
-        query_signed: false,
-        example: Some(
-            "{\"code\":200,\"data\":{\"beginAmount\":0,\"categoryId\":\"121452038\",\"categoryName\":\"连衣裙\",\"categoryPath\":\"童装/婴儿装/亲子装->裙子(新)->连衣裙\",\"description\":\"测试\",\"itemId\":672991141190,\"itemType\":\"HAVE_MATERIAL\",\"mpId\":\"2048057995392326\",\"picUrls\":[\"https://img.alicdn.com/bao/uploaded/i1/263669477/O1CN01fH0cbf2JsW8fvHFwx_!!263669477.jpg\"],\"price\":1,\"productUnit\":null,\"promotionPrice\":1,\"quantity\":400,\"shopId\":268763467,\"shopName\":\"u[2206891060210]\",\"skuList\":[{\"picUrl\":null,\"price\":1,\"promotionPrice\":\"...\",\"quantity\":200,\"skuId\":\"3452545926724\",\"status\":\"active\"}],\"status\":\"active\",\"title\":\"天穹发布商品,测试请不要拍\",\"userNick\":\"测试账号tbc003\"},\"developId\":\"1014533973088404335\",\"msg\":\"成功\",\"requestId\":\"4cfda0b725184ab8a1e3ee3b9051ec35\"}",
-        ),
-    },
-    crate::Route {
-        operation_id: "taobao_product_batch_check",
-        method: "POST",
-        path: "/open/product/batch/check",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "taobao_product_item_search",
-        method: "POST",
-        path: "/v2/taobao/product/item/search",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "taobao_product_source_search",
-        method: "POST",
-        path: "/open/product/source/get",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "taobao_order_create",
-        method: "POST",
-        path: "/open/order",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "taobao_cart_add",
-        method: "POST",
-        path: "/v2/taobao/cart/add",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "taobao_cart_create_order",
-        method: "POST",
-        path: "/open/cart/create/order",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "taobao_refund_cancel",
-        method: "GET",
-        path: "/v2/taobao/order/refund/cancel/{refundId}",
-        query_signed: false,
-        example: Some(
-            "{\"code\":200,\"data\":{\"cancelSuccess\":true,\"currency\":\"CNY\",\"distributorId\":\"1223655000541\",\"refundOrderAggregate\":{\"logistics\":{\"buyerPhone\":\"18116031613\",\"logisticsCompany\":{\"logisticCompanyCode\":\"SF\",\"logisticsCompanyName\":\"顺丰快递\"},\"logisticsNo\":\"SF12181323546\",\"receiverAddress\":{\"detailAddress\":\"河南省张掖市西城区\",\"phone\":\"18123594991\",\"receiver\":\"magna et commodo qui\"},\"returnGoodsDesc\":\"labore consectetur quis commodo amet\",\"sellerAgreeReturnDescribe\":\"minim in nostrud veniam nulla\"},\"purchaseOrderLine\":{\"createTime\":1667193198819,\"currency\":\"CNY\",\"itemImageUrl\":\"http://dummyimage.com/400x400\",\"itemTitle\":\"Please Do Not Buy New Products from Panama-External Access Test Account 01-001\",\"postFee\":0}}}}",
-        ),
-    },
-    crate::Route {
-        operation_id: "taobao_refund_render",
-        method: "POST",
-        path: "/v2/taobao/order/refund/render",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "taobao_refund_list",
-        method: "POST",
-        path: "/open/order/refund/queryList",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "taobao_refund_detail",
-        method: "GET",
-        path: "/v2/taobao/order/refund/query",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "open_address_add_or_update",
-        method: "POST",
-        path: "/v2/open/address/addOrUpdate",
-        query_signed: false,
-        example: Some("{\"code\":0,\"msg\":\"string\"}"),
-    },
-    crate::Route {
-        operation_id: "open_logistics_item_price",
-        method: "POST",
-        path: "/v2/open/pp/logistics/itemLogisticsPrice",
-        query_signed: true,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "open_logistics_order_render_freight",
-        method: "POST",
-        path: "/v2/open/pp/logistics/orderRenderFreight",
-        query_signed: true,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "open_logistics_order_booking_freight",
-        method: "POST",
-        path: "/open/pp/logistics/orderBookingFreight",
-        query_signed: true,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "open_logistics_update_info",
-        method: "POST",
-        path: "/open/pp/logistics/updateLogisticInfo",
-        query_signed: true,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "taobao_order_update_warehouse",
-        method: "POST",
-        path: "/open/order/updateWarehouse",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "taobao_order_im_link_get",
-        method: "POST",
-        path: "/open/order/page/link/get",
-        query_signed: false,
-        example: Some(
-            "{\"code\":200,\"data\":\"https://distributor.taobao.global/apps/open/imchat?loginToken=l6QqqYS29HiRe3BTgfGcquCcQ1HKDBWHCNw13rQ1lNnIB578ZmtzpZDJfVe7LuQ%2B2TBenZ96\",\"developId\":null,\"msg\":\"成功\",\"requestId\":null}",
-        ),
-    },
-    crate::Route {
-        operation_id: "taobao_order_logistics_detail_get",
-        method: "GET",
-        path: "/v2/taobao/order/logistics/detail/get",
-        query_signed: false,
-        example: Some(
-            "{\"code\":0,\"data\":{\"pnmLogisticsDetails\":[{\"logisticsGoods\":[{\"imageUrl\":\"\",\"property\":\"\",\"quantity\":\"\",\"title\":\"\"}],\"logisticsPartner\":[{\"company\":\"\",\"companyContact\":\"\",\"companyImageUrl\":\"\"}],\"logisticsTraces\":[{\"action\":\"\",\"city\":\"\",\"district\":\"\",\"facilityName\":\"\",\"nextCity\":\"\",\"nextNodeName\":\"\",\"province\":\"\",\"standerdDesc\":\"\",\"status\":\"\",\"statusDesc\":\"\",\"time\":\"\"}],\"mailNo\":\"\",\"receiver\":{\"address\":\"\",\"city\":\"\",\"district\":\"\",\"name\":\"\",\"phone\":\"\",\"province\":\"\",\"zipCode\":\"\"}}],\"purchaseOrderOuterId\":\"\"},\"developId\":0,\"msg\":\"\",\"requestId\":\"\"}",
-        ),
-    },
-    crate::Route {
-        operation_id: "taobao_refund_message_submit",
-        method: "POST",
-        path: "/open/order/refund/submit/message",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "alibaba_refund_create",
-        method: "POST",
-        path: "/v2/alibaba/refund/detail/create",
-        query_signed: false,
-        example: None,
-    },
-    crate::Route {
-        operation_id: "alibaba_refund_return_goods",
-        method: "POST",
-        path: "/alibaba/refund/goods/return",
-        query_signed: false,
-        example: None,
-    },
+/// (operationId, first documented response example), sorted by id.
+pub(crate) const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "alibaba_cart_edit_quantity",
+        "{\"code\":0,\"data\":false,\"developId\":0,\"msg\":\"\",\"requestId\":\"\"}",
+    ),
+    (
+        "alibaba_cart_list",
+        "{\"code\":0,\"data\":{\"disableList\":[{\"cartItemInfos\":[{\"amountOnSale\":0,\"id\":0,\"itemPic\":\"\",\"itemTitle\":\"\",\"offerMapId\":\"\",\"price\":0,\"properties\":\"\",\"quantity\":0,\"skuId\":\"\",\"specId\":\"\"}],\"sellerNickName\":\"\",\"sellerOpenId\":\"\"}],\"enableList\":[{\"cartItemInfos\":[{\"amountOnSale\":0,\"id\":0,\"itemPic\":\"\",\"itemTitle\":\"\",\"offerMapId\":\"\",\"price\":0,\"properties\":\"\",\"quantity\":0,\"skuId\":\"\",\"specId\":\"\"}],\"sellerNickName\":\"\",\"sellerOpenId\":\"\"}]},\"developId\":0,\"msg\":\"\",\"requestId\":\"\"}",
+    ),
+    (
+        "alibaba_order_batch_create",
+        "{\"code\":200,\"data\":[{\"guaranteesTerms\":null,\"internationalLogistics\":null,\"nativeLogistics\":{\"address\":\"转塘 xxxxxxx\",\"area\":\"西湖区\",\"areaCode\":\"330106\",\"caid\":null,\"city\":\"杭州市\",\"contactPerson\":\"zhang\",\"fax\":null,\"logisticsItems\":null,\"mobile\":\"18600888861\",\"province\":\"浙江省\",\"realLogisticsCompanyNo\":null,\"telephone\":\"18600888861\",\"town\":null,\"townCode\":null,\"zip\":\"100000\"},\"productItems\":[{\"cargoNumber\":null,\"description\":null,\"itemAmount\":19,\"name\":\"2024春季新款女包斜跨大容量包包女时尚手提托特包尼龙布单肩包潮\",\"price\":19,\"productID\":743470146022,\"productImgUrl\":[\"http://cbu01.alicdn.com/img/ibank/O1CN01XM0H0F1Bs32yWFMfl_!!0-0-cib.80x80.jpg\",\"...\"]}]}],\"developId\":\"1110890638347337996\",\"msg\":\"成功\",\"requestId\":\"1a4cc8ca912144eb92e77ccfcf74fbe8\"}",
+    ),
+    (
+        "alibaba_order_cancel",
+        "{\"code\":200,\"data\":true,\"developId\":\"1110890638347337996\",\"msg\":\"成功\",\"requestId\":\"0d1de79d9f4540308d14c558f86cb3da\"}",
+    ),
+    (
+        "alibaba_order_confirm_receipt",
+        "{\"code\":200,\"data\":{\"errorCode\":\"\",\"errorInfo\":\"\",\"success\":true},\"developId\":null,\"msg\":\"成功\",\"requestId\":null}",
+    ),
+    (
+        "alibaba_order_pay_url",
+        "{\"code\":0,\"data\":{},\"developId\":0,\"msg\":\"\",\"requestId\":\"\"}",
+    ),
+    (
+        "alibaba_product_detail",
+        "{\"code\":200,\"data\":{\"categoryId\":1033054,\"categoryName\":null,\"description\":\"<div id=\\\"offer-template-0\\\"></div>...\",\"offerId\":706627393257,\"subject\":\"PVC插页文件夹A4加厚活页本文件夹防水外壳学生试卷收纳档案夹\",\"subjectTrans\":\"PVC insert folder A4 thickened loose-leaf book folder waterproof shell student examination paper storage file folder\"},\"developId\":\"1034048464150856547\",\"msg\":\"成功\",\"requestId\":\"2b077eecf4374af981bddcdd10494cf6\"}",
+    ),
+    (
+        "alibaba_product_keyword_search",
+        "{\"code\":200,\"data\":{\"currentPage\":1,\"data\":[{\"imageUrl\":\"https://cbu01.alicdn.com/img/ibank/O1CN01Gf8JoQ20i0lN5N8v2_!!2207943566882-0-cib.jpg\",\"subject\":\"国潮男装t恤230g重磅短袖男女...\"}],\"pageSize\":5,\"totalPage\":401,\"totalRecords\":2000},\"developId\":\"1110890638347337996\",\"msg\":\"成功\",\"requestId\":\"657eee317da94075bf4301116f7d61d9\"}",
+    ),
+    (
+        "alibaba_product_store_search",
+        "{\"code\":200,\"data\":{\"currentPage\":1,\"data\":[\"...\"],\"pageSize\":5,\"totalPage\":65,\"totalRecords\":323},\"developId\":\"1110890638347337996\",\"msg\":\"成功\",\"requestId\":\"61dec77f4c3442c69aac88c71ac23d81\"}",
+    ),
+    ("open_address_add_or_update", "{\"code\":0,\"msg\":\"string\"}"),
+    (
+        "taobao_order_im_link_get",
+        "{\"code\":200,\"data\":\"https://distributor.taobao.global/apps/open/imchat?loginToken=l6QqqYS29HiRe3BTgfGcquCcQ1HKDBWHCNw13rQ1lNnIB578ZmtzpZDJfVe7LuQ%2B2TBenZ96\",\"developId\":null,\"msg\":\"成功\",\"requestId\":null}",
+    ),
+    (
+        "taobao_order_logistics_detail_get",
+        "{\"code\":0,\"data\":{\"pnmLogisticsDetails\":[{\"logisticsGoods\":[{\"imageUrl\":\"\",\"property\":\"\",\"quantity\":\"\",\"title\":\"\"}],\"logisticsPartner\":[{\"company\":\"\",\"companyContact\":\"\",\"companyImageUrl\":\"\"}],\"logisticsTraces\":[{\"action\":\"\",\"city\":\"\",\"district\":\"\",\"facilityName\":\"\",\"nextCity\":\"\",\"nextNodeName\":\"\",\"province\":\"\",\"standerdDesc\":\"\",\"status\":\"\",\"statusDesc\":\"\",\"time\":\"\"}],\"mailNo\":\"\",\"receiver\":{\"address\":\"\",\"city\":\"\",\"district\":\"\",\"name\":\"\",\"phone\":\"\",\"province\":\"\",\"zipCode\":\"\"}}],\"purchaseOrderOuterId\":\"\"},\"developId\":0,\"msg\":\"\",\"requestId\":\"\"}",
+    ),
+    (
+        "taobao_product_get",
+        "{\"code\":200,\"data\":{\"beginAmount\":0,\"categoryId\":\"121452038\",\"categoryName\":\"连衣裙\",\"categoryPath\":\"童装/婴儿装/亲子装->裙子(新)->连衣裙\",\"description\":\"测试\",\"itemId\":672991141190,\"itemType\":\"HAVE_MATERIAL\",\"mpId\":\"2048057995392326\",\"picUrls\":[\"https://img.alicdn.com/bao/uploaded/i1/263669477/O1CN01fH0cbf2JsW8fvHFwx_!!263669477.jpg\"],\"price\":1,\"productUnit\":null,\"promotionPrice\":1,\"quantity\":400,\"shopId\":268763467,\"shopName\":\"u[2206891060210]\",\"skuList\":[{\"picUrl\":null,\"price\":1,\"promotionPrice\":\"...\",\"quantity\":200,\"skuId\":\"3452545926724\",\"status\":\"active\"}],\"status\":\"active\",\"title\":\"天穹发布商品,测试请不要拍\",\"userNick\":\"测试账号tbc003\"},\"developId\":\"1014533973088404335\",\"msg\":\"成功\",\"requestId\":\"4cfda0b725184ab8a1e3ee3b9051ec35\"}",
+    ),
+    (
+        "taobao_refund_cancel",
+        "{\"code\":200,\"data\":{\"cancelSuccess\":true,\"currency\":\"CNY\",\"distributorId\":\"1223655000541\",\"refundOrderAggregate\":{\"logistics\":{\"buyerPhone\":\"18116031613\",\"logisticsCompany\":{\"logisticCompanyCode\":\"SF\",\"logisticsCompanyName\":\"顺丰快递\"},\"logisticsNo\":\"SF12181323546\",\"receiverAddress\":{\"detailAddress\":\"河南省张掖市西城区\",\"phone\":\"18123594991\",\"receiver\":\"magna et commodo qui\"},\"returnGoodsDesc\":\"labore consectetur quis commodo amet\",\"sellerAgreeReturnDescribe\":\"minim in nostrud veniam nulla\"},\"purchaseOrderLine\":{\"createTime\":1667193198819,\"currency\":\"CNY\",\"itemImageUrl\":\"http://dummyimage.com/400x400\",\"itemTitle\":\"Please Do Not Buy New Products from Panama-External Access Test Account 01-001\",\"postFee\":0}}}}",
+    ),
 ];

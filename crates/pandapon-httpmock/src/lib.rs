@@ -13,8 +13,8 @@ mod generated;
 pub use check::{
     DEVELOP_ID, REQUEST_ID, SIGNATURE_ERROR_CODE, Seen, SignatureCheck, business_error, success,
 };
-pub use fake::{Arrival, FakePandaPon, Fault, Route};
-pub use generated::{MockServerExt, ROUTES, operations};
+pub use fake::{Arrival, FakePandaPon, Fault, Route, routes};
+pub use generated::{MockServerExt, operations};
 pub use httpmock;
 
 /// The value a typed mock method was given: a value of `T` as it is, or a

@@ -3,7 +3,7 @@
 //! page, a page that fails once and is retried, and one that fails for good.
 
 use futures_util::StreamExt;
-use pandapon_gen::{Error, PAGINATED_OPERATIONS, types};
+use pandapon_gen::{Error, OPERATIONS, types};
 use pandapon_httpmock::Fault;
 use pandapon_httpmock::httpmock::Method::POST;
 use pandapon_httpmock::success;
@@ -35,8 +35,13 @@ async fn page(h: &Harness, path: &str, number: i64, data: Value) {
 
 #[test]
 fn the_paginated_operations_are_the_three_1688_searches() {
+    let paginated: Vec<&str> = OPERATIONS
+        .iter()
+        .filter(|op| op.paginated)
+        .map(|op| op.id)
+        .collect();
     assert_eq!(
-        PAGINATED_OPERATIONS,
+        paginated,
         [
             "alibaba_product_image_search",
             "alibaba_product_keyword_search",
@@ -155,8 +160,8 @@ async fn the_stream_starts_at_the_body_s_page_and_caps_items() {
 /// How many items the fake's page holds: the documented example of keyword
 /// search (its totalPage is 401, so only a cap or a failure ends the stream).
 fn example_items() -> usize {
-    let route = pandapon_httpmock::ROUTES
-        .iter()
+    let route = pandapon_httpmock::routes()
+        .into_iter()
         .find(|r| r.operation_id == "alibaba_product_keyword_search")
         .expect("route");
     let answer = route.answer();
