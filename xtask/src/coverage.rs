@@ -25,26 +25,25 @@ enum Cover {
     NoPath,
 }
 
-fn covers(
-    spec: &openapiv3::OpenAPI,
-) -> (BTreeMap<(String, String), Cover>, BTreeMap<String, String>) {
+type Covers = (BTreeMap<(String, String), Cover>, BTreeMap<String, String>);
+
+fn covers(spec: &openapiv3::OpenAPI) -> Result<Covers> {
     let mut by_path = BTreeMap::new();
-    for (path, item) in spec.paths.iter() {
-        let Some(item) = item.as_item() else { continue };
-        for (method, op) in item.iter() {
-            let Some(id) = op.operation_id.clone() else {
-                continue;
-            };
-            let method = method.to_uppercase();
-            if let Some(v1) = op.extensions.get(EXT_V1_PATH).and_then(Value::as_str) {
-                by_path.insert(
-                    (method.clone(), v1.to_owned()),
-                    Cover::OperationV2(id.clone()),
-                );
-            }
-            let paginated = op.extensions.contains_key(crate::paging::EXT_PAGINATED);
-            by_path.insert((method, path.clone()), Cover::Operation(id, paginated));
+    for crate::spec::Op {
+        id,
+        method,
+        path,
+        op,
+    } in crate::spec::operations(spec)?
+    {
+        if let Some(v1) = op.extensions.get(EXT_V1_PATH).and_then(Value::as_str) {
+            by_path.insert(
+                (method.clone(), v1.to_owned()),
+                Cover::OperationV2(id.clone()),
+            );
         }
+        let paginated = op.extensions.contains_key(crate::paging::EXT_PAGINATED);
+        by_path.insert((method, path), Cover::Operation(id, paginated));
     }
     let mut callbacks = BTreeMap::new();
     if let Some(components) = &spec.components {
@@ -58,7 +57,7 @@ fn covers(
             }
         }
     }
-    (by_path, callbacks)
+    Ok((by_path, callbacks))
 }
 
 fn cell(text: &str) -> String {
@@ -70,7 +69,7 @@ pub fn table(spec: &openapiv3::OpenAPI, endpoints: &Value) -> Result<String> {
     let entries = endpoints
         .as_array()
         .context("endpoints file is a JSON array")?;
-    let (by_path, callbacks) = covers(spec);
+    let (by_path, callbacks) = covers(spec)?;
     let mut rows = Vec::new();
     let (mut ops, mut v2, mut schemas, mut none) = (0, 0, 0, 0);
     for (i, entry) in entries.iter().enumerate() {

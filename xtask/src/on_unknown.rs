@@ -29,21 +29,13 @@ pub struct Guide {
 pub fn guides(spec: &openapiv3::OpenAPI) -> Result<Vec<Guide>> {
     let mut reads = std::collections::BTreeSet::new();
     let mut ops = Vec::new();
-    for (path, item) in spec.paths.iter() {
-        let Some(item) = item.as_item() else { continue };
-        for (method, op) in item.iter() {
-            let id = op.operation_id.clone().unwrap_or_default();
-            let read_only = op
-                .extensions
-                .get("x-pandapon-read-only")
-                .and_then(serde_json::Value::as_bool)
-                == Some(true);
-            if read_only {
-                reads.insert(id.clone());
-            }
-            let text = op.extensions.get(EXT).map(|v| v.as_str().map(str::trim));
-            ops.push((method.to_uppercase(), path.clone(), id, read_only, text));
+    for op in crate::spec::operations(spec)? {
+        let read_only = op.read_only()?;
+        if read_only {
+            reads.insert(op.id.clone());
         }
+        let text = op.op.extensions.get(EXT).map(|v| v.as_str().map(str::trim));
+        ops.push((op.method, op.path, op.id, read_only, text));
     }
     let mut out = Vec::new();
     for (method, path, id, read_only, text) in ops {

@@ -11,7 +11,7 @@ use serde_json::Value;
 /// `{page: beginPage, size: pageSize, items: data}`.
 pub const EXT_PAGINATED: &str = "x-pandapon-paginated";
 /// Extension marking whether re-sending an operation is harmless.
-const EXT_READ_ONLY: &str = "x-pandapon-read-only";
+use crate::spec::EXT_READ_ONLY;
 
 /// One paginated operation, as the spec declares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,76 +104,69 @@ fn is_array(schema: &openapiv3::ReferenceOr<Box<openapiv3::Schema>>) -> bool {
 /// response whose `data` is a page with `totalPage` and an array of items.
 pub fn paginated(spec: &openapiv3::OpenAPI) -> Result<Vec<Paginated>> {
     let mut out = Vec::new();
-    for (path, item) in spec.paths.iter() {
-        let Some(item) = item.as_item() else { continue };
-        for (method, op) in item.iter() {
-            let Some(ext) = op.extensions.get(EXT_PAGINATED) else {
-                continue;
-            };
-            let id = op
-                .operation_id
-                .clone()
-                .with_context(|| format!("{method} {path} has no operationId"))?;
-            let field = |name: &str| -> Result<String> {
-                ext.get(name)
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .with_context(|| {
-                        format!("{id}: {EXT_PAGINATED} needs `{name}`: the field's JSON name")
-                    })
-            };
-            let (page, size, items) = (field("page")?, field("size")?, field("items")?);
+    for crate::spec::Op { id, op, .. } in crate::spec::operations(spec)? {
+        let Some(ext) = op.extensions.get(EXT_PAGINATED) else {
+            continue;
+        };
+        let field = |name: &str| -> Result<String> {
+            ext.get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .with_context(|| {
+                    format!("{id}: {EXT_PAGINATED} needs `{name}`: the field's JSON name")
+                })
+        };
+        let (page, size, items) = (field("page")?, field("size")?, field("items")?);
+        ensure!(
+            op.extensions.get(EXT_READ_ONLY).and_then(Value::as_bool) == Some(true),
+            "{id}: a paginated operation must be `{EXT_READ_ONLY}: true` (pages are re-read)"
+        );
+        let request = op
+            .request_body
+            .as_ref()
+            .and_then(|b| b.as_item())
+            .and_then(|b| b.content.get("application/json"))
+            .and_then(|m| m.schema.as_ref())
+            .and_then(component_name)
+            .with_context(|| format!("{id}: paginated, but its request body is not a $ref"))?;
+        let request_props = properties(spec, &request)?;
+        for wanted in [&page, &size] {
             ensure!(
-                op.extensions.get(EXT_READ_ONLY).and_then(Value::as_bool) == Some(true),
-                "{id}: a paginated operation must be `{EXT_READ_ONLY}: true` (pages are re-read)"
-            );
-            let request = op
-                .request_body
-                .as_ref()
-                .and_then(|b| b.as_item())
-                .and_then(|b| b.content.get("application/json"))
-                .and_then(|m| m.schema.as_ref())
-                .and_then(component_name)
-                .with_context(|| format!("{id}: paginated, but its request body is not a $ref"))?;
-            let request_props = properties(spec, &request)?;
-            for wanted in [&page, &size] {
-                ensure!(
-                    request_props
-                        .iter()
-                        .any(|(k, v)| k == wanted && is_integer(v)),
-                    "{id}: {EXT_PAGINATED} names `{wanted}`, but {request} has no integer field of that name"
-                );
-            }
-            let envelope = crate::codegen::operations(spec)?
-                .into_iter()
-                .find(|(op_id, _)| *op_id == id)
-                .map(|(_, schema)| schema)
-                .with_context(|| format!("{id}: no response schema"))?;
-            let page_schema = properties(spec, &envelope)?
-                .into_iter()
-                .find(|(k, _)| k == "data")
-                .and_then(|(_, v)| boxed_component_name(&v))
-                .with_context(|| format!("{id}: paginated, but {envelope}.data is not a $ref"))?;
-            let page_props = properties(spec, &page_schema)?;
-            ensure!(
-                page_props
+                request_props
                     .iter()
-                    .any(|(k, v)| k == "totalPage" && is_integer(v)),
-                "{id}: paginated, but {page_schema} has no integer `totalPage` (include PageInfo)"
+                    .any(|(k, v)| k == wanted && is_integer(v)),
+                "{id}: {EXT_PAGINATED} names `{wanted}`, but {request} has no integer field of that name"
             );
-            ensure!(
-                page_props.iter().any(|(k, v)| *k == items && is_array(v)),
-                "{id}: {EXT_PAGINATED} names items `{items}`, but {page_schema} has no array of that name"
-            );
-            out.push(Paginated {
-                operation_id: id,
-                page,
-                size,
-                items,
-                request,
-                page_schema,
-            });
         }
+        let envelope = crate::codegen::operations(spec)?
+            .into_iter()
+            .find(|(op_id, _)| *op_id == id)
+            .map(|(_, schema)| schema)
+            .with_context(|| format!("{id}: no response schema"))?;
+        let page_schema = properties(spec, &envelope)?
+            .into_iter()
+            .find(|(k, _)| k == "data")
+            .and_then(|(_, v)| boxed_component_name(&v))
+            .with_context(|| format!("{id}: paginated, but {envelope}.data is not a $ref"))?;
+        let page_props = properties(spec, &page_schema)?;
+        ensure!(
+            page_props
+                .iter()
+                .any(|(k, v)| k == "totalPage" && is_integer(v)),
+            "{id}: paginated, but {page_schema} has no integer `totalPage` (include PageInfo)"
+        );
+        ensure!(
+            page_props.iter().any(|(k, v)| *k == items && is_array(v)),
+            "{id}: {EXT_PAGINATED} names items `{items}`, but {page_schema} has no array of that name"
+        );
+        out.push(Paginated {
+            operation_id: id,
+            page,
+            size,
+            items,
+            request,
+            page_schema,
+        });
     }
     out.sort_by(|a, b| a.operation_id.cmp(&b.operation_id));
     Ok(out)

@@ -48,7 +48,7 @@ pub struct Change {
 
 /// Every change from `old` to `new`, wire level first.
 pub fn diff(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<Vec<Change>> {
-    let mut changes = wire::compare(old, new);
+    let mut changes = wire::compare(old, new)?;
     let generated = |spec: &openapiv3::OpenAPI| -> Result<syn::File> {
         let text = codegen::generate_sdk(spec)?;
         syn::parse_file(&text).context("parsing generated SDK")

@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use openapiv3::{OpenAPI, Operation, Parameter, ReferenceOr, Schema, SchemaKind, Type};
 
+use anyhow::Result;
+
 use super::{Change, Level};
+use crate::spec::Op;
 
 /// Which way a schema travels: clients send requests and read responses.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -338,33 +341,13 @@ impl Collector<'_> {
     }
 }
 
-/// One operation with its location.
-struct Op<'a> {
-    method: String,
-    path: String,
-    op: &'a Operation,
-}
-
-fn operations(spec: &OpenAPI) -> BTreeMap<String, Op<'_>> {
-    let mut ops = BTreeMap::new();
-    for (path, item) in spec.paths.iter() {
-        let Some(item) = item.as_item() else { continue };
-        for (method, op) in item.iter() {
-            let id = op
-                .operation_id
-                .clone()
-                .unwrap_or_else(|| format!("{} {path}", method.to_uppercase()));
-            ops.insert(
-                id,
-                Op {
-                    method: method.to_uppercase(),
-                    path: path.clone(),
-                    op,
-                },
-            );
-        }
-    }
-    ops
+/// Every operation by operationId (the walk in `crate::spec`, whose policy
+/// applies: an operation without an id is an error).
+fn operations(spec: &OpenAPI) -> Result<BTreeMap<String, Op<'_>>> {
+    Ok(crate::spec::operations(spec)?
+        .into_iter()
+        .map(|op| (op.id.clone(), op))
+        .collect())
 }
 
 fn params<'a>(spec: &'a OpenAPI, op: &'a Operation) -> BTreeMap<(String, String), &'a Parameter> {
@@ -460,9 +443,9 @@ fn bodies(
 }
 
 /// Every wire-level change from `old` to `new`.
-pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Vec<Change> {
+pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Result<Vec<Change>> {
     let mut out = Vec::new();
-    let (old_ops, new_ops) = (operations(old), operations(new));
+    let (old_ops, new_ops) = (operations(old)?, operations(new)?);
     let (mut old_r, mut new_r) = (Resolver::new(old), Resolver::new(new));
 
     for (id, o) in &old_ops {
@@ -597,5 +580,5 @@ pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Vec<Change> {
             (None, None) => {}
         }
     }
-    out
+    Ok(out)
 }
