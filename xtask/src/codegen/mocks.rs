@@ -1,0 +1,60 @@
+//! The mock crate's generated file: progenitor's typed httpmock extension
+//! and each operation's documented example for the fake server.
+
+use anyhow::{Context, Result};
+use progenitor::Generator;
+use quote::quote;
+
+use super::{progenitor_err, render, sdk_settings};
+use crate::{contract, spec};
+
+/// Path of the mock crate's generated module.
+pub const MOCK_OUT: &str = "crates/pandapon-httpmock/src/generated.rs";
+
+/// How generated code outside the SDK names it.
+const SDK_CRATE: &str = "pandapon_gen";
+
+/// Generates the mock crate's `generated.rs`: progenitor's typed httpmock
+/// extension, and each operation's documented example for the fake server.
+pub fn generate_mock(spec: &openapiv3::OpenAPI) -> Result<String> {
+    let mut generator = Generator::new(&sdk_settings(spec)?);
+    let mut tokens = generator
+        .httpmock(spec, SDK_CRATE)
+        .map_err(progenitor_err)?;
+    tokens.extend(examples(spec)?);
+    let mut file: syn::File =
+        syn::parse2(tokens).context("parsing progenitor's httpmock output")?;
+    contract::mocks_take_builders(&mut file)?;
+    Ok(render(&file))
+}
+
+/// `EXAMPLES`: each operation's first documented response example (as
+/// JSON text), for the fake server, which takes everything else about the
+/// operation from the SDK's `OPERATIONS`.
+fn examples(spec: &openapiv3::OpenAPI) -> Result<proc_macro2::TokenStream> {
+    let mut rows = Vec::new();
+    for op in spec::operations(spec)? {
+        let example = op
+            .op
+            .responses
+            .responses
+            .get(&openapiv3::StatusCode::Code(200))
+            .and_then(|r| r.as_item())
+            .and_then(|r| r.content.get("application/json"))
+            .and_then(|m| m.examples.values().next())
+            .and_then(|e| e.as_item())
+            .and_then(|e| e.value.as_ref())
+            .map(serde_json::to_string)
+            .transpose()?;
+        if let Some(text) = example {
+            let id = &op.id;
+            rows.push((id.clone(), quote!((#id, #text))));
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let rows = rows.into_iter().map(|(_, row)| row);
+    Ok(quote! {
+        /// (operationId, first documented response example), sorted by id.
+        pub(crate) const EXAMPLES: &[(&str, &str)] = &[#(#rows),*];
+    })
+}

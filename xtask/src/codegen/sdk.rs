@@ -1,0 +1,389 @@
+//! The SDK's generated files: progenitor's client with the passes that
+//! seal types, add `build()`, route `send()` through the client's body
+//! reader, unwrap envelopes and add page streams (`generated.rs`), and the
+//! operation table (`operations.rs`).
+
+use anyhow::{Context, Result, bail, ensure};
+use progenitor::Generator;
+use quote::{ToTokens, format_ident, quote};
+
+use super::{
+    find_struct, is_query_signed, operations, pascal, progenitor_err, render, sdk_settings,
+};
+use crate::{contract, on_unknown, paging, spec};
+
+/// Path of the SDK's generated module, relative to the workspace root.
+pub const SDK_OUT: &str = "crates/pandapon-gen/src/generated.rs";
+
+/// Path of the SDK's generated operation table.
+pub const OPS_OUT: &str = "crates/pandapon-gen/src/operations.rs";
+
+/// Generates the SDK's `generated.rs` text from a spec.
+pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
+    let spec = &on_unknown::annotate(spec)?;
+    let mut generator = Generator::new(&sdk_settings(spec)?);
+    let tokens = generator.generate_tokens(spec).map_err(progenitor_err)?;
+    let mut file: syn::File = syn::parse2(tokens).context("parsing progenitor's output")?;
+    let removed = drop_api_version_header(&mut file);
+    let expected = operations(spec)?.len();
+    ensure!(
+        removed == expected,
+        "expected progenitor's `api-version` header in each of the {expected} operations' \
+         send(), found it in {removed}: has progenitor's output changed?"
+    );
+    let rerouted = decode_read_bodies(&mut file);
+    ensure!(
+        rerouted == expected,
+        "expected one `ResponseValue::from_response` in each of the {expected} operations' \
+         send(), found {rerouted}: has progenitor's output changed?"
+    );
+    let extra = envelope_impls(spec, &file)?;
+    file.items.extend(extra);
+    add_pagination(spec, &mut file)?;
+    contract::seal_types(&mut file)?;
+    contract::add_build_methods(&mut file)?;
+    Ok(render(&file))
+}
+
+/// `pages()` and `items()` on each paginated operation's builder, and `Page`
+/// for its page type.
+fn add_pagination(spec: &openapiv3::OpenAPI, file: &mut syn::File) -> Result<()> {
+    let ops = paging::paginated(spec)?;
+    let (page_impls, builder_impls) = paging::emit(file, &ops)?;
+    let Some(builders) = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    }) else {
+        bail!("progenitor's output has no `builder` module");
+    };
+    builders.extend(builder_impls);
+    file.items.extend(
+        syn::parse2::<syn::File>(quote! {
+            mod pages {
+                // Item types are named as in `types`, where they were generated.
+                #[allow(unused_imports)]
+                use super::types::*;
+                use super::types;
+                #(#page_impls)*
+            }
+        })
+        .context("parsing pagination items")?
+        .items,
+    );
+    Ok(())
+}
+
+/// Makes every `send()` decode its 200 answer with
+/// `crate::body::from_response` instead of progenitor's
+/// `ResponseValue::from_response`: the client's `exec` hook has already read
+/// the body within the size limit and stall rule (and retried a read that
+/// broke off), so it is decoded from there rather than read a second time.
+/// Returns how many calls were replaced.
+fn decode_read_bodies(file: &mut syn::File) -> usize {
+    use syn::visit_mut::VisitMut;
+    struct Reroute(usize);
+    impl VisitMut for Reroute {
+        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+            syn::visit_mut::visit_expr_call_mut(self, call);
+            let syn::Expr::Path(func) = &mut *call.func else {
+                return;
+            };
+            let names: Vec<String> = func
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            if names == ["ResponseValue", "from_response"] {
+                func.path = syn::parse_quote!(crate::body::from_response);
+                self.0 += 1;
+            }
+        }
+    }
+    let mut reroute = Reroute(0);
+    for item in &mut file.items {
+        let syn::Item::Mod(m) = item else { continue };
+        if m.ident == "builder" {
+            reroute.visit_item_mod_mut(m);
+        }
+    }
+    reroute.0
+}
+
+/// Removes the `api-version` header progenitor adds to every request (from
+/// the spec's `info.version`, with no setting to turn it off): PandaPon does
+/// not document it, and each request should carry only what the API asks
+/// for. Returns how many `send()` bodies it was removed from.
+fn drop_api_version_header(file: &mut syn::File) -> usize {
+    let is_api_version = |stmt: &syn::Stmt| {
+        let text = stmt.to_token_stream().to_string();
+        text.starts_with("header_map . append") && text.contains("\"api-version\"")
+    };
+    let mut removed = 0;
+    for item in &mut file.items {
+        let syn::Item::Mod(m) = item else { continue };
+        let Some((_, items)) = m.content.as_mut().filter(|_| m.ident == "builder") else {
+            continue;
+        };
+        for item in items {
+            let syn::Item::Impl(imp) = item else { continue };
+            for f in &mut imp.items {
+                let syn::ImplItem::Fn(f) = f else { continue };
+                if f.sig.ident != "send" {
+                    continue;
+                }
+                let before = f.block.stmts.len();
+                f.block.stmts.retain(|s| !is_api_version(s));
+                if f.block.stmts.len() < before {
+                    removed += 1;
+                    // The map was sized with a slot for the removed header;
+                    // with none left, `with_capacity(0)` does not allocate.
+                    let appended = f.block.stmts.iter().any(|s| {
+                        s.to_token_stream()
+                            .to_string()
+                            .contains("header_map . append")
+                    });
+                    for stmt in &mut f.block.stmts {
+                        shrink_header_map(stmt, appended);
+                    }
+                }
+            }
+        }
+    }
+    removed
+}
+
+/// In `let mut header_map = HeaderMap::with_capacity(N);`, takes one off N,
+/// and drops the `mut` when nothing is `appended` to the map any more.
+fn shrink_header_map(stmt: &mut syn::Stmt, appended: bool) {
+    let syn::Stmt::Local(local) = stmt else {
+        return;
+    };
+    let syn::Pat::Ident(binding) = &mut local.pat else {
+        return;
+    };
+    if binding.ident != "header_map" {
+        return;
+    }
+    if !appended {
+        binding.mutability = None;
+    }
+    let Some(init) = local.init.as_mut() else {
+        return;
+    };
+    let syn::Expr::Call(call) = init.expr.as_mut() else {
+        return;
+    };
+    if let Some(syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Int(n),
+        ..
+    })) = call.args.first_mut()
+        && let Ok(size) = n.base10_parse::<usize>()
+    {
+        *n = syn::LitInt::new(&format!("{}usize", size.saturating_sub(1)), n.span());
+    }
+}
+
+/// The SDK's `operations.rs`: every operation as data (id, method, path,
+/// read-only, query-signed, paginated), the one table the retry logic, the
+/// signer, the mocks and the CLI read. It names nothing else in the crate.
+pub fn generate_operations(spec: &openapiv3::OpenAPI) -> Result<String> {
+    let paginated: Vec<String> = paging::paginated(spec)?
+        .into_iter()
+        .map(|p| p.operation_id)
+        .collect();
+    let mut rows = Vec::new();
+    for op in spec::operations(spec)? {
+        let (id, method, path) = (&op.id, &op.method, &op.path);
+        let read_only = op.read_only()?;
+        let query_signed = is_query_signed(op.op);
+        let paged = paginated.contains(id);
+        rows.push((
+            id.clone(),
+            quote! {
+                Operation {
+                    id: #id,
+                    method: #method,
+                    path: #path,
+                    read_only: #read_only,
+                    query_signed: #query_signed,
+                    paginated: #paged,
+                }
+            },
+        ));
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    for pair in rows.windows(2) {
+        ensure!(
+            pair[0].0 != pair[1].0,
+            "operationId {} is used twice",
+            pair[0].0
+        );
+    }
+    let rows = rows.into_iter().map(|(_, row)| row);
+    let file: syn::File = syn::parse2(quote! {
+        /// One operation of the spec, as data.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub struct Operation {
+            /// The operationId: the name of its `Client` method.
+            pub id: &'static str,
+            /// The HTTP method, upper case.
+            pub method: &'static str,
+            /// The path template, with `{name}` for path parameters.
+            pub path: &'static str,
+            /// `x-pandapon-read-only`: safe to re-send after a failure; every
+            /// other operation is a write.
+            pub read_only: bool,
+            /// Authenticated with `timestamp` and `sign` query parameters as
+            /// well as the headers (the spec's `logisticsSign` scheme).
+            pub query_signed: bool,
+            /// `x-pandapon-paginated`: its builder has `pages()` and `items()`.
+            pub paginated: bool,
+        }
+
+        /// Every operation of the spec, sorted by id.
+        pub const OPERATIONS: &[Operation] = &[#(#rows),*];
+
+        /// The operation named `id`, if the spec has it.
+        pub fn operation(id: &str) -> ::std::option::Option<&'static Operation> {
+            OPERATIONS
+                .binary_search_by(|op| op.id.cmp(id))
+                .ok()
+                .map(|i| &OPERATIONS[i])
+        }
+    })
+    .context("parsing the operation table")?;
+    Ok(render(&file))
+}
+
+/// The `T` of an `Option<T>` type, or the type itself.
+fn option_inner(ty: &syn::Type) -> &syn::Type {
+    if let syn::Type::Path(p) = ty
+        && let Some(last) = p.path.segments.last()
+        && last.ident == "Option"
+        && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(syn::GenericArgument::Type(inner)) = args.args.first()
+    {
+        return inner;
+    }
+    ty
+}
+
+/// Whether `ty` is `serde_json::Value` (a free-form payload).
+fn is_json_value(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Value"))
+}
+
+/// `impl Envelope` for each response type, a `call()` method on each
+/// operation's builder that sends and unwraps the envelope, and the list of
+/// query-signed operations.
+fn envelope_impls(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec<syn::Item>> {
+    let mut items = Vec::new();
+    let mut done = std::collections::BTreeSet::new();
+    for (op_id, schema) in operations(spec)? {
+        let Some(st) = find_struct(file, &schema) else {
+            bail!("{op_id}: progenitor generated no struct types::{schema}");
+        };
+        let field = |name: &str| {
+            st.fields
+                .iter()
+                .find(|f| f.ident.as_ref().is_some_and(|i| i == name))
+        };
+        if field("code").is_none() {
+            bail!("{op_id}: types::{schema} has no `code`: use allOf with Envelope");
+        }
+        let meta = |name: &str| {
+            let ident = format_ident!("{name}");
+            match field(name) {
+                Some(_) => quote!(self.#ident),
+                None => quote!(::std::option::Option::None),
+            }
+        };
+        let (request_id, develop_id, msg) = (meta("request_id"), meta("develop_id"), meta("msg"));
+        let response = format_ident!("{schema}");
+        let builder = format_ident!("{}", pascal(&op_id));
+        let (data_ty, data_expr) = match field("data") {
+            // A free-form payload has no "missing": absent is JSON null.
+            Some(f) if is_json_value(option_inner(&f.ty)) => {
+                let inner = option_inner(&f.ty);
+                (quote!(#inner), quote!(Some(self.data.unwrap_or_default())))
+            }
+            Some(f) if std::ptr::eq(option_inner(&f.ty), &f.ty) => {
+                // Not an Option (typify defaults absent arrays to empty).
+                let ty = &f.ty;
+                (quote!(#ty), quote!(Some(self.data)))
+            }
+            Some(f) => {
+                let inner = option_inner(&f.ty);
+                (quote!(#inner), quote!(self.data))
+            }
+            None => (quote!(()), quote!(Some(()))),
+        };
+        let call_doc = format!(
+            "Sends `{op_id}` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.\n\n\
+             Every attempt is signed afresh, and retried per the client's policy. \
+             [`send`](Self::send) returns the raw envelope instead, leaving the `code` \
+             check to the caller."
+        );
+        let call_with_doc = format!(
+            "Like [`call`](Self::call), with per-call options (retries, timeout) for `{op_id}`."
+        );
+        let mut tokens = quote! {
+            impl builder::#builder<'_> {
+                #[doc = #call_doc]
+                pub fn call(
+                    self,
+                ) -> impl ::std::future::Future<
+                    Output = ::std::result::Result<crate::Reply<#data_ty>, crate::Error>,
+                > {
+                    self.call_with(::std::default::Default::default())
+                }
+
+                #[doc = #call_with_doc]
+                pub fn call_with(
+                    self,
+                    options: crate::CallOptions,
+                ) -> impl ::std::future::Future<
+                    Output = ::std::result::Result<crate::Reply<#data_ty>, crate::Error>,
+                > {
+                    crate::call::run_call(#op_id, options, async move {
+                        crate::envelope::finish(self.send().await).await
+                    })
+                }
+            }
+        };
+        if done.insert(schema.clone()) {
+            tokens.extend(quote! {
+                impl crate::envelope::Envelope for types::#response {
+                    type Data = #data_ty;
+                    fn into_parts(self) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
+                        (
+                            crate::envelope::Meta {
+                                request_id: #request_id,
+                                code: self.code,
+                                develop_id: #develop_id,
+                                msg: #msg,
+                            },
+                            #data_expr,
+                        )
+                    }
+                }
+            });
+        }
+        let parsed: syn::File = syn::parse2(tokens).context("parsing envelope impls")?;
+        items.extend(parsed.items);
+    }
+    // Response data types are named relative to `types`, so the impls live
+    // in a module that sees them.
+    let tokens = quote! {
+        mod envelopes {
+            #[allow(unused_imports)]
+            use super::types::*;
+            use super::{builder, types};
+            #(#items)*
+        }
+    };
+    let parsed: syn::File = syn::parse2(tokens).context("parsing envelope module")?;
+    Ok(parsed.items)
+}
