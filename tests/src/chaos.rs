@@ -19,6 +19,7 @@ use pandapon_httpmock::{Arrival, FakePandaPon, Fault, Route, SignatureCheck};
 use rand::{Rng, SeedableRng};
 
 use crate::credentials;
+use crate::load::peak_rss_kib;
 
 /// How a soak runs.
 #[derive(Debug, Clone)]
@@ -252,19 +253,6 @@ fn retried(fault: Option<&Fault>) -> bool {
                 | Fault::Status(429 | 502 | 503 | 504, _)
         )
     )
-}
-
-/// Peak resident set size of this process, in KiB (Linux; 0 elsewhere).
-pub fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// One call's results: one per page for a paginated call, else one.

@@ -42,6 +42,16 @@ pub fn closed_port_url() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
+/// A client aimed at [`closed_port_url`], with [`quick_retries`]: every
+/// call fails to connect.
+pub fn unreachable_client() -> Client {
+    Client::builder(credentials())
+        .base_url(closed_port_url())
+        .retry_policy(quick_retries())
+        .build()
+        .expect("client")
+}
+
 /// The default retry policy with millisecond backoff, for quick tests.
 pub fn quick_retries() -> pandapon_gen::RetryPolicy {
     pandapon_gen::RetryPolicy::default()

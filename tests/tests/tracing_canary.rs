@@ -4,9 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use pandapon_gen::{Client, Error};
+use pandapon_gen::Error;
 use pandapon_httpmock::Fault;
-use pandapon_tests::{CANARY_SECRET, cancel_body, credentials, faulty_fake, quick_retries};
+use pandapon_tests::{CANARY_SECRET, cancel_body, faulty_fake};
 
 /// Captures everything tracing emits, at every level.
 #[derive(Clone, Default)]
@@ -43,11 +43,7 @@ fn connection_refused_is_retried_for_writes_and_traced_without_the_secret() {
             .build()
             .expect("runtime");
         rt.block_on(async {
-            let client = Client::builder(credentials())
-                .base_url(pandapon_tests::closed_port_url())
-                .retry_policy(quick_retries())
-                .build()
-                .expect("client");
+            let client = pandapon_tests::unreachable_client();
             let err = client
                 .alibaba_order_cancel()
                 .body(cancel_body())

@@ -550,14 +550,17 @@ fn callback_verify_exits_by_the_signature() {
     let sig = text(&signed.stdout).trim().to_owned();
     assert_eq!(sig.len(), 64, "{sig}");
 
-    let ok = with_creds(&[
-        "callback",
-        "verify",
-        "--body-file",
-        body_arg,
-        "--authorization",
-        &sig.to_uppercase(),
-    ]);
+    let verify = |authorization: &str| {
+        with_creds(&[
+            "callback",
+            "verify",
+            "--body-file",
+            body_arg,
+            "--authorization",
+            authorization,
+        ])
+    };
+    let ok = verify(&sig.to_uppercase());
     assert_eq!(ok.status.code(), Some(0));
     assert_eq!(text(&ok.stdout), "valid (signed base: body)\n");
     let keyed = with_creds(&[
@@ -569,14 +572,7 @@ fn callback_verify_exits_by_the_signature() {
     ]);
     let keyed = text(&keyed.stdout).trim().to_owned();
     assert_ne!(keyed, sig);
-    let ok = with_creds(&[
-        "callback",
-        "verify",
-        "--body-file",
-        body_arg,
-        "--authorization",
-        &keyed,
-    ]);
+    let ok = verify(&keyed);
     assert_eq!(ok.status.code(), Some(0));
     assert_eq!(text(&ok.stdout), "valid (signed base: access key + body)\n");
 
@@ -585,14 +581,7 @@ fn callback_verify_exits_by_the_signature() {
         br#"{"messageType":"ORDER_CANCEL","messagePlatform":1}"#,
     )
     .expect("write");
-    let bad = with_creds(&[
-        "callback",
-        "verify",
-        "--body-file",
-        body_arg,
-        "--authorization",
-        &sig,
-    ]);
+    let bad = verify(&sig);
     assert_eq!(bad.status.code(), Some(1));
     assert!(
         text(&bad.stderr).contains("does not match"),

@@ -216,11 +216,7 @@ async fn every_failure_says_whether_the_request_may_have_taken_effect() {
     );
 
     // Not sent: nothing listening, invalid values, a dry run.
-    let client = Client::builder(credentials())
-        .base_url(pandapon_tests::closed_port_url())
-        .retry_policy(quick_retries())
-        .build()
-        .expect("client");
+    let client = pandapon_tests::unreachable_client();
     let err = client
         .alibaba_order_cancel()
         .body(cancel_body())
