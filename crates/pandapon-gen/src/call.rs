@@ -264,13 +264,13 @@ pub(crate) async fn execute(
     http: &reqwest::Client,
     policy: &RetryPolicy,
     limits: &BodyLimits,
-    operation: &str,
+    read_only: bool,
     mut request: reqwest::Request,
     sign: impl Fn(&mut reqwest::Request),
 ) -> reqwest::Result<reqwest::Response> {
     let options = OPTIONS.try_with(Clone::clone).unwrap_or_default();
     let resend = match options.retry {
-        Retry::Auto => is_read_only(operation),
+        Retry::Auto => read_only,
         Retry::Always => true,
         Retry::Never => false,
     };

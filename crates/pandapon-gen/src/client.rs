@@ -176,14 +176,20 @@ impl ClientHooks<ClientState> for Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let op = info.operation_id;
-        let query_signed = self.query_signed(op, &request);
+        // One lookup in the operation table per call (an any-path call is
+        // not in it: its signing goes by path, its retries by its options).
+        let operation = crate::operation(info.operation_id);
+        let read_only = operation.is_some_and(|op| op.read_only);
+        let query_signed = match operation {
+            Some(op) => op.query_signed,
+            None => self.query_signed(info.operation_id, &request),
+        };
         let state = &self.inner;
         crate::call::execute(
             &self.client,
             &state.policy,
             &state.limits,
-            op,
+            read_only,
             request,
             |r| state.sign(r, query_signed),
         )
