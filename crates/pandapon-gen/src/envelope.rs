@@ -175,8 +175,9 @@ fn body_error(error: reqwest::Error) -> Error {
     }
 }
 
-/// Turns the result of a generated `send()` into the SDK's result.
-pub(crate) async fn finish<R: Envelope, E>(
+/// Turns the result of a generated `send()` into the SDK's result. Nothing
+/// is left to read: the client read every body before `send()` returned.
+pub(crate) fn finish<R: Envelope, E>(
     result: Result<ResponseValue<R>, progenitor_client::Error<E>>,
 ) -> Result<Reply<R::Data>, Error> {
     use progenitor_client::Error as P;

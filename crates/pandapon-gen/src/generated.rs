@@ -24627,7 +24627,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_cart_create_order",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -24668,7 +24668,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_cart_edit_quantity",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -24709,7 +24709,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_cart_list",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -24756,7 +24756,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_cart_preview_order",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -24787,7 +24787,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_order_batch_create",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -24834,7 +24834,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_order_batch_preview",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -24865,7 +24865,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_order_batch_submit_to_pay",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -24890,7 +24890,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_order_cancel",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -24937,7 +24937,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_order_confirm_receipt",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -24984,7 +24984,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_order_create",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25015,7 +25015,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_order_detail",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25046,7 +25046,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_order_page",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25071,7 +25071,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_order_pay_url",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25118,7 +25118,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_order_preview",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25149,7 +25149,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_product_decrypt_open_uid",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25180,7 +25180,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_product_detail",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25227,7 +25227,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_product_image_search",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25274,7 +25274,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_product_keyword_search",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25305,7 +25305,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_product_related_recommend",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25336,7 +25336,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_product_store_search",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25383,7 +25383,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_refund_create",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25430,7 +25430,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "alibaba_refund_return_goods",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25455,7 +25455,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "open_address_add_or_update",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25502,7 +25502,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "open_logistics_item_price",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25533,7 +25533,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "open_logistics_order_booking_freight",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25564,7 +25564,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "open_logistics_order_render_freight",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25595,7 +25595,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "open_logistics_update_info",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25626,7 +25626,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "taobao_cart_add",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25657,7 +25657,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "taobao_cart_create_order",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25688,7 +25688,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "taobao_order_create",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25719,7 +25719,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "taobao_order_im_link_get",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25766,7 +25766,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "taobao_order_logistics_detail_get",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25813,7 +25813,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "taobao_order_update_warehouse",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25844,7 +25844,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "taobao_product_batch_check",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25885,7 +25885,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "taobao_product_get",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25932,7 +25932,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "taobao_product_item_search",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25963,7 +25963,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "taobao_product_source_search",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -26010,7 +26010,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "taobao_refund_cancel",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -26057,7 +26057,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "taobao_refund_detail",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -26104,7 +26104,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "taobao_refund_list",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -26135,7 +26135,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "taobao_refund_message_submit",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -26166,7 +26166,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             crate::call::run_call(
                 "taobao_refund_render",
                 options,
-                async move { crate::envelope::finish(self.send().await).await },
+                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }

@@ -109,7 +109,7 @@ impl<'a> AnyRequest<'a> {
     ) -> impl Future<Output = Result<Reply<T>, Error>> + 'a {
         let options = self.options(options);
         crate::call::run_call(ANY_PATH_OPERATION, options, async move {
-            finish(self.send_once::<T>().await).await
+            finish(self.send_once::<T>().await)
         })
     }
 

@@ -348,7 +348,7 @@ fn envelope_impls(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec<syn
                     Output = ::std::result::Result<crate::Reply<#data_ty>, crate::Error>,
                 > {
                     crate::call::run_call(#op_id, options, async move {
-                        crate::envelope::finish(self.send().await).await
+                        crate::envelope::finish(self.send().await)
                     })
                 }
             }
