@@ -161,7 +161,7 @@ impl ClientHooks<ClientState> for Client {
         info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
         if let Some(show) = &self.inner.dry_run {
-            let query_signed = self.query_signed(info.operation_id, request);
+            let (_, query_signed) = self.rules(info.operation_id, request);
             self.inner.sign(request, query_signed);
             show(request);
             return Err(progenitor_client::Error::Custom(DRY_RUN_STOP.to_owned()));
@@ -176,14 +176,7 @@ impl ClientHooks<ClientState> for Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        // One lookup in the operation table per call (an any-path call is
-        // not in it: its signing goes by path, its retries by its options).
-        let operation = crate::operation(info.operation_id);
-        let read_only = operation.is_some_and(|op| op.read_only);
-        let query_signed = match operation {
-            Some(op) => op.query_signed,
-            None => self.query_signed(info.operation_id, &request),
-        };
+        let (read_only, query_signed) = self.rules(info.operation_id, &request);
         let state = &self.inner;
         crate::call::execute(
             &self.client,
@@ -198,18 +191,21 @@ impl ClientHooks<ClientState> for Client {
 }
 
 impl Client {
-    /// Whether `request` for `operation_id` carries the query signature:
-    /// by the spec for a generated operation, by path for an any-path call.
-    fn query_signed(&self, operation_id: &str, request: &reqwest::Request) -> bool {
-        if operation_id != crate::request::ANY_PATH_OPERATION {
-            return crate::operation(operation_id).is_some_and(|op| op.query_signed);
+    /// Whether `operation_id` is read-only, and whether `request` carries
+    /// the query signature: by the operation table for a generated
+    /// operation (one lookup per call), by path for an any-path call, which
+    /// is not in the table (its retries follow its options).
+    fn rules(&self, operation_id: &str, request: &reqwest::Request) -> (bool, bool) {
+        if let Some(op) = crate::operation(operation_id) {
+            return (op.read_only, op.query_signed);
         }
         // The path after the base URL's own path, if it has one.
         let base_path = reqwest::Url::parse(&self.baseurl)
             .map(|u| u.path().trim_end_matches('/').to_owned())
             .unwrap_or_default();
         let path = request.url().path();
-        crate::request::is_query_signed_path(path.strip_prefix(base_path.as_str()).unwrap_or(path))
+        let path = path.strip_prefix(base_path.as_str()).unwrap_or(path);
+        (false, crate::request::is_query_signed_path(path))
     }
 }
 
