@@ -478,7 +478,9 @@ fn judge(
             Err(e) => match e.outcome() {
                 Outcome::NotSent => "not sent",
                 Outcome::Refused => "refused",
-                _ => "unknown",
+                Outcome::Unknown => "unknown",
+                // A class added later is shown, not folded into another.
+                _ => "other",
             },
         });
         verdict.resent |= kind.writes() && faults.len() > 1;

@@ -336,9 +336,9 @@ pub fn error_body(response: &reqwest::Response) -> Option<&[u8]> {
 }
 
 /// `response` with its body replaced by `body` (already read), keeping the
-/// status, version, headers and URL. (Not the extensions: nothing reads the
-/// connection details hyper leaves there, and moving them costs a tenth of
-/// the SDK's overhead per call.)
+/// status, version, headers and URL, for the rare answers that are not a
+/// readable 200. (Not the extensions: nothing reads the connection details
+/// hyper leaves there.)
 pub(crate) fn with_body(
     mut response: reqwest::Response,
     body: impl Into<reqwest::Body>,

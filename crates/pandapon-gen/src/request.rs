@@ -33,9 +33,10 @@ pub fn is_query_signed_path(path: &str) -> bool {
 /// ```no_run
 /// # async fn run(client: &pandapon_gen::Client) -> Result<(), pandapon_gen::Error> {
 /// use pandapon_gen::Method;
-/// // A path the spec does not have: the reply's `data` as JSON.
+/// // A path PandaPon gave you that the spec does not have yet: the reply's
+/// // `data` as JSON.
 /// let reply = client
-///     .request(Method::GET, "/v2/taobao/order/detail")
+///     .request(Method::GET, "/v2/your/new/path")
 ///     .query("orderId", "2542285634920880794")
 ///     .read_only()
 ///     .call::<serde_json::Value>()
