@@ -47,9 +47,16 @@ impl Default for ChaosConfig {
 }
 
 /// The client's bounds during a soak, chosen so that every fault resolves
-/// well within a call's budget.
+/// well within a call's budget, and so that the timing faults sit far from
+/// the stall rule's line on a loaded machine: a slow answer takes at most
+/// [`SLOWEST_MS`] in all (ten times inside the grace period, so that even a
+/// busy scheduler's late timers cannot stretch one gap past it), and a
+/// stall lasts [`STALL`] (ten times past it).
 const MAX_RESPONSE_BYTES: usize = 256 * 1024;
-const GRACE: Duration = Duration::from_millis(250);
+const GRACE: Duration = Duration::from_secs(2);
+/// The longest a slow answer takes to arrive, all its pieces together, in
+/// milliseconds.
+const SLOWEST_MS: u64 = 200;
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_ELAPSED: Duration = Duration::from_secs(10);
 /// Past this, a call counts as hung: the last attempt starts before
@@ -206,7 +213,7 @@ fn draw(config: &ChaosConfig, key: Key, attempt: usize) -> Option<Fault> {
             declared: rng.random(),
         },
         8 => Fault::Stall(STALL),
-        9 => Fault::Slow(Duration::from_millis(rng.random_range(50..400))),
+        9 => Fault::Slow(Duration::from_millis(rng.random_range(20..=SLOWEST_MS))),
         10 => Fault::Business(500, "订单状态不允许此操作".to_owned()),
         _ => Fault::Status(503, Some(0)),
     })
