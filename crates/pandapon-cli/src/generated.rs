@@ -3,14 +3,9 @@
 
 use crate::sdk::*;
 use anyhow::Context as _;
-pub struct Cli<T: CliConfig> {
-    client: Client,
-    config: T,
-}
-impl<T: CliConfig> Cli<T> {
-    pub fn new(client: Client, config: T) -> Self {
-        Self { client, config }
-    }
+/// The commands and their argument handling, one per operation.
+pub struct Cli;
+impl Cli {
     pub fn get_command(cmd: CliCommand) -> ::clap::Command {
         match cmd {
             CliCommand::AlibabaOrderCreate => Self::cli_alibaba_order_create(),
@@ -1923,141 +1918,12 @@ impl<T: CliConfig> Cli<T> {
                 "Submit the return logistics of a refund\n\nThe buyer sends the waybill of goods returned for a 1688 refund\n(v1; the v2 path is not public). The response schema is not in the\nstored page; the envelope is PandaPon's usual one and `data` is kept\nas JSON. Documented at <https://doc-en.pandapon.com/api-263477657>.\n\nIf the call fails with an unknown outcome (it may have taken effect): The return logistics may be recorded already. No query for them is documented; check the console before submitting again.\n",
             )
     }
-    pub async fn execute(
-        &self,
-        cmd: CliCommand,
+    ///`alibaba_order_create`'s builder with the command's arguments applied.
+    fn request_alibaba_order_create<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        match cmd {
-            CliCommand::AlibabaOrderCreate => {
-                self.execute_alibaba_order_create(matches).await
-            }
-            CliCommand::AlibabaOrderBatchCreate => {
-                self.execute_alibaba_order_batch_create(matches).await
-            }
-            CliCommand::AlibabaOrderPreview => {
-                self.execute_alibaba_order_preview(matches).await
-            }
-            CliCommand::AlibabaOrderBatchPreview => {
-                self.execute_alibaba_order_batch_preview(matches).await
-            }
-            CliCommand::AlibabaOrderDetail => {
-                self.execute_alibaba_order_detail(matches).await
-            }
-            CliCommand::AlibabaOrderPage => {
-                self.execute_alibaba_order_page(matches).await
-            }
-            CliCommand::AlibabaOrderPayUrl => {
-                self.execute_alibaba_order_pay_url(matches).await
-            }
-            CliCommand::AlibabaOrderBatchSubmitToPay => {
-                self.execute_alibaba_order_batch_submit_to_pay(matches).await
-            }
-            CliCommand::AlibabaOrderConfirmReceipt => {
-                self.execute_alibaba_order_confirm_receipt(matches).await
-            }
-            CliCommand::AlibabaOrderCancel => {
-                self.execute_alibaba_order_cancel(matches).await
-            }
-            CliCommand::AlibabaProductKeywordSearch => {
-                self.execute_alibaba_product_keyword_search(matches).await
-            }
-            CliCommand::AlibabaProductImageSearch => {
-                self.execute_alibaba_product_image_search(matches).await
-            }
-            CliCommand::AlibabaProductStoreSearch => {
-                self.execute_alibaba_product_store_search(matches).await
-            }
-            CliCommand::AlibabaProductDetail => {
-                self.execute_alibaba_product_detail(matches).await
-            }
-            CliCommand::AlibabaProductRelatedRecommend => {
-                self.execute_alibaba_product_related_recommend(matches).await
-            }
-            CliCommand::AlibabaProductDecryptOpenUid => {
-                self.execute_alibaba_product_decrypt_open_uid(matches).await
-            }
-            CliCommand::AlibabaCartList => self.execute_alibaba_cart_list(matches).await,
-            CliCommand::AlibabaCartEditQuantity => {
-                self.execute_alibaba_cart_edit_quantity(matches).await
-            }
-            CliCommand::AlibabaCartPreviewOrder => {
-                self.execute_alibaba_cart_preview_order(matches).await
-            }
-            CliCommand::AlibabaCartCreateOrder => {
-                self.execute_alibaba_cart_create_order(matches).await
-            }
-            CliCommand::TaobaoProductGet => {
-                self.execute_taobao_product_get(matches).await
-            }
-            CliCommand::TaobaoProductBatchCheck => {
-                self.execute_taobao_product_batch_check(matches).await
-            }
-            CliCommand::TaobaoProductItemSearch => {
-                self.execute_taobao_product_item_search(matches).await
-            }
-            CliCommand::TaobaoProductSourceSearch => {
-                self.execute_taobao_product_source_search(matches).await
-            }
-            CliCommand::TaobaoOrderCreate => {
-                self.execute_taobao_order_create(matches).await
-            }
-            CliCommand::TaobaoCartAdd => self.execute_taobao_cart_add(matches).await,
-            CliCommand::TaobaoCartCreateOrder => {
-                self.execute_taobao_cart_create_order(matches).await
-            }
-            CliCommand::TaobaoRefundCancel => {
-                self.execute_taobao_refund_cancel(matches).await
-            }
-            CliCommand::TaobaoRefundRender => {
-                self.execute_taobao_refund_render(matches).await
-            }
-            CliCommand::TaobaoRefundList => {
-                self.execute_taobao_refund_list(matches).await
-            }
-            CliCommand::TaobaoRefundDetail => {
-                self.execute_taobao_refund_detail(matches).await
-            }
-            CliCommand::OpenAddressAddOrUpdate => {
-                self.execute_open_address_add_or_update(matches).await
-            }
-            CliCommand::OpenLogisticsItemPrice => {
-                self.execute_open_logistics_item_price(matches).await
-            }
-            CliCommand::OpenLogisticsOrderRenderFreight => {
-                self.execute_open_logistics_order_render_freight(matches).await
-            }
-            CliCommand::OpenLogisticsOrderBookingFreight => {
-                self.execute_open_logistics_order_booking_freight(matches).await
-            }
-            CliCommand::OpenLogisticsUpdateInfo => {
-                self.execute_open_logistics_update_info(matches).await
-            }
-            CliCommand::TaobaoOrderUpdateWarehouse => {
-                self.execute_taobao_order_update_warehouse(matches).await
-            }
-            CliCommand::TaobaoOrderImLinkGet => {
-                self.execute_taobao_order_im_link_get(matches).await
-            }
-            CliCommand::TaobaoOrderLogisticsDetailGet => {
-                self.execute_taobao_order_logistics_detail_get(matches).await
-            }
-            CliCommand::TaobaoRefundMessageSubmit => {
-                self.execute_taobao_refund_message_submit(matches).await
-            }
-            CliCommand::AlibabaRefundCreate => {
-                self.execute_alibaba_refund_create(matches).await
-            }
-            CliCommand::AlibabaRefundReturnGoods => {
-                self.execute_alibaba_refund_return_goods(matches).await
-            }
-        }
-    }
-    pub async fn execute_alibaba_order_create(
-        &self,
-        matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_order_create();
+    ) -> anyhow::Result<builder::AlibabaOrderCreate<'a>> {
+        let mut request = client.alibaba_order_create();
         if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
             let body_txt = std::fs::read_to_string(value)
                 .with_context(|| format!("failed to read {}", value.display()))?;
@@ -2065,24 +1931,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_order_create(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_order_batch_create(
-        &self,
+    ///`alibaba_order_batch_create`'s builder with the command's arguments applied.
+    fn request_alibaba_order_batch_create<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_order_batch_create();
+    ) -> anyhow::Result<builder::AlibabaOrderBatchCreate<'a>> {
+        let mut request = client.alibaba_order_batch_create();
         if let Some(value) = matches.get_one::<::std::string::String>("flow") {
             request = request.body_map(|body| { body.flow(value.clone()) });
         }
@@ -2127,24 +1983,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_order_batch_create(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_order_preview(
-        &self,
+    ///`alibaba_order_preview`'s builder with the command's arguments applied.
+    fn request_alibaba_order_preview<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_order_preview();
+    ) -> anyhow::Result<builder::AlibabaOrderPreview<'a>> {
+        let mut request = client.alibaba_order_preview();
         if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
             let body_txt = std::fs::read_to_string(value)
                 .with_context(|| format!("failed to read {}", value.display()))?;
@@ -2154,24 +2000,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_order_preview(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_order_batch_preview(
-        &self,
+    ///`alibaba_order_batch_preview`'s builder with the command's arguments applied.
+    fn request_alibaba_order_batch_preview<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_order_batch_preview();
+    ) -> anyhow::Result<builder::AlibabaOrderBatchPreview<'a>> {
+        let mut request = client.alibaba_order_batch_preview();
         if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
             let body_txt = std::fs::read_to_string(value)
                 .with_context(|| format!("failed to read {}", value.display()))?;
@@ -2181,24 +2017,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_order_batch_preview(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_order_detail(
-        &self,
+    ///`alibaba_order_detail`'s builder with the command's arguments applied.
+    fn request_alibaba_order_detail<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_order_detail();
+    ) -> anyhow::Result<builder::AlibabaOrderDetail<'a>> {
+        let mut request = client.alibaba_order_detail();
         if let Some(value) = matches.get_one::<::pandapon_gen::StringId>("order-id") {
             request = request.body_map(|body| { body.order_id(value.clone()) });
         }
@@ -2214,24 +2040,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_order_detail(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_order_page(
-        &self,
+    ///`alibaba_order_page`'s builder with the command's arguments applied.
+    fn request_alibaba_order_page<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_order_page();
+    ) -> anyhow::Result<builder::AlibabaOrderPage<'a>> {
+        let mut request = client.alibaba_order_page();
         if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
             let body_txt = std::fs::read_to_string(value)
                 .with_context(|| format!("failed to read {}", value.display()))?;
@@ -2239,45 +2055,25 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_order_page(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_order_pay_url(
-        &self,
+    ///`alibaba_order_pay_url`'s builder with the command's arguments applied.
+    fn request_alibaba_order_pay_url<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_order_pay_url();
+    ) -> anyhow::Result<builder::AlibabaOrderPayUrl<'a>> {
+        let mut request = client.alibaba_order_pay_url();
         if let Some(value) = matches.get_one::<::std::string::String>("order-id") {
             request = request.order_id(value.clone());
         }
-        self.config.execute_alibaba_order_pay_url(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_order_batch_submit_to_pay(
-        &self,
+    ///`alibaba_order_batch_submit_to_pay`'s builder with the command's arguments applied.
+    fn request_alibaba_order_batch_submit_to_pay<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_order_batch_submit_to_pay();
+    ) -> anyhow::Result<builder::AlibabaOrderBatchSubmitToPay<'a>> {
+        let mut request = client.alibaba_order_batch_submit_to_pay();
         if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
             let body_txt = std::fs::read_to_string(value)
                 .with_context(|| format!("failed to read {}", value.display()))?;
@@ -2287,24 +2083,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_order_batch_submit_to_pay(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_order_confirm_receipt(
-        &self,
+    ///`alibaba_order_confirm_receipt`'s builder with the command's arguments applied.
+    fn request_alibaba_order_confirm_receipt<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_order_confirm_receipt();
+    ) -> anyhow::Result<builder::AlibabaOrderConfirmReceipt<'a>> {
+        let mut request = client.alibaba_order_confirm_receipt();
         if let Some(value) = matches.get_one::<::pandapon_gen::IntegerId>("order-id") {
             request = request.body_map(|body| { body.order_id(value.clone()) });
         }
@@ -2317,24 +2103,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_order_confirm_receipt(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_order_cancel(
-        &self,
+    ///`alibaba_order_cancel`'s builder with the command's arguments applied.
+    fn request_alibaba_order_cancel<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_order_cancel();
+    ) -> anyhow::Result<builder::AlibabaOrderCancel<'a>> {
+        let mut request = client.alibaba_order_cancel();
         if let Some(value) = matches.get_one::<::std::string::String>("cancel-reason") {
             request = request.body_map(|body| { body.cancel_reason(value.clone()) });
         }
@@ -2356,24 +2132,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_order_cancel(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_product_keyword_search(
-        &self,
+    ///`alibaba_product_keyword_search`'s builder with the command's arguments applied.
+    fn request_alibaba_product_keyword_search<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_product_keyword_search();
+    ) -> anyhow::Result<builder::AlibabaProductKeywordSearch<'a>> {
+        let mut request = client.alibaba_product_keyword_search();
         if let Some(value) = matches.get_one::<i64>("begin-page") {
             request = request.body_map(|body| { body.begin_page(value.clone()) });
         }
@@ -2422,24 +2188,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_product_keyword_search(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_product_image_search(
-        &self,
+    ///`alibaba_product_image_search`'s builder with the command's arguments applied.
+    fn request_alibaba_product_image_search<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_product_image_search();
+    ) -> anyhow::Result<builder::AlibabaProductImageSearch<'a>> {
+        let mut request = client.alibaba_product_image_search();
         if let Some(value) = matches.get_one::<i64>("begin-page") {
             request = request.body_map(|body| { body.begin_page(value.clone()) });
         }
@@ -2494,24 +2250,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_product_image_search(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_product_store_search(
-        &self,
+    ///`alibaba_product_store_search`'s builder with the command's arguments applied.
+    fn request_alibaba_product_store_search<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_product_store_search();
+    ) -> anyhow::Result<builder::AlibabaProductStoreSearch<'a>> {
+        let mut request = client.alibaba_product_store_search();
         if let Some(value) = matches.get_one::<i64>("begin-page") {
             request = request.body_map(|body| { body.begin_page(value.clone()) });
         }
@@ -2563,24 +2309,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_product_store_search(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_product_detail(
-        &self,
+    ///`alibaba_product_detail`'s builder with the command's arguments applied.
+    fn request_alibaba_product_detail<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_product_detail();
+    ) -> anyhow::Result<builder::AlibabaProductDetail<'a>> {
+        let mut request = client.alibaba_product_detail();
         if let Some(value) = matches.get_one::<::std::string::String>("country") {
             request = request.body_map(|body| { body.country(value.clone()) });
         }
@@ -2599,24 +2335,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_product_detail(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_product_related_recommend(
-        &self,
+    ///`alibaba_product_related_recommend`'s builder with the command's arguments applied.
+    fn request_alibaba_product_related_recommend<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_product_related_recommend();
+    ) -> anyhow::Result<builder::AlibabaProductRelatedRecommend<'a>> {
+        let mut request = client.alibaba_product_related_recommend();
         if let Some(value) = matches.get_one::<::std::string::String>("language") {
             request = request.body_map(|body| { body.language(value.clone()) });
         }
@@ -2638,24 +2364,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_product_related_recommend(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_product_decrypt_open_uid(
-        &self,
+    ///`alibaba_product_decrypt_open_uid`'s builder with the command's arguments applied.
+    fn request_alibaba_product_decrypt_open_uid<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_product_decrypt_open_uid();
+    ) -> anyhow::Result<builder::AlibabaProductDecryptOpenUid<'a>> {
+        let mut request = client.alibaba_product_decrypt_open_uid();
         if let Some(value) = matches.get_one::<::pandapon_gen::StringId>("offer-id") {
             request = request.body_map(|body| { body.offer_id(value.clone()) });
         }
@@ -2671,42 +2387,22 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_product_decrypt_open_uid(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_cart_list(
-        &self,
+    ///`alibaba_cart_list`'s builder with the command's arguments applied.
+    fn request_alibaba_cart_list<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_cart_list();
-        self.config.execute_alibaba_cart_list(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+    ) -> anyhow::Result<builder::AlibabaCartList<'a>> {
+        let mut request = client.alibaba_cart_list();
+        Ok(request)
     }
-    pub async fn execute_alibaba_cart_edit_quantity(
-        &self,
+    ///`alibaba_cart_edit_quantity`'s builder with the command's arguments applied.
+    fn request_alibaba_cart_edit_quantity<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_cart_edit_quantity();
+    ) -> anyhow::Result<builder::AlibabaCartEditQuantity<'a>> {
+        let mut request = client.alibaba_cart_edit_quantity();
         if let Some(value) = matches.get_one::<::std::string::String>("container") {
             request = request.body_map(|body| { body.container(value.clone()) });
         }
@@ -2728,24 +2424,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_cart_edit_quantity(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_cart_preview_order(
-        &self,
+    ///`alibaba_cart_preview_order`'s builder with the command's arguments applied.
+    fn request_alibaba_cart_preview_order<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_cart_preview_order();
+    ) -> anyhow::Result<builder::AlibabaCartPreviewOrder<'a>> {
+        let mut request = client.alibaba_cart_preview_order();
         if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
             let body_txt = std::fs::read_to_string(value)
                 .with_context(|| format!("failed to read {}", value.display()))?;
@@ -2755,24 +2441,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_cart_preview_order(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_cart_create_order(
-        &self,
+    ///`alibaba_cart_create_order`'s builder with the command's arguments applied.
+    fn request_alibaba_cart_create_order<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_cart_create_order();
+    ) -> anyhow::Result<builder::AlibabaCartCreateOrder<'a>> {
+        let mut request = client.alibaba_cart_create_order();
         if let Some(value) = matches.get_one::<::std::string::String>("flow") {
             request = request.body_map(|body| { body.flow(value.clone()) });
         }
@@ -2802,45 +2478,25 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_cart_create_order(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_taobao_product_get(
-        &self,
+    ///`taobao_product_get`'s builder with the command's arguments applied.
+    fn request_taobao_product_get<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.taobao_product_get();
+    ) -> anyhow::Result<builder::TaobaoProductGet<'a>> {
+        let mut request = client.taobao_product_get();
         if let Some(value) = matches.get_one::<::std::string::String>("item-id") {
             request = request.item_id(value.clone());
         }
-        self.config.execute_taobao_product_get(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_taobao_product_batch_check(
-        &self,
+    ///`taobao_product_batch_check`'s builder with the command's arguments applied.
+    fn request_taobao_product_batch_check<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.taobao_product_batch_check();
+    ) -> anyhow::Result<builder::TaobaoProductBatchCheck<'a>> {
+        let mut request = client.taobao_product_batch_check();
         if let Some(value) = matches
             .get_one::<
                 ::pandapon_gen::JsonString<
@@ -2859,24 +2515,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_taobao_product_batch_check(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_taobao_product_item_search(
-        &self,
+    ///`taobao_product_item_search`'s builder with the command's arguments applied.
+    fn request_taobao_product_item_search<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.taobao_product_item_search();
+    ) -> anyhow::Result<builder::TaobaoProductItemSearch<'a>> {
+        let mut request = client.taobao_product_item_search();
         if let Some(value) = matches.get_one::<::std::string::String>("keyword") {
             request = request.body_map(|body| { body.keyword(value.clone()) });
         }
@@ -2898,24 +2544,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_taobao_product_item_search(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_taobao_product_source_search(
-        &self,
+    ///`taobao_product_source_search`'s builder with the command's arguments applied.
+    fn request_taobao_product_source_search<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.taobao_product_source_search();
+    ) -> anyhow::Result<builder::TaobaoProductSourceSearch<'a>> {
+        let mut request = client.taobao_product_source_search();
         if let Some(value) = matches.get_one::<::std::string::String>("item-id") {
             request = request.body_map(|body| { body.item_id(value.clone()) });
         }
@@ -2931,24 +2567,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_taobao_product_source_search(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_taobao_order_create(
-        &self,
+    ///`taobao_order_create`'s builder with the command's arguments applied.
+    fn request_taobao_order_create<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.taobao_order_create();
+    ) -> anyhow::Result<builder::TaobaoOrderCreate<'a>> {
+        let mut request = client.taobao_order_create();
         if let Some(value) = matches
             .get_one::<
                 ::pandapon_gen::JsonString<
@@ -2986,24 +2612,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_taobao_order_create(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_taobao_cart_add(
-        &self,
+    ///`taobao_cart_add`'s builder with the command's arguments applied.
+    fn request_taobao_cart_add<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.taobao_cart_add();
+    ) -> anyhow::Result<builder::TaobaoCartAdd<'a>> {
+        let mut request = client.taobao_cart_add();
         if let Some(value) = matches.get_one::<::std::string::String>("ali-shop-id") {
             request = request.body_map(|body| { body.ali_shop_id(value.clone()) });
         }
@@ -3073,24 +2689,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_taobao_cart_add(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_taobao_cart_create_order(
-        &self,
+    ///`taobao_cart_create_order`'s builder with the command's arguments applied.
+    fn request_taobao_cart_create_order<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.taobao_cart_create_order();
+    ) -> anyhow::Result<builder::TaobaoCartCreateOrder<'a>> {
+        let mut request = client.taobao_cart_create_order();
         if let Some(value) = matches.get_one::<::std::string::String>("user-id") {
             request = request.body_map(|body| { body.user_id(value.clone()) });
         }
@@ -3103,45 +2709,25 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_taobao_cart_create_order(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_taobao_refund_cancel(
-        &self,
+    ///`taobao_refund_cancel`'s builder with the command's arguments applied.
+    fn request_taobao_refund_cancel<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.taobao_refund_cancel();
+    ) -> anyhow::Result<builder::TaobaoRefundCancel<'a>> {
+        let mut request = client.taobao_refund_cancel();
         if let Some(value) = matches.get_one::<::std::string::String>("refund-id") {
             request = request.refund_id(value.clone());
         }
-        self.config.execute_taobao_refund_cancel(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_taobao_refund_render(
-        &self,
+    ///`taobao_refund_render`'s builder with the command's arguments applied.
+    fn request_taobao_refund_render<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.taobao_refund_render();
+    ) -> anyhow::Result<builder::TaobaoRefundRender<'a>> {
+        let mut request = client.taobao_refund_render();
         if let Some(value) = matches.get_one::<i64>("goods-status") {
             request = request.body_map(|body| { body.goods_status(value.clone()) });
         }
@@ -3160,24 +2746,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_taobao_refund_render(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_taobao_refund_list(
-        &self,
+    ///`taobao_refund_list`'s builder with the command's arguments applied.
+    fn request_taobao_refund_list<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.taobao_refund_list();
+    ) -> anyhow::Result<builder::TaobaoRefundList<'a>> {
+        let mut request = client.taobao_refund_list();
         if let Some(value) = matches.get_one::<i64>("page-no") {
             request = request.body_map(|body| { body.page_no(value.clone()) });
         }
@@ -3213,45 +2789,25 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_taobao_refund_list(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_taobao_refund_detail(
-        &self,
+    ///`taobao_refund_detail`'s builder with the command's arguments applied.
+    fn request_taobao_refund_detail<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.taobao_refund_detail();
+    ) -> anyhow::Result<builder::TaobaoRefundDetail<'a>> {
+        let mut request = client.taobao_refund_detail();
         if let Some(value) = matches.get_one::<::std::string::String>("refund-id") {
             request = request.refund_id(value.clone());
         }
-        self.config.execute_taobao_refund_detail(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_open_address_add_or_update(
-        &self,
+    ///`open_address_add_or_update`'s builder with the command's arguments applied.
+    fn request_open_address_add_or_update<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.open_address_add_or_update();
+    ) -> anyhow::Result<builder::OpenAddressAddOrUpdate<'a>> {
+        let mut request = client.open_address_add_or_update();
         if let Some(value) = matches.get_one::<::std::string::String>("address") {
             request = request.body_map(|body| { body.address(value.clone()) });
         }
@@ -3282,24 +2838,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_open_address_add_or_update(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_open_logistics_item_price(
-        &self,
+    ///`open_logistics_item_price`'s builder with the command's arguments applied.
+    fn request_open_logistics_item_price<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.open_logistics_item_price();
+    ) -> anyhow::Result<builder::OpenLogisticsItemPrice<'a>> {
+        let mut request = client.open_logistics_item_price();
         if let Some(value) = matches.get_one::<::std::string::String>("currency") {
             request = request.body_map(|body| { body.currency(value.clone()) });
         }
@@ -3324,24 +2870,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_open_logistics_item_price(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_open_logistics_order_render_freight(
-        &self,
+    ///`open_logistics_order_render_freight`'s builder with the command's arguments applied.
+    fn request_open_logistics_order_render_freight<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.open_logistics_order_render_freight();
+    ) -> anyhow::Result<builder::OpenLogisticsOrderRenderFreight<'a>> {
+        let mut request = client.open_logistics_order_render_freight();
         if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
             let body_txt = std::fs::read_to_string(value)
                 .with_context(|| format!("failed to read {}", value.display()))?;
@@ -3351,24 +2887,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_open_logistics_order_render_freight(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_open_logistics_order_booking_freight(
-        &self,
+    ///`open_logistics_order_booking_freight`'s builder with the command's arguments applied.
+    fn request_open_logistics_order_booking_freight<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.open_logistics_order_booking_freight();
+    ) -> anyhow::Result<builder::OpenLogisticsOrderBookingFreight<'a>> {
+        let mut request = client.open_logistics_order_booking_freight();
         if let Some(value) = matches.get_one::<::std::string::String>("remark") {
             request = request.body_map(|body| { body.remark(value.clone()) });
         }
@@ -3384,24 +2910,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_open_logistics_order_booking_freight(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_open_logistics_update_info(
-        &self,
+    ///`open_logistics_update_info`'s builder with the command's arguments applied.
+    fn request_open_logistics_update_info<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.open_logistics_update_info();
+    ) -> anyhow::Result<builder::OpenLogisticsUpdateInfo<'a>> {
+        let mut request = client.open_logistics_update_info();
         if let Some(value) = matches.get_one::<::std::string::String>("order-id") {
             request = request.body_map(|body| { body.order_id(value.clone()) });
         }
@@ -3417,24 +2933,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_open_logistics_update_info(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_taobao_order_update_warehouse(
-        &self,
+    ///`taobao_order_update_warehouse`'s builder with the command's arguments applied.
+    fn request_taobao_order_update_warehouse<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.taobao_order_update_warehouse();
+    ) -> anyhow::Result<builder::TaobaoOrderUpdateWarehouse<'a>> {
+        let mut request = client.taobao_order_update_warehouse();
         if let Some(value) = matches.get_one::<::pandapon_gen::StringId>("order-id") {
             request = request.body_map(|body| { body.order_id(value.clone()) });
         }
@@ -3455,24 +2961,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_taobao_order_update_warehouse(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_taobao_order_im_link_get(
-        &self,
+    ///`taobao_order_im_link_get`'s builder with the command's arguments applied.
+    fn request_taobao_order_im_link_get<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.taobao_order_im_link_get();
+    ) -> anyhow::Result<builder::TaobaoOrderImLinkGet<'a>> {
+        let mut request = client.taobao_order_im_link_get();
         if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
             let body_txt = std::fs::read_to_string(value)
                 .with_context(|| format!("failed to read {}", value.display()))?;
@@ -3480,47 +2976,27 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_taobao_order_im_link_get(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_taobao_order_logistics_detail_get(
-        &self,
+    ///`taobao_order_logistics_detail_get`'s builder with the command's arguments applied.
+    fn request_taobao_order_logistics_detail_get<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.taobao_order_logistics_detail_get();
+    ) -> anyhow::Result<builder::TaobaoOrderLogisticsDetailGet<'a>> {
+        let mut request = client.taobao_order_logistics_detail_get();
         if let Some(value) = matches
             .get_one::<::std::string::String>("sub-purchase-order-id")
         {
             request = request.sub_purchase_order_id(value.clone());
         }
-        self.config.execute_taobao_order_logistics_detail_get(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_taobao_refund_message_submit(
-        &self,
+    ///`taobao_refund_message_submit`'s builder with the command's arguments applied.
+    fn request_taobao_refund_message_submit<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.taobao_refund_message_submit();
+    ) -> anyhow::Result<builder::TaobaoRefundMessageSubmit<'a>> {
+        let mut request = client.taobao_refund_message_submit();
         if let Some(value) = matches.get_one::<::std::string::String>("refund-id") {
             request = request.body_map(|body| { body.refund_id(value.clone()) });
         }
@@ -3539,24 +3015,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_taobao_refund_message_submit(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_refund_create(
-        &self,
+    ///`alibaba_refund_create`'s builder with the command's arguments applied.
+    fn request_alibaba_refund_create<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_refund_create();
+    ) -> anyhow::Result<builder::AlibabaRefundCreate<'a>> {
+        let mut request = client.alibaba_refund_create();
         if let Some(value) = matches.get_one::<i64>("apply-carriage") {
             request = request.body_map(|body| { body.apply_carriage(value.clone()) });
         }
@@ -3588,24 +3054,14 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_refund_create(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
-    pub async fn execute_alibaba_refund_return_goods(
-        &self,
+    ///`alibaba_refund_return_goods`'s builder with the command's arguments applied.
+    fn request_alibaba_refund_return_goods<'a>(
+        client: &'a Client,
         matches: &::clap::ArgMatches,
-    ) -> anyhow::Result<()> {
-        let mut request = self.client.alibaba_refund_return_goods();
+    ) -> anyhow::Result<builder::AlibabaRefundReturnGoods<'a>> {
+        let mut request = client.alibaba_refund_return_goods();
         if let Some(value) = matches.get_one::<::std::string::String>("description") {
             request = request.body_map(|body| { body.description(value.clone()) });
         }
@@ -3630,334 +3086,289 @@ impl<T: CliConfig> Cli<T> {
                 .with_context(|| format!("failed to parse {}", value.display()))?;
             request = request.body(body_value);
         }
-        self.config.execute_alibaba_refund_return_goods(matches, &mut request)?;
-        let result = request.send().await;
-        match result {
-            Ok(r) => {
-                self.config.success_item(&r);
-                Ok(())
-            }
-            Err(r) => {
-                self.config.error(&r);
-                Err(anyhow::Error::new(r))
-            }
-        }
+        Ok(request)
     }
 }
-pub trait CliConfig {
-    fn success_item<T>(&self, value: &ResponseValue<T>)
-    where
-        T: schemars::JsonSchema + serde::Serialize + std::fmt::Debug;
-    fn success_no_item(&self, value: &ResponseValue<()>);
-    fn error<T>(&self, value: &Error<T>)
-    where
-        T: schemars::JsonSchema + serde::Serialize + std::fmt::Debug;
-    fn list_start<T>(&self)
-    where
-        T: schemars::JsonSchema + serde::Serialize + std::fmt::Debug;
-    fn list_item<T>(&self, value: &T)
-    where
-        T: schemars::JsonSchema + serde::Serialize + std::fmt::Debug;
-    fn list_end_success<T>(&self)
-    where
-        T: schemars::JsonSchema + serde::Serialize + std::fmt::Debug;
-    fn list_end_error<T>(&self, value: &Error<T>)
-    where
-        T: schemars::JsonSchema + serde::Serialize + std::fmt::Debug;
-    fn execute_alibaba_order_create(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaOrderCreate,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_order_batch_create(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaOrderBatchCreate,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_order_preview(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaOrderPreview,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_order_batch_preview(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaOrderBatchPreview,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_order_detail(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaOrderDetail,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_order_page(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaOrderPage,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_order_pay_url(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaOrderPayUrl,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_order_batch_submit_to_pay(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaOrderBatchSubmitToPay,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_order_confirm_receipt(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaOrderConfirmReceipt,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_order_cancel(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaOrderCancel,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_product_keyword_search(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaProductKeywordSearch,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_product_image_search(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaProductImageSearch,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_product_store_search(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaProductStoreSearch,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_product_detail(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaProductDetail,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_product_related_recommend(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaProductRelatedRecommend,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_product_decrypt_open_uid(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaProductDecryptOpenUid,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_cart_list(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaCartList,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_cart_edit_quantity(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaCartEditQuantity,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_cart_preview_order(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaCartPreviewOrder,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_cart_create_order(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaCartCreateOrder,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_taobao_product_get(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::TaobaoProductGet,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_taobao_product_batch_check(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::TaobaoProductBatchCheck,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_taobao_product_item_search(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::TaobaoProductItemSearch,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_taobao_product_source_search(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::TaobaoProductSourceSearch,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_taobao_order_create(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::TaobaoOrderCreate,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_taobao_cart_add(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::TaobaoCartAdd,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_taobao_cart_create_order(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::TaobaoCartCreateOrder,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_taobao_refund_cancel(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::TaobaoRefundCancel,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_taobao_refund_render(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::TaobaoRefundRender,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_taobao_refund_list(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::TaobaoRefundList,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_taobao_refund_detail(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::TaobaoRefundDetail,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_open_address_add_or_update(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::OpenAddressAddOrUpdate,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_open_logistics_item_price(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::OpenLogisticsItemPrice,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_open_logistics_order_render_freight(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::OpenLogisticsOrderRenderFreight,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_open_logistics_order_booking_freight(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::OpenLogisticsOrderBookingFreight,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_open_logistics_update_info(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::OpenLogisticsUpdateInfo,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_taobao_order_update_warehouse(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::TaobaoOrderUpdateWarehouse,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_taobao_order_im_link_get(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::TaobaoOrderImLinkGet,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_taobao_order_logistics_detail_get(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::TaobaoOrderLogisticsDetailGet,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_taobao_refund_message_submit(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::TaobaoRefundMessageSubmit,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_refund_create(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaRefundCreate,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-    fn execute_alibaba_refund_return_goods(
-        &self,
-        matches: &::clap::ArgMatches,
-        request: &mut builder::AlibabaRefundReturnGoods,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
+/// Runs `cmd` with its arguments through the SDK's `call()` and
+/// reports the result; returns whether it succeeded.
+pub async fn dispatch(
+    client: &Client,
+    cmd: CliCommand,
+    matches: &::clap::ArgMatches,
+) -> anyhow::Result<bool> {
+    Ok(
+        match cmd {
+            CliCommand::AlibabaOrderCreate => {
+                crate::output::reply(
+                    Cli::request_alibaba_order_create(client, matches)?.call().await,
+                )
+            }
+            CliCommand::AlibabaOrderBatchCreate => {
+                crate::output::reply(
+                    Cli::request_alibaba_order_batch_create(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::AlibabaOrderPreview => {
+                crate::output::reply(
+                    Cli::request_alibaba_order_preview(client, matches)?.call().await,
+                )
+            }
+            CliCommand::AlibabaOrderBatchPreview => {
+                crate::output::reply(
+                    Cli::request_alibaba_order_batch_preview(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::AlibabaOrderDetail => {
+                crate::output::reply(
+                    Cli::request_alibaba_order_detail(client, matches)?.call().await,
+                )
+            }
+            CliCommand::AlibabaOrderPage => {
+                crate::output::reply(
+                    Cli::request_alibaba_order_page(client, matches)?.call().await,
+                )
+            }
+            CliCommand::AlibabaOrderPayUrl => {
+                crate::output::reply(
+                    Cli::request_alibaba_order_pay_url(client, matches)?.call().await,
+                )
+            }
+            CliCommand::AlibabaOrderBatchSubmitToPay => {
+                crate::output::reply(
+                    Cli::request_alibaba_order_batch_submit_to_pay(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::AlibabaOrderConfirmReceipt => {
+                crate::output::reply(
+                    Cli::request_alibaba_order_confirm_receipt(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::AlibabaOrderCancel => {
+                crate::output::reply(
+                    Cli::request_alibaba_order_cancel(client, matches)?.call().await,
+                )
+            }
+            CliCommand::AlibabaProductKeywordSearch => {
+                let request = Cli::request_alibaba_product_keyword_search(
+                    client,
+                    matches,
+                )?;
+                match crate::output::paging(matches) {
+                    Some(paging) => {
+                        crate::output::items(paging.apply(request.items())).await
+                    }
+                    None => crate::output::reply(request.call().await),
+                }
+            }
+            CliCommand::AlibabaProductImageSearch => {
+                let request = Cli::request_alibaba_product_image_search(
+                    client,
+                    matches,
+                )?;
+                match crate::output::paging(matches) {
+                    Some(paging) => {
+                        crate::output::items(paging.apply(request.items())).await
+                    }
+                    None => crate::output::reply(request.call().await),
+                }
+            }
+            CliCommand::AlibabaProductStoreSearch => {
+                let request = Cli::request_alibaba_product_store_search(
+                    client,
+                    matches,
+                )?;
+                match crate::output::paging(matches) {
+                    Some(paging) => {
+                        crate::output::items(paging.apply(request.items())).await
+                    }
+                    None => crate::output::reply(request.call().await),
+                }
+            }
+            CliCommand::AlibabaProductDetail => {
+                crate::output::reply(
+                    Cli::request_alibaba_product_detail(client, matches)?.call().await,
+                )
+            }
+            CliCommand::AlibabaProductRelatedRecommend => {
+                crate::output::reply(
+                    Cli::request_alibaba_product_related_recommend(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::AlibabaProductDecryptOpenUid => {
+                crate::output::reply(
+                    Cli::request_alibaba_product_decrypt_open_uid(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::AlibabaCartList => {
+                crate::output::reply(
+                    Cli::request_alibaba_cart_list(client, matches)?.call().await,
+                )
+            }
+            CliCommand::AlibabaCartEditQuantity => {
+                crate::output::reply(
+                    Cli::request_alibaba_cart_edit_quantity(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::AlibabaCartPreviewOrder => {
+                crate::output::reply(
+                    Cli::request_alibaba_cart_preview_order(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::AlibabaCartCreateOrder => {
+                crate::output::reply(
+                    Cli::request_alibaba_cart_create_order(client, matches)?.call().await,
+                )
+            }
+            CliCommand::TaobaoProductGet => {
+                crate::output::reply(
+                    Cli::request_taobao_product_get(client, matches)?.call().await,
+                )
+            }
+            CliCommand::TaobaoProductBatchCheck => {
+                crate::output::reply(
+                    Cli::request_taobao_product_batch_check(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::TaobaoProductItemSearch => {
+                crate::output::reply(
+                    Cli::request_taobao_product_item_search(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::TaobaoProductSourceSearch => {
+                crate::output::reply(
+                    Cli::request_taobao_product_source_search(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::TaobaoOrderCreate => {
+                crate::output::reply(
+                    Cli::request_taobao_order_create(client, matches)?.call().await,
+                )
+            }
+            CliCommand::TaobaoCartAdd => {
+                crate::output::reply(
+                    Cli::request_taobao_cart_add(client, matches)?.call().await,
+                )
+            }
+            CliCommand::TaobaoCartCreateOrder => {
+                crate::output::reply(
+                    Cli::request_taobao_cart_create_order(client, matches)?.call().await,
+                )
+            }
+            CliCommand::TaobaoRefundCancel => {
+                crate::output::reply(
+                    Cli::request_taobao_refund_cancel(client, matches)?.call().await,
+                )
+            }
+            CliCommand::TaobaoRefundRender => {
+                crate::output::reply(
+                    Cli::request_taobao_refund_render(client, matches)?.call().await,
+                )
+            }
+            CliCommand::TaobaoRefundList => {
+                crate::output::reply(
+                    Cli::request_taobao_refund_list(client, matches)?.call().await,
+                )
+            }
+            CliCommand::TaobaoRefundDetail => {
+                crate::output::reply(
+                    Cli::request_taobao_refund_detail(client, matches)?.call().await,
+                )
+            }
+            CliCommand::OpenAddressAddOrUpdate => {
+                crate::output::reply(
+                    Cli::request_open_address_add_or_update(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::OpenLogisticsItemPrice => {
+                crate::output::reply(
+                    Cli::request_open_logistics_item_price(client, matches)?.call().await,
+                )
+            }
+            CliCommand::OpenLogisticsOrderRenderFreight => {
+                crate::output::reply(
+                    Cli::request_open_logistics_order_render_freight(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::OpenLogisticsOrderBookingFreight => {
+                crate::output::reply(
+                    Cli::request_open_logistics_order_booking_freight(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::OpenLogisticsUpdateInfo => {
+                crate::output::reply(
+                    Cli::request_open_logistics_update_info(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::TaobaoOrderUpdateWarehouse => {
+                crate::output::reply(
+                    Cli::request_taobao_order_update_warehouse(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::TaobaoOrderImLinkGet => {
+                crate::output::reply(
+                    Cli::request_taobao_order_im_link_get(client, matches)?.call().await,
+                )
+            }
+            CliCommand::TaobaoOrderLogisticsDetailGet => {
+                crate::output::reply(
+                    Cli::request_taobao_order_logistics_detail_get(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::TaobaoRefundMessageSubmit => {
+                crate::output::reply(
+                    Cli::request_taobao_refund_message_submit(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+            CliCommand::AlibabaRefundCreate => {
+                crate::output::reply(
+                    Cli::request_alibaba_refund_create(client, matches)?.call().await,
+                )
+            }
+            CliCommand::AlibabaRefundReturnGoods => {
+                crate::output::reply(
+                    Cli::request_alibaba_refund_return_goods(client, matches)?
+                        .call()
+                        .await,
+                )
+            }
+        },
+    )
 }
 #[derive(Copy, Clone, Debug)]
 pub enum CliCommand {

@@ -4,7 +4,7 @@
 #![warn(missing_docs)]
 
 mod curl;
-#[allow(missing_docs, unused_imports, unused_variables, dead_code, clippy::all)]
+#[allow(missing_docs, unused_imports, unused_variables, unused_mut, dead_code, clippy::all)]
 #[rustfmt::skip]
 mod generated;
 mod output;
@@ -20,12 +20,10 @@ use pandapon_gen::{ClientBuilder, Credentials, TimestampUnit};
 use pandapon_httpmock::{FakePandaPon, SignatureCheck};
 
 use crate::generated::{Cli, CliCommand};
-use crate::output::Output;
 
-/// What the generated commands see as "the SDK": the SDK with progenitor's
-/// error type under the name the generated hooks use.
+/// What the generated commands see as "the SDK".
 mod sdk {
-    pub use pandapon_gen::{Client, ResponseValue, SendError as Error, builder, types};
+    pub use pandapon_gen::{Client, builder, types};
 }
 
 /// Credentials the `mock` command uses when none are configured.
@@ -103,7 +101,7 @@ fn command() -> Command {
                 .help("Time allowed for each attempt of the call [default: 30]"),
         );
     for cmd in CliCommand::iter() {
-        let mut sub = Cli::<Output>::get_command(cmd).name(kebab(cmd.operation_id()));
+        let mut sub = Cli::get_command(cmd).name(kebab(cmd.operation_id()));
         // progenitor puts summary and description together in `about`; keep
         // the listing to the summary and show everything under --help.
         if let Some(about) = sub.get_about().map(|a| a.to_string()) {
@@ -466,39 +464,14 @@ async fn request(matches: &ArgMatches, sub: &ArgMatches) -> Result<bool> {
     if sub.get_flag("read-only") {
         call = call.read_only();
     }
-    let output = Output::default();
-    match call.send::<serde_json::Value>().await {
-        Ok(value) => match serde_json::to_value(value.into_inner()) {
-            Ok(envelope) => output.envelope(&envelope),
-            Err(e) => anyhow::bail!("response cannot be shown as JSON: {e}"),
-        },
-        Err(e) => output.send_error(&e),
-    }
-    Ok(!output.failed())
+    Ok(output::reply(call.call::<serde_json::Value>().await))
 }
 
 async fn operation(matches: &ArgMatches, name: &str, sub: &ArgMatches) -> Result<bool> {
     let cmd = CliCommand::iter()
         .find(|c| kebab(c.operation_id()) == name)
         .with_context(|| format!("unknown command {name}"))?;
-    let dry_run = matches.get_flag("dry-run");
-    let output = Output::default();
-    let cli = Cli::new(client(matches)?, output.clone());
-    let result = cli.execute(cmd, sub).await;
-    match result {
-        Ok(()) => Ok(!output.failed()),
-        Err(e) if e.downcast_ref::<output::AllPagesDone>().is_some() => Ok(!output.failed()),
-        Err(e)
-            if dry_run
-                && e.downcast_ref()
-                    .is_some_and(pandapon_gen::is_dry_run_stop::<()>) =>
-        {
-            Ok(true)
-        }
-        // The hooks already printed the failure.
-        Err(_) if output.failed() => Ok(false),
-        Err(e) => Err(e),
-    }
+    generated::dispatch(&client(matches)?, cmd, sub).await
 }
 
 #[tokio::main]
@@ -516,7 +489,7 @@ async fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            output::fail(&format!("{e:#}"));
             ExitCode::FAILURE
         }
     }

@@ -1,261 +1,117 @@
-//! How the generated commands report: the response JSON on stdout, failures
-//! (with PandaPon's code, msg and requestId) on stderr.
+//! How the commands report: a reply as PandaPon's envelope (pretty JSON) on
+//! stdout, `--all` items as JSON lines, and every failure on stderr as one
+//! line with its outcome, `[not sent]`, `[refused]` or `[unknown]`.
+//!
+//! The verdict is the SDK's: every command makes its call through
+//! `call()`, so the CLI shows the error and outcome the SDK's classifier
+//! gave. Nothing here judges an answer. Everything printed on stderr has its
+//! control characters escaped, so that text from a server cannot drive the
+//! terminal.
 
-use std::fmt::Debug;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::Write;
 
-use pandapon_gen::{Items, Page, ResponseValue, SendError, Stream, builder};
-use schemars::JsonSchema;
+use pandapon_gen::{Error, Items, Page, Reply, Stream};
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::generated::CliConfig;
+/// Prints one failure on stderr, escaped.
+pub fn fail(message: &str) {
+    eprintln!("error: {}", pandapon_gen::escape_controls(message));
+}
 
-/// What an `--all` run ends its command with, in place of the single call
-/// the generated command would make next.
-#[derive(Debug)]
-pub struct AllPagesDone;
+/// Prints a call's error with its outcome; a dry run's stop is not a
+/// failure (the request was printed instead of sent). Returns whether the
+/// command succeeded.
+fn report_error(error: &Error) -> bool {
+    if matches!(error, Error::DryRun) {
+        return true;
+    }
+    fail(&format!("{error} [{}]", error.outcome()));
+    false
+}
 
-impl std::fmt::Display for AllPagesDone {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("every page was printed")
+/// How writing to stdout went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Printed {
+    Written,
+    /// The reader went away (as with `| head`): stop quietly.
+    Closed,
+    /// Reported as a failure.
+    Failed,
+}
+
+/// Writes a value to stdout with `write`, then a newline.
+fn print(write: impl FnOnce(&mut std::io::StdoutLock<'_>) -> serde_json::Result<()>) -> Printed {
+    let mut out = std::io::stdout().lock();
+    let written = write(&mut out)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
+    match written {
+        Ok(()) => Printed::Written,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Printed::Closed,
+        Err(e) => {
+            fail(&format!("writing the output: {e}"));
+            Printed::Failed
+        }
     }
 }
 
-impl std::error::Error for AllPagesDone {}
-
-/// Longest body excerpt printed for an undecodable response.
-const EXCERPT: usize = 512;
-
-/// Output hooks; remembers whether anything failed.
-#[derive(Clone, Default)]
-pub struct Output {
-    failed: Arc<AtomicBool>,
-}
-
-impl Output {
-    /// Whether a failure was reported.
-    pub fn failed(&self) -> bool {
-        self.failed.load(Ordering::SeqCst)
-    }
-
-    fn fail(&self, message: &str) {
-        self.failed.store(true, Ordering::SeqCst);
-        eprintln!("error: {message}");
+/// Reports a call's result: the reply as pretty JSON, or the failure.
+/// Returns whether the command succeeded.
+pub fn reply<T: Serialize>(result: Result<Reply<T>, Error>) -> bool {
+    match result {
+        // Written straight from the typed reply: no JSON tree in between.
+        Ok(reply) => print(|out| serde_json::to_writer_pretty(out, &reply)) != Printed::Failed,
+        Err(error) => report_error(&error),
     }
 }
 
-/// The start of a body, as text.
-fn excerpt(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(EXCERPT)]).into_owned();
-    if bytes.len() > EXCERPT {
-        format!("{text}… ({} bytes)", bytes.len())
-    } else {
-        text
+/// `--all` with its caps.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    max_items: Option<usize>,
+    max_pages: Option<usize>,
+}
+
+impl Paging {
+    /// `items` within the caps.
+    pub fn apply<P: Page>(self, mut items: Items<'_, P>) -> Items<'_, P> {
+        if let Some(n) = self.max_items {
+            items = items.max_items(n);
+        }
+        if let Some(n) = self.max_pages {
+            items = items.max_pages(n);
+        }
+        items
     }
 }
 
-/// One line saying what went wrong with a raw call.
-fn describe<T: Debug>(error: &SendError<T>) -> String {
-    match error {
-        SendError::InvalidResponsePayload(bytes, e)
-            if bytes.iter().all(u8::is_ascii_whitespace) =>
-        {
-            format!("empty response body ({e})")
-        }
-        SendError::InvalidResponsePayload(bytes, e) => {
-            format!("undecodable response: {e}; body: {}", excerpt(bytes))
-        }
-        SendError::UnexpectedResponse(response) => {
-            let mut line = format!("http {} from {}", response.status(), response.url());
-            let body = pandapon_gen::error_body(response).unwrap_or_default();
-            if let Ok(meta) = serde_json::from_slice::<pandapon_gen::Meta>(body) {
-                for (name, value) in [
-                    ("code", meta.code.map(|c| c.to_string())),
-                    ("msg", meta.msg),
-                    ("requestId", meta.request_id),
-                ] {
-                    if let Some(value) = value {
-                        line.push_str(&format!("; {name} {value}"));
-                    }
-                }
-            }
-            if !body.is_empty() {
-                line.push_str(&format!("; body: {}", excerpt(body)));
-            }
-            line
-        }
-        SendError::CommunicationError(e) | SendError::ResponseBodyError(e) => {
-            // reqwest's own text is generic ("error decoding response body");
-            // the reason is in the sources.
-            let mut line = format!("transport error: {e}");
-            let mut source = std::error::Error::source(e);
-            while let Some(cause) = source {
-                line.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            line
-        }
-        other => other.to_string(),
-    }
+/// The paging a paginated command was asked for: `Some` with `--all`.
+pub fn paging(matches: &clap::ArgMatches) -> Option<Paging> {
+    matches.get_flag("all").then(|| Paging {
+        max_items: matches.get_one::<usize>("max-items").copied(),
+        max_pages: matches.get_one::<usize>("max-pages").copied(),
+    })
 }
 
-impl CliConfig for Output {
-    fn success_item<T>(&self, value: &ResponseValue<T>)
-    where
-        T: JsonSchema + Serialize + Debug,
+/// Prints every item as a JSON line, page after page, until the last or
+/// the first failure. Returns whether all of them arrived.
+pub async fn items<P>(mut items: Items<'_, P>) -> bool
+where
+    P: Page,
+    P::Item: Serialize + Unpin,
+{
+    while let Some(item) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut items).poll_next(cx)).await
     {
-        match serde_json::to_value(value.as_ref()) {
-            Ok(envelope) => self.envelope(&envelope),
-            Err(e) => self.fail(&format!("response cannot be shown as JSON: {e}")),
-        }
-    }
-
-    fn success_no_item(&self, _value: &ResponseValue<()>) {}
-
-    fn error<T>(&self, value: &SendError<T>)
-    where
-        T: JsonSchema + Serialize + Debug,
-    {
-        self.send_error(value);
-    }
-
-    // The paginated operations (`paginated` in `pandapon_gen::OPERATIONS`; a test
-    // checks the two lists agree): with `--all`, print every item instead.
-    fn execute_alibaba_product_keyword_search(
-        &self,
-        matches: &clap::ArgMatches,
-        request: &mut builder::AlibabaProductKeywordSearch,
-    ) -> anyhow::Result<()> {
-        self.all_items(matches, || request.clone().items())
-    }
-
-    fn execute_alibaba_product_image_search(
-        &self,
-        matches: &clap::ArgMatches,
-        request: &mut builder::AlibabaProductImageSearch,
-    ) -> anyhow::Result<()> {
-        self.all_items(matches, || request.clone().items())
-    }
-
-    fn execute_alibaba_product_store_search(
-        &self,
-        matches: &clap::ArgMatches,
-        request: &mut builder::AlibabaProductStoreSearch,
-    ) -> anyhow::Result<()> {
-        self.all_items(matches, || request.clone().items())
-    }
-
-    fn list_start<T>(&self)
-    where
-        T: JsonSchema + Serialize + Debug,
-    {
-    }
-
-    fn list_item<T>(&self, _value: &T)
-    where
-        T: JsonSchema + Serialize + Debug,
-    {
-    }
-
-    fn list_end_success<T>(&self)
-    where
-        T: JsonSchema + Serialize + Debug,
-    {
-    }
-
-    fn list_end_error<T>(&self, value: &SendError<T>)
-    where
-        T: JsonSchema + Serialize + Debug,
-    {
-        self.error(value);
-    }
-}
-
-impl Output {
-    /// With `--all`: prints the items of every page as JSON lines (within
-    /// `--max-items`/`--max-pages`), stopping at the first failure, and ends
-    /// the command with [`AllPagesDone`]. Without it, does nothing.
-    fn all_items<'a, P>(
-        &self,
-        matches: &clap::ArgMatches,
-        items: impl FnOnce() -> Items<'a, P>,
-    ) -> anyhow::Result<()>
-    where
-        P: Page,
-        P::Item: Serialize + Unpin,
-    {
-        if !matches
-            .try_get_one::<bool>("all")
-            .ok()
-            .flatten()
-            .copied()
-            .unwrap_or(false)
-        {
-            return Ok(());
-        }
-        let mut items = items();
-        if let Some(n) = matches.get_one::<usize>("max-items") {
-            items = items.max_items(*n);
-        }
-        if let Some(n) = matches.get_one::<usize>("max-pages") {
-            items = items.max_pages(*n);
-        }
-        // The hook is synchronous; the command runs on a multi-threaded
-        // runtime, so this thread may block on the pages.
-        tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(async {
-                while let Some(item) =
-                    std::future::poll_fn(|cx| std::pin::Pin::new(&mut items).poll_next(cx)).await
-                {
-                    match item {
-                        Ok(item) => match serde_json::to_string(&item) {
-                            Ok(line) => println!("{line}"),
-                            Err(e) => {
-                                return self.fail(&format!("item cannot be shown as JSON: {e}"));
-                            }
-                        },
-                        Err(pandapon_gen::Error::DryRun) => return,
-                        Err(e) => return self.fail(&format!("{e} [{}]", e.outcome())),
-                    }
-                }
-            });
-        });
-        Err(AllPagesDone.into())
-    }
-
-    /// Prints a raw call's failure with its outcome (nothing for a dry
-    /// run's stop).
-    pub fn send_error<T: Debug>(&self, value: &SendError<T>) {
-        if !pandapon_gen::is_dry_run_stop(value) {
-            let outcome = pandapon_gen::Outcome::of_send_error(value);
-            self.fail(&format!("{} [{outcome}]", describe(value)));
-        }
-    }
-
-    /// Prints an envelope: pretty JSON on stdout when `code` is 200, else
-    /// PandaPon's code, msg and requestId on stderr as a failure.
-    pub fn envelope(&self, envelope: &Value) {
-        match envelope.get("code").and_then(Value::as_i64) {
-            Some(200) => match serde_json::to_string_pretty(envelope) {
-                Ok(text) => println!("{text}"),
-                Err(e) => self.fail(&format!("response cannot be shown as JSON: {e}")),
+        match item {
+            Ok(item) => match print(|out| serde_json::to_writer(out, &item)) {
+                Printed::Written => {}
+                Printed::Closed => return true,
+                Printed::Failed => return false,
             },
-            code => {
-                let field = |name: &str| match envelope.get(name) {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Null) | None => "<none>".to_owned(),
-                    Some(other) => other.to_string(),
-                };
-                self.fail(&format!(
-                    "PandaPon refused the call: code {} msg {:?} requestId {} [{}]",
-                    code.map_or("<none>".to_owned(), |c| c.to_string()),
-                    field("msg"),
-                    field("requestId"),
-                    pandapon_gen::Outcome::Refused,
-                ));
-            }
+            Err(error) => return report_error(&error),
         }
     }
+    true
 }

@@ -1,13 +1,14 @@
-//! Building a [`Client`] and the hook that signs every request it sends.
+//! Building a [`Client`]: credentials, environment variables, timeouts and
+//! limits, turned into the [`ClientState`] every call's step reads.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use pandapon_auth::{Credentials, HeaderRuleQuery, QuerySigner, Signer, TimestampUnit};
-use progenitor_client::{ClientHooks, OperationInfo};
 
-use crate::body::{BodyLimits, StallPolicy};
-use crate::call::RetryPolicy;
+use crate::step::ClientState;
+use crate::step::body::{BodyLimits, StallPolicy};
+use crate::step::retry::RetryPolicy;
 use crate::{Client, ConfigError};
 
 /// PandaPon's production server.
@@ -90,125 +91,6 @@ pub const ENV_VARS: &[EnvVar] = &[
     },
 ];
 
-/// What a [`Client`] carries besides its HTTP client and base URL: the
-/// signers, the retry policy, the body limits and the dry-run callback.
-///
-/// It is public only because the generated `Client` names it; it is not part
-/// of the documented API. It has no public constructor, so every [`Client`]
-/// is built through [`ClientBuilder`] and every request it sends is signed.
-#[doc(hidden)]
-#[derive(Clone)]
-pub struct ClientState {
-    signer: Signer,
-    query_signer: Arc<dyn QuerySigner>,
-    dry_run: Option<DryRun>,
-    policy: RetryPolicy,
-    limits: BodyLimits,
-}
-
-/// Receives each signed request instead of the network.
-type DryRun = Arc<dyn Fn(&reqwest::Request) + Send + Sync>;
-
-/// The `Error::Custom` text the pre-hook stops a dry run with.
-pub(crate) const DRY_RUN_STOP: &str = "pandapon dry run: request not sent";
-
-impl std::fmt::Debug for ClientState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientState")
-            .field("signer", &self.signer)
-            .field("query_signer", &self.query_signer)
-            .field("dry_run", &self.dry_run.is_some())
-            .field("policy", &self.policy)
-            .field("limits", &self.limits)
-            .finish()
-    }
-}
-
-impl ClientState {
-    /// The signer used for every attempt.
-    pub fn signer(&self) -> &Signer {
-        &self.signer
-    }
-
-    /// Signs one attempt: the five headers, and when `query_signed` (the
-    /// warehouse-logistics operations) the `timestamp` and `sign` query
-    /// parameters, replacing any left from an earlier attempt.
-    fn sign(&self, request: &mut reqwest::Request, query_signed: bool) {
-        let headers = self.signer.sign_now();
-        headers.apply(request.headers_mut());
-        if query_signed {
-            let params = self.query_signer.query(&headers);
-            let url = request.url_mut();
-            let kept: Vec<(String, String)> = url
-                .query_pairs()
-                .filter(|(k, _)| !params.iter().any(|(name, _)| k == name))
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            url.query_pairs_mut()
-                .clear()
-                .extend_pairs(kept)
-                .extend_pairs(params);
-        }
-    }
-}
-
-impl ClientHooks<ClientState> for Client {
-    /// In a dry run: signs the request as an attempt would be signed, hands
-    /// it to the dry-run callback and stops before anything is sent.
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
-        if let Some(show) = &self.inner.dry_run {
-            let (_, query_signed) = self.rules(info.operation_id, request);
-            self.inner.sign(request, query_signed);
-            show(request);
-            return Err(progenitor_client::Error::Custom(DRY_RUN_STOP.to_owned()));
-        }
-        Ok(())
-    }
-
-    /// Sends the request per the retry policy, signing every attempt with
-    /// a fresh timestamp and nonce, so a retry never replays a nonce.
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        let (read_only, query_signed) = self.rules(info.operation_id, &request);
-        let state = &self.inner;
-        crate::call::execute(
-            &self.client,
-            &state.policy,
-            &state.limits,
-            read_only,
-            request,
-            |r| state.sign(r, query_signed),
-        )
-        .await
-    }
-}
-
-impl Client {
-    /// Whether `operation_id` is read-only, and whether `request` carries
-    /// the query signature: by the operation table for a generated
-    /// operation (one lookup per call), by path for an any-path call, which
-    /// is not in the table (its retries follow its options).
-    fn rules(&self, operation_id: &str, request: &reqwest::Request) -> (bool, bool) {
-        if let Some(op) = crate::operation(operation_id) {
-            return (op.read_only, op.query_signed);
-        }
-        // The path after the base URL's own path, if it has one.
-        let base_path = reqwest::Url::parse(&self.baseurl)
-            .map(|u| u.path().trim_end_matches('/').to_owned())
-            .unwrap_or_default();
-        let path = request.url().path();
-        let path = path.strip_prefix(base_path.as_str()).unwrap_or(path);
-        (false, crate::request::is_query_signed_path(path))
-    }
-}
-
 impl Client {
     /// Starts building a client for `credentials`.
     pub fn builder(credentials: Credentials) -> ClientBuilder {
@@ -241,7 +123,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     timeout: Duration,
     query_signer: Arc<dyn QuerySigner>,
-    dry_run: Option<DryRun>,
+    dry_run: Option<crate::step::DryRun>,
     policy: RetryPolicy,
     limits: BodyLimits,
     clock_offset_ms: i64,
@@ -392,6 +274,18 @@ impl ClientBuilder {
         self
     }
 
+    /// The most memory a success answer may take once decoded, as a multiple
+    /// of its size (default 8, plus
+    /// [`DECODE_ALLOWANCE`](crate::DECODE_ALLOWANCE) for any body). A body
+    /// that would take more fails with
+    /// [`Error::TooLargeDecoded`](crate::Error::TooLargeDecoded) before it
+    /// is decoded: 15 MiB of `[{},{},…]` would otherwise become gigabytes
+    /// of structs. Ordinary PandaPon answers take 2 to 5 times their size.
+    pub fn max_decode_ratio(mut self, ratio: usize) -> Self {
+        self.limits.decode_ratio = ratio.max(1);
+        self
+    }
+
     /// When a response body that stops arriving fails (default: under 1 byte
     /// per second over 5 s), with [`Error::Stalled`](crate::Error::Stalled),
     /// instead of at the end of the attempt's timeout.
@@ -431,6 +325,12 @@ impl ClientBuilder {
                 reason: "needs an http or https scheme and a host".into(),
             });
         }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(ConfigError::BaseUrl {
+                url: self.base_url,
+                reason: "cannot have a query or a fragment: paths are joined to it".into(),
+            });
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
@@ -446,6 +346,7 @@ impl ClientBuilder {
             .with_timestamp_unit(self.unit)
             .with_clock_offset_millis(self.clock_offset_ms);
         let inner = ClientState {
+            base: parsed,
             signer,
             query_signer: self.query_signer,
             dry_run: self.dry_run,
@@ -524,7 +425,13 @@ mod tests {
 
     #[test]
     fn bad_base_urls_are_refused() {
-        for url in ["not a url", "ftp://x", "file:///tmp"] {
+        for url in [
+            "not a url",
+            "ftp://x",
+            "file:///tmp",
+            "http://h/?q=1",
+            "http://h/#f",
+        ] {
             let err = ClientBuilder::from_lookup(env(FULL))
                 .unwrap()
                 .base_url(url)

@@ -1,6 +1,14 @@
 //! Errors of a call: business errors from the envelope, HTTP and decoding
-//! failures with a bounded excerpt of what the server sent, and transport.
+//! failures with a bounded excerpt of what the server sent, and transport;
+//! and whether each may have taken effect ([`Outcome`]).
+//!
+//! Every message says its cause once: an error that shows a cause in its
+//! text does not also return it from `source()`, so printing the chain
+//! (`{:#}` with anyhow) repeats nothing. Text that came from the server is
+//! shown with control characters escaped, so that an error page cannot
+//! drive the terminal it is printed on.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use reqwest::StatusCode;
@@ -37,15 +45,14 @@ pub enum Error {
 
     /// The body is not the JSON this operation returns: malformed, HTML, or
     /// a field of the wrong type.
-    #[error("undecodable response (http {status}): {source}; body: {body}")]
+    #[error("undecodable response (http {status}): {}; body: {body}", escape(&error.to_string()))]
     Decode {
         /// The HTTP status.
         status: StatusCode,
         /// The start of the body.
         body: BodyExcerpt,
         /// What the JSON decoder said.
-        #[source]
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
 
     /// A success envelope (`code` 200) without `data`, or an envelope without
@@ -63,7 +70,7 @@ pub enum Error {
     /// read.
     ///
     /// [`ClientBuilder::max_response_bytes`]: crate::ClientBuilder::max_response_bytes
-    #[error("{}", crate::body::too_large_message(*limit, *declared))]
+    #[error("{}", crate::step::body::too_large_message(*limit, *declared))]
     TooLarge {
         /// The HTTP status.
         status: StatusCode,
@@ -73,12 +80,31 @@ pub enum Error {
         declared: Option<u64>,
     },
 
+    /// A success answer's body would take more memory once decoded than the
+    /// client allows: `limit` bytes, a multiple of its `size`
+    /// ([`ClientBuilder::max_decode_ratio`], 8 by default). It was not
+    /// decoded.
+    ///
+    /// [`ClientBuilder::max_decode_ratio`]: crate::ClientBuilder::max_decode_ratio
+    #[error(
+        "response body of {size} bytes would take more than {limit} bytes of memory once \
+         decoded; it was not decoded (raise the ratio with ClientBuilder::max_decode_ratio)"
+    )]
+    TooLargeDecoded {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The body's size in bytes.
+        size: usize,
+        /// The memory allowed for the decoded body, in bytes.
+        limit: usize,
+    },
+
     /// The response body stopped arriving: under the client's minimum rate
     /// over its grace period ([`ClientBuilder::stall_protection`]). A
     /// timeout, retried for read-only calls like one.
     ///
     /// [`ClientBuilder::stall_protection`]: crate::ClientBuilder::stall_protection
-    #[error("{}", crate::body::stalled_message(policy, *received))]
+    #[error("{}", crate::step::body::stalled_message(policy, *received))]
     Stalled {
         /// The HTTP status.
         status: StatusCode,
@@ -89,17 +115,15 @@ pub enum Error {
     },
 
     /// The request could not be sent or the response not received:
-    /// connection refused, DNS, TLS, timeout.
-    #[error("transport error: {0}")]
-    Transport(#[source] reqwest::Error),
+    /// connection refused, DNS, TLS, timeout. The message gives reqwest's
+    /// error with its causes.
+    #[error("transport error: {}", chain(.0))]
+    Transport(reqwest::Error),
 
-    /// The request could not be built from the given values.
-    #[error("invalid request: {0}")]
+    /// The request could not be built from the given values; nothing was
+    /// sent.
+    #[error("invalid request: {}", escape(.0))]
     InvalidRequest(String),
-
-    /// A client hook failed.
-    #[error("client hook failed: {0}")]
-    Hook(String),
 
     /// The client is a dry run ([`ClientBuilder::dry_run`]): the request was
     /// signed and shown, not sent.
@@ -118,11 +142,10 @@ impl Error {
             | Self::EmptyBody { status }
             | Self::Decode { status, .. }
             | Self::TooLarge { status, .. }
+            | Self::TooLargeDecoded { status, .. }
             | Self::Stalled { status, .. } => Some(*status),
             Self::Transport(e) => e.status(),
-            Self::Incomplete { .. } | Self::InvalidRequest(_) | Self::Hook(_) | Self::DryRun => {
-                None
-            }
+            Self::Incomplete { .. } | Self::InvalidRequest(_) | Self::DryRun => None,
         }
     }
 
@@ -141,52 +164,53 @@ impl Error {
     }
 
     /// Whether the request may have taken effect at PandaPon: what a caller
-    /// must know before trying a write again.
+    /// must know before trying a write again. The same answer always gets
+    /// the same outcome, whichever way the call was made (the guide's
+    /// reliability chapter has the table).
     pub fn outcome(&self) -> Outcome {
         match self {
-            Self::InvalidRequest(_) | Self::Hook(_) | Self::DryRun => Outcome::NotSent,
+            Self::InvalidRequest(_) | Self::DryRun => Outcome::NotSent,
             // A connection that failed (or timed out) while connecting
             // carried no request.
             Self::Transport(e) if e.is_connect() || e.is_builder() => Outcome::NotSent,
             Self::Transport(_) => Outcome::Unknown,
-            Self::Api(_) => Outcome::Refused,
-            // A gateway's 502 or 504 says the server behind it failed or did
-            // not answer in time: the request may have reached PandaPon.
-            Self::Http { status, .. } | Self::EmptyBody { status }
-                if matches!(status.as_u16(), 502 | 504) =>
-            {
-                Outcome::Unknown
-            }
-            Self::Http { .. } => Outcome::Refused,
-            Self::EmptyBody { status } if !status.is_success() => Outcome::Refused,
-            // A 200 whose body is empty, cut short, undecodable or without
-            // `code`/`data`: PandaPon answered, but what it did is not known.
-            Self::EmptyBody { .. }
-            | Self::Decode { .. }
+            // PandaPon answered HTTP 200 with a business error: it refused.
+            Self::Api(e) if e.http_status == StatusCode::OK => Outcome::Refused,
+            Self::Api(e) => status_outcome(e.http_status, Some(e.code)),
+            Self::Http { status, .. } | Self::EmptyBody { status } => status_outcome(*status, None),
+            // A 200 whose body is cut short, undecodable, too large or
+            // without `code`/`data`: PandaPon answered, but what it did is
+            // not known.
+            Self::Decode { .. }
             | Self::Incomplete { .. }
             | Self::TooLarge { .. }
+            | Self::TooLargeDecoded { .. }
             | Self::Stalled { .. } => Outcome::Unknown,
         }
     }
 }
 
-impl Outcome {
-    /// The outcome of a raw `send()` that failed, as [`Error::outcome`]
-    /// judges a `call()`'s error. (A business error inside HTTP 200 is a
-    /// successful `send()`: its outcome is [`Outcome::Refused`].)
-    pub fn of_send_error<E>(error: &progenitor_client::Error<E>) -> Self {
-        use progenitor_client::Error as P;
-        match error {
-            P::InvalidRequest(_) | P::Custom(_) => Self::NotSent,
-            P::CommunicationError(e) if e.is_connect() || e.is_builder() => Self::NotSent,
-            P::UnexpectedResponse(r) if matches!(r.status().as_u16(), 502 | 504) => Self::Unknown,
-            P::UnexpectedResponse(r) if r.status().is_success() => Self::Unknown,
-            P::UnexpectedResponse(_) | P::ErrorResponse(_) => Self::Refused,
-            P::CommunicationError(_)
-            | P::ResponseBodyError(_)
-            | P::InvalidResponsePayload(..)
-            | P::InvalidUpgrade(_) => Self::Unknown,
-        }
+/// The outcome of an answer that is not a readable HTTP 200, by its status
+/// and, when the body was PandaPon's envelope, its `code`.
+fn status_outcome(status: StatusCode, code: Option<i64>) -> Outcome {
+    match status.as_u16() {
+        // A gateway's 502 or 504 says the server behind it failed or did not
+        // answer in time: the request may have reached PandaPon.
+        502 | 504 => Outcome::Unknown,
+        // 501 and 503 say the server did not take the request on.
+        501 | 503 => Outcome::Refused,
+        // A server error after the request arrived: unknown, unless the
+        // body is an envelope whose code is not itself a server error,
+        // which says PandaPon examined the request and turned it down.
+        500..=599 => match code {
+            Some(code) if !(500..=599).contains(&code) => Outcome::Refused,
+            _ => Outcome::Unknown,
+        },
+        // Another success status (201, 204, …) or an empty 200: something
+        // answered, and what it did is not known.
+        200..=299 => Outcome::Unknown,
+        // 1xx, 3xx (redirects are not followed) and 4xx: turned down.
+        _ => Outcome::Refused,
     }
 }
 
@@ -195,15 +219,17 @@ impl Outcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {
-    /// Certainly not sent: invalid values, a dry run, a hook's refusal, or a
-    /// connection that could not be made. Trying again cannot duplicate it.
+    /// Certainly not sent: invalid values, a dry run, or a connection that
+    /// could not be made. Trying again cannot duplicate it.
     NotSent,
     /// It reached PandaPon (or an HTTP server in front of it) and was
-    /// refused: a business error or an HTTP error status. Nothing happened,
-    /// as far as the answer says.
+    /// refused: a business error, a client error status (4xx), or a server
+    /// that said it did not take the request on (501, 503). Nothing
+    /// happened, as far as the answer says.
     Refused,
     /// It may have reached PandaPon and the result is not known: a timeout
-    /// or reset after sending, a gateway's 502 or 504, or a success answer
+    /// or reset after sending, a gateway's 502 or 504, a server error (500)
+    /// that does not say the request was turned down, or a success answer
     /// that could not be read. Before repeating a write, look up whether it
     /// happened.
     Unknown,
@@ -248,12 +274,15 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.http_status != StatusCode::OK {
+            write!(f, "http {}: ", self.http_status)?;
+        }
         write!(
             f,
             "pandapon error {}: {} (requestId {})",
             self.code,
-            self.msg.as_deref().unwrap_or("<no msg>"),
-            self.request_id.as_deref().unwrap_or("<none>")
+            escape(self.msg.as_deref().unwrap_or("<no msg>")),
+            escape(self.request_id.as_deref().unwrap_or("<none>"))
         )?;
         if self.is_timestamp_rejection() {
             f.write_str(
@@ -330,8 +359,8 @@ pub enum ConfigError {
         /// What is wrong with it (never its value).
         reason: String,
     },
-    /// The credentials are unusable.
-    #[error("invalid credentials: {0}")]
+    /// The credentials are unusable (the message names which one).
+    #[error(transparent)]
     Credentials(#[from] pandapon_auth::CredentialsError),
     /// The base URL is unusable.
     #[error("invalid base URL {url:?}: {reason}")]
@@ -342,8 +371,53 @@ pub enum ConfigError {
         reason: String,
     },
     /// The HTTP client could not be built.
-    #[error("building the HTTP client: {0}")]
-    Http(#[source] reqwest::Error),
+    #[error("building the HTTP client: {}", chain(.0))]
+    Http(reqwest::Error),
+}
+
+/// `text` with every control character (and every character that reorders
+/// text on a terminal) escaped, `\x1b` or `\u{202e}`, so that text from a
+/// server cannot move the cursor, recolour, retitle or clear the terminal
+/// it is printed on. Text without them is returned as it is.
+///
+/// ```
+/// assert_eq!(pandapon_gen::escape_controls("ok\u{1b}[2J"), r"ok\x1b[2J");
+/// assert_eq!(pandapon_gen::escape_controls("订单不存在"), "订单不存在");
+/// ```
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            c if !unsafe_char(c) => out.push(c),
+            c if u32::from(c) <= 0xff => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+        }
+    }
+    Cow::Owned(out)
+}
+
+pub(crate) use escape_controls as escape;
+
+/// An error's text with the text of every cause after it, once each.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    escape(&text).into_owned()
 }
 
 #[cfg(test)]

@@ -20433,7 +20433,7 @@ Version: 2.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: crate::client::ClientState,
+    pub(crate) inner: crate::step::ClientState,
 }
 impl Client {
     /// Create a new client.
@@ -20441,7 +20441,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::client::ClientState) -> Self {
+    pub fn new(baseurl: &str, inner: crate::step::ClientState) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -20460,7 +20460,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: crate::client::ClientState,
+        inner: crate::step::ClientState,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -20469,7 +20469,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<crate::client::ClientState> for Client {
+impl ClientInfo<crate::step::ClientState> for Client {
     fn api_version() -> &'static str {
         "2.0"
     }
@@ -20479,17 +20479,11 @@ impl ClientInfo<crate::client::ClientState> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &crate::client::ClientState {
+    fn inner(&self) -> &crate::step::ClientState {
         &self.inner
     }
 }
-const _: () = {
-    #[allow(dead_code)]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<crate::client::ClientState>,
-    {}
-};
+impl ClientHooks<crate::step::ClientState> for &Client {}
 impl Client {
     /**Create order interface
 
@@ -21388,18 +21382,16 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `POST` request to `/v2/alibaba/order/create`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/v2/alibaba/order/create`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/alibaba/order/create", client.baseurl,);
+            let url = "/v2/alibaba/order/create";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -21407,17 +21399,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_order_create",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_order_batch_create`]
@@ -21462,10 +21444,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/alibaba/order/batch/create`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::AlibabaOrderBatchCreateResponse>, Error<()>> {
+        ///The `POST` request to `/v2/alibaba/order/batch/create`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -21473,12 +21453,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/alibaba/order/batch/create", client.baseurl,);
+            let url = "/v2/alibaba/order/batch/create";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -21486,17 +21466,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_order_batch_create",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_order_preview`]
@@ -21541,10 +21511,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/alibaba/order/create/preview`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/v2/alibaba/order/create/preview`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -21552,12 +21520,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/alibaba/order/create/preview", client.baseurl,);
+            let url = "/v2/alibaba/order/create/preview";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -21565,17 +21533,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_order_preview",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_order_batch_preview`]
@@ -21620,10 +21578,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/alibaba/order/create/previewbatch`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/alibaba/order/create/previewbatch`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -21631,12 +21587,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/alibaba/order/create/previewbatch", client.baseurl,);
+            let url = "/alibaba/order/create/previewbatch";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -21644,17 +21600,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_order_batch_preview",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_order_detail`]
@@ -21699,10 +21645,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/alibaba/order/detail`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/alibaba/order/detail`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -21710,12 +21654,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/alibaba/order/detail", client.baseurl,);
+            let url = "/alibaba/order/detail";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -21723,17 +21667,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_order_detail",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_order_page`]
@@ -21762,18 +21696,16 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `POST` request to `/v2/alibaba/order/page`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/v2/alibaba/order/page`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/alibaba/order/page", client.baseurl,);
+            let url = "/v2/alibaba/order/page";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -21781,17 +21713,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_order_page",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_order_pay_url`]
@@ -21821,18 +21743,16 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/v2/alibaba/order/pay/url`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::AlibabaOrderPayUrlResponse>, Error<()>> {
+        ///The `GET` request to `/v2/alibaba/order/pay/url`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, order_id } = self;
             let order_id = order_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/alibaba/order/pay/url", client.baseurl,);
+            let url = "/v2/alibaba/order/pay/url";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .get(url)
+                .get(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -21840,17 +21760,7 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("orderId", &order_id))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_order_pay_url",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_order_batch_submit_to_pay`]
@@ -21895,10 +21805,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/alibaba/order/batch/submit/to/pay`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/alibaba/order/batch/submit/to/pay`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -21906,12 +21814,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/alibaba/order/batch/submit/to/pay", client.baseurl,);
+            let url = "/alibaba/order/batch/submit/to/pay";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -21919,17 +21827,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_order_batch_submit_to_pay",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_order_confirm_receipt`]
@@ -21974,13 +21872,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/alibaba/order/receivegoods`
-        pub async fn send(
-            self,
-        ) -> Result<
-            ResponseValue<types::AlibabaOrderConfirmReceiptResponse>,
-            Error<()>,
-        > {
+        ///The `POST` request to `/alibaba/order/receivegoods`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -21988,12 +21881,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/alibaba/order/receivegoods", client.baseurl,);
+            let url = "/alibaba/order/receivegoods";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -22001,17 +21894,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_order_confirm_receipt",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_order_cancel`]
@@ -22056,10 +21939,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/alibaba/order/cancel`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::AlibabaOrderCancelResponse>, Error<()>> {
+        ///The `POST` request to `/v2/alibaba/order/cancel`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -22067,12 +21948,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/alibaba/order/cancel", client.baseurl,);
+            let url = "/v2/alibaba/order/cancel";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -22080,17 +21961,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_order_cancel",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_product_keyword_search`]
@@ -22135,10 +22006,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/alibaba/product/keywords/query`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::AlibabaProductSearchResponse>, Error<()>> {
+        ///The `POST` request to `/v2/alibaba/product/keywords/query`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -22146,12 +22015,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/alibaba/product/keywords/query", client.baseurl,);
+            let url = "/v2/alibaba/product/keywords/query";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -22159,17 +22028,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_product_keyword_search",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_product_image_search`]
@@ -22214,10 +22073,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/alibaba/product/image/query`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::AlibabaProductSearchResponse>, Error<()>> {
+        ///The `POST` request to `/v2/alibaba/product/image/query`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -22225,12 +22082,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/alibaba/product/image/query", client.baseurl,);
+            let url = "/v2/alibaba/product/image/query";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -22238,17 +22095,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_product_image_search",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_product_store_search`]
@@ -22293,10 +22140,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/alibaba/product/query/selleroffer`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::AlibabaProductStoreSearchResponse>, Error<()>> {
+        ///The `POST` request to `/v2/alibaba/product/query/selleroffer`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -22304,14 +22149,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v2/alibaba/product/query/selleroffer", client.baseurl,
-            );
+            let url = "/v2/alibaba/product/query/selleroffer";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -22319,17 +22162,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_product_store_search",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_product_detail`]
@@ -22374,10 +22207,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/alibaba/product/detail/get`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::AlibabaProductDetailResponse>, Error<()>> {
+        ///The `POST` request to `/alibaba/product/detail/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -22385,12 +22216,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/alibaba/product/detail/get", client.baseurl,);
+            let url = "/alibaba/product/detail/get";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -22398,17 +22229,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_product_detail",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_product_related_recommend`]
@@ -22453,10 +22274,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/alibaba/product/productRelatedRecommendQuery`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/v2/alibaba/product/productRelatedRecommendQuery`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -22464,14 +22283,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v2/alibaba/product/productRelatedRecommendQuery", client.baseurl,
-            );
+            let url = "/v2/alibaba/product/productRelatedRecommendQuery";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -22479,17 +22296,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_product_related_recommend",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_product_decrypt_open_uid`]
@@ -22534,10 +22341,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/alibaba/product/openuid/decrypt`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/alibaba/product/openuid/decrypt`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -22545,12 +22350,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/alibaba/product/openuid/decrypt", client.baseurl,);
+            let url = "/alibaba/product/openuid/decrypt";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -22558,17 +22363,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_product_decrypt_open_uid",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_cart_list`]
@@ -22582,34 +22377,22 @@ pub mod builder {
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
-        ///Sends a `GET` request to `/v2/alibaba/cart/list`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::AlibabaCartListResponse>, Error<()>> {
+        ///The `GET` request to `/v2/alibaba/cart/list`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client } = self;
-            let url = format!("{}/v2/alibaba/cart/list", client.baseurl,);
+            let url = "/v2/alibaba/cart/list";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .get(url)
+                .get(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_cart_list",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_cart_edit_quantity`]
@@ -22654,10 +22437,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/alibaba/cart/edit-quantity`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::AlibabaCartEditQuantityResponse>, Error<()>> {
+        ///The `POST` request to `/alibaba/cart/edit-quantity`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -22665,12 +22446,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/alibaba/cart/edit-quantity", client.baseurl,);
+            let url = "/alibaba/cart/edit-quantity";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -22678,17 +22459,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_cart_edit_quantity",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_cart_preview_order`]
@@ -22733,10 +22504,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/alibaba/cart/preview/order`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/alibaba/cart/preview/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -22744,12 +22513,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/alibaba/cart/preview/order", client.baseurl,);
+            let url = "/alibaba/cart/preview/order";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -22757,17 +22526,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_cart_preview_order",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_cart_create_order`]
@@ -22812,10 +22571,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/alibaba/cart/create/order`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/alibaba/cart/create/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -22823,12 +22580,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/alibaba/cart/create/order", client.baseurl,);
+            let url = "/alibaba/cart/create/order";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -22836,17 +22593,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_cart_create_order",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::taobao_product_get`]
@@ -22876,18 +22623,16 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/v2/taobao/product/get`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::TaobaoProductGetResponse>, Error<()>> {
+        ///The `GET` request to `/v2/taobao/product/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, item_id } = self;
             let item_id = item_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/taobao/product/get", client.baseurl,);
+            let url = "/v2/taobao/product/get";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .get(url)
+                .get(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -22895,17 +22640,7 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("itemId", &item_id))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "taobao_product_get",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::taobao_product_batch_check`]
@@ -22950,10 +22685,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/open/product/batch/check`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::TaobaoProductBatchCheckResponse>, Error<()>> {
+        ///The `POST` request to `/open/product/batch/check`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -22961,12 +22694,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/open/product/batch/check", client.baseurl,);
+            let url = "/open/product/batch/check";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -22974,17 +22707,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "taobao_product_batch_check",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::taobao_product_item_search`]
@@ -23029,10 +22752,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/taobao/product/item/search`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/v2/taobao/product/item/search`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -23040,12 +22761,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/taobao/product/item/search", client.baseurl,);
+            let url = "/v2/taobao/product/item/search";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -23053,17 +22774,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "taobao_product_item_search",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::taobao_product_source_search`]
@@ -23108,10 +22819,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/open/product/source/get`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::TaobaoProductSourceSearchResponse>, Error<()>> {
+        ///The `POST` request to `/open/product/source/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -23119,12 +22828,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/open/product/source/get", client.baseurl,);
+            let url = "/open/product/source/get";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -23132,17 +22841,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "taobao_product_source_search",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::taobao_order_create`]
@@ -23186,10 +22885,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/open/order`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/open/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -23197,12 +22894,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/open/order", client.baseurl,);
+            let url = "/open/order";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -23210,17 +22907,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "taobao_order_create",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::taobao_cart_add`]
@@ -23264,22 +22951,20 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/taobao/cart/add`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/v2/taobao/cart/add`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
                     types::TaobaoCartAddRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/taobao/cart/add", client.baseurl,);
+            let url = "/v2/taobao/cart/add";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -23287,17 +22972,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "taobao_cart_add",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::taobao_cart_create_order`]
@@ -23342,10 +23017,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/open/cart/create/order`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/open/cart/create/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -23353,12 +23026,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/open/cart/create/order", client.baseurl,);
+            let url = "/open/cart/create/order";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -23366,17 +23039,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "taobao_cart_create_order",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::taobao_refund_cancel`]
@@ -23406,38 +23069,26 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/v2/taobao/order/refund/cancel/{refundId}`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::TaobaoRefundCancelResponse>, Error<()>> {
+        ///The `GET` request to `/v2/taobao/order/refund/cancel/{refundId}`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, refund_id } = self;
             let refund_id = refund_id.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/v2/taobao/order/refund/cancel/{}", client.baseurl, encode_path(&
-                refund_id.to_string()),
+                "/v2/taobao/order/refund/cancel/{}", crate ::step::path::segment(&
+                refund_id.to_string()) ?
             );
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .get(url)
+                .get(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "taobao_refund_cancel",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::taobao_refund_render`]
@@ -23482,10 +23133,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/taobao/order/refund/render`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::TaobaoRefundRenderResponse>, Error<()>> {
+        ///The `POST` request to `/v2/taobao/order/refund/render`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -23493,12 +23142,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/taobao/order/refund/render", client.baseurl,);
+            let url = "/v2/taobao/order/refund/render";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -23506,17 +23155,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "taobao_refund_render",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::taobao_refund_list`]
@@ -23560,10 +23199,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/open/order/refund/queryList`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/open/order/refund/queryList`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -23571,12 +23208,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/open/order/refund/queryList", client.baseurl,);
+            let url = "/open/order/refund/queryList";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -23584,17 +23221,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "taobao_refund_list",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::taobao_refund_detail`]
@@ -23624,18 +23251,16 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/v2/taobao/order/refund/query`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::TaobaoRefundDetailResponse>, Error<()>> {
+        ///The `GET` request to `/v2/taobao/order/refund/query`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, refund_id } = self;
             let refund_id = refund_id.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/taobao/order/refund/query", client.baseurl,);
+            let url = "/v2/taobao/order/refund/query";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .get(url)
+                .get(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -23643,17 +23268,7 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("refundId", &refund_id))
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "taobao_refund_detail",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::open_address_add_or_update`]
@@ -23698,10 +23313,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/open/address/addOrUpdate`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::OpenAddressAddOrUpdateResponse>, Error<()>> {
+        ///The `POST` request to `/v2/open/address/addOrUpdate`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -23709,12 +23322,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/open/address/addOrUpdate", client.baseurl,);
+            let url = "/v2/open/address/addOrUpdate";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -23722,17 +23335,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "open_address_add_or_update",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::open_logistics_item_price`]
@@ -23777,10 +23380,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/open/pp/logistics/itemLogisticsPrice`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/v2/open/pp/logistics/itemLogisticsPrice`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -23788,14 +23389,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v2/open/pp/logistics/itemLogisticsPrice", client.baseurl,
-            );
+            let url = "/v2/open/pp/logistics/itemLogisticsPrice";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -23803,17 +23402,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "open_logistics_item_price",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::open_logistics_order_render_freight`]
@@ -23858,10 +23447,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/open/pp/logistics/orderRenderFreight`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/v2/open/pp/logistics/orderRenderFreight`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -23869,14 +23456,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v2/open/pp/logistics/orderRenderFreight", client.baseurl,
-            );
+            let url = "/v2/open/pp/logistics/orderRenderFreight";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -23884,17 +23469,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "open_logistics_order_render_freight",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::open_logistics_order_booking_freight`]
@@ -23939,10 +23514,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/open/pp/logistics/orderBookingFreight`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/open/pp/logistics/orderBookingFreight`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -23950,14 +23523,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/open/pp/logistics/orderBookingFreight", client.baseurl,
-            );
+            let url = "/open/pp/logistics/orderBookingFreight";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -23965,17 +23536,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "open_logistics_order_booking_freight",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::open_logistics_update_info`]
@@ -24020,10 +23581,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/open/pp/logistics/updateLogisticInfo`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/open/pp/logistics/updateLogisticInfo`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -24031,14 +23590,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/open/pp/logistics/updateLogisticInfo", client.baseurl,
-            );
+            let url = "/open/pp/logistics/updateLogisticInfo";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -24046,17 +23603,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "open_logistics_update_info",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::taobao_order_update_warehouse`]
@@ -24101,10 +23648,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/open/order/updateWarehouse`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/open/order/updateWarehouse`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -24112,12 +23657,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/open/order/updateWarehouse", client.baseurl,);
+            let url = "/open/order/updateWarehouse";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -24125,17 +23670,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "taobao_order_update_warehouse",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::taobao_order_im_link_get`]
@@ -24164,18 +23699,16 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `POST` request to `/open/order/page/link/get`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::TaobaoImLinkResponse>, Error<()>> {
+        ///The `POST` request to `/open/order/page/link/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/open/order/page/link/get", client.baseurl,);
+            let url = "/open/order/page/link/get";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -24183,17 +23716,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "taobao_order_im_link_get",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::taobao_order_logistics_detail_get`]
@@ -24225,21 +23748,17 @@ pub mod builder {
                 });
             self
         }
-        ///Sends a `GET` request to `/v2/taobao/order/logistics/detail/get`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::TaobaoLogisticsDetailResponse>, Error<()>> {
+        ///The `GET` request to `/v2/taobao/order/logistics/detail/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, sub_purchase_order_id } = self;
             let sub_purchase_order_id = sub_purchase_order_id
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/v2/taobao/order/logistics/detail/get", client.baseurl,
-            );
+            let url = "/v2/taobao/order/logistics/detail/get";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .get(url)
+                .get(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -24252,17 +23771,7 @@ pub mod builder {
                 )
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "taobao_order_logistics_detail_get",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::taobao_refund_message_submit`]
@@ -24307,10 +23816,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/open/order/refund/submit/message`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/open/order/refund/submit/message`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -24318,12 +23825,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/open/order/refund/submit/message", client.baseurl,);
+            let url = "/open/order/refund/submit/message";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -24331,17 +23838,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "taobao_refund_message_submit",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_refund_create`]
@@ -24386,10 +23883,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/v2/alibaba/refund/detail/create`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::AlibabaRefundCreateResponse>, Error<()>> {
+        ///The `POST` request to `/v2/alibaba/refund/detail/create`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -24397,12 +23892,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/v2/alibaba/refund/detail/create", client.baseurl,);
+            let url = "/v2/alibaba/refund/detail/create";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -24410,17 +23905,7 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_refund_create",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
         }
     }
     /**Builder for [`Client::alibaba_refund_return_goods`]
@@ -24465,10 +23950,8 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `POST` request to `/alibaba/refund/goods/return`
-        pub async fn send(
-            self,
-        ) -> Result<ResponseValue<types::UndocumentedEnvelope>, Error<()>> {
+        ///The `POST` request to `/alibaba/refund/goods/return`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
@@ -24476,12 +23959,12 @@ pub mod builder {
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/alibaba/refund/goods/return", client.baseurl,);
+            let url = "/alibaba/refund/goods/return";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
             let mut request = client
                 .client
-                .post(url)
+                .post(crate::step::url(&client.inner, &url))
                 .header(
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
@@ -24489,17 +23972,3965 @@ pub mod builder {
                 .json(&body)
                 .headers(header_map)
                 .build()?;
-            let info = OperationInfo {
-                operation_id: "alibaba_refund_return_goods",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            match response.status().as_u16() {
-                200u16 => crate::body::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+            Ok(request)
+        }
+    }
+    impl<'a> AlibabaCartCreateOrder<'a> {
+        /**Sends `alibaba_cart_create_order` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_cart_create_order`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_CART_CREATE_ORDER,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_cart_create_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_create_order`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_CART_CREATE_ORDER,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaCartEditQuantity<'a> {
+        /**Sends `alibaba_cart_edit_quantity` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<
+                    types::AlibabaCartEditQuantityResponse,
+                >,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_cart_edit_quantity`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<
+                    types::AlibabaCartEditQuantityResponse,
+                >,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::AlibabaCartEditQuantityResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_CART_EDIT_QUANTITY,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_cart_edit_quantity` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_edit_quantity`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::AlibabaCartEditQuantityResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_CART_EDIT_QUANTITY,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaCartList<'a> {
+        /**Sends `alibaba_cart_list` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::AlibabaCartListResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_cart_list`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::AlibabaCartListResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::AlibabaCartListResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_CART_LIST,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_cart_list` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaCart>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_list`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaCart>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::AlibabaCartListResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_CART_LIST,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaCartPreviewOrder<'a> {
+        /**Sends `alibaba_cart_preview_order` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_cart_preview_order`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_CART_PREVIEW_ORDER,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_cart_preview_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_preview_order`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_CART_PREVIEW_ORDER,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaOrderBatchCreate<'a> {
+        /**Sends `alibaba_order_batch_create` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<
+                    types::AlibabaOrderBatchCreateResponse,
+                >,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_batch_create`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<
+                    types::AlibabaOrderBatchCreateResponse,
+                >,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::AlibabaOrderBatchCreateResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_BATCH_CREATE,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_order_batch_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::std::vec::Vec<types::AlibabaOrderResult>>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_batch_create`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::std::vec::Vec<types::AlibabaOrderResult>>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::AlibabaOrderBatchCreateResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_BATCH_CREATE,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaOrderBatchPreview<'a> {
+        /**Sends `alibaba_order_batch_preview` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_batch_preview`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_BATCH_PREVIEW,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_order_batch_preview` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_batch_preview`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_BATCH_PREVIEW,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaOrderBatchSubmitToPay<'a> {
+        /**Sends `alibaba_order_batch_submit_to_pay` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_batch_submit_to_pay`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_BATCH_SUBMIT_TO_PAY,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_order_batch_submit_to_pay` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_batch_submit_to_pay`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_BATCH_SUBMIT_TO_PAY,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaOrderCancel<'a> {
+        /**Sends `alibaba_order_cancel` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::AlibabaOrderCancelResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_cancel`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::AlibabaOrderCancelResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::AlibabaOrderCancelResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_CANCEL,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_order_cancel` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_cancel`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::AlibabaOrderCancelResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_CANCEL,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaOrderConfirmReceipt<'a> {
+        /**Sends `alibaba_order_confirm_receipt` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<
+                    types::AlibabaOrderConfirmReceiptResponse,
+                >,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_confirm_receipt`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<
+                    types::AlibabaOrderConfirmReceiptResponse,
+                >,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::AlibabaOrderConfirmReceiptResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_CONFIRM_RECEIPT,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_order_confirm_receipt` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaConfirmReceiptResult>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_confirm_receipt`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaConfirmReceiptResult>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::AlibabaOrderConfirmReceiptResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_CONFIRM_RECEIPT,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaOrderCreate<'a> {
+        /**Sends `alibaba_order_create` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_create`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_CREATE,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_order_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_create`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_CREATE,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaOrderDetail<'a> {
+        /**Sends `alibaba_order_detail` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_detail`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_DETAIL,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_order_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_detail`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_DETAIL,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaOrderPage<'a> {
+        /**Sends `alibaba_order_page` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_page`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_PAGE,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_order_page` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_page`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_PAGE,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaOrderPayUrl<'a> {
+        /**Sends `alibaba_order_pay_url` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::AlibabaOrderPayUrlResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_pay_url`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::AlibabaOrderPayUrlResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::AlibabaOrderPayUrlResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_PAY_URL,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_order_pay_url` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaPayOrder>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_pay_url`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaPayOrder>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::AlibabaOrderPayUrlResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_PAY_URL,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaOrderPreview<'a> {
+        /**Sends `alibaba_order_preview` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_preview`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_PREVIEW,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_order_preview` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_preview`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_ORDER_PREVIEW,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaProductDecryptOpenUid<'a> {
+        /**Sends `alibaba_product_decrypt_open_uid` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_product_decrypt_open_uid`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_PRODUCT_DECRYPT_OPEN_UID,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_product_decrypt_open_uid` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_decrypt_open_uid`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_PRODUCT_DECRYPT_OPEN_UID,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaProductDetail<'a> {
+        /**Sends `alibaba_product_detail` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::AlibabaProductDetailResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_product_detail`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::AlibabaProductDetailResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::AlibabaProductDetailResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_PRODUCT_DETAIL,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_product_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaProductDetail>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_detail`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaProductDetail>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::AlibabaProductDetailResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_PRODUCT_DETAIL,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaProductImageSearch<'a> {
+        /**Sends `alibaba_product_image_search` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::AlibabaProductSearchResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_product_image_search`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::AlibabaProductSearchResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::AlibabaProductSearchResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_PRODUCT_IMAGE_SEARCH,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_product_image_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaProductPage>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_image_search`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaProductPage>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::AlibabaProductSearchResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_PRODUCT_IMAGE_SEARCH,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaProductKeywordSearch<'a> {
+        /**Sends `alibaba_product_keyword_search` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::AlibabaProductSearchResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_product_keyword_search`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::AlibabaProductSearchResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::AlibabaProductSearchResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_PRODUCT_KEYWORD_SEARCH,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_product_keyword_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaProductPage>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_keyword_search`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaProductPage>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::AlibabaProductSearchResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_PRODUCT_KEYWORD_SEARCH,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaProductRelatedRecommend<'a> {
+        /**Sends `alibaba_product_related_recommend` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_product_related_recommend`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_PRODUCT_RELATED_RECOMMEND,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_product_related_recommend` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_related_recommend`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_PRODUCT_RELATED_RECOMMEND,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaProductStoreSearch<'a> {
+        /**Sends `alibaba_product_store_search` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<
+                    types::AlibabaProductStoreSearchResponse,
+                >,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_product_store_search`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<
+                    types::AlibabaProductStoreSearchResponse,
+                >,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::AlibabaProductStoreSearchResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_PRODUCT_STORE_SEARCH,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_product_store_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaStoreProductPage>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_store_search`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaStoreProductPage>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::AlibabaProductStoreSearchResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_PRODUCT_STORE_SEARCH,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaRefundCreate<'a> {
+        /**Sends `alibaba_refund_create` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::AlibabaRefundCreateResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_refund_create`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::AlibabaRefundCreateResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::AlibabaRefundCreateResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_REFUND_CREATE,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_refund_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaRefundCreateResult>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_refund_create`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::AlibabaRefundCreateResult>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::AlibabaRefundCreateResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_REFUND_CREATE,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> AlibabaRefundReturnGoods<'a> {
+        /**Sends `alibaba_refund_return_goods` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_refund_return_goods`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_REFUND_RETURN_GOODS,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `alibaba_refund_return_goods` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_refund_return_goods`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::ALIBABA_REFUND_RETURN_GOODS,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> OpenAddressAddOrUpdate<'a> {
+        /**Sends `open_address_add_or_update` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<
+                    types::OpenAddressAddOrUpdateResponse,
+                >,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `open_address_add_or_update`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<
+                    types::OpenAddressAddOrUpdateResponse,
+                >,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::OpenAddressAddOrUpdateResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::OPEN_ADDRESS_ADD_OR_UPDATE,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `open_address_add_or_update` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<()>, crate::Error>,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `open_address_add_or_update`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<crate::Reply<()>, crate::Error>,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::OpenAddressAddOrUpdateResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::OPEN_ADDRESS_ADD_OR_UPDATE,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> OpenLogisticsItemPrice<'a> {
+        /**Sends `open_logistics_item_price` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `open_logistics_item_price`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::OPEN_LOGISTICS_ITEM_PRICE,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `open_logistics_item_price` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_item_price`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::OPEN_LOGISTICS_ITEM_PRICE,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> OpenLogisticsOrderBookingFreight<'a> {
+        /**Sends `open_logistics_order_booking_freight` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `open_logistics_order_booking_freight`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::OPEN_LOGISTICS_ORDER_BOOKING_FREIGHT,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `open_logistics_order_booking_freight` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_order_booking_freight`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::OPEN_LOGISTICS_ORDER_BOOKING_FREIGHT,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> OpenLogisticsOrderRenderFreight<'a> {
+        /**Sends `open_logistics_order_render_freight` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `open_logistics_order_render_freight`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::OPEN_LOGISTICS_ORDER_RENDER_FREIGHT,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `open_logistics_order_render_freight` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_order_render_freight`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::OPEN_LOGISTICS_ORDER_RENDER_FREIGHT,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> OpenLogisticsUpdateInfo<'a> {
+        /**Sends `open_logistics_update_info` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `open_logistics_update_info`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::OPEN_LOGISTICS_UPDATE_INFO,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `open_logistics_update_info` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_update_info`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::OPEN_LOGISTICS_UPDATE_INFO,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> TaobaoCartAdd<'a> {
+        /**Sends `taobao_cart_add` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_cart_add`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_CART_ADD,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `taobao_cart_add` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_cart_add`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_CART_ADD,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> TaobaoCartCreateOrder<'a> {
+        /**Sends `taobao_cart_create_order` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_cart_create_order`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_CART_CREATE_ORDER,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `taobao_cart_create_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_cart_create_order`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_CART_CREATE_ORDER,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> TaobaoOrderCreate<'a> {
+        /**Sends `taobao_order_create` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_order_create`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_ORDER_CREATE,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `taobao_order_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_create`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_ORDER_CREATE,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> TaobaoOrderImLinkGet<'a> {
+        /**Sends `taobao_order_im_link_get` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::TaobaoImLinkResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_order_im_link_get`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::TaobaoImLinkResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::TaobaoImLinkResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_ORDER_IM_LINK_GET,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `taobao_order_im_link_get` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::std::string::String>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_im_link_get`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::std::string::String>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::TaobaoImLinkResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_ORDER_IM_LINK_GET,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> TaobaoOrderLogisticsDetailGet<'a> {
+        /**Sends `taobao_order_logistics_detail_get` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::TaobaoLogisticsDetailResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_order_logistics_detail_get`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::TaobaoLogisticsDetailResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::TaobaoLogisticsDetailResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_ORDER_LOGISTICS_DETAIL_GET,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `taobao_order_logistics_detail_get` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::TaobaoLogisticsDetail>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_logistics_detail_get`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::TaobaoLogisticsDetail>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::TaobaoLogisticsDetailResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_ORDER_LOGISTICS_DETAIL_GET,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> TaobaoOrderUpdateWarehouse<'a> {
+        /**Sends `taobao_order_update_warehouse` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_order_update_warehouse`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_ORDER_UPDATE_WAREHOUSE,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `taobao_order_update_warehouse` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_update_warehouse`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_ORDER_UPDATE_WAREHOUSE,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> TaobaoProductBatchCheck<'a> {
+        /**Sends `taobao_product_batch_check` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<
+                    types::TaobaoProductBatchCheckResponse,
+                >,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_product_batch_check`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<
+                    types::TaobaoProductBatchCheckResponse,
+                >,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::TaobaoProductBatchCheckResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_PRODUCT_BATCH_CHECK,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `taobao_product_batch_check` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::TaobaoBatchCheckResult>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_batch_check`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::TaobaoBatchCheckResult>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::TaobaoProductBatchCheckResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_PRODUCT_BATCH_CHECK,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> TaobaoProductGet<'a> {
+        /**Sends `taobao_product_get` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::TaobaoProductGetResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_product_get`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::TaobaoProductGetResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::TaobaoProductGetResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_PRODUCT_GET,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `taobao_product_get` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::TaobaoProduct>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_get`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::TaobaoProduct>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::TaobaoProductGetResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_PRODUCT_GET,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> TaobaoProductItemSearch<'a> {
+        /**Sends `taobao_product_item_search` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_product_item_search`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_PRODUCT_ITEM_SEARCH,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `taobao_product_item_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_item_search`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_PRODUCT_ITEM_SEARCH,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> TaobaoProductSourceSearch<'a> {
+        /**Sends `taobao_product_source_search` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<
+                    types::TaobaoProductSourceSearchResponse,
+                >,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_product_source_search`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<
+                    types::TaobaoProductSourceSearchResponse,
+                >,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::TaobaoProductSourceSearchResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_PRODUCT_SOURCE_SEARCH,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `taobao_product_source_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::TaobaoSourceProduct>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_source_search`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::TaobaoSourceProduct>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::TaobaoProductSourceSearchResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_PRODUCT_SOURCE_SEARCH,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> TaobaoRefundCancel<'a> {
+        /**Sends `taobao_refund_cancel` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::TaobaoRefundCancelResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_refund_cancel`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::TaobaoRefundCancelResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::TaobaoRefundCancelResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_REFUND_CANCEL,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `taobao_refund_cancel` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::TaobaoRefundCancelResult>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_cancel`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::TaobaoRefundCancelResult>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::TaobaoRefundCancelResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_REFUND_CANCEL,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> TaobaoRefundDetail<'a> {
+        /**Sends `taobao_refund_detail` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::TaobaoRefundDetailResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_refund_detail`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::TaobaoRefundDetailResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::TaobaoRefundDetailResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_REFUND_DETAIL,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `taobao_refund_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::TaobaoRefundDetail>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_detail`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::TaobaoRefundDetail>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::TaobaoRefundDetailResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_REFUND_DETAIL,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> TaobaoRefundList<'a> {
+        /**Sends `taobao_refund_list` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_refund_list`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_REFUND_LIST,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `taobao_refund_list` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_list`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_REFUND_LIST,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> TaobaoRefundMessageSubmit<'a> {
+        /**Sends `taobao_refund_message_submit` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_refund_message_submit`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::UndocumentedEnvelope>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_REFUND_MESSAGE_SUBMIT,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `taobao_refund_message_submit` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_message_submit`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<::serde_json::Value>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::UndocumentedEnvelope,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_REFUND_MESSAGE_SUBMIT,
+                self.request(),
+                options,
+            )
+        }
+    }
+    impl<'a> TaobaoRefundRender<'a> {
+        /**Sends `taobao_refund_render` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
+
+It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
+
+# Errors
+
+As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::TaobaoRefundRenderResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.send_with(::std::default::Default::default())
+        }
+        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_refund_render`.
+
+# Errors
+
+As [`send`](Self::send).*/
+        pub fn send_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::progenitor_client::ResponseValue<types::TaobaoRefundRenderResponse>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::send::<
+                types::TaobaoRefundRenderResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_REFUND_RENDER,
+                self.request(),
+                options,
+            )
+        }
+        /**Sends `taobao_refund_render` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
+
+Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
+
+# Errors
+
+[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
+
+# Cancel safety
+
+Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        pub fn call(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::TaobaoRefundRender>,
+                crate::Error,
+            >,
+        > + 'a {
+            self.call_with(::std::default::Default::default())
+        }
+        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_render`.
+
+# Errors
+
+As [`call`](Self::call).*/
+        pub fn call_with(
+            self,
+            options: crate::CallOptions,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                crate::Reply<types::TaobaoRefundRender>,
+                crate::Error,
+            >,
+        > + 'a {
+            let client = self.client;
+            crate::step::call::<
+                types::TaobaoRefundRenderResponse,
+            >(
+                &client.client,
+                &client.inner,
+                &crate::operations::by_id::TAOBAO_REFUND_RENDER,
+                self.request(),
+                options,
+            )
         }
     }
     impl<'a> AlibabaProductImageSearch<'a> {
@@ -24599,38 +28030,7 @@ pub mod prelude {
 mod envelopes {
     #[allow(unused_imports)]
     use super::types::*;
-    use super::{builder, types};
-    impl builder::AlibabaCartCreateOrder<'_> {
-        /**Sends `alibaba_cart_create_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_create_order`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_cart_create_order",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
+    use super::types;
     impl crate::envelope::Envelope for types::UndocumentedEnvelope {
         type Data = ::serde_json::Value;
         fn into_parts(
@@ -24644,31 +28044,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
                     msg: self.msg,
                 },
                 Some(self.data.unwrap_or_default()),
-            )
-        }
-    }
-    impl builder::AlibabaCartEditQuantity<'_> {
-        /**Sends `alibaba_cart_edit_quantity` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_edit_quantity`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
-        > {
-            crate::call::run_call(
-                "alibaba_cart_edit_quantity",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -24688,31 +28063,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             )
         }
     }
-    impl builder::AlibabaCartList<'_> {
-        /**Sends `alibaba_cart_list` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<AlibabaCart>, crate::Error>,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_list`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<AlibabaCart>, crate::Error>,
-        > {
-            crate::call::run_call(
-                "alibaba_cart_list",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
     impl crate::envelope::Envelope for types::AlibabaCartListResponse {
         type Data = AlibabaCart;
         fn into_parts(
@@ -24726,68 +28076,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
                     msg: self.msg,
                 },
                 self.data,
-            )
-        }
-    }
-    impl builder::AlibabaCartPreviewOrder<'_> {
-        /**Sends `alibaba_cart_preview_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_preview_order`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_cart_preview_order",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::AlibabaOrderBatchCreate<'_> {
-        /**Sends `alibaba_order_batch_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::std::vec::Vec<AlibabaOrderResult>>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_batch_create`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::std::vec::Vec<AlibabaOrderResult>>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_order_batch_create",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -24807,93 +28095,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             )
         }
     }
-    impl builder::AlibabaOrderBatchPreview<'_> {
-        /**Sends `alibaba_order_batch_preview` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_batch_preview`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_order_batch_preview",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::AlibabaOrderBatchSubmitToPay<'_> {
-        /**Sends `alibaba_order_batch_submit_to_pay` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_batch_submit_to_pay`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_order_batch_submit_to_pay",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::AlibabaOrderCancel<'_> {
-        /**Sends `alibaba_order_cancel` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_cancel`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
-        > {
-            crate::call::run_call(
-                "alibaba_order_cancel",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
     impl crate::envelope::Envelope for types::AlibabaOrderCancelResponse {
         type Data = bool;
         fn into_parts(
@@ -24907,37 +28108,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
                     msg: self.msg,
                 },
                 self.data,
-            )
-        }
-    }
-    impl builder::AlibabaOrderConfirmReceipt<'_> {
-        /**Sends `alibaba_order_confirm_receipt` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<AlibabaConfirmReceiptResult>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_confirm_receipt`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<AlibabaConfirmReceiptResult>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_order_confirm_receipt",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -24957,124 +28127,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             )
         }
     }
-    impl builder::AlibabaOrderCreate<'_> {
-        /**Sends `alibaba_order_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_create`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_order_create",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::AlibabaOrderDetail<'_> {
-        /**Sends `alibaba_order_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_detail`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_order_detail",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::AlibabaOrderPage<'_> {
-        /**Sends `alibaba_order_page` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_page`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_order_page",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::AlibabaOrderPayUrl<'_> {
-        /**Sends `alibaba_order_pay_url` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<AlibabaPayOrder>, crate::Error>,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_pay_url`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<AlibabaPayOrder>, crate::Error>,
-        > {
-            crate::call::run_call(
-                "alibaba_order_pay_url",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
     impl crate::envelope::Envelope for types::AlibabaOrderPayUrlResponse {
         type Data = AlibabaPayOrder;
         fn into_parts(
@@ -25088,99 +28140,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
                     msg: self.msg,
                 },
                 self.data,
-            )
-        }
-    }
-    impl builder::AlibabaOrderPreview<'_> {
-        /**Sends `alibaba_order_preview` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_preview`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_order_preview",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::AlibabaProductDecryptOpenUid<'_> {
-        /**Sends `alibaba_product_decrypt_open_uid` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_decrypt_open_uid`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_product_decrypt_open_uid",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::AlibabaProductDetail<'_> {
-        /**Sends `alibaba_product_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<AlibabaProductDetail>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_detail`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<AlibabaProductDetail>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_product_detail",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25200,37 +28159,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             )
         }
     }
-    impl builder::AlibabaProductImageSearch<'_> {
-        /**Sends `alibaba_product_image_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<AlibabaProductPage>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_image_search`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<AlibabaProductPage>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_product_image_search",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
     impl crate::envelope::Envelope for types::AlibabaProductSearchResponse {
         type Data = AlibabaProductPage;
         fn into_parts(
@@ -25244,99 +28172,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
                     msg: self.msg,
                 },
                 self.data,
-            )
-        }
-    }
-    impl builder::AlibabaProductKeywordSearch<'_> {
-        /**Sends `alibaba_product_keyword_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<AlibabaProductPage>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_keyword_search`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<AlibabaProductPage>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_product_keyword_search",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::AlibabaProductRelatedRecommend<'_> {
-        /**Sends `alibaba_product_related_recommend` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_related_recommend`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_product_related_recommend",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::AlibabaProductStoreSearch<'_> {
-        /**Sends `alibaba_product_store_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<AlibabaStoreProductPage>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_store_search`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<AlibabaStoreProductPage>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_product_store_search",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25356,37 +28191,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             )
         }
     }
-    impl builder::AlibabaRefundCreate<'_> {
-        /**Sends `alibaba_refund_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<AlibabaRefundCreateResult>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_refund_create`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<AlibabaRefundCreateResult>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_refund_create",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
     impl crate::envelope::Envelope for types::AlibabaRefundCreateResponse {
         type Data = AlibabaRefundCreateResult;
         fn into_parts(
@@ -25400,62 +28204,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
                     msg: self.msg,
                 },
                 self.data,
-            )
-        }
-    }
-    impl builder::AlibabaRefundReturnGoods<'_> {
-        /**Sends `alibaba_refund_return_goods` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_refund_return_goods`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "alibaba_refund_return_goods",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::OpenAddressAddOrUpdate<'_> {
-        /**Sends `open_address_add_or_update` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<()>, crate::Error>,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `open_address_add_or_update`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<()>, crate::Error>,
-        > {
-            crate::call::run_call(
-                "open_address_add_or_update",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25475,254 +28223,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             )
         }
     }
-    impl builder::OpenLogisticsItemPrice<'_> {
-        /**Sends `open_logistics_item_price` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_item_price`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "open_logistics_item_price",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::OpenLogisticsOrderBookingFreight<'_> {
-        /**Sends `open_logistics_order_booking_freight` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_order_booking_freight`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "open_logistics_order_booking_freight",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::OpenLogisticsOrderRenderFreight<'_> {
-        /**Sends `open_logistics_order_render_freight` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_order_render_freight`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "open_logistics_order_render_freight",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::OpenLogisticsUpdateInfo<'_> {
-        /**Sends `open_logistics_update_info` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_update_info`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "open_logistics_update_info",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::TaobaoCartAdd<'_> {
-        /**Sends `taobao_cart_add` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_cart_add`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "taobao_cart_add",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::TaobaoCartCreateOrder<'_> {
-        /**Sends `taobao_cart_create_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_cart_create_order`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "taobao_cart_create_order",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::TaobaoOrderCreate<'_> {
-        /**Sends `taobao_order_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_create`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "taobao_order_create",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::TaobaoOrderImLinkGet<'_> {
-        /**Sends `taobao_order_im_link_get` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::std::string::String>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_im_link_get`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::std::string::String>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "taobao_order_im_link_get",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
     impl crate::envelope::Envelope for types::TaobaoImLinkResponse {
         type Data = ::std::string::String;
         fn into_parts(
@@ -25736,37 +28236,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
                     msg: self.msg,
                 },
                 self.data,
-            )
-        }
-    }
-    impl builder::TaobaoOrderLogisticsDetailGet<'_> {
-        /**Sends `taobao_order_logistics_detail_get` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<TaobaoLogisticsDetail>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_logistics_detail_get`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<TaobaoLogisticsDetail>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "taobao_order_logistics_detail_get",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25786,68 +28255,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             )
         }
     }
-    impl builder::TaobaoOrderUpdateWarehouse<'_> {
-        /**Sends `taobao_order_update_warehouse` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_update_warehouse`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "taobao_order_update_warehouse",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::TaobaoProductBatchCheck<'_> {
-        /**Sends `taobao_product_batch_check` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<TaobaoBatchCheckResult>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_batch_check`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<TaobaoBatchCheckResult>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "taobao_product_batch_check",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
     impl crate::envelope::Envelope for types::TaobaoProductBatchCheckResponse {
         type Data = TaobaoBatchCheckResult;
         fn into_parts(
@@ -25861,31 +28268,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
                     msg: self.msg,
                 },
                 self.data,
-            )
-        }
-    }
-    impl builder::TaobaoProductGet<'_> {
-        /**Sends `taobao_product_get` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<TaobaoProduct>, crate::Error>,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_get`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<TaobaoProduct>, crate::Error>,
-        > {
-            crate::call::run_call(
-                "taobao_product_get",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -25905,68 +28287,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             )
         }
     }
-    impl builder::TaobaoProductItemSearch<'_> {
-        /**Sends `taobao_product_item_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_item_search`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "taobao_product_item_search",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::TaobaoProductSourceSearch<'_> {
-        /**Sends `taobao_product_source_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<TaobaoSourceProduct>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_source_search`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<TaobaoSourceProduct>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "taobao_product_source_search",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
     impl crate::envelope::Envelope for types::TaobaoProductSourceSearchResponse {
         type Data = TaobaoSourceProduct;
         fn into_parts(
@@ -25980,37 +28300,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
                     msg: self.msg,
                 },
                 self.data,
-            )
-        }
-    }
-    impl builder::TaobaoRefundCancel<'_> {
-        /**Sends `taobao_refund_cancel` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<TaobaoRefundCancelResult>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_cancel`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<TaobaoRefundCancelResult>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "taobao_refund_cancel",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }
@@ -26030,37 +28319,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
             )
         }
     }
-    impl builder::TaobaoRefundDetail<'_> {
-        /**Sends `taobao_refund_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<TaobaoRefundDetail>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_detail`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<TaobaoRefundDetail>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "taobao_refund_detail",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
     impl crate::envelope::Envelope for types::TaobaoRefundDetailResponse {
         type Data = TaobaoRefundDetail;
         fn into_parts(
@@ -26074,99 +28332,6 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
                     msg: self.msg,
                 },
                 self.data,
-            )
-        }
-    }
-    impl builder::TaobaoRefundList<'_> {
-        /**Sends `taobao_refund_list` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_list`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "taobao_refund_list",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::TaobaoRefundMessageSubmit<'_> {
-        /**Sends `taobao_refund_message_submit` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_message_submit`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "taobao_refund_message_submit",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
-            )
-        }
-    }
-    impl builder::TaobaoRefundRender<'_> {
-        /**Sends `taobao_refund_render` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.*/
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<TaobaoRefundRender>,
-                crate::Error,
-            >,
-        > {
-            self.call_with(::std::default::Default::default())
-        }
-        ///Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_render`.
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<TaobaoRefundRender>,
-                crate::Error,
-            >,
-        > {
-            crate::call::run_call(
-                "taobao_refund_render",
-                options,
-                async move { crate::envelope::finish(self.send().await) },
             )
         }
     }

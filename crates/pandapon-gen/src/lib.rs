@@ -53,8 +53,6 @@
 // same paths work here and in the generated CLI and mocks.
 extern crate self as pandapon_gen;
 
-mod body;
-mod call;
 pub mod callback;
 mod client;
 mod enums;
@@ -70,11 +68,8 @@ mod json;
 mod operations;
 mod pages;
 mod request;
+mod step;
 
-pub use body::{DEFAULT_MAX_RESPONSE_BYTES, StallPolicy, error_body};
-pub use call::{CallOptions, Retry, RetryPolicy, is_read_only};
-#[doc(hidden)]
-pub use client::ClientState;
 pub use client::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_ACCESS_KEY,
     ENV_ACCESS_SECRET, ENV_BASE_URL, ENV_CLOCK_OFFSET_MS, ENV_MAX_RESPONSE_BYTES,
@@ -82,7 +77,9 @@ pub use client::{
 };
 pub use enums::{MessagePlatform, MessageType, OrderStatus};
 pub use envelope::{Envelope, Meta, Reply, SUCCESS_CODE, decode_response};
-pub use error::{ApiError, BodyExcerpt, ConfigError, EXCERPT_LIMIT, Error, Outcome};
+pub use error::{
+    ApiError, BodyExcerpt, ConfigError, EXCERPT_LIMIT, Error, Outcome, escape_controls,
+};
 /// The stream trait of [`Pages`] and [`Items`] (poll them with
 /// `futures_util::StreamExt::next` or any stream adapter).
 pub use futures_core::Stream;
@@ -96,18 +93,26 @@ pub use request::{
 };
 /// The HTTP method of an any-path call ([`Client::request`]).
 pub use reqwest::Method;
+pub use step::CallOptions;
+#[doc(hidden)]
+pub use step::ClientState;
+pub use step::body::{DEFAULT_MAX_RESPONSE_BYTES, StallPolicy};
+pub use step::decode::{DECODE_ALLOWANCE, DEFAULT_DECODE_RATIO};
+pub use step::retry::{Retry, RetryPolicy};
 
 /// The signing layer, re-exported so that one dependency is enough.
 pub use pandapon_auth as auth;
 pub use pandapon_auth::{Credentials, TimestampUnit};
 
-/// What the raw `send()` of each builder returns, from `progenitor-client`.
-pub use progenitor_client::{Error as SendError, ResponseValue};
+/// What the raw `send()` of each builder returns on success: the decoded
+/// envelope with the status and headers, from `progenitor-client`.
+pub use progenitor_client::ResponseValue;
 
-/// True when a raw `send()` failed only because the client is a dry run
-/// ([`ClientBuilder::dry_run`]): the request was signed and shown, not sent.
-pub fn is_dry_run_stop<E>(error: &SendError<E>) -> bool {
-    matches!(error, SendError::Custom(msg) if msg == client::DRY_RUN_STOP)
+/// Whether `operation` is read-only by the spec (`false` for a name the
+/// spec does not have). The operation table, [`OPERATIONS`], is what the
+/// retry rules read; this is a shortcut for looking an operation up.
+pub fn is_read_only(operation: &str) -> bool {
+    operations::operation(operation).is_some_and(|op| op.read_only)
 }
 
 // The crate README (the crates.io page) is tested too.

@@ -20,344 +20,391 @@ pub struct Operation {
     /// `x-pandapon-paginated`: its builder has `pages()` and `items()`.
     pub paginated: bool,
 }
-/// Every operation of the spec, sorted by id.
-pub const OPERATIONS: &[Operation] = &[
-    Operation {
+/// Each operation's row by its id in upper case: what each generated
+/// call hands the call step, with no lookup.
+pub(crate) mod by_id {
+    use super::Operation;
+    pub(crate) const ALIBABA_CART_CREATE_ORDER: Operation = Operation {
         id: "alibaba_cart_create_order",
         method: "POST",
         path: "/alibaba/cart/create/order",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_CART_EDIT_QUANTITY: Operation = Operation {
         id: "alibaba_cart_edit_quantity",
         method: "POST",
         path: "/alibaba/cart/edit-quantity",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_CART_LIST: Operation = Operation {
         id: "alibaba_cart_list",
         method: "GET",
         path: "/v2/alibaba/cart/list",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_CART_PREVIEW_ORDER: Operation = Operation {
         id: "alibaba_cart_preview_order",
         method: "POST",
         path: "/alibaba/cart/preview/order",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_ORDER_BATCH_CREATE: Operation = Operation {
         id: "alibaba_order_batch_create",
         method: "POST",
         path: "/v2/alibaba/order/batch/create",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_ORDER_BATCH_PREVIEW: Operation = Operation {
         id: "alibaba_order_batch_preview",
         method: "POST",
         path: "/alibaba/order/create/previewbatch",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_ORDER_BATCH_SUBMIT_TO_PAY: Operation = Operation {
         id: "alibaba_order_batch_submit_to_pay",
         method: "POST",
         path: "/alibaba/order/batch/submit/to/pay",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_ORDER_CANCEL: Operation = Operation {
         id: "alibaba_order_cancel",
         method: "POST",
         path: "/v2/alibaba/order/cancel",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_ORDER_CONFIRM_RECEIPT: Operation = Operation {
         id: "alibaba_order_confirm_receipt",
         method: "POST",
         path: "/alibaba/order/receivegoods",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_ORDER_CREATE: Operation = Operation {
         id: "alibaba_order_create",
         method: "POST",
         path: "/v2/alibaba/order/create",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_ORDER_DETAIL: Operation = Operation {
         id: "alibaba_order_detail",
         method: "POST",
         path: "/alibaba/order/detail",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_ORDER_PAGE: Operation = Operation {
         id: "alibaba_order_page",
         method: "POST",
         path: "/v2/alibaba/order/page",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_ORDER_PAY_URL: Operation = Operation {
         id: "alibaba_order_pay_url",
         method: "GET",
         path: "/v2/alibaba/order/pay/url",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_ORDER_PREVIEW: Operation = Operation {
         id: "alibaba_order_preview",
         method: "POST",
         path: "/v2/alibaba/order/create/preview",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_PRODUCT_DECRYPT_OPEN_UID: Operation = Operation {
         id: "alibaba_product_decrypt_open_uid",
         method: "POST",
         path: "/alibaba/product/openuid/decrypt",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_PRODUCT_DETAIL: Operation = Operation {
         id: "alibaba_product_detail",
         method: "POST",
         path: "/alibaba/product/detail/get",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_PRODUCT_IMAGE_SEARCH: Operation = Operation {
         id: "alibaba_product_image_search",
         method: "POST",
         path: "/v2/alibaba/product/image/query",
         read_only: true,
         query_signed: false,
         paginated: true,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_PRODUCT_KEYWORD_SEARCH: Operation = Operation {
         id: "alibaba_product_keyword_search",
         method: "POST",
         path: "/v2/alibaba/product/keywords/query",
         read_only: true,
         query_signed: false,
         paginated: true,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_PRODUCT_RELATED_RECOMMEND: Operation = Operation {
         id: "alibaba_product_related_recommend",
         method: "POST",
         path: "/v2/alibaba/product/productRelatedRecommendQuery",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_PRODUCT_STORE_SEARCH: Operation = Operation {
         id: "alibaba_product_store_search",
         method: "POST",
         path: "/v2/alibaba/product/query/selleroffer",
         read_only: true,
         query_signed: false,
         paginated: true,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_REFUND_CREATE: Operation = Operation {
         id: "alibaba_refund_create",
         method: "POST",
         path: "/v2/alibaba/refund/detail/create",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const ALIBABA_REFUND_RETURN_GOODS: Operation = Operation {
         id: "alibaba_refund_return_goods",
         method: "POST",
         path: "/alibaba/refund/goods/return",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const OPEN_ADDRESS_ADD_OR_UPDATE: Operation = Operation {
         id: "open_address_add_or_update",
         method: "POST",
         path: "/v2/open/address/addOrUpdate",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const OPEN_LOGISTICS_ITEM_PRICE: Operation = Operation {
         id: "open_logistics_item_price",
         method: "POST",
         path: "/v2/open/pp/logistics/itemLogisticsPrice",
         read_only: true,
         query_signed: true,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const OPEN_LOGISTICS_ORDER_BOOKING_FREIGHT: Operation = Operation {
         id: "open_logistics_order_booking_freight",
         method: "POST",
         path: "/open/pp/logistics/orderBookingFreight",
         read_only: false,
         query_signed: true,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const OPEN_LOGISTICS_ORDER_RENDER_FREIGHT: Operation = Operation {
         id: "open_logistics_order_render_freight",
         method: "POST",
         path: "/v2/open/pp/logistics/orderRenderFreight",
         read_only: true,
         query_signed: true,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const OPEN_LOGISTICS_UPDATE_INFO: Operation = Operation {
         id: "open_logistics_update_info",
         method: "POST",
         path: "/open/pp/logistics/updateLogisticInfo",
         read_only: false,
         query_signed: true,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const TAOBAO_CART_ADD: Operation = Operation {
         id: "taobao_cart_add",
         method: "POST",
         path: "/v2/taobao/cart/add",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const TAOBAO_CART_CREATE_ORDER: Operation = Operation {
         id: "taobao_cart_create_order",
         method: "POST",
         path: "/open/cart/create/order",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const TAOBAO_ORDER_CREATE: Operation = Operation {
         id: "taobao_order_create",
         method: "POST",
         path: "/open/order",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const TAOBAO_ORDER_IM_LINK_GET: Operation = Operation {
         id: "taobao_order_im_link_get",
         method: "POST",
         path: "/open/order/page/link/get",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const TAOBAO_ORDER_LOGISTICS_DETAIL_GET: Operation = Operation {
         id: "taobao_order_logistics_detail_get",
         method: "GET",
         path: "/v2/taobao/order/logistics/detail/get",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const TAOBAO_ORDER_UPDATE_WAREHOUSE: Operation = Operation {
         id: "taobao_order_update_warehouse",
         method: "POST",
         path: "/open/order/updateWarehouse",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const TAOBAO_PRODUCT_BATCH_CHECK: Operation = Operation {
         id: "taobao_product_batch_check",
         method: "POST",
         path: "/open/product/batch/check",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const TAOBAO_PRODUCT_GET: Operation = Operation {
         id: "taobao_product_get",
         method: "GET",
         path: "/v2/taobao/product/get",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const TAOBAO_PRODUCT_ITEM_SEARCH: Operation = Operation {
         id: "taobao_product_item_search",
         method: "POST",
         path: "/v2/taobao/product/item/search",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const TAOBAO_PRODUCT_SOURCE_SEARCH: Operation = Operation {
         id: "taobao_product_source_search",
         method: "POST",
         path: "/open/product/source/get",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const TAOBAO_REFUND_CANCEL: Operation = Operation {
         id: "taobao_refund_cancel",
         method: "GET",
         path: "/v2/taobao/order/refund/cancel/{refundId}",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const TAOBAO_REFUND_DETAIL: Operation = Operation {
         id: "taobao_refund_detail",
         method: "GET",
         path: "/v2/taobao/order/refund/query",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const TAOBAO_REFUND_LIST: Operation = Operation {
         id: "taobao_refund_list",
         method: "POST",
         path: "/open/order/refund/queryList",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const TAOBAO_REFUND_MESSAGE_SUBMIT: Operation = Operation {
         id: "taobao_refund_message_submit",
         method: "POST",
         path: "/open/order/refund/submit/message",
         read_only: false,
         query_signed: false,
         paginated: false,
-    },
-    Operation {
+    };
+    pub(crate) const TAOBAO_REFUND_RENDER: Operation = Operation {
         id: "taobao_refund_render",
         method: "POST",
         path: "/v2/taobao/order/refund/render",
         read_only: true,
         query_signed: false,
         paginated: false,
-    },
+    };
+}
+/// Every operation of the spec, sorted by id.
+pub const OPERATIONS: &[Operation] = &[
+    by_id::ALIBABA_CART_CREATE_ORDER,
+    by_id::ALIBABA_CART_EDIT_QUANTITY,
+    by_id::ALIBABA_CART_LIST,
+    by_id::ALIBABA_CART_PREVIEW_ORDER,
+    by_id::ALIBABA_ORDER_BATCH_CREATE,
+    by_id::ALIBABA_ORDER_BATCH_PREVIEW,
+    by_id::ALIBABA_ORDER_BATCH_SUBMIT_TO_PAY,
+    by_id::ALIBABA_ORDER_CANCEL,
+    by_id::ALIBABA_ORDER_CONFIRM_RECEIPT,
+    by_id::ALIBABA_ORDER_CREATE,
+    by_id::ALIBABA_ORDER_DETAIL,
+    by_id::ALIBABA_ORDER_PAGE,
+    by_id::ALIBABA_ORDER_PAY_URL,
+    by_id::ALIBABA_ORDER_PREVIEW,
+    by_id::ALIBABA_PRODUCT_DECRYPT_OPEN_UID,
+    by_id::ALIBABA_PRODUCT_DETAIL,
+    by_id::ALIBABA_PRODUCT_IMAGE_SEARCH,
+    by_id::ALIBABA_PRODUCT_KEYWORD_SEARCH,
+    by_id::ALIBABA_PRODUCT_RELATED_RECOMMEND,
+    by_id::ALIBABA_PRODUCT_STORE_SEARCH,
+    by_id::ALIBABA_REFUND_CREATE,
+    by_id::ALIBABA_REFUND_RETURN_GOODS,
+    by_id::OPEN_ADDRESS_ADD_OR_UPDATE,
+    by_id::OPEN_LOGISTICS_ITEM_PRICE,
+    by_id::OPEN_LOGISTICS_ORDER_BOOKING_FREIGHT,
+    by_id::OPEN_LOGISTICS_ORDER_RENDER_FREIGHT,
+    by_id::OPEN_LOGISTICS_UPDATE_INFO,
+    by_id::TAOBAO_CART_ADD,
+    by_id::TAOBAO_CART_CREATE_ORDER,
+    by_id::TAOBAO_ORDER_CREATE,
+    by_id::TAOBAO_ORDER_IM_LINK_GET,
+    by_id::TAOBAO_ORDER_LOGISTICS_DETAIL_GET,
+    by_id::TAOBAO_ORDER_UPDATE_WAREHOUSE,
+    by_id::TAOBAO_PRODUCT_BATCH_CHECK,
+    by_id::TAOBAO_PRODUCT_GET,
+    by_id::TAOBAO_PRODUCT_ITEM_SEARCH,
+    by_id::TAOBAO_PRODUCT_SOURCE_SEARCH,
+    by_id::TAOBAO_REFUND_CANCEL,
+    by_id::TAOBAO_REFUND_DETAIL,
+    by_id::TAOBAO_REFUND_LIST,
+    by_id::TAOBAO_REFUND_MESSAGE_SUBMIT,
+    by_id::TAOBAO_REFUND_RENDER,
 ];
 /// The operation named `id`, if the spec has it.
 pub fn operation(id: &str) -> ::std::option::Option<&'static Operation> {

@@ -4,13 +4,14 @@
 
 use std::future::Future;
 
-use progenitor_client::{ClientHooks, OperationInfo, ResponseValue};
+use progenitor_client::ResponseValue;
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::envelope::{Envelope, Meta, finish};
+use crate::envelope::{Envelope, Meta};
+use crate::step::{Rules, classify};
 use crate::{CallOptions, Client, Error, Reply, Retry};
 
 /// The operation name an any-path call carries in tracing spans and hooks.
@@ -98,46 +99,97 @@ impl<'a> AnyRequest<'a> {
     /// Sends the call and unwraps PandaPon's envelope into `Reply<T>`: `Ok`
     /// only when `code` is 200. Use `T = serde_json::Value` for `data` as it
     /// came, and `T = ()` for an envelope with no `data`.
-    pub fn call<T: DeserializeOwned>(self) -> impl Future<Output = Result<Reply<T>, Error>> + 'a {
+    ///
+    /// # Errors
+    ///
+    /// As a generated operation's `call()`: the path or body is refused
+    /// before sending ([`Error::InvalidRequest`]), or the call failed; see
+    /// [`Error::outcome`] for whether it may have taken effect.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future stops the call. If a write was already sent, its
+    /// outcome is then unknown, as for a timeout.
+    pub fn call<T: DeserializeOwned + 'a>(
+        self,
+    ) -> impl Future<Output = Result<Reply<T>, Error>> + 'a {
         self.call_with(CallOptions::default())
     }
 
     /// Like [`call`](Self::call), with per-call options. A call marked
     /// [`read_only`](Self::read_only) with [`Retry::Auto`] retries as a read.
-    pub fn call_with<T: DeserializeOwned>(
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Self::call).
+    pub fn call_with<T: DeserializeOwned + 'a>(
         self,
         options: CallOptions,
     ) -> impl Future<Output = Result<Reply<T>, Error>> + 'a {
-        let options = self.options(options);
-        crate::call::run_call(ANY_PATH_OPERATION, options, async move {
-            finish(self.send_once::<T>().await)
-        })
+        let (client, rules, request, options) = self.into_parts(options);
+        let ratio = client.inner.limits.decode_ratio;
+        crate::step::start(
+            &client.client,
+            &client.inner,
+            rules,
+            request,
+            options,
+            move |answer| classify::envelope(classify::decode::<AnyEnvelope<T>>(answer, ratio)?),
+        )
     }
 
     /// Sends the call and returns the envelope as it came; the `code`
     /// check is the caller's (as a generated operation's `send()`). Retries
     /// follow [`read_only`](Self::read_only) as for [`call`](Self::call).
-    pub async fn send<T: DeserializeOwned>(
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Self::call), except that a business error inside HTTP 200
+    /// is an `Ok` envelope.
+    pub fn send<T: DeserializeOwned + 'a>(
         self,
-    ) -> Result<ResponseValue<AnyEnvelope<T>>, progenitor_client::Error<()>> {
-        let options = self.options(CallOptions::default());
-        crate::call::with_options(options, self.send_once()).await
+    ) -> impl Future<Output = Result<ResponseValue<AnyEnvelope<T>>, Error>> + 'a {
+        let (client, rules, request, options) = self.into_parts(CallOptions::default());
+        let ratio = client.inner.limits.decode_ratio;
+        crate::step::start(
+            &client.client,
+            &client.inner,
+            rules,
+            request,
+            options,
+            move |answer| classify::decode::<AnyEnvelope<T>>(answer, ratio),
+        )
     }
 
-    /// `options`, with the retry rule of a read when the call is marked
+    /// The client, the rules, the request (or why it cannot be sent) and the
+    /// options, with the retry rule of a read when the call is marked
     /// read-only and the options leave it to the operation.
-    fn options(&self, options: CallOptions) -> CallOptions {
-        if self.read_only && options.retry == Retry::Auto {
+    fn into_parts(
+        self,
+        options: CallOptions,
+    ) -> (
+        &'a Client,
+        Rules,
+        Result<reqwest::Request, Error>,
+        CallOptions,
+    ) {
+        let options = if self.read_only && options.retry == Retry::Auto {
             options.retry(Retry::Always)
         } else {
             options
-        }
+        };
+        let rules = Rules {
+            id: ANY_PATH_OPERATION,
+            read_only: self.read_only,
+            query_signed: is_query_signed_path(&self.path),
+        };
+        let client = self.client;
+        (client, rules, self.build(), options)
     }
 
-    async fn send_once<T: DeserializeOwned>(
-        self,
-    ) -> Result<ResponseValue<AnyEnvelope<T>>, progenitor_client::Error<()>> {
-        use progenitor_client::Error as P;
+    /// The request: the path checked and joined to the base URL as written,
+    /// the query and the body.
+    fn build(self) -> Result<reqwest::Request, Error> {
         let Self {
             client,
             method,
@@ -146,13 +198,11 @@ impl<'a> AnyRequest<'a> {
             body,
             read_only: _,
         } = self;
-        if !path.starts_with('/') {
-            return Err(P::InvalidRequest(format!(
-                "the path must start with `/`: {path:?}"
-            )));
+        if let Some(problem) = crate::step::path::any_path_problem(&path) {
+            return Err(Error::InvalidRequest(problem));
         }
-        let body = body.transpose().map_err(P::InvalidRequest)?;
-        let url = format!("{}{}", client.baseurl, path);
+        let body = body.transpose().map_err(Error::InvalidRequest)?;
+        let url = crate::step::url(&client.inner, &path);
         let mut builder = client
             .client
             .request(method, url)
@@ -165,18 +215,18 @@ impl<'a> AnyRequest<'a> {
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                 .body(bytes);
         }
-        let mut request = builder.build()?;
-        let info = OperationInfo {
-            operation_id: ANY_PATH_OPERATION,
-        };
-        client.pre(&mut request, &info).await?;
-        let result = client.exec(request, &info).await;
-        client.post(&result, &info).await?;
-        let response = result?;
-        match response.status().as_u16() {
-            200 => crate::body::from_response(response).await,
-            _ => Err(P::UnexpectedResponse(response)),
+        let request = builder
+            .build()
+            .map_err(|e| Error::InvalidRequest(format!("building the request: {e}")))?;
+        // The checks above leave the parser nothing to rewrite; should it
+        // still have, the signed request would go elsewhere: refuse it.
+        if !request.url().path().ends_with(path.as_str()) {
+            return Err(Error::InvalidRequest(format!(
+                "the path {path:?} would be sent as {:?}",
+                request.url().path()
+            )));
         }
+        Ok(request)
     }
 }
 

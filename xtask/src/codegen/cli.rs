@@ -1,21 +1,170 @@
-//! The CLI's generated file: progenitor's clap commands.
+//! The CLI's generated file: progenitor's clap commands and argument
+//! handling, and an async dispatch of our own.
+//!
+//! progenitor's CLI output is a `Cli<T: CliConfig>` whose `execute_*`
+//! methods parse the arguments into a builder, call configurable hooks and
+//! send. The pass keeps the commands (`cli_*`, `get_command`) and the
+//! argument handling, turns each `execute_*` into `request_*`, which
+//! returns the builder with the arguments applied, and drops the hooks. It
+//! then writes `dispatch`: one arm per operation that makes the call
+//! through the SDK's `call()` (the SDK's one step and classifier) and hands
+//! the result to the CLI's output functions; the paginated operations' arms
+//! stream every page with `--all`.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, ensure};
 use progenitor::Generator;
+use quote::{ToTokens, format_ident, quote};
 
-use super::{progenitor_err, render, sdk_settings};
-use crate::on_unknown;
+use super::{pascal, progenitor_err, render, sdk_settings};
+use crate::{on_unknown, paging};
 
 /// Path of the CLI's generated module.
 pub const CLI_OUT: &str = "crates/pandapon-cli/src/generated.rs";
 
-/// Generates the CLI's `generated.rs`: progenitor's clap commands.
+/// Generates the CLI's `generated.rs`.
 pub fn generate_cli(spec: &openapiv3::OpenAPI) -> Result<String> {
     let spec = &on_unknown::annotate(spec)?;
     let mut generator = Generator::new(&sdk_settings(spec)?);
-    // The CLI's `sdk` module re-exports the SDK with progenitor's error type,
-    // which the generated hooks expect under the name `Error`.
     let tokens = generator.cli(spec, "crate::sdk").map_err(progenitor_err)?;
     let file: syn::File = syn::parse2(tokens).context("parsing progenitor's CLI output")?;
+    let paginated: Vec<String> = paging::paginated(spec)?
+        .into_iter()
+        .map(|p| p.operation_id)
+        .collect();
+    let file = rework(file, &paginated)?;
     Ok(render(&file))
+}
+
+/// progenitor's CLI output, reworked as the module doc says.
+fn rework(file: syn::File, paginated: &[String]) -> Result<syn::File> {
+    let mut uses = Vec::new();
+    let mut commands = Vec::new();
+    let mut requests = Vec::new();
+    let mut command_enum = Vec::new();
+    for item in file.items {
+        match item {
+            syn::Item::Use(u) => uses.push(syn::Item::Use(u)),
+            syn::Item::Impl(imp) if self_name(&imp).as_deref() == Some("Cli") => {
+                for f in imp.items {
+                    let syn::ImplItem::Fn(f) = f else { continue };
+                    let name = f.sig.ident.to_string();
+                    if name == "get_command" || name.starts_with("cli_") {
+                        commands.push(f);
+                    } else if let Some(op) = name.strip_prefix("execute_") {
+                        requests.push(into_request(f, op)?);
+                    }
+                }
+            }
+            syn::Item::Enum(e) if e.ident == "CliCommand" => {
+                command_enum.push(syn::Item::Enum(e));
+            }
+            syn::Item::Impl(imp) if self_name(&imp).as_deref() == Some("CliCommand") => {
+                command_enum.push(syn::Item::Impl(imp));
+            }
+            // `struct Cli<T>` and `trait CliConfig`: the hooks are gone.
+            _ => {}
+        }
+    }
+    ensure!(
+        !requests.is_empty() && commands.len() == requests.len() + 1,
+        "progenitor's CLI output has {} commands and {} `execute_*` methods: has it changed?",
+        commands.len(),
+        requests.len()
+    );
+    let mut arms = Vec::new();
+    for (op, _) in &requests {
+        let variant = format_ident!("{}", pascal(op));
+        let request = format_ident!("request_{op}");
+        arms.push(if paginated.iter().any(|p| p == op) {
+            quote! {
+                CliCommand::#variant => {
+                    let request = Cli::#request(client, matches)?;
+                    match crate::output::paging(matches) {
+                        Some(paging) => crate::output::items(paging.apply(request.items())).await,
+                        None => crate::output::reply(request.call().await),
+                    }
+                }
+            }
+        } else {
+            quote! {
+                CliCommand::#variant => {
+                    crate::output::reply(Cli::#request(client, matches)?.call().await)
+                }
+            }
+        });
+    }
+    let requests = requests.into_iter().map(|(_, f)| f);
+    let tokens = quote! {
+        #(#uses)*
+
+        /// The commands and their argument handling, one per operation.
+        pub struct Cli;
+
+        impl Cli {
+            #(#commands)*
+            #(#requests)*
+        }
+
+        /// Runs `cmd` with its arguments through the SDK's `call()` and
+        /// reports the result; returns whether it succeeded.
+        pub async fn dispatch(
+            client: &Client,
+            cmd: CliCommand,
+            matches: &::clap::ArgMatches,
+        ) -> anyhow::Result<bool> {
+            Ok(match cmd {
+                #(#arms)*
+            })
+        }
+
+        #(#command_enum)*
+    };
+    syn::parse2(tokens).context("parsing the reworked CLI")
+}
+
+fn self_name(imp: &syn::ItemImpl) -> Option<String> {
+    match &*imp.self_ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// `execute_{op}(&self, matches)` → `request_{op}(client, matches)`, which
+/// returns the builder once the arguments are applied.
+fn into_request(mut f: syn::ImplItemFn, op: &str) -> Result<(String, syn::ImplItemFn)> {
+    let hook = f
+        .block
+        .stmts
+        .iter()
+        .position(|s| {
+            s.to_token_stream()
+                .to_string()
+                .starts_with("self . config . execute_")
+        })
+        .with_context(|| format!("execute_{op}: no call to the config hook"))?;
+    f.block.stmts.truncate(hook);
+    f.block
+        .stmts
+        .push(syn::Stmt::Expr(syn::parse_quote!(Ok(request)), None));
+    // `self.client.op()` → `client.op()`.
+    let text = f.block.to_token_stream().to_string();
+    ensure!(
+        text.contains("self . client"),
+        "execute_{op}: the builder no longer comes from self.client"
+    );
+    let block: syn::Block = syn::parse_str(&text.replace("self . client", "client"))
+        .with_context(|| format!("execute_{op}: re-parsing"))?;
+    f.block = block;
+    let builder = format_ident!("{}", pascal(op));
+    let doc = format!("`{op}`'s builder with the command's arguments applied.");
+    f.attrs = vec![syn::parse_quote!(#[doc = #doc])];
+    f.sig = syn::parse_quote! {
+        fn request<'a>(
+            client: &'a Client,
+            matches: &::clap::ArgMatches,
+        ) -> anyhow::Result<builder::#builder<'a>>
+    };
+    f.sig.ident = format_ident!("request_{op}");
+    f.vis = syn::Visibility::Inherited;
+    Ok((op.to_owned(), f))
 }

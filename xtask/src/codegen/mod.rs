@@ -13,6 +13,7 @@ use quote::quote;
 
 use crate::spec;
 
+pub mod call;
 pub mod cli;
 pub mod freshness;
 pub mod mocks;
@@ -138,8 +139,12 @@ fn sdk_settings(spec: &openapiv3::OpenAPI) -> Result<GenerationSettings> {
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
-        .with_hooks(HooksMode::Expected)
-        .with_inner_type(quote!(crate::client::ClientState));
+        // The generated calls go through the SDK's own call step, not
+        // progenitor's hooks (`call.rs` removes every call to them and
+        // checks it found one in each operation), so the default, empty
+        // hooks are never run.
+        .with_hooks(HooksMode::Optional)
+        .with_inner_type(quote!(crate::step::ClientState));
     // The `JsonSchema` derive, which only the CLI needs, is added behind the
     // `schemars` feature by `contract::seal_types`, not here.
     for r in replacements(spec)? {

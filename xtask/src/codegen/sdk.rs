@@ -1,12 +1,13 @@
 //! The SDK's generated files: progenitor's client with the passes that
-//! seal types, add `build()`, route `send()` through the client's body
-//! reader, unwrap envelopes and add page streams (`generated.rs`), and the
-//! operation table (`operations.rs`).
+//! seal types, add `build()`, hand every request to the SDK's call step
+//! (`call.rs`), implement envelopes and add page streams (`generated.rs`),
+//! and the operation table (`operations.rs`).
 
 use anyhow::{Context, Result, bail, ensure};
 use progenitor::Generator;
 use quote::{ToTokens, format_ident, quote};
 
+use super::call::{self, Rebuilt};
 use super::{
     find_struct, is_query_signed, operations, pascal, progenitor_err, render, sdk_settings,
 };
@@ -31,14 +32,26 @@ pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
         "expected progenitor's `api-version` header in each of the {expected} operations' \
          send(), found it in {removed}: has progenitor's output changed?"
     );
-    let rerouted = decode_read_bodies(&mut file);
+    let rebuilt = call::own_requests(&mut file)?;
     ensure!(
-        rerouted == expected,
-        "expected one `ResponseValue::from_response` in each of the {expected} operations' \
-         send(), found {rerouted}: has progenitor's output changed?"
+        rebuilt.len() == expected,
+        "expected a `send()` in each of the {expected} operations' builders, found {}: \
+         has progenitor's output changed?",
+        rebuilt.len()
     );
-    let extra = envelope_impls(spec, &file)?;
-    file.items.extend(extra);
+    let path_params: usize = spec::operations(spec)?
+        .iter()
+        .map(|op| op.path.matches('{').count())
+        .sum();
+    let encoded: usize = rebuilt.iter().map(|r| r.path_values).sum();
+    ensure!(
+        encoded == path_params,
+        "the spec's paths have {path_params} parameters, but {encoded} `encode_path` calls \
+         were replaced: has progenitor's output changed?"
+    );
+    let (envelopes, surfaces) = envelope_impls(spec, &file, &rebuilt)?;
+    file.items.extend(envelopes);
+    builder_items(&mut file)?.extend(surfaces);
     add_pagination(spec, &mut file)?;
     contract::seal_types(&mut file)?;
     contract::add_build_methods(&mut file)?;
@@ -50,13 +63,7 @@ pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
 fn add_pagination(spec: &openapiv3::OpenAPI, file: &mut syn::File) -> Result<()> {
     let ops = paging::paginated(spec)?;
     let (page_impls, builder_impls) = paging::emit(file, &ops)?;
-    let Some(builders) = file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut().map(|(_, items)| items),
-        _ => None,
-    }) else {
-        bail!("progenitor's output has no `builder` module");
-    };
-    builders.extend(builder_impls);
+    builder_items(file)?.extend(builder_impls);
     file.items.extend(
         syn::parse2::<syn::File>(quote! {
             mod pages {
@@ -73,41 +80,15 @@ fn add_pagination(spec: &openapiv3::OpenAPI, file: &mut syn::File) -> Result<()>
     Ok(())
 }
 
-/// Makes every `send()` decode its 200 answer with
-/// `crate::body::from_response` instead of progenitor's
-/// `ResponseValue::from_response`: the client's `exec` hook has already read
-/// the body within the size limit and stall rule (and retried a read that
-/// broke off), so it is decoded from there rather than read a second time.
-/// Returns how many calls were replaced.
-fn decode_read_bodies(file: &mut syn::File) -> usize {
-    use syn::visit_mut::VisitMut;
-    struct Reroute(usize);
-    impl VisitMut for Reroute {
-        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
-            syn::visit_mut::visit_expr_call_mut(self, call);
-            let syn::Expr::Path(func) = &mut *call.func else {
-                return;
-            };
-            let names: Vec<String> = func
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
-            if names == ["ResponseValue", "from_response"] {
-                func.path = syn::parse_quote!(crate::body::from_response);
-                self.0 += 1;
-            }
-        }
-    }
-    let mut reroute = Reroute(0);
-    for item in &mut file.items {
-        let syn::Item::Mod(m) = item else { continue };
-        if m.ident == "builder" {
-            reroute.visit_item_mod_mut(m);
-        }
-    }
-    reroute.0
+/// The items of progenitor's `builder` module.
+fn builder_items(file: &mut syn::File) -> Result<&mut Vec<syn::Item>> {
+    file.items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut().map(|(_, items)| items),
+            _ => None,
+        })
+        .context("progenitor's output has no `builder` module")
 }
 
 /// Removes the `api-version` header progenitor adds to every request (from
@@ -220,6 +201,10 @@ pub fn generate_operations(spec: &openapiv3::OpenAPI) -> Result<String> {
             pair[0].0
         );
     }
+    let names: Vec<syn::Ident> = rows
+        .iter()
+        .map(|(id, _)| format_ident!("{}", id.to_uppercase()))
+        .collect();
     let rows = rows.into_iter().map(|(_, row)| row);
     let file: syn::File = syn::parse2(quote! {
         /// One operation of the spec, as data.
@@ -242,8 +227,15 @@ pub fn generate_operations(spec: &openapiv3::OpenAPI) -> Result<String> {
             pub paginated: bool,
         }
 
+        /// Each operation's row by its id in upper case: what each generated
+        /// call hands the call step, with no lookup.
+        pub(crate) mod by_id {
+            use super::Operation;
+            #(pub(crate) const #names: Operation = #rows;)*
+        }
+
         /// Every operation of the spec, sorted by id.
-        pub const OPERATIONS: &[Operation] = &[#(#rows),*];
+        pub const OPERATIONS: &[Operation] = &[#(by_id::#names),*];
 
         /// The operation named `id`, if the spec has it.
         pub fn operation(id: &str) -> ::std::option::Option<&'static Operation> {
@@ -275,11 +267,16 @@ fn is_json_value(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Value"))
 }
 
-/// `impl Envelope` for each response type, a `call()` method on each
-/// operation's builder that sends and unwraps the envelope, and the list of
-/// query-signed operations.
-fn envelope_impls(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec<syn::Item>> {
+/// `impl Envelope` for each response type (in a module of their own), and
+/// each builder's call surface (`send`, `send_with`, `call`, `call_with`,
+/// for the `builder` module, whose private fields it reads).
+fn envelope_impls(
+    spec: &openapiv3::OpenAPI,
+    file: &syn::File,
+    rebuilt: &[Rebuilt],
+) -> Result<(Vec<syn::Item>, Vec<syn::Item>)> {
     let mut items = Vec::new();
+    let mut surfaces = Vec::new();
     let mut done = std::collections::BTreeSet::new();
     for (op_id, schema) in operations(spec)? {
         let Some(st) = find_struct(file, &schema) else {
@@ -320,41 +317,22 @@ fn envelope_impls(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec<syn
             }
             None => (quote!(()), quote!(Some(()))),
         };
-        let call_doc = format!(
-            "Sends `{op_id}` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.\n\n\
-             Every attempt is signed afresh, and retried per the client's policy. \
-             [`send`](Self::send) returns the raw envelope instead, leaving the `code` \
-             check to the caller."
-        );
-        let call_with_doc = format!(
-            "Like [`call`](Self::call), with per-call options (retries, timeout) for `{op_id}`."
-        );
-        let mut tokens = quote! {
-            impl builder::#builder<'_> {
-                #[doc = #call_doc]
-                pub fn call(
-                    self,
-                ) -> impl ::std::future::Future<
-                    Output = ::std::result::Result<crate::Reply<#data_ty>, crate::Error>,
-                > {
-                    self.call_with(::std::default::Default::default())
-                }
-
-                #[doc = #call_with_doc]
-                pub fn call_with(
-                    self,
-                    options: crate::CallOptions,
-                ) -> impl ::std::future::Future<
-                    Output = ::std::result::Result<crate::Reply<#data_ty>, crate::Error>,
-                > {
-                    crate::call::run_call(#op_id, options, async move {
-                        crate::envelope::finish(self.send().await)
-                    })
-                }
-            }
+        let Some(request) = rebuilt.iter().find(|r| r.builder == builder) else {
+            bail!("{op_id}: no builder::{builder} with a `send()` to take over");
         };
+        let expected: syn::Type = syn::parse_quote!(types::#response);
+        ensure!(
+            request.response.to_token_stream().to_string()
+                == expected.to_token_stream().to_string(),
+            "{op_id}: builder::{builder} answers with {}, the spec's 200 response is {schema}",
+            request.response.to_token_stream()
+        );
+        // The call surface names types from inside `builder`, where the
+        // response types are `types::…` and `data` types are bare.
+        let data_in_builder = qualify_bare_types(&data_ty);
+        surfaces.push(call::call_surface(&op_id, request, &data_in_builder)?);
         if done.insert(schema.clone()) {
-            tokens.extend(quote! {
+            let tokens = quote! {
                 impl crate::envelope::Envelope for types::#response {
                     type Data = #data_ty;
                     fn into_parts(self) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -369,10 +347,10 @@ fn envelope_impls(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec<syn
                         )
                     }
                 }
-            });
+            };
+            let parsed: syn::File = syn::parse2(tokens).context("parsing envelope impls")?;
+            items.extend(parsed.items);
         }
-        let parsed: syn::File = syn::parse2(tokens).context("parsing envelope impls")?;
-        items.extend(parsed.items);
     }
     // Response data types are named relative to `types`, so the impls live
     // in a module that sees them.
@@ -380,10 +358,33 @@ fn envelope_impls(spec: &openapiv3::OpenAPI, file: &syn::File) -> Result<Vec<syn
         mod envelopes {
             #[allow(unused_imports)]
             use super::types::*;
-            use super::{builder, types};
+            use super::types;
             #(#items)*
         }
     };
     let parsed: syn::File = syn::parse2(tokens).context("parsing envelope module")?;
-    Ok(parsed.items)
+    Ok((parsed.items, surfaces))
+}
+
+/// `data` types as the `types` module names them, for use from `builder`:
+/// a bare `Foo` (a generated type) becomes `types::Foo`; paths with more
+/// than one segment and the standard types are left alone.
+fn qualify_bare_types(ty: &proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    struct Qualify;
+    impl syn::visit_mut::VisitMut for Qualify {
+        fn visit_type_path_mut(&mut self, p: &mut syn::TypePath) {
+            syn::visit_mut::visit_type_path_mut(self, p);
+            let bare =
+                p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() == 1;
+            let std = ["bool", "i64", "u64", "f64", "String", "Vec", "Option"];
+            if bare && !std.iter().any(|s| p.path.segments[0].ident == s) {
+                p.path = syn::parse_quote!(types::#p);
+            }
+        }
+    }
+    let Ok(mut parsed) = syn::parse2::<syn::Type>(ty.clone()) else {
+        return ty.clone();
+    };
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Qualify, &mut parsed);
+    parsed.into_token_stream()
 }

@@ -1,15 +1,14 @@
 //! Reading a response body within bounds: no more than the client's size
 //! limit, and failing early when the body stops arriving.
 //!
-//! Every response is read here, inside the retry loop, before the generated
-//! code decodes it. So a read that fails part-way is retried like any other
-//! transient failure of a read-only call, and the generated code only ever
-//! sees a body that is already in memory (or the reason it is not).
+//! Every response is read here, inside the attempt, before anything
+//! decodes it. So a read that fails part-way is retried like any other
+//! transient failure of a read-only call, and the classifier only ever sees
+//! a body that is already in memory (or the reason it is not).
 
-use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -83,11 +82,15 @@ impl StallPolicy {
     }
 }
 
-/// The bounds a client reads responses within.
+/// The bounds a client reads and decodes responses within.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BodyLimits {
+    /// Most bytes read from a success answer.
     pub(crate) max_bytes: usize,
+    /// When a body that stops arriving fails.
     pub(crate) stall: StallPolicy,
+    /// Most memory a decoded body may take, as a multiple of its size.
+    pub(crate) decode_ratio: usize,
 }
 
 impl Default for BodyLimits {
@@ -95,21 +98,20 @@ impl Default for BodyLimits {
         Self {
             max_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             stall: StallPolicy::default(),
+            decode_ratio: super::decode::DEFAULT_DECODE_RATIO,
         }
     }
 }
 
-/// Why a body was not read to its end, as the body error the generated code
-/// receives; [`crate::envelope`] turns it into an [`Error`](crate::Error).
-#[derive(Debug, Clone, thiserror::Error)]
+/// Why a body was not read to its end although the connection held: a
+/// bound was crossed.
+#[derive(Debug, Clone)]
 pub(crate) enum BodyFault {
-    #[error("{}", too_large_message(*limit, *declared))]
     TooLarge {
         limit: usize,
         /// The `Content-Length`, when the server declared one.
         declared: Option<u64>,
     },
-    #[error("{}", stalled_message(policy, *received))]
     Stalled {
         policy: StallPolicy,
         /// Bytes that arrived in the last stretch.
@@ -137,27 +139,10 @@ pub(crate) fn stalled_message(policy: &StallPolicy, received: u64) -> String {
 }
 
 /// A body read failure: a bound was crossed, or the connection failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub(crate) enum ReadError {
-    #[error(transparent)]
     Fault(BodyFault),
-    #[error(transparent)]
     Transport(reqwest::Error),
-}
-
-impl ReadError {
-    /// Worth another attempt of a read-only call: everything but a body
-    /// over the size limit (it would be just as large again).
-    pub(crate) fn transient(&self) -> bool {
-        !matches!(self, Self::Fault(BodyFault::TooLarge { .. }))
-    }
-
-    fn boxed(self) -> Box<dyn StdError + Send + Sync> {
-        match self {
-            Self::Fault(f) => Box::new(f),
-            Self::Transport(e) => Box::new(e),
-        }
-    }
 }
 
 /// Reads up to `limit` bytes of `response`'s body. Past `limit`: with
@@ -291,104 +276,6 @@ impl Stretch {
         }
         Ok(chunk)
     }
-}
-
-/// The body of a 200 answer, read by the client within its bounds and kept
-/// on the response for [`from_response`].
-#[derive(Debug, Clone)]
-pub(crate) struct ReadBody(pub(crate) bytes::Bytes);
-
-/// Decodes a 200 answer as `ResponseValue::from_response` does, from the body
-/// the client already read (`cargo xtask codegen` makes every generated
-/// `send()` call this instead). The headers are moved, not copied. Without
-/// a body read beforehand (a response that failed while being read) it
-/// reads the body, which then yields the failure.
-pub(crate) async fn from_response<T: serde::de::DeserializeOwned, E>(
-    mut response: reqwest::Response,
-) -> Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>> {
-    let status = response.status();
-    let headers = std::mem::take(response.headers_mut());
-    let full = match response.extensions_mut().remove::<ReadBody>() {
-        Some(ReadBody(bytes)) => bytes,
-        None => response
-            .bytes()
-            .await
-            .map_err(progenitor_client::Error::ResponseBodyError)?,
-    };
-    let inner = serde_json::from_slice(&full)
-        .map_err(|e| progenitor_client::Error::InvalidResponsePayload(full, e))?;
-    Ok(progenitor_client::ResponseValue::new(
-        inner, status, headers,
-    ))
-}
-
-/// The bytes of an answer that is not HTTP 200, as read by the client (up to
-/// 64 KiB), kept on the response for error reports.
-#[derive(Debug, Clone)]
-pub(crate) struct ErrorBody(pub(crate) bytes::Bytes);
-
-/// The start of the body of an HTTP error answer, as the client read it
-/// (at most 64 KiB): for reporting a raw `send()`'s
-/// [`SendError::UnexpectedResponse`](crate::SendError::UnexpectedResponse),
-/// whose body can no longer be read through a shared reference.
-pub fn error_body(response: &reqwest::Response) -> Option<&[u8]> {
-    response.extensions().get::<ErrorBody>().map(|b| &b.0[..])
-}
-
-/// `response` with its body replaced by `body` (already read), keeping the
-/// status, version, headers and URL, for the rare answers that are not a
-/// readable 200. (Not the extensions: nothing reads the connection details
-/// hyper leaves there.)
-pub(crate) fn with_body(
-    mut response: reqwest::Response,
-    body: impl Into<reqwest::Body>,
-) -> reqwest::Response {
-    use reqwest::ResponseBuilderExt;
-    // The builder is the only public way to give the new response its URL
-    // (without one, reqwest parses a placeholder URL for it).
-    let mut rebuilt = http::Response::builder()
-        .status(response.status())
-        .version(response.version())
-        .url(response.url().clone())
-        .body(body.into())
-        .unwrap_or_else(|_| unreachable!("status and version come from a response"));
-    *rebuilt.headers_mut() = std::mem::take(response.headers_mut());
-    reqwest::Response::from(rebuilt)
-}
-
-/// `response` with a body that fails with `error` when read.
-pub(crate) fn failing(response: reqwest::Response, error: ReadError) -> reqwest::Response {
-    with_body(
-        response,
-        reqwest::Body::wrap(FailedBody(Some(error.boxed()))),
-    )
-}
-
-/// A body whose only frame is an error.
-struct FailedBody(Option<Box<dyn StdError + Send + Sync>>);
-
-impl http_body::Body for FailedBody {
-    type Data = &'static [u8];
-    type Error = Box<dyn StdError + Send + Sync>;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        Poll::Ready(self.0.take().map(Err))
-    }
-}
-
-/// The [`BodyFault`] behind a body read error, if any.
-pub(crate) fn fault_of(error: &reqwest::Error) -> Option<&BodyFault> {
-    let mut source = StdError::source(error);
-    while let Some(e) = source {
-        if let Some(fault) = e.downcast_ref::<BodyFault>() {
-            return Some(fault);
-        }
-        source = e.source();
-    }
-    None
 }
 
 #[cfg(test)]

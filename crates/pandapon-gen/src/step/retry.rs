@@ -1,24 +1,19 @@
-//! One call: per-call options, the retry loop that signs every attempt
-//! afresh, and the tracing spans around both.
+//! When a call is tried again: the per-call choice ([`Retry`]), the client's
+//! bounds ([`RetryPolicy`]), which failures are worth another attempt, and
+//! the backoff between attempts.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use reqwest::StatusCode;
-use tokio::task::futures::TaskLocalFuture;
-use tracing::{Instrument, field};
 
-use crate::body::{self, BodyLimits, ERROR_BODY_LIMIT, StallPolicy};
+use crate::Error;
 
 /// Whether a call may be re-sent after a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Retry {
     /// By the operation: read-only operations are retried on connection
-    /// errors, timeouts, 429 and 502/503/504; writes only when the connection
-    /// failed before anything was sent.
+    /// errors, timeouts, stalled or broken bodies, 429 and 502/503/504;
+    /// writes only when the connection failed before anything was sent.
     #[default]
     Auto,
     /// Retry like a read-only operation. Use it for a write you know is
@@ -26,31 +21,6 @@ pub enum Retry {
     Always,
     /// Never re-send, not even after a refused connection.
     Never,
-}
-
-/// Options for one call ([`call_with`](crate::builder) on any builder).
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct CallOptions {
-    /// Retry behaviour.
-    pub retry: Retry,
-    /// Time allowed for each attempt, instead of the client's per-attempt
-    /// timeout.
-    pub timeout: Option<Duration>,
-}
-
-impl CallOptions {
-    /// Sets the retry behaviour.
-    pub fn retry(mut self, retry: Retry) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Sets the time allowed for each attempt.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
 }
 
 /// Bounds on automatic retries.
@@ -112,8 +82,9 @@ impl RetryPolicy {
         self
     }
 
-    /// The delay before attempt `next` (2, 3, …): full jitter over an
-    /// exponential ceiling, or the server's `Retry-After`, capped either way.
+    /// The delay before attempt `next` (2, 3, …): equal jitter (a random
+    /// delay between half the exponential ceiling and all of it), or the
+    /// server's `Retry-After`, capped either way.
     fn delay(&self, next: u32, retry_after: Option<Duration>) -> Duration {
         if let Some(after) = retry_after {
             return after.min(self.max_backoff);
@@ -127,111 +98,78 @@ impl RetryPolicy {
     }
 }
 
-tokio::task_local! {
-    static OPTIONS: CallOptions;
+/// The retry rules of one call: what its operation and options allow.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Plan {
+    /// Re-send after a failure that may have reached the server.
+    resend: bool,
+    /// Re-send after a connection that could not be made.
+    reconnect: bool,
+    started: Instant,
 }
 
-/// Runs `call` with `options` in scope (for a raw `send()` that is not run
-/// through [`run_call`]).
-pub(crate) fn with_options<F: Future>(
-    options: CallOptions,
-    call: F,
-) -> TaskLocalFuture<CallOptions, F> {
-    OPTIONS.scope(options, call)
-}
-
-/// Whether `operation` is read-only by the spec (`false` for a name the
-/// spec does not have).
-pub fn is_read_only(operation: &str) -> bool {
-    crate::operation(operation).is_some_and(|op| op.read_only)
-}
-
-/// Runs a generated `call_with` body with its options in scope, in a span
-/// carrying the operation, the final status and PandaPon's requestId.
-///
-/// A hand-written future rather than an `async fn`: the generated body is
-/// held once, not copied into each layer of a nest of `async` wrappers, so a
-/// call's future stays small and cheap to move.
-pub(crate) fn run_call<F, T>(operation: &'static str, options: CallOptions, call: F) -> Call<F>
-where
-    F: Future<Output = Result<T, crate::Error>>,
-{
-    let span = tracing::info_span!(
-        "pandapon.call",
-        operation,
-        request_id = field::Empty,
-        outcome = field::Empty
-    );
-    Call {
-        inner: OPTIONS.scope(options, call),
-        span,
-        started: None,
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The future of one call (see [`run_call`]).
-    pub(crate) struct Call<F> {
-        #[pin]
-        inner: TaskLocalFuture<CallOptions, F>,
-        span: tracing::Span,
-        started: Option<Instant>,
-    }
-}
-
-impl<F, T> Future for Call<F>
-where
-    F: Future<Output = Result<T, crate::Error>>,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        // The clock is read only for the debug events that report it.
-        if this.started.is_none() && tracing::level_enabled!(tracing::Level::DEBUG) {
-            *this.started = Some(Instant::now());
+impl Plan {
+    /// The rules for a call whose operation is `read_only` or not, with the
+    /// caller's `retry` choice.
+    pub(crate) fn new(read_only: bool, retry: Retry) -> Self {
+        Self {
+            resend: match retry {
+                Retry::Auto => read_only,
+                Retry::Always => true,
+                Retry::Never => false,
+            },
+            reconnect: retry != Retry::Never,
+            started: Instant::now(),
         }
-        let span = &*this.span;
-        // The body runs inside the call span. A disabled span (no subscriber
-        // wants it) is neither entered on every poll nor recorded into.
-        let enabled = !span.is_disabled();
-        let entered = enabled.then(|| span.enter());
-        let result = std::task::ready!(this.inner.poll(cx));
-        drop(entered);
-        let started = *this.started;
-        let elapsed_ms = || started.map_or(0, millis_since);
-        match &result {
-            Ok(_) => {
-                if enabled {
-                    span.record("outcome", "ok");
-                }
-                tracing::debug!(parent: span, elapsed_ms = elapsed_ms(), "call succeeded");
-            }
-            Err(e) => {
-                if enabled {
-                    span.record("outcome", "error");
-                }
-                tracing::debug!(parent: span, elapsed_ms = elapsed_ms(), error = %e, "call failed");
-            }
-        }
-        Poll::Ready(result)
     }
-}
 
-/// Whole milliseconds since `t`, for trace fields.
-fn millis_since(t: Instant) -> u64 {
-    u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
+    /// When the call started.
+    pub(crate) fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Whether attempt `attempt` is the policy's last.
+    pub(crate) fn is_last(&self, policy: &RetryPolicy, attempt: u32) -> bool {
+        attempt >= policy.max_attempts
+            || (attempt > 1 && self.started.elapsed() >= policy.max_elapsed)
+    }
+
+    /// Whether `error` is worth another attempt under these rules.
+    pub(crate) fn allows(&self, error: &Error) -> bool {
+        match error {
+            // A refused or failed connection sent nothing.
+            Error::Transport(e) if e.is_connect() => self.reconnect,
+            // A timeout or reset after sending, or a body cut short.
+            Error::Transport(_) | Error::Stalled { .. } => self.resend,
+            Error::Api(_) | Error::Http { .. } | Error::EmptyBody { .. } => {
+                self.resend && error.status().is_some_and(retryable_status)
+            }
+            _ => false,
+        }
+    }
+
+    /// The delay before attempt `next`, or `None` when it would start after
+    /// the policy's `max_elapsed`.
+    pub(crate) fn delay(
+        &self,
+        policy: &RetryPolicy,
+        next: u32,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        let delay = policy.delay(next, retry_after);
+        (self.started.elapsed() + delay <= policy.max_elapsed).then_some(delay)
+    }
 }
 
 /// Statuses worth another attempt of a read-only call.
-fn retryable_status(status: StatusCode) -> bool {
+fn retryable_status(status: reqwest::StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 502 | 503 | 504)
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is not used by APIs like this
 /// one and is ignored).
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?;
     value
         .to_str()
         .ok()?
@@ -241,181 +179,13 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-/// A copy of an unsent request for another attempt: what
-/// [`reqwest::Request::try_clone`] copies, without the timeout slot it
-/// allocates and then throws away. The generated `send()` sets no request
-/// extensions, and each attempt's timeout is set afresh, so nothing is lost.
-fn unsent_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
-    let body = match request.body() {
-        None => None,
-        Some(body) => Some(reqwest::Body::from(body.as_bytes()?.to_vec())),
-    };
-    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
-    *copy.headers_mut() = request.headers().clone();
-    *copy.version_mut() = request.version();
-    *copy.body_mut() = body;
-    Some(copy)
-}
-
-/// Sends `request` per the policy: each attempt is a fresh copy, signed by
-/// `sign` just before it goes out, and its response body is read within
-/// `limits` before the attempt counts as answered.
-pub(crate) async fn execute(
-    http: &reqwest::Client,
-    policy: &RetryPolicy,
-    limits: &BodyLimits,
-    read_only: bool,
-    mut request: reqwest::Request,
-    sign: impl Fn(&mut reqwest::Request),
-) -> reqwest::Result<reqwest::Response> {
-    let options = OPTIONS.try_with(Clone::clone).unwrap_or_default();
-    let resend = match options.retry {
-        Retry::Auto => read_only,
-        Retry::Always => true,
-        Retry::Never => false,
-    };
-    let connect_retry = options.retry != Retry::Never;
-    let started = Instant::now();
-    let mut attempt = 1;
-    loop {
-        let last = attempt >= policy.max_attempts
-            || (attempt > 1 && started.elapsed() >= policy.max_elapsed);
-        // Keep an unsent copy for the next attempt (bodies here are bytes).
-        let spare = if last { None } else { unsent_copy(&request) };
-        if let Some(timeout) = options.timeout {
-            *request.timeout_mut() = Some(timeout);
-        }
-        sign(&mut request);
-        let span = tracing::debug_span!("pandapon.attempt", attempt, status = field::Empty);
-        let t0 = if attempt == 1 {
-            started
-        } else {
-            Instant::now()
-        };
-        // Only an enabled span is worth entering on every poll.
-        let sent = attempt_once(http, request, limits);
-        let result = if span.is_disabled() {
-            sent.await
-        } else {
-            sent.instrument(span.clone()).await
-        };
-        let (again, wait) = match &result {
-            Attempt::Answered(response) => {
-                if !span.is_disabled() {
-                    span.record("status", response.status().as_u16());
-                }
-                tracing::debug!(parent: &span, elapsed_ms = millis_since(t0), "answered");
-                (
-                    resend && retryable_status(response.status()),
-                    retry_after(response),
-                )
-            }
-            Attempt::BodyFailed(_, error) => {
-                tracing::debug!(
-                    parent: &span,
-                    elapsed_ms = millis_since(t0),
-                    error = %error,
-                    "reading the body failed"
-                );
-                (resend && error.transient(), None)
-            }
-            Attempt::Failed(e) => {
-                tracing::debug!(
-                    parent: &span,
-                    elapsed_ms = millis_since(t0),
-                    error = %e,
-                    "attempt failed"
-                );
-                // A refused or failed connection sent nothing; anything else
-                // may have reached the server.
-                let nothing_sent = e.is_connect();
-                let transient = e.is_timeout() || e.is_request();
-                (
-                    (nothing_sent && connect_retry) || (resend && transient),
-                    None,
-                )
-            }
-        };
-        let Some(next) = spare.filter(|_| again) else {
-            return result.finish(limits.stall).await;
-        };
-        attempt += 1;
-        let delay = policy.delay(attempt, wait);
-        if started.elapsed() + delay > policy.max_elapsed {
-            return result.finish(limits.stall).await;
-        }
-        drop(result);
-        let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-        tracing::debug!(attempt, delay_ms, "retrying");
-        tokio::time::sleep(delay).await;
-        request = next;
-    }
-}
-
-/// How one attempt ended.
-enum Attempt {
-    /// A 200 with its body read, or another status with its body unread
-    /// (read only if no further attempt follows).
-    Answered(reqwest::Response),
-    /// A 200 whose body could not be read whole.
-    BodyFailed(reqwest::Response, body::ReadError),
-    /// No answer.
-    Failed(reqwest::Error),
-}
-
-/// Sends one attempt and, for a 200, reads its body within `limits`.
-async fn attempt_once(
-    http: &reqwest::Client,
-    request: reqwest::Request,
-    limits: &BodyLimits,
-) -> Attempt {
-    let mut response = match http.execute(request).await {
-        Ok(response) => response,
-        Err(e) => return Attempt::Failed(e),
-    };
-    if response.status() != StatusCode::OK {
-        return Attempt::Answered(response);
-    }
-    let mut partial = Vec::new();
-    let limit = limits.max_bytes;
-    match body::read(&mut response, limit, false, limits.stall, &mut partial).await {
-        Ok(bytes) => {
-            response.extensions_mut().insert(body::ReadBody(bytes));
-            Attempt::Answered(response)
-        }
-        Err(e) => Attempt::BodyFailed(response, e),
-    }
-}
-
-impl Attempt {
-    /// What the generated code receives from the last attempt. An error
-    /// answer's body is read here (up to 64 KiB) and kept on the response,
-    /// so that error reports can show it.
-    async fn finish(self, stall: StallPolicy) -> reqwest::Result<reqwest::Response> {
-        match self {
-            Self::Answered(mut response) if response.status() != StatusCode::OK => {
-                let mut partial = Vec::new();
-                // A failure part-way keeps what arrived: the status is the news.
-                // Boxed: a rare path, kept out of every call's future.
-                let read = body::read(&mut response, ERROR_BODY_LIMIT, true, stall, &mut partial);
-                let kept = Box::pin(read).await.unwrap_or_else(|_| partial.into());
-                let mut response = body::with_body(response, kept.clone());
-                response.extensions_mut().insert(body::ErrorBody(kept));
-                Ok(response)
-            }
-            Self::Answered(response) => Ok(response),
-            Self::BodyFailed(response, error) => Ok(body::failing(response, error)),
-            Self::Failed(e) => Err(e),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::StatusCode;
 
     #[test]
-    fn backoff_doubles_with_jitter_and_honours_retry_after() {
+    fn backoff_doubles_with_equal_jitter_and_honours_retry_after() {
         let p = RetryPolicy::default();
         for _ in 0..50 {
             let d2 = p.delay(2, None);
@@ -438,30 +208,6 @@ mod tests {
     }
 
     #[test]
-    fn an_unsent_copy_is_the_same_request() {
-        let http = reqwest::Client::new();
-        let original = http
-            .post("http://127.0.0.1:1/v2/alibaba/order/cancel?x=1")
-            .header("accept", "application/json")
-            .json(&serde_json::json!({"orderId": 2542285634920880794_u64}))
-            .build()
-            .expect("request");
-        let copy = unsent_copy(&original).expect("a byte body can be copied");
-        assert_eq!(copy.method(), original.method());
-        assert_eq!(copy.url(), original.url());
-        assert_eq!(copy.headers(), original.headers());
-        assert_eq!(copy.version(), original.version());
-        assert_eq!(copy.timeout(), None);
-        assert_eq!(
-            copy.body().and_then(reqwest::Body::as_bytes),
-            original.body().and_then(reqwest::Body::as_bytes)
-        );
-
-        let bodiless = http.get("http://127.0.0.1:1/").build().expect("request");
-        assert!(unsent_copy(&bodiless).expect("copy").body().is_none());
-    }
-
-    #[test]
     fn statuses_worth_retrying() {
         for s in [429, 502, 503, 504] {
             assert!(retryable_status(StatusCode::from_u16(s).unwrap()));
@@ -469,5 +215,35 @@ mod tests {
         for s in [200, 400, 401, 404, 500, 501] {
             assert!(!retryable_status(StatusCode::from_u16(s).unwrap()));
         }
+    }
+
+    #[test]
+    fn what_each_choice_allows() {
+        let http = |status: u16| Error::Http {
+            status: StatusCode::from_u16(status).unwrap(),
+            body: crate::BodyExcerpt::new(b"<html>"),
+        };
+        let read = Plan::new(true, Retry::Auto);
+        let write = Plan::new(false, Retry::Auto);
+        let always = Plan::new(false, Retry::Always);
+        let never = Plan::new(true, Retry::Never);
+        assert!(read.allows(&http(503)) && always.allows(&http(503)));
+        assert!(!write.allows(&http(503)) && !never.allows(&http(503)));
+        assert!(!read.allows(&http(500)));
+        assert!(!read.allows(&Error::InvalidRequest("x".into())));
+        assert!(!read.allows(&Error::DryRun));
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(reqwest::header::RETRY_AFTER, " 3 ".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&headers), None);
     }
 }

@@ -1,0 +1,525 @@
+//! Decoding JSON with a bound on the memory the decoded value takes.
+//!
+//! The size limit bounds the bytes read, not what they become: 15 MiB of
+//! `[{"a":0},…]` decodes into about 1.4 GB of structs and maps. So every
+//! body is decoded through [`Metered`], a deserializer wrapper that charges
+//! each allocation the decoded value can make against a budget (by default
+//! [`DEFAULT_DECODE_RATIO`] times the body's size) and stops the decode, with
+//! [`DecodeError::OverBudget`], as soon as the charges pass it.
+//!
+//! The charges are upper bounds worked out from the Rust types being built
+//! (`size_of` of each element and map entry, as the seeds passed to
+//! `SeqAccess`/`MapAccess` name them), not from the JSON alone, so a body of
+//! large records costs what its records cost while a body of empty objects
+//! decoding into wide structs is stopped:
+//!
+//! - a sequence element: three times its type's size while the sequence is
+//!   read (a `Vec` doubling its buffer holds the old and the new one at
+//!   once), twice once it is done;
+//! - a string or byte string: its length, twice when the parser had to copy
+//!   it (escapes), since a field kept by `#[serde(flatten)]` is copied again;
+//! - a map (a JSON object decoded as a map, not as a struct): one B-tree node
+//!   of eleven slots at its first entry, and three times an entry's size for
+//!   each entry past eleven;
+//! - an object buffered by `#[serde(flatten)]` (the unknown fields PandaPon
+//!   sends, kept in `extra`): three times each buffered entry while the
+//!   enclosing struct is read, plus the map it becomes, as above.
+//!
+//! Numbers, booleans and nulls live inside their parent's slot and cost
+//! nothing more; so do a struct's own fields. A test checks the charges
+//! against a counting allocator on hostile and ordinary bodies.
+
+use std::cell::Cell;
+use std::fmt;
+use std::mem::size_of;
+
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess,
+    VariantAccess, Visitor,
+};
+
+/// Default bound on decoded memory, as a multiple of the body's size (on
+/// top of [`DECODE_ALLOWANCE`]).
+pub const DEFAULT_DECODE_RATIO: usize = 8;
+
+/// Memory any body may take once decoded, whatever its size: a small answer
+/// decoding into wide structs is never refused, and for a body near the
+/// size limit it adds almost nothing.
+pub const DECODE_ALLOWANCE: usize = 64 * 1024;
+
+/// The memory budget for decoding `size` bytes at `ratio` times their size.
+pub(crate) fn budget(size: usize, ratio: usize) -> usize {
+    ratio.saturating_mul(size).saturating_add(DECODE_ALLOWANCE)
+}
+
+/// Slots in a node of the standard library's `BTreeMap`, which
+/// `serde_json::Map` is.
+const NODE_SLOTS: usize = 11;
+
+/// A B-tree node of `serde_json::Map`: its slots and its header.
+const MAP_NODE: usize = NODE_SLOTS * (size_of::<String>() + size_of::<serde_json::Value>()) + 16;
+
+/// What the allocator keeps beside each allocation (glibc's chunk header),
+/// charged for each string, which is an allocation of its own.
+const ALLOCATION: usize = 16;
+
+/// Keys at most this large are a struct's field names, which hold nothing.
+const FIELD_NAME_SIZE: usize = 8;
+
+/// The text serde reports when the budget runs out; the decode result is
+/// recognised by the budget's own flag, never by this text.
+const OVER_BUDGET: &str = "decoding would exceed the memory budget";
+
+/// Why a body could not be decoded.
+#[derive(Debug)]
+pub(crate) enum DecodeError {
+    /// Not the JSON the type expects.
+    Json(serde_json::Error),
+    /// Decoding would take more than `limit` bytes.
+    OverBudget {
+        /// The budget in bytes.
+        limit: usize,
+    },
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Json(e) => fmt::Display::fmt(e, f),
+            Self::OverBudget { limit } => write!(f, "{OVER_BUDGET} of {limit} bytes"),
+        }
+    }
+}
+
+/// Decodes `bytes` as JSON into `T`, charging what it allocates against
+/// `limit` bytes.
+pub(crate) fn from_slice<T: DeserializeOwned>(
+    bytes: &[u8],
+    limit: usize,
+) -> Result<T, DecodeError> {
+    let budget = Budget::new(limit);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = T::deserialize(Metered {
+        de: &mut de,
+        budget: &budget,
+    })
+    .and_then(|value| de.end().map(|()| value));
+    match value {
+        Ok(value) => Ok(value),
+        Err(_) if budget.exceeded.get() => Err(DecodeError::OverBudget { limit }),
+        Err(e) => Err(DecodeError::Json(e)),
+    }
+}
+
+/// The budget of one decode.
+struct Budget {
+    left: Cell<usize>,
+    exceeded: Cell<bool>,
+    /// How many buffered objects (see [`MeterMap`]) enclose the value being
+    /// read.
+    buffering: Cell<usize>,
+    /// Charges for buffers freed when the outermost buffered object ends.
+    transient: Cell<usize>,
+}
+
+impl Budget {
+    fn new(limit: usize) -> Self {
+        Self {
+            left: Cell::new(limit),
+            exceeded: Cell::new(false),
+            buffering: Cell::new(0),
+            transient: Cell::new(0),
+        }
+    }
+
+    fn charge<E: de::Error>(&self, bytes: usize) -> Result<(), E> {
+        match self.left.get().checked_sub(bytes) {
+            Some(left) => {
+                self.left.set(left);
+                Ok(())
+            }
+            None => {
+                self.exceeded.set(true);
+                Err(E::custom(OVER_BUDGET))
+            }
+        }
+    }
+
+    /// A charge for a buffer that lives until the outermost buffered object
+    /// ends.
+    fn charge_transient<E: de::Error>(&self, bytes: usize) -> Result<(), E> {
+        self.charge(bytes)?;
+        self.transient.set(self.transient.get() + bytes);
+        Ok(())
+    }
+
+    fn refund(&self, bytes: usize) {
+        self.left.set(self.left.get().saturating_add(bytes));
+    }
+}
+
+/// A deserializer whose visitors are charged against a budget.
+struct Metered<'b, D> {
+    de: D,
+    budget: &'b Budget,
+}
+
+/// A visitor charged against a budget.
+struct Meter<'b, V> {
+    visitor: V,
+    budget: &'b Budget,
+    /// Reading a struct's field name or a flatten key: text the parser
+    /// lends is looked up or borrowed, not copied.
+    identifier: bool,
+}
+
+/// A seed whose deserializer is metered.
+struct MeterSeed<'b, S> {
+    seed: S,
+    budget: &'b Budget,
+}
+
+/// Sequence elements, charged as they are asked for.
+struct MeterSeq<'b, A> {
+    seq: A,
+    budget: &'b Budget,
+    /// Elements read so far.
+    read: usize,
+    /// What they were charged.
+    charged: usize,
+}
+
+/// Map entries. A JSON object is read as a struct (its keys are field
+/// names, which hold nothing), as a map (its keys are `String`s), or by
+/// serde's buffer for `#[serde(flatten)]` (its keys are serde's own content
+/// type, larger than a `String`), which is copied into a map when the struct
+/// ends.
+struct MeterMap<'b, A> {
+    map: A,
+    budget: &'b Budget,
+    /// Entries read so far.
+    entries: usize,
+    /// The size of what the entry being read is charged at, once its key is
+    /// known to hold data.
+    slot: usize,
+    /// Whether the entries are buffered (see above).
+    buffered: bool,
+}
+
+/// An enum's variant, metered.
+struct MeterEnum<'b, A> {
+    data: A,
+    budget: &'b Budget,
+}
+
+macro_rules! forward_deserialize {
+    ($($method:ident($($arg:ident: $ty:ty),*)),* $(,)?) => {$(
+        fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, D::Error> {
+            let budget = self.budget;
+            self.de.$method($($arg,)* Meter { visitor, budget, identifier: false })
+        }
+    )*};
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Metered<'_, D> {
+    type Error = D::Error;
+
+    forward_deserialize! {
+        deserialize_any(), deserialize_bool(), deserialize_i8(), deserialize_i16(),
+        deserialize_i32(), deserialize_i64(), deserialize_i128(), deserialize_u8(),
+        deserialize_u16(), deserialize_u32(), deserialize_u64(), deserialize_u128(),
+        deserialize_f32(), deserialize_f64(), deserialize_char(), deserialize_str(),
+        deserialize_string(), deserialize_bytes(), deserialize_byte_buf(),
+        deserialize_option(), deserialize_unit(), deserialize_seq(), deserialize_map(),
+        deserialize_ignored_any(),
+        deserialize_unit_struct(name: &'static str),
+        deserialize_newtype_struct(name: &'static str),
+        deserialize_tuple(len: usize),
+        deserialize_tuple_struct(name: &'static str, len: usize),
+        deserialize_struct(name: &'static str, fields: &'static [&'static str]),
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]),
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        let budget = self.budget;
+        self.de.deserialize_identifier(Meter {
+            visitor,
+            budget,
+            identifier: true,
+        })
+    }
+
+    fn is_human_readable(&self) -> bool {
+        self.de.is_human_readable()
+    }
+}
+
+macro_rules! forward_scalar {
+    ($($method:ident($ty:ty)),* $(,)?) => {$(
+        fn $method<E: de::Error>(self, v: $ty) -> Result<Self::Value, E> {
+            self.visitor.$method(v)
+        }
+    )*};
+}
+
+macro_rules! charge_text {
+    ($($method:ident($ty:ty) x $copies:literal, $lent:literal),* $(,)?) => {$(
+        fn $method<E: de::Error>(self, v: $ty) -> Result<Self::Value, E> {
+            if !($lent && self.identifier) {
+                self.budget.charge(text_cost(v.len(), $copies))?;
+            }
+            self.visitor.$method(v)
+        }
+    )*};
+}
+
+/// What `len` bytes of text cost when copied `copies` times: the bytes, and
+/// the allocator's own overhead for each copy (a non-empty string is an
+/// allocation of its own).
+fn text_cost(len: usize, copies: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        copies * (len + ALLOCATION)
+    }
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for Meter<'_, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.visitor.expecting(f)
+    }
+
+    forward_scalar! {
+        visit_bool(bool), visit_i8(i8), visit_i16(i16), visit_i32(i32), visit_i64(i64),
+        visit_i128(i128), visit_u8(u8), visit_u16(u16), visit_u32(u32), visit_u64(u64),
+        visit_u128(u128), visit_f32(f32), visit_f64(f64), visit_char(char),
+    }
+
+    // Text the parser lends is copied at most once (and not at all as a
+    // field name); text it had to unescape may be buffered and copied again.
+    charge_text! {
+        visit_borrowed_str(&'de str) x 1, true,
+        visit_borrowed_bytes(&'de [u8]) x 1, true,
+        visit_str(&str) x 2, false,
+        visit_string(String) x 2, false,
+        visit_bytes(&[u8]) x 2, false,
+        visit_byte_buf(Vec<u8>) x 2, false,
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.visitor.visit_none()
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.visitor.visit_unit()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        let budget = self.budget;
+        self.visitor.visit_some(Metered { de, budget })
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        let budget = self.budget;
+        self.visitor.visit_newtype_struct(Metered { de, budget })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let budget = self.budget;
+        self.visitor.visit_seq(MeterSeq {
+            seq,
+            budget,
+            read: 0,
+            charged: 0,
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let budget = self.budget;
+        self.visitor.visit_map(MeterMap {
+            map,
+            budget,
+            entries: 0,
+            slot: 0,
+            buffered: false,
+        })
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Self::Value, A::Error> {
+        let budget = self.budget;
+        self.visitor.visit_enum(MeterEnum { data, budget })
+    }
+}
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for MeterSeed<'_, S> {
+    type Value = S::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        let budget = self.budget;
+        self.seed.deserialize(Metered { de, budget })
+    }
+}
+
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for MeterSeq<'_, A> {
+    type Error = A::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, A::Error> {
+        let size = size_of::<T::Value>();
+        // A `Vec`'s first buffer has room for four.
+        let cost = if self.read == 0 { 4 } else { 3 } * size;
+        self.budget.charge(cost)?;
+        let budget = self.budget;
+        let element = self.seq.next_element_seed(MeterSeed { seed, budget })?;
+        match element {
+            Some(_) => {
+                self.read += 1;
+                self.charged += cost;
+            }
+            None => {
+                // The end: the buffer has stopped growing, and holds at most
+                // twice what it has (four at the least).
+                let kept = if self.read == 0 {
+                    0
+                } else {
+                    (2 * self.read).max(4) * size
+                };
+                self.budget.refund(self.charged + cost - kept);
+            }
+        }
+        Ok(element)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.seq.size_hint()
+    }
+}
+
+/// What one entry of a map of `String` keys and JSON values takes.
+const MAP_ENTRY: usize = size_of::<String>() + size_of::<serde_json::Value>();
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for MeterMap<'_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let key_size = size_of::<K::Value>();
+        let budget = self.budget;
+        let key = self.map.next_key_seed(MeterSeed { seed, budget })?;
+        if key.is_none() {
+            if self.buffered {
+                self.buffered = false;
+                let depth = budget.buffering.get() - 1;
+                budget.buffering.set(depth);
+                if depth == 0 {
+                    budget.refund(budget.transient.replace(0));
+                }
+            }
+            return Ok(None);
+        }
+        // A struct's field name holds nothing: the field lives in the struct.
+        self.slot = 0;
+        if key_size <= FIELD_NAME_SIZE {
+            return Ok(key);
+        }
+        let map_entry = if key_size > size_of::<String>() {
+            // serde's buffer for unknown fields, copied into a map of
+            // `String`s and JSON values when the struct ends.
+            if !self.buffered {
+                self.buffered = true;
+                budget.buffering.set(budget.buffering.get() + 1);
+            }
+            MAP_ENTRY
+        } else {
+            key_size
+        };
+        if self.entries == 0 {
+            budget.charge(MAP_NODE)?;
+        } else if self.entries == NODE_SLOTS {
+            // The first split: a second leaf and an internal root.
+            budget.charge(2 * MAP_NODE + 3 * map_entry)?;
+        } else if self.entries > NODE_SLOTS {
+            // Split nodes are at least five-elevenths full.
+            budget.charge(3 * map_entry)?;
+        }
+        if self.buffered {
+            budget.charge_transient(3 * key_size)?;
+        }
+        self.entries += 1;
+        self.slot = key_size;
+        Ok(key)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        if self.buffered && self.slot > 0 {
+            self.budget.charge_transient(3 * size_of::<V::Value>())?;
+        }
+        let budget = self.budget;
+        self.map.next_value_seed(MeterSeed { seed, budget })
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
+    }
+}
+
+impl<'de, 'b, A: EnumAccess<'de>> EnumAccess<'de> for MeterEnum<'b, A> {
+    type Error = A::Error;
+    type Variant = MeterEnum<'b, A::Variant>;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Self::Variant), A::Error> {
+        let budget = self.budget;
+        let (value, data) = self.data.variant_seed(MeterSeed { seed, budget })?;
+        Ok((value, MeterEnum { data, budget }))
+    }
+}
+
+impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for MeterEnum<'_, A> {
+    type Error = A::Error;
+
+    fn unit_variant(self) -> Result<(), A::Error> {
+        self.data.unit_variant()
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, A::Error> {
+        let budget = self.budget;
+        self.data.newtype_variant_seed(MeterSeed { seed, budget })
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
+        let budget = self.budget;
+        self.data.tuple_variant(
+            len,
+            Meter {
+                visitor,
+                budget,
+                identifier: false,
+            },
+        )
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, A::Error> {
+        let budget = self.budget;
+        self.data.struct_variant(
+            fields,
+            Meter {
+                visitor,
+                budget,
+                identifier: false,
+            },
+        )
+    }
+}

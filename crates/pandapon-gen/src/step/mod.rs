@@ -1,0 +1,457 @@
+//! The one step every call goes through, whatever made it: a generated
+//! operation's `call()` or raw `send()`, an any-path call, a page of a
+//! stream, or the CLI.
+//!
+//! ```text
+//! builder ─► request (progenitor: types, arguments, path values via path::segment)
+//!   ─► run: dry run? ─ per attempt: copy ─ sign ─ send ─ read (body.rs)
+//!             ─ classify::attempt ─ retry? (retry.rs) ─ ...
+//!   ─► classify::decode (decode.rs: within the memory budget)
+//!   ─► classify::envelope (call() only)
+//! ```
+//!
+//! Everything a call needs travels as values: the client's [`ClientState`],
+//! the operation's [`Rules`], the caller's [`CallOptions`]. Nothing here
+//! imports the client or the crate root's call surface; the generated code
+//! and the any-path call call down into it.
+
+pub(crate) mod body;
+pub(crate) mod classify;
+pub(crate) mod decode;
+pub(crate) mod path;
+pub(crate) mod retry;
+mod span;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use pandapon_auth::{QuerySigner, Signer};
+use progenitor_client::ResponseValue;
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+
+use self::body::{BodyLimits, ERROR_BODY_LIMIT};
+use self::classify::{Answer, Happened};
+use self::retry::{Plan, Retry, RetryPolicy};
+use crate::Error;
+use crate::envelope::{Envelope, Reply};
+use crate::operations::Operation;
+
+/// Options for one call (`call_with` and `send_with` on any builder).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct CallOptions {
+    /// Retry behaviour.
+    pub retry: Retry,
+    /// Time allowed for each attempt, instead of the client's per-attempt
+    /// timeout.
+    pub timeout: Option<Duration>,
+}
+
+impl CallOptions {
+    /// Sets the retry behaviour.
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the time allowed for each attempt.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
+/// What the step needs to know of the operation being called.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rules {
+    /// The operationId (or `request` for an any-path call).
+    pub(crate) id: &'static str,
+    /// Safe to re-send after a failure that may have reached the server.
+    pub(crate) read_only: bool,
+    /// Signed with `timestamp` and `sign` query parameters too.
+    pub(crate) query_signed: bool,
+}
+
+impl From<&Operation> for Rules {
+    fn from(op: &Operation) -> Self {
+        Self {
+            id: op.id,
+            read_only: op.read_only,
+            query_signed: op.query_signed,
+        }
+    }
+}
+
+/// Receives each signed request instead of the network.
+pub(crate) type DryRun = Arc<dyn Fn(&reqwest::Request) + Send + Sync>;
+
+/// What a [`Client`](crate::Client) carries besides its HTTP client and
+/// base URL: the signers, the retry policy, the body limits and the dry-run
+/// callback.
+///
+/// It is public only because the generated `Client` names it; it is not part
+/// of the documented API. It has no public constructor, so every
+/// [`Client`](crate::Client) is built through
+/// [`ClientBuilder`](crate::ClientBuilder) and every request it sends is
+/// signed.
+#[doc(hidden)]
+#[derive(Clone)]
+pub struct ClientState {
+    /// The base URL, parsed once.
+    pub(crate) base: reqwest::Url,
+    pub(crate) signer: Signer,
+    pub(crate) query_signer: Arc<dyn QuerySigner>,
+    pub(crate) dry_run: Option<DryRun>,
+    pub(crate) policy: RetryPolicy,
+    pub(crate) limits: BodyLimits,
+}
+
+impl std::fmt::Debug for ClientState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientState")
+            .field("base", &self.base.as_str())
+            .field("signer", &self.signer)
+            .field("query_signer", &self.query_signer)
+            .field("dry_run", &self.dry_run.is_some())
+            .field("policy", &self.policy)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+impl ClientState {
+    /// Signs one attempt: the five headers, and when `query_signed` (the
+    /// warehouse-logistics operations) the `timestamp` and `sign` query
+    /// parameters, replacing any left from an earlier attempt.
+    fn sign(&self, request: &mut reqwest::Request, query_signed: bool) {
+        let headers = self.signer.sign_now();
+        headers.apply(request.headers_mut());
+        if query_signed {
+            let params = self.query_signer.query(&headers);
+            let url = request.url_mut();
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| !params.iter().any(|(name, _)| k == name))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            url.query_pairs_mut()
+                .clear()
+                .extend_pairs(kept)
+                .extend_pairs(params);
+        }
+    }
+}
+
+/// The URL of `path` (which starts with `/`) under the client's base URL:
+/// the base was parsed when the client was built, so only the path is
+/// parsed here. The generated requests and the any-path call build their
+/// URLs with it.
+pub(crate) fn url(state: &ClientState, path: &str) -> reqwest::Url {
+    let mut url = state.base.clone();
+    match state.base.path() {
+        "/" => url.set_path(path),
+        base => url.set_path(&format!("{base}{path}")),
+    }
+    url
+}
+
+/// A request as the generated code builds it: the request, or why it could
+/// not be built (a missing or invalid value, a path value that would leave
+/// its segment).
+pub(crate) type Built = Result<reqwest::Request, progenitor_client::Error<()>>;
+
+/// The error for a request that could not be built: nothing was sent.
+fn unbuilt(error: progenitor_client::Error<()>) -> Error {
+    match error {
+        progenitor_client::Error::InvalidRequest(message) => Error::InvalidRequest(message),
+        other => Error::InvalidRequest(format!("building the request: {other}")),
+    }
+}
+
+/// `call()` of a generated operation: the step, then the response decoded
+/// as `R` and its envelope's `code` checked.
+pub(crate) fn call<'a, R>(
+    http: &'a reqwest::Client,
+    state: &'a ClientState,
+    operation: &'static Operation,
+    request: Built,
+    options: CallOptions,
+) -> impl Future<Output = Result<Reply<R::Data>, Error>> + 'a
+where
+    R: Envelope + DeserializeOwned + 'a,
+{
+    let ratio = state.limits.decode_ratio;
+    let request = request.map_err(unbuilt);
+    start(
+        http,
+        state,
+        operation.into(),
+        request,
+        options,
+        move |answer| classify::envelope(classify::decode::<R>(answer, ratio)?),
+    )
+}
+
+/// The raw `send()` of a generated operation: the step, then the response
+/// decoded as `R`, its `code` left to the caller.
+pub(crate) fn send<'a, R>(
+    http: &'a reqwest::Client,
+    state: &'a ClientState,
+    operation: &'static Operation,
+    request: Built,
+    options: CallOptions,
+) -> impl Future<Output = Result<ResponseValue<R>, Error>> + 'a
+where
+    R: DeserializeOwned + 'a,
+{
+    let ratio = state.limits.decode_ratio;
+    let request = request.map_err(unbuilt);
+    start(
+        http,
+        state,
+        operation.into(),
+        request,
+        options,
+        move |answer| classify::decode::<R>(answer, ratio),
+    )
+}
+
+/// Starts a call of the operation `rules` describes: `request` (or why it
+/// cannot be sent) through [`run`], then `decode` on the answer.
+pub(crate) fn start<'a, D, T>(
+    http: &'a reqwest::Client,
+    state: &'a ClientState,
+    rules: Rules,
+    request: Result<reqwest::Request, Error>,
+    options: CallOptions,
+    decode: D,
+) -> impl Future<Output = Result<T, Error>> + 'a
+where
+    D: FnOnce(Answer) -> Result<T, Error> + 'a,
+    T: 'a,
+{
+    let running = request.map(|request| run(http, state, rules, request, options));
+    span::Traced::new(rules.id, Finish::new(running, decode))
+}
+
+pin_project_lite::pin_project! {
+    /// The step's attempts, then `decode` on the answer they end with (or
+    /// the reason the request could not be sent). A hand-written future, so
+    /// that the attempts' future is held once rather than moved into an
+    /// `async` wrapper beside its own slot.
+    pub(crate) struct Finish<F, D> {
+        #[pin]
+        running: Option<F>,
+        refused: Option<Error>,
+        decode: Option<D>,
+    }
+}
+
+impl<F, D> Finish<F, D> {
+    fn new(running: Result<F, Error>, decode: D) -> Self {
+        let (running, refused) = match running {
+            Ok(running) => (Some(running), None),
+            Err(refused) => (None, Some(refused)),
+        };
+        Self {
+            running,
+            refused,
+            decode: Some(decode),
+        }
+    }
+}
+
+impl<F, D, T> Future for Finish<F, D>
+where
+    F: Future<Output = Result<Answer, Error>>,
+    D: FnOnce(Answer) -> Result<T, Error>,
+{
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Some(refused) = this.refused.take() {
+            return Poll::Ready(Err(refused));
+        }
+        let answer = match this.running.as_mut().as_pin_mut() {
+            Some(running) => std::task::ready!(running.poll(cx)),
+            None => panic!("a call's future polled after it completed"),
+        };
+        this.running.set(None);
+        let decode = this.decode.take();
+        Poll::Ready(answer.and_then(|answer| match decode {
+            Some(decode) => decode(answer),
+            None => panic!("a call's future polled after it completed"),
+        }))
+    }
+}
+
+/// Runs the attempts of one call: signs each afresh, sends it, reads its
+/// body within the limits, classifies what happened, and tries again when
+/// the rules and the policy allow. Returns the 200 answer to decode, or the
+/// error the last attempt ended with.
+pub(crate) async fn run(
+    http: &reqwest::Client,
+    state: &ClientState,
+    rules: Rules,
+    mut request: reqwest::Request,
+    options: CallOptions,
+) -> Result<Answer, Error> {
+    if let Some(show) = &state.dry_run {
+        state.sign(&mut request, rules.query_signed);
+        show(&request);
+        return Err(Error::DryRun);
+    }
+    let policy = &state.policy;
+    let plan = Plan::new(rules.read_only, options.retry);
+    let mut attempt = 1;
+    loop {
+        // Keep an unsent copy for the next attempt (bodies here are bytes),
+        // boxed: it is rarely used, and the call's future stays small.
+        let spare = if plan.is_last(policy, attempt) {
+            None
+        } else {
+            unsent_copy(&request).map(Box::new)
+        };
+        if let Some(timeout) = options.timeout {
+            *request.timeout_mut() = Some(timeout);
+        }
+        state.sign(&mut request, rules.query_signed);
+        let t0 = if attempt == 1 {
+            plan.started()
+        } else {
+            Instant::now()
+        };
+        let span = span::attempt_span(attempt);
+        let sent = send_once(http.execute(request), &state.limits);
+        let happened = span::InSpan::new(&span, sent).await;
+        span::attempt_ended(&span, t0, &happened);
+        let retry_after = match &happened {
+            Happened::Answered {
+                status, headers, ..
+            } if *status != StatusCode::OK => retry::retry_after(headers),
+            _ => None,
+        };
+        let error = match classify::attempt(happened) {
+            Ok(answer) => return Ok(answer),
+            Err(error) => error,
+        };
+        let next = match spare {
+            Some(next) if plan.allows(&error) => next,
+            _ => return Err(error),
+        };
+        attempt += 1;
+        let Some(delay) = plan.delay(policy, attempt, retry_after) else {
+            return Err(error);
+        };
+        drop(error);
+        span::retrying(attempt, delay);
+        // Boxed: a rare path, kept out of every call's future.
+        Box::pin(tokio::time::sleep(delay)).await;
+        request = *next;
+    }
+}
+
+/// Sends one attempt and reads its body: a 200's within the size limit and
+/// the stall rule, another status's up to 64 KiB (what arrived, if reading
+/// it fails: the status is the news).
+async fn send_once(
+    sending: impl Future<Output = reqwest::Result<reqwest::Response>>,
+    limits: &BodyLimits,
+) -> Happened {
+    let mut response = match sending.await {
+        Ok(response) => response,
+        Err(e) => return Happened::Failed(e),
+    };
+    let status = response.status();
+    let mut partial = Vec::new();
+    if status == StatusCode::OK {
+        let read = body::read(
+            &mut response,
+            limits.max_bytes,
+            false,
+            limits.stall,
+            &mut partial,
+        );
+        return match read.await {
+            Ok(body) => Happened::Answered {
+                status,
+                headers: std::mem::take(response.headers_mut()),
+                body,
+            },
+            Err(error) => Happened::BodyFailed { status, error },
+        };
+    }
+    // Boxed: a rare path, kept out of every call's future.
+    let read = body::read(
+        &mut response,
+        ERROR_BODY_LIMIT,
+        true,
+        limits.stall,
+        &mut partial,
+    );
+    let body = Box::pin(read).await.unwrap_or_else(|_| partial.into());
+    Happened::Answered {
+        status,
+        headers: std::mem::take(response.headers_mut()),
+        body,
+    }
+}
+
+/// A copy of an unsent request for another attempt: what
+/// [`reqwest::Request::try_clone`] copies, without the timeout slot it
+/// allocates and then throws away. The step sets no request extensions,
+/// and each attempt's timeout is set afresh, so nothing is lost.
+fn unsent_copy(request: &reqwest::Request) -> Option<reqwest::Request> {
+    let body = match request.body() {
+        None => None,
+        Some(body) => Some(reqwest::Body::from(body.as_bytes()?.to_vec())),
+    };
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    *copy.body_mut() = body;
+    Some(copy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unsent_copy_is_the_same_request() {
+        let http = reqwest::Client::new();
+        let original = http
+            .post("http://127.0.0.1:1/v2/alibaba/order/cancel?x=1")
+            .header("accept", "application/json")
+            .json(&serde_json::json!({"orderId": 2542285634920880794_u64}))
+            .build()
+            .expect("request");
+        let copy = unsent_copy(&original).expect("a byte body can be copied");
+        assert_eq!(copy.method(), original.method());
+        assert_eq!(copy.url(), original.url());
+        assert_eq!(copy.headers(), original.headers());
+        assert_eq!(copy.version(), original.version());
+        assert_eq!(copy.timeout(), None);
+        assert_eq!(
+            copy.body().and_then(reqwest::Body::as_bytes),
+            original.body().and_then(reqwest::Body::as_bytes)
+        );
+
+        let bodiless = http.get("http://127.0.0.1:1/").build().expect("request");
+        assert!(unsent_copy(&bodiless).expect("copy").body().is_none());
+    }
+
+    #[test]
+    fn a_request_that_could_not_be_built_was_not_sent() {
+        let e = unbuilt(progenitor_client::Error::InvalidRequest(
+            "no order_id".into(),
+        ));
+        assert!(matches!(&e, Error::InvalidRequest(m) if m == "no order_id"));
+        assert_eq!(e.outcome(), crate::Outcome::NotSent);
+    }
+}

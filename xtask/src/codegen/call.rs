@@ -1,0 +1,365 @@
+//! The SDK's call surface: progenitor builds each operation's request (its
+//! types, argument handling and URL), and this pass hands that request to
+//! the SDK's own call step.
+//!
+//! Each builder's `send()` from progenitor becomes a private `request()`
+//! that stops where the request is built (progenitor's hooks, response
+//! matching and error types are dropped), with every path value encoded by
+//! `crate::step::path::segment` and the URL joined to the base URL the
+//! client parsed once (`crate::step::url`). Then each builder gets `send`,
+//! `send_with`, `call` and `call_with`, which pass that request to
+//! `crate::step::send` or `crate::step::call` with the operation's row of
+//! the operation table.
+
+use anyhow::{Context, Result, bail, ensure};
+use proc_macro2::TokenStream;
+use quote::{ToTokens, format_ident, quote};
+use syn::punctuated::Punctuated;
+use syn::visit_mut::VisitMut;
+
+/// What the pass did to one builder.
+pub struct Rebuilt {
+    /// The builder's name.
+    pub builder: syn::Ident,
+    /// The response type its request answers with (`types::…`).
+    pub response: syn::Type,
+    /// Path values it now encodes.
+    pub path_values: usize,
+}
+
+/// Turns every builder's `send()` in progenitor's `builder` module into
+/// `request()`. Fails if a `send()` does not have progenitor's shape.
+pub fn own_requests(file: &mut syn::File) -> Result<Vec<Rebuilt>> {
+    let Some(items) = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    }) else {
+        bail!("progenitor's output has no `builder` module");
+    };
+    let mut rebuilt = Vec::new();
+    for item in items.iter_mut() {
+        let syn::Item::Impl(imp) = item else { continue };
+        let syn::Type::Path(self_ty) = &*imp.self_ty else {
+            continue;
+        };
+        let Some(builder) = self_ty.path.segments.last().map(|s| s.ident.clone()) else {
+            continue;
+        };
+        for f in &mut imp.items {
+            let syn::ImplItem::Fn(f) = f else { continue };
+            if f.sig.ident != "send" {
+                continue;
+            }
+            let response = response_type(&f.sig.output)
+                .with_context(|| format!("builder::{builder}::send: unexpected return type"))?;
+            let path_values = into_request(f).with_context(|| format!("builder::{builder}"))?;
+            rebuilt.push(Rebuilt {
+                builder: builder.clone(),
+                response,
+                path_values,
+            });
+        }
+    }
+    Ok(rebuilt)
+}
+
+/// The `T` of `Result<ResponseValue<T>, Error<()>>`.
+fn response_type(output: &syn::ReturnType) -> Option<syn::Type> {
+    let syn::ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let result = generic_args(ty, "Result")?;
+    let value = generic_args(result.first()?, "ResponseValue")?;
+    value.first().cloned()
+}
+
+/// The type arguments of `ty` when it is `name<…>`.
+fn generic_args(ty: &syn::Type, name: &str) -> Option<Vec<syn::Type>> {
+    let syn::Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != name {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    Some(
+        args.args
+            .iter()
+            .filter_map(|a| match a {
+                syn::GenericArgument::Type(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+/// Rewrites one `send()` into `request()`; returns how many path values it
+/// encodes.
+fn into_request(f: &mut syn::ImplItemFn) -> Result<usize> {
+    let built = f
+        .block
+        .stmts
+        .iter()
+        .position(|s| {
+            s.to_token_stream()
+                .to_string()
+                .starts_with("let info = OperationInfo")
+        })
+        .context("no `let info = OperationInfo` after the request is built")?;
+    ensure!(
+        f.block.stmts[..built].iter().any(|s| {
+            let text = s.to_token_stream().to_string();
+            text.contains("let mut request") && text.contains(". build ()")
+        }),
+        "no `let mut request = ….build()?` before the hooks"
+    );
+    f.block.stmts.truncate(built);
+    f.block
+        .stmts
+        .push(syn::Stmt::Expr(syn::parse_quote!(Ok(request)), None));
+    let method_doc = f
+        .attrs
+        .iter()
+        .find_map(doc_text)
+        .context("progenitor's `send()` has no doc line")?;
+    // "Sends a `GET` request to `/v2/…`" → "The `GET` request to `/v2/…`…"
+    let target = method_doc
+        .trim()
+        .strip_prefix("Sends a ")
+        .context("progenitor's doc line no longer starts with \"Sends a \"")?;
+    let doc = format!(
+        "The {target}, built from the values given: checked, with every path value \
+         encoded as one segment, not yet signed."
+    );
+    f.attrs.retain(|a| !a.path().is_ident("doc"));
+    f.attrs.push(syn::parse_quote!(#[doc = #doc]));
+    f.vis = syn::Visibility::Inherited;
+    f.sig.asyncness = None;
+    f.sig.ident = format_ident!("request");
+    f.sig.output = syn::parse_quote!(-> Result<::reqwest::Request, Error<()>>);
+    let mut rewrite = RewriteUrl::default();
+    rewrite.visit_block_mut(&mut f.block);
+    ensure!(
+        rewrite.bases == 1 && rewrite.urls == 1,
+        "expected one URL built from `client.baseurl` and used once, found {} and {}",
+        rewrite.bases,
+        rewrite.urls
+    );
+    Ok(rewrite.segments)
+}
+
+fn doc_text(attr: &syn::Attribute) -> Option<String> {
+    let syn::Meta::NameValue(nv) = &attr.meta else {
+        return None;
+    };
+    if !nv.path.is_ident("doc") {
+        return None;
+    }
+    match &nv.value {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Some(s.value()),
+        _ => None,
+    }
+}
+
+/// Rewrites how progenitor's request names its URL:
+///
+/// - `encode_path(v)`, which leaves `\` and whole `.` and `..` values
+///   alone, becomes `crate::step::path::segment(v)?`, which encodes them or
+///   refuses them;
+/// - `format!("{}/v2/…", client.baseurl, …)` loses the base URL, leaving the
+///   path, and the request takes `crate::step::url(&client.inner, &url)`:
+///   the base URL parsed once when the client was built, with this path.
+///
+/// The `format!` arguments are parsed, rewritten and put back.
+#[derive(Default)]
+struct RewriteUrl {
+    segments: usize,
+    bases: usize,
+    urls: usize,
+}
+
+impl RewriteUrl {
+    fn rewrite_format(&mut self, tokens: TokenStream) -> Result<TokenStream> {
+        let parser = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+        let args = syn::parse::Parser::parse2(parser, tokens)?;
+        let mut out = Punctuated::<syn::Expr, syn::Token![,]>::new();
+        let mut args = args.into_iter();
+        let Some(syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(template),
+            ..
+        })) = args.next()
+        else {
+            bail!("a format! whose first argument is not its template");
+        };
+        let mut template = template.value();
+        let first = args.next();
+        match &first {
+            Some(base) if base.to_token_stream().to_string() == "client . baseurl" => {
+                template = template
+                    .strip_prefix("{}")
+                    .context("the URL template does not start with the base URL")?
+                    .to_owned();
+                self.bases += 1;
+            }
+            _ => bail!("a format! that does not start with `client.baseurl`"),
+        }
+        out.push(syn::parse_quote!(#template));
+        for mut arg in args {
+            if let syn::Expr::Call(call) = &arg
+                && let syn::Expr::Path(func) = &*call.func
+                && func.path.is_ident("encode_path")
+            {
+                let value = &call.args;
+                arg = syn::parse_quote!(crate::step::path::segment(#value)?);
+                self.segments += 1;
+            }
+            out.push(arg);
+        }
+        Ok(out.into_token_stream())
+    }
+}
+
+impl VisitMut for RewriteUrl {
+    fn visit_local_mut(&mut self, local: &mut syn::Local) {
+        let is_url = matches!(&local.pat, syn::Pat::Ident(p) if p.ident == "url");
+        if is_url
+            && let Some(init) = &mut local.init
+            && let syn::Expr::Macro(m) = &mut *init.expr
+            && m.mac.path.is_ident("format")
+            && let Ok(tokens) = self.rewrite_format(m.mac.tokens.clone())
+        {
+            // A path with no values is a `&'static str`, not a new String.
+            match syn::parse2::<syn::LitStr>(tokens.clone()) {
+                Ok(path) => *init.expr = syn::parse_quote!(#path),
+                Err(_) => m.mac.tokens = tokens,
+            }
+        }
+        syn::visit_mut::visit_local_mut(self, local);
+    }
+
+    fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
+        syn::visit_mut::visit_expr_method_call_mut(self, call);
+        let on_client = call.receiver.to_token_stream().to_string() == "client . client";
+        let takes_url = call.args.len() == 1
+            && call
+                .args
+                .first()
+                .is_some_and(|a| a.to_token_stream().to_string() == "url");
+        if on_client && takes_url {
+            call.args = syn::parse_quote!(crate::step::url(&client.inner, &url));
+            self.urls += 1;
+        }
+    }
+}
+
+/// `send`, `send_with`, `call` and `call_with` for one builder, calling the
+/// step with the operation `op_id` (its row in the operation table) and
+/// decoding `response`, whose envelope's `data` is `data_ty`.
+pub fn call_surface(op_id: &str, rebuilt: &Rebuilt, data_ty: &TokenStream) -> Result<syn::Item> {
+    let Rebuilt {
+        builder, response, ..
+    } = rebuilt;
+    let row = format_ident!("{}", op_id.to_uppercase());
+    let send_doc = format!(
+        "Sends `{op_id}` and returns PandaPon's envelope as it came, with the status and \
+         headers: the `code` check is the caller's ([`call`](Self::call) does it).\n\n\
+         It goes through the same step as [`call`](Self::call): signed afresh for each \
+         attempt, retried per the client's policy, read within its limits and judged by \
+         the same classifier.\n\n\
+         # Errors\n\n\
+         As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` \
+         envelope.\n\n{CANCEL_SAFETY}"
+    );
+    let send_with_doc = format!(
+        "Like [`send`](Self::send), with per-call options (retries, timeout) for `{op_id}`.\n\n\
+         # Errors\n\nAs [`send`](Self::send)."
+    );
+    let call_doc = format!(
+        "Sends `{op_id}` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.\n\n\
+         Every attempt is signed afresh, and retried per the client's policy. \
+         [`send`](Self::send) returns the raw envelope instead, leaving the `code` check \
+         to the caller.\n\n\
+         # Errors\n\n\
+         [`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or \
+         invalid (nothing is sent); otherwise the business error, HTTP error, transport \
+         failure or undecodable answer the call ended with. \
+         [`Error::outcome`](crate::Error::outcome) says whether it may have taken \
+         effect.\n\n{CANCEL_SAFETY}"
+    );
+    let call_with_doc = format!(
+        "Like [`call`](Self::call), with per-call options (retries, timeout) for `{op_id}`.\n\n\
+         # Errors\n\nAs [`call`](Self::call)."
+    );
+    let tokens = quote! {
+        impl<'a> #builder<'a> {
+            #[doc = #send_doc]
+            pub fn send(
+                self,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<
+                    ::progenitor_client::ResponseValue<#response>,
+                    crate::Error,
+                >,
+            > + 'a {
+                self.send_with(::std::default::Default::default())
+            }
+
+            #[doc = #send_with_doc]
+            pub fn send_with(
+                self,
+                options: crate::CallOptions,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<
+                    ::progenitor_client::ResponseValue<#response>,
+                    crate::Error,
+                >,
+            > + 'a {
+                let client = self.client;
+                crate::step::send::<#response>(
+                    &client.client,
+                    &client.inner,
+                    &crate::operations::by_id::#row,
+                    self.request(),
+                    options,
+                )
+            }
+
+            #[doc = #call_doc]
+            pub fn call(
+                self,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<crate::Reply<#data_ty>, crate::Error>,
+            > + 'a {
+                self.call_with(::std::default::Default::default())
+            }
+
+            #[doc = #call_with_doc]
+            pub fn call_with(
+                self,
+                options: crate::CallOptions,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<crate::Reply<#data_ty>, crate::Error>,
+            > + 'a {
+                let client = self.client;
+                crate::step::call::<#response>(
+                    &client.client,
+                    &client.inner,
+                    &crate::operations::by_id::#row,
+                    self.request(),
+                    options,
+                )
+            }
+        }
+    };
+    syn::parse2(tokens).context("parsing the call surface")
+}
+
+/// The cancel-safety section of `call()` and `send()`.
+const CANCEL_SAFETY: &str = "# Cancel safety\n\n\
+    Dropping the future stops the call where it is. Before the request is sent nothing \
+    happens; after, a write's outcome is unknown (as after a timeout): look it up before \
+    repeating it.";
