@@ -20,8 +20,7 @@ pub enum CredentialsError {
     NotHeaderSafe {
         /// Which credential field.
         field: &'static str,
-        /// Which character and where (for the secret, its kind and place
-        /// only, never the character).
+        /// Which character and where.
         problem: String,
     },
 }
@@ -29,15 +28,9 @@ pub enum CredentialsError {
 /// What in `value` HTTP does not allow in a header value, if anything:
 /// control characters (tab excepted), whitespace at either end, and, for the
 /// header types used here, anything beyond ASCII. Inner spaces and tabs are
-/// allowed. `show` says whether the character itself may be named.
-fn header_problem(value: &str, show: bool) -> Option<String> {
-    let name = |c: char| {
-        if show {
-            format!("{:?} (U+{:04X})", c, u32::from(c))
-        } else {
-            "a character".to_owned()
-        }
-    };
+/// allowed.
+fn header_problem(value: &str) -> Option<String> {
+    let name = |c: char| format!("{:?} (U+{:04X})", c, u32::from(c));
     for (i, c) in value.char_indices() {
         if c.is_ascii_control() && c != '\t' {
             // Control characters are never part of a real value: naming the
@@ -84,15 +77,11 @@ impl fmt::Debug for Secret {
     }
 }
 
-fn header_value(
-    field: &'static str,
-    value: &str,
-    show: bool,
-) -> Result<HeaderValue, CredentialsError> {
+fn header_value(field: &'static str, value: &str) -> Result<HeaderValue, CredentialsError> {
     if value.is_empty() {
         return Err(CredentialsError::Empty { field });
     }
-    if let Some(problem) = header_problem(value, show) {
+    if let Some(problem) = header_problem(value) {
         return Err(CredentialsError::NotHeaderSafe { field, problem });
     }
     HeaderValue::from_str(value).map_err(|e| CredentialsError::NotHeaderSafe {
@@ -104,21 +93,27 @@ fn header_value(
 impl Credentials {
     /// Builds credentials from the values shown in PandaPon's console.
     ///
-    /// All three must be non-empty ASCII that HTTP allows in a header value
-    /// (no control characters, no whitespace at either end; inner spaces
-    /// are fine), since they travel in headers. The secret itself never
-    /// does, but it is held to the same rule so that a stray newline from a
-    /// copy-paste is caught here and not as a signature mismatch; its error
-    /// names the kind and place of the character, never the character.
+    /// The access key and the user id travel in headers, so they must be
+    /// non-empty ASCII that HTTP allows in a header value (no control
+    /// characters, no whitespace at either end; inner spaces are fine).
+    ///
+    /// The secret never travels: it only goes into the signature, exactly
+    /// as given, so it need only be non-empty. A secret with spaces at
+    /// either end signs with those spaces, as other PandaPon clients sign
+    /// it; trim it first if the spaces came from a copy-paste.
     pub fn new(
         access_key: impl AsRef<str>,
         access_secret: impl AsRef<str>,
         user_id: impl AsRef<str>,
     ) -> Result<Self, CredentialsError> {
-        let access_key = header_value("access key", access_key.as_ref(), true)?;
+        let access_key = header_value("access key", access_key.as_ref())?;
         let secret = access_secret.as_ref();
-        header_value("access secret", secret, false)?;
-        let user_id = header_value("user id", user_id.as_ref(), true)?;
+        if secret.is_empty() {
+            return Err(CredentialsError::Empty {
+                field: "access secret",
+            });
+        }
+        let user_id = header_value("user id", user_id.as_ref())?;
         Ok(Self {
             access_key,
             access_secret: Secret(secret.into()),
@@ -195,8 +190,8 @@ mod tests {
         let refused =
             |k: &str, s: &str, u: &str| Credentials::new(k, s, u).unwrap_err().to_string();
         assert_eq!(
-            refused("a", "s\n", "u"),
-            "access secret cannot be sent in an HTTP header: control character U+000A at byte 1"
+            refused("a\n", "s", "u"),
+            "access key cannot be sent in an HTTP header: control character U+000A at byte 1"
         );
         assert_eq!(
             refused("a", "s", " u"),
@@ -210,11 +205,15 @@ mod tests {
             refused("akü", "s", "u"),
             "access key cannot be sent in an HTTP header: 'ü' (U+00FC) at byte 2 is not ASCII"
         );
-        // The secret's character is not named.
-        assert_eq!(
-            refused("a", "sé", "u"),
-            "access secret cannot be sent in an HTTP header: a character at byte 1 is not ASCII"
-        );
+    }
+
+    #[test]
+    fn the_secret_is_not_a_header_and_signs_as_given() {
+        // It never travels, so header rules do not apply to it.
+        for secret in [" leading and trailing space ", "sé", "tab\tinside"] {
+            let c = Credentials::new("ak", secret, "u").expect("a usable secret");
+            assert_eq!(c.secret().expose(), secret);
+        }
     }
 
     #[test]
@@ -225,8 +224,8 @@ mod tests {
     }
 
     #[test]
-    fn errors_never_carry_the_value() {
-        let e = Credentials::new("a", "topsecret\u{7f}", "u").unwrap_err();
+    fn errors_never_carry_the_secret() {
+        let e = Credentials::new("a\u{7f}", "topsecret", "u").unwrap_err();
         assert!(!format!("{e} {e:?}").contains("topsecret"));
     }
 }

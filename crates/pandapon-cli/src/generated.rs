@@ -1339,9 +1339,11 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("refund-id")
                     .long("refund-id")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::StringId))
                     .required(true)
-                    .help("The refund (\"reverse order\") id, for example 110000235001."),
+                    .help(
+                        "The refund (\"reverse order\") id: digits, for example 110000235001\n(\"逆向单id e.g. 110000235001\"). Anything else is refused before the\nrequest is signed.\n",
+                    ),
             )
             .about(
                 "Reverse Order Cancellation\n\nWithdraws a refund request. The v2 page\n(<https://doc-env2.pandapon.com/api-289121008>) is cut off before its\nresponse schema; the response fields here are those of the complete\nv1 page (`GET /open/order/refund/cancel/{refundId}`, marked \"in\ndevelopment\" (开发中), <https://doc.pandapon.com/api-250313087>), all\noptional, and anything else is kept.\n\nIf the call fails with an unknown outcome (it may have taken effect): Look the reverse order up with `taobao_refund_detail` (same `refundId`) to see whether it was cancelled.\n",
@@ -2717,7 +2719,7 @@ impl Cli {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<builder::TaobaoRefundCancel<'a>> {
         let mut request = client.taobao_refund_cancel();
-        if let Some(value) = matches.get_one::<::std::string::String>("refund-id") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::StringId>("refund-id") {
             request = request.refund_id(value.clone());
         }
         Ok(request)

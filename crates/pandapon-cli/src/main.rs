@@ -99,6 +99,18 @@ fn command() -> Command {
                 .value_name("SECONDS")
                 .value_parser(clap::value_parser!(u64))
                 .help("Time allowed for each attempt of the call [default: 30]"),
+        )
+        .arg(
+            Arg::new("max-attempts")
+                .long("max-attempts")
+                .global(true)
+                .help_heading(GLOBAL_HEADING)
+                .value_name("N")
+                .value_parser(clap::value_parser!(u32).range(1..))
+                .help(
+                    "Attempts in all, the first included, for a call that may be retried \
+                     [default: 4]; 1 turns retries off",
+                ),
         );
     for cmd in CliCommand::iter() {
         let mut sub = Cli::get_command(cmd).name(kebab(cmd.operation_id()));
@@ -332,6 +344,9 @@ fn builder(matches: &ArgMatches) -> Result<ClientBuilder> {
     let mut builder = ClientBuilder::from_lookup(lookup)?;
     if let Some(secs) = matches.get_one::<u64>("timeout") {
         builder = builder.timeout(Duration::from_secs(*secs));
+    }
+    if let Some(n) = matches.get_one::<u32>("max-attempts") {
+        builder = builder.retry_policy(pandapon_gen::RetryPolicy::default().max_attempts(*n));
     }
     Ok(builder)
 }

@@ -39,9 +39,12 @@ enum Printed {
     Failed,
 }
 
-/// Writes a value to stdout with `write`, then a newline.
-fn print(write: impl FnOnce(&mut std::io::StdoutLock<'_>) -> serde_json::Result<()>) -> Printed {
-    let mut out = std::io::stdout().lock();
+/// Writes a value to stdout with `write`, then a newline; buffered, since
+/// stdout alone would make a system call for every line of pretty JSON.
+fn print(
+    write: impl FnOnce(&mut std::io::BufWriter<std::io::StdoutLock<'_>>) -> serde_json::Result<()>,
+) -> Printed {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     let written = write(&mut out)
         .map_err(std::io::Error::from)
         .and_then(|()| writeln!(out))

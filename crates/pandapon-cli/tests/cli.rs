@@ -11,6 +11,8 @@ use pandapon_gen::auth::Verifier;
 use pandapon_httpmock::{FakePandaPon, Fault, SignatureCheck};
 use pandapon_tests::process::{assert_clean, scrubbed, text};
 
+mod verdicts;
+
 const KEY: &str = "cli-test-key";
 const SECRET: &str = "cli-test-SECRET-91b2";
 const USER: &str = "2100007341207";
@@ -590,4 +592,124 @@ fn callback_verify_exits_by_the_signature() {
         text(&bad.stderr)
     );
     std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_text_cannot_drive_the_terminal() {
+    // An escape sequence that would clear the screen, a carriage return that
+    // would overwrite the line, and a bell, in every place a server's text
+    // reaches stderr: an error page, an envelope's msg and requestId, a
+    // business error inside HTTP 200, and a body that fails to decode.
+    const NASTY: &str = "\u{1b}[2J\u{1b}]0;owned\u{7}\roops\u{9b}31m";
+    let pages = [
+        (502, format!("<html>{NASTY}</html>")),
+        (
+            500,
+            serde_json::json!({"code": 500, "msg": NASTY, "requestId": NASTY}).to_string(),
+        ),
+        (
+            200,
+            serde_json::json!({"code": 401, "msg": NASTY, "requestId": "r"}).to_string(),
+        ),
+        (200, format!("{{\"code\":200,\"data\":{{\"{NASTY}\"")),
+    ];
+    for (status, body) in pages {
+        let check = SignatureCheck::new(creds());
+        let fault = Fault::Answer(status, bytes::Bytes::from(body));
+        let fake = FakePandaPon::start_with_faults(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            check,
+            vec![fault],
+        )
+        .await
+        .expect("fake starts");
+        let mut cmd = configured(&fake.base_url(), SECRET);
+        cmd.args(["--max-attempts", "1", "alibaba-cart-list"]);
+        let out = run(cmd).await;
+        assert_eq!(clean(&out).status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert!(
+            !stderr.chars().any(|c| c.is_control() && c != '\n'),
+            "raw control characters reach the terminal: {stderr:?}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+        assert!(
+            stderr.contains(r"\x1b[2J") || stderr.contains(r"\u{1b}[2J"),
+            "{stderr:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_path_value_stays_in_its_segment() {
+    let (fake, check) = fake().await;
+    // A refund id is digits: anything else is refused before it is signed
+    // (exit 2, bad usage), and nothing reaches the server.
+    for bad in [r"..\..\..\..\admin\x", "..", "110000235001/../x", ""] {
+        let mut cmd = configured(&fake.base_url(), SECRET);
+        cmd.args(["--dry-run", "taobao-refund-cancel", "--refund-id", bad]);
+        let out = run(cmd).await;
+        assert_eq!(clean(&out).status.code(), Some(2), "{bad:?}");
+        assert!(
+            text(&out.stderr).contains("an id must be decimal digits"),
+            "{bad:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(out.stdout.is_empty(), "{bad:?}");
+    }
+    let mut cmd = configured(&fake.base_url(), SECRET);
+    cmd.args(["taobao-refund-cancel", "--refund-id", "110000235001"]);
+    let out = run(cmd).await;
+    assert!(clean(&out).status.success(), "{}", text(&out.stderr));
+    let seen = check.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].path, "/v2/taobao/order/refund/cancel/110000235001");
+
+    // An any-path call refuses dot segments and backslashes rather than
+    // letting the URL parser rewrite them.
+    for bad in [
+        "/v2/taobao/../../admin",
+        r"/v2\..\admin",
+        "/v2/%2e%2e/admin",
+    ] {
+        let mut cmd = configured(&fake.base_url(), SECRET);
+        cmd.args(["request", "GET", bad]);
+        let out = run(cmd).await;
+        assert_eq!(clean(&out).status.code(), Some(1), "{bad:?}");
+        assert!(
+            text(&out.stderr).contains("invalid request")
+                && text(&out.stderr).contains("[not sent]"),
+            "{bad:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(check.seen().len(), 1, "nothing more reached the server");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_signs_as_given_and_each_error_is_said_once() {
+    // The secret never travels, so spaces at its ends are part of it: the
+    // fake knows it with them, and the call verifies.
+    const SPACED: &str = " leading and trailing space ";
+    let check = SignatureCheck::new(Credentials::new(KEY, SPACED, USER).expect("credentials"));
+    let fake = FakePandaPon::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), check.clone())
+        .await
+        .expect("fake starts");
+    let mut cmd = configured(&fake.base_url(), SPACED);
+    cmd.args(["alibaba-cart-list"]);
+    let out = run(cmd).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(check.seen()[0].verdict.is_ok());
+
+    // The access key does travel: one clear message, said once.
+    let mut cmd = configured(&fake.base_url(), SECRET);
+    cmd.env("PANDAPON_ACCESS_KEY", " spaced-key");
+    cmd.args(["alibaba-cart-list"]);
+    let out = run(cmd).await;
+    assert_eq!(clean(&out).status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        "error: access key cannot be sent in an HTTP header: whitespace at the start or end"
+    );
 }

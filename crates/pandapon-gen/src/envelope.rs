@@ -58,6 +58,25 @@ impl<T> Reply<T> {
     }
 }
 
+/// A raw `send()`'s envelope judged as `call()` judges it: `Ok` only when
+/// `code` is 200 with `data`.
+///
+/// ```no_run
+/// # async fn run(client: &pandapon_gen::Client) -> Result<(), pandapon_gen::Error> {
+/// use pandapon_gen::Reply;
+/// let raw = client.taobao_product_get().item_id("x").send().await?;
+/// println!("status {}", raw.status());
+/// let reply = Reply::try_from(raw)?; // the same verdict call() gives
+/// # let _ = reply; Ok(()) }
+/// ```
+impl<R: Envelope> TryFrom<progenitor_client::ResponseValue<R>> for Reply<R::Data> {
+    type Error = Error;
+
+    fn try_from(value: progenitor_client::ResponseValue<R>) -> Result<Self, Error> {
+        crate::step::classify::envelope(value)
+    }
+}
+
 /// A success is sent on as PandaPon's envelope: `code` 200 with `data`
 /// and the identifiers (absent ones left out), so that a reply can be
 /// printed, logged or queued as the server sent it.
@@ -101,15 +120,15 @@ where
 {
     use crate::step::classify;
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let answer = classify::attempt(classify::Happened::Answered {
+    if status != StatusCode::OK {
+        return Err(classify::error_answer(status, body));
+    }
+    let envelope = classify::decode_body::<R>(status, body, crate::DEFAULT_DECODE_RATIO)?;
+    classify::envelope(progenitor_client::ResponseValue::new(
+        envelope,
         status,
-        headers: reqwest::header::HeaderMap::new(),
-        body: bytes::Bytes::copy_from_slice(body),
-    })?;
-    classify::envelope(classify::decode::<R>(
-        answer,
-        crate::step::decode::DEFAULT_DECODE_RATIO,
-    )?)
+        reqwest::header::HeaderMap::new(),
+    ))
 }
 
 #[cfg(test)]

@@ -21037,7 +21037,10 @@ If the call fails with an unknown outcome (it may have taken effect): Look the r
 Sends a `GET` request to `/v2/taobao/order/refund/cancel/{refundId}`
 
 Arguments:
-- `refund_id`: The refund ("reverse order") id, for example 110000235001.
+- `refund_id`: The refund ("reverse order") id: digits, for example 110000235001
+("逆向单id e.g. 110000235001"). Anything else is refused before the
+request is signed.
+
 ```text
 let response = client.taobao_refund_cancel()
     .refund_id(refund_id)
@@ -23048,7 +23051,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct TaobaoRefundCancel<'a> {
         client: &'a super::Client,
-        refund_id: Result<::std::string::String, String>,
+        refund_id: Result<::pandapon_gen::StringId, String>,
     }
     impl<'a> TaobaoRefundCancel<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -23059,12 +23062,12 @@ pub mod builder {
         }
         pub fn refund_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::pandapon_gen::StringId>,
         {
             self.refund_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for refund_id failed"
+                    "conversion to `:: pandapon_gen :: StringId` for refund_id failed"
                         .to_string()
                 });
             self

@@ -8,7 +8,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::str::FromStr;
 
-use serde::de::{DeserializeOwned, Error as _};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
@@ -88,15 +88,65 @@ impl<T: Serialize> Serialize for JsonString<T> {
     }
 }
 
+/// Decodes JSON text held inside a string, within the same memory budget
+/// as a response body of that size.
+fn inner_json<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    let limit = crate::step::decode::budget(text.len(), crate::DEFAULT_DECODE_RATIO);
+    crate::step::decode::from_slice(text.as_bytes(), limit).map_err(|e| e.to_string())
+}
+
 impl<'de, T: DeserializeOwned> Deserialize<'de> for JsonString<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        let parsed = match value {
-            Value::String(text) => serde_json::from_str(&text)
-                .map_err(|e| D::Error::custom(format!("JSON inside a string: {e}")))?,
-            other => serde_json::from_value(other).map_err(D::Error::custom)?,
-        };
-        Ok(Self(parsed))
+        use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+        use serde::de::{IntoDeserializer, MapAccess, SeqAccess, Visitor};
+
+        /// A string holding JSON, or (leniently) the JSON itself, read
+        /// straight into `T` with no JSON tree in between.
+        struct Text<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: DeserializeOwned> Visitor<'de> for Text<T> {
+            type Value = JsonString<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("JSON inside a string, or the JSON itself")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                inner_json(text)
+                    .map(JsonString)
+                    .map_err(|e| E::custom(format!("JSON inside a string: {e}")))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(JsonString)
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(SeqAccessDeserializer::new(seq)).map(JsonString)
+            }
+
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                T::deserialize(v.into_deserializer()).map(JsonString)
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                T::deserialize(v.into_deserializer()).map(JsonString)
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                T::deserialize(v.into_deserializer()).map(JsonString)
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                T::deserialize(v.into_deserializer()).map(JsonString)
+            }
+
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                T::deserialize(().into_deserializer()).map(JsonString)
+            }
+        }
+
+        deserializer.deserialize_any(Text(std::marker::PhantomData))
     }
 }
 
@@ -128,7 +178,7 @@ impl Serialize for MessageBody {
 impl<'de> Deserialize<'de> for MessageBody {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(Self(match Value::deserialize(deserializer)? {
-            Value::String(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            Value::String(text) => inner_json(&text).unwrap_or(Value::String(text)),
             other => other,
         }))
     }

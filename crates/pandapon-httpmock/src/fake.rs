@@ -134,6 +134,10 @@ pub enum Fault {
     Stall(Duration),
     /// Send the success answer in small pieces spread evenly over this long.
     Slow(Duration),
+    /// Answer with this HTTP status and exactly these body bytes, whatever
+    /// the request: an envelope inside a gateway's 504, an empty 200, a body
+    /// no client should trust.
+    Answer(u16, Bytes),
 }
 
 /// A request as a fault plan sees it ([`FakePandaPon::start_with_plan`]).
@@ -497,6 +501,10 @@ async fn answer(
             return Ok(scripted(StatusCode::OK, body, None));
         }
         Some(Fault::Oversized { bytes, declared }) => return Ok(oversized(*bytes, *declared)),
+        Some(Fault::Answer(status, body)) => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
+            return Ok(scripted(status, Scripted::full(body.clone()), None));
+        }
         _ => {}
     }
     let Some(route) = state

@@ -1394,7 +1394,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn refund_id(self, value: &str) -> Self {
+        pub fn refund_id(self, value: &::pandapon_gen::StringId) -> Self {
             let re = regex::Regex::new(
                     &format!("^/v2/taobao/order/refund/cancel/{}$", value.to_string()),
                 )

@@ -363,3 +363,56 @@ const CANCEL_SAFETY: &str = "# Cancel safety\n\n\
     Dropping the future stops the call where it is. Before the request is sent nothing \
     happens; after, a write's outcome is unknown (as after a timeout): look it up before \
     repeating it.";
+
+#[cfg(test)]
+mod tests {
+    use super::super::{generate_sdk, load_spec, workspace_root};
+
+    #[test]
+    fn every_call_goes_through_the_step_and_no_path_value_through_progenitor() {
+        let spec = load_spec(&workspace_root()).expect("spec");
+        let sdk = generate_sdk(&spec).expect("generates");
+        for gone in [
+            ".pre(",
+            ".exec(",
+            ".post(&result",
+            "OperationInfo {",
+            "encode_path(",
+            "from_response",
+            "client.baseurl",
+        ] {
+            assert!(!sdk.contains(gone), "generated.rs still has {gone:?}");
+        }
+        let ops = crate::spec::operations(&spec).expect("operations").len();
+        for (needle, each) in [
+            (
+                "fn request(self) -> Result<::reqwest::Request, Error<()>>",
+                1,
+            ),
+            ("crate::step::call::<", 1),
+            ("crate::step::send::<", 1),
+            ("crate::step::url(&client.inner, &url)", 1),
+        ] {
+            assert_eq!(sdk.matches(needle).count(), ops * each, "{needle}");
+        }
+        let params: usize = crate::spec::operations(&spec)
+            .expect("operations")
+            .iter()
+            .map(|op| op.path.matches('{').count())
+            .sum();
+        assert!(params > 0);
+        assert_eq!(sdk.matches("::step::path::segment(").count(), params);
+    }
+
+    #[test]
+    fn a_send_of_another_shape_is_refused() {
+        let mut f: syn::ImplItemFn = syn::parse_quote! {
+            pub async fn send(self) -> Result<ResponseValue<types::X>, Error<()>> {
+                let url = format!("{}/x", client.baseurl);
+                client.exec(request).await
+            }
+        };
+        let err = super::into_request(&mut f).expect_err("no request is built");
+        assert!(err.to_string().contains("OperationInfo"), "{err}");
+    }
+}

@@ -186,6 +186,12 @@ pub(crate) async fn read(
         if first.is_none() && partial.is_empty() {
             first = Some(chunk);
         } else {
+            if partial.is_empty() {
+                // A body in pieces: room for all the server declared (within
+                // the limit), so the buffer is not regrown as it fills.
+                let whole = declared.map_or(0, |n| usize::try_from(n).unwrap_or(limit).min(limit));
+                partial.reserve(whole.max(held + chunk.len()));
+            }
             collect(partial, &mut first);
             partial.extend_from_slice(&chunk);
         }

@@ -86,7 +86,7 @@ pub(crate) fn attempt(happened: Happened) -> Result<Answer, Error> {
 /// An answer that is not HTTP 200: PandaPon's envelope when the body is one
 /// with a `code` (it says more than the status), else the status with the
 /// start of the body.
-fn error_answer(status: StatusCode, body: &[u8]) -> Error {
+pub(crate) fn error_answer(status: StatusCode, body: &[u8]) -> Error {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Error::EmptyBody { status };
     }
@@ -115,8 +115,8 @@ fn api_error(meta: Meta, code: i64, http_status: StatusCode) -> Error {
 }
 
 /// Stage 2: a 200 answer's body as `R`, decoded within `ratio` times its
-/// size in memory (plus a small allowance). A body that fails `R` but is an error envelope (its
-/// `data` shaped otherwise) is that business error.
+/// size in memory (plus a small allowance). A body that fails `R` but is an
+/// error envelope (its `data` shaped otherwise) is that business error.
 pub(crate) fn decode<R: DeserializeOwned>(
     answer: Answer,
     ratio: usize,
@@ -126,25 +126,35 @@ pub(crate) fn decode<R: DeserializeOwned>(
         headers,
         body,
     } = answer;
+    let value = decode_body::<R>(status, &body, ratio)?;
+    Ok(ResponseValue::new(value, status, headers))
+}
+
+/// [`decode`] over borrowed bytes.
+pub(crate) fn decode_body<R: DeserializeOwned>(
+    status: StatusCode,
+    body: &[u8],
+    ratio: usize,
+) -> Result<R, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::EmptyBody { status });
     }
     let limit = decode::budget(body.len(), ratio);
-    match decode::from_slice::<R>(&body, limit) {
-        Ok(value) => Ok(ResponseValue::new(value, status, headers)),
+    match decode::from_slice::<R>(body, limit) {
+        Ok(value) => Ok(value),
         Err(DecodeError::OverBudget { limit }) => Err(Error::TooLargeDecoded {
             status,
             size: body.len(),
             limit,
         }),
-        Err(DecodeError::Json(source)) => Err(match decode::from_slice::<Meta>(&body, limit) {
+        Err(DecodeError::Json(source)) => Err(match decode::from_slice::<Meta>(body, limit) {
             Ok(meta) if meta.code.is_some_and(|c| c != SUCCESS_CODE) => {
                 let code = meta.code.unwrap_or_default();
                 api_error(meta, code, status)
             }
             _ => Error::Decode {
                 status,
-                body: BodyExcerpt::new(&body),
+                body: BodyExcerpt::new(body),
                 error: source,
             },
         }),

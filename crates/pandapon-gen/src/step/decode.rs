@@ -102,6 +102,7 @@ pub(crate) fn from_slice<T: DeserializeOwned>(
     let value = T::deserialize(Metered {
         de: &mut de,
         budget: &budget,
+        field_name: false,
     })
     .and_then(|value| de.end().map(|()| value));
     match value {
@@ -162,14 +163,16 @@ impl Budget {
 struct Metered<'b, D> {
     de: D,
     budget: &'b Budget,
+    /// Reading a struct's field name, which is looked up, not kept.
+    field_name: bool,
 }
 
 /// A visitor charged against a budget.
 struct Meter<'b, V> {
     visitor: V,
     budget: &'b Budget,
-    /// Reading a struct's field name or a flatten key: text the parser
-    /// lends is looked up or borrowed, not copied.
+    /// Reading a struct's field name: text the parser lends is looked up,
+    /// not copied. (A key `#[serde(flatten)]` keeps is copied: charged.)
     identifier: bool,
 }
 
@@ -177,6 +180,8 @@ struct Meter<'b, V> {
 struct MeterSeed<'b, S> {
     seed: S,
     budget: &'b Budget,
+    /// Deserializing a struct's field name.
+    field_name: bool,
 }
 
 /// Sequence elements, charged as they are asked for.
@@ -245,7 +250,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Metered<'_, D> {
         self.de.deserialize_identifier(Meter {
             visitor,
             budget,
-            identifier: true,
+            identifier: self.field_name,
         })
     }
 
@@ -318,12 +323,20 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Meter<'_, V> {
 
     fn visit_some<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
         let budget = self.budget;
-        self.visitor.visit_some(Metered { de, budget })
+        self.visitor.visit_some(Metered {
+            de,
+            budget,
+            field_name: false,
+        })
     }
 
     fn visit_newtype_struct<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
         let budget = self.budget;
-        self.visitor.visit_newtype_struct(Metered { de, budget })
+        self.visitor.visit_newtype_struct(Metered {
+            de,
+            budget,
+            field_name: false,
+        })
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
@@ -358,7 +371,11 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for MeterSeed<'_, S> {
 
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
         let budget = self.budget;
-        self.seed.deserialize(Metered { de, budget })
+        self.seed.deserialize(Metered {
+            de,
+            budget,
+            field_name: self.field_name,
+        })
     }
 }
 
@@ -374,7 +391,11 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for MeterSeq<'_, A> {
         let cost = if self.read == 0 { 4 } else { 3 } * size;
         self.budget.charge(cost)?;
         let budget = self.budget;
-        let element = self.seq.next_element_seed(MeterSeed { seed, budget })?;
+        let element = self.seq.next_element_seed(MeterSeed {
+            seed,
+            budget,
+            field_name: false,
+        })?;
         match element {
             Some(_) => {
                 self.read += 1;
@@ -411,7 +432,11 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for MeterMap<'_, A> {
     ) -> Result<Option<K::Value>, A::Error> {
         let key_size = size_of::<K::Value>();
         let budget = self.budget;
-        let key = self.map.next_key_seed(MeterSeed { seed, budget })?;
+        let key = self.map.next_key_seed(MeterSeed {
+            seed,
+            budget,
+            field_name: key_size <= FIELD_NAME_SIZE,
+        })?;
         if key.is_none() {
             if self.buffered {
                 self.buffered = false;
@@ -461,7 +486,11 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for MeterMap<'_, A> {
             self.budget.charge_transient(3 * size_of::<V::Value>())?;
         }
         let budget = self.budget;
-        self.map.next_value_seed(MeterSeed { seed, budget })
+        self.map.next_value_seed(MeterSeed {
+            seed,
+            budget,
+            field_name: false,
+        })
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -478,7 +507,11 @@ impl<'de, 'b, A: EnumAccess<'de>> EnumAccess<'de> for MeterEnum<'b, A> {
         seed: V,
     ) -> Result<(V::Value, Self::Variant), A::Error> {
         let budget = self.budget;
-        let (value, data) = self.data.variant_seed(MeterSeed { seed, budget })?;
+        let (value, data) = self.data.variant_seed(MeterSeed {
+            seed,
+            budget,
+            field_name: true,
+        })?;
         Ok((value, MeterEnum { data, budget }))
     }
 }
@@ -492,7 +525,11 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for MeterEnum<'_, A> {
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, A::Error> {
         let budget = self.budget;
-        self.data.newtype_variant_seed(MeterSeed { seed, budget })
+        self.data.newtype_variant_seed(MeterSeed {
+            seed,
+            budget,
+            field_name: false,
+        })
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
@@ -521,5 +558,129 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for MeterEnum<'_, A> {
                 identifier: false,
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+
+    use super::*;
+
+    /// The least budget `text` decodes into `T` within.
+    fn cost<T: DeserializeOwned>(text: &str) -> usize {
+        let (mut low, mut high) = (0, 1 << 24);
+        assert!(from_slice::<T>(text.as_bytes(), high).is_ok(), "{text}");
+        while low < high {
+            let mid = (low + high) / 2;
+            match from_slice::<T>(text.as_bytes(), mid) {
+                Ok(_) => high = mid,
+                Err(DecodeError::OverBudget { .. }) => low = mid + 1,
+                Err(DecodeError::Json(e)) => panic!("{text}: {e}"),
+            }
+        }
+        low
+    }
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct Fields {
+        a: u8,
+        b: bool,
+        c: Option<u64>,
+    }
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct Open {
+        a: Option<u8>,
+        #[serde(flatten)]
+        extra: serde_json::Map<String, serde_json::Value>,
+    }
+
+    #[test]
+    fn a_struct_s_own_fields_and_numbers_cost_nothing() {
+        assert_eq!(
+            cost::<Fields>(r#"{"a":1,"b":true,"c":null,"unknown":[1,2]}"#),
+            0
+        );
+    }
+
+    #[test]
+    fn text_costs_its_length_and_an_allocation_and_twice_when_unescaped() {
+        assert_eq!(cost::<String>(r#""abc""#), 3 + ALLOCATION);
+        assert_eq!(cost::<String>(r#""a\nc""#), 2 * (3 + ALLOCATION));
+        assert_eq!(cost::<String>(r#""""#), 0);
+    }
+
+    #[test]
+    fn a_sequence_costs_its_buffer() {
+        let one = size_of::<u64>();
+        // While reading, 4 slots for the first and 3 for each further
+        // element (the old and new buffer at a doubling) ...
+        assert_eq!(cost::<Vec<u64>>("[1]"), 4 * one + 3 * one);
+        assert_eq!(cost::<Vec<u64>>("[1,2,3]"), (4 + 3 + 3) * one + 3 * one);
+        // ... and an empty one only the look for a first element. (A tuple
+        // is charged as a sequence too: the generated types have none.)
+        assert_eq!(cost::<Vec<u64>>("[]"), 4 * one);
+    }
+
+    #[test]
+    fn a_map_costs_a_node_and_each_entry_past_eleven() {
+        let eleven: String = (0..11)
+            .map(|i| format!(r#""k{i:02}":1"#))
+            .collect::<Vec<_>>()
+            .join(",");
+        let keys = 11 * (3 + ALLOCATION);
+        assert_eq!(
+            cost::<BTreeMap<String, u8>>(&format!("{{{eleven}}}")),
+            MAP_NODE + keys
+        );
+        let twelve = format!(r#"{{{eleven},"k11":1}}"#);
+        let split = 2 * MAP_NODE + 3 * size_of::<String>();
+        assert_eq!(
+            cost::<BTreeMap<String, u8>>(&twelve),
+            MAP_NODE + split + keys + 3 + ALLOCATION
+        );
+    }
+
+    #[test]
+    fn fields_kept_by_flatten_are_buffered_then_kept() {
+        // Every key of a flatten struct goes through serde's buffer (its
+        // keys are larger than a `String`, which is how they are told from
+        // a map's), and the kept ones cost a node of the map they end in.
+        let one = cost::<Open>(r#"{"x":1}"#);
+        assert!(one >= MAP_NODE, "{one}");
+        assert_eq!(cost::<Open>("{}"), 0);
+        // A thousand unknown fields cost at least their slots.
+        let many: String = (0..1000)
+            .map(|i| format!(r#""k{i}":{i}"#))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert!(cost::<Open>(&format!("{{{many}}}")) > 1000 * MAP_ENTRY);
+    }
+
+    #[test]
+    fn bad_json_is_a_json_error_and_over_budget_is_not() {
+        assert!(matches!(
+            from_slice::<Vec<u8>>(b"[1,", 1 << 20),
+            Err(DecodeError::Json(_))
+        ));
+        assert!(matches!(
+            from_slice::<Vec<u8>>(b"[1] x", 1 << 20),
+            Err(DecodeError::Json(_))
+        ));
+        assert!(matches!(
+            from_slice::<Vec<String>>(br#"["abc"]"#, 10),
+            Err(DecodeError::OverBudget { limit: 10 })
+        ));
+    }
+
+    #[test]
+    fn the_budget_is_a_ratio_plus_an_allowance() {
+        assert_eq!(budget(1000, 8), 8000 + DECODE_ALLOWANCE);
+        assert_eq!(budget(usize::MAX, 8), usize::MAX);
     }
 }
