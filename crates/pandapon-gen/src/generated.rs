@@ -35,6 +35,7 @@ pub mod types {
         pub spec_id: ::std::option::Option<::std::string::String>,
     }
     impl AlibabaCargoV1 {
+        #[inline]
         pub fn builder() -> builder::AlibabaCargoV1 {
             Default::default()
         }
@@ -60,6 +61,7 @@ pub mod types {
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl AlibabaCart {
+        #[inline]
         pub fn builder() -> builder::AlibabaCart {
             Default::default()
         }
@@ -106,6 +108,7 @@ pub mod types {
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl AlibabaCartCreateOrderRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaCartCreateOrderRequest {
             Default::default()
         }
@@ -140,6 +143,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         pub update_time: ::std::option::Option<::serde_json::Value>,
     }
     impl AlibabaCartEditQuantityRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaCartEditQuantityRequest {
             Default::default()
         }
@@ -171,6 +175,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl AlibabaCartEditQuantityResponse {
+        #[inline]
         pub fn builder() -> builder::AlibabaCartEditQuantityResponse {
             Default::default()
         }
@@ -226,6 +231,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl AlibabaCartItem {
+        #[inline]
         pub fn builder() -> builder::AlibabaCartItem {
             Default::default()
         }
@@ -256,6 +262,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl AlibabaCartListResponse {
+        #[inline]
         pub fn builder() -> builder::AlibabaCartListResponse {
             Default::default()
         }
@@ -275,6 +282,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         pub cart_ids: ::std::vec::Vec<i64>,
     }
     impl AlibabaCartPreviewOrderRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaCartPreviewOrderRequest {
             Default::default()
         }
@@ -303,6 +311,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl AlibabaCartShop {
+        #[inline]
         pub fn builder() -> builder::AlibabaCartShop {
             Default::default()
         }
@@ -331,6 +340,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl AlibabaConfirmReceiptResult {
+        #[inline]
         pub fn builder() -> builder::AlibabaConfirmReceiptResult {
             Default::default()
         }
@@ -395,6 +405,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl AlibabaNativeLogistics {
+        #[inline]
         pub fn builder() -> builder::AlibabaNativeLogistics {
             Default::default()
         }
@@ -461,6 +472,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl AlibabaOrderBatchCreateRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaOrderBatchCreateRequest {
             Default::default()
         }
@@ -492,6 +504,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl AlibabaOrderBatchCreateResponse {
+        #[inline]
         pub fn builder() -> builder::AlibabaOrderBatchCreateResponse {
             Default::default()
         }
@@ -510,6 +523,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         pub cargo_param_list: ::std::vec::Vec<AlibabaCargoV1>,
     }
     impl AlibabaOrderBatchPreviewRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaOrderBatchPreviewRequest {
             Default::default()
         }
@@ -524,6 +538,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         pub order_ids: ::std::vec::Vec<::pandapon_gen::StringId>,
     }
     impl AlibabaOrderBatchSubmitToPayRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaOrderBatchSubmitToPayRequest {
             Default::default()
         }
@@ -551,6 +566,7 @@ About 2.5e18: sent as a JSON integer with every digit.
         pub web_site: WebSite,
     }
     impl AlibabaOrderCancelRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaOrderCancelRequest {
             Default::default()
         }
@@ -582,6 +598,7 @@ About 2.5e18: sent as a JSON integer with every digit.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl AlibabaOrderCancelResponse {
+        #[inline]
         pub fn builder() -> builder::AlibabaOrderCancelResponse {
             Default::default()
         }
@@ -607,6 +624,7 @@ About 2.5e18: sent as a JSON integer with every digit.
         pub order_id: ::std::option::Option<::pandapon_gen::IntegerId>,
     }
     impl AlibabaOrderConfirmReceiptRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaOrderConfirmReceiptRequest {
             Default::default()
         }
@@ -637,6 +655,7 @@ About 2.5e18: sent as a JSON integer with every digit.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl AlibabaOrderConfirmReceiptResponse {
+        #[inline]
         pub fn builder() -> builder::AlibabaOrderConfirmReceiptResponse {
             Default::default()
         }
@@ -656,6 +675,7 @@ About 2.5e18: sent as a JSON integer with every digit.
         pub web_site: WebSite,
     }
     impl AlibabaOrderDetailRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaOrderDetailRequest {
             Default::default()
         }
@@ -686,6 +706,7 @@ About 2.5e18: sent as a JSON integer with every digit.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl AlibabaOrderPayUrlResponse {
+        #[inline]
         pub fn builder() -> builder::AlibabaOrderPayUrlResponse {
             Default::default()
         }
@@ -705,6 +726,7 @@ About 2.5e18: sent as a JSON integer with every digit.
         pub cargo_param_list: ::std::vec::Vec<FastCargo>,
     }
     impl AlibabaOrderPreviewRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaOrderPreviewRequest {
             Default::default()
         }
@@ -742,6 +764,7 @@ are typed and the rest are kept in `extra`.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl AlibabaOrderResult {
+        #[inline]
         pub fn builder() -> builder::AlibabaOrderResult {
             Default::default()
         }
@@ -783,6 +806,7 @@ other fields are from the v1 page, which is complete.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl AlibabaPayOrder {
+        #[inline]
         pub fn builder() -> builder::AlibabaPayOrder {
             Default::default()
         }
@@ -822,6 +846,7 @@ Documented at <https://doc-en.pandapon.com/api-263477659>.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl AlibabaPriceModifyMessageBody {
+        #[inline]
         pub fn builder() -> builder::AlibabaPriceModifyMessageBody {
             Default::default()
         }
@@ -839,6 +864,7 @@ Documented at <https://doc-en.pandapon.com/api-263477659>.
         pub open_uid: ::std::string::String,
     }
     impl AlibabaProductDecryptOpenUidRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaProductDecryptOpenUidRequest {
             Default::default()
         }
@@ -882,6 +908,7 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl AlibabaProductDetail {
+        #[inline]
         pub fn builder() -> builder::AlibabaProductDetail {
             Default::default()
         }
@@ -908,6 +935,7 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         pub out_member_id: ::std::option::Option<::std::string::String>,
     }
     impl AlibabaProductDetailRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaProductDetailRequest {
             Default::default()
         }
@@ -938,6 +966,7 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl AlibabaProductDetailResponse {
+        #[inline]
         pub fn builder() -> builder::AlibabaProductDetailResponse {
             Default::default()
         }
@@ -1012,6 +1041,7 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         >,
     }
     impl AlibabaProductImageSearchRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaProductImageSearchRequest {
             Default::default()
         }
@@ -1058,6 +1088,7 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl AlibabaProductItem {
+        #[inline]
         pub fn builder() -> builder::AlibabaProductItem {
             Default::default()
         }
@@ -1123,6 +1154,7 @@ everything else (SKUs, images, sale and shipping info…) is kept in
         >,
     }
     impl AlibabaProductKeywordSearchRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaProductKeywordSearchRequest {
             Default::default()
         }
@@ -1146,6 +1178,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl AlibabaProductListItem {
+        #[inline]
         pub fn builder() -> builder::AlibabaProductListItem {
             Default::default()
         }
@@ -1183,6 +1216,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         pub total_records: ::std::option::Option<i64>,
     }
     impl AlibabaProductPage {
+        #[inline]
         pub fn builder() -> builder::AlibabaProductPage {
             Default::default()
         }
@@ -1215,6 +1249,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         pub page_size: ::std::option::Option<i64>,
     }
     impl AlibabaProductRelatedRecommendRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaProductRelatedRecommendRequest {
             Default::default()
         }
@@ -1245,6 +1280,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl AlibabaProductSearchResponse {
+        #[inline]
         pub fn builder() -> builder::AlibabaProductSearchResponse {
             Default::default()
         }
@@ -1316,6 +1352,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         >,
     }
     impl AlibabaProductStoreSearchRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaProductStoreSearchRequest {
             Default::default()
         }
@@ -1346,6 +1383,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl AlibabaProductStoreSearchResponse {
+        #[inline]
         pub fn builder() -> builder::AlibabaProductStoreSearchResponse {
             Default::default()
         }
@@ -1396,6 +1434,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         pub vouchers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl AlibabaRefundCreateRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaRefundCreateRequest {
             Default::default()
         }
@@ -1426,6 +1465,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl AlibabaRefundCreateResponse {
+        #[inline]
         pub fn builder() -> builder::AlibabaRefundCreateResponse {
             Default::default()
         }
@@ -1445,6 +1485,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl AlibabaRefundCreateResult {
+        #[inline]
         pub fn builder() -> builder::AlibabaRefundCreateResult {
             Default::default()
         }
@@ -1462,6 +1503,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         pub id: ::std::option::Option<::pandapon_gen::IntegerId>,
     }
     impl AlibabaRefundEntryCount {
+        #[inline]
         pub fn builder() -> builder::AlibabaRefundEntryCount {
             Default::default()
         }
@@ -1487,6 +1529,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         pub vouchers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl AlibabaRefundReturnGoodsRequest {
+        #[inline]
         pub fn builder() -> builder::AlibabaRefundReturnGoodsRequest {
             Default::default()
         }
@@ -1527,6 +1570,7 @@ kept as JSON.
         pub total_records: ::std::option::Option<i64>,
     }
     impl AlibabaStoreProductPage {
+        #[inline]
         pub fn builder() -> builder::AlibabaStoreProductPage {
             Default::default()
         }
@@ -1561,6 +1605,7 @@ kept as JSON.
         pub service_id: ::std::option::Option<::std::string::String>,
     }
     impl BookingFreightInfo {
+        #[inline]
         pub fn builder() -> builder::BookingFreightInfo {
             Default::default()
         }
@@ -1596,6 +1641,7 @@ kept as JSON.
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl BookingLineItem {
+        #[inline]
         pub fn builder() -> builder::BookingLineItem {
             Default::default()
         }
@@ -1624,6 +1670,7 @@ kept as JSON.
         pub rts_time: ::std::option::Option<::std::string::String>,
     }
     impl DomesticLogisticInfo {
+        #[inline]
         pub fn builder() -> builder::DomesticLogisticInfo {
             Default::default()
         }
@@ -1654,6 +1701,7 @@ any other code is a business error described by `msg`.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl Envelope {
+        #[inline]
         pub fn builder() -> builder::Envelope {
             Default::default()
         }
@@ -1718,6 +1766,7 @@ list the same fields without `districtCode`.
         pub town_text: ::std::option::Option<::std::string::String>,
     }
     impl FastAdress {
+        #[inline]
         pub fn builder() -> builder::FastAdress {
             Default::default()
         }
@@ -1758,6 +1807,7 @@ list the same fields without `districtCode`.
         pub spec_id: ::std::option::Option<::std::string::String>,
     }
     impl FastCargo {
+        #[inline]
         pub fn builder() -> builder::FastCargo {
             Default::default()
         }
@@ -1772,6 +1822,7 @@ list the same fields without `districtCode`.
     );
     impl ::std::ops::Deref for FreeFormObject {
         type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        #[inline]
         fn deref(
             &self,
         ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
@@ -1780,6 +1831,7 @@ list the same fields without `districtCode`.
     }
     impl ::std::convert::From<FreeFormObject>
     for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        #[inline]
         fn from(value: FreeFormObject) -> Self {
             value.0
         }
@@ -1787,6 +1839,7 @@ list the same fields without `districtCode`.
     impl ::std::convert::From<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     > for FreeFormObject {
+        #[inline]
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
@@ -1803,6 +1856,7 @@ list the same fields without `districtCode`.
         pub price: ::std::string::String,
     }
     impl FreightInfo {
+        #[inline]
         pub fn builder() -> builder::FreightInfo {
             Default::default()
         }
@@ -1832,6 +1886,7 @@ list the same fields without `districtCode`.
         pub logistic_numer: ::std::option::Option<::std::string::String>,
     }
     impl LogisticInfo {
+        #[inline]
         pub fn builder() -> builder::LogisticInfo {
             Default::default()
         }
@@ -1862,6 +1917,7 @@ list the same fields without `districtCode`.
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl LogisticsLineItem {
+        #[inline]
         pub fn builder() -> builder::LogisticsLineItem {
             Default::default()
         }
@@ -1894,6 +1950,7 @@ list the same fields without `districtCode`.
         pub province: ::std::option::Option<::std::string::String>,
     }
     impl OpenAddressAddOrUpdateRequest {
+        #[inline]
         pub fn builder() -> builder::OpenAddressAddOrUpdateRequest {
             Default::default()
         }
@@ -1913,6 +1970,7 @@ list the same fields without `districtCode`.
         pub msg: ::std::option::Option<::std::string::String>,
     }
     impl OpenAddressAddOrUpdateResponse {
+        #[inline]
         pub fn builder() -> builder::OpenAddressAddOrUpdateResponse {
             Default::default()
         }
@@ -1937,6 +1995,7 @@ list the same fields without `districtCode`.
         pub sku_id: ::std::string::String,
     }
     impl OpenLogisticsItemPriceRequest {
+        #[inline]
         pub fn builder() -> builder::OpenLogisticsItemPriceRequest {
             Default::default()
         }
@@ -1973,6 +2032,7 @@ list the same fields without `districtCode`.
         >,
     }
     impl OpenLogisticsOrderBookingFreightRequest {
+        #[inline]
         pub fn builder() -> builder::OpenLogisticsOrderBookingFreightRequest {
             Default::default()
         }
@@ -1989,6 +2049,7 @@ list the same fields without `districtCode`.
         pub tmall_order_id: ::std::option::Option<::std::string::String>,
     }
     impl OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
+        #[inline]
         pub fn builder() -> builder::OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
             Default::default()
         }
@@ -2010,6 +2071,7 @@ list the same fields without `districtCode`.
         pub render_items: ::std::option::Option<::std::vec::Vec<RenderItem>>,
     }
     impl OpenLogisticsOrderRenderFreightRequest {
+        #[inline]
         pub fn builder() -> builder::OpenLogisticsOrderRenderFreightRequest {
             Default::default()
         }
@@ -2036,6 +2098,7 @@ list the same fields without `districtCode`.
         pub tmall_order_id: ::std::option::Option<::std::string::String>,
     }
     impl OpenLogisticsUpdateInfoRequest {
+        #[inline]
         pub fn builder() -> builder::OpenLogisticsUpdateInfoRequest {
             Default::default()
         }
@@ -2076,6 +2139,7 @@ have two words (`mobile_phone`), as PandaPon documents them.
         pub zip: ::std::option::Option<::std::string::String>,
     }
     impl OrderAddress {
+        #[inline]
         pub fn builder() -> builder::OrderAddress {
             Default::default()
         }
@@ -2106,6 +2170,7 @@ the access secret.
         pub timestamp: ::std::option::Option<::std::string::String>,
     }
     impl OrderMessage {
+        #[inline]
         pub fn builder() -> builder::OrderMessage {
             Default::default()
         }
@@ -2193,6 +2258,7 @@ Amounts are integer fen.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl OrderStatusMessageBody {
+        #[inline]
         pub fn builder() -> builder::OrderStatusMessageBody {
             Default::default()
         }
@@ -2228,6 +2294,7 @@ Amounts are integer fen.
         pub total_records: ::std::option::Option<i64>,
     }
     impl PageInfo {
+        #[inline]
         pub fn builder() -> builder::PageInfo {
             Default::default()
         }
@@ -2266,6 +2333,7 @@ Amounts are integer fen.
         pub zip: ::std::option::Option<::std::string::String>,
     }
     impl ReceiverAddress {
+        #[inline]
         pub fn builder() -> builder::ReceiverAddress {
             Default::default()
         }
@@ -2286,6 +2354,7 @@ Amounts are integer fen.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl RefundMessageBody {
+        #[inline]
         pub fn builder() -> builder::RefundMessageBody {
             Default::default()
         }
@@ -2304,6 +2373,7 @@ Amounts are integer fen.
         pub sku_id: ::std::string::String,
     }
     impl RenderItem {
+        #[inline]
         pub fn builder() -> builder::RenderItem {
             Default::default()
         }
@@ -2325,6 +2395,7 @@ Amounts are integer fen.
         pub sku_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl TaobaoBatchCheckItem {
+        #[inline]
         pub fn builder() -> builder::TaobaoBatchCheckItem {
             Default::default()
         }
@@ -2360,6 +2431,7 @@ Amounts are integer fen.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoBatchCheckResult {
+        #[inline]
         pub fn builder() -> builder::TaobaoBatchCheckResult {
             Default::default()
         }
@@ -2457,6 +2529,7 @@ Amounts are integer fen.
         pub user_nick: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoCartAddRequest {
+        #[inline]
         pub fn builder() -> builder::TaobaoCartAddRequest {
             Default::default()
         }
@@ -2481,6 +2554,7 @@ Amounts are integer fen.
         pub user_id: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoCartCreateOrderRequest {
+        #[inline]
         pub fn builder() -> builder::TaobaoCartCreateOrderRequest {
             Default::default()
         }
@@ -2512,6 +2586,7 @@ Amounts are integer fen.
         pub value_name: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoCartProperty {
+        #[inline]
         pub fn builder() -> builder::TaobaoCartProperty {
             Default::default()
         }
@@ -2543,6 +2618,7 @@ Amounts are integer fen.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoImLinkResponse {
+        #[inline]
         pub fn builder() -> builder::TaobaoImLinkResponse {
             Default::default()
         }
@@ -2568,6 +2644,7 @@ Amounts are integer fen.
         pub purchase_order_outer_id: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoLogisticsDetail {
+        #[inline]
         pub fn builder() -> builder::TaobaoLogisticsDetail {
             Default::default()
         }
@@ -2598,6 +2675,7 @@ Amounts are integer fen.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoLogisticsDetailResponse {
+        #[inline]
         pub fn builder() -> builder::TaobaoLogisticsDetailResponse {
             Default::default()
         }
@@ -2621,6 +2699,7 @@ Amounts are integer fen.
         pub title: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoLogisticsGoods {
+        #[inline]
         pub fn builder() -> builder::TaobaoLogisticsGoods {
             Default::default()
         }
@@ -2661,6 +2740,7 @@ Amounts are integer fen.
         pub receiver: ::std::option::Option<TaobaoLogisticsReceiver>,
     }
     impl TaobaoLogisticsParcel {
+        #[inline]
         pub fn builder() -> builder::TaobaoLogisticsParcel {
             Default::default()
         }
@@ -2684,6 +2764,7 @@ Amounts are integer fen.
         pub company_image_url: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoLogisticsPartner {
+        #[inline]
         pub fn builder() -> builder::TaobaoLogisticsPartner {
             Default::default()
         }
@@ -2698,18 +2779,21 @@ Amounts are integer fen.
     );
     impl ::std::ops::Deref for TaobaoLogisticsReceiver {
         type Target = ::std::option::Option<TaobaoLogisticsReceiverInner>;
+        #[inline]
         fn deref(&self) -> &::std::option::Option<TaobaoLogisticsReceiverInner> {
             &self.0
         }
     }
     impl ::std::convert::From<TaobaoLogisticsReceiver>
     for ::std::option::Option<TaobaoLogisticsReceiverInner> {
+        #[inline]
         fn from(value: TaobaoLogisticsReceiver) -> Self {
             value.0
         }
     }
     impl ::std::convert::From<::std::option::Option<TaobaoLogisticsReceiverInner>>
     for TaobaoLogisticsReceiver {
+        #[inline]
         fn from(value: ::std::option::Option<TaobaoLogisticsReceiverInner>) -> Self {
             Self(value)
         }
@@ -2738,6 +2822,7 @@ Amounts are integer fen.
         pub zip_code: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoLogisticsReceiverInner {
+        #[inline]
         pub fn builder() -> builder::TaobaoLogisticsReceiverInner {
             Default::default()
         }
@@ -2790,6 +2875,7 @@ not listed (the v1 example shows `TRANSPORT` and `TMS_STATION_OUT`).
         pub time: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoLogisticsTrace {
+        #[inline]
         pub fn builder() -> builder::TaobaoLogisticsTrace {
             Default::default()
         }
@@ -2821,6 +2907,7 @@ not listed (the v1 example shows `TRANSPORT` and `TMS_STATION_OUT`).
         pub seller_order_number: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoOrderCreateRequest {
+        #[inline]
         pub fn builder() -> builder::TaobaoOrderCreateRequest {
             Default::default()
         }
@@ -2858,6 +2945,7 @@ example, including quantity and price.
         pub sku_id: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoOrderLine {
+        #[inline]
         pub fn builder() -> builder::TaobaoOrderLine {
             Default::default()
         }
@@ -2887,6 +2975,7 @@ example, including quantity and price.
         pub warehouse_name: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoOrderUpdateWarehouseRequest {
+        #[inline]
         pub fn builder() -> builder::TaobaoOrderUpdateWarehouseRequest {
             Default::default()
         }
@@ -2919,6 +3008,7 @@ order price changed). Documented at <https://doc-en.pandapon.com/api-263477629>.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoPriceModifyMessageBody {
+        #[inline]
         pub fn builder() -> builder::TaobaoPriceModifyMessageBody {
             Default::default()
         }
@@ -2939,6 +3029,7 @@ order price changed). Documented at <https://doc-en.pandapon.com/api-263477629>.
         pub start_quantity: ::std::option::Option<i64>,
     }
     impl TaobaoPriceRange {
+        #[inline]
         pub fn builder() -> builder::TaobaoPriceRange {
             Default::default()
         }
@@ -2964,6 +3055,7 @@ is kept in `extra`.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoProduct {
+        #[inline]
         pub fn builder() -> builder::TaobaoProduct {
             Default::default()
         }
@@ -2978,6 +3070,7 @@ is kept in `extra`.
         >,
     }
     impl TaobaoProductBatchCheckRequest {
+        #[inline]
         pub fn builder() -> builder::TaobaoProductBatchCheckRequest {
             Default::default()
         }
@@ -3008,6 +3101,7 @@ is kept in `extra`.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoProductBatchCheckResponse {
+        #[inline]
         pub fn builder() -> builder::TaobaoProductBatchCheckResponse {
             Default::default()
         }
@@ -3038,6 +3132,7 @@ is kept in `extra`.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoProductGetResponse {
+        #[inline]
         pub fn builder() -> builder::TaobaoProductGetResponse {
             Default::default()
         }
@@ -3067,6 +3162,7 @@ is kept in `extra`.
         pub sort: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoProductItemSearchRequest {
+        #[inline]
         pub fn builder() -> builder::TaobaoProductItemSearchRequest {
             Default::default()
         }
@@ -3084,6 +3180,7 @@ is kept in `extra`.
         pub language: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoProductSourceSearchRequest {
+        #[inline]
         pub fn builder() -> builder::TaobaoProductSourceSearchRequest {
             Default::default()
         }
@@ -3114,6 +3211,7 @@ is kept in `extra`.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoProductSourceSearchResponse {
+        #[inline]
         pub fn builder() -> builder::TaobaoProductSourceSearchResponse {
             Default::default()
         }
@@ -3134,6 +3232,7 @@ is kept in `extra`.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoRefundAggregateV1 {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundAggregateV1 {
             Default::default()
         }
@@ -3159,6 +3258,7 @@ is kept in `extra`.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoRefundAggregateV2 {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundAggregateV2 {
             Default::default()
         }
@@ -3189,6 +3289,7 @@ is kept in `extra`.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoRefundCancelResponse {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundCancelResponse {
             Default::default()
         }
@@ -3222,6 +3323,7 @@ is kept in `extra`.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoRefundCancelResult {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundCancelResult {
             Default::default()
         }
@@ -3247,6 +3349,7 @@ is kept in `extra`.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoRefundDetail {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundDetail {
             Default::default()
         }
@@ -3277,6 +3380,7 @@ is kept in `extra`.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoRefundDetailResponse {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundDetailResponse {
             Default::default()
         }
@@ -3327,6 +3431,7 @@ is kept in `extra`.
         pub sales_order_id: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoRefundListRequest {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundListRequest {
             Default::default()
         }
@@ -3377,6 +3482,7 @@ company code is `logisticCompanyCode` (v2: a string and
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoRefundLogisticsV1 {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundLogisticsV1 {
             Default::default()
         }
@@ -3398,6 +3504,7 @@ company code is `logisticCompanyCode` (v2: a string and
         pub logistics_company_name: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoRefundLogisticsV1LogisticsCompany {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundLogisticsV1LogisticsCompany {
             Default::default()
         }
@@ -3418,6 +3525,7 @@ company code is `logisticCompanyCode` (v2: a string and
         pub receiver: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoRefundLogisticsV1ReceiverAddress {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundLogisticsV1ReceiverAddress {
             Default::default()
         }
@@ -3458,6 +3566,7 @@ company code is `logisticCompanyCode` (v2: a string and
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoRefundLogisticsV2 {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundLogisticsV2 {
             Default::default()
         }
@@ -3479,6 +3588,7 @@ company code is `logisticCompanyCode` (v2: a string and
         pub logistics_company_name: ::std::option::Option<::serde_json::Value>,
     }
     impl TaobaoRefundLogisticsV2LogisticsCompany {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundLogisticsV2LogisticsCompany {
             Default::default()
         }
@@ -3508,6 +3618,7 @@ company code is `logisticCompanyCode` (v2: a string and
         pub refund_message: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoRefundMessageSubmitRequest {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundMessageSubmitRequest {
             Default::default()
         }
@@ -3606,6 +3717,7 @@ company code is `logisticCompanyCode` (v2: a string and
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoRefundOrder {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundOrder {
             Default::default()
         }
@@ -3645,6 +3757,7 @@ rest is kept in `extra`.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoRefundOrderLine {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundOrderLine {
             Default::default()
         }
@@ -3718,6 +3831,7 @@ rest is kept in `extra`.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoRefundOrderLineV2 {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundOrderLineV2 {
             Default::default()
         }
@@ -3756,6 +3870,7 @@ rest is kept in `extra`.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoRefundOrderTemplate {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundOrderTemplate {
             Default::default()
         }
@@ -3781,6 +3896,7 @@ rest is kept in `extra`.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoRefundReason {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundReason {
             Default::default()
         }
@@ -3811,6 +3927,7 @@ rest is kept in `extra`.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoRefundRender {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundRender {
             Default::default()
         }
@@ -3834,6 +3951,7 @@ rest is kept in `extra`.
         pub sub_order_id: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoRefundRenderRequest {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundRenderRequest {
             Default::default()
         }
@@ -3864,6 +3982,7 @@ rest is kept in `extra`.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl TaobaoRefundRenderResponse {
+        #[inline]
         pub fn builder() -> builder::TaobaoRefundRenderResponse {
             Default::default()
         }
@@ -3886,6 +4005,7 @@ before it is cut off; everything else is kept in `extra`.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoSourceProduct {
+        #[inline]
         pub fn builder() -> builder::TaobaoSourceProduct {
             Default::default()
         }
@@ -3919,6 +4039,7 @@ for `quantity`.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl TaobaoSubOrder {
+        #[inline]
         pub fn builder() -> builder::TaobaoSubOrder {
             Default::default()
         }
@@ -3949,6 +4070,7 @@ for `quantity`.
         pub request_id: ::std::option::Option<::std::string::String>,
     }
     impl UndocumentedEnvelope {
+        #[inline]
         pub fn builder() -> builder::UndocumentedEnvelope {
             Default::default()
         }
@@ -3975,6 +4097,7 @@ for these operations.
         X1688,
     }
     impl ::std::fmt::Display for WebSite {
+        #[inline]
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::X1688 => f.write_str("1688"),
@@ -3983,6 +4106,7 @@ for these operations.
     }
     impl ::std::str::FromStr for WebSite {
         type Err = self::error::ConversionError;
+        #[inline]
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -3994,6 +4118,7 @@ for these operations.
     }
     impl ::std::convert::TryFrom<&str> for WebSite {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4002,6 +4127,7 @@ for these operations.
     }
     impl ::std::convert::TryFrom<::std::string::String> for WebSite {
         type Error = self::error::ConversionError;
+        #[inline]
         fn try_from(
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
@@ -4027,6 +4153,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaCargoV1 {
+            #[inline]
             fn default() -> Self {
                 Self {
                     offer_id: Ok(Default::default()),
@@ -4037,6 +4164,7 @@ for these operations.
             }
         }
         impl AlibabaCargoV1 {
+            #[inline]
             pub fn offer_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -4051,6 +4179,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -4063,6 +4192,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn seller_open_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4077,6 +4207,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn spec_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4092,6 +4223,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<AlibabaCargoV1> for super::AlibabaCargoV1 {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaCargoV1,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4104,6 +4236,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::AlibabaCargoV1> for AlibabaCargoV1 {
+            #[inline]
             fn from(value: super::AlibabaCargoV1) -> Self {
                 Self {
                     offer_id: Ok(value.offer_id),
@@ -4129,6 +4262,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaCart {
+            #[inline]
             fn default() -> Self {
                 Self {
                     disable_list: Ok(Default::default()),
@@ -4138,6 +4272,7 @@ for these operations.
             }
         }
         impl AlibabaCart {
+            #[inline]
             pub fn disable_list<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -4152,6 +4287,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn enable_list<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -4166,6 +4302,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -4183,6 +4320,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<AlibabaCart> for super::AlibabaCart {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaCart,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4194,6 +4332,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::AlibabaCart> for AlibabaCart {
+            #[inline]
             fn from(value: super::AlibabaCart) -> Self {
                 Self {
                     disable_list: Ok(value.disable_list),
@@ -4232,6 +4371,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaCartCreateOrderRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address_param: Ok(Default::default()),
@@ -4246,6 +4386,7 @@ for these operations.
             }
         }
         impl AlibabaCartCreateOrderRequest {
+            #[inline]
             pub fn address_param<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::FastAdress>>,
@@ -4258,6 +4399,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn cart_ids<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
@@ -4270,6 +4412,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn flow<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -4282,6 +4425,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4294,6 +4438,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn shop_promotion_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4308,6 +4453,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn staff_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4320,6 +4466,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn trade_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4332,6 +4479,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn user_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4348,6 +4496,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaCartCreateOrderRequest>
         for super::AlibabaCartCreateOrderRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaCartCreateOrderRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4365,6 +4514,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaCartCreateOrderRequest>
         for AlibabaCartCreateOrderRequest {
+            #[inline]
             fn from(value: super::AlibabaCartCreateOrderRequest) -> Self {
                 Self {
                     address_param: Ok(value.address_param),
@@ -4399,6 +4549,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaCartEditQuantityRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     container: Ok(Default::default()),
@@ -4410,6 +4561,7 @@ for these operations.
             }
         }
         impl AlibabaCartEditQuantityRequest {
+            #[inline]
             pub fn container<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4422,6 +4574,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -4432,6 +4585,7 @@ for these operations.
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
+            #[inline]
             pub fn product_no<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4444,6 +4598,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -4456,6 +4611,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn update_time<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -4472,6 +4628,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaCartEditQuantityRequest>
         for super::AlibabaCartEditQuantityRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaCartEditQuantityRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4486,6 +4643,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaCartEditQuantityRequest>
         for AlibabaCartEditQuantityRequest {
+            #[inline]
             fn from(value: super::AlibabaCartEditQuantityRequest) -> Self {
                 Self {
                     container: Ok(value.container),
@@ -4520,6 +4678,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaCartEditQuantityResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -4531,6 +4690,7 @@ for these operations.
             }
         }
         impl AlibabaCartEditQuantityResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -4543,6 +4703,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -4555,6 +4716,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -4569,6 +4731,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4581,6 +4744,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4597,6 +4761,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaCartEditQuantityResponse>
         for super::AlibabaCartEditQuantityResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaCartEditQuantityResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4611,6 +4776,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaCartEditQuantityResponse>
         for AlibabaCartEditQuantityResponse {
+            #[inline]
             fn from(value: super::AlibabaCartEditQuantityResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -4666,6 +4832,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaCartItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     amount_on_sale: Ok(Default::default()),
@@ -4683,6 +4850,7 @@ for these operations.
             }
         }
         impl AlibabaCartItem {
+            #[inline]
             pub fn amount_on_sale<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -4697,6 +4865,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -4707,6 +4876,7 @@ for these operations.
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
+            #[inline]
             pub fn item_pic<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4719,6 +4889,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn item_title<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4731,6 +4902,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn offer_map_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4743,6 +4915,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn price<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -4755,6 +4928,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn properties<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4767,6 +4941,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -4779,6 +4954,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sku_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4791,6 +4967,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn spec_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4803,6 +4980,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -4820,6 +4998,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<AlibabaCartItem> for super::AlibabaCartItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaCartItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4839,6 +5018,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::AlibabaCartItem> for AlibabaCartItem {
+            #[inline]
             fn from(value: super::AlibabaCartItem) -> Self {
                 Self {
                     amount_on_sale: Ok(value.amount_on_sale),
@@ -4879,6 +5059,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaCartListResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -4890,6 +5071,7 @@ for these operations.
             }
         }
         impl AlibabaCartListResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -4902,6 +5084,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::AlibabaCart>>,
@@ -4914,6 +5097,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -4928,6 +5112,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4940,6 +5125,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -4956,6 +5142,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaCartListResponse>
         for super::AlibabaCartListResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaCartListResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -4970,6 +5157,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaCartListResponse>
         for AlibabaCartListResponse {
+            #[inline]
             fn from(value: super::AlibabaCartListResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -4989,6 +5177,7 @@ for these operations.
             cart_ids: ::std::result::Result<::std::vec::Vec<i64>, ::std::string::String>,
         }
         impl ::std::default::Default for AlibabaCartPreviewOrderRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address_param: Ok(Default::default()),
@@ -4997,6 +5186,7 @@ for these operations.
             }
         }
         impl AlibabaCartPreviewOrderRequest {
+            #[inline]
             pub fn address_param<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::FastAdress>>,
@@ -5009,6 +5199,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn cart_ids<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
@@ -5025,6 +5216,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaCartPreviewOrderRequest>
         for super::AlibabaCartPreviewOrderRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaCartPreviewOrderRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5036,6 +5228,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaCartPreviewOrderRequest>
         for AlibabaCartPreviewOrderRequest {
+            #[inline]
             fn from(value: super::AlibabaCartPreviewOrderRequest) -> Self {
                 Self {
                     address_param: Ok(value.address_param),
@@ -5063,6 +5256,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaCartShop {
+            #[inline]
             fn default() -> Self {
                 Self {
                     cart_item_infos: Ok(Default::default()),
@@ -5073,6 +5267,7 @@ for these operations.
             }
         }
         impl AlibabaCartShop {
+            #[inline]
             pub fn cart_item_infos<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -5089,6 +5284,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn seller_nick_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5103,6 +5299,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn seller_open_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5117,6 +5314,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -5134,6 +5332,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<AlibabaCartShop> for super::AlibabaCartShop {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaCartShop,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5146,6 +5345,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::AlibabaCartShop> for AlibabaCartShop {
+            #[inline]
             fn from(value: super::AlibabaCartShop) -> Self {
                 Self {
                     cart_item_infos: Ok(value.cart_item_infos),
@@ -5175,6 +5375,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaConfirmReceiptResult {
+            #[inline]
             fn default() -> Self {
                 Self {
                     error_code: Ok(Default::default()),
@@ -5185,6 +5386,7 @@ for these operations.
             }
         }
         impl AlibabaConfirmReceiptResult {
+            #[inline]
             pub fn error_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5197,6 +5399,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn error_info<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5209,6 +5412,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn success<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -5221,6 +5425,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -5239,6 +5444,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaConfirmReceiptResult>
         for super::AlibabaConfirmReceiptResult {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaConfirmReceiptResult,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5252,6 +5458,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaConfirmReceiptResult>
         for AlibabaConfirmReceiptResult {
+            #[inline]
             fn from(value: super::AlibabaConfirmReceiptResult) -> Self {
                 Self {
                     error_code: Ok(value.error_code),
@@ -5329,6 +5536,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaNativeLogistics {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -5351,6 +5559,7 @@ for these operations.
             }
         }
         impl AlibabaNativeLogistics {
+            #[inline]
             pub fn address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5363,6 +5572,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn area<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5375,6 +5585,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn area_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5387,6 +5598,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn caid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -5399,6 +5611,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn city<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5411,6 +5624,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn contact_person<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5425,6 +5639,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn fax<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -5437,6 +5652,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn logistics_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -5451,6 +5667,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn mobile<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5463,6 +5680,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn province<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5475,6 +5693,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn real_logistics_company_no<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -5489,6 +5708,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn telephone<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5501,6 +5721,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn town<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -5513,6 +5734,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn town_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -5525,6 +5747,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn zip<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5537,6 +5760,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -5555,6 +5779,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaNativeLogistics>
         for super::AlibabaNativeLogistics {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaNativeLogistics,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5580,6 +5805,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaNativeLogistics>
         for AlibabaNativeLogistics {
+            #[inline]
             fn from(value: super::AlibabaNativeLogistics) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -5646,6 +5872,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaOrderBatchCreateRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address_param: Ok(Default::default()),
@@ -5665,6 +5892,7 @@ for these operations.
             }
         }
         impl AlibabaOrderBatchCreateRequest {
+            #[inline]
             pub fn address_param<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::FastAdress>>,
@@ -5677,6 +5905,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn cargo_param_list<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FastCargo>>,
@@ -5691,6 +5920,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn flow<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -5703,6 +5933,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5715,6 +5946,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn platform_order<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -5729,6 +5961,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn shop_promotion_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5743,6 +5976,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn staff_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5755,6 +5989,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn trade_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5767,6 +6002,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn transfer_account_imgs<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5781,6 +6017,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn transfer_account_remark<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5795,6 +6032,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn user_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5811,6 +6049,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaOrderBatchCreateRequest>
         for super::AlibabaOrderBatchCreateRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaOrderBatchCreateRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5831,6 +6070,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaOrderBatchCreateRequest>
         for AlibabaOrderBatchCreateRequest {
+            #[inline]
             fn from(value: super::AlibabaOrderBatchCreateRequest) -> Self {
                 Self {
                     address_param: Ok(value.address_param),
@@ -5871,6 +6111,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaOrderBatchCreateResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -5882,6 +6123,7 @@ for these operations.
             }
         }
         impl AlibabaOrderBatchCreateResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -5894,6 +6136,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AlibabaOrderResult>>,
@@ -5906,6 +6149,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -5920,6 +6164,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5932,6 +6177,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -5948,6 +6194,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaOrderBatchCreateResponse>
         for super::AlibabaOrderBatchCreateResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaOrderBatchCreateResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -5962,6 +6209,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaOrderBatchCreateResponse>
         for AlibabaOrderBatchCreateResponse {
+            #[inline]
             fn from(value: super::AlibabaOrderBatchCreateResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -5984,6 +6232,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaOrderBatchPreviewRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address_param: Ok(Default::default()),
@@ -5994,6 +6243,7 @@ for these operations.
             }
         }
         impl AlibabaOrderBatchPreviewRequest {
+            #[inline]
             pub fn address_param<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::FastAdress>>,
@@ -6006,6 +6256,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn cargo_param_list<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AlibabaCargoV1>>,
@@ -6024,6 +6275,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaOrderBatchPreviewRequest>
         for super::AlibabaOrderBatchPreviewRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaOrderBatchPreviewRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -6035,6 +6287,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaOrderBatchPreviewRequest>
         for AlibabaOrderBatchPreviewRequest {
+            #[inline]
             fn from(value: super::AlibabaOrderBatchPreviewRequest) -> Self {
                 Self {
                     address_param: Ok(value.address_param),
@@ -6050,6 +6303,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaOrderBatchSubmitToPayRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     order_ids: Err("no value supplied for order_ids".to_string()),
@@ -6057,6 +6311,7 @@ for these operations.
             }
         }
         impl AlibabaOrderBatchSubmitToPayRequest {
+            #[inline]
             pub fn order_ids<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<::pandapon_gen::StringId>>,
@@ -6073,6 +6328,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaOrderBatchSubmitToPayRequest>
         for super::AlibabaOrderBatchSubmitToPayRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaOrderBatchSubmitToPayRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -6083,6 +6339,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaOrderBatchSubmitToPayRequest>
         for AlibabaOrderBatchSubmitToPayRequest {
+            #[inline]
             fn from(value: super::AlibabaOrderBatchSubmitToPayRequest) -> Self {
                 Self {
                     order_ids: Ok(value.order_ids),
@@ -6106,6 +6363,7 @@ for these operations.
             web_site: ::std::result::Result<super::WebSite, ::std::string::String>,
         }
         impl ::std::default::Default for AlibabaOrderCancelRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     cancel_reason: Ok(Default::default()),
@@ -6116,6 +6374,7 @@ for these operations.
             }
         }
         impl AlibabaOrderCancelRequest {
+            #[inline]
             pub fn cancel_reason<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -6128,6 +6387,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::pandapon_gen::IntegerId>,
@@ -6140,6 +6400,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn remark<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -6152,6 +6413,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn web_site<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::WebSite>,
@@ -6168,6 +6430,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaOrderCancelRequest>
         for super::AlibabaOrderCancelRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaOrderCancelRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -6181,6 +6444,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaOrderCancelRequest>
         for AlibabaOrderCancelRequest {
+            #[inline]
             fn from(value: super::AlibabaOrderCancelRequest) -> Self {
                 Self {
                     cancel_reason: Ok(value.cancel_reason),
@@ -6214,6 +6478,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaOrderCancelResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -6225,6 +6490,7 @@ for these operations.
             }
         }
         impl AlibabaOrderCancelResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -6237,6 +6503,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -6249,6 +6516,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -6263,6 +6531,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -6275,6 +6544,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -6291,6 +6561,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaOrderCancelResponse>
         for super::AlibabaOrderCancelResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaOrderCancelResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -6305,6 +6576,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaOrderCancelResponse>
         for AlibabaOrderCancelResponse {
+            #[inline]
             fn from(value: super::AlibabaOrderCancelResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -6327,6 +6599,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaOrderConfirmReceiptRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     order_entry_ids: Ok(Default::default()),
@@ -6335,6 +6608,7 @@ for these operations.
             }
         }
         impl AlibabaOrderConfirmReceiptRequest {
+            #[inline]
             pub fn order_entry_ids<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -6351,6 +6625,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -6369,6 +6644,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaOrderConfirmReceiptRequest>
         for super::AlibabaOrderConfirmReceiptRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaOrderConfirmReceiptRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -6380,6 +6656,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaOrderConfirmReceiptRequest>
         for AlibabaOrderConfirmReceiptRequest {
+            #[inline]
             fn from(value: super::AlibabaOrderConfirmReceiptRequest) -> Self {
                 Self {
                     order_entry_ids: Ok(value.order_entry_ids),
@@ -6411,6 +6688,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaOrderConfirmReceiptResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -6422,6 +6700,7 @@ for these operations.
             }
         }
         impl AlibabaOrderConfirmReceiptResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -6434,6 +6713,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -6448,6 +6728,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -6462,6 +6743,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -6474,6 +6756,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -6490,6 +6773,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaOrderConfirmReceiptResponse>
         for super::AlibabaOrderConfirmReceiptResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaOrderConfirmReceiptResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -6504,6 +6788,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaOrderConfirmReceiptResponse>
         for AlibabaOrderConfirmReceiptResponse {
+            #[inline]
             fn from(value: super::AlibabaOrderConfirmReceiptResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -6523,6 +6808,7 @@ for these operations.
             web_site: ::std::result::Result<super::WebSite, ::std::string::String>,
         }
         impl ::std::default::Default for AlibabaOrderDetailRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     order_id: Ok(Default::default()),
@@ -6531,6 +6817,7 @@ for these operations.
             }
         }
         impl AlibabaOrderDetailRequest {
+            #[inline]
             pub fn order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -6545,6 +6832,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn web_site<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::WebSite>,
@@ -6561,6 +6849,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaOrderDetailRequest>
         for super::AlibabaOrderDetailRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaOrderDetailRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -6572,6 +6861,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaOrderDetailRequest>
         for AlibabaOrderDetailRequest {
+            #[inline]
             fn from(value: super::AlibabaOrderDetailRequest) -> Self {
                 Self {
                     order_id: Ok(value.order_id),
@@ -6603,6 +6893,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaOrderPayUrlResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -6614,6 +6905,7 @@ for these operations.
             }
         }
         impl AlibabaOrderPayUrlResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -6626,6 +6918,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -6640,6 +6933,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -6654,6 +6948,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -6666,6 +6961,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -6682,6 +6978,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaOrderPayUrlResponse>
         for super::AlibabaOrderPayUrlResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaOrderPayUrlResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -6696,6 +6993,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaOrderPayUrlResponse>
         for AlibabaOrderPayUrlResponse {
+            #[inline]
             fn from(value: super::AlibabaOrderPayUrlResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -6718,6 +7016,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaOrderPreviewRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address_param: Ok(Default::default()),
@@ -6728,6 +7027,7 @@ for these operations.
             }
         }
         impl AlibabaOrderPreviewRequest {
+            #[inline]
             pub fn address_param<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::FastAdress>>,
@@ -6740,6 +7040,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn cargo_param_list<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FastCargo>>,
@@ -6758,6 +7059,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaOrderPreviewRequest>
         for super::AlibabaOrderPreviewRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaOrderPreviewRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -6769,6 +7071,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaOrderPreviewRequest>
         for AlibabaOrderPreviewRequest {
+            #[inline]
             fn from(value: super::AlibabaOrderPreviewRequest) -> Self {
                 Self {
                     address_param: Ok(value.address_param),
@@ -6800,6 +7103,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaOrderResult {
+            #[inline]
             fn default() -> Self {
                 Self {
                     guarantees_terms: Ok(Default::default()),
@@ -6811,6 +7115,7 @@ for these operations.
             }
         }
         impl AlibabaOrderResult {
+            #[inline]
             pub fn guarantees_terms<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -6825,6 +7130,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn international_logistics<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -6839,6 +7145,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn native_logistics<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -6855,6 +7162,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn product_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -6869,6 +7177,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -6886,6 +7195,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<AlibabaOrderResult> for super::AlibabaOrderResult {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaOrderResult,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -6899,6 +7209,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::AlibabaOrderResult> for AlibabaOrderResult {
+            #[inline]
             fn from(value: super::AlibabaOrderResult) -> Self {
                 Self {
                     guarantees_terms: Ok(value.guarantees_terms),
@@ -6933,6 +7244,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaPayOrder {
+            #[inline]
             fn default() -> Self {
                 Self {
                     cant_pay_order_list: Ok(Default::default()),
@@ -6944,6 +7256,7 @@ for these operations.
             }
         }
         impl AlibabaPayOrder {
+            #[inline]
             pub fn cant_pay_order_list<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -6960,6 +7273,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -6972,6 +7286,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn pay_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -6984,6 +7299,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn protocol_pay_success<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -6998,6 +7314,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -7015,6 +7332,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<AlibabaPayOrder> for super::AlibabaPayOrder {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaPayOrder,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -7028,6 +7346,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::AlibabaPayOrder> for AlibabaPayOrder {
+            #[inline]
             fn from(value: super::AlibabaPayOrder) -> Self {
                 Self {
                     cant_pay_order_list: Ok(value.cant_pay_order_list),
@@ -7062,6 +7381,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaPriceModifyMessageBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     base_info: Ok(Default::default()),
@@ -7073,6 +7393,7 @@ for these operations.
             }
         }
         impl AlibabaPriceModifyMessageBody {
+            #[inline]
             pub fn base_info<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -7085,6 +7406,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn guarantees_terms<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -7099,6 +7421,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn native_logistics<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -7113,6 +7436,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn product_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -7125,6 +7449,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -7143,6 +7468,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaPriceModifyMessageBody>
         for super::AlibabaPriceModifyMessageBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaPriceModifyMessageBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -7157,6 +7483,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaPriceModifyMessageBody>
         for AlibabaPriceModifyMessageBody {
+            #[inline]
             fn from(value: super::AlibabaPriceModifyMessageBody) -> Self {
                 Self {
                     base_info: Ok(value.base_info),
@@ -7179,6 +7506,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaProductDecryptOpenUidRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     offer_id: Err("no value supplied for offer_id".to_string()),
@@ -7187,6 +7515,7 @@ for these operations.
             }
         }
         impl AlibabaProductDecryptOpenUidRequest {
+            #[inline]
             pub fn offer_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::pandapon_gen::StringId>,
@@ -7199,6 +7528,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn open_uid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -7215,6 +7545,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaProductDecryptOpenUidRequest>
         for super::AlibabaProductDecryptOpenUidRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaProductDecryptOpenUidRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -7226,6 +7557,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaProductDecryptOpenUidRequest>
         for AlibabaProductDecryptOpenUidRequest {
+            #[inline]
             fn from(value: super::AlibabaProductDecryptOpenUidRequest) -> Self {
                 Self {
                     offer_id: Ok(value.offer_id),
@@ -7265,6 +7597,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaProductDetail {
+            #[inline]
             fn default() -> Self {
                 Self {
                     category_id: Ok(Default::default()),
@@ -7278,6 +7611,7 @@ for these operations.
             }
         }
         impl AlibabaProductDetail {
+            #[inline]
             pub fn category_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -7290,6 +7624,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn category_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7302,6 +7637,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn description<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7314,6 +7650,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn offer_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -7328,6 +7665,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn subject<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7340,6 +7678,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn subject_trans<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7352,6 +7691,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -7370,6 +7710,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaProductDetail>
         for super::AlibabaProductDetail {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaProductDetail,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -7385,6 +7726,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::AlibabaProductDetail> for AlibabaProductDetail {
+            #[inline]
             fn from(value: super::AlibabaProductDetail) -> Self {
                 Self {
                     category_id: Ok(value.category_id),
@@ -7413,6 +7755,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaProductDetailRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     country: Ok(Default::default()),
@@ -7422,6 +7765,7 @@ for these operations.
             }
         }
         impl AlibabaProductDetailRequest {
+            #[inline]
             pub fn country<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7434,6 +7778,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn offer_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -7448,6 +7793,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn out_member_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7464,6 +7810,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaProductDetailRequest>
         for super::AlibabaProductDetailRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaProductDetailRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -7476,6 +7823,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaProductDetailRequest>
         for AlibabaProductDetailRequest {
+            #[inline]
             fn from(value: super::AlibabaProductDetailRequest) -> Self {
                 Self {
                     country: Ok(value.country),
@@ -7508,6 +7856,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaProductDetailResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -7519,6 +7868,7 @@ for these operations.
             }
         }
         impl AlibabaProductDetailResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -7531,6 +7881,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -7545,6 +7896,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -7559,6 +7911,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7571,6 +7924,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7587,6 +7941,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaProductDetailResponse>
         for super::AlibabaProductDetailResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaProductDetailResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -7601,6 +7956,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaProductDetailResponse>
         for AlibabaProductDetailResponse {
+            #[inline]
             fn from(value: super::AlibabaProductDetailResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -7670,6 +8026,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaProductImageSearchRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     begin_page: Ok(Default::default()),
@@ -7688,6 +8045,7 @@ for these operations.
             }
         }
         impl AlibabaProductImageSearchRequest {
+            #[inline]
             pub fn begin_page<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -7700,6 +8058,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn category_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -7712,6 +8071,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn country<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7724,6 +8084,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn filter<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7736,6 +8097,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn image_address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7748,6 +8110,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn image_base64<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -7760,6 +8123,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn out_member_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7772,6 +8136,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn page_size<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -7784,6 +8149,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn price_end<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7796,6 +8162,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn price_start<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7808,6 +8175,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn region<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7820,6 +8188,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sort<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -7845,6 +8214,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaProductImageSearchRequest>
         for super::AlibabaProductImageSearchRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaProductImageSearchRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -7866,6 +8236,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaProductImageSearchRequest>
         for AlibabaProductImageSearchRequest {
+            #[inline]
             fn from(value: super::AlibabaProductImageSearchRequest) -> Self {
                 Self {
                     begin_page: Ok(value.begin_page),
@@ -7919,6 +8290,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaProductItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     cargo_number: Ok(Default::default()),
@@ -7933,6 +8305,7 @@ for these operations.
             }
         }
         impl AlibabaProductItem {
+            #[inline]
             pub fn cargo_number<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -7945,6 +8318,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn description<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -7957,6 +8331,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn item_amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
@@ -7969,6 +8344,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -7981,6 +8357,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn price<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
@@ -7993,6 +8370,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn product_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -8007,6 +8385,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn product_img_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -8023,6 +8402,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -8040,6 +8420,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<AlibabaProductItem> for super::AlibabaProductItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaProductItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -8056,6 +8437,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::AlibabaProductItem> for AlibabaProductItem {
+            #[inline]
             fn from(value: super::AlibabaProductItem) -> Self {
                 Self {
                     cargo_number: Ok(value.cargo_number),
@@ -8120,6 +8502,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaProductKeywordSearchRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     begin_page: Ok(Default::default()),
@@ -8136,6 +8519,7 @@ for these operations.
             }
         }
         impl AlibabaProductKeywordSearchRequest {
+            #[inline]
             pub fn begin_page<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -8148,6 +8532,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn category_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8160,6 +8545,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn country<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8172,6 +8558,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn filter<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8184,6 +8571,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn keyword<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8196,6 +8584,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn out_member_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8208,6 +8597,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn page_size<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -8220,6 +8610,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn price_end<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8232,6 +8623,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn price_start<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8244,6 +8636,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sort<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -8269,6 +8662,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaProductKeywordSearchRequest>
         for super::AlibabaProductKeywordSearchRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaProductKeywordSearchRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -8288,6 +8682,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaProductKeywordSearchRequest>
         for AlibabaProductKeywordSearchRequest {
+            #[inline]
             fn from(value: super::AlibabaProductKeywordSearchRequest) -> Self {
                 Self {
                     begin_page: Ok(value.begin_page),
@@ -8319,6 +8714,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaProductListItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     image_url: Ok(Default::default()),
@@ -8328,6 +8724,7 @@ for these operations.
             }
         }
         impl AlibabaProductListItem {
+            #[inline]
             pub fn image_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8340,6 +8737,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn subject<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8352,6 +8750,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -8370,6 +8769,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaProductListItem>
         for super::AlibabaProductListItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaProductListItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -8382,6 +8782,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaProductListItem>
         for AlibabaProductListItem {
+            #[inline]
             fn from(value: super::AlibabaProductListItem) -> Self {
                 Self {
                     image_url: Ok(value.image_url),
@@ -8414,6 +8815,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaProductPage {
+            #[inline]
             fn default() -> Self {
                 Self {
                     current_page: Ok(Default::default()),
@@ -8425,6 +8827,7 @@ for these operations.
             }
         }
         impl AlibabaProductPage {
+            #[inline]
             pub fn current_page<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -8437,6 +8840,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -8451,6 +8855,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn page_size<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -8463,6 +8868,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn total_page<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -8475,6 +8881,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn total_records<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -8490,6 +8897,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<AlibabaProductPage> for super::AlibabaProductPage {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaProductPage,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -8503,6 +8911,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::AlibabaProductPage> for AlibabaProductPage {
+            #[inline]
             fn from(value: super::AlibabaProductPage) -> Self {
                 Self {
                     current_page: Ok(value.current_page),
@@ -8533,6 +8942,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaProductRelatedRecommendRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     language: Ok(Default::default()),
@@ -8543,6 +8953,7 @@ for these operations.
             }
         }
         impl AlibabaProductRelatedRecommendRequest {
+            #[inline]
             pub fn language<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8555,6 +8966,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn offer_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8567,6 +8979,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn page_no<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -8579,6 +8992,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn page_size<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -8595,6 +9009,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaProductRelatedRecommendRequest>
         for super::AlibabaProductRelatedRecommendRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaProductRelatedRecommendRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -8608,6 +9023,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaProductRelatedRecommendRequest>
         for AlibabaProductRelatedRecommendRequest {
+            #[inline]
             fn from(value: super::AlibabaProductRelatedRecommendRequest) -> Self {
                 Self {
                     language: Ok(value.language),
@@ -8641,6 +9057,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaProductSearchResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -8652,6 +9069,7 @@ for these operations.
             }
         }
         impl AlibabaProductSearchResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -8664,6 +9082,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -8678,6 +9097,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -8692,6 +9112,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8704,6 +9125,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8720,6 +9142,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaProductSearchResponse>
         for super::AlibabaProductSearchResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaProductSearchResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -8734,6 +9157,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaProductSearchResponse>
         for AlibabaProductSearchResponse {
+            #[inline]
             fn from(value: super::AlibabaProductSearchResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -8799,6 +9223,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaProductStoreSearchRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     begin_page: Ok(Default::default()),
@@ -8816,6 +9241,7 @@ for these operations.
             }
         }
         impl AlibabaProductStoreSearchRequest {
+            #[inline]
             pub fn begin_page<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -8828,6 +9254,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn category_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -8840,6 +9267,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn country<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8852,6 +9280,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn filter<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8864,6 +9293,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn keyword<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8876,6 +9306,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn out_member_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8888,6 +9319,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn page_size<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -8900,6 +9332,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn price_end<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8912,6 +9345,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn price_start<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8924,6 +9358,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn seller_open_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -8938,6 +9373,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sort<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -8963,6 +9399,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaProductStoreSearchRequest>
         for super::AlibabaProductStoreSearchRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaProductStoreSearchRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -8983,6 +9420,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaProductStoreSearchRequest>
         for AlibabaProductStoreSearchRequest {
+            #[inline]
             fn from(value: super::AlibabaProductStoreSearchRequest) -> Self {
                 Self {
                     begin_page: Ok(value.begin_page),
@@ -9023,6 +9461,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaProductStoreSearchResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -9034,6 +9473,7 @@ for these operations.
             }
         }
         impl AlibabaProductStoreSearchResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -9046,6 +9486,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -9060,6 +9501,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -9074,6 +9516,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -9086,6 +9529,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -9102,6 +9546,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaProductStoreSearchResponse>
         for super::AlibabaProductStoreSearchResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaProductStoreSearchResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9116,6 +9561,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaProductStoreSearchResponse>
         for AlibabaProductStoreSearchResponse {
+            #[inline]
             fn from(value: super::AlibabaProductStoreSearchResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -9161,6 +9607,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaRefundCreateRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     apply_carriage: Err(
@@ -9185,6 +9632,7 @@ for these operations.
             }
         }
         impl AlibabaRefundCreateRequest {
+            #[inline]
             pub fn apply_carriage<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -9199,6 +9647,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn apply_payment<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -9211,6 +9660,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn apply_reason_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -9225,6 +9675,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn description<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -9237,6 +9688,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn dispute_request<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -9251,6 +9703,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn goods_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -9263,6 +9716,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn order_entry_count_list<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -9281,6 +9735,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn order_entry_ids<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -9297,6 +9752,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::pandapon_gen::IntegerId>,
@@ -9309,6 +9765,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn vouchers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -9327,6 +9784,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaRefundCreateRequest>
         for super::AlibabaRefundCreateRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaRefundCreateRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9346,6 +9804,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaRefundCreateRequest>
         for AlibabaRefundCreateRequest {
+            #[inline]
             fn from(value: super::AlibabaRefundCreateRequest) -> Self {
                 Self {
                     apply_carriage: Ok(value.apply_carriage),
@@ -9385,6 +9844,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaRefundCreateResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -9396,6 +9856,7 @@ for these operations.
             }
         }
         impl AlibabaRefundCreateResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -9408,6 +9869,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -9422,6 +9884,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -9436,6 +9899,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -9448,6 +9912,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -9464,6 +9929,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaRefundCreateResponse>
         for super::AlibabaRefundCreateResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaRefundCreateResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9478,6 +9944,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaRefundCreateResponse>
         for AlibabaRefundCreateResponse {
+            #[inline]
             fn from(value: super::AlibabaRefundCreateResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -9500,6 +9967,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaRefundCreateResult {
+            #[inline]
             fn default() -> Self {
                 Self {
                     refund_id: Ok(Default::default()),
@@ -9508,6 +9976,7 @@ for these operations.
             }
         }
         impl AlibabaRefundCreateResult {
+            #[inline]
             pub fn refund_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -9520,6 +9989,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -9538,6 +10008,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaRefundCreateResult>
         for super::AlibabaRefundCreateResult {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaRefundCreateResult,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9549,6 +10020,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaRefundCreateResult>
         for AlibabaRefundCreateResult {
+            #[inline]
             fn from(value: super::AlibabaRefundCreateResult) -> Self {
                 Self {
                     refund_id: Ok(value.refund_id),
@@ -9568,6 +10040,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaRefundEntryCount {
+            #[inline]
             fn default() -> Self {
                 Self {
                     count: Ok(Default::default()),
@@ -9576,6 +10049,7 @@ for these operations.
             }
         }
         impl AlibabaRefundEntryCount {
+            #[inline]
             pub fn count<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -9588,6 +10062,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -9604,6 +10079,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaRefundEntryCount>
         for super::AlibabaRefundEntryCount {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaRefundEntryCount,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9615,6 +10091,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaRefundEntryCount>
         for AlibabaRefundEntryCount {
+            #[inline]
             fn from(value: super::AlibabaRefundEntryCount) -> Self {
                 Self {
                     count: Ok(value.count),
@@ -9646,6 +10123,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaRefundReturnGoodsRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -9659,6 +10137,7 @@ for these operations.
             }
         }
         impl AlibabaRefundReturnGoodsRequest {
+            #[inline]
             pub fn description<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -9671,6 +10150,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn freight_bill<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -9683,6 +10163,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn logistics_company_no<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -9697,6 +10178,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -9709,6 +10191,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn vouchers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -9727,6 +10210,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaRefundReturnGoodsRequest>
         for super::AlibabaRefundReturnGoodsRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaRefundReturnGoodsRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9741,6 +10225,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaRefundReturnGoodsRequest>
         for AlibabaRefundReturnGoodsRequest {
+            #[inline]
             fn from(value: super::AlibabaRefundReturnGoodsRequest) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -9775,6 +10260,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for AlibabaStoreProductPage {
+            #[inline]
             fn default() -> Self {
                 Self {
                     current_page: Ok(Default::default()),
@@ -9786,6 +10272,7 @@ for these operations.
             }
         }
         impl AlibabaStoreProductPage {
+            #[inline]
             pub fn current_page<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -9798,6 +10285,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -9812,6 +10300,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn page_size<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -9824,6 +10313,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn total_page<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -9836,6 +10326,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn total_records<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -9852,6 +10343,7 @@ for these operations.
         impl ::std::convert::TryFrom<AlibabaStoreProductPage>
         for super::AlibabaStoreProductPage {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: AlibabaStoreProductPage,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9866,6 +10358,7 @@ for these operations.
         }
         impl ::std::convert::From<super::AlibabaStoreProductPage>
         for AlibabaStoreProductPage {
+            #[inline]
             fn from(value: super::AlibabaStoreProductPage) -> Self {
                 Self {
                     current_page: Ok(value.current_page),
@@ -9900,6 +10393,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for BookingFreightInfo {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company_name: Ok(Default::default()),
@@ -9911,6 +10405,7 @@ for these operations.
             }
         }
         impl BookingFreightInfo {
+            #[inline]
             pub fn company_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -9923,6 +10418,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -9935,6 +10431,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn price<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -9947,6 +10444,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn service_category<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -9961,6 +10459,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn service_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -9976,6 +10475,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<BookingFreightInfo> for super::BookingFreightInfo {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BookingFreightInfo,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -9989,6 +10489,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::BookingFreightInfo> for BookingFreightInfo {
+            #[inline]
             fn from(value: super::BookingFreightInfo) -> Self {
                 Self {
                     company_name: Ok(value.company_name),
@@ -10027,6 +10528,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for BookingLineItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     freight_info: Ok(Default::default()),
@@ -10039,6 +10541,7 @@ for these operations.
             }
         }
         impl BookingLineItem {
+            #[inline]
             pub fn freight_info<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -10053,6 +10556,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn image_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10065,6 +10569,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn item_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10077,6 +10582,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -10089,6 +10595,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sku_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10101,6 +10608,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn title<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10116,6 +10624,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<BookingLineItem> for super::BookingLineItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: BookingLineItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10130,6 +10639,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::BookingLineItem> for BookingLineItem {
+            #[inline]
             fn from(value: super::BookingLineItem) -> Self {
                 Self {
                     freight_info: Ok(value.freight_info),
@@ -10157,6 +10667,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for DomesticLogisticInfo {
+            #[inline]
             fn default() -> Self {
                 Self {
                     logistic_company_name: Ok(Default::default()),
@@ -10166,6 +10677,7 @@ for these operations.
             }
         }
         impl DomesticLogisticInfo {
+            #[inline]
             pub fn logistic_company_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10180,6 +10692,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn logistic_numer<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10194,6 +10707,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn rts_time<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10210,6 +10724,7 @@ for these operations.
         impl ::std::convert::TryFrom<DomesticLogisticInfo>
         for super::DomesticLogisticInfo {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: DomesticLogisticInfo,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10221,6 +10736,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::DomesticLogisticInfo> for DomesticLogisticInfo {
+            #[inline]
             fn from(value: super::DomesticLogisticInfo) -> Self {
                 Self {
                     logistic_company_name: Ok(value.logistic_company_name),
@@ -10249,6 +10765,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for Envelope {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -10259,6 +10776,7 @@ for these operations.
             }
         }
         impl Envelope {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -10271,6 +10789,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -10285,6 +10804,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10297,6 +10817,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10312,6 +10833,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<Envelope> for super::Envelope {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: Envelope,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10324,6 +10846,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::Envelope> for Envelope {
+            #[inline]
             fn from(value: super::Envelope) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -10377,6 +10900,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for FastAdress {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -10393,6 +10917,7 @@ for these operations.
             }
         }
         impl FastAdress {
+            #[inline]
             pub fn address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10405,6 +10930,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn area_text<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10417,6 +10943,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn city_text<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10429,6 +10956,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn district_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10441,6 +10969,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn full_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10453,6 +10982,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn mobile<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10465,6 +10995,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn phone<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10477,6 +11008,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn post_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10489,6 +11021,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn province_text<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10501,6 +11034,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn town_text<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10516,6 +11050,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<FastAdress> for super::FastAdress {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FastAdress,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10534,6 +11069,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::FastAdress> for FastAdress {
+            #[inline]
             fn from(value: super::FastAdress) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -10574,6 +11110,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for FastCargo {
+            #[inline]
             fn default() -> Self {
                 Self {
                     container: Ok(Default::default()),
@@ -10586,6 +11123,7 @@ for these operations.
             }
         }
         impl FastCargo {
+            #[inline]
             pub fn container<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10598,6 +11136,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn offer_map_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10610,6 +11149,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn product_no<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10622,6 +11162,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -10634,6 +11175,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn seller_open_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10648,6 +11190,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn spec_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10663,6 +11206,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<FastCargo> for super::FastCargo {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FastCargo,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10677,6 +11221,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::FastCargo> for FastCargo {
+            #[inline]
             fn from(value: super::FastCargo) -> Self {
                 Self {
                     container: Ok(value.container),
@@ -10697,6 +11242,7 @@ for these operations.
             price: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for FreightInfo {
+            #[inline]
             fn default() -> Self {
                 Self {
                     currency: Err("no value supplied for currency".to_string()),
@@ -10705,6 +11251,7 @@ for these operations.
             }
         }
         impl FreightInfo {
+            #[inline]
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -10717,6 +11264,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn price<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -10732,6 +11280,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<FreightInfo> for super::FreightInfo {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: FreightInfo,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10742,6 +11291,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::FreightInfo> for FreightInfo {
+            #[inline]
             fn from(value: super::FreightInfo) -> Self {
                 Self {
                     currency: Ok(value.currency),
@@ -10765,6 +11315,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for LogisticInfo {
+            #[inline]
             fn default() -> Self {
                 Self {
                     domestic_logistic_info: Ok(Default::default()),
@@ -10774,6 +11325,7 @@ for these operations.
             }
         }
         impl LogisticInfo {
+            #[inline]
             pub fn domestic_logistic_info<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -10790,6 +11342,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn line_item<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -10804,6 +11357,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn logistic_numer<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10821,6 +11375,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<LogisticInfo> for super::LogisticInfo {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LogisticInfo,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10832,6 +11387,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::LogisticInfo> for LogisticInfo {
+            #[inline]
             fn from(value: super::LogisticInfo) -> Self {
                 Self {
                     domestic_logistic_info: Ok(value.domestic_logistic_info),
@@ -10864,6 +11420,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for LogisticsLineItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     image_url: Ok(Default::default()),
@@ -10875,6 +11432,7 @@ for these operations.
             }
         }
         impl LogisticsLineItem {
+            #[inline]
             pub fn image_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10887,6 +11445,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn item_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10899,6 +11458,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -10911,6 +11471,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sku_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10923,6 +11484,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn title<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10938,6 +11500,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<LogisticsLineItem> for super::LogisticsLineItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: LogisticsLineItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -10951,6 +11514,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::LogisticsLineItem> for LogisticsLineItem {
+            #[inline]
             fn from(value: super::LogisticsLineItem) -> Self {
                 Self {
                     image_url: Ok(value.image_url),
@@ -10990,6 +11554,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for OpenAddressAddOrUpdateRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -11003,6 +11568,7 @@ for these operations.
             }
         }
         impl OpenAddressAddOrUpdateRequest {
+            #[inline]
             pub fn address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11015,6 +11581,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn city<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11027,6 +11594,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn district<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11039,6 +11607,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -11049,6 +11618,7 @@ for these operations.
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
+            #[inline]
             pub fn name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11061,6 +11631,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn phone<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11073,6 +11644,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn province<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11089,6 +11661,7 @@ for these operations.
         impl ::std::convert::TryFrom<OpenAddressAddOrUpdateRequest>
         for super::OpenAddressAddOrUpdateRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OpenAddressAddOrUpdateRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11105,6 +11678,7 @@ for these operations.
         }
         impl ::std::convert::From<super::OpenAddressAddOrUpdateRequest>
         for OpenAddressAddOrUpdateRequest {
+            #[inline]
             fn from(value: super::OpenAddressAddOrUpdateRequest) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -11129,6 +11703,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for OpenAddressAddOrUpdateResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -11137,6 +11712,7 @@ for these operations.
             }
         }
         impl OpenAddressAddOrUpdateResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -11149,6 +11725,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11165,6 +11742,7 @@ for these operations.
         impl ::std::convert::TryFrom<OpenAddressAddOrUpdateResponse>
         for super::OpenAddressAddOrUpdateResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OpenAddressAddOrUpdateResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11176,6 +11754,7 @@ for these operations.
         }
         impl ::std::convert::From<super::OpenAddressAddOrUpdateResponse>
         for OpenAddressAddOrUpdateResponse {
+            #[inline]
             fn from(value: super::OpenAddressAddOrUpdateResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -11202,6 +11781,7 @@ for these operations.
             sku_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for OpenLogisticsItemPriceRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     currency: Ok(Default::default()),
@@ -11216,6 +11796,7 @@ for these operations.
             }
         }
         impl OpenLogisticsItemPriceRequest {
+            #[inline]
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11228,6 +11809,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn item_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -11240,6 +11822,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn price<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11252,6 +11835,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -11264,6 +11848,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn receiver_address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::ReceiverAddress>,
@@ -11278,6 +11863,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sku_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -11294,6 +11880,7 @@ for these operations.
         impl ::std::convert::TryFrom<OpenLogisticsItemPriceRequest>
         for super::OpenLogisticsItemPriceRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OpenLogisticsItemPriceRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11309,6 +11896,7 @@ for these operations.
         }
         impl ::std::convert::From<super::OpenLogisticsItemPriceRequest>
         for OpenLogisticsItemPriceRequest {
+            #[inline]
             fn from(value: super::OpenLogisticsItemPriceRequest) -> Self {
                 Self {
                     currency: Ok(value.currency),
@@ -11346,6 +11934,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for OpenLogisticsOrderBookingFreightRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     line_items: Ok(Default::default()),
@@ -11357,6 +11946,7 @@ for these operations.
             }
         }
         impl OpenLogisticsOrderBookingFreightRequest {
+            #[inline]
             pub fn line_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -11371,6 +11961,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn receiver_address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -11387,6 +11978,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn remark<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11399,6 +11991,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn render_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11411,6 +12004,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn tmall_order_info<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -11433,6 +12027,7 @@ for these operations.
         impl ::std::convert::TryFrom<OpenLogisticsOrderBookingFreightRequest>
         for super::OpenLogisticsOrderBookingFreightRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OpenLogisticsOrderBookingFreightRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11447,6 +12042,7 @@ for these operations.
         }
         impl ::std::convert::From<super::OpenLogisticsOrderBookingFreightRequest>
         for OpenLogisticsOrderBookingFreightRequest {
+            #[inline]
             fn from(value: super::OpenLogisticsOrderBookingFreightRequest) -> Self {
                 Self {
                     line_items: Ok(value.line_items),
@@ -11466,6 +12062,7 @@ for these operations.
         }
         impl ::std::default::Default
         for OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
+            #[inline]
             fn default() -> Self {
                 Self {
                     tmall_order_id: Ok(Default::default()),
@@ -11473,6 +12070,7 @@ for these operations.
             }
         }
         impl OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
+            #[inline]
             pub fn tmall_order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11492,6 +12090,7 @@ for these operations.
             OpenLogisticsOrderBookingFreightRequestTmallOrderInfo,
         > for super::OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OpenLogisticsOrderBookingFreightRequestTmallOrderInfo,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11503,6 +12102,7 @@ for these operations.
         impl ::std::convert::From<
             super::OpenLogisticsOrderBookingFreightRequestTmallOrderInfo,
         > for OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
+            #[inline]
             fn from(
                 value: super::OpenLogisticsOrderBookingFreightRequestTmallOrderInfo,
             ) -> Self {
@@ -11523,6 +12123,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for OpenLogisticsOrderRenderFreightRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     receiver_address: Ok(Default::default()),
@@ -11531,6 +12132,7 @@ for these operations.
             }
         }
         impl OpenLogisticsOrderRenderFreightRequest {
+            #[inline]
             pub fn receiver_address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -11547,6 +12149,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn render_items<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -11565,6 +12168,7 @@ for these operations.
         impl ::std::convert::TryFrom<OpenLogisticsOrderRenderFreightRequest>
         for super::OpenLogisticsOrderRenderFreightRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OpenLogisticsOrderRenderFreightRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11576,6 +12180,7 @@ for these operations.
         }
         impl ::std::convert::From<super::OpenLogisticsOrderRenderFreightRequest>
         for OpenLogisticsOrderRenderFreightRequest {
+            #[inline]
             fn from(value: super::OpenLogisticsOrderRenderFreightRequest) -> Self {
                 Self {
                     receiver_address: Ok(value.receiver_address),
@@ -11599,6 +12204,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for OpenLogisticsUpdateInfoRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     logistic_infos: Ok(Default::default()),
@@ -11608,6 +12214,7 @@ for these operations.
             }
         }
         impl OpenLogisticsUpdateInfoRequest {
+            #[inline]
             pub fn logistic_infos<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -11624,6 +12231,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11636,6 +12244,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn tmall_order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11654,6 +12263,7 @@ for these operations.
         impl ::std::convert::TryFrom<OpenLogisticsUpdateInfoRequest>
         for super::OpenLogisticsUpdateInfoRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OpenLogisticsUpdateInfoRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11666,6 +12276,7 @@ for these operations.
         }
         impl ::std::convert::From<super::OpenLogisticsUpdateInfoRequest>
         for OpenLogisticsUpdateInfoRequest {
+            #[inline]
             fn from(value: super::OpenLogisticsUpdateInfoRequest) -> Self {
                 Self {
                     logistic_infos: Ok(value.logistic_infos),
@@ -11714,6 +12325,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for OrderAddress {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -11729,6 +12341,7 @@ for these operations.
             }
         }
         impl OrderAddress {
+            #[inline]
             pub fn address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11741,6 +12354,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn city<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11753,6 +12367,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn country<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11765,6 +12380,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn district<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11777,6 +12393,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn mobile_phone<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11789,6 +12406,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11801,6 +12419,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn phone<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11813,6 +12432,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn state<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11825,6 +12445,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn zip<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11840,6 +12461,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<OrderAddress> for super::OrderAddress {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OrderAddress,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11857,6 +12479,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::OrderAddress> for OrderAddress {
+            #[inline]
             fn from(value: super::OrderAddress) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -11891,6 +12514,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for OrderMessage {
+            #[inline]
             fn default() -> Self {
                 Self {
                     message_body: Ok(Default::default()),
@@ -11903,6 +12527,7 @@ for these operations.
             }
         }
         impl OrderMessage {
+            #[inline]
             pub fn message_body<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -11917,6 +12542,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn message_platform<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::pandapon_gen::MessagePlatform>,
@@ -11931,6 +12557,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn message_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -11945,6 +12572,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn timestamp<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -11960,6 +12588,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<OrderMessage> for super::OrderMessage {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OrderMessage,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -11972,6 +12601,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::OrderMessage> for OrderMessage {
+            #[inline]
             fn from(value: super::OrderMessage) -> Self {
                 Self {
                     message_body: Ok(value.message_body),
@@ -12037,6 +12667,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for OrderStatusMessageBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     close_reason: Ok(Default::default()),
@@ -12056,6 +12687,7 @@ for these operations.
             }
         }
         impl OrderStatusMessageBody {
+            #[inline]
             pub fn close_reason<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12068,6 +12700,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -12082,6 +12715,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn order_no<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12094,6 +12728,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn order_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -12108,6 +12743,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn pay_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -12120,6 +12756,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn pay_time<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12132,6 +12769,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn product_amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -12146,6 +12784,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -12158,6 +12797,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -12170,6 +12810,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn shipping_fee<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -12182,6 +12823,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn tb_create_time<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12196,6 +12838,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn total_amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -12208,6 +12851,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -12226,6 +12870,7 @@ for these operations.
         impl ::std::convert::TryFrom<OrderStatusMessageBody>
         for super::OrderStatusMessageBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: OrderStatusMessageBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12248,6 +12893,7 @@ for these operations.
         }
         impl ::std::convert::From<super::OrderStatusMessageBody>
         for OrderStatusMessageBody {
+            #[inline]
             fn from(value: super::OrderStatusMessageBody) -> Self {
                 Self {
                     close_reason: Ok(value.close_reason),
@@ -12286,6 +12932,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for PageInfo {
+            #[inline]
             fn default() -> Self {
                 Self {
                     current_page: Ok(Default::default()),
@@ -12296,6 +12943,7 @@ for these operations.
             }
         }
         impl PageInfo {
+            #[inline]
             pub fn current_page<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -12308,6 +12956,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn page_size<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -12320,6 +12969,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn total_page<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -12332,6 +12982,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn total_records<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -12347,6 +12998,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<PageInfo> for super::PageInfo {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: PageInfo,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12359,6 +13011,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::PageInfo> for PageInfo {
+            #[inline]
             fn from(value: super::PageInfo) -> Self {
                 Self {
                     current_page: Ok(value.current_page),
@@ -12412,6 +13065,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for ReceiverAddress {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -12428,6 +13082,7 @@ for these operations.
             }
         }
         impl ReceiverAddress {
+            #[inline]
             pub fn address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12440,6 +13095,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn city<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12452,6 +13108,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn country<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12464,6 +13121,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn email<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12476,6 +13134,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn mobile_phone<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12488,6 +13147,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12500,6 +13160,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn phone<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12512,6 +13173,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn state<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12524,6 +13186,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn tax_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12536,6 +13199,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn zip<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12551,6 +13215,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<ReceiverAddress> for super::ReceiverAddress {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: ReceiverAddress,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12569,6 +13234,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::ReceiverAddress> for ReceiverAddress {
+            #[inline]
             fn from(value: super::ReceiverAddress) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -12596,6 +13262,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for RefundMessageBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     refund_id: Ok(Default::default()),
@@ -12604,6 +13271,7 @@ for these operations.
             }
         }
         impl RefundMessageBody {
+            #[inline]
             pub fn refund_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12616,6 +13284,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -12633,6 +13302,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<RefundMessageBody> for super::RefundMessageBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RefundMessageBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12643,6 +13313,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::RefundMessageBody> for RefundMessageBody {
+            #[inline]
             fn from(value: super::RefundMessageBody) -> Self {
                 Self {
                     refund_id: Ok(value.refund_id),
@@ -12661,6 +13332,7 @@ for these operations.
             sku_id: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
         impl ::std::default::Default for RenderItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     freight_info: Err("no value supplied for freight_info".to_string()),
@@ -12671,6 +13343,7 @@ for these operations.
             }
         }
         impl RenderItem {
+            #[inline]
             pub fn freight_info<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::FreightInfo>,
@@ -12683,6 +13356,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn item_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -12695,6 +13369,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -12707,6 +13382,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sku_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -12722,6 +13398,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<RenderItem> for super::RenderItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: RenderItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12734,6 +13411,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::RenderItem> for RenderItem {
+            #[inline]
             fn from(value: super::RenderItem) -> Self {
                 Self {
                     freight_info: Ok(value.freight_info),
@@ -12755,6 +13433,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoBatchCheckItem {
+            #[inline]
             fn default() -> Self {
                 Self {
                     item_id: Ok(Default::default()),
@@ -12763,6 +13442,7 @@ for these operations.
             }
         }
         impl TaobaoBatchCheckItem {
+            #[inline]
             pub fn item_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -12777,6 +13457,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sku_ids<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -12795,6 +13476,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoBatchCheckItem>
         for super::TaobaoBatchCheckItem {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoBatchCheckItem,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12805,6 +13487,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::TaobaoBatchCheckItem> for TaobaoBatchCheckItem {
+            #[inline]
             fn from(value: super::TaobaoBatchCheckItem) -> Self {
                 Self {
                     item_id: Ok(value.item_id),
@@ -12832,6 +13515,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoBatchCheckResult {
+            #[inline]
             fn default() -> Self {
                 Self {
                     mp_products: Ok(Default::default()),
@@ -12842,6 +13526,7 @@ for these operations.
             }
         }
         impl TaobaoBatchCheckResult {
+            #[inline]
             pub fn mp_products<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -12856,6 +13541,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn no_mp_product_item_ids<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -12872,6 +13558,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn no_mp_reason_list<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -12888,6 +13575,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -12906,6 +13594,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoBatchCheckResult>
         for super::TaobaoBatchCheckResult {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoBatchCheckResult,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -12919,6 +13608,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoBatchCheckResult>
         for TaobaoBatchCheckResult {
+            #[inline]
             fn from(value: super::TaobaoBatchCheckResult) -> Self {
                 Self {
                     mp_products: Ok(value.mp_products),
@@ -13009,6 +13699,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoCartAddRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ali_shop_id: Ok(Default::default()),
@@ -13034,6 +13725,7 @@ for these operations.
             }
         }
         impl TaobaoCartAddRequest {
+            #[inline]
             pub fn ali_shop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13046,6 +13738,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn item_map_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13058,6 +13751,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn item_pic<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13070,6 +13764,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn item_title<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13082,6 +13777,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn mp_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -13094,6 +13790,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn mp_sku_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -13106,6 +13803,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn platform<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -13118,6 +13816,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn price<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -13130,6 +13829,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn price_ranges<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -13144,6 +13844,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn promotion_price<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -13158,6 +13859,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn properties<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -13176,6 +13878,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -13188,6 +13891,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn quote_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -13200,6 +13904,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn shop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -13212,6 +13917,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn shop_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13224,6 +13930,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sku_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13236,6 +13943,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sku_quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13248,6 +13956,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn user_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13260,6 +13969,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn user_nick<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13276,6 +13986,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoCartAddRequest>
         for super::TaobaoCartAddRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoCartAddRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13303,6 +14014,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::TaobaoCartAddRequest> for TaobaoCartAddRequest {
+            #[inline]
             fn from(value: super::TaobaoCartAddRequest) -> Self {
                 Self {
                     ali_shop_id: Ok(value.ali_shop_id),
@@ -13343,6 +14055,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoCartCreateOrderRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     ids: Ok(Default::default()),
@@ -13352,6 +14065,7 @@ for these operations.
             }
         }
         impl TaobaoCartCreateOrderRequest {
+            #[inline]
             pub fn ids<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<i64>>>,
@@ -13364,6 +14078,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn order_address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::OrderAddress>>,
@@ -13376,6 +14091,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn user_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13392,6 +14108,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoCartCreateOrderRequest>
         for super::TaobaoCartCreateOrderRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoCartCreateOrderRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13404,6 +14121,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoCartCreateOrderRequest>
         for TaobaoCartCreateOrderRequest {
+            #[inline]
             fn from(value: super::TaobaoCartCreateOrderRequest) -> Self {
                 Self {
                     ids: Ok(value.ids),
@@ -13432,6 +14150,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoCartProperty {
+            #[inline]
             fn default() -> Self {
                 Self {
                     prop_id: Ok(Default::default()),
@@ -13442,6 +14161,7 @@ for these operations.
             }
         }
         impl TaobaoCartProperty {
+            #[inline]
             pub fn prop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -13454,6 +14174,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn prop_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13466,6 +14187,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn value_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -13478,6 +14200,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn value_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13493,6 +14216,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<TaobaoCartProperty> for super::TaobaoCartProperty {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoCartProperty,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13505,6 +14229,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::TaobaoCartProperty> for TaobaoCartProperty {
+            #[inline]
             fn from(value: super::TaobaoCartProperty) -> Self {
                 Self {
                     prop_id: Ok(value.prop_id),
@@ -13538,6 +14263,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoImLinkResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -13549,6 +14275,7 @@ for these operations.
             }
         }
         impl TaobaoImLinkResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -13561,6 +14288,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13573,6 +14301,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -13587,6 +14316,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13599,6 +14329,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13615,6 +14346,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoImLinkResponse>
         for super::TaobaoImLinkResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoImLinkResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13628,6 +14360,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::TaobaoImLinkResponse> for TaobaoImLinkResponse {
+            #[inline]
             fn from(value: super::TaobaoImLinkResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -13650,6 +14383,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoLogisticsDetail {
+            #[inline]
             fn default() -> Self {
                 Self {
                     pnm_logistics_details: Ok(Default::default()),
@@ -13658,6 +14392,7 @@ for these operations.
             }
         }
         impl TaobaoLogisticsDetail {
+            #[inline]
             pub fn pnm_logistics_details<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -13674,6 +14409,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn purchase_order_outer_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13692,6 +14428,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoLogisticsDetail>
         for super::TaobaoLogisticsDetail {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoLogisticsDetail,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13703,6 +14440,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoLogisticsDetail>
         for TaobaoLogisticsDetail {
+            #[inline]
             fn from(value: super::TaobaoLogisticsDetail) -> Self {
                 Self {
                     pnm_logistics_details: Ok(value.pnm_logistics_details),
@@ -13734,6 +14472,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoLogisticsDetailResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -13745,6 +14484,7 @@ for these operations.
             }
         }
         impl TaobaoLogisticsDetailResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -13757,6 +14497,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -13771,6 +14512,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -13785,6 +14527,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13797,6 +14540,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13813,6 +14557,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoLogisticsDetailResponse>
         for super::TaobaoLogisticsDetailResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoLogisticsDetailResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13827,6 +14572,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoLogisticsDetailResponse>
         for TaobaoLogisticsDetailResponse {
+            #[inline]
             fn from(value: super::TaobaoLogisticsDetailResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -13857,6 +14603,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoLogisticsGoods {
+            #[inline]
             fn default() -> Self {
                 Self {
                     image_url: Ok(Default::default()),
@@ -13867,6 +14614,7 @@ for these operations.
             }
         }
         impl TaobaoLogisticsGoods {
+            #[inline]
             pub fn image_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13879,6 +14627,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn property<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13891,6 +14640,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13903,6 +14653,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn title<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -13919,6 +14670,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoLogisticsGoods>
         for super::TaobaoLogisticsGoods {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoLogisticsGoods,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -13931,6 +14683,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::TaobaoLogisticsGoods> for TaobaoLogisticsGoods {
+            #[inline]
             fn from(value: super::TaobaoLogisticsGoods) -> Self {
                 Self {
                     image_url: Ok(value.image_url),
@@ -13964,6 +14717,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoLogisticsParcel {
+            #[inline]
             fn default() -> Self {
                 Self {
                     logistics_goods: Ok(Default::default()),
@@ -13975,6 +14729,7 @@ for these operations.
             }
         }
         impl TaobaoLogisticsParcel {
+            #[inline]
             pub fn logistics_goods<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -13991,6 +14746,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn logistics_partner<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -14007,6 +14763,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn logistics_traces<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -14023,6 +14780,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn mail_no<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14035,6 +14793,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn receiver<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -14053,6 +14812,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoLogisticsParcel>
         for super::TaobaoLogisticsParcel {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoLogisticsParcel,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14067,6 +14827,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoLogisticsParcel>
         for TaobaoLogisticsParcel {
+            #[inline]
             fn from(value: super::TaobaoLogisticsParcel) -> Self {
                 Self {
                     logistics_goods: Ok(value.logistics_goods),
@@ -14093,6 +14854,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoLogisticsPartner {
+            #[inline]
             fn default() -> Self {
                 Self {
                     company: Ok(Default::default()),
@@ -14102,6 +14864,7 @@ for these operations.
             }
         }
         impl TaobaoLogisticsPartner {
+            #[inline]
             pub fn company<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14114,6 +14877,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn company_contact<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14128,6 +14892,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn company_image_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14146,6 +14911,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoLogisticsPartner>
         for super::TaobaoLogisticsPartner {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoLogisticsPartner,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14158,6 +14924,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoLogisticsPartner>
         for TaobaoLogisticsPartner {
+            #[inline]
             fn from(value: super::TaobaoLogisticsPartner) -> Self {
                 Self {
                     company: Ok(value.company),
@@ -14198,6 +14965,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoLogisticsReceiverInner {
+            #[inline]
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
@@ -14211,6 +14979,7 @@ for these operations.
             }
         }
         impl TaobaoLogisticsReceiverInner {
+            #[inline]
             pub fn address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14223,6 +14992,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn city<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14235,6 +15005,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn district<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14247,6 +15018,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14259,6 +15031,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn phone<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14271,6 +15044,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn province<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14283,6 +15057,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn zip_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14299,6 +15074,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoLogisticsReceiverInner>
         for super::TaobaoLogisticsReceiverInner {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoLogisticsReceiverInner,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14315,6 +15091,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoLogisticsReceiverInner>
         for TaobaoLogisticsReceiverInner {
+            #[inline]
             fn from(value: super::TaobaoLogisticsReceiverInner) -> Self {
                 Self {
                     address: Ok(value.address),
@@ -14375,6 +15152,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoLogisticsTrace {
+            #[inline]
             fn default() -> Self {
                 Self {
                     action: Ok(Default::default()),
@@ -14392,6 +15170,7 @@ for these operations.
             }
         }
         impl TaobaoLogisticsTrace {
+            #[inline]
             pub fn action<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14404,6 +15183,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn city<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14416,6 +15196,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn district<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14428,6 +15209,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn facility_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14440,6 +15222,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn next_city<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14452,6 +15235,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn next_node_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14466,6 +15250,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn province<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14478,6 +15263,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn standerd_desc<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14490,6 +15276,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14502,6 +15289,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn status_desc<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14514,6 +15302,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn time<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14530,6 +15319,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoLogisticsTrace>
         for super::TaobaoLogisticsTrace {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoLogisticsTrace,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14549,6 +15339,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::TaobaoLogisticsTrace> for TaobaoLogisticsTrace {
+            #[inline]
             fn from(value: super::TaobaoLogisticsTrace) -> Self {
                 Self {
                     action: Ok(value.action),
@@ -14588,6 +15379,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoOrderCreateRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     order_line_list: Err(
@@ -14603,6 +15395,7 @@ for these operations.
             }
         }
         impl TaobaoOrderCreateRequest {
+            #[inline]
             pub fn order_line_list<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -14621,6 +15414,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn order_source<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14633,6 +15427,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn purchase_amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -14647,6 +15442,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn receiver<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -14661,6 +15457,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn seller_order_number<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14679,6 +15476,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoOrderCreateRequest>
         for super::TaobaoOrderCreateRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoOrderCreateRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14693,6 +15491,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoOrderCreateRequest>
         for TaobaoOrderCreateRequest {
+            #[inline]
             fn from(value: super::TaobaoOrderCreateRequest) -> Self {
                 Self {
                     order_line_list: Ok(value.order_line_list),
@@ -14731,6 +15530,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoOrderLine {
+            #[inline]
             fn default() -> Self {
                 Self {
                     currency: Ok(Default::default()),
@@ -14743,6 +15543,7 @@ for these operations.
             }
         }
         impl TaobaoOrderLine {
+            #[inline]
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14755,6 +15556,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn item_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14767,6 +15569,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn order_line_no<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14779,6 +15582,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn price<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14791,6 +15595,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14803,6 +15608,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sku_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14818,6 +15624,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<TaobaoOrderLine> for super::TaobaoOrderLine {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoOrderLine,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14832,6 +15639,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::TaobaoOrderLine> for TaobaoOrderLine {
+            #[inline]
             fn from(value: super::TaobaoOrderLine) -> Self {
                 Self {
                     currency: Ok(value.currency),
@@ -14859,6 +15667,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoOrderUpdateWarehouseRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     order_id: Ok(Default::default()),
@@ -14868,6 +15677,7 @@ for these operations.
             }
         }
         impl TaobaoOrderUpdateWarehouseRequest {
+            #[inline]
             pub fn order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -14882,6 +15692,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn warehouse_address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14896,6 +15707,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn warehouse_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14914,6 +15726,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoOrderUpdateWarehouseRequest>
         for super::TaobaoOrderUpdateWarehouseRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoOrderUpdateWarehouseRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -14926,6 +15739,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoOrderUpdateWarehouseRequest>
         for TaobaoOrderUpdateWarehouseRequest {
+            #[inline]
             fn from(value: super::TaobaoOrderUpdateWarehouseRequest) -> Self {
                 Self {
                     order_id: Ok(value.order_id),
@@ -14954,6 +15768,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoPriceModifyMessageBody {
+            #[inline]
             fn default() -> Self {
                 Self {
                     purchase_order_price_dto: Ok(Default::default()),
@@ -14964,6 +15779,7 @@ for these operations.
             }
         }
         impl TaobaoPriceModifyMessageBody {
+            #[inline]
             pub fn purchase_order_price_dto<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -14978,6 +15794,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sales_order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14992,6 +15809,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sub_orders<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15006,6 +15824,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15024,6 +15843,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoPriceModifyMessageBody>
         for super::TaobaoPriceModifyMessageBody {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoPriceModifyMessageBody,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15037,6 +15857,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoPriceModifyMessageBody>
         for TaobaoPriceModifyMessageBody {
+            #[inline]
             fn from(value: super::TaobaoPriceModifyMessageBody) -> Self {
                 Self {
                     purchase_order_price_dto: Ok(value.purchase_order_price_dto),
@@ -15058,6 +15879,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoPriceRange {
+            #[inline]
             fn default() -> Self {
                 Self {
                     price: Ok(Default::default()),
@@ -15066,6 +15888,7 @@ for these operations.
             }
         }
         impl TaobaoPriceRange {
+            #[inline]
             pub fn price<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
@@ -15078,6 +15901,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn start_quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -15095,6 +15919,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<TaobaoPriceRange> for super::TaobaoPriceRange {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoPriceRange,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15105,6 +15930,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::TaobaoPriceRange> for TaobaoPriceRange {
+            #[inline]
             fn from(value: super::TaobaoPriceRange) -> Self {
                 Self {
                     price: Ok(value.price),
@@ -15128,6 +15954,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoProduct {
+            #[inline]
             fn default() -> Self {
                 Self {
                     category_path: Ok(Default::default()),
@@ -15137,6 +15964,7 @@ for these operations.
             }
         }
         impl TaobaoProduct {
+            #[inline]
             pub fn category_path<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -15149,6 +15977,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -15161,6 +15990,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15178,6 +16008,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<TaobaoProduct> for super::TaobaoProduct {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoProduct,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15189,6 +16020,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::TaobaoProduct> for TaobaoProduct {
+            #[inline]
             fn from(value: super::TaobaoProduct) -> Self {
                 Self {
                     category_path: Ok(value.category_path),
@@ -15207,6 +16039,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoProductBatchCheckRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     params: Err("no value supplied for params".to_string()),
@@ -15214,6 +16047,7 @@ for these operations.
             }
         }
         impl TaobaoProductBatchCheckRequest {
+            #[inline]
             pub fn params<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15234,6 +16068,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoProductBatchCheckRequest>
         for super::TaobaoProductBatchCheckRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoProductBatchCheckRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15242,6 +16077,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoProductBatchCheckRequest>
         for TaobaoProductBatchCheckRequest {
+            #[inline]
             fn from(value: super::TaobaoProductBatchCheckRequest) -> Self {
                 Self { params: Ok(value.params) }
             }
@@ -15270,6 +16106,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoProductBatchCheckResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -15281,6 +16118,7 @@ for these operations.
             }
         }
         impl TaobaoProductBatchCheckResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -15293,6 +16131,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15307,6 +16146,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15321,6 +16161,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -15333,6 +16174,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -15349,6 +16191,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoProductBatchCheckResponse>
         for super::TaobaoProductBatchCheckResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoProductBatchCheckResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15363,6 +16206,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoProductBatchCheckResponse>
         for TaobaoProductBatchCheckResponse {
+            #[inline]
             fn from(value: super::TaobaoProductBatchCheckResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -15397,6 +16241,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoProductGetResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -15408,6 +16253,7 @@ for these operations.
             }
         }
         impl TaobaoProductGetResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -15420,6 +16266,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<super::TaobaoProduct>>,
@@ -15432,6 +16279,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15446,6 +16294,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -15458,6 +16307,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -15474,6 +16324,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoProductGetResponse>
         for super::TaobaoProductGetResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoProductGetResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15488,6 +16339,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoProductGetResponse>
         for TaobaoProductGetResponse {
+            #[inline]
             fn from(value: super::TaobaoProductGetResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -15518,6 +16370,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoProductItemSearchRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     keyword: Ok(Default::default()),
@@ -15528,6 +16381,7 @@ for these operations.
             }
         }
         impl TaobaoProductItemSearchRequest {
+            #[inline]
             pub fn keyword<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -15540,6 +16394,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn page_no<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -15552,6 +16407,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn page_size<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15566,6 +16422,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sort<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -15582,6 +16439,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoProductItemSearchRequest>
         for super::TaobaoProductItemSearchRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoProductItemSearchRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15595,6 +16453,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoProductItemSearchRequest>
         for TaobaoProductItemSearchRequest {
+            #[inline]
             fn from(value: super::TaobaoProductItemSearchRequest) -> Self {
                 Self {
                     keyword: Ok(value.keyword),
@@ -15613,6 +16472,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoProductSourceSearchRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     item_id: Err("no value supplied for item_id".to_string()),
@@ -15621,6 +16481,7 @@ for these operations.
             }
         }
         impl TaobaoProductSourceSearchRequest {
+            #[inline]
             pub fn item_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -15633,6 +16494,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn language<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -15649,6 +16511,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoProductSourceSearchRequest>
         for super::TaobaoProductSourceSearchRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoProductSourceSearchRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15660,6 +16523,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoProductSourceSearchRequest>
         for TaobaoProductSourceSearchRequest {
+            #[inline]
             fn from(value: super::TaobaoProductSourceSearchRequest) -> Self {
                 Self {
                     item_id: Ok(value.item_id),
@@ -15691,6 +16555,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoProductSourceSearchResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -15702,6 +16567,7 @@ for these operations.
             }
         }
         impl TaobaoProductSourceSearchResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -15714,6 +16580,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15728,6 +16595,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15742,6 +16610,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -15754,6 +16623,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -15770,6 +16640,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoProductSourceSearchResponse>
         for super::TaobaoProductSourceSearchResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoProductSourceSearchResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15784,6 +16655,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoProductSourceSearchResponse>
         for TaobaoProductSourceSearchResponse {
+            #[inline]
             fn from(value: super::TaobaoProductSourceSearchResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -15810,6 +16682,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundAggregateV1 {
+            #[inline]
             fn default() -> Self {
                 Self {
                     logistics: Ok(Default::default()),
@@ -15819,6 +16692,7 @@ for these operations.
             }
         }
         impl TaobaoRefundAggregateV1 {
+            #[inline]
             pub fn logistics<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15833,6 +16707,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn purchase_order_line<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15849,6 +16724,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15867,6 +16743,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundAggregateV1>
         for super::TaobaoRefundAggregateV1 {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundAggregateV1,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15879,6 +16756,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundAggregateV1>
         for TaobaoRefundAggregateV1 {
+            #[inline]
             fn from(value: super::TaobaoRefundAggregateV1) -> Self {
                 Self {
                     logistics: Ok(value.logistics),
@@ -15907,6 +16785,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundAggregateV2 {
+            #[inline]
             fn default() -> Self {
                 Self {
                     logistics: Ok(Default::default()),
@@ -15917,6 +16796,7 @@ for these operations.
             }
         }
         impl TaobaoRefundAggregateV2 {
+            #[inline]
             pub fn logistics<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15931,6 +16811,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn purchase_order_line<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15947,6 +16828,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_order<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15961,6 +16843,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -15979,6 +16862,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundAggregateV2>
         for super::TaobaoRefundAggregateV2 {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundAggregateV2,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -15992,6 +16876,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundAggregateV2>
         for TaobaoRefundAggregateV2 {
+            #[inline]
             fn from(value: super::TaobaoRefundAggregateV2) -> Self {
                 Self {
                     logistics: Ok(value.logistics),
@@ -16025,6 +16910,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundCancelResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -16036,6 +16922,7 @@ for these operations.
             }
         }
         impl TaobaoRefundCancelResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -16048,6 +16935,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -16062,6 +16950,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -16076,6 +16965,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16088,6 +16978,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16104,6 +16995,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundCancelResponse>
         for super::TaobaoRefundCancelResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundCancelResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16118,6 +17010,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundCancelResponse>
         for TaobaoRefundCancelResponse {
+            #[inline]
             fn from(value: super::TaobaoRefundCancelResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -16152,6 +17045,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundCancelResult {
+            #[inline]
             fn default() -> Self {
                 Self {
                     cancel_success: Ok(Default::default()),
@@ -16163,6 +17057,7 @@ for these operations.
             }
         }
         impl TaobaoRefundCancelResult {
+            #[inline]
             pub fn cancel_success<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -16177,6 +17072,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16189,6 +17085,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn distributor_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16203,6 +17100,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_order_aggregate<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -16219,6 +17117,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -16237,6 +17136,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundCancelResult>
         for super::TaobaoRefundCancelResult {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundCancelResult,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16251,6 +17151,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundCancelResult>
         for TaobaoRefundCancelResult {
+            #[inline]
             fn from(value: super::TaobaoRefundCancelResult) -> Self {
                 Self {
                     cancel_success: Ok(value.cancel_success),
@@ -16281,6 +17182,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundDetail {
+            #[inline]
             fn default() -> Self {
                 Self {
                     currency: Ok(Default::default()),
@@ -16291,6 +17193,7 @@ for these operations.
             }
         }
         impl TaobaoRefundDetail {
+            #[inline]
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16303,6 +17206,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn distributor_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16317,6 +17221,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_order_aggregate<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -16333,6 +17238,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -16350,6 +17256,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<TaobaoRefundDetail> for super::TaobaoRefundDetail {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundDetail,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16362,6 +17269,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::TaobaoRefundDetail> for TaobaoRefundDetail {
+            #[inline]
             fn from(value: super::TaobaoRefundDetail) -> Self {
                 Self {
                     currency: Ok(value.currency),
@@ -16395,6 +17303,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundDetailResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -16406,6 +17315,7 @@ for these operations.
             }
         }
         impl TaobaoRefundDetailResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -16418,6 +17328,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -16432,6 +17343,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -16446,6 +17358,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16458,6 +17371,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16474,6 +17388,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundDetailResponse>
         for super::TaobaoRefundDetailResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundDetailResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16488,6 +17403,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundDetailResponse>
         for TaobaoRefundDetailResponse {
+            #[inline]
             fn from(value: super::TaobaoRefundDetailResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -16531,6 +17447,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundListRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     page_no: Ok(Default::default()),
@@ -16545,6 +17462,7 @@ for these operations.
             }
         }
         impl TaobaoRefundListRequest {
+            #[inline]
             pub fn page_no<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -16557,6 +17475,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn page_size<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -16569,6 +17488,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn purchase_order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16583,6 +17503,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_end_time<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -16597,6 +17518,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16609,6 +17531,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_start_time<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -16623,6 +17546,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -16635,6 +17559,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sales_order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16653,6 +17578,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundListRequest>
         for super::TaobaoRefundListRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundListRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16670,6 +17596,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundListRequest>
         for TaobaoRefundListRequest {
+            #[inline]
             fn from(value: super::TaobaoRefundListRequest) -> Self {
                 Self {
                     page_no: Ok(value.page_no),
@@ -16715,6 +17642,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundLogisticsV1 {
+            #[inline]
             fn default() -> Self {
                 Self {
                     buyer_phone: Ok(Default::default()),
@@ -16728,6 +17656,7 @@ for these operations.
             }
         }
         impl TaobaoRefundLogisticsV1 {
+            #[inline]
             pub fn buyer_phone<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16740,6 +17669,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn logistics_company<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -16756,6 +17686,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn logistics_no<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16768,6 +17699,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn receiver_address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -16784,6 +17716,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn return_goods_desc<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16798,6 +17731,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn seller_agree_return_describe<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16812,6 +17746,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -16830,6 +17765,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundLogisticsV1>
         for super::TaobaoRefundLogisticsV1 {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundLogisticsV1,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16846,6 +17782,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundLogisticsV1>
         for TaobaoRefundLogisticsV1 {
+            #[inline]
             fn from(value: super::TaobaoRefundLogisticsV1) -> Self {
                 Self {
                     buyer_phone: Ok(value.buyer_phone),
@@ -16870,6 +17807,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundLogisticsV1LogisticsCompany {
+            #[inline]
             fn default() -> Self {
                 Self {
                     logistic_company_code: Ok(Default::default()),
@@ -16878,6 +17816,7 @@ for these operations.
             }
         }
         impl TaobaoRefundLogisticsV1LogisticsCompany {
+            #[inline]
             pub fn logistic_company_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16892,6 +17831,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn logistics_company_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16910,6 +17850,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundLogisticsV1LogisticsCompany>
         for super::TaobaoRefundLogisticsV1LogisticsCompany {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundLogisticsV1LogisticsCompany,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -16921,6 +17862,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundLogisticsV1LogisticsCompany>
         for TaobaoRefundLogisticsV1LogisticsCompany {
+            #[inline]
             fn from(value: super::TaobaoRefundLogisticsV1LogisticsCompany) -> Self {
                 Self {
                     logistic_company_code: Ok(value.logistic_company_code),
@@ -16944,6 +17886,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundLogisticsV1ReceiverAddress {
+            #[inline]
             fn default() -> Self {
                 Self {
                     detail_address: Ok(Default::default()),
@@ -16953,6 +17896,7 @@ for these operations.
             }
         }
         impl TaobaoRefundLogisticsV1ReceiverAddress {
+            #[inline]
             pub fn detail_address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16967,6 +17911,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn phone<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16979,6 +17924,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn receiver<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -16995,6 +17941,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundLogisticsV1ReceiverAddress>
         for super::TaobaoRefundLogisticsV1ReceiverAddress {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundLogisticsV1ReceiverAddress,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17007,6 +17954,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundLogisticsV1ReceiverAddress>
         for TaobaoRefundLogisticsV1ReceiverAddress {
+            #[inline]
             fn from(value: super::TaobaoRefundLogisticsV1ReceiverAddress) -> Self {
                 Self {
                     detail_address: Ok(value.detail_address),
@@ -17043,6 +17991,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundLogisticsV2 {
+            #[inline]
             fn default() -> Self {
                 Self {
                     buyer_phone: Ok(Default::default()),
@@ -17055,6 +18004,7 @@ for these operations.
             }
         }
         impl TaobaoRefundLogisticsV2 {
+            #[inline]
             pub fn buyer_phone<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17067,6 +18017,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn logistics_company<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -17083,6 +18034,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn receiver_address<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -17097,6 +18049,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn return_goods_desc<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17111,6 +18064,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn seller_agree_return_describe<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17125,6 +18079,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -17143,6 +18098,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundLogisticsV2>
         for super::TaobaoRefundLogisticsV2 {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundLogisticsV2,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17158,6 +18114,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundLogisticsV2>
         for TaobaoRefundLogisticsV2 {
+            #[inline]
             fn from(value: super::TaobaoRefundLogisticsV2) -> Self {
                 Self {
                     buyer_phone: Ok(value.buyer_phone),
@@ -17181,6 +18138,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundLogisticsV2LogisticsCompany {
+            #[inline]
             fn default() -> Self {
                 Self {
                     logistics_company_code: Ok(Default::default()),
@@ -17189,6 +18147,7 @@ for these operations.
             }
         }
         impl TaobaoRefundLogisticsV2LogisticsCompany {
+            #[inline]
             pub fn logistics_company_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17203,6 +18162,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn logistics_company_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17221,6 +18181,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundLogisticsV2LogisticsCompany>
         for super::TaobaoRefundLogisticsV2LogisticsCompany {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundLogisticsV2LogisticsCompany,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17232,6 +18193,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundLogisticsV2LogisticsCompany>
         for TaobaoRefundLogisticsV2LogisticsCompany {
+            #[inline]
             fn from(value: super::TaobaoRefundLogisticsV2LogisticsCompany) -> Self {
                 Self {
                     logistics_company_code: Ok(value.logistics_company_code),
@@ -17255,6 +18217,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundMessageSubmitRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     refund_id: Ok(Default::default()),
@@ -17264,6 +18227,7 @@ for these operations.
             }
         }
         impl TaobaoRefundMessageSubmitRequest {
+            #[inline]
             pub fn refund_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -17276,6 +18240,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_images<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -17288,6 +18253,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_message<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -17306,6 +18272,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundMessageSubmitRequest>
         for super::TaobaoRefundMessageSubmitRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundMessageSubmitRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17318,6 +18285,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundMessageSubmitRequest>
         for TaobaoRefundMessageSubmitRequest {
+            #[inline]
             fn from(value: super::TaobaoRefundMessageSubmitRequest) -> Self {
                 Self {
                     refund_id: Ok(value.refund_id),
@@ -17398,6 +18366,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundOrder {
+            #[inline]
             fn default() -> Self {
                 Self {
                     can_edit_fee: Ok(Default::default()),
@@ -17421,6 +18390,7 @@ for these operations.
             }
         }
         impl TaobaoRefundOrder {
+            #[inline]
             pub fn can_edit_fee<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17433,6 +18403,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn fee_tips<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17445,6 +18416,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn goods_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17457,6 +18429,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn pay_order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17469,6 +18442,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn reason_desc<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17481,6 +18455,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn reason_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17493,6 +18468,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_desc<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17505,6 +18481,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_fee<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17517,6 +18494,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17529,6 +18507,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -17541,6 +18520,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17553,6 +18533,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn remaining_time<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17567,6 +18548,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn seller_refuse_reason<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17581,6 +18563,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn seller_refuse_reason_describe<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17595,6 +18578,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn timeout_date<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17607,6 +18591,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn timeout_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17619,6 +18604,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -17636,6 +18622,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<TaobaoRefundOrder> for super::TaobaoRefundOrder {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundOrder,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17661,6 +18648,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::TaobaoRefundOrder> for TaobaoRefundOrder {
+            #[inline]
             fn from(value: super::TaobaoRefundOrder) -> Self {
                 Self {
                     can_edit_fee: Ok(value.can_edit_fee),
@@ -17713,6 +18701,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundOrderLine {
+            #[inline]
             fn default() -> Self {
                 Self {
                     create_time: Ok(Default::default()),
@@ -17725,6 +18714,7 @@ for these operations.
             }
         }
         impl TaobaoRefundOrderLine {
+            #[inline]
             pub fn create_time<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -17737,6 +18727,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -17749,6 +18740,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn item_image_url<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -17763,6 +18755,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn item_title<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -17775,6 +18768,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn post_fee<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -17787,6 +18781,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -17805,6 +18800,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundOrderLine>
         for super::TaobaoRefundOrderLine {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundOrderLine,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -17820,6 +18816,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundOrderLine>
         for TaobaoRefundOrderLine {
+            #[inline]
             fn from(value: super::TaobaoRefundOrderLine) -> Self {
                 Self {
                     create_time: Ok(value.create_time),
@@ -17887,6 +18884,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundOrderLineV2 {
+            #[inline]
             fn default() -> Self {
                 Self {
                     create_time: Ok(Default::default()),
@@ -17906,6 +18904,7 @@ for these operations.
             }
         }
         impl TaobaoRefundOrderLineV2 {
+            #[inline]
             pub fn create_time<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17918,6 +18917,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn item_title<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17930,6 +18930,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn post_fee<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17942,6 +18943,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn price<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17954,6 +18956,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn product_fee<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17966,6 +18969,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn purchase_order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17980,6 +18984,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn purchase_order_line_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -17994,6 +18999,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18006,6 +19012,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sales_market<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18018,6 +19025,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sales_order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18032,6 +19040,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn supplier_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18044,6 +19053,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn total_price<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18056,6 +19066,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -18074,6 +19085,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundOrderLineV2>
         for super::TaobaoRefundOrderLineV2 {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundOrderLineV2,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18096,6 +19108,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundOrderLineV2>
         for TaobaoRefundOrderLineV2 {
+            #[inline]
             fn from(value: super::TaobaoRefundOrderLineV2) -> Self {
                 Self {
                     create_time: Ok(value.create_time),
@@ -18138,6 +19151,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundOrderTemplate {
+            #[inline]
             fn default() -> Self {
                 Self {
                     goods_status_list: Ok(Default::default()),
@@ -18149,6 +19163,7 @@ for these operations.
             }
         }
         impl TaobaoRefundOrderTemplate {
+            #[inline]
             pub fn goods_status_list<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -18165,6 +19180,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn max_refund_fee<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18179,6 +19195,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_order<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -18193,6 +19210,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_reasons<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -18209,6 +19227,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -18227,6 +19246,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundOrderTemplate>
         for super::TaobaoRefundOrderTemplate {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundOrderTemplate,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18241,6 +19261,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundOrderTemplate>
         for TaobaoRefundOrderTemplate {
+            #[inline]
             fn from(value: super::TaobaoRefundOrderTemplate) -> Self {
                 Self {
                     goods_status_list: Ok(value.goods_status_list),
@@ -18271,6 +19292,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundReason {
+            #[inline]
             fn default() -> Self {
                 Self {
                     reason_desc: Ok(Default::default()),
@@ -18281,6 +19303,7 @@ for these operations.
             }
         }
         impl TaobaoRefundReason {
+            #[inline]
             pub fn reason_desc<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18293,6 +19316,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn reason_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18305,6 +19329,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn tips<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18317,6 +19342,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -18334,6 +19360,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<TaobaoRefundReason> for super::TaobaoRefundReason {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundReason,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18346,6 +19373,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::TaobaoRefundReason> for TaobaoRefundReason {
+            #[inline]
             fn from(value: super::TaobaoRefundReason) -> Self {
                 Self {
                     reason_desc: Ok(value.reason_desc),
@@ -18379,6 +19407,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundRender {
+            #[inline]
             fn default() -> Self {
                 Self {
                     currency: Ok(Default::default()),
@@ -18390,6 +19419,7 @@ for these operations.
             }
         }
         impl TaobaoRefundRender {
+            #[inline]
             pub fn currency<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -18402,6 +19432,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn distributor_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -18416,6 +19447,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_order_template<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -18432,6 +19464,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sale_flag<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -18444,6 +19477,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -18461,6 +19495,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<TaobaoRefundRender> for super::TaobaoRefundRender {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundRender,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18474,6 +19509,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::TaobaoRefundRender> for TaobaoRefundRender {
+            #[inline]
             fn from(value: super::TaobaoRefundRender) -> Self {
                 Self {
                     currency: Ok(value.currency),
@@ -18494,6 +19530,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundRenderRequest {
+            #[inline]
             fn default() -> Self {
                 Self {
                     goods_status: Err("no value supplied for goods_status".to_string()),
@@ -18503,6 +19540,7 @@ for these operations.
             }
         }
         impl TaobaoRefundRenderRequest {
+            #[inline]
             pub fn goods_status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -18515,6 +19553,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn refund_type<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -18527,6 +19566,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn sub_order_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -18543,6 +19583,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundRenderRequest>
         for super::TaobaoRefundRenderRequest {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundRenderRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18555,6 +19596,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundRenderRequest>
         for TaobaoRefundRenderRequest {
+            #[inline]
             fn from(value: super::TaobaoRefundRenderRequest) -> Self {
                 Self {
                     goods_status: Ok(value.goods_status),
@@ -18587,6 +19629,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoRefundRenderResponse {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -18598,6 +19641,7 @@ for these operations.
             }
         }
         impl TaobaoRefundRenderResponse {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -18610,6 +19654,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -18624,6 +19669,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -18638,6 +19684,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -18650,6 +19697,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -18666,6 +19714,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoRefundRenderResponse>
         for super::TaobaoRefundRenderResponse {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoRefundRenderResponse,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18680,6 +19729,7 @@ for these operations.
         }
         impl ::std::convert::From<super::TaobaoRefundRenderResponse>
         for TaobaoRefundRenderResponse {
+            #[inline]
             fn from(value: super::TaobaoRefundRenderResponse) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -18706,6 +19756,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoSourceProduct {
+            #[inline]
             fn default() -> Self {
                 Self {
                     description: Ok(Default::default()),
@@ -18715,6 +19766,7 @@ for these operations.
             }
         }
         impl TaobaoSourceProduct {
+            #[inline]
             pub fn description<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -18727,6 +19779,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn item_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -18741,6 +19794,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -18759,6 +19813,7 @@ for these operations.
         impl ::std::convert::TryFrom<TaobaoSourceProduct>
         for super::TaobaoSourceProduct {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoSourceProduct,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18770,6 +19825,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::TaobaoSourceProduct> for TaobaoSourceProduct {
+            #[inline]
             fn from(value: super::TaobaoSourceProduct) -> Self {
                 Self {
                     description: Ok(value.description),
@@ -18818,6 +19874,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for TaobaoSubOrder {
+            #[inline]
             fn default() -> Self {
                 Self {
                     close_time_without_payment: Ok(Default::default()),
@@ -18833,6 +19890,7 @@ for these operations.
             }
         }
         impl TaobaoSubOrder {
+            #[inline]
             pub fn close_time_without_payment<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18847,6 +19905,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn detail_error_code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18861,6 +19920,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn logistic_company_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18875,6 +19935,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn logistic_number<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18889,6 +19950,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn product_amount<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18903,6 +19965,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn purchase_order_line_outer_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18917,6 +19980,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn purchase_order_outer_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -18931,6 +19995,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn quantity<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -18943,6 +20008,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn extra<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -18960,6 +20026,7 @@ for these operations.
         }
         impl ::std::convert::TryFrom<TaobaoSubOrder> for super::TaobaoSubOrder {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: TaobaoSubOrder,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -18977,6 +20044,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::TaobaoSubOrder> for TaobaoSubOrder {
+            #[inline]
             fn from(value: super::TaobaoSubOrder) -> Self {
                 Self {
                     close_time_without_payment: Ok(value.close_time_without_payment),
@@ -19015,6 +20083,7 @@ for these operations.
             >,
         }
         impl ::std::default::Default for UndocumentedEnvelope {
+            #[inline]
             fn default() -> Self {
                 Self {
                     code: Ok(Default::default()),
@@ -19026,6 +20095,7 @@ for these operations.
             }
         }
         impl UndocumentedEnvelope {
+            #[inline]
             pub fn code<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
@@ -19038,6 +20108,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn data<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
@@ -19050,6 +20121,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn develop_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -19064,6 +20136,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn msg<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -19076,6 +20149,7 @@ for these operations.
                     });
                 self
             }
+            #[inline]
             pub fn request_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -19092,6 +20166,7 @@ for these operations.
         impl ::std::convert::TryFrom<UndocumentedEnvelope>
         for super::UndocumentedEnvelope {
             type Error = super::error::ConversionError;
+            #[inline]
             fn try_from(
                 value: UndocumentedEnvelope,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
@@ -19105,6 +20180,7 @@ for these operations.
             }
         }
         impl ::std::convert::From<super::UndocumentedEnvelope> for UndocumentedEnvelope {
+            #[inline]
             fn from(value: super::UndocumentedEnvelope) -> Self {
                 Self {
                     code: Ok(value.code),
@@ -19117,6 +20193,7 @@ for these operations.
         }
         impl AlibabaCargoV1 {
             ///The [`AlibabaCargoV1`](super::AlibabaCargoV1), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19128,6 +20205,7 @@ for these operations.
         }
         impl AlibabaCart {
             ///The [`AlibabaCart`](super::AlibabaCart), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19139,6 +20217,7 @@ for these operations.
         }
         impl AlibabaCartCreateOrderRequest {
             ///The [`AlibabaCartCreateOrderRequest`](super::AlibabaCartCreateOrderRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19150,6 +20229,7 @@ for these operations.
         }
         impl AlibabaCartEditQuantityRequest {
             ///The [`AlibabaCartEditQuantityRequest`](super::AlibabaCartEditQuantityRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19161,6 +20241,7 @@ for these operations.
         }
         impl AlibabaCartEditQuantityResponse {
             ///The [`AlibabaCartEditQuantityResponse`](super::AlibabaCartEditQuantityResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19172,6 +20253,7 @@ for these operations.
         }
         impl AlibabaCartItem {
             ///The [`AlibabaCartItem`](super::AlibabaCartItem), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19183,6 +20265,7 @@ for these operations.
         }
         impl AlibabaCartListResponse {
             ///The [`AlibabaCartListResponse`](super::AlibabaCartListResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19194,6 +20277,7 @@ for these operations.
         }
         impl AlibabaCartPreviewOrderRequest {
             ///The [`AlibabaCartPreviewOrderRequest`](super::AlibabaCartPreviewOrderRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19205,6 +20289,7 @@ for these operations.
         }
         impl AlibabaCartShop {
             ///The [`AlibabaCartShop`](super::AlibabaCartShop), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19216,6 +20301,7 @@ for these operations.
         }
         impl AlibabaConfirmReceiptResult {
             ///The [`AlibabaConfirmReceiptResult`](super::AlibabaConfirmReceiptResult), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19227,6 +20313,7 @@ for these operations.
         }
         impl AlibabaNativeLogistics {
             ///The [`AlibabaNativeLogistics`](super::AlibabaNativeLogistics), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19238,6 +20325,7 @@ for these operations.
         }
         impl AlibabaOrderBatchCreateRequest {
             ///The [`AlibabaOrderBatchCreateRequest`](super::AlibabaOrderBatchCreateRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19249,6 +20337,7 @@ for these operations.
         }
         impl AlibabaOrderBatchCreateResponse {
             ///The [`AlibabaOrderBatchCreateResponse`](super::AlibabaOrderBatchCreateResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19260,6 +20349,7 @@ for these operations.
         }
         impl AlibabaOrderBatchPreviewRequest {
             ///The [`AlibabaOrderBatchPreviewRequest`](super::AlibabaOrderBatchPreviewRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19271,6 +20361,7 @@ for these operations.
         }
         impl AlibabaOrderBatchSubmitToPayRequest {
             ///The [`AlibabaOrderBatchSubmitToPayRequest`](super::AlibabaOrderBatchSubmitToPayRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19282,6 +20373,7 @@ for these operations.
         }
         impl AlibabaOrderCancelRequest {
             ///The [`AlibabaOrderCancelRequest`](super::AlibabaOrderCancelRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19293,6 +20385,7 @@ for these operations.
         }
         impl AlibabaOrderCancelResponse {
             ///The [`AlibabaOrderCancelResponse`](super::AlibabaOrderCancelResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19304,6 +20397,7 @@ for these operations.
         }
         impl AlibabaOrderConfirmReceiptRequest {
             ///The [`AlibabaOrderConfirmReceiptRequest`](super::AlibabaOrderConfirmReceiptRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19315,6 +20409,7 @@ for these operations.
         }
         impl AlibabaOrderConfirmReceiptResponse {
             ///The [`AlibabaOrderConfirmReceiptResponse`](super::AlibabaOrderConfirmReceiptResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19326,6 +20421,7 @@ for these operations.
         }
         impl AlibabaOrderDetailRequest {
             ///The [`AlibabaOrderDetailRequest`](super::AlibabaOrderDetailRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19337,6 +20433,7 @@ for these operations.
         }
         impl AlibabaOrderPayUrlResponse {
             ///The [`AlibabaOrderPayUrlResponse`](super::AlibabaOrderPayUrlResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19348,6 +20445,7 @@ for these operations.
         }
         impl AlibabaOrderPreviewRequest {
             ///The [`AlibabaOrderPreviewRequest`](super::AlibabaOrderPreviewRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19359,6 +20457,7 @@ for these operations.
         }
         impl AlibabaOrderResult {
             ///The [`AlibabaOrderResult`](super::AlibabaOrderResult), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19370,6 +20469,7 @@ for these operations.
         }
         impl AlibabaPayOrder {
             ///The [`AlibabaPayOrder`](super::AlibabaPayOrder), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19381,6 +20481,7 @@ for these operations.
         }
         impl AlibabaPriceModifyMessageBody {
             ///The [`AlibabaPriceModifyMessageBody`](super::AlibabaPriceModifyMessageBody), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19392,6 +20493,7 @@ for these operations.
         }
         impl AlibabaProductDecryptOpenUidRequest {
             ///The [`AlibabaProductDecryptOpenUidRequest`](super::AlibabaProductDecryptOpenUidRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19403,6 +20505,7 @@ for these operations.
         }
         impl AlibabaProductDetail {
             ///The [`AlibabaProductDetail`](super::AlibabaProductDetail), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19414,6 +20517,7 @@ for these operations.
         }
         impl AlibabaProductDetailRequest {
             ///The [`AlibabaProductDetailRequest`](super::AlibabaProductDetailRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19425,6 +20529,7 @@ for these operations.
         }
         impl AlibabaProductDetailResponse {
             ///The [`AlibabaProductDetailResponse`](super::AlibabaProductDetailResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19436,6 +20541,7 @@ for these operations.
         }
         impl AlibabaProductImageSearchRequest {
             ///The [`AlibabaProductImageSearchRequest`](super::AlibabaProductImageSearchRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19447,6 +20553,7 @@ for these operations.
         }
         impl AlibabaProductItem {
             ///The [`AlibabaProductItem`](super::AlibabaProductItem), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19458,6 +20565,7 @@ for these operations.
         }
         impl AlibabaProductKeywordSearchRequest {
             ///The [`AlibabaProductKeywordSearchRequest`](super::AlibabaProductKeywordSearchRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19469,6 +20577,7 @@ for these operations.
         }
         impl AlibabaProductListItem {
             ///The [`AlibabaProductListItem`](super::AlibabaProductListItem), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19480,6 +20589,7 @@ for these operations.
         }
         impl AlibabaProductPage {
             ///The [`AlibabaProductPage`](super::AlibabaProductPage), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19491,6 +20601,7 @@ for these operations.
         }
         impl AlibabaProductRelatedRecommendRequest {
             ///The [`AlibabaProductRelatedRecommendRequest`](super::AlibabaProductRelatedRecommendRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19502,6 +20613,7 @@ for these operations.
         }
         impl AlibabaProductSearchResponse {
             ///The [`AlibabaProductSearchResponse`](super::AlibabaProductSearchResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19513,6 +20625,7 @@ for these operations.
         }
         impl AlibabaProductStoreSearchRequest {
             ///The [`AlibabaProductStoreSearchRequest`](super::AlibabaProductStoreSearchRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19524,6 +20637,7 @@ for these operations.
         }
         impl AlibabaProductStoreSearchResponse {
             ///The [`AlibabaProductStoreSearchResponse`](super::AlibabaProductStoreSearchResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19535,6 +20649,7 @@ for these operations.
         }
         impl AlibabaRefundCreateRequest {
             ///The [`AlibabaRefundCreateRequest`](super::AlibabaRefundCreateRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19546,6 +20661,7 @@ for these operations.
         }
         impl AlibabaRefundCreateResponse {
             ///The [`AlibabaRefundCreateResponse`](super::AlibabaRefundCreateResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19557,6 +20673,7 @@ for these operations.
         }
         impl AlibabaRefundCreateResult {
             ///The [`AlibabaRefundCreateResult`](super::AlibabaRefundCreateResult), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19568,6 +20685,7 @@ for these operations.
         }
         impl AlibabaRefundEntryCount {
             ///The [`AlibabaRefundEntryCount`](super::AlibabaRefundEntryCount), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19579,6 +20697,7 @@ for these operations.
         }
         impl AlibabaRefundReturnGoodsRequest {
             ///The [`AlibabaRefundReturnGoodsRequest`](super::AlibabaRefundReturnGoodsRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19590,6 +20709,7 @@ for these operations.
         }
         impl AlibabaStoreProductPage {
             ///The [`AlibabaStoreProductPage`](super::AlibabaStoreProductPage), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19601,6 +20721,7 @@ for these operations.
         }
         impl BookingFreightInfo {
             ///The [`BookingFreightInfo`](super::BookingFreightInfo), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19612,6 +20733,7 @@ for these operations.
         }
         impl BookingLineItem {
             ///The [`BookingLineItem`](super::BookingLineItem), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19623,6 +20745,7 @@ for these operations.
         }
         impl DomesticLogisticInfo {
             ///The [`DomesticLogisticInfo`](super::DomesticLogisticInfo), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19634,6 +20757,7 @@ for these operations.
         }
         impl Envelope {
             ///The [`Envelope`](super::Envelope), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<super::Envelope, super::error::ConversionError> {
@@ -19642,6 +20766,7 @@ for these operations.
         }
         impl FastAdress {
             ///The [`FastAdress`](super::FastAdress), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19653,6 +20778,7 @@ for these operations.
         }
         impl FastCargo {
             ///The [`FastCargo`](super::FastCargo), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<super::FastCargo, super::error::ConversionError> {
@@ -19661,6 +20787,7 @@ for these operations.
         }
         impl FreightInfo {
             ///The [`FreightInfo`](super::FreightInfo), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19672,6 +20799,7 @@ for these operations.
         }
         impl LogisticInfo {
             ///The [`LogisticInfo`](super::LogisticInfo), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19683,6 +20811,7 @@ for these operations.
         }
         impl LogisticsLineItem {
             ///The [`LogisticsLineItem`](super::LogisticsLineItem), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19694,6 +20823,7 @@ for these operations.
         }
         impl OpenAddressAddOrUpdateRequest {
             ///The [`OpenAddressAddOrUpdateRequest`](super::OpenAddressAddOrUpdateRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19705,6 +20835,7 @@ for these operations.
         }
         impl OpenAddressAddOrUpdateResponse {
             ///The [`OpenAddressAddOrUpdateResponse`](super::OpenAddressAddOrUpdateResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19716,6 +20847,7 @@ for these operations.
         }
         impl OpenLogisticsItemPriceRequest {
             ///The [`OpenLogisticsItemPriceRequest`](super::OpenLogisticsItemPriceRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19727,6 +20859,7 @@ for these operations.
         }
         impl OpenLogisticsOrderBookingFreightRequest {
             ///The [`OpenLogisticsOrderBookingFreightRequest`](super::OpenLogisticsOrderBookingFreightRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19738,6 +20871,7 @@ for these operations.
         }
         impl OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
             ///The [`OpenLogisticsOrderBookingFreightRequestTmallOrderInfo`](super::OpenLogisticsOrderBookingFreightRequestTmallOrderInfo), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19749,6 +20883,7 @@ for these operations.
         }
         impl OpenLogisticsOrderRenderFreightRequest {
             ///The [`OpenLogisticsOrderRenderFreightRequest`](super::OpenLogisticsOrderRenderFreightRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19760,6 +20895,7 @@ for these operations.
         }
         impl OpenLogisticsUpdateInfoRequest {
             ///The [`OpenLogisticsUpdateInfoRequest`](super::OpenLogisticsUpdateInfoRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19771,6 +20907,7 @@ for these operations.
         }
         impl OrderAddress {
             ///The [`OrderAddress`](super::OrderAddress), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19782,6 +20919,7 @@ for these operations.
         }
         impl OrderMessage {
             ///The [`OrderMessage`](super::OrderMessage), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19793,6 +20931,7 @@ for these operations.
         }
         impl OrderStatusMessageBody {
             ///The [`OrderStatusMessageBody`](super::OrderStatusMessageBody), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19804,6 +20943,7 @@ for these operations.
         }
         impl PageInfo {
             ///The [`PageInfo`](super::PageInfo), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<super::PageInfo, super::error::ConversionError> {
@@ -19812,6 +20952,7 @@ for these operations.
         }
         impl ReceiverAddress {
             ///The [`ReceiverAddress`](super::ReceiverAddress), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19823,6 +20964,7 @@ for these operations.
         }
         impl RefundMessageBody {
             ///The [`RefundMessageBody`](super::RefundMessageBody), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19834,6 +20976,7 @@ for these operations.
         }
         impl RenderItem {
             ///The [`RenderItem`](super::RenderItem), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19845,6 +20988,7 @@ for these operations.
         }
         impl TaobaoBatchCheckItem {
             ///The [`TaobaoBatchCheckItem`](super::TaobaoBatchCheckItem), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19856,6 +21000,7 @@ for these operations.
         }
         impl TaobaoBatchCheckResult {
             ///The [`TaobaoBatchCheckResult`](super::TaobaoBatchCheckResult), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19867,6 +21012,7 @@ for these operations.
         }
         impl TaobaoCartAddRequest {
             ///The [`TaobaoCartAddRequest`](super::TaobaoCartAddRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19878,6 +21024,7 @@ for these operations.
         }
         impl TaobaoCartCreateOrderRequest {
             ///The [`TaobaoCartCreateOrderRequest`](super::TaobaoCartCreateOrderRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19889,6 +21036,7 @@ for these operations.
         }
         impl TaobaoCartProperty {
             ///The [`TaobaoCartProperty`](super::TaobaoCartProperty), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19900,6 +21048,7 @@ for these operations.
         }
         impl TaobaoImLinkResponse {
             ///The [`TaobaoImLinkResponse`](super::TaobaoImLinkResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19911,6 +21060,7 @@ for these operations.
         }
         impl TaobaoLogisticsDetail {
             ///The [`TaobaoLogisticsDetail`](super::TaobaoLogisticsDetail), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19922,6 +21072,7 @@ for these operations.
         }
         impl TaobaoLogisticsDetailResponse {
             ///The [`TaobaoLogisticsDetailResponse`](super::TaobaoLogisticsDetailResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19933,6 +21084,7 @@ for these operations.
         }
         impl TaobaoLogisticsGoods {
             ///The [`TaobaoLogisticsGoods`](super::TaobaoLogisticsGoods), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19944,6 +21096,7 @@ for these operations.
         }
         impl TaobaoLogisticsParcel {
             ///The [`TaobaoLogisticsParcel`](super::TaobaoLogisticsParcel), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19955,6 +21108,7 @@ for these operations.
         }
         impl TaobaoLogisticsPartner {
             ///The [`TaobaoLogisticsPartner`](super::TaobaoLogisticsPartner), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19966,6 +21120,7 @@ for these operations.
         }
         impl TaobaoLogisticsReceiverInner {
             ///The [`TaobaoLogisticsReceiverInner`](super::TaobaoLogisticsReceiverInner), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19977,6 +21132,7 @@ for these operations.
         }
         impl TaobaoLogisticsTrace {
             ///The [`TaobaoLogisticsTrace`](super::TaobaoLogisticsTrace), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19988,6 +21144,7 @@ for these operations.
         }
         impl TaobaoOrderCreateRequest {
             ///The [`TaobaoOrderCreateRequest`](super::TaobaoOrderCreateRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -19999,6 +21156,7 @@ for these operations.
         }
         impl TaobaoOrderLine {
             ///The [`TaobaoOrderLine`](super::TaobaoOrderLine), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20010,6 +21168,7 @@ for these operations.
         }
         impl TaobaoOrderUpdateWarehouseRequest {
             ///The [`TaobaoOrderUpdateWarehouseRequest`](super::TaobaoOrderUpdateWarehouseRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20021,6 +21180,7 @@ for these operations.
         }
         impl TaobaoPriceModifyMessageBody {
             ///The [`TaobaoPriceModifyMessageBody`](super::TaobaoPriceModifyMessageBody), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20032,6 +21192,7 @@ for these operations.
         }
         impl TaobaoPriceRange {
             ///The [`TaobaoPriceRange`](super::TaobaoPriceRange), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20043,6 +21204,7 @@ for these operations.
         }
         impl TaobaoProduct {
             ///The [`TaobaoProduct`](super::TaobaoProduct), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20054,6 +21216,7 @@ for these operations.
         }
         impl TaobaoProductBatchCheckRequest {
             ///The [`TaobaoProductBatchCheckRequest`](super::TaobaoProductBatchCheckRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20065,6 +21228,7 @@ for these operations.
         }
         impl TaobaoProductBatchCheckResponse {
             ///The [`TaobaoProductBatchCheckResponse`](super::TaobaoProductBatchCheckResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20076,6 +21240,7 @@ for these operations.
         }
         impl TaobaoProductGetResponse {
             ///The [`TaobaoProductGetResponse`](super::TaobaoProductGetResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20087,6 +21252,7 @@ for these operations.
         }
         impl TaobaoProductItemSearchRequest {
             ///The [`TaobaoProductItemSearchRequest`](super::TaobaoProductItemSearchRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20098,6 +21264,7 @@ for these operations.
         }
         impl TaobaoProductSourceSearchRequest {
             ///The [`TaobaoProductSourceSearchRequest`](super::TaobaoProductSourceSearchRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20109,6 +21276,7 @@ for these operations.
         }
         impl TaobaoProductSourceSearchResponse {
             ///The [`TaobaoProductSourceSearchResponse`](super::TaobaoProductSourceSearchResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20120,6 +21288,7 @@ for these operations.
         }
         impl TaobaoRefundAggregateV1 {
             ///The [`TaobaoRefundAggregateV1`](super::TaobaoRefundAggregateV1), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20131,6 +21300,7 @@ for these operations.
         }
         impl TaobaoRefundAggregateV2 {
             ///The [`TaobaoRefundAggregateV2`](super::TaobaoRefundAggregateV2), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20142,6 +21312,7 @@ for these operations.
         }
         impl TaobaoRefundCancelResponse {
             ///The [`TaobaoRefundCancelResponse`](super::TaobaoRefundCancelResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20153,6 +21324,7 @@ for these operations.
         }
         impl TaobaoRefundCancelResult {
             ///The [`TaobaoRefundCancelResult`](super::TaobaoRefundCancelResult), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20164,6 +21336,7 @@ for these operations.
         }
         impl TaobaoRefundDetail {
             ///The [`TaobaoRefundDetail`](super::TaobaoRefundDetail), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20175,6 +21348,7 @@ for these operations.
         }
         impl TaobaoRefundDetailResponse {
             ///The [`TaobaoRefundDetailResponse`](super::TaobaoRefundDetailResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20186,6 +21360,7 @@ for these operations.
         }
         impl TaobaoRefundListRequest {
             ///The [`TaobaoRefundListRequest`](super::TaobaoRefundListRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20197,6 +21372,7 @@ for these operations.
         }
         impl TaobaoRefundLogisticsV1 {
             ///The [`TaobaoRefundLogisticsV1`](super::TaobaoRefundLogisticsV1), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20208,6 +21384,7 @@ for these operations.
         }
         impl TaobaoRefundLogisticsV1LogisticsCompany {
             ///The [`TaobaoRefundLogisticsV1LogisticsCompany`](super::TaobaoRefundLogisticsV1LogisticsCompany), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20219,6 +21396,7 @@ for these operations.
         }
         impl TaobaoRefundLogisticsV1ReceiverAddress {
             ///The [`TaobaoRefundLogisticsV1ReceiverAddress`](super::TaobaoRefundLogisticsV1ReceiverAddress), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20230,6 +21408,7 @@ for these operations.
         }
         impl TaobaoRefundLogisticsV2 {
             ///The [`TaobaoRefundLogisticsV2`](super::TaobaoRefundLogisticsV2), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20241,6 +21420,7 @@ for these operations.
         }
         impl TaobaoRefundLogisticsV2LogisticsCompany {
             ///The [`TaobaoRefundLogisticsV2LogisticsCompany`](super::TaobaoRefundLogisticsV2LogisticsCompany), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20252,6 +21432,7 @@ for these operations.
         }
         impl TaobaoRefundMessageSubmitRequest {
             ///The [`TaobaoRefundMessageSubmitRequest`](super::TaobaoRefundMessageSubmitRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20263,6 +21444,7 @@ for these operations.
         }
         impl TaobaoRefundOrder {
             ///The [`TaobaoRefundOrder`](super::TaobaoRefundOrder), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20274,6 +21456,7 @@ for these operations.
         }
         impl TaobaoRefundOrderLine {
             ///The [`TaobaoRefundOrderLine`](super::TaobaoRefundOrderLine), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20285,6 +21468,7 @@ for these operations.
         }
         impl TaobaoRefundOrderLineV2 {
             ///The [`TaobaoRefundOrderLineV2`](super::TaobaoRefundOrderLineV2), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20296,6 +21480,7 @@ for these operations.
         }
         impl TaobaoRefundOrderTemplate {
             ///The [`TaobaoRefundOrderTemplate`](super::TaobaoRefundOrderTemplate), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20307,6 +21492,7 @@ for these operations.
         }
         impl TaobaoRefundReason {
             ///The [`TaobaoRefundReason`](super::TaobaoRefundReason), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20318,6 +21504,7 @@ for these operations.
         }
         impl TaobaoRefundRender {
             ///The [`TaobaoRefundRender`](super::TaobaoRefundRender), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20329,6 +21516,7 @@ for these operations.
         }
         impl TaobaoRefundRenderRequest {
             ///The [`TaobaoRefundRenderRequest`](super::TaobaoRefundRenderRequest), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20340,6 +21528,7 @@ for these operations.
         }
         impl TaobaoRefundRenderResponse {
             ///The [`TaobaoRefundRenderResponse`](super::TaobaoRefundRenderResponse), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20351,6 +21540,7 @@ for these operations.
         }
         impl TaobaoSourceProduct {
             ///The [`TaobaoSourceProduct`](super::TaobaoSourceProduct), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20362,6 +21552,7 @@ for these operations.
         }
         impl TaobaoSubOrder {
             ///The [`TaobaoSubOrder`](super::TaobaoSubOrder), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20373,6 +21564,7 @@ for these operations.
         }
         impl UndocumentedEnvelope {
             ///The [`UndocumentedEnvelope`](super::UndocumentedEnvelope), or an error naming the first required field left unset.
+            #[inline]
             pub fn build(
                 self,
             ) -> ::std::result::Result<
@@ -20389,6 +21581,7 @@ for these operations.
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -20397,6 +21590,7 @@ for these operations.
             }
         }
         impl ::std::fmt::Debug for ConversionError {
+            #[inline]
             fn fmt(
                 &self,
                 f: &mut ::std::fmt::Formatter<'_>,
@@ -20405,11 +21599,13 @@ for these operations.
             }
         }
         impl From<&'static str> for ConversionError {
+            #[inline]
             fn from(value: &'static str) -> Self {
                 Self(value.into())
             }
         }
         impl From<String> for ConversionError {
+            #[inline]
             fn from(value: String) -> Self {
                 Self(value.into())
             }
@@ -20441,6 +21637,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new(baseurl: &str, inner: crate::step::ClientState) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
@@ -20457,6 +21654,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
+    #[inline]
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
@@ -20470,15 +21668,19 @@ impl Client {
     }
 }
 impl ClientInfo<crate::step::ClientState> for Client {
+    #[inline]
     fn api_version() -> &'static str {
         "2.0"
     }
+    #[inline]
     fn baseurl(&self) -> &str {
         self.baseurl.as_str()
     }
+    #[inline]
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
+    #[inline]
     fn inner(&self) -> &crate::step::ClientState {
         &self.inner
     }
@@ -20505,6 +21707,7 @@ let response = client.alibaba_order_create()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_order_create(&self) -> builder::AlibabaOrderCreate<'_> {
         builder::AlibabaOrderCreate::new(self)
     }
@@ -20526,6 +21729,7 @@ let response = client.alibaba_order_batch_create()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_order_batch_create(&self) -> builder::AlibabaOrderBatchCreate<'_> {
         builder::AlibabaOrderBatchCreate::new(self)
     }
@@ -20547,6 +21751,7 @@ let response = client.alibaba_order_preview()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_order_preview(&self) -> builder::AlibabaOrderPreview<'_> {
         builder::AlibabaOrderPreview::new(self)
     }
@@ -20564,6 +21769,7 @@ let response = client.alibaba_order_batch_preview()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_order_batch_preview(&self) -> builder::AlibabaOrderBatchPreview<'_> {
         builder::AlibabaOrderBatchPreview::new(self)
     }
@@ -20583,6 +21789,7 @@ let response = client.alibaba_order_detail()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_order_detail(&self) -> builder::AlibabaOrderDetail<'_> {
         builder::AlibabaOrderDetail::new(self)
     }
@@ -20601,6 +21808,7 @@ let response = client.alibaba_order_page()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_order_page(&self) -> builder::AlibabaOrderPage<'_> {
         builder::AlibabaOrderPage::new(self)
     }
@@ -20623,6 +21831,7 @@ let response = client.alibaba_order_pay_url()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_order_pay_url(&self) -> builder::AlibabaOrderPayUrl<'_> {
         builder::AlibabaOrderPayUrl::new(self)
     }
@@ -20643,6 +21852,7 @@ let response = client.alibaba_order_batch_submit_to_pay()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_order_batch_submit_to_pay(
         &self,
     ) -> builder::AlibabaOrderBatchSubmitToPay<'_> {
@@ -20664,6 +21874,7 @@ let response = client.alibaba_order_confirm_receipt()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_order_confirm_receipt(
         &self,
     ) -> builder::AlibabaOrderConfirmReceipt<'_> {
@@ -20686,6 +21897,7 @@ let response = client.alibaba_order_cancel()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_order_cancel(&self) -> builder::AlibabaOrderCancel<'_> {
         builder::AlibabaOrderCancel::new(self)
     }
@@ -20703,6 +21915,7 @@ let response = client.alibaba_product_keyword_search()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_product_keyword_search(
         &self,
     ) -> builder::AlibabaProductKeywordSearch<'_> {
@@ -20722,6 +21935,7 @@ let response = client.alibaba_product_image_search()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_product_image_search(
         &self,
     ) -> builder::AlibabaProductImageSearch<'_> {
@@ -20742,6 +21956,7 @@ let response = client.alibaba_product_store_search()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_product_store_search(
         &self,
     ) -> builder::AlibabaProductStoreSearch<'_> {
@@ -20763,6 +21978,7 @@ let response = client.alibaba_product_detail()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_product_detail(&self) -> builder::AlibabaProductDetail<'_> {
         builder::AlibabaProductDetail::new(self)
     }
@@ -20780,6 +21996,7 @@ let response = client.alibaba_product_related_recommend()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_product_related_recommend(
         &self,
     ) -> builder::AlibabaProductRelatedRecommend<'_> {
@@ -20802,6 +22019,7 @@ let response = client.alibaba_product_decrypt_open_uid()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_product_decrypt_open_uid(
         &self,
     ) -> builder::AlibabaProductDecryptOpenUid<'_> {
@@ -20820,6 +22038,7 @@ let response = client.alibaba_cart_list()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_cart_list(&self) -> builder::AlibabaCartList<'_> {
         builder::AlibabaCartList::new(self)
     }
@@ -20839,6 +22058,7 @@ let response = client.alibaba_cart_edit_quantity()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_cart_edit_quantity(&self) -> builder::AlibabaCartEditQuantity<'_> {
         builder::AlibabaCartEditQuantity::new(self)
     }
@@ -20856,6 +22076,7 @@ let response = client.alibaba_cart_preview_order()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_cart_preview_order(&self) -> builder::AlibabaCartPreviewOrder<'_> {
         builder::AlibabaCartPreviewOrder::new(self)
     }
@@ -20875,6 +22096,7 @@ let response = client.alibaba_cart_create_order()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_cart_create_order(&self) -> builder::AlibabaCartCreateOrder<'_> {
         builder::AlibabaCartCreateOrder::new(self)
     }
@@ -20900,6 +22122,7 @@ let response = client.taobao_product_get()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn taobao_product_get(&self) -> builder::TaobaoProductGet<'_> {
         builder::TaobaoProductGet::new(self)
     }
@@ -20918,6 +22141,7 @@ let response = client.taobao_product_batch_check()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn taobao_product_batch_check(&self) -> builder::TaobaoProductBatchCheck<'_> {
         builder::TaobaoProductBatchCheck::new(self)
     }
@@ -20935,6 +22159,7 @@ let response = client.taobao_product_item_search()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn taobao_product_item_search(&self) -> builder::TaobaoProductItemSearch<'_> {
         builder::TaobaoProductItemSearch::new(self)
     }
@@ -20953,6 +22178,7 @@ let response = client.taobao_product_source_search()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn taobao_product_source_search(
         &self,
     ) -> builder::TaobaoProductSourceSearch<'_> {
@@ -20976,6 +22202,7 @@ let response = client.taobao_order_create()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn taobao_order_create(&self) -> builder::TaobaoOrderCreate<'_> {
         builder::TaobaoOrderCreate::new(self)
     }
@@ -20999,6 +22226,7 @@ let response = client.taobao_cart_add()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn taobao_cart_add(&self) -> builder::TaobaoCartAdd<'_> {
         builder::TaobaoCartAdd::new(self)
     }
@@ -21019,6 +22247,7 @@ let response = client.taobao_cart_create_order()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn taobao_cart_create_order(&self) -> builder::TaobaoCartCreateOrder<'_> {
         builder::TaobaoCartCreateOrder::new(self)
     }
@@ -21047,6 +22276,7 @@ let response = client.taobao_refund_cancel()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn taobao_refund_cancel(&self) -> builder::TaobaoRefundCancel<'_> {
         builder::TaobaoRefundCancel::new(self)
     }
@@ -21064,6 +22294,7 @@ let response = client.taobao_refund_render()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn taobao_refund_render(&self) -> builder::TaobaoRefundRender<'_> {
         builder::TaobaoRefundRender::new(self)
     }
@@ -21081,6 +22312,7 @@ let response = client.taobao_refund_list()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn taobao_refund_list(&self) -> builder::TaobaoRefundList<'_> {
         builder::TaobaoRefundList::new(self)
     }
@@ -21100,6 +22332,7 @@ let response = client.taobao_refund_detail()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn taobao_refund_detail(&self) -> builder::TaobaoRefundDetail<'_> {
         builder::TaobaoRefundDetail::new(self)
     }
@@ -21121,6 +22354,7 @@ let response = client.open_address_add_or_update()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn open_address_add_or_update(&self) -> builder::OpenAddressAddOrUpdate<'_> {
         builder::OpenAddressAddOrUpdate::new(self)
     }
@@ -21141,6 +22375,7 @@ let response = client.open_logistics_item_price()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn open_logistics_item_price(&self) -> builder::OpenLogisticsItemPrice<'_> {
         builder::OpenLogisticsItemPrice::new(self)
     }
@@ -21160,6 +22395,7 @@ let response = client.open_logistics_order_render_freight()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn open_logistics_order_render_freight(
         &self,
     ) -> builder::OpenLogisticsOrderRenderFreight<'_> {
@@ -21185,6 +22421,7 @@ let response = client.open_logistics_order_booking_freight()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn open_logistics_order_booking_freight(
         &self,
     ) -> builder::OpenLogisticsOrderBookingFreight<'_> {
@@ -21209,6 +22446,7 @@ let response = client.open_logistics_update_info()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn open_logistics_update_info(&self) -> builder::OpenLogisticsUpdateInfo<'_> {
         builder::OpenLogisticsUpdateInfo::new(self)
     }
@@ -21230,6 +22468,7 @@ let response = client.taobao_order_update_warehouse()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn taobao_order_update_warehouse(
         &self,
     ) -> builder::TaobaoOrderUpdateWarehouse<'_> {
@@ -21255,6 +22494,7 @@ let response = client.taobao_order_im_link_get()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn taobao_order_im_link_get(&self) -> builder::TaobaoOrderImLinkGet<'_> {
         builder::TaobaoOrderImLinkGet::new(self)
     }
@@ -21278,6 +22518,7 @@ let response = client.taobao_order_logistics_detail_get()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn taobao_order_logistics_detail_get(
         &self,
     ) -> builder::TaobaoOrderLogisticsDetailGet<'_> {
@@ -21301,6 +22542,7 @@ let response = client.taobao_refund_message_submit()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn taobao_refund_message_submit(
         &self,
     ) -> builder::TaobaoRefundMessageSubmit<'_> {
@@ -21325,6 +22567,7 @@ let response = client.alibaba_refund_create()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_refund_create(&self) -> builder::AlibabaRefundCreate<'_> {
         builder::AlibabaRefundCreate::new(self)
     }
@@ -21346,6 +22589,7 @@ let response = client.alibaba_refund_return_goods()
     .send()
     .await;
 ```*/
+    #[inline]
     pub fn alibaba_refund_return_goods(&self) -> builder::AlibabaRefundReturnGoods<'_> {
         builder::AlibabaRefundReturnGoods::new(self)
     }
@@ -21368,12 +22612,14 @@ pub mod builder {
         body: Result<types::FreeFormObject, String>,
     }
     impl<'a> AlibabaOrderCreate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Err("body was not initialized".to_string()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::FreeFormObject>,
@@ -21386,6 +22632,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/alibaba/order/create`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body.map_err(Error::InvalidRequest)?;
@@ -21414,12 +22661,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaOrderBatchCreateRequest, String>,
     }
     impl<'a> AlibabaOrderBatchCreate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaOrderBatchCreateRequest>,
@@ -21438,6 +22687,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -21448,6 +22698,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/alibaba/order/batch/create`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -21481,12 +22732,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaOrderPreviewRequest, String>,
     }
     impl<'a> AlibabaOrderPreview<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaOrderPreviewRequest>,
@@ -21505,6 +22758,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -21515,6 +22769,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/alibaba/order/create/preview`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -21548,12 +22803,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaOrderBatchPreviewRequest, String>,
     }
     impl<'a> AlibabaOrderBatchPreview<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaOrderBatchPreviewRequest>,
@@ -21572,6 +22829,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -21582,6 +22840,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/alibaba/order/create/previewbatch`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -21615,12 +22874,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaOrderDetailRequest, String>,
     }
     impl<'a> AlibabaOrderDetail<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaOrderDetailRequest>,
@@ -21639,6 +22900,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -21649,6 +22911,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/alibaba/order/detail`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -21682,12 +22945,14 @@ pub mod builder {
         body: Result<types::FreeFormObject, String>,
     }
     impl<'a> AlibabaOrderPage<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Err("body was not initialized".to_string()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::FreeFormObject>,
@@ -21700,6 +22965,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/alibaba/order/page`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body.map_err(Error::InvalidRequest)?;
@@ -21728,12 +22994,14 @@ pub mod builder {
         order_id: Result<::std::string::String, String>,
     }
     impl<'a> AlibabaOrderPayUrl<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 order_id: Err("order_id was not initialized".to_string()),
             }
         }
+        #[inline]
         pub fn order_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -21747,6 +23015,7 @@ pub mod builder {
             self
         }
         ///The `GET` request to `/v2/alibaba/order/pay/url`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, order_id } = self;
             let order_id = order_id.map_err(Error::InvalidRequest)?;
@@ -21775,12 +23044,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaOrderBatchSubmitToPayRequest, String>,
     }
     impl<'a> AlibabaOrderBatchSubmitToPay<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaOrderBatchSubmitToPayRequest>,
@@ -21799,6 +23070,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -21809,6 +23081,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/alibaba/order/batch/submit/to/pay`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -21842,12 +23115,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaOrderConfirmReceiptRequest, String>,
     }
     impl<'a> AlibabaOrderConfirmReceipt<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaOrderConfirmReceiptRequest>,
@@ -21866,6 +23141,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -21876,6 +23152,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/alibaba/order/receivegoods`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -21909,12 +23186,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaOrderCancelRequest, String>,
     }
     impl<'a> AlibabaOrderCancel<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaOrderCancelRequest>,
@@ -21933,6 +23212,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -21943,6 +23223,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/alibaba/order/cancel`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -21976,12 +23257,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaProductKeywordSearchRequest, String>,
     }
     impl<'a> AlibabaProductKeywordSearch<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaProductKeywordSearchRequest>,
@@ -22000,6 +23283,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -22010,6 +23294,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/alibaba/product/keywords/query`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -22043,12 +23328,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaProductImageSearchRequest, String>,
     }
     impl<'a> AlibabaProductImageSearch<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaProductImageSearchRequest>,
@@ -22067,6 +23354,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -22077,6 +23365,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/alibaba/product/image/query`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -22110,12 +23399,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaProductStoreSearchRequest, String>,
     }
     impl<'a> AlibabaProductStoreSearch<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaProductStoreSearchRequest>,
@@ -22134,6 +23425,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -22144,6 +23436,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/alibaba/product/query/selleroffer`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -22177,12 +23470,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaProductDetailRequest, String>,
     }
     impl<'a> AlibabaProductDetail<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaProductDetailRequest>,
@@ -22201,6 +23496,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -22211,6 +23507,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/alibaba/product/detail/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -22244,12 +23541,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaProductRelatedRecommendRequest, String>,
     }
     impl<'a> AlibabaProductRelatedRecommend<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaProductRelatedRecommendRequest>,
@@ -22268,6 +23567,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -22278,6 +23578,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/alibaba/product/productRelatedRecommendQuery`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -22311,12 +23612,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaProductDecryptOpenUidRequest, String>,
     }
     impl<'a> AlibabaProductDecryptOpenUid<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaProductDecryptOpenUidRequest>,
@@ -22335,6 +23638,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -22345,6 +23649,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/alibaba/product/openuid/decrypt`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -22377,10 +23682,12 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> AlibabaCartList<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
         ///The `GET` request to `/v2/alibaba/cart/list`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client } = self;
             let url = "/v2/alibaba/cart/list";
@@ -22407,12 +23714,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaCartEditQuantityRequest, String>,
     }
     impl<'a> AlibabaCartEditQuantity<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaCartEditQuantityRequest>,
@@ -22431,6 +23740,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -22441,6 +23751,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/alibaba/cart/edit-quantity`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -22474,12 +23785,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaCartPreviewOrderRequest, String>,
     }
     impl<'a> AlibabaCartPreviewOrder<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaCartPreviewOrderRequest>,
@@ -22498,6 +23811,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -22508,6 +23822,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/alibaba/cart/preview/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -22541,12 +23856,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaCartCreateOrderRequest, String>,
     }
     impl<'a> AlibabaCartCreateOrder<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaCartCreateOrderRequest>,
@@ -22565,6 +23882,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -22575,6 +23893,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/alibaba/cart/create/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -22608,12 +23927,14 @@ pub mod builder {
         item_id: Result<::std::string::String, String>,
     }
     impl<'a> TaobaoProductGet<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 item_id: Err("item_id was not initialized".to_string()),
             }
         }
+        #[inline]
         pub fn item_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -22627,6 +23948,7 @@ pub mod builder {
             self
         }
         ///The `GET` request to `/v2/taobao/product/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, item_id } = self;
             let item_id = item_id.map_err(Error::InvalidRequest)?;
@@ -22655,12 +23977,14 @@ pub mod builder {
         body: Result<types::builder::TaobaoProductBatchCheckRequest, String>,
     }
     impl<'a> TaobaoProductBatchCheck<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::TaobaoProductBatchCheckRequest>,
@@ -22679,6 +24003,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -22689,6 +24014,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/open/product/batch/check`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -22722,12 +24048,14 @@ pub mod builder {
         body: Result<types::builder::TaobaoProductItemSearchRequest, String>,
     }
     impl<'a> TaobaoProductItemSearch<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::TaobaoProductItemSearchRequest>,
@@ -22746,6 +24074,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -22756,6 +24085,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/taobao/product/item/search`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -22789,12 +24119,14 @@ pub mod builder {
         body: Result<types::builder::TaobaoProductSourceSearchRequest, String>,
     }
     impl<'a> TaobaoProductSourceSearch<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::TaobaoProductSourceSearchRequest>,
@@ -22813,6 +24145,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -22823,6 +24156,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/open/product/source/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -22856,12 +24190,14 @@ pub mod builder {
         body: Result<types::builder::TaobaoOrderCreateRequest, String>,
     }
     impl<'a> TaobaoOrderCreate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::TaobaoOrderCreateRequest>,
@@ -22879,6 +24215,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -22889,6 +24226,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/open/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -22922,12 +24260,14 @@ pub mod builder {
         body: Result<types::builder::TaobaoCartAddRequest, String>,
     }
     impl<'a> TaobaoCartAdd<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::TaobaoCartAddRequest>,
@@ -22945,6 +24285,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -22955,6 +24296,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/taobao/cart/add`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -22987,12 +24329,14 @@ pub mod builder {
         body: Result<types::builder::TaobaoCartCreateOrderRequest, String>,
     }
     impl<'a> TaobaoCartCreateOrder<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::TaobaoCartCreateOrderRequest>,
@@ -23011,6 +24355,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -23021,6 +24366,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/open/cart/create/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -23054,12 +24400,14 @@ pub mod builder {
         refund_id: Result<::pandapon_gen::StringId, String>,
     }
     impl<'a> TaobaoRefundCancel<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 refund_id: Err("refund_id was not initialized".to_string()),
             }
         }
+        #[inline]
         pub fn refund_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::pandapon_gen::StringId>,
@@ -23073,6 +24421,7 @@ pub mod builder {
             self
         }
         ///The `GET` request to `/v2/taobao/order/refund/cancel/{refundId}`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, refund_id } = self;
             let refund_id = refund_id.map_err(Error::InvalidRequest)?;
@@ -23103,12 +24452,14 @@ pub mod builder {
         body: Result<types::builder::TaobaoRefundRenderRequest, String>,
     }
     impl<'a> TaobaoRefundRender<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::TaobaoRefundRenderRequest>,
@@ -23127,6 +24478,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -23137,6 +24489,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/taobao/order/refund/render`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -23170,12 +24523,14 @@ pub mod builder {
         body: Result<types::builder::TaobaoRefundListRequest, String>,
     }
     impl<'a> TaobaoRefundList<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::TaobaoRefundListRequest>,
@@ -23193,6 +24548,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -23203,6 +24559,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/open/order/refund/queryList`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -23236,12 +24593,14 @@ pub mod builder {
         refund_id: Result<::std::string::String, String>,
     }
     impl<'a> TaobaoRefundDetail<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 refund_id: Err("refund_id was not initialized".to_string()),
             }
         }
+        #[inline]
         pub fn refund_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -23255,6 +24614,7 @@ pub mod builder {
             self
         }
         ///The `GET` request to `/v2/taobao/order/refund/query`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, refund_id } = self;
             let refund_id = refund_id.map_err(Error::InvalidRequest)?;
@@ -23283,12 +24643,14 @@ pub mod builder {
         body: Result<types::builder::OpenAddressAddOrUpdateRequest, String>,
     }
     impl<'a> OpenAddressAddOrUpdate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::OpenAddressAddOrUpdateRequest>,
@@ -23307,6 +24669,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -23317,6 +24680,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/open/address/addOrUpdate`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -23350,12 +24714,14 @@ pub mod builder {
         body: Result<types::builder::OpenLogisticsItemPriceRequest, String>,
     }
     impl<'a> OpenLogisticsItemPrice<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::OpenLogisticsItemPriceRequest>,
@@ -23374,6 +24740,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -23384,6 +24751,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/open/pp/logistics/itemLogisticsPrice`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -23417,12 +24785,14 @@ pub mod builder {
         body: Result<types::builder::OpenLogisticsOrderRenderFreightRequest, String>,
     }
     impl<'a> OpenLogisticsOrderRenderFreight<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::OpenLogisticsOrderRenderFreightRequest>,
@@ -23441,6 +24811,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -23451,6 +24822,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/open/pp/logistics/orderRenderFreight`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -23484,12 +24856,14 @@ pub mod builder {
         body: Result<types::builder::OpenLogisticsOrderBookingFreightRequest, String>,
     }
     impl<'a> OpenLogisticsOrderBookingFreight<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::OpenLogisticsOrderBookingFreightRequest>,
@@ -23508,6 +24882,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -23518,6 +24893,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/open/pp/logistics/orderBookingFreight`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -23551,12 +24927,14 @@ pub mod builder {
         body: Result<types::builder::OpenLogisticsUpdateInfoRequest, String>,
     }
     impl<'a> OpenLogisticsUpdateInfo<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::OpenLogisticsUpdateInfoRequest>,
@@ -23575,6 +24953,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -23585,6 +24964,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/open/pp/logistics/updateLogisticInfo`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -23618,12 +24998,14 @@ pub mod builder {
         body: Result<types::builder::TaobaoOrderUpdateWarehouseRequest, String>,
     }
     impl<'a> TaobaoOrderUpdateWarehouse<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::TaobaoOrderUpdateWarehouseRequest>,
@@ -23642,6 +25024,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -23652,6 +25035,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/open/order/updateWarehouse`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -23685,12 +25069,14 @@ pub mod builder {
         body: Result<types::FreeFormObject, String>,
     }
     impl<'a> TaobaoOrderImLinkGet<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Err("body was not initialized".to_string()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::FreeFormObject>,
@@ -23703,6 +25089,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/open/order/page/link/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body.map_err(Error::InvalidRequest)?;
@@ -23731,6 +25118,7 @@ pub mod builder {
         sub_purchase_order_id: Result<::std::string::String, String>,
     }
     impl<'a> TaobaoOrderLogisticsDetailGet<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
@@ -23739,6 +25127,7 @@ pub mod builder {
                 ),
             }
         }
+        #[inline]
         pub fn sub_purchase_order_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -23752,6 +25141,7 @@ pub mod builder {
             self
         }
         ///The `GET` request to `/v2/taobao/order/logistics/detail/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, sub_purchase_order_id } = self;
             let sub_purchase_order_id = sub_purchase_order_id
@@ -23786,12 +25176,14 @@ pub mod builder {
         body: Result<types::builder::TaobaoRefundMessageSubmitRequest, String>,
     }
     impl<'a> TaobaoRefundMessageSubmit<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::TaobaoRefundMessageSubmitRequest>,
@@ -23810,6 +25202,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -23820,6 +25213,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/open/order/refund/submit/message`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -23853,12 +25247,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaRefundCreateRequest, String>,
     }
     impl<'a> AlibabaRefundCreate<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaRefundCreateRequest>,
@@ -23877,6 +25273,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -23887,6 +25284,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/v2/alibaba/refund/detail/create`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -23920,12 +25318,14 @@ pub mod builder {
         body: Result<types::builder::AlibabaRefundReturnGoodsRequest, String>,
     }
     impl<'a> AlibabaRefundReturnGoods<'a> {
+        #[inline]
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
             }
         }
+        #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::AlibabaRefundReturnGoodsRequest>,
@@ -23944,6 +25344,7 @@ pub mod builder {
                 });
             self
         }
+        #[inline]
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
@@ -23954,6 +25355,7 @@ pub mod builder {
             self
         }
         ///The `POST` request to `/alibaba/refund/goods/return`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
         fn request(self) -> Result<::reqwest::Request, Error<()>> {
             let Self { client, body } = self;
             let body = body
@@ -23990,6 +25392,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24005,6 +25408,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -24036,6 +25440,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -24051,6 +25456,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -24084,6 +25490,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24101,6 +25508,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -24134,6 +25542,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -24146,6 +25555,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -24176,6 +25586,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24191,6 +25602,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -24222,6 +25634,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -24237,6 +25650,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -24270,6 +25684,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24285,6 +25700,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -24316,6 +25732,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -24331,6 +25748,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -24364,6 +25782,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24381,6 +25800,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -24414,6 +25834,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -24429,6 +25850,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -24462,6 +25884,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24477,6 +25900,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -24508,6 +25932,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -24523,6 +25948,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -24556,6 +25982,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24571,6 +25998,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -24602,6 +26030,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -24617,6 +26046,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -24650,6 +26080,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24665,6 +26096,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -24696,6 +26128,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -24708,6 +26141,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -24738,6 +26172,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24755,6 +26190,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -24788,6 +26224,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -24803,6 +26240,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -24836,6 +26274,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24851,6 +26290,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -24882,6 +26322,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -24897,6 +26338,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -24930,6 +26372,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -24945,6 +26388,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -24976,6 +26420,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -24991,6 +26436,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -25024,6 +26470,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25039,6 +26486,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -25070,6 +26518,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -25085,6 +26534,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -25118,6 +26568,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25133,6 +26584,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -25164,6 +26616,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -25179,6 +26632,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -25212,6 +26666,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25227,6 +26682,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -25258,6 +26714,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -25273,6 +26730,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -25306,6 +26764,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25321,6 +26780,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -25352,6 +26812,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -25367,6 +26828,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -25400,6 +26862,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25415,6 +26878,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -25446,6 +26910,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -25461,6 +26926,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -25494,6 +26960,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25509,6 +26976,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -25540,6 +27008,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -25555,6 +27024,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -25588,6 +27058,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25603,6 +27074,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -25634,6 +27106,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -25649,6 +27122,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -25682,6 +27156,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25697,6 +27172,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -25728,6 +27204,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -25743,6 +27220,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -25776,6 +27254,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25793,6 +27272,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -25826,6 +27306,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -25841,6 +27322,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -25874,6 +27356,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25889,6 +27372,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -25920,6 +27404,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -25935,6 +27420,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -25968,6 +27454,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -25983,6 +27470,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -26014,6 +27502,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -26029,6 +27518,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -26062,6 +27552,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26079,6 +27570,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -26112,6 +27604,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -26124,6 +27617,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -26154,6 +27648,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26169,6 +27664,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -26200,6 +27696,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -26215,6 +27712,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -26248,6 +27746,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26263,6 +27762,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -26294,6 +27794,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -26309,6 +27810,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -26342,6 +27844,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26357,6 +27860,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -26388,6 +27892,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -26403,6 +27908,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -26436,6 +27942,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26451,6 +27958,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -26482,6 +27990,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -26497,6 +28006,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -26530,6 +28040,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26545,6 +28056,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -26576,6 +28088,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -26591,6 +28104,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -26624,6 +28138,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26639,6 +28154,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -26670,6 +28186,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -26685,6 +28202,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -26718,6 +28236,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26733,6 +28252,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -26764,6 +28284,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -26779,6 +28300,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -26812,6 +28334,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26827,6 +28350,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -26858,6 +28382,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -26873,6 +28398,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -26906,6 +28432,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -26921,6 +28448,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -26952,6 +28480,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -26967,6 +28496,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -27000,6 +28530,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27015,6 +28546,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -27046,6 +28578,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -27061,6 +28594,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -27094,6 +28628,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27111,6 +28646,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -27144,6 +28680,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -27159,6 +28696,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -27192,6 +28730,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27207,6 +28746,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -27238,6 +28778,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -27253,6 +28794,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -27286,6 +28828,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27301,6 +28844,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -27332,6 +28876,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -27347,6 +28892,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -27380,6 +28926,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27397,6 +28944,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -27430,6 +28978,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -27445,6 +28994,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -27478,6 +29028,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27493,6 +29044,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -27524,6 +29076,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -27539,6 +29092,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -27572,6 +29126,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27587,6 +29142,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -27618,6 +29174,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -27633,6 +29190,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -27666,6 +29224,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27681,6 +29240,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -27712,6 +29272,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -27727,6 +29288,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -27760,6 +29322,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27775,6 +29338,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -27806,6 +29370,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -27821,6 +29386,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -27854,6 +29420,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn send(
             self,
         ) -> impl ::std::future::Future<
@@ -27869,6 +29436,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`send`](Self::send).*/
+        #[inline]
         pub fn send_with(
             self,
             options: crate::CallOptions,
@@ -27900,6 +29468,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 # Cancel safety
 
 Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+        #[inline]
         pub fn call(
             self,
         ) -> impl ::std::future::Future<
@@ -27915,6 +29484,7 @@ Dropping the future stops the call where it is. Before the request is sent nothi
 # Errors
 
 As [`call`](Self::call).*/
+        #[inline]
         pub fn call_with(
             self,
             options: crate::CallOptions,
@@ -28036,6 +29606,7 @@ mod envelopes {
     use super::types;
     impl crate::envelope::Envelope for types::UndocumentedEnvelope {
         type Data = ::serde_json::Value;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28052,6 +29623,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::AlibabaCartEditQuantityResponse {
         type Data = bool;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28068,6 +29640,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::AlibabaCartListResponse {
         type Data = AlibabaCart;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28084,6 +29657,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::AlibabaOrderBatchCreateResponse {
         type Data = ::std::vec::Vec<AlibabaOrderResult>;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28100,6 +29674,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::AlibabaOrderCancelResponse {
         type Data = bool;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28116,6 +29691,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::AlibabaOrderConfirmReceiptResponse {
         type Data = AlibabaConfirmReceiptResult;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28132,6 +29708,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::AlibabaOrderPayUrlResponse {
         type Data = AlibabaPayOrder;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28148,6 +29725,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::AlibabaProductDetailResponse {
         type Data = AlibabaProductDetail;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28164,6 +29742,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::AlibabaProductSearchResponse {
         type Data = AlibabaProductPage;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28180,6 +29759,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::AlibabaProductStoreSearchResponse {
         type Data = AlibabaStoreProductPage;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28196,6 +29776,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::AlibabaRefundCreateResponse {
         type Data = AlibabaRefundCreateResult;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28212,6 +29793,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::OpenAddressAddOrUpdateResponse {
         type Data = ();
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28228,6 +29810,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::TaobaoImLinkResponse {
         type Data = ::std::string::String;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28244,6 +29827,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::TaobaoLogisticsDetailResponse {
         type Data = TaobaoLogisticsDetail;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28260,6 +29844,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::TaobaoProductBatchCheckResponse {
         type Data = TaobaoBatchCheckResult;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28276,6 +29861,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::TaobaoProductGetResponse {
         type Data = TaobaoProduct;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28292,6 +29878,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::TaobaoProductSourceSearchResponse {
         type Data = TaobaoSourceProduct;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28308,6 +29895,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::TaobaoRefundCancelResponse {
         type Data = TaobaoRefundCancelResult;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28324,6 +29912,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::TaobaoRefundDetailResponse {
         type Data = TaobaoRefundDetail;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28340,6 +29929,7 @@ mod envelopes {
     }
     impl crate::envelope::Envelope for types::TaobaoRefundRenderResponse {
         type Data = TaobaoRefundRender;
+        #[inline]
         fn into_parts(
             self,
         ) -> (crate::envelope::Meta, ::std::option::Option<Self::Data>) {
@@ -28361,24 +29951,30 @@ mod pages {
     use super::types;
     impl crate::Page for types::AlibabaProductPage {
         type Item = AlibabaProductListItem;
+        #[inline]
         fn total_pages(&self) -> ::std::option::Option<i64> {
             self.total_page
         }
+        #[inline]
         fn item_count(&self) -> usize {
             self.data.as_ref().map_or(0, ::std::vec::Vec::len)
         }
+        #[inline]
         fn into_items(self) -> ::std::vec::Vec<Self::Item> {
             self.data.unwrap_or_default()
         }
     }
     impl crate::Page for types::AlibabaStoreProductPage {
         type Item = ::serde_json::Value;
+        #[inline]
         fn total_pages(&self) -> ::std::option::Option<i64> {
             self.total_page
         }
+        #[inline]
         fn item_count(&self) -> usize {
             self.data.as_ref().map_or(0, ::std::vec::Vec::len)
         }
+        #[inline]
         fn into_items(self) -> ::std::vec::Vec<Self::Item> {
             self.data.unwrap_or_default()
         }

@@ -134,6 +134,9 @@ fn into_request(f: &mut syn::ImplItemFn) -> Result<usize> {
     );
     f.attrs.retain(|a| !a.path().is_ident("doc"));
     f.attrs.push(syn::parse_quote!(#[doc = #doc]));
+    // Inline, as the call surface is: compiled in the crates that call the
+    // operation, not for all of them in this one.
+    f.attrs.push(syn::parse_quote!(#[inline]));
     f.vis = syn::Visibility::Inherited;
     f.sig.asyncness = None;
     f.sig.ident = format_ident!("request");
@@ -243,12 +246,14 @@ impl VisitMut for RewriteUrl {
 
     fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
         syn::visit_mut::visit_expr_method_call_mut(self, call);
-        let on_client = call.receiver.to_token_stream().to_string() == "client . client";
-        let takes_url = call.args.len() == 1
-            && call
-                .args
-                .first()
-                .is_some_and(|a| a.to_token_stream().to_string() == "url");
+        let is_ident =
+            |e: &syn::Expr, name: &str| matches!(e, syn::Expr::Path(p) if p.path.is_ident(name));
+        // `client.client`: the receiver of the method that starts the chain.
+        let on_client = matches!(&*call.receiver, syn::Expr::Field(f)
+            if is_ident(&f.base, "client")
+                && matches!(&f.member, syn::Member::Named(m) if m == "client"));
+        let takes_url =
+            call.args.len() == 1 && call.args.first().is_some_and(|a| is_ident(a, "url"));
         if on_client && takes_url {
             call.args = syn::parse_quote!(crate::step::url(&client.inner, &url));
             self.urls += 1;
@@ -297,6 +302,7 @@ pub fn call_surface(op_id: &str, rebuilt: &Rebuilt, data_ty: &TokenStream) -> Re
     let tokens = quote! {
         impl<'a> #builder<'a> {
             #[doc = #send_doc]
+            #[inline]
             pub fn send(
                 self,
             ) -> impl ::std::future::Future<
@@ -309,6 +315,7 @@ pub fn call_surface(op_id: &str, rebuilt: &Rebuilt, data_ty: &TokenStream) -> Re
             }
 
             #[doc = #send_with_doc]
+            #[inline]
             pub fn send_with(
                 self,
                 options: crate::CallOptions,
@@ -329,6 +336,7 @@ pub fn call_surface(op_id: &str, rebuilt: &Rebuilt, data_ty: &TokenStream) -> Re
             }
 
             #[doc = #call_doc]
+            #[inline]
             pub fn call(
                 self,
             ) -> impl ::std::future::Future<
@@ -338,6 +346,7 @@ pub fn call_surface(op_id: &str, rebuilt: &Rebuilt, data_ty: &TokenStream) -> Re
             }
 
             #[doc = #call_with_doc]
+            #[inline]
             pub fn call_with(
                 self,
                 options: crate::CallOptions,

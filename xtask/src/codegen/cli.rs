@@ -93,18 +93,20 @@ fn rework(file: syn::File, paginated: &[String]) -> Result<syn::File> {
             }
         });
     }
-    let requests = requests.into_iter().map(|(_, f)| f);
-    let tokens = quote! {
-        #(#uses)*
-
+    // Built as items, not as one token stream to re-parse: the commands
+    // are most of the file.
+    let mut cli_impl: syn::ItemImpl = syn::parse_quote!(impl Cli {});
+    cli_impl
+        .items
+        .extend(commands.into_iter().map(syn::ImplItem::Fn));
+    cli_impl
+        .items
+        .extend(requests.into_iter().map(|(_, f)| syn::ImplItem::Fn(f)));
+    let cli_struct: syn::Item = syn::parse_quote! {
         /// The commands and their argument handling, one per operation.
         pub struct Cli;
-
-        impl Cli {
-            #(#commands)*
-            #(#requests)*
-        }
-
+    };
+    let dispatch: syn::Item = syn::parse_quote! {
         /// Runs `cmd` with its arguments through the SDK's `call()` and
         /// reports the result; returns whether it succeeded.
         pub async fn dispatch(
@@ -116,10 +118,30 @@ fn rework(file: syn::File, paginated: &[String]) -> Result<syn::File> {
                 #(#arms)*
             })
         }
-
-        #(#command_enum)*
     };
-    syn::parse2(tokens).context("parsing the reworked CLI")
+    let mut items = uses;
+    items.extend([cli_struct, syn::Item::Impl(cli_impl), dispatch]);
+    items.extend(command_enum);
+    let mut file: syn::File = syn::parse_quote!();
+    file.items = items;
+    Ok(file)
+}
+
+/// Replaces `self.client` with `client`, counting the replacements.
+struct Unself(usize);
+
+impl syn::visit_mut::VisitMut for Unself {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        if let syn::Expr::Field(field) = expr
+            && matches!(&*field.base, syn::Expr::Path(p) if p.path.is_ident("self"))
+            && matches!(&field.member, syn::Member::Named(m) if m == "client")
+        {
+            *expr = syn::parse_quote!(client);
+            self.0 += 1;
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, expr);
+    }
 }
 
 fn self_name(imp: &syn::ItemImpl) -> Option<String> {
@@ -147,14 +169,12 @@ fn into_request(mut f: syn::ImplItemFn, op: &str) -> Result<(String, syn::ImplIt
         .stmts
         .push(syn::Stmt::Expr(syn::parse_quote!(Ok(request)), None));
     // `self.client.op()` → `client.op()`.
-    let text = f.block.to_token_stream().to_string();
+    let mut unself = Unself(0);
+    syn::visit_mut::VisitMut::visit_block_mut(&mut unself, &mut f.block);
     ensure!(
-        text.contains("self . client"),
+        unself.0 > 0,
         "execute_{op}: the builder no longer comes from self.client"
     );
-    let block: syn::Block = syn::parse_str(&text.replace("self . client", "client"))
-        .with_context(|| format!("execute_{op}: re-parsing"))?;
-    f.block = block;
     let builder = format_ident!("{}", pascal(op));
     let doc = format!("`{op}`'s builder with the command's arguments applied.");
     f.attrs = vec![syn::parse_quote!(#[doc = #doc])];
