@@ -23,8 +23,8 @@ counts() {
 }
 
 "$bin" sizes
-printf '%-5s %10s %9s %9s %9s %11s %12s\n' side instr I1-miss D1-miss LL-miss mispredict est.cycles
-for side in sdk hand; do
+printf '%-12s %10s %9s %9s %9s %11s %12s\n' side instr I1-miss D1-miss LL-miss mispredict est.cycles
+for side in ${SIDES:-sdk intercepted hand}; do
   read -r -a low <<<"$(counts "$side" "$LOW")"
   read -r -a high <<<"$(counts "$side" "$HIGH")"
   awk -v side="$side" -v n=$((HIGH - LOW)) \
@@ -34,6 +34,6 @@ for side in sdk hand; do
       # cachegrind'"'"'s usual estimate: 10 cycles per L1 miss, 100 per LL
       # miss, 15 per mispredicted branch.
       est = d[1] + 10 * (d[2] + d[3]) + 100 * d[4] + 15 * d[5];
-      printf "%-5s %10.0f %9.0f %9.0f %9.1f %11.0f %12.0f\n", side, d[1], d[2], d[3], d[4], d[5], est
+      printf "%-12s %10.0f %9.0f %9.0f %9.1f %11.0f %12.0f\n", side, d[1], d[2], d[3], d[4], d[5], est
     }'
 done

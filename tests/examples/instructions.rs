@@ -2,10 +2,12 @@
 //! server share it), so that a counting tool sees only that side's work:
 //! `scripts/bench-instructions.sh` runs it under cachegrind.
 //!
-//! `instructions sdk|hand [CALLS]` makes CALLS calls of `alibaba_order_cancel`
-//! (default 1,000) through the generated client as shipped, or through the
-//! hand-written reqwest call. `instructions sizes` prints the size in bytes
-//! of each side's call future, which is copied as the future moves.
+//! `instructions sdk|intercepted|hand [CALLS]` makes CALLS calls of
+//! `alibaba_order_cancel` (default 1,000) through the generated client as
+//! shipped, through the same client with one interceptor registered (which
+//! counts attempts), or through the hand-written reqwest call.
+//! `instructions sizes` prints the size in bytes of each side's call
+//! future, which is copied as the future moves.
 
 use pandapon_gen::Client;
 use pandapon_gen::auth::Signer;
@@ -28,6 +30,18 @@ async fn main() {
         .base_url(fake.base_url())
         .build()
         .expect("client");
+    /// An interceptor that counts attempts, as a metrics one would.
+    struct Counter(std::sync::atomic::AtomicU64);
+    impl pandapon_gen::Interceptor for Counter {
+        fn after_attempt(&self, _: &pandapon_gen::AfterAttempt<'_>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let intercepted = Client::builder(credentials())
+        .base_url(fake.base_url())
+        .interceptor(Counter(std::sync::atomic::AtomicU64::new(0)))
+        .build()
+        .expect("client");
     let http = baseline::client();
     let signer = Signer::new(credentials());
     let url = format!("{}/v2/alibaba/order/cancel", fake.base_url());
@@ -43,13 +57,18 @@ async fn main() {
                 baseline::cancel_via_sdk(&sdk).await;
             }
         }
+        "intercepted" => {
+            for _ in 0..calls {
+                baseline::cancel_via_sdk(&intercepted).await;
+            }
+        }
         "hand" => {
             for _ in 0..calls {
                 baseline::cancel(&http, &signer, &url).await;
             }
         }
         other => {
-            eprintln!("usage: instructions sdk|hand [CALLS] | sizes (not {other:?})");
+            eprintln!("usage: instructions sdk|intercepted|hand [CALLS] | sizes (not {other:?})");
             std::process::exit(2);
         }
     }

@@ -5,6 +5,7 @@ pub mod baseline;
 pub mod chaos;
 pub mod load;
 pub mod process;
+pub mod proxy;
 
 use pandapon_gen::{Client, ClientBuilder, Credentials};
 use pandapon_httpmock::SignatureCheck;

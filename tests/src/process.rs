@@ -25,12 +25,17 @@ pub fn example(name: &str) -> PathBuf {
 }
 
 /// A command for `program` with none of the variables the client reads
-/// ([`pandapon_gen::ENV_VARS`]), so the caller's environment cannot leak
-/// in, and no backtraces.
+/// ([`pandapon_gen::ENV_VARS`]) and no proxy variables, so the caller's
+/// environment cannot leak in, and no backtraces.
 pub fn scrubbed(program: impl AsRef<OsStr>) -> Command {
     let mut cmd = Command::new(program);
     for var in pandapon_gen::ENV_VARS {
         cmd.env_remove(var.name);
+    }
+    // A proxy set for the machine would take the calls to the local fakes
+    // elsewhere.
+    for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"] {
+        cmd.env_remove(var).env_remove(var.to_lowercase());
     }
     cmd.env("RUST_BACKTRACE", "0");
     cmd

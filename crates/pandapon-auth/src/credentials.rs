@@ -121,6 +121,21 @@ impl Credentials {
         })
     }
 
+    /// The same access key and secret for another (sub-)account: `user_id`
+    /// is the `user-id` header PandaPon checks permissions by.
+    ///
+    /// # Errors
+    ///
+    /// [`CredentialsError`] when `user_id` is empty or cannot be sent in a
+    /// header.
+    pub fn with_user_id(&self, user_id: impl AsRef<str>) -> Result<Self, CredentialsError> {
+        Ok(Self {
+            access_key: self.access_key.clone(),
+            access_secret: self.access_secret.clone(),
+            user_id: header_value("user id", user_id.as_ref())?,
+        })
+    }
+
     /// The access key, as sent in the `access-key` header.
     pub fn access_key(&self) -> &str {
         header_str(&self.access_key)
@@ -221,6 +236,16 @@ mod tests {
         let c = Credentials::new("access key", "a\tsecret with spaces", "user 1").expect("valid");
         assert_eq!(c.access_key(), "access key");
         assert_eq!(c.user_id(), "user 1");
+    }
+
+    #[test]
+    fn another_user_id_keeps_the_key_and_secret() {
+        let c = Credentials::new("ak", "sk", "100").expect("credentials");
+        let other = c.with_user_id("200").expect("valid");
+        assert_eq!((other.access_key(), other.user_id()), ("ak", "200"));
+        assert_eq!(other.secret().expose(), "sk");
+        assert!(c.with_user_id(" 200").is_err());
+        assert!(c.with_user_id("").is_err());
     }
 
     #[test]

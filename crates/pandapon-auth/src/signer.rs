@@ -96,6 +96,20 @@ impl Signer {
         self
     }
 
+    /// The same signer (credentials, unit, clock offset) for another
+    /// (sub-)account's `user-id`.
+    ///
+    /// # Errors
+    ///
+    /// [`CredentialsError`](crate::CredentialsError) when `user_id` is
+    /// empty or cannot be sent in a header.
+    pub fn with_user_id(&self, user_id: impl AsRef<str>) -> Result<Self, crate::CredentialsError> {
+        Ok(Self {
+            credentials: self.credentials.with_user_id(user_id)?,
+            ..self.clone()
+        })
+    }
+
     /// The credentials this signer uses.
     pub fn credentials(&self) -> &Credentials {
         &self.credentials

@@ -49,6 +49,8 @@ pub struct Verifier {
     credentials: Credentials,
     unit: TimestampUnit,
     window: Duration,
+    /// User ids accepted besides the credentials' own.
+    sub_accounts: Vec<String>,
 }
 
 impl Verifier {
@@ -58,7 +60,20 @@ impl Verifier {
             credentials,
             unit: TimestampUnit::Millis,
             window: DEFAULT_WINDOW,
+            sub_accounts: Vec::new(),
         }
+    }
+
+    /// Also accepts these user ids: the sub-accounts the same access key
+    /// acts for (the `user-id` header is not signed; PandaPon checks it
+    /// against the developer's accounts).
+    pub fn with_sub_accounts(
+        mut self,
+        user_ids: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.sub_accounts
+            .extend(user_ids.into_iter().map(Into::into));
+        self
     }
 
     /// Expects timestamps in `unit`.
@@ -91,7 +106,9 @@ impl Verifier {
         if access_key != self.credentials.access_key() {
             return Err(VerifyError::AccessKey);
         }
-        if user_id != self.credentials.user_id() {
+        if user_id != self.credentials.user_id()
+            && !self.sub_accounts.iter().any(|id| id == user_id)
+        {
             return Err(VerifyError::UserId);
         }
         let ts = Timestamp::parse(timestamp).map_err(|_| VerifyError::MalformedTimestamp)?;

@@ -101,6 +101,17 @@ fn command() -> Command {
                 .help("Time allowed for each attempt of the call [default: 30]"),
         )
         .arg(
+            Arg::new("proxy")
+                .long("proxy")
+                .global(true)
+                .help_heading(GLOBAL_HEADING)
+                .value_name("URL")
+                .help(
+                    "Send every request through this HTTP proxy (without it, HTTPS_PROXY, \
+                     HTTP_PROXY and NO_PROXY are honoured)",
+                ),
+        )
+        .arg(
             Arg::new("max-attempts")
                 .long("max-attempts")
                 .global(true)
@@ -347,6 +358,11 @@ fn builder(matches: &ArgMatches) -> Result<ClientBuilder> {
     }
     if let Some(n) = matches.get_one::<u32>("max-attempts") {
         builder = builder.retry_policy(pandapon_gen::RetryPolicy::default().max_attempts(*n));
+    }
+    if let Some(proxy) = matches.get_one::<String>("proxy") {
+        let proxy = reqwest::Proxy::all(proxy.as_str())
+            .with_context(|| format!("--proxy {proxy:?} is not a proxy URL"))?;
+        builder = builder.http_client(reqwest::Client::builder().proxy(proxy));
     }
     Ok(builder)
 }

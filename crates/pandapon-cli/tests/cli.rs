@@ -713,3 +713,28 @@ async fn a_secret_signs_as_given_and_each_error_is_said_once() {
         "error: access key cannot be sent in an HTTP header: whitespace at the start or end"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_go_through_a_proxy_by_flag_or_environment() {
+    let (fake, check) = fake().await;
+    let proxy = pandapon_tests::proxy::ForwardProxy::start().await;
+    let mut by_flag = configured(&fake.base_url(), SECRET);
+    by_flag.args(["--proxy", &proxy.url, "alibaba-cart-list"]);
+    let out = run(by_flag).await;
+    assert!(clean(&out).status.success(), "{}", text(&out.stderr));
+    let mut by_env = configured(&fake.base_url(), SECRET);
+    by_env
+        .env("HTTP_PROXY", &proxy.url)
+        .args(["alibaba-cart-list"]);
+    let out = run(by_env).await;
+    assert!(clean(&out).status.success(), "{}", text(&out.stderr));
+    let lines = proxy.request_lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for line in lines {
+        assert!(
+            line.starts_with(&format!("GET {}/v2/alibaba/cart/list", fake.base_url())),
+            "{line}"
+        );
+    }
+    assert_eq!(check.seen().len(), 2);
+}

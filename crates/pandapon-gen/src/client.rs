@@ -8,7 +8,8 @@ use pandapon_auth::{Credentials, HeaderRuleQuery, QuerySigner, Signer, Timestamp
 
 use crate::step::ClientState;
 use crate::step::body::{BodyLimits, StallPolicy};
-use crate::step::retry::RetryPolicy;
+use crate::step::intercept::Interceptor;
+use crate::step::retry::{RetryBudget, RetryPolicy, TokenBucket};
 use crate::{Client, ConfigError};
 
 /// PandaPon's production server.
@@ -108,6 +109,38 @@ impl Client {
         &self.inner.signer
     }
 
+    /// A client acting for another (sub-)account: the same credentials,
+    /// settings, interceptors and retry budget, the same connection pool
+    /// (no new connections, no new TLS handshakes), another `user-id`.
+    /// Cheap enough to call per request.
+    ///
+    /// ```
+    /// # use pandapon_gen::{Client, Credentials};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let credentials = Credentials::new("demo-access-key", "demo-access-secret", "agent")?;
+    /// let agent = Client::builder(credentials).build()?;
+    /// let shop_a = agent.with_user_id("2100007341207")?;
+    /// let shop_b = agent.with_user_id("2100007341208")?;
+    /// assert_eq!(shop_b.signer().credentials().user_id(), "2100007341208");
+    /// # let _ = shop_a; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Credentials`] when `user_id` is empty or cannot be
+    /// sent in a header.
+    pub fn with_user_id(&self, user_id: impl AsRef<str>) -> Result<Client, ConfigError> {
+        let inner = ClientState {
+            signer: self.inner.signer.with_user_id(user_id)?,
+            ..self.inner.clone()
+        };
+        Ok(Client::new_with_client(
+            &self.baseurl,
+            self.client.clone(),
+            inner,
+        ))
+    }
+
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
         &self.baseurl
@@ -115,7 +148,6 @@ impl Client {
 }
 
 /// Settings for a [`Client`].
-#[derive(Clone)]
 pub struct ClientBuilder {
     credentials: Credentials,
     base_url: String,
@@ -127,6 +159,10 @@ pub struct ClientBuilder {
     policy: RetryPolicy,
     limits: BodyLimits,
     clock_offset_ms: i64,
+    http: Option<reqwest::ClientBuilder>,
+    budget: RetryBudget,
+    interceptors: Vec<Arc<dyn Interceptor>>,
+    application: Option<String>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -142,6 +178,10 @@ impl std::fmt::Debug for ClientBuilder {
             .field("policy", &self.policy)
             .field("limits", &self.limits)
             .field("clock_offset_ms", &self.clock_offset_ms)
+            .field("http_client", &self.http.is_some())
+            .field("retry_budget", &self.budget)
+            .field("interceptors", &self.interceptors.len())
+            .field("application", &self.application)
             .finish()
     }
 }
@@ -162,6 +202,10 @@ impl ClientBuilder {
             policy: RetryPolicy::default(),
             limits: BodyLimits::default(),
             clock_offset_ms: 0,
+            http: None,
+            budget: RetryBudget::default(),
+            interceptors: Vec::new(),
+            application: None,
         }
     }
 
@@ -312,7 +356,71 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends through `http`, your own reqwest client settings: a proxy,
+    /// root certificates, a local address, HTTP/2 settings, pool sizes and
+    /// so on.
+    ///
+    /// The SDK still sets on it what every signed call needs, overriding
+    /// yours: no redirects (a redirected request would be signed for
+    /// another URL), no transparent retries (a replay would reuse the nonce
+    /// and might apply a write twice), and the user agent
+    /// ([`USER_AGENT`], with [`application`](Self::application)). Its connect
+    /// timeout and per-attempt timeout
+    /// ([`connect_timeout`](Self::connect_timeout), [`timeout`](Self::timeout))
+    /// apply only where your builder sets none: a `connect_timeout` or a
+    /// `timeout` you set on it is kept. Everything else is yours, including
+    /// reqwest's reading of `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`
+    /// (which a client without `http_client` honours too).
+    ///
+    /// ```
+    /// # use pandapon_gen::{Client, Credentials};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let credentials = Credentials::new("demo-access-key", "demo-access-secret", "demo-user")?;
+    /// let http = reqwest::Client::builder()
+    ///     .proxy(reqwest::Proxy::all("http://proxy.internal:3128")?)
+    ///     .pool_max_idle_per_host(32);
+    /// let client = Client::builder(credentials).http_client(http).build()?;
+    /// # let _ = client; Ok(()) }
+    /// ```
+    pub fn http_client(mut self, http: reqwest::ClientBuilder) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Registers an interceptor: it sees every attempt of every call, before
+    /// and after (see [`Interceptor`]). Interceptors run in the order they
+    /// were registered. With none, a call costs what it did without them.
+    pub fn interceptor(mut self, interceptor: impl Interceptor + 'static) -> Self {
+        self.interceptors.push(Arc::new(interceptor));
+        self
+    }
+
+    /// Sets the client's retry budget (see [`RetryBudget`]; on by default,
+    /// [`RetryBudget::unlimited`] turns it off).
+    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Names your application in the `user-agent` header, after the SDK's:
+    /// `pandapon-rust/0.1.0 your-shop/2.3.1`. It helps PandaPon (and your
+    /// proxies' logs) tell your traffic apart. The name and version must be
+    /// header-safe ASCII without spaces or `/`, or [`build`](Self::build)
+    /// fails.
+    pub fn application(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.application = Some(format!("{}/{}", name.into(), version.into()));
+        self
+    }
+
     /// Builds the client (HTTPS through rustls).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::BaseUrl`] for a base URL that is not `http(s)://host…`
+    /// or has a query or fragment; [`ConfigError::InvalidVar`] for an
+    /// [`application`](Self::application) name that cannot be sent;
+    /// [`ConfigError::Http`] when reqwest cannot build the HTTP client (a
+    /// bad TLS setting of yours, for example).
     pub fn build(self) -> Result<Client, ConfigError> {
         let base_url = self.base_url.trim_end_matches('/').to_owned();
         let parsed = reqwest::Url::parse(&base_url).map_err(|e| ConfigError::BaseUrl {
@@ -331,15 +439,48 @@ impl ClientBuilder {
                 reason: "cannot have a query or a fragment: paths are joined to it".into(),
             });
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.timeout)
+        let user_agent = match &self.application {
+            None => USER_AGENT.to_owned(),
+            Some(app) => {
+                let valid = app.split('/').all(|part| {
+                    !part.is_empty() && part.bytes().all(|b| b.is_ascii_graphic() && b != b'/')
+                }) && app.matches('/').count() == 1;
+                if !valid {
+                    return Err(ConfigError::InvalidVar {
+                        name: "application",
+                        reason: format!(
+                            "{:?} is not NAME/VERSION in header-safe ASCII without spaces",
+                            crate::escape_controls(app)
+                        ),
+                    });
+                }
+                format!("{USER_AGENT} {app}")
+            }
+        };
+        let (mut http, keep_connect, keep_total) = match self.http {
+            Some(theirs) => {
+                // reqwest has no getters: its builder's Debug lists a
+                // timeout only when one is set (a test pins this).
+                let settings = format!("{theirs:?}");
+                let connect = settings.contains(" connect_timeout:");
+                let total = settings.contains(" timeout:");
+                (theirs, connect, total)
+            }
+            None => (reqwest::Client::builder(), false, false),
+        };
+        if !keep_connect {
+            http = http.connect_timeout(self.connect_timeout);
+        }
+        if !keep_total {
+            http = http.timeout(self.timeout);
+        }
+        let http = http
             // A signed call is never replayed behind the caller's back: no
             // transparent retries (a replay would reuse the nonce, and a write
             // might be applied twice) and no redirects.
             .retry(reqwest::retry::never())
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(USER_AGENT)
+            .user_agent(user_agent)
             .build()
             .map_err(ConfigError::Http)?;
         let signer = Signer::new(self.credentials)
@@ -352,6 +493,8 @@ impl ClientBuilder {
             dry_run: self.dry_run,
             policy: self.policy,
             limits: self.limits,
+            bucket: Arc::new(TokenBucket::new(self.budget)),
+            interceptors: self.interceptors.into(),
         };
         Ok(Client::new_with_client(&base_url, http, inner))
     }
@@ -489,9 +632,65 @@ mod tests {
     }
 
     #[test]
+    fn a_callers_timeouts_are_seen_in_their_builder() {
+        // The SDK keeps a caller's timeouts by finding them in reqwest's
+        // Debug output: if reqwest changes it, this fails.
+        let debug = |b: reqwest::ClientBuilder| format!("{b:?}");
+        let plain = debug(
+            reqwest::Client::builder()
+                .read_timeout(Duration::from_secs(3))
+                .pool_idle_timeout(Duration::from_secs(3)),
+        );
+        assert!(
+            !plain.contains(" timeout:") && !plain.contains(" connect_timeout:"),
+            "{plain}"
+        );
+        let total = debug(reqwest::Client::builder().timeout(Duration::from_secs(3)));
+        assert!(
+            total.contains(" timeout:") && !total.contains(" connect_timeout:"),
+            "{total}"
+        );
+        let connect = debug(reqwest::Client::builder().connect_timeout(Duration::from_secs(3)));
+        assert!(
+            connect.contains(" connect_timeout:") && !connect.contains(" timeout:"),
+            "{connect}"
+        );
+    }
+
+    #[test]
+    fn an_application_is_named_name_slash_version() {
+        for bad in [("my app", "1"), ("app", ""), ("a/b", "1"), ("app", "1\n")] {
+            let built = ClientBuilder::from_lookup(env(FULL))
+                .unwrap()
+                .application(bad.0, bad.1)
+                .build();
+            assert!(
+                matches!(
+                    built,
+                    Err(ConfigError::InvalidVar {
+                        name: "application",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(
+            ClientBuilder::from_lookup(env(FULL))
+                .unwrap()
+                .application("shop", "2.3.1")
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn nothing_prints_the_secret() {
         let builder = ClientBuilder::from_lookup(env(FULL)).unwrap();
-        let client = builder.clone().build().unwrap();
+        let client = ClientBuilder::from_lookup(env(FULL))
+            .unwrap()
+            .build()
+            .unwrap();
         for text in [
             format!("{builder:?}"),
             format!("{client:?}"),

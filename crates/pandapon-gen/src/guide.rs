@@ -20,6 +20,9 @@ pub mod pagination {}
 #[doc = include_str!("../guide/reliability.md")]
 pub mod reliability {}
 
+#[doc = include_str!("../guide/stack.md")]
+pub mod stack {}
+
 #[doc = include_str!("../guide/callbacks.md")]
 pub mod callbacks {}
 

@@ -39,9 +39,11 @@
 //! 4. [Any path: endpoints the spec does not have yet](guide::any_path)
 //! 5. [Every page: `pages()` and `items()`](guide::pagination)
 //! 6. [Retries, timeouts, size limits and outcomes](guide::reliability)
-//! 7. [Pushed order messages (callbacks)](guide::callbacks)
-//! 8. [Tracing](guide::tracing)
-//! 9. [Testing your code without PandaPon](guide::testing)
+//! 7. [Fitting into your stack: your HTTP client, interceptors, extra
+//!    fields, sub-accounts, the retry budget](guide::stack)
+//! 8. [Pushed order messages (callbacks)](guide::callbacks)
+//! 9. [Tracing](guide::tracing)
+//! 10. [Testing your code without PandaPon](guide::testing)
 //!
 //! The operations are the methods of [`Client`]; their request and response
 //! types are in [`types`], their builders in [`builder`]. The signing rule is
@@ -98,7 +100,8 @@ pub use step::CallOptions;
 pub use step::ClientState;
 pub use step::body::{DEFAULT_MAX_RESPONSE_BYTES, StallPolicy};
 pub use step::decode::{DECODE_ALLOWANCE, DEFAULT_DECODE_RATIO};
-pub use step::retry::{Retry, RetryPolicy};
+pub use step::intercept::{AfterAttempt, BeforeAttempt, Interceptor};
+pub use step::retry::{Retry, RetryBudget, RetryPolicy};
 
 /// The signing layer, re-exported so that one dependency is enough.
 pub use pandapon_auth as auth;

@@ -61,6 +61,16 @@ impl SignatureCheck {
         self
     }
 
+    /// Also accepts these user ids, the sub-accounts the same access key
+    /// acts for (see `Client::with_user_id`).
+    pub fn with_sub_accounts(
+        mut self,
+        user_ids: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.verifier = self.verifier.with_sub_accounts(user_ids);
+        self
+    }
+
     /// Judges one httpmock request against the current time, and logs it.
     pub fn check(&self, request: &HttpMockRequest) -> Result<(), VerifyError> {
         self.check_headers(request.uri().path(), &request.headers())

@@ -178,6 +178,7 @@ pub struct FakePandaPon {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl FakePandaPon {
@@ -235,12 +236,15 @@ impl FakePandaPon {
             plan: Box::new(plan),
             routes: routes().into_iter().chain(extra).collect(),
         });
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let accepted_count = connections.clone();
         let task = tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = &mut stopped => break,
                     accepted = listener.accept() => {
                         let Ok((stream, _)) = accepted else { continue };
+                        accepted_count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let check = check.clone();
                         tokio::spawn(async move {
                             let service = service_fn(move |req| answer(check.clone(), req));
@@ -257,12 +261,19 @@ impl FakePandaPon {
             addr,
             stop: Some(stop),
             task,
+            connections,
         })
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How many connections it has accepted: with keep-alive, a client that
+    /// reuses its connections opens few.
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// `http://<addr>`, for `ClientBuilder::base_url`.

@@ -8,4 +8,5 @@ mod hostile;
 mod operations;
 mod pagination;
 mod reliability;
+mod stack;
 mod traps;

@@ -45,6 +45,24 @@ pub(crate) enum Happened {
     },
 }
 
+impl Happened {
+    /// The HTTP status, when an answer arrived.
+    pub(crate) fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Failed(_) => None,
+            Self::Answered { status, .. } | Self::BodyFailed { status, .. } => Some(*status),
+        }
+    }
+
+    /// The body as read, when an answer arrived and its body was read.
+    pub(crate) fn body(&self) -> Option<&Bytes> {
+        match self {
+            Self::Answered { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+}
+
 /// A 200 answer, read whole within the client's limits.
 #[derive(Debug)]
 pub(crate) struct Answer {

@@ -18,6 +18,8 @@
 pub(crate) mod body;
 pub(crate) mod classify;
 pub(crate) mod decode;
+pub(crate) mod extras;
+pub(crate) mod intercept;
 pub(crate) mod path;
 pub(crate) mod retry;
 mod span;
@@ -40,7 +42,22 @@ use crate::Error;
 use crate::envelope::{Envelope, Reply};
 use crate::operations::Operation;
 
-/// Options for one call (`call_with` and `send_with` on any builder).
+/// Options for one call (`call_with` and `send_with` on any builder, and on
+/// an any-path call).
+///
+/// ```
+/// use std::time::Duration;
+/// use pandapon_gen::{CallOptions, Retry};
+///
+/// let options = CallOptions::default()
+///     .retry(Retry::Never)
+///     .timeout(Duration::from_secs(5))
+///     // A field PandaPon added after this SDK was generated.
+///     .extra_body_field("newFlag", serde_json::json!(true))
+///     .extra_header("x-trace-id", "7f3a")
+///     .extra_query("lang", "en");
+/// # let _ = options;
+/// ```
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct CallOptions {
@@ -49,6 +66,9 @@ pub struct CallOptions {
     /// Time allowed for each attempt, instead of the client's per-attempt
     /// timeout.
     pub timeout: Option<Duration>,
+    /// Extra query parameters, headers and body fields (boxed: most calls
+    /// have none).
+    extras: Option<Box<extras::Extras>>,
 }
 
 impl CallOptions {
@@ -62,6 +82,37 @@ impl CallOptions {
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
+    }
+
+    /// Adds a query parameter to the call, after the operation's own.
+    pub fn extra_query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extras_mut().query.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds a header to the call. The five signing headers (`access-key`,
+    /// `timestamp`, `nonce-str`, `user-id`, `signature`), `content-type`
+    /// and the headers that frame the request (`content-length`, `host`,
+    /// `transfer-encoding`) cannot be set this way: the call fails with
+    /// [`Error::InvalidRequest`] and nothing is sent. So does a name or
+    /// value HTTP does not allow.
+    pub fn extra_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extras_mut().headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds a field to the top level of the call's JSON body, before it is
+    /// signed: for a field PandaPon added that the typed body does not have
+    /// yet. A field the typed body already sets, or a call without a JSON
+    /// object body, fails with [`Error::InvalidRequest`] and nothing is
+    /// sent.
+    pub fn extra_body_field(mut self, name: impl Into<String>, value: serde_json::Value) -> Self {
+        self.extras_mut().body.push((name.into(), value));
+        self
+    }
+
+    fn extras_mut(&mut self) -> &mut extras::Extras {
+        self.extras.get_or_insert_with(Box::default)
     }
 }
 
@@ -108,6 +159,9 @@ pub struct ClientState {
     pub(crate) dry_run: Option<DryRun>,
     pub(crate) policy: RetryPolicy,
     pub(crate) limits: BodyLimits,
+    /// Shared by the client's clones and its sub-account clients.
+    pub(crate) bucket: Arc<retry::TokenBucket>,
+    pub(crate) interceptors: Arc<[Arc<dyn intercept::Interceptor>]>,
 }
 
 impl std::fmt::Debug for ClientState {
@@ -119,6 +173,8 @@ impl std::fmt::Debug for ClientState {
             .field("dry_run", &self.dry_run.is_some())
             .field("policy", &self.policy)
             .field("limits", &self.limits)
+            .field("retry_budget", &self.bucket.budget())
+            .field("interceptors", &self.interceptors.len())
             .finish()
     }
 }
@@ -301,6 +357,9 @@ pub(crate) async fn run(
     mut request: reqwest::Request,
     options: CallOptions,
 ) -> Result<Answer, Error> {
+    if let Some(extras) = &options.extras {
+        extras.apply(&mut request, rules.query_signed)?;
+    }
     if let Some(show) = &state.dry_run {
         state.sign(&mut request, rules.query_signed);
         show(&request);
@@ -308,6 +367,7 @@ pub(crate) async fn run(
     }
     let policy = &state.policy;
     let plan = Plan::new(rules.read_only, options.retry);
+    let watched = !state.interceptors.is_empty();
     let mut attempt = 1;
     loop {
         // Keep an unsent copy for the next attempt (bodies here are bytes),
@@ -326,6 +386,16 @@ pub(crate) async fn run(
         } else {
             Instant::now()
         };
+        if watched {
+            let before = intercept::BeforeAttempt {
+                operation: rules.id,
+                attempt,
+                request: &request,
+            };
+            for interceptor in state.interceptors.iter() {
+                interceptor.before_attempt(&before);
+            }
+        }
         let span = span::attempt_span(attempt);
         let sent = send_once(http.execute(request), &state.limits);
         let happened = span::InSpan::new(&span, sent).await;
@@ -336,19 +406,42 @@ pub(crate) async fn run(
             } if *status != StatusCode::OK => retry::retry_after(headers),
             _ => None,
         };
-        let error = match classify::attempt(happened) {
-            Ok(answer) => return Ok(answer),
-            Err(error) => error,
+        let status = happened.status();
+        // For the interceptors: the body as read (a shared handle, not a copy).
+        let body = watched.then(|| happened.body().cloned()).flatten();
+        let verdict = classify::attempt(happened);
+        let next = match (&verdict, spare) {
+            (Err(error), Some(next)) if plan.allows(error) => {
+                // The delay, if another attempt may start in time and the
+                // client's budget pays for it.
+                plan.delay(policy, attempt + 1, retry_after)
+                    .filter(|_| state.bucket.try_spend(error))
+                    .map(|delay| (next, delay))
+            }
+            _ => None,
         };
-        let next = match spare {
-            Some(next) if plan.allows(&error) => next,
-            _ => return Err(error),
+        if watched {
+            let after = intercept::AfterAttempt {
+                operation: rules.id,
+                attempt,
+                status,
+                elapsed: t0.elapsed(),
+                body: body.as_deref(),
+                error: verdict.as_ref().err(),
+                retrying: next.is_some(),
+            };
+            for interceptor in state.interceptors.iter() {
+                interceptor.after_attempt(&after);
+            }
+        }
+        let Some((next, delay)) = next else {
+            if verdict.is_ok() {
+                state.bucket.refill();
+            }
+            return verdict;
         };
+        drop(verdict);
         attempt += 1;
-        let Some(delay) = plan.delay(policy, attempt, retry_after) else {
-            return Err(error);
-        };
-        drop(error);
         span::retrying(attempt, delay);
         // Boxed: a rare path, kept out of every call's future.
         Box::pin(tokio::time::sleep(delay)).await;

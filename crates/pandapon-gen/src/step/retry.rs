@@ -98,6 +98,138 @@ impl RetryPolicy {
     }
 }
 
+/// A client's allowance of retries, shared by all its calls, as in
+/// aws-sdk-rust's standard retry mode: each retry spends tokens from a
+/// bucket, each success puts one back. In a brownout, when every call
+/// fails, the bucket empties after a few retries and calls stop retrying,
+/// instead of multiplying the traffic on a struggling server by the number
+/// of attempts; as calls succeed again it refills.
+///
+/// On by default ([`RetryBudget::default`]); shared by a client's clones and
+/// by the clients [`Client::with_user_id`](crate::Client::with_user_id)
+/// makes from it; set with
+/// [`ClientBuilder::retry_budget`](crate::ClientBuilder::retry_budget).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryBudget {
+    /// Tokens in a full bucket; 0 turns the budget off (retries are bound
+    /// only by the [`RetryPolicy`]).
+    pub capacity: u32,
+    /// Tokens one retry spends.
+    pub retry_cost: u32,
+    /// Tokens a retry after a timeout or stalled body spends.
+    pub timeout_retry_cost: u32,
+    /// Tokens a success puts back.
+    pub success_refill: u32,
+}
+
+impl Default for RetryBudget {
+    /// aws-sdk-rust's figures: 500 tokens; a retry spends 5, one after a
+    /// timeout 10; a success puts 1 back. So at most 100 retries in a row
+    /// when nothing succeeds.
+    fn default() -> Self {
+        Self {
+            capacity: 500,
+            retry_cost: 5,
+            timeout_retry_cost: 10,
+            success_refill: 1,
+        }
+    }
+}
+
+impl RetryBudget {
+    /// No budget: every retry the policy allows is made.
+    pub fn unlimited() -> Self {
+        Self {
+            capacity: 0,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the tokens in a full bucket (0: no budget).
+    pub fn capacity(mut self, tokens: u32) -> Self {
+        self.capacity = tokens;
+        self
+    }
+
+    /// Sets what one retry spends, and one after a timeout.
+    pub fn retry_cost(mut self, tokens: u32, after_timeout: u32) -> Self {
+        self.retry_cost = tokens;
+        self.timeout_retry_cost = after_timeout;
+        self
+    }
+
+    /// Sets what a success puts back.
+    pub fn success_refill(mut self, tokens: u32) -> Self {
+        self.success_refill = tokens;
+        self
+    }
+}
+
+/// The tokens left of a [`RetryBudget`], shared by the calls of a client.
+#[derive(Debug)]
+pub(crate) struct TokenBucket {
+    budget: RetryBudget,
+    tokens: std::sync::atomic::AtomicU32,
+}
+
+impl TokenBucket {
+    pub(crate) fn new(budget: RetryBudget) -> Self {
+        Self {
+            budget,
+            tokens: std::sync::atomic::AtomicU32::new(budget.capacity),
+        }
+    }
+
+    /// The budget this bucket follows.
+    pub(crate) fn budget(&self) -> RetryBudget {
+        self.budget
+    }
+
+    /// Spends the cost of a retry after `error`; false when the bucket
+    /// cannot pay it (then no retry is made).
+    pub(crate) fn try_spend(&self, error: &Error) -> bool {
+        use std::sync::atomic::Ordering;
+        if self.budget.capacity == 0 {
+            return true;
+        }
+        let cost = if error.is_timeout() {
+            self.budget.timeout_retry_cost
+        } else {
+            self.budget.retry_cost
+        };
+        self.tokens
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                left.checked_sub(cost)
+            })
+            .is_ok()
+    }
+
+    /// Puts a success's tokens back. A full bucket (the usual case) costs
+    /// one shared read.
+    pub(crate) fn refill(&self) {
+        use std::sync::atomic::Ordering;
+        let capacity = self.budget.capacity;
+        if self.tokens.load(Ordering::Relaxed) >= capacity {
+            return;
+        }
+        let _ = self
+            .tokens
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                Some(
+                    left.saturating_add(self.budget.success_refill)
+                        .min(capacity),
+                )
+            });
+    }
+
+    /// Tokens left.
+    #[cfg(test)]
+    pub(crate) fn tokens(&self) -> u32 {
+        self.tokens.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// The retry rules of one call: what its operation and options allow.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Plan {
@@ -232,6 +364,29 @@ mod tests {
         assert!(!read.allows(&http(500)));
         assert!(!read.allows(&Error::InvalidRequest("x".into())));
         assert!(!read.allows(&Error::DryRun));
+    }
+
+    #[test]
+    fn the_budget_empties_on_failures_and_refills_on_successes() {
+        let bucket = TokenBucket::new(RetryBudget::default().capacity(20));
+        let busy = Error::Http {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: crate::BodyExcerpt::new(b""),
+        };
+        assert!((0..4).all(|_| bucket.try_spend(&busy)));
+        assert_eq!(bucket.tokens(), 0);
+        assert!(!bucket.try_spend(&busy), "an empty bucket pays for nothing");
+        for _ in 0..12 {
+            bucket.refill();
+        }
+        assert_eq!(bucket.tokens(), 12);
+        assert!(bucket.try_spend(&busy));
+        for _ in 0..100 {
+            bucket.refill();
+        }
+        assert_eq!(bucket.tokens(), 20, "never past its capacity");
+        let unlimited = TokenBucket::new(RetryBudget::unlimited());
+        assert!((0..10_000).all(|_| unlimited.try_spend(&busy)));
     }
 
     #[test]

@@ -1,0 +1,95 @@
+//! Interceptors: read-only hooks that see every attempt of every call, for
+//! metrics, audit logs and tracing systems of the caller's own.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::{Error, Outcome};
+
+/// Watches every attempt of every call a client makes: registered with
+/// [`ClientBuilder::interceptor`](crate::ClientBuilder::interceptor).
+///
+/// The hooks get shared references only: an interceptor cannot change the
+/// request (nothing the signature covers, nor anything else), the answer or
+/// the result. They run on the task making the call, so they should be
+/// quick: hand slow work (writing an audit log to disk, say) to a channel.
+/// Both have empty defaults; implement the ones you need.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use pandapon_gen::{AfterAttempt, BeforeAttempt, Interceptor};
+///
+/// /// Counts attempts and failed attempts.
+/// #[derive(Default)]
+/// struct Counts {
+///     attempts: AtomicU64,
+///     failed: AtomicU64,
+/// }
+///
+/// impl Interceptor for Counts {
+///     fn before_attempt(&self, _: &BeforeAttempt<'_>) {
+///         self.attempts.fetch_add(1, Ordering::Relaxed);
+///     }
+///     fn after_attempt(&self, attempt: &AfterAttempt<'_>) {
+///         if attempt.error.is_some() {
+///             self.failed.fetch_add(1, Ordering::Relaxed);
+///         }
+///     }
+/// }
+/// ```
+pub trait Interceptor: Send + Sync {
+    /// Called before each attempt is sent, after it was signed.
+    fn before_attempt(&self, attempt: &BeforeAttempt<'_>) {
+        let _ = attempt;
+    }
+
+    /// Called when each attempt has ended: answered and read, or failed.
+    fn after_attempt(&self, attempt: &AfterAttempt<'_>) {
+        let _ = attempt;
+    }
+}
+
+/// An attempt about to be sent.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BeforeAttempt<'a> {
+    /// The operationId (`request` for an any-path call).
+    pub operation: &'static str,
+    /// 1 for the first attempt, 2 for the first retry, …
+    pub attempt: u32,
+    /// The request as it will be sent: method, URL, headers after signing
+    /// (the secret is in none of them), body.
+    pub request: &'a reqwest::Request,
+}
+
+/// An attempt that has ended.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AfterAttempt<'a> {
+    /// The operationId (`request` for an any-path call).
+    pub operation: &'static str,
+    /// 1 for the first attempt, 2 for the first retry, …
+    pub attempt: u32,
+    /// The HTTP status, when an answer arrived.
+    pub status: Option<StatusCode>,
+    /// From just before the attempt was sent to when its body was read or
+    /// it failed.
+    pub elapsed: Duration,
+    /// The answer's body as read, when one arrived: a 200's whole, another
+    /// status's start (at most 64 KiB). A business error inside HTTP 200 is
+    /// found here (its `code`), not in `error`.
+    pub body: Option<&'a [u8]>,
+    /// Why the attempt failed, if it did.
+    pub error: Option<&'a Error>,
+    /// Whether another attempt follows.
+    pub retrying: bool,
+}
+
+impl AfterAttempt<'_> {
+    /// Whether a failed attempt's request may have taken effect; `None`
+    /// for an attempt that was answered with HTTP 200.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.error.map(Error::outcome)
+    }
+}
