@@ -76,6 +76,11 @@ impl Verifier {
         self
     }
 
+    /// The credentials requests are checked against.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
     /// Expects timestamps in `unit`.
     pub fn with_timestamp_unit(mut self, unit: TimestampUnit) -> Self {
         self.unit = unit;

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod callback;
 mod curl;
 #[allow(missing_docs, unused_imports, unused_variables, unused_mut, dead_code, clippy::all)]
 #[rustfmt::skip]
@@ -182,37 +183,7 @@ fn command() -> Command {
                     .help("The nonce-str header value"),
             ),
     )
-    .subcommand(
-        Command::new("callback")
-            .about("Check or make the Authorization header of a pushed order message")
-            .subcommand_required(true)
-            .subcommand(
-                Command::new("verify")
-                    .about(
-                        "Exit 0 when AUTHORIZATION is the hex HMAC-SHA256 of the body file \
-                         (or of the access key followed by it) under the configured secret, \
-                         and say which; 1 when not",
-                    )
-                    .arg(body_file_arg())
-                    .arg(
-                        Arg::new("authorization")
-                            .long("authorization")
-                            .required(true)
-                            .help("The Authorization header value as received"),
-                    ),
-            )
-            .subcommand(
-                Command::new("sign")
-                    .about("Print the Authorization header PandaPon would send for the body file")
-                    .arg(body_file_arg())
-                    .arg(
-                        Arg::new("with-access-key")
-                            .long("with-access-key")
-                            .action(ArgAction::SetTrue)
-                            .help("Sign the access key followed by the body instead of the body"),
-                    ),
-            ),
-    )
+    .subcommand(callback::command())
     .subcommand(
         Command::new("request")
             .about(
@@ -290,55 +261,6 @@ fn command() -> Command {
                     .help("Port on 127.0.0.1; 0 picks a free one"),
             ),
     )
-}
-
-fn body_file_arg() -> Arg {
-    Arg::new("body-file")
-        .long("body-file")
-        .required(true)
-        .value_parser(clap::value_parser!(std::path::PathBuf))
-        .help("File holding the raw request body, byte for byte")
-}
-
-/// `pandapon callback verify|sign`. Returns whether the check passed.
-fn callback(matches: &ArgMatches, sub: &ArgMatches) -> Result<bool> {
-    let creds = match credentials(matches) {
-        Some(creds) => creds?,
-        None => anyhow::bail!(
-            "no credentials: set {} (and {}, {})",
-            pandapon_gen::ENV_ACCESS_SECRET,
-            pandapon_gen::ENV_ACCESS_KEY,
-            pandapon_gen::ENV_USER_ID
-        ),
-    };
-    let (name, args) = sub.subcommand().context("callback needs verify or sign")?;
-    let path = args
-        .get_one::<std::path::PathBuf>("body-file")
-        .context("--body-file")?;
-    let body = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    if name == "sign" {
-        let base = if args.get_flag("with-access-key") {
-            pandapon_gen::auth::CallbackBase::AccessKeyAndBody
-        } else {
-            pandapon_gen::auth::CallbackBase::Body
-        };
-        println!(
-            "{}",
-            pandapon_gen::auth::callback_signature_with(&creds, base, &body)
-        );
-        return Ok(true);
-    }
-    let authorization = args.get_one::<String>("authorization").map(String::as_str);
-    match pandapon_gen::auth::verify_callback(&creds, &body, authorization) {
-        Ok(base) => {
-            println!("valid (signed base: {base})");
-            Ok(true)
-        }
-        Err(e) => {
-            eprintln!("invalid: {e}");
-            Ok(false)
-        }
-    }
 }
 
 /// A global option's value: the flag, else the environment variable.
@@ -510,7 +432,7 @@ async fn main() -> ExitCode {
     let matches = command().get_matches();
     let outcome = match matches.subcommand() {
         Some(("sign", sub)) => sign(&matches, sub).map(|()| true),
-        Some(("callback", sub)) => callback(&matches, sub),
+        Some(("callback", sub)) => callback::run(sub, &|| credentials(&matches)).await,
         Some(("mock", sub)) => mock(&matches, sub).await.map(|()| true),
         Some(("request", sub)) => request(&matches, sub).await,
         Some((name, sub)) => operation(&matches, name, sub).await,

@@ -11,6 +11,7 @@ use pandapon_gen::auth::Verifier;
 use pandapon_httpmock::{FakePandaPon, Fault, SignatureCheck};
 use pandapon_tests::process::{assert_clean, scrubbed, text};
 
+mod receiver;
 mod verdicts;
 
 const KEY: &str = "cli-test-key";

@@ -19,6 +19,9 @@ macro_rules! open_str_enum {
         }
 
         impl $name {
+            /// Every value this version of the SDK knows, as sent.
+            pub const KNOWN: &'static [&'static str] = &[$($value),*];
+
             /// The value as sent on the wire.
             pub fn as_str(&self) -> &str {
                 match self {

@@ -29980,3 +29980,108 @@ mod pages {
         }
     }
 }
+/// A message PandaPon pushed, typed by its `messageType` (generated
+/// from the spec's `x-pandapon-message-types`).
+///
+/// Read one with [`PushEvent::parse`]; each typed variant holds the
+/// message's body decoded into its schema. A message type this
+/// version of the SDK does not know, or a body that is not the shape
+/// its type documents, is [`PushEvent::Other`], holding the message
+/// as sent: nothing is dropped.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum PushEvent {
+    ///`1688_ORDER_BUYER_VIEW_ORDER_PRICE_MODIFY`: its body is [`types::AlibabaPriceModifyMessageBody`].
+    AlibabaOrderBuyerViewOrderPriceModify(
+        crate::push::Push<types::AlibabaPriceModifyMessageBody>,
+    ),
+    ///`ORDER_BUYER_VIEW_ORDER_BUYER_REFUND`: its body is [`types::RefundMessageBody`].
+    OrderBuyerViewOrderBuyerRefund(crate::push::Push<types::RefundMessageBody>),
+    ///`ORDER_BUYER_VIEW_ORDER_PRICE_MODIFY`: its body is [`types::OrderStatusMessageBody`].
+    OrderBuyerViewOrderPriceModify(crate::push::Push<types::OrderStatusMessageBody>),
+    ///`ORDER_CANCEL`: its body is [`types::OrderStatusMessageBody`].
+    OrderCancel(crate::push::Push<types::OrderStatusMessageBody>),
+    ///`ORDER_CREATE`: its body is [`types::OrderStatusMessageBody`].
+    OrderCreate(crate::push::Push<types::OrderStatusMessageBody>),
+    ///`ORDER_PAY_SUCCESS`: its body is [`types::OrderStatusMessageBody`].
+    OrderPaySuccess(crate::push::Push<types::OrderStatusMessageBody>),
+    ///`TAOBAO_ORDER_BUYER_VIEW_ORDER_PRICE_MODIFY`: its body is [`types::TaobaoPriceModifyMessageBody`].
+    TaobaoOrderBuyerViewOrderPriceModify(
+        crate::push::Push<types::TaobaoPriceModifyMessageBody>,
+    ),
+    /// Any other message, as sent.
+    Other(types::OrderMessage),
+}
+impl PushEvent {
+    /// Types `message` by its `messageType`.
+    #[inline]
+    pub fn from_message(message: types::OrderMessage) -> Self {
+        let kind = message
+            .message_type
+            .as_ref()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default();
+        match kind.as_str() {
+            "1688_ORDER_BUYER_VIEW_ORDER_PRICE_MODIFY" => {
+                crate::push::Push::parse(message)
+                    .map_or_else(
+                        Self::Other,
+                        Self::AlibabaOrderBuyerViewOrderPriceModify,
+                    )
+            }
+            "ORDER_BUYER_VIEW_ORDER_BUYER_REFUND" => {
+                crate::push::Push::parse(message)
+                    .map_or_else(Self::Other, Self::OrderBuyerViewOrderBuyerRefund)
+            }
+            "ORDER_BUYER_VIEW_ORDER_PRICE_MODIFY" => {
+                crate::push::Push::parse(message)
+                    .map_or_else(Self::Other, Self::OrderBuyerViewOrderPriceModify)
+            }
+            "ORDER_CANCEL" => {
+                crate::push::Push::parse(message)
+                    .map_or_else(Self::Other, Self::OrderCancel)
+            }
+            "ORDER_CREATE" => {
+                crate::push::Push::parse(message)
+                    .map_or_else(Self::Other, Self::OrderCreate)
+            }
+            "ORDER_PAY_SUCCESS" => {
+                crate::push::Push::parse(message)
+                    .map_or_else(Self::Other, Self::OrderPaySuccess)
+            }
+            "TAOBAO_ORDER_BUYER_VIEW_ORDER_PRICE_MODIFY" => {
+                crate::push::Push::parse(message)
+                    .map_or_else(Self::Other, Self::TaobaoOrderBuyerViewOrderPriceModify)
+            }
+            _ => Self::Other(message),
+        }
+    }
+    /// The message as sent.
+    #[inline]
+    pub fn message(&self) -> &types::OrderMessage {
+        match self {
+            Self::AlibabaOrderBuyerViewOrderPriceModify(push) => push.message(),
+            Self::OrderBuyerViewOrderBuyerRefund(push) => push.message(),
+            Self::OrderBuyerViewOrderPriceModify(push) => push.message(),
+            Self::OrderCancel(push) => push.message(),
+            Self::OrderCreate(push) => push.message(),
+            Self::OrderPaySuccess(push) => push.message(),
+            Self::TaobaoOrderBuyerViewOrderPriceModify(push) => push.message(),
+            Self::Other(message) => message,
+        }
+    }
+    /// The message as sent, taken out.
+    #[inline]
+    pub fn into_message(self) -> types::OrderMessage {
+        match self {
+            Self::AlibabaOrderBuyerViewOrderPriceModify(push) => push.into_message(),
+            Self::OrderBuyerViewOrderBuyerRefund(push) => push.into_message(),
+            Self::OrderBuyerViewOrderPriceModify(push) => push.into_message(),
+            Self::OrderCancel(push) => push.into_message(),
+            Self::OrderCreate(push) => push.into_message(),
+            Self::OrderPaySuccess(push) => push.into_message(),
+            Self::TaobaoOrderBuyerViewOrderPriceModify(push) => push.into_message(),
+            Self::Other(message) => message,
+        }
+    }
+}

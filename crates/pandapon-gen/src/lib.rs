@@ -50,6 +50,8 @@
 //! in the re-exported [`auth`] crate.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// docs.rs marks the items of each cargo feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Generated code names hand-written types as `::pandapon_gen::…`, so that the
 // same paths work here and in the generated CLI and mocks.
@@ -65,10 +67,18 @@ pub mod guide;
 #[rustfmt::skip]
 mod generated;
 mod ids;
+#[cfg(feature = "receiver")]
+#[cfg_attr(docsrs, doc(cfg(feature = "receiver")))]
+pub mod inbox;
+pub mod inflight;
 mod json;
 #[rustfmt::skip]
 mod operations;
 mod pages;
+pub mod push;
+#[cfg(feature = "receiver")]
+#[cfg_attr(docsrs, doc(cfg(feature = "receiver")))]
+pub mod receiver;
 mod request;
 mod step;
 
@@ -85,7 +95,7 @@ pub use error::{
 /// The stream trait of [`Pages`] and [`Items`] (poll them with
 /// `futures_util::StreamExt::next` or any stream adapter).
 pub use futures_core::Stream;
-pub use generated::{Client, builder, types};
+pub use generated::{Client, PushEvent, builder, types};
 pub use ids::{DevelopId, IntegerId, InvalidId, StringId};
 pub use json::{JsonString, MessageBody};
 pub use operations::{OPERATIONS, Operation, operation};

@@ -1,12 +1,13 @@
-//! Drives the `callback_receiver` example with valid, tampered and malformed
-//! pushes, as PandaPon (or an attacker) would send them.
+//! Drives the `callback_receiver` example with valid, repeated, tampered and
+//! malformed pushes, as PandaPon (or an attacker) would send them, and with
+//! the settings it must refuse.
 
 use std::io::{BufRead, BufReader, Lines};
 use std::process::{ChildStdout, Stdio};
 
 use pandapon_gen::Credentials;
 use pandapon_gen::auth::{CallbackBase, callback_signature, callback_signature_with};
-use pandapon_tests::process::{self, scrubbed};
+use pandapon_tests::process::{self, scrubbed, text};
 
 const SECRET: &str = "receiver-test-secret";
 
@@ -14,12 +15,21 @@ fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
     lines.next().expect("a line").expect("readable")
 }
 
+fn inbox_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pandapon-example-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join("inbox.sqlite")
+}
+
 #[tokio::test]
-async fn verifies_acknowledges_and_hands_over() {
+async fn verifies_stores_once_and_hands_over() {
     let mut child = scrubbed(process::example("callback_receiver"))
         .env("PANDAPON_ACCESS_KEY", "ak")
         .env("PANDAPON_ACCESS_SECRET", SECRET)
         .env("PANDAPON_USER_ID", "u")
+        .arg("--inbox")
+        .arg(inbox_path("once"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -38,14 +48,18 @@ async fn verifies_acknowledges_and_hands_over() {
     };
 
     let valid = br#"{"messageType":"ORDER_PAY_SUCCESS","messageBody":"{\"orderId\":\"2542285634920880794\",\"orderStatus\":\"WAITING_FOR_SENT\"}","messagePlatform":1,"timestamp":"1779263269913"}"#;
+    let other = br#"{"messageType":"ORDER_CANCEL","messageBody":{"orderId":"2542285634920880794","orderStatus":"CANCEL"},"messagePlatform":1}"#;
     let sig = callback_signature(&creds, valid);
     let keyed = callback_signature_with(&creds, CallbackBase::AccessKeyAndBody, valid);
     let statuses = [
         post(valid, Some(&sig.to_uppercase())).await,
+        // The same message again, signed the other way: acknowledged, not
+        // stored twice.
         post(valid, Some(&keyed)).await,
         post(&valid[..valid.len() - 2], Some(&sig)).await,
         post(valid, None).await,
         post(b"[1,2", Some(&callback_signature(&creds, b"[1,2"))).await,
+        post(other, Some(&callback_signature(&creds, other))).await,
         http.get(&url)
             .send()
             .await
@@ -53,18 +67,52 @@ async fn verifies_acknowledges_and_hands_over() {
             .status()
             .as_u16(),
     ];
-    let message = next_line(&mut lines);
-    let keyed_message = next_line(&mut lines);
+    let first = next_line(&mut lines);
+    let second = next_line(&mut lines);
     child.kill().expect("stop");
     let _ = child.wait();
 
-    assert_eq!(statuses, [200, 200, 401, 401, 400, 200]);
-    let message: serde_json::Value = serde_json::from_str(&message).expect("JSON line");
-    assert_eq!(message["messageType"], "ORDER_PAY_SUCCESS");
-    assert_eq!(message["messagePlatform"], 1);
-    assert_eq!(message["messageBody"]["orderId"], "2542285634920880794");
-    assert_eq!(message["signedBase"], "body");
-    let keyed_message: serde_json::Value = serde_json::from_str(&keyed_message).expect("JSON line");
-    assert_eq!(keyed_message["signedBase"], "access key + body");
-    assert_eq!(keyed_message["messageBody"], message["messageBody"]);
+    assert_eq!(statuses, [200, 200, 401, 401, 400, 200, 200]);
+    let first: serde_json::Value = serde_json::from_str(&first).expect("JSON line");
+    assert_eq!(first["messageType"], "ORDER_PAY_SUCCESS");
+    assert_eq!(first["messagePlatform"], 1);
+    assert_eq!(first["messageBody"]["orderId"], "2542285634920880794");
+    let second: serde_json::Value = serde_json::from_str(&second).expect("JSON line");
+    assert_eq!(
+        second["messageType"], "ORDER_CANCEL",
+        "the duplicate was not handed over"
+    );
+    assert_ne!(first["key"], second["key"]);
+}
+
+#[test]
+fn bad_settings_are_refused_and_demo_credentials_only_without_any() {
+    // Real credentials and one bad setting: no quiet fall-back to the demo
+    // secret, a refusal naming the setting.
+    let out = scrubbed(process::example("callback_receiver"))
+        .env("PANDAPON_ACCESS_KEY", "ak")
+        .env("PANDAPON_ACCESS_SECRET", SECRET)
+        .env("PANDAPON_USER_ID", "u")
+        .env("PANDAPON_MAX_RESPONSE_BYTES", "16MiB")
+        .arg("--inbox")
+        .arg(inbox_path("refused"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("PANDAPON_MAX_RESPONSE_BYTES"), "{stderr}");
+    assert!(!stderr.contains("demo"), "{stderr}");
+    // One variable alone is a configuration too: incomplete, refused.
+    let out = scrubbed(process::example("callback_receiver"))
+        .env("PANDAPON_ACCESS_SECRET", SECRET)
+        .arg("--inbox")
+        .arg(inbox_path("partial"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("PANDAPON_ACCESS_KEY"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -61,6 +61,12 @@ impl SignatureCheck {
         self
     }
 
+    /// The credentials requests are checked against (and pushed messages
+    /// signed with).
+    pub fn credentials(&self) -> &Credentials {
+        self.verifier.credentials()
+    }
+
     /// Also accepts these user ids, the sub-accounts the same access key
     /// acts for (see `Client::with_user_id`).
     pub fn with_sub_accounts(

@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::generated::EXAMPLES;
+use crate::push::{Pushed, Pusher};
 use crate::{REQUEST_ID, SIGNATURE_ERROR_CODE, SignatureCheck, business_error, success};
 
 /// Largest request body the fake reads.
@@ -162,6 +163,8 @@ struct State {
     plan: Plan,
     /// The spec's routes, then the extra ones.
     routes: Vec<Route>,
+    /// Where to push order messages after state-changing calls, if anywhere.
+    push: Option<Pusher>,
 }
 
 /// A running fake PandaPon. It stops when dropped.
@@ -179,6 +182,7 @@ pub struct FakePandaPon {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     connections: Arc<std::sync::atomic::AtomicUsize>,
+    pushes: Option<Pusher>,
 }
 
 impl FakePandaPon {
@@ -228,13 +232,42 @@ impl FakePandaPon {
         plan: impl Fn(&Arrival<'_>) -> Option<Fault> + Send + Sync + 'static,
         extra: Vec<Route>,
     ) -> io::Result<Self> {
+        Self::builder(check)
+            .plan(plan)
+            .routes(extra)
+            .start(addr)
+            .await
+    }
+
+    /// A fake to set up step by step: its signature check, then faults or
+    /// a plan, extra routes and a URL to push order messages to, then
+    /// [`FakeBuilder::start`].
+    pub fn builder(check: SignatureCheck) -> FakeBuilder {
+        FakeBuilder {
+            check,
+            plan: Box::new(|_: &Arrival<'_>| None),
+            routes: Vec::new(),
+            push_to: None,
+        }
+    }
+
+    async fn launch(builder: FakeBuilder, addr: SocketAddr) -> io::Result<Self> {
+        let FakeBuilder {
+            check,
+            plan,
+            routes: extra,
+            push_to,
+        } = builder;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = oneshot::channel();
+        let push = push_to.map(|url| Pusher::new(url, check.credentials().clone()));
+        let pushes = push.clone();
         let check = Arc::new(State {
             check,
-            plan: Box::new(plan),
+            plan,
             routes: routes().into_iter().chain(extra).collect(),
+            push,
         });
         let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let accepted_count = connections.clone();
@@ -262,12 +295,45 @@ impl FakePandaPon {
             stop: Some(stop),
             task,
             connections,
+            pushes,
         })
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The order messages it has pushed so far (see
+    /// [`FakeBuilder::push_to`]), in the order they finished.
+    pub fn pushed(&self) -> Vec<Pushed> {
+        self.pushes.as_ref().map_or_else(Vec::new, |p| {
+            p.log
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+        })
+    }
+
+    /// Waits until at least `count` pushes have finished (answered or
+    /// failed); returns them. Wrap it in a timeout: with no push URL, or
+    /// fewer pushes made, it waits for ever.
+    pub async fn wait_for_pushes(&self, count: usize) -> Vec<Pushed> {
+        let Some(pusher) = &self.pushes else {
+            return std::future::pending().await;
+        };
+        let (log, notify) = &*pusher.log;
+        loop {
+            let notified = notify.notified();
+            {
+                let done = log.lock().unwrap_or_else(PoisonError::into_inner);
+                if done.len() >= count {
+                    return done.clone();
+                }
+            }
+            notified.await;
+        }
     }
 
     /// How many connections it has accepted: with keep-alive, a client that
@@ -287,6 +353,68 @@ impl FakePandaPon {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+    }
+}
+
+/// Sets up a [`FakePandaPon`] ([`FakePandaPon::builder`]).
+pub struct FakeBuilder {
+    check: SignatureCheck,
+    plan: Plan,
+    routes: Vec<Route>,
+    push_to: Option<String>,
+}
+
+impl std::fmt::Debug for FakeBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeBuilder")
+            .field("check", &self.check)
+            .field("routes", &self.routes.len())
+            .field("push_to", &self.push_to)
+            .finish()
+    }
+}
+
+impl FakeBuilder {
+    /// Fails the first requests as `faults` says, one fault per request, in
+    /// order (replacing any plan).
+    pub fn faults(mut self, faults: Vec<Fault>) -> Self {
+        let faults = Mutex::new(VecDeque::from(faults));
+        self.plan = Box::new(move |_: &Arrival<'_>| {
+            faults
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop_front()
+        });
+        self
+    }
+
+    /// Asks `plan` for each request's fault (replacing any faults).
+    pub fn plan(
+        mut self,
+        plan: impl Fn(&Arrival<'_>) -> Option<Fault> + Send + Sync + 'static,
+    ) -> Self {
+        self.plan = Box::new(plan);
+        self
+    }
+
+    /// Also serves `extra` routes the spec does not have.
+    pub fn routes(mut self, extra: Vec<Route>) -> Self {
+        self.routes = extra;
+        self
+    }
+
+    /// After each state-changing call it answers normally (an order
+    /// created, cancelled or paid), POSTs the matching order message to
+    /// `url`, signed as PandaPon signs them ([`pushes`](crate::pushes) says which).
+    pub fn push_to(mut self, url: impl Into<String>) -> Self {
+        self.push_to = Some(url.into());
+        self
+    }
+
+    /// Listens on `addr` (port 0 picks a free port) and serves until
+    /// dropped or stopped.
+    pub async fn start(self, addr: SocketAddr) -> io::Result<FakePandaPon> {
+        FakePandaPon::launch(self, addr).await
     }
 }
 
@@ -541,11 +669,16 @@ async fn answer(
             &business_error(SIGNATURE_ERROR_CODE, why),
         ));
     }
-    if route.method == "POST" && serde_json::from_slice::<Value>(&bytes).is_err() {
+    let request_json = serde_json::from_slice::<Value>(&bytes);
+    if route.method == "POST" && request_json.is_err() {
         return Ok(reply(
             StatusCode::OK,
             &business_error(400, "request body is not JSON"),
         ));
+    }
+    // The call took effect: push what PandaPon would push after it.
+    if let Some(pusher) = &state.push {
+        pusher.after(route.operation_id, &request_json.unwrap_or(Value::Null));
     }
     Ok(deliver(&route.answer(), fault))
 }

@@ -6,6 +6,7 @@
 
 mod check;
 mod fake;
+mod push;
 #[allow(missing_docs, clippy::all)]
 #[rustfmt::skip]
 mod generated;
@@ -13,9 +14,10 @@ mod generated;
 pub use check::{
     DEVELOP_ID, REQUEST_ID, SIGNATURE_ERROR_CODE, Seen, SignatureCheck, business_error, success,
 };
-pub use fake::{Arrival, FakePandaPon, Fault, Route, routes};
+pub use fake::{Arrival, FakeBuilder, FakePandaPon, Fault, Route, routes};
 pub use generated::{MockServerExt, operations};
 pub use httpmock;
+pub use push::{Pushed, pushes};
 
 /// The value a typed mock method was given: a value of `T` as it is, or a
 /// builder of `T` completed. An incomplete builder is a mistake in the test

@@ -7,6 +7,7 @@ mod cancel;
 mod hostile;
 mod operations;
 mod pagination;
+mod push;
 mod reliability;
 mod stack;
 mod traps;

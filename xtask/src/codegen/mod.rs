@@ -17,6 +17,7 @@ pub mod call;
 pub mod cli;
 pub mod freshness;
 pub mod mocks;
+pub mod push;
 pub mod sdk;
 
 pub use freshness::{check, write};

@@ -53,6 +53,7 @@ pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
     file.items.extend(envelopes);
     builder_items(&mut file)?.extend(surfaces);
     add_pagination(spec, &mut file)?;
+    file.items.extend(super::push::push_event(spec)?);
     contract::seal_types(&mut file)?;
     contract::add_build_methods(&mut file)?;
     inline_per_use(&mut file);
