@@ -84,6 +84,21 @@ impl TryFrom<&str> for StringId {
     }
 }
 
+impl TryFrom<String> for StringId {
+    type Error = InvalidId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        digits(&s)?;
+        Ok(Self(s))
+    }
+}
+
+impl TryFrom<&str> for IntegerId {
+    type Error = InvalidId;
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 impl FromStr for IntegerId {
     type Err = InvalidId;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -35,7 +35,7 @@
 //!
 //! 1. [Client setup and environment variables](guide::setup)
 //! 2. [Making calls and reading errors](guide::calls)
-//! 3. [PandaPon's traps: ids, JSON in strings, open enums, money](guide::traps)
+//! 3. [PandaPon's traps: ids, money, times, JSON in strings, open enums](guide::traps)
 //! 4. [Any path: endpoints the spec does not have yet](guide::any_path)
 //! 5. [Every page: `pages()` and `items()`](guide::pagination)
 //! 6. [Retries, timeouts, size limits and outcomes](guide::reliability)
@@ -72,6 +72,7 @@ mod ids;
 pub mod inbox;
 pub mod inflight;
 mod json;
+pub mod money;
 #[rustfmt::skip]
 mod operations;
 mod pages;
@@ -81,6 +82,7 @@ pub mod push;
 pub mod receiver;
 mod request;
 mod step;
+pub mod time;
 
 pub use client::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_ACCESS_KEY,

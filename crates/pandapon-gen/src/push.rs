@@ -4,7 +4,7 @@
 //! through serde as the message PandaPon sent.
 
 use std::fmt::Write as _;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -51,7 +51,7 @@ impl<B> Push<B> {
     /// since 1970 in a string (`"1779263269913"`); `None` when absent or
     /// not a number.
     pub fn pushed_at(&self) -> Option<SystemTime> {
-        pushed_at(&self.message)
+        self.message.pushed_at()
     }
 
     /// The message as sent.
@@ -63,12 +63,6 @@ impl<B> Push<B> {
     pub fn into_message(self) -> OrderMessage {
         self.message
     }
-}
-
-/// A message's `timestamp` as a point in time (milliseconds since 1970).
-pub(crate) fn pushed_at(message: &OrderMessage) -> Option<SystemTime> {
-    let millis: u64 = message.timestamp.as_deref()?.trim().parse().ok()?;
-    UNIX_EPOCH.checked_add(Duration::from_millis(millis))
 }
 
 /// Body fields that name what a message is about, in the order they are
@@ -95,7 +89,7 @@ impl PushEvent {
 
     /// When PandaPon pushed it (see [`Push::pushed_at`]).
     pub fn pushed_at(&self) -> Option<SystemTime> {
-        pushed_at(self.message())
+        self.message().pushed_at()
     }
 
     /// A key that is the same for the same message delivered twice, and
@@ -159,6 +153,8 @@ impl<'de> Deserialize<'de> for PushEvent {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
     use super::*;
     use crate::{OrderStatus, types};
 
