@@ -63,6 +63,55 @@ pub fn diff(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<Vec<Ch
         &generated(new)?,
         &operations,
     ));
+    changes.extend(replaced_types(old, new)?);
+    Ok(changes)
+}
+
+/// Components whose hand-written Rust type (`x-pandapon-type`) changed,
+/// appeared or went away. Each is SDK-major: every field of that component
+/// changes type. The field-by-field report shows where; this names the
+/// cause, including for a component no generated field uses yet. The wire
+/// form is the hand-written type's own, which the spec cannot show: a
+/// reviewer checks it (`money::Fen` writes an integer, `money::Yuan` a
+/// string).
+fn replaced_types(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<Vec<Change>> {
+    let types = |spec: &openapiv3::OpenAPI| -> Result<BTreeMap<String, String>> {
+        Ok(codegen::replacements(spec)?
+            .into_iter()
+            .map(|r| (r.schema, r.rust))
+            .collect())
+    };
+    let (before, after) = (types(old)?, types(new)?);
+    let exists = |spec: &openapiv3::OpenAPI, name: &str| {
+        spec.components
+            .as_ref()
+            .is_some_and(|c| c.schemas.contains_key(name))
+    };
+    let mut changes = Vec::new();
+    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    for name in names {
+        let message = match (before.get(name), after.get(name)) {
+            (Some(a), Some(b)) if a != b => format!(
+                "component {name}'s Rust type (x-pandapon-type) changed: {a} → {b}; its wire form \
+                 is now {b}'s own"
+            ),
+            (Some(a), None) if exists(new, name) => format!(
+                "component {name} no longer has a hand-written Rust type (x-pandapon-type {a} \
+                 removed)"
+            ),
+            (None, Some(b)) if exists(old, name) => format!(
+                "component {name} now has a hand-written Rust type (x-pandapon-type {b}); its \
+                 wire form is now {b}'s own"
+            ),
+            _ => continue,
+        };
+        changes.push(Change {
+            level: Level::Sdk,
+            breaking: true,
+            operation: None,
+            message,
+        });
+    }
     Ok(changes)
 }
 
