@@ -141,8 +141,9 @@ pub fn page(spec: &openapiv3::OpenAPI, endpoints: &Value) -> Result<String> {
          of the project's research notes), and what the SDK has for each. Entries whose \
          path is not public are not in the spec (a path is never guessed); once PandaPon \
          gives you the path of one, `Client::request` (or `pandapon request`) calls it \
-         signed.\n\n{}",
-        table(spec, endpoints)?
+         signed.\n\n{}\n{}",
+        table(spec, endpoints)?,
+        crate::units::section(spec)?
     ))
 }
 

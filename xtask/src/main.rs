@@ -7,6 +7,7 @@ mod on_unknown;
 mod paging;
 mod spec;
 mod specdiff;
+mod units;
 
 use clap::{Parser, Subcommand};
 

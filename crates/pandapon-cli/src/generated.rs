@@ -292,9 +292,11 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("order-id")
                     .long("order-id")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::StringId))
                     .required(true)
-                    .help("The 1688 order id."),
+                    .help(
+                        "The 1688 order id, digits (PandaPon's 1688 order ids are digits,\nsuch as 2019601741959504495); anything else is refused before the\nrequest is signed.\n",
+                    ),
             )
             .about(
                 "Order payment\n\nThe 1688 cashier URL for an order: open it in a browser to pay. (With a\n1688 test account, only payment-period (账期) payment is possible.)\nThe v2 page shows `data.orderId` and is cut off there; the other\nfields are those of the complete v1 page (`/alibaba/order/pay/url`).\nDocumented at <https://doc-env2.pandapon.com/api-289121041>.\n",
@@ -463,7 +465,7 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("price-end")
                     .long("price-end")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::money::Yuan))
                     .required(false)
                     .help(
                         "Highest wholesale price (最大批发价), in yuan, as a decimal string such as \"647.60\".",
@@ -472,7 +474,7 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("price-start")
                     .long("price-start")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::money::Yuan))
                     .required(false)
                     .help(
                         "Lowest wholesale price (最小批发价), in yuan, as a decimal string such as \"633.69\".",
@@ -519,7 +521,7 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("category-id")
                     .long("category-id")
-                    .value_parser(::clap::value_parser!(i64))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::IntegerId))
                     .required(false)
                     .help("Category id; an integer here, a string in keyword search."),
             )
@@ -570,14 +572,14 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("price-end")
                     .long("price-end")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::money::Yuan))
                     .required(false)
                     .help("Highest wholesale price, in yuan, as a decimal string."),
             )
             .arg(
                 ::clap::Arg::new("price-start")
                     .long("price-start")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::money::Yuan))
                     .required(false)
                     .help("Lowest wholesale price, in yuan, as a decimal string."),
             )
@@ -629,7 +631,7 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("category-id")
                     .long("category-id")
-                    .value_parser(::clap::value_parser!(i64))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::IntegerId))
                     .required(false)
                     .help("Category id (integer)."),
             )
@@ -673,14 +675,14 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("price-end")
                     .long("price-end")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::money::Yuan))
                     .required(false)
                     .help("Highest wholesale price, in yuan, as a decimal string."),
             )
             .arg(
                 ::clap::Arg::new("price-start")
                     .long("price-start")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::money::Yuan))
                     .required(false)
                     .help("Lowest wholesale price, in yuan, as a decimal string."),
             )
@@ -863,7 +865,7 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("id")
                     .long("id")
-                    .value_parser(::clap::value_parser!(i64))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::IntegerId))
                     .required(false)
                     .help("Cart line id (购物车ID)."),
             )
@@ -1076,7 +1078,7 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("item-id")
                     .long("item-id")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::StringId))
                     .required_unless_present("json-body")
                     .help("The Taobao item id."),
             )
@@ -1128,7 +1130,7 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("purchase-amount")
                     .long("purchase-amount")
-                    .value_parser(::clap::value_parser!(i64))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::money::Fen))
                     .required_unless_present("json-body")
                     .help(
                         "Total purchase amount, integer fen (the example's two lines of 200 × \"1\" give 400).",
@@ -1218,14 +1220,14 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("price")
                     .long("price")
-                    .value_parser(::clap::value_parser!(i64))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::money::Fen))
                     .required(false)
                     .help("Price, integer fen (the v1 example has 689)."),
             )
             .arg(
                 ::clap::Arg::new("promotion-price")
                     .long("promotion-price")
-                    .value_parser(::clap::value_parser!(i64))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::money::Fen))
                     .required(false)
                     .help("Promotion price, integer fen."),
             )
@@ -1255,7 +1257,7 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("shop-id")
                     .long("shop-id")
-                    .value_parser(::clap::value_parser!(i64))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::IntegerId))
                     .required(false),
             )
             .arg(
@@ -1280,7 +1282,7 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("user-id")
                     .long("user-id")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::StringId))
                     .required(false)
                     .help("Platform user id."),
             )
@@ -1313,7 +1315,7 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("user-id")
                     .long("user-id")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::StringId))
                     .required(false),
             )
             .arg(
@@ -1420,7 +1422,7 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("refund-id")
                     .long("refund-id")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::StringId))
                     .required(false),
             )
             .arg(
@@ -1467,9 +1469,11 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("refund-id")
                     .long("refund-id")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::StringId))
                     .required(true)
-                    .help("The refund (\"reverse order\") id."),
+                    .help(
+                        "The refund (\"reverse order\") id: digits, as on the cancel path\n(the v1 twin's example is 110002685755). Anything else is refused\nbefore the request is signed.\n",
+                    ),
             )
             .about(
                 "Detailed interface of reverse order\n\nOne refund with its logistics, status and order line.\nDocumented at <https://doc-cnv2.pandapon.com/api-288803036>.\n",
@@ -1501,7 +1505,7 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("id")
                     .long("id")
-                    .value_parser(::clap::value_parser!(i64))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::IntegerId))
                     .required(false)
                     .help("Address id (ID编号); the id of the address to update."),
             )
@@ -1558,7 +1562,7 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("item-id")
                     .long("item-id")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::StringId))
                     .required_unless_present("json-body"),
             )
             .arg(
@@ -1579,7 +1583,7 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("sku-id")
                     .long("sku-id")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::StringId))
                     .required_unless_present("json-body"),
             )
             .arg(
@@ -1751,10 +1755,10 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("sub-purchase-order-id")
                     .long("sub-purchase-order-id")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::StringId))
                     .required(true)
                     .help(
-                        "The purchase sub-order id (采购子单id), for example 200048859480.",
+                        "The purchase sub-order id (采购子单id), digits, for example 200048859480.",
                     ),
             )
             .about(
@@ -1768,7 +1772,9 @@ impl Cli {
                     .long("refund-id")
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
-                    .help("The refund (\"reverse order\") id (逆向单id)."),
+                    .help(
+                        "The refund (\"reverse order\") id (逆向单id). Digits on the cancel\npage (110000235001), but this page's only example is the\nplaceholder \"string\", so it stays a plain string.\n",
+                    ),
             )
             .arg(
                 ::clap::Arg::new("refund-images")
@@ -1823,7 +1829,7 @@ impl Cli {
             .arg(
                 ::clap::Arg::new("apply-reason-id")
                     .long("apply-reason-id")
-                    .value_parser(::clap::value_parser!(i64))
+                    .value_parser(::clap::value_parser!(::pandapon_gen::IntegerId))
                     .required_unless_present("json-body")
                     .help("The refund reason id."),
             )
@@ -2065,7 +2071,7 @@ impl Cli {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<builder::AlibabaOrderPayUrl<'a>> {
         let mut request = client.alibaba_order_pay_url();
-        if let Some(value) = matches.get_one::<::std::string::String>("order-id") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::StringId>("order-id") {
             request = request.order_id(value.clone());
         }
         Ok(request)
@@ -2163,10 +2169,13 @@ impl Cli {
         if let Some(value) = matches.get_one::<i64>("page-size") {
             request = request.body_map(|body| { body.page_size(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<::std::string::String>("price-end") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::money::Yuan>("price-end")
+        {
             request = request.body_map(|body| { body.price_end(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<::std::string::String>("price-start") {
+        if let Some(value) = matches
+            .get_one::<::pandapon_gen::money::Yuan>("price-start")
+        {
             request = request.body_map(|body| { body.price_start(value.clone()) });
         }
         if let Some(value) = matches
@@ -2201,7 +2210,8 @@ impl Cli {
         if let Some(value) = matches.get_one::<i64>("begin-page") {
             request = request.body_map(|body| { body.begin_page(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<i64>("category-id") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::IntegerId>("category-id")
+        {
             request = request.body_map(|body| { body.category_id(value.clone()) });
         }
         if let Some(value) = matches.get_one::<::std::string::String>("country") {
@@ -2222,10 +2232,13 @@ impl Cli {
         if let Some(value) = matches.get_one::<i64>("page-size") {
             request = request.body_map(|body| { body.page_size(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<::std::string::String>("price-end") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::money::Yuan>("price-end")
+        {
             request = request.body_map(|body| { body.price_end(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<::std::string::String>("price-start") {
+        if let Some(value) = matches
+            .get_one::<::pandapon_gen::money::Yuan>("price-start")
+        {
             request = request.body_map(|body| { body.price_start(value.clone()) });
         }
         if let Some(value) = matches.get_one::<::std::string::String>("region") {
@@ -2263,7 +2276,8 @@ impl Cli {
         if let Some(value) = matches.get_one::<i64>("begin-page") {
             request = request.body_map(|body| { body.begin_page(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<i64>("category-id") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::IntegerId>("category-id")
+        {
             request = request.body_map(|body| { body.category_id(value.clone()) });
         }
         if let Some(value) = matches.get_one::<::std::string::String>("country") {
@@ -2281,10 +2295,13 @@ impl Cli {
         if let Some(value) = matches.get_one::<i64>("page-size") {
             request = request.body_map(|body| { body.page_size(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<::std::string::String>("price-end") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::money::Yuan>("price-end")
+        {
             request = request.body_map(|body| { body.price_end(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<::std::string::String>("price-start") {
+        if let Some(value) = matches
+            .get_one::<::pandapon_gen::money::Yuan>("price-start")
+        {
             request = request.body_map(|body| { body.price_start(value.clone()) });
         }
         if let Some(value) = matches.get_one::<::std::string::String>("seller-open-id") {
@@ -2408,7 +2425,7 @@ impl Cli {
         if let Some(value) = matches.get_one::<::std::string::String>("container") {
             request = request.body_map(|body| { body.container(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<i64>("id") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::IntegerId>("id") {
             request = request.body_map(|body| { body.id(value.clone()) });
         }
         if let Some(value) = matches.get_one::<::std::string::String>("product-no") {
@@ -2554,7 +2571,7 @@ impl Cli {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<builder::TaobaoProductSourceSearch<'a>> {
         let mut request = client.taobao_product_source_search();
-        if let Some(value) = matches.get_one::<::std::string::String>("item-id") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::StringId>("item-id") {
             request = request.body_map(|body| { body.item_id(value.clone()) });
         }
         if let Some(value) = matches.get_one::<::std::string::String>("language") {
@@ -2589,7 +2606,9 @@ impl Cli {
         if let Some(value) = matches.get_one::<::std::string::String>("order-source") {
             request = request.body_map(|body| { body.order_source(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<i64>("purchase-amount") {
+        if let Some(value) = matches
+            .get_one::<::pandapon_gen::money::Fen>("purchase-amount")
+        {
             request = request.body_map(|body| { body.purchase_amount(value.clone()) });
         }
         if let Some(value) = matches
@@ -2643,10 +2662,12 @@ impl Cli {
         if let Some(value) = matches.get_one::<i64>("platform") {
             request = request.body_map(|body| { body.platform(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<i64>("price") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::money::Fen>("price") {
             request = request.body_map(|body| { body.price(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<i64>("promotion-price") {
+        if let Some(value) = matches
+            .get_one::<::pandapon_gen::money::Fen>("promotion-price")
+        {
             request = request.body_map(|body| { body.promotion_price(value.clone()) });
         }
         if let Some(value) = matches
@@ -2664,7 +2685,7 @@ impl Cli {
         if let Some(value) = matches.get_one::<i64>("quote-type") {
             request = request.body_map(|body| { body.quote_type(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<i64>("shop-id") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::IntegerId>("shop-id") {
             request = request.body_map(|body| { body.shop_id(value.clone()) });
         }
         if let Some(value) = matches.get_one::<::std::string::String>("shop-name") {
@@ -2676,7 +2697,7 @@ impl Cli {
         if let Some(value) = matches.get_one::<::std::string::String>("sku-quantity") {
             request = request.body_map(|body| { body.sku_quantity(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<::std::string::String>("user-id") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::StringId>("user-id") {
             request = request.body_map(|body| { body.user_id(value.clone()) });
         }
         if let Some(value) = matches.get_one::<::std::string::String>("user-nick") {
@@ -2699,7 +2720,7 @@ impl Cli {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<builder::TaobaoCartCreateOrder<'a>> {
         let mut request = client.taobao_cart_create_order();
-        if let Some(value) = matches.get_one::<::std::string::String>("user-id") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::StringId>("user-id") {
             request = request.body_map(|body| { body.user_id(value.clone()) });
         }
         if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
@@ -2770,7 +2791,7 @@ impl Cli {
         if let Some(value) = matches.get_one::<i64>("refund-end-time") {
             request = request.body_map(|body| { body.refund_end_time(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<::std::string::String>("refund-id") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::StringId>("refund-id") {
             request = request.body_map(|body| { body.refund_id(value.clone()) });
         }
         if let Some(value) = matches.get_one::<i64>("refund-start-time") {
@@ -2799,7 +2820,7 @@ impl Cli {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<builder::TaobaoRefundDetail<'a>> {
         let mut request = client.taobao_refund_detail();
-        if let Some(value) = matches.get_one::<::std::string::String>("refund-id") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::StringId>("refund-id") {
             request = request.refund_id(value.clone());
         }
         Ok(request)
@@ -2819,7 +2840,7 @@ impl Cli {
         if let Some(value) = matches.get_one::<::std::string::String>("district") {
             request = request.body_map(|body| { body.district(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<i64>("id") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::IntegerId>("id") {
             request = request.body_map(|body| { body.id(value.clone()) });
         }
         if let Some(value) = matches.get_one::<::std::string::String>("name") {
@@ -2851,7 +2872,7 @@ impl Cli {
         if let Some(value) = matches.get_one::<::std::string::String>("currency") {
             request = request.body_map(|body| { body.currency(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<::std::string::String>("item-id") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::StringId>("item-id") {
             request = request.body_map(|body| { body.item_id(value.clone()) });
         }
         if let Some(value) = matches.get_one::<::std::string::String>("price") {
@@ -2860,7 +2881,7 @@ impl Cli {
         if let Some(value) = matches.get_one::<i64>("quantity") {
             request = request.body_map(|body| { body.quantity(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<::std::string::String>("sku-id") {
+        if let Some(value) = matches.get_one::<::pandapon_gen::StringId>("sku-id") {
             request = request.body_map(|body| { body.sku_id(value.clone()) });
         }
         if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
@@ -2987,7 +3008,7 @@ impl Cli {
     ) -> anyhow::Result<builder::TaobaoOrderLogisticsDetailGet<'a>> {
         let mut request = client.taobao_order_logistics_detail_get();
         if let Some(value) = matches
-            .get_one::<::std::string::String>("sub-purchase-order-id")
+            .get_one::<::pandapon_gen::StringId>("sub-purchase-order-id")
         {
             request = request.sub_purchase_order_id(value.clone());
         }
@@ -3031,7 +3052,9 @@ impl Cli {
         if let Some(value) = matches.get_one::<i64>("apply-payment") {
             request = request.body_map(|body| { body.apply_payment(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<i64>("apply-reason-id") {
+        if let Some(value) = matches
+            .get_one::<::pandapon_gen::IntegerId>("apply-reason-id")
+        {
             request = request.body_map(|body| { body.apply_reason_id(value.clone()) });
         }
         if let Some(value) = matches.get_one::<::std::string::String>("description") {

@@ -739,3 +739,124 @@ async fn calls_go_through_a_proxy_by_flag_or_environment() {
     }
     assert_eq!(check.seen().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn amounts_take_their_unit_and_ids_their_form() {
+    let (fake, check) = fake().await;
+    let dry_run = |args: &[&str]| {
+        let mut cmd = configured(&fake.base_url(), SECRET);
+        cmd.arg("--dry-run").args(args);
+        cmd
+    };
+    // Yuan filters take decimals and go out as written.
+    let out = run(dry_run(&[
+        "alibaba-product-keyword-search",
+        "--keyword",
+        "鞋",
+        "--price-start",
+        "12.30",
+        "--price-end",
+        "647.60",
+    ]))
+    .await;
+    assert!(clean(&out).status.success(), "{}", text(&out.stderr));
+    let curl = text(&out.stdout);
+    assert!(
+        curl.contains(r#""priceStart":"12.30""#) && curl.contains(r#""priceEnd":"647.60""#),
+        "{curl}"
+    );
+    // Fen take whole numbers and go out as integers.
+    let out = run(dry_run(&[
+        "taobao-cart-add",
+        "--mp-id",
+        "26",
+        "--mp-sku-id",
+        "65",
+        "--price",
+        "689",
+    ]))
+    .await;
+    assert!(clean(&out).status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(r#""price":689"#),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The wrong unit, or a malformed amount or id, is bad usage (exit 2)
+    // that says what was expected, and nothing is printed or sent.
+    for (args, expected) in [
+        (
+            &[
+                "taobao-cart-add",
+                "--mp-id",
+                "26",
+                "--mp-sku-id",
+                "65",
+                "--price",
+                "6.89",
+            ][..],
+            "\"6.89\" is not fen: expected a whole number of fen, such as 1230 for 12.30 yuan",
+        ),
+        (
+            &["alibaba-product-keyword-search", "--price-start", "1e3"][..],
+            "\"1e3\" is not yuan: expected a decimal number of yuan, such as 12.30",
+        ),
+        (
+            &["alibaba-product-keyword-search", "--price-start", "0.00001"][..],
+            "more than 4 decimals",
+        ),
+        (
+            &["taobao-refund-detail", "--refund-id", "TQ2026"][..],
+            "an id must be decimal digits, got \"TQ2026\"",
+        ),
+        (
+            &[
+                "taobao-order-logistics-detail-get",
+                "--sub-purchase-order-id",
+                "2000 48",
+            ][..],
+            "an id must be decimal digits",
+        ),
+        (
+            &["alibaba-order-pay-url", "--order-id=-1"][..],
+            "an id must be decimal digits",
+        ),
+    ] {
+        let out = run(dry_run(args)).await;
+        assert_eq!(clean(&out).status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert!(check.seen().is_empty(), "nothing reached the server");
+
+    // Every amount flag's help names its unit.
+    for (command, flag, unit) in [
+        ("taobao-cart-add", "--price <price>", "fen"),
+        (
+            "taobao-order-create",
+            "--purchase-amount <purchase-amount>",
+            "fen",
+        ),
+        (
+            "alibaba-product-image-search",
+            "--price-end <price-end>",
+            "yuan",
+        ),
+    ] {
+        let mut cmd = pandapon();
+        cmd.args([command, "--help"]);
+        let out = run(cmd).await;
+        let help = text(&out.stdout);
+        let after = help
+            .split(flag)
+            .nth(1)
+            .unwrap_or_else(|| panic!("{command}: {help}"));
+        let line = after.lines().nth(1).unwrap_or_default();
+        assert!(line.contains(unit), "{command} {flag}: {line:?}");
+    }
+}

@@ -78,7 +78,7 @@ pub mod types {
         pub address_param: ::std::option::Option<FastAdress>,
         ///Cart line ids.
         #[serde(rename = "cartIds")]
-        pub cart_ids: ::std::vec::Vec<i64>,
+        pub cart_ids: ::std::vec::Vec<::pandapon_gen::IntegerId>,
         ///Order flow, for example "general".
         pub flow: ::std::string::String,
         ///Order remark (订单备注).
@@ -123,7 +123,7 @@ pub mod types {
         pub container: ::std::option::Option<::std::string::String>,
         ///Cart line id (购物车ID).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<i64>,
+        pub id: ::std::option::Option<::pandapon_gen::IntegerId>,
         ///Product number (产品号).
         #[serde(
             rename = "productNo",
@@ -193,7 +193,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         pub amount_on_sale: ::std::option::Option<i64>,
         ///Cart line id; use it as a `cartIds` entry.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<i64>,
+        pub id: ::std::option::Option<::pandapon_gen::IntegerId>,
         #[serde(
             rename = "itemPic",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -279,7 +279,7 @@ timeZone…), a server type leaked into the docs. Leave it unset.
         pub address_param: ::std::option::Option<FastAdress>,
         ///Cart line ids.
         #[serde(rename = "cartIds")]
-        pub cart_ids: ::std::vec::Vec<i64>,
+        pub cart_ids: ::std::vec::Vec<::pandapon_gen::IntegerId>,
     }
     impl AlibabaCartPreviewOrderRequest {
         #[inline]
@@ -789,7 +789,7 @@ other fields are from the v1 page, which is complete.
             rename = "orderId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub order_id: ::std::option::Option<::std::string::String>,
+        pub order_id: ::std::option::Option<::pandapon_gen::StringId>,
         ///The 1688 cashier URL.
         #[serde(
             rename = "payUrl",
@@ -881,7 +881,7 @@ everything else (SKUs, images, sale and shipping info…) is kept in
             rename = "categoryId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub category_id: ::std::option::Option<i64>,
+        pub category_id: ::std::option::Option<::pandapon_gen::IntegerId>,
         #[serde(
             rename = "categoryName",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -987,7 +987,7 @@ everything else (SKUs, images, sale and shipping info…) is kept in
             rename = "categoryId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub category_id: ::std::option::Option<i64>,
+        pub category_id: ::std::option::Option<::pandapon_gen::IntegerId>,
         ///Language of the results, "en".
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub country: ::std::option::Option<::std::string::String>,
@@ -1020,13 +1020,13 @@ everything else (SKUs, images, sale and shipping info…) is kept in
             rename = "priceEnd",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub price_end: ::std::option::Option<::std::string::String>,
+        pub price_end: ::std::option::Option<::pandapon_gen::money::Yuan>,
         ///Lowest wholesale price, in yuan, as a decimal string.
         #[serde(
             rename = "priceStart",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub price_start: ::std::option::Option<::std::string::String>,
+        pub price_start: ::std::option::Option<::pandapon_gen::money::Yuan>,
         ///Subject selection (主体选择).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub region: ::std::option::Option<::std::string::String>,
@@ -1136,13 +1136,13 @@ everything else (SKUs, images, sale and shipping info…) is kept in
             rename = "priceEnd",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub price_end: ::std::option::Option<::std::string::String>,
+        pub price_end: ::std::option::Option<::pandapon_gen::money::Yuan>,
         ///Lowest wholesale price (最小批发价), in yuan, as a decimal string such as "633.69".
         #[serde(
             rename = "priceStart",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub price_start: ::std::option::Option<::std::string::String>,
+        pub price_start: ::std::option::Option<::pandapon_gen::money::Yuan>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub sort: ::std::option::Option<
             ::pandapon_gen::JsonString<
@@ -1301,7 +1301,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
             rename = "categoryId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub category_id: ::std::option::Option<i64>,
+        pub category_id: ::std::option::Option<::pandapon_gen::IntegerId>,
         ///Language (语言), default "en".
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub country: ::std::option::Option<::std::string::String>,
@@ -1328,13 +1328,13 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
             rename = "priceEnd",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub price_end: ::std::option::Option<::std::string::String>,
+        pub price_end: ::std::option::Option<::pandapon_gen::money::Yuan>,
         ///Lowest wholesale price, in yuan, as a decimal string.
         #[serde(
             rename = "priceStart",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub price_start: ::std::option::Option<::std::string::String>,
+        pub price_start: ::std::option::Option<::pandapon_gen::money::Yuan>,
         ///The store's opaque id (商家店铺id).
         #[serde(
             rename = "sellerOpenId",
@@ -1401,7 +1401,7 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         pub apply_payment: i64,
         ///The refund reason id.
         #[serde(rename = "applyReasonId")]
-        pub apply_reason_id: i64,
+        pub apply_reason_id: ::pandapon_gen::IntegerId,
         ///Why (description).
         pub description: ::std::string::String,
         ///The dispute request type; its values are not documented.
@@ -1498,7 +1498,9 @@ The docs name `imageUrl` and `subject`; the rest are kept in `extra`.
         ///How many (type not documented beyond "count").
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub count: ::std::option::Option<i64>,
-        ///The order entry id.
+        /**The order entry id. The docs give it no type; it is read as an
+`orderEntryIds` entry, which they document as an integer.
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::pandapon_gen::IntegerId>,
     }
@@ -1629,14 +1631,14 @@ kept as JSON.
             rename = "itemId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub item_id: ::std::option::Option<::std::string::String>,
+        pub item_id: ::std::option::Option<::pandapon_gen::StringId>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub quantity: ::std::option::Option<i64>,
         #[serde(
             rename = "skuId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub sku_id: ::std::option::Option<::std::string::String>,
+        pub sku_id: ::std::option::Option<::pandapon_gen::StringId>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub title: ::std::option::Option<::std::string::String>,
     }
@@ -1905,14 +1907,14 @@ list the same fields without `districtCode`.
             rename = "itemId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub item_id: ::std::option::Option<::std::string::String>,
+        pub item_id: ::std::option::Option<::pandapon_gen::StringId>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub quantity: ::std::option::Option<i64>,
         #[serde(
             rename = "skuId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub sku_id: ::std::option::Option<::std::string::String>,
+        pub sku_id: ::std::option::Option<::pandapon_gen::StringId>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub title: ::std::option::Option<::std::string::String>,
     }
@@ -1938,7 +1940,7 @@ list the same fields without `districtCode`.
         pub district: ::std::option::Option<::std::string::String>,
         ///Address id (ID编号); the id of the address to update.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<i64>,
+        pub id: ::std::option::Option<::pandapon_gen::IntegerId>,
         ///Receiver (收件人).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
@@ -1984,7 +1986,7 @@ list the same fields without `districtCode`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub currency: ::std::option::Option<::std::string::String>,
         #[serde(rename = "itemId")]
-        pub item_id: ::std::string::String,
+        pub item_id: ::pandapon_gen::StringId,
         ///Item price, a string; marked required on the page, absent from its example. Unit not documented.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub price: ::std::option::Option<::std::string::String>,
@@ -1992,7 +1994,7 @@ list the same fields without `districtCode`.
         #[serde(rename = "receiverAddress")]
         pub receiver_address: ReceiverAddress,
         #[serde(rename = "skuId")]
-        pub sku_id: ::std::string::String,
+        pub sku_id: ::pandapon_gen::StringId,
     }
     impl OpenLogisticsItemPriceRequest {
         #[inline]
@@ -2212,7 +2214,7 @@ Amounts are integer fen.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub pay_status: ::std::option::Option<i64>,
-        ///Payment time.
+        ///Payment time; its form is not documented.
         #[serde(
             rename = "payTime",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2223,13 +2225,13 @@ Amounts are integer fen.
             rename = "productAmount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub product_amount: ::std::option::Option<i64>,
+        pub product_amount: ::std::option::Option<::pandapon_gen::money::Fen>,
         ///Refunded amount, integer fen.
         #[serde(
             rename = "refundAmount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub refund_amount: ::std::option::Option<i64>,
+        pub refund_amount: ::std::option::Option<::pandapon_gen::money::Fen>,
         ///Refund status; type not documented.
         #[serde(
             rename = "refundStatus",
@@ -2241,19 +2243,19 @@ Amounts are integer fen.
             rename = "shippingFee",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub shipping_fee: ::std::option::Option<i64>,
+        pub shipping_fee: ::std::option::Option<::pandapon_gen::money::Fen>,
         ///Creation time, "yyyy-MM-dd HH:mm:ss".
         #[serde(
             rename = "tbCreateTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub tb_create_time: ::std::option::Option<::std::string::String>,
+        pub tb_create_time: ::std::option::Option<::pandapon_gen::time::ChinaTime>,
         ///Total, integer fen.
         #[serde(
             rename = "totalAmount",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub total_amount: ::std::option::Option<i64>,
+        pub total_amount: ::std::option::Option<::pandapon_gen::money::Fen>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -2392,7 +2394,7 @@ Amounts are integer fen.
             rename = "skuIds",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub sku_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        pub sku_ids: ::std::option::Option<::std::vec::Vec<::pandapon_gen::StringId>>,
     }
     impl TaobaoBatchCheckItem {
         #[inline]
@@ -2470,7 +2472,7 @@ Amounts are integer fen.
         pub platform: ::std::option::Option<i64>,
         ///Price, integer fen (the v1 example has 689).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub price: ::std::option::Option<i64>,
+        pub price: ::std::option::Option<::pandapon_gen::money::Fen>,
         #[serde(
             rename = "priceRanges",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2481,7 +2483,7 @@ Amounts are integer fen.
             rename = "promotionPrice",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub promotion_price: ::std::option::Option<i64>,
+        pub promotion_price: ::std::option::Option<::pandapon_gen::money::Fen>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub properties: ::std::option::Option<
             ::pandapon_gen::JsonString<
@@ -2499,7 +2501,7 @@ Amounts are integer fen.
             rename = "shopId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub shop_id: ::std::option::Option<i64>,
+        pub shop_id: ::std::option::Option<::pandapon_gen::IntegerId>,
         #[serde(
             rename = "shopName",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2521,7 +2523,7 @@ Amounts are integer fen.
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub user_id: ::std::option::Option<::std::string::String>,
+        pub user_id: ::std::option::Option<::pandapon_gen::StringId>,
         #[serde(
             rename = "userNick",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2541,7 +2543,7 @@ Amounts are integer fen.
     pub struct TaobaoCartCreateOrderRequest {
         ///Cart record ids (购物车记录id).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub ids: ::std::option::Option<::std::vec::Vec<i64>>,
+        pub ids: ::std::option::Option<::std::vec::Vec<::pandapon_gen::IntegerId>>,
         #[serde(
             rename = "orderAddress",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2551,7 +2553,7 @@ Amounts are integer fen.
             rename = "userId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub user_id: ::std::option::Option<::std::string::String>,
+        pub user_id: ::std::option::Option<::pandapon_gen::StringId>,
     }
     impl TaobaoCartCreateOrderRequest {
         #[inline]
@@ -2568,7 +2570,7 @@ Amounts are integer fen.
             rename = "propId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub prop_id: ::std::option::Option<i64>,
+        pub prop_id: ::std::option::Option<::pandapon_gen::IntegerId>,
         #[serde(
             rename = "propName",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2578,7 +2580,7 @@ Amounts are integer fen.
             rename = "valueId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub value_id: ::std::option::Option<i64>,
+        pub value_id: ::std::option::Option<::pandapon_gen::IntegerId>,
         #[serde(
             rename = "valueName",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2872,7 +2874,7 @@ not listed (the v1 example shows `TRANSPORT` and `TMS_STATION_OUT`).
         pub status_desc: ::std::option::Option<::std::string::String>,
         ///When, as "yyyy-MM-dd HH:mm:ss" in the v1 example.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub time: ::std::option::Option<::std::string::String>,
+        pub time: ::std::option::Option<::pandapon_gen::time::ChinaTime>,
     }
     impl TaobaoLogisticsTrace {
         #[inline]
@@ -2897,7 +2899,7 @@ not listed (the v1 example shows `TRANSPORT` and `TMS_STATION_OUT`).
         pub order_source: ::std::option::Option<::std::string::String>,
         ///Total purchase amount, integer fen (the example's two lines of 200 × "1" give 400).
         #[serde(rename = "purchaseAmount")]
-        pub purchase_amount: i64,
+        pub purchase_amount: ::pandapon_gen::money::Fen,
         pub receiver: ::pandapon_gen::JsonString<::pandapon_gen::types::OrderAddress>,
         ///Your own order number.
         #[serde(
@@ -2927,7 +2929,7 @@ example, including quantity and price.
             rename = "itemId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub item_id: ::std::option::Option<::std::string::String>,
+        pub item_id: ::std::option::Option<::pandapon_gen::StringId>,
         #[serde(
             rename = "orderLineNo",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -2935,14 +2937,14 @@ example, including quantity and price.
         pub order_line_no: ::std::option::Option<::std::string::String>,
         ///Unit price, as a string; in fen like other Taobao prices (the example is "1").
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub price: ::std::option::Option<::std::string::String>,
+        pub price: ::std::option::Option<::pandapon_gen::money::FenString>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub quantity: ::std::option::Option<::std::string::String>,
         #[serde(
             rename = "skuId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub sku_id: ::std::option::Option<::std::string::String>,
+        pub sku_id: ::std::option::Option<::pandapon_gen::StringId>,
     }
     impl TaobaoOrderLine {
         #[inline]
@@ -3174,7 +3176,7 @@ is kept in `extra`.
     pub struct TaobaoProductSourceSearchRequest {
         ///The Taobao item id.
         #[serde(rename = "itemId")]
-        pub item_id: ::std::string::String,
+        pub item_id: ::pandapon_gen::StringId,
         ///Language, for example "vi".
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub language: ::std::option::Option<::std::string::String>,
@@ -3412,7 +3414,7 @@ is kept in `extra`.
             rename = "refundId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub refund_id: ::std::option::Option<::std::string::String>,
+        pub refund_id: ::std::option::Option<::pandapon_gen::StringId>,
         ///Start of the time range; the unit is not documented (milliseconds, presumably).
         #[serde(
             rename = "refundStartTime",
@@ -3598,7 +3600,10 @@ company code is `logisticCompanyCode` (v2: a string and
     #[cfg_attr(feature = "schemars", derive(::schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct TaobaoRefundMessageSubmitRequest {
-        ///The refund ("reverse order") id (逆向单id).
+        /**The refund ("reverse order") id (逆向单id). Digits on the cancel
+page (110000235001), but this page's only example is the
+placeholder "string", so it stays a plain string.
+*/
         #[serde(
             rename = "refundId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -4347,7 +4352,10 @@ for these operations.
                 ::std::option::Option<super::FastAdress>,
                 ::std::string::String,
             >,
-            cart_ids: ::std::result::Result<::std::vec::Vec<i64>, ::std::string::String>,
+            cart_ids: ::std::result::Result<
+                ::std::vec::Vec<::pandapon_gen::IntegerId>,
+                ::std::string::String,
+            >,
             flow: ::std::result::Result<::std::string::String, ::std::string::String>,
             message: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -4402,7 +4410,7 @@ for these operations.
             #[inline]
             pub fn cart_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<::pandapon_gen::IntegerId>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.cart_ids = value
@@ -4534,7 +4542,10 @@ for these operations.
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            id: ::std::result::Result<
+                ::std::option::Option<::pandapon_gen::IntegerId>,
+                ::std::string::String,
+            >,
             product_no: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -4577,7 +4588,9 @@ for these operations.
             #[inline]
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -4793,7 +4806,10 @@ for these operations.
                 ::std::option::Option<i64>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            id: ::std::result::Result<
+                ::std::option::Option<::pandapon_gen::IntegerId>,
+                ::std::string::String,
+            >,
             item_pic: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -4868,7 +4884,9 @@ for these operations.
             #[inline]
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -5174,7 +5192,10 @@ for these operations.
                 ::std::option::Option<super::FastAdress>,
                 ::std::string::String,
             >,
-            cart_ids: ::std::result::Result<::std::vec::Vec<i64>, ::std::string::String>,
+            cart_ids: ::std::result::Result<
+                ::std::vec::Vec<::pandapon_gen::IntegerId>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for AlibabaCartPreviewOrderRequest {
             #[inline]
@@ -5202,7 +5223,7 @@ for these operations.
             #[inline]
             pub fn cart_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<::pandapon_gen::IntegerId>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.cart_ids = value
@@ -7227,7 +7248,7 @@ for these operations.
                 ::std::string::String,
             >,
             order_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::StringId>,
                 ::std::string::String,
             >,
             pay_url: ::std::result::Result<
@@ -7276,7 +7297,9 @@ for these operations.
             #[inline]
             pub fn order_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::StringId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.order_id = value
@@ -7568,7 +7591,7 @@ for these operations.
         #[derive(Clone, Debug)]
         pub struct AlibabaProductDetail {
             category_id: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::pandapon_gen::IntegerId>,
                 ::std::string::String,
             >,
             category_name: ::std::result::Result<
@@ -7614,7 +7637,9 @@ for these operations.
             #[inline]
             pub fn category_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.category_id = value
@@ -7974,7 +7999,7 @@ for these operations.
                 ::std::string::String,
             >,
             category_id: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::pandapon_gen::IntegerId>,
                 ::std::string::String,
             >,
             country: ::std::result::Result<
@@ -8002,11 +8027,11 @@ for these operations.
                 ::std::string::String,
             >,
             price_end: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::money::Yuan>,
                 ::std::string::String,
             >,
             price_start: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::money::Yuan>,
                 ::std::string::String,
             >,
             region: ::std::result::Result<
@@ -8061,7 +8086,9 @@ for these operations.
             #[inline]
             pub fn category_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.category_id = value
@@ -8152,7 +8179,9 @@ for these operations.
             #[inline]
             pub fn price_end<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::money::Yuan>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.price_end = value
@@ -8165,7 +8194,9 @@ for these operations.
             #[inline]
             pub fn price_start<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::money::Yuan>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.price_start = value
@@ -8482,11 +8513,11 @@ for these operations.
                 ::std::string::String,
             >,
             price_end: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::money::Yuan>,
                 ::std::string::String,
             >,
             price_start: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::money::Yuan>,
                 ::std::string::String,
             >,
             sort: ::std::result::Result<
@@ -8613,7 +8644,9 @@ for these operations.
             #[inline]
             pub fn price_end<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::money::Yuan>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.price_end = value
@@ -8626,7 +8659,9 @@ for these operations.
             #[inline]
             pub fn price_start<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::money::Yuan>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.price_start = value
@@ -9175,7 +9210,7 @@ for these operations.
                 ::std::string::String,
             >,
             category_id: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::pandapon_gen::IntegerId>,
                 ::std::string::String,
             >,
             country: ::std::result::Result<
@@ -9199,11 +9234,11 @@ for these operations.
                 ::std::string::String,
             >,
             price_end: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::money::Yuan>,
                 ::std::string::String,
             >,
             price_start: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::money::Yuan>,
                 ::std::string::String,
             >,
             seller_open_id: ::std::result::Result<
@@ -9257,7 +9292,9 @@ for these operations.
             #[inline]
             pub fn category_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.category_id = value
@@ -9335,7 +9372,9 @@ for these operations.
             #[inline]
             pub fn price_end<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::money::Yuan>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.price_end = value
@@ -9348,7 +9387,9 @@ for these operations.
             #[inline]
             pub fn price_start<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::money::Yuan>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.price_start = value
@@ -9576,7 +9617,10 @@ for these operations.
         pub struct AlibabaRefundCreateRequest {
             apply_carriage: ::std::result::Result<i64, ::std::string::String>,
             apply_payment: ::std::result::Result<i64, ::std::string::String>,
-            apply_reason_id: ::std::result::Result<i64, ::std::string::String>,
+            apply_reason_id: ::std::result::Result<
+                ::pandapon_gen::IntegerId,
+                ::std::string::String,
+            >,
             description: ::std::result::Result<
                 ::std::string::String,
                 ::std::string::String,
@@ -9663,7 +9707,7 @@ for these operations.
             #[inline]
             pub fn apply_reason_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<i64>,
+                T: ::std::convert::TryInto<::pandapon_gen::IntegerId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.apply_reason_id = value
@@ -10511,7 +10555,7 @@ for these operations.
                 ::std::string::String,
             >,
             item_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::StringId>,
                 ::std::string::String,
             >,
             quantity: ::std::result::Result<
@@ -10519,7 +10563,7 @@ for these operations.
                 ::std::string::String,
             >,
             sku_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::StringId>,
                 ::std::string::String,
             >,
             title: ::std::result::Result<
@@ -10572,7 +10616,9 @@ for these operations.
             #[inline]
             pub fn item_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::StringId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.item_id = value
@@ -10598,7 +10644,9 @@ for these operations.
             #[inline]
             pub fn sku_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::StringId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.sku_id = value
@@ -11403,7 +11451,7 @@ for these operations.
                 ::std::string::String,
             >,
             item_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::StringId>,
                 ::std::string::String,
             >,
             quantity: ::std::result::Result<
@@ -11411,7 +11459,7 @@ for these operations.
                 ::std::string::String,
             >,
             sku_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::StringId>,
                 ::std::string::String,
             >,
             title: ::std::result::Result<
@@ -11448,7 +11496,9 @@ for these operations.
             #[inline]
             pub fn item_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::StringId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.item_id = value
@@ -11474,7 +11524,9 @@ for these operations.
             #[inline]
             pub fn sku_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::StringId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.sku_id = value
@@ -11539,7 +11591,10 @@ for these operations.
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
+            id: ::std::result::Result<
+                ::std::option::Option<::pandapon_gen::IntegerId>,
+                ::std::string::String,
+            >,
             name: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -11610,7 +11665,9 @@ for these operations.
             #[inline]
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -11768,7 +11825,10 @@ for these operations.
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            item_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            item_id: ::std::result::Result<
+                ::pandapon_gen::StringId,
+                ::std::string::String,
+            >,
             price: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -11778,7 +11838,10 @@ for these operations.
                 super::ReceiverAddress,
                 ::std::string::String,
             >,
-            sku_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            sku_id: ::std::result::Result<
+                ::pandapon_gen::StringId,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for OpenLogisticsItemPriceRequest {
             #[inline]
@@ -11812,7 +11875,7 @@ for these operations.
             #[inline]
             pub fn item_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::pandapon_gen::StringId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.item_id = value
@@ -11866,7 +11929,7 @@ for these operations.
             #[inline]
             pub fn sku_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::pandapon_gen::StringId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.sku_id = value
@@ -12638,11 +12701,11 @@ for these operations.
                 ::std::string::String,
             >,
             product_amount: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::pandapon_gen::money::Fen>,
                 ::std::string::String,
             >,
             refund_amount: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::pandapon_gen::money::Fen>,
                 ::std::string::String,
             >,
             refund_status: ::std::result::Result<
@@ -12650,15 +12713,15 @@ for these operations.
                 ::std::string::String,
             >,
             shipping_fee: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::pandapon_gen::money::Fen>,
                 ::std::string::String,
             >,
             tb_create_time: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::time::ChinaTime>,
                 ::std::string::String,
             >,
             total_amount: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::pandapon_gen::money::Fen>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -12772,7 +12835,9 @@ for these operations.
             #[inline]
             pub fn product_amount<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::money::Fen>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.product_amount = value
@@ -12787,7 +12852,9 @@ for these operations.
             #[inline]
             pub fn refund_amount<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::money::Fen>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.refund_amount = value
@@ -12813,7 +12880,9 @@ for these operations.
             #[inline]
             pub fn shipping_fee<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::money::Fen>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.shipping_fee = value
@@ -12826,7 +12895,9 @@ for these operations.
             #[inline]
             pub fn tb_create_time<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::time::ChinaTime>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tb_create_time = value
@@ -12841,7 +12912,9 @@ for these operations.
             #[inline]
             pub fn total_amount<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::money::Fen>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.total_amount = value
@@ -13428,7 +13501,7 @@ for these operations.
                 ::std::string::String,
             >,
             sku_ids: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::option::Option<::std::vec::Vec<::pandapon_gen::StringId>>,
                 ::std::string::String,
             >,
         }
@@ -13461,7 +13534,7 @@ for these operations.
             pub fn sku_ids<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    ::std::option::Option<::std::vec::Vec<::pandapon_gen::StringId>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -13646,7 +13719,7 @@ for these operations.
                 ::std::string::String,
             >,
             price: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::pandapon_gen::money::Fen>,
                 ::std::string::String,
             >,
             price_ranges: ::std::result::Result<
@@ -13654,7 +13727,7 @@ for these operations.
                 ::std::string::String,
             >,
             promotion_price: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::pandapon_gen::money::Fen>,
                 ::std::string::String,
             >,
             properties: ::std::result::Result<
@@ -13674,7 +13747,7 @@ for these operations.
                 ::std::string::String,
             >,
             shop_id: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::pandapon_gen::IntegerId>,
                 ::std::string::String,
             >,
             shop_name: ::std::result::Result<
@@ -13690,7 +13763,7 @@ for these operations.
                 ::std::string::String,
             >,
             user_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::StringId>,
                 ::std::string::String,
             >,
             user_nick: ::std::result::Result<
@@ -13819,7 +13892,9 @@ for these operations.
             #[inline]
             pub fn price<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::money::Fen>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.price = value
@@ -13847,7 +13922,9 @@ for these operations.
             #[inline]
             pub fn promotion_price<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::money::Fen>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.promotion_price = value
@@ -13907,7 +13984,9 @@ for these operations.
             #[inline]
             pub fn shop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.shop_id = value
@@ -13959,7 +14038,9 @@ for these operations.
             #[inline]
             pub fn user_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::StringId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.user_id = value
@@ -14042,7 +14123,7 @@ for these operations.
         #[derive(Clone, Debug)]
         pub struct TaobaoCartCreateOrderRequest {
             ids: ::std::result::Result<
-                ::std::option::Option<::std::vec::Vec<i64>>,
+                ::std::option::Option<::std::vec::Vec<::pandapon_gen::IntegerId>>,
                 ::std::string::String,
             >,
             order_address: ::std::result::Result<
@@ -14050,7 +14131,7 @@ for these operations.
                 ::std::string::String,
             >,
             user_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::StringId>,
                 ::std::string::String,
             >,
         }
@@ -14068,7 +14149,9 @@ for these operations.
             #[inline]
             pub fn ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<i64>>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::pandapon_gen::IntegerId>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.ids = value
@@ -14094,7 +14177,9 @@ for these operations.
             #[inline]
             pub fn user_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::StringId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.user_id = value
@@ -14133,7 +14218,7 @@ for these operations.
         #[derive(Clone, Debug)]
         pub struct TaobaoCartProperty {
             prop_id: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::pandapon_gen::IntegerId>,
                 ::std::string::String,
             >,
             prop_name: ::std::result::Result<
@@ -14141,7 +14226,7 @@ for these operations.
                 ::std::string::String,
             >,
             value_id: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<::pandapon_gen::IntegerId>,
                 ::std::string::String,
             >,
             value_name: ::std::result::Result<
@@ -14164,7 +14249,9 @@ for these operations.
             #[inline]
             pub fn prop_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.prop_id = value
@@ -14190,7 +14277,9 @@ for these operations.
             #[inline]
             pub fn value_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::IntegerId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.value_id = value
@@ -15147,7 +15236,7 @@ for these operations.
                 ::std::string::String,
             >,
             time: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::time::ChinaTime>,
                 ::std::string::String,
             >,
         }
@@ -15305,7 +15394,9 @@ for these operations.
             #[inline]
             pub fn time<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::time::ChinaTime>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.time = value
@@ -15368,7 +15459,10 @@ for these operations.
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            purchase_amount: ::std::result::Result<i64, ::std::string::String>,
+            purchase_amount: ::std::result::Result<
+                ::pandapon_gen::money::Fen,
+                ::std::string::String,
+            >,
             receiver: ::std::result::Result<
                 ::pandapon_gen::JsonString<::pandapon_gen::types::OrderAddress>,
                 ::std::string::String,
@@ -15430,7 +15524,7 @@ for these operations.
             #[inline]
             pub fn purchase_amount<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<i64>,
+                T: ::std::convert::TryInto<::pandapon_gen::money::Fen>,
                 T::Error: ::std::fmt::Display,
             {
                 self.purchase_amount = value
@@ -15509,7 +15603,7 @@ for these operations.
                 ::std::string::String,
             >,
             item_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::StringId>,
                 ::std::string::String,
             >,
             order_line_no: ::std::result::Result<
@@ -15517,7 +15611,7 @@ for these operations.
                 ::std::string::String,
             >,
             price: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::money::FenString>,
                 ::std::string::String,
             >,
             quantity: ::std::result::Result<
@@ -15525,7 +15619,7 @@ for these operations.
                 ::std::string::String,
             >,
             sku_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::StringId>,
                 ::std::string::String,
             >,
         }
@@ -15559,7 +15653,9 @@ for these operations.
             #[inline]
             pub fn item_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::StringId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.item_id = value
@@ -15585,7 +15681,9 @@ for these operations.
             #[inline]
             pub fn price<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::money::FenString>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.price = value
@@ -15611,7 +15709,9 @@ for these operations.
             #[inline]
             pub fn sku_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::StringId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.sku_id = value
@@ -16465,7 +16565,10 @@ for these operations.
         }
         #[derive(Clone, Debug)]
         pub struct TaobaoProductSourceSearchRequest {
-            item_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            item_id: ::std::result::Result<
+                ::pandapon_gen::StringId,
+                ::std::string::String,
+            >,
             language: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -16484,7 +16587,7 @@ for these operations.
             #[inline]
             pub fn item_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<::pandapon_gen::StringId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.item_id = value
@@ -17430,7 +17533,7 @@ for these operations.
                 ::std::string::String,
             >,
             refund_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::pandapon_gen::StringId>,
                 ::std::string::String,
             >,
             refund_start_time: ::std::result::Result<
@@ -17521,7 +17624,9 @@ for these operations.
             #[inline]
             pub fn refund_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::pandapon_gen::StringId>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.refund_id = value
@@ -21824,7 +21929,10 @@ Documented at <https://doc-env2.pandapon.com/api-289121041>.
 Sends a `GET` request to `/v2/alibaba/order/pay/url`
 
 Arguments:
-- `order_id`: The 1688 order id.
+- `order_id`: The 1688 order id, digits (PandaPon's 1688 order ids are digits,
+such as 2019601741959504495); anything else is refused before the
+request is signed.
+
 ```text
 let response = client.alibaba_order_pay_url()
     .order_id(order_id)
@@ -22325,7 +22433,10 @@ Documented at <https://doc-cnv2.pandapon.com/api-288803036>.
 Sends a `GET` request to `/v2/taobao/order/refund/query`
 
 Arguments:
-- `refund_id`: The refund ("reverse order") id.
+- `refund_id`: The refund ("reverse order") id: digits, as on the cancel path
+(the v1 twin's example is 110002685755). Anything else is refused
+before the request is signed.
+
 ```text
 let response = client.taobao_refund_detail()
     .refund_id(refund_id)
@@ -22511,7 +22622,7 @@ values).
 Sends a `GET` request to `/v2/taobao/order/logistics/detail/get`
 
 Arguments:
-- `sub_purchase_order_id`: The purchase sub-order id (采购子单id), for example 200048859480.
+- `sub_purchase_order_id`: The purchase sub-order id (采购子单id), digits, for example 200048859480.
 ```text
 let response = client.taobao_order_logistics_detail_get()
     .sub_purchase_order_id(sub_purchase_order_id)
@@ -22991,7 +23102,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct AlibabaOrderPayUrl<'a> {
         client: &'a super::Client,
-        order_id: Result<::std::string::String, String>,
+        order_id: Result<::pandapon_gen::StringId, String>,
     }
     impl<'a> AlibabaOrderPayUrl<'a> {
         #[inline]
@@ -23004,14 +23115,10 @@ pub mod builder {
         #[inline]
         pub fn order_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::pandapon_gen::StringId>,
+            V::Error: ::std::fmt::Display,
         {
-            self.order_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for order_id failed"
-                        .to_string()
-                });
+            self.order_id = value.try_into().map_err(|e| format!("order_id: {e}"));
             self
         }
         ///The `GET` request to `/v2/alibaba/order/pay/url`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
@@ -23938,13 +24045,9 @@ pub mod builder {
         pub fn item_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
+            V::Error: ::std::fmt::Display,
         {
-            self.item_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for item_id failed"
-                        .to_string()
-                });
+            self.item_id = value.try_into().map_err(|e| format!("item_id: {e}"));
             self
         }
         ///The `GET` request to `/v2/taobao/product/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
@@ -24411,13 +24514,9 @@ pub mod builder {
         pub fn refund_id<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::pandapon_gen::StringId>,
+            V::Error: ::std::fmt::Display,
         {
-            self.refund_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: pandapon_gen :: StringId` for refund_id failed"
-                        .to_string()
-                });
+            self.refund_id = value.try_into().map_err(|e| format!("refund_id: {e}"));
             self
         }
         ///The `GET` request to `/v2/taobao/order/refund/cancel/{refundId}`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
@@ -24590,7 +24689,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct TaobaoRefundDetail<'a> {
         client: &'a super::Client,
-        refund_id: Result<::std::string::String, String>,
+        refund_id: Result<::pandapon_gen::StringId, String>,
     }
     impl<'a> TaobaoRefundDetail<'a> {
         #[inline]
@@ -24603,14 +24702,10 @@ pub mod builder {
         #[inline]
         pub fn refund_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::pandapon_gen::StringId>,
+            V::Error: ::std::fmt::Display,
         {
-            self.refund_id = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for refund_id failed"
-                        .to_string()
-                });
+            self.refund_id = value.try_into().map_err(|e| format!("refund_id: {e}"));
             self
         }
         ///The `GET` request to `/v2/taobao/order/refund/query`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
@@ -25115,7 +25210,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct TaobaoOrderLogisticsDetailGet<'a> {
         client: &'a super::Client,
-        sub_purchase_order_id: Result<::std::string::String, String>,
+        sub_purchase_order_id: Result<::pandapon_gen::StringId, String>,
     }
     impl<'a> TaobaoOrderLogisticsDetailGet<'a> {
         #[inline]
@@ -25130,14 +25225,12 @@ pub mod builder {
         #[inline]
         pub fn sub_purchase_order_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::pandapon_gen::StringId>,
+            V::Error: ::std::fmt::Display,
         {
             self.sub_purchase_order_id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for sub_purchase_order_id failed"
-                        .to_string()
-                });
+                .map_err(|e| format!("sub_purchase_order_id: {e}"));
             self
         }
         ///The `GET` request to `/v2/taobao/order/logistics/detail/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.

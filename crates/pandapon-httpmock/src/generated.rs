@@ -330,7 +330,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn order_id(self, value: &str) -> Self {
+        pub fn order_id(self, value: &::pandapon_gen::StringId) -> Self {
             Self(self.0.query_param("orderId", value.to_string()))
         }
     }
@@ -1546,7 +1546,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn refund_id(self, value: &str) -> Self {
+        pub fn refund_id(self, value: &::pandapon_gen::StringId) -> Self {
             Self(self.0.query_param("refundId", value.to_string()))
         }
     }
@@ -1959,7 +1959,7 @@ pub mod operations {
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
-        pub fn sub_purchase_order_id(self, value: &str) -> Self {
+        pub fn sub_purchase_order_id(self, value: &::pandapon_gen::StringId) -> Self {
             Self(self.0.query_param("subPurchaseOrderId", value.to_string()))
         }
     }

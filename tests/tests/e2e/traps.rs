@@ -3,10 +3,13 @@
 //! and the query-signed warehouse-logistics operations.
 
 use pandapon_gen::auth::{QuerySigner, SignedHeaders};
+use pandapon_gen::money::{Fen, Yuan};
 use pandapon_gen::types::{
     self, OrderAddress, TaobaoBatchCheckItem, TaobaoCartProperty, TaobaoOrderLine,
 };
-use pandapon_gen::{IntegerId, JsonString, MessagePlatform, MessageType, OrderStatus, StringId};
+use pandapon_gen::{
+    Error, IntegerId, JsonString, MessagePlatform, MessageType, OrderStatus, Outcome, StringId,
+};
 use pandapon_httpmock::httpmock::Method::{GET, POST};
 use pandapon_httpmock::success;
 use pandapon_tests::Harness;
@@ -101,12 +104,12 @@ async fn big_ids_survive_as_strings_and_as_integers() {
 async fn json_inside_strings_is_built_from_typed_values() {
     let line = |item: &str, sku: &str| {
         TaobaoOrderLine::builder()
-            .item_id(item.to_owned())
+            .item_id(item.parse::<StringId>().expect("id"))
             .order_line_no("1".to_owned())
             .quantity("200".to_owned())
-            .price("1".to_owned())
+            .price(Fen::new(1))
             .currency("CNY".to_owned())
-            .sku_id(sku.to_owned())
+            .sku_id(sku.parse::<StringId>().expect("id"))
             .build()
             .expect("all fields optional")
     };
@@ -130,7 +133,7 @@ async fn json_inside_strings_is_built_from_typed_values() {
                         line("600129202197070073", "4860968496626"),
                     ])
                     .receiver(receiver.clone())
-                    .purchase_amount(400)
+                    .purchase_amount(Fen::new(400))
                     .order_source("lazada".to_owned()),
             )
             .call()
@@ -144,6 +147,8 @@ async fn json_inside_strings_is_built_from_typed_values() {
     let lines: Value = serde_json::from_str(lines).expect("holding JSON");
     assert_eq!(lines[1]["itemId"], "600129202197070073");
     assert_eq!(lines[0]["skuId"], "5016042822039");
+    // The line price is fen in a string, as in PandaPon's example.
+    assert_eq!(lines[0]["price"], "1");
     let receiver_text = body["receiver"].as_str().expect("receiver is a string");
     let receiver_json: Value = serde_json::from_str(receiver_text).expect("holding JSON");
     assert_eq!(receiver_json["mobile_phone"], "15068763421");
@@ -155,7 +160,7 @@ async fn json_inside_strings_is_built_from_typed_values() {
                 types::TaobaoProductBatchCheckRequest::builder().params(vec![
                     TaobaoBatchCheckItem::builder()
                         .item_id("672991141190".parse::<StringId>().expect("id"))
-                        .sku_ids(vec!["3452545926724".to_owned()])
+                        .sku_ids(vec!["3452545926724".parse::<StringId>().expect("id")])
                         .build()
                         .expect("all fields optional"),
                 ]),
@@ -197,9 +202,9 @@ async fn json_inside_strings_is_built_from_typed_values() {
                     .properties(Some(
                         vec![
                             TaobaoCartProperty::builder()
-                                .value_id(28324)
+                                .value_id(IntegerId::from(28324))
                                 .value_name("黄色".to_owned())
-                                .prop_id(1627207)
+                                .prop_id(IntegerId::from(1627207))
                                 .prop_name("颜色分类".to_owned())
                                 .build()
                                 .expect("all fields optional"),
@@ -220,6 +225,85 @@ async fn json_inside_strings_is_built_from_typed_values() {
     );
 }
 
+/// Money goes out in the unit and form each field documents; a yuan amount
+/// enters a fen field only when it is whole fen; an id whose form PandaPon
+/// documents is refused before anything is signed or sent.
+#[tokio::test]
+async fn amounts_and_ids_are_checked_before_sending() {
+    let order = |total: Yuan| {
+        types::TaobaoOrderCreateRequest::builder()
+            .order_line_list(Vec::<TaobaoOrderLine>::new())
+            .receiver(
+                OrderAddress::builder()
+                    .build()
+                    .expect("all fields optional"),
+            )
+            .purchase_amount(total)
+    };
+    let body = sent_body("/open/order", async |c| {
+        c.taobao_order_create()
+            .body(order("4.00".parse().expect("yuan")))
+            .call()
+            .await
+            .expect("create");
+    })
+    .await;
+    assert_eq!(body["purchaseAmount"], 400);
+
+    let body = sent_body("/v2/alibaba/product/image/query", async |c| {
+        c.alibaba_product_image_search()
+            .body(
+                types::AlibabaProductImageSearchRequest::builder()
+                    .image_base64("aGk=".to_owned())
+                    .price_start("633.69".parse::<Yuan>().expect("yuan"))
+                    .price_end(Yuan::from(Fen::new(64_760))),
+            )
+            .call()
+            .await
+            .expect("search");
+    })
+    .await;
+    assert_eq!(body["priceStart"], "633.69");
+    assert_eq!(body["priceEnd"], "647.60");
+
+    let h = Harness::start().await;
+    let client = h.client();
+    let err = client
+        .taobao_order_create()
+        .body(order("4.005".parse().expect("yuan")))
+        .call()
+        .await
+        .expect_err("not whole fen");
+    let Error::InvalidRequest(msg) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(
+        msg.contains("purchase_amount: 4.005 yuan is not a whole number of fen"),
+        "{msg}"
+    );
+
+    let err = client
+        .taobao_refund_detail()
+        .refund_id("TQ2026")
+        .call()
+        .await
+        .expect_err("not digits");
+    assert!(
+        matches!(&err, Error::InvalidRequest(m) if m == r#"refund_id: an id must be decimal digits, got "TQ2026""#),
+        "{err:?}"
+    );
+    assert_eq!(err.outcome(), Outcome::NotSent);
+    // An optional id field takes a parsed id, so the check is the parse.
+    let bad = "110000235001/../1"
+        .parse::<StringId>()
+        .expect_err("not digits");
+    assert_eq!(
+        bad.to_string(),
+        r#"an id must be decimal digits, got "110000235001/../1""#
+    );
+    assert!(h.check.seen().is_empty(), "nothing was sent");
+}
+
 #[test]
 fn callbacks_keep_unknown_values_and_accept_both_body_forms() {
     let as_string = json!({
@@ -229,6 +313,10 @@ fn callbacks_keep_unknown_values_and_accept_both_body_forms() {
         "timestamp": "1779263269913"
     });
     let msg: types::OrderMessage = serde_json::from_value(as_string).expect("string body");
+    assert_eq!(
+        msg.pushed_at(),
+        Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_779_263_269_913))
+    );
     assert_eq!(msg.message_type, Some(MessageType::OrderPaySuccess));
     assert_eq!(msg.message_platform, MessagePlatform::Alibaba1688);
     let body: types::OrderStatusMessageBody = msg
@@ -238,7 +326,13 @@ fn callbacks_keep_unknown_values_and_accept_both_body_forms() {
         .expect("status body");
     assert_eq!(body.order_id.expect("id").as_str(), "2542285634920880794");
     assert_eq!(body.order_status, Some(OrderStatus::WaitingForSent));
-    assert_eq!(body.total_amount, Some(6400));
+    assert_eq!(body.total_amount, Some(Fen::new(6400)));
+    let created = body.tb_create_time.expect("tbCreateTime");
+    assert_eq!(created.to_string(), "2026-05-20 10:00:00");
+    assert_eq!(
+        created.to_system_time(),
+        Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_779_242_400))
+    );
 
     let as_object = json!({
         "messageType": "ORDER_SHIPPED_BY_DRONE",
@@ -353,8 +447,8 @@ async fn logistics_query_signing_is_pluggable() {
         .open_logistics_item_price()
         .body(
             types::OpenLogisticsItemPriceRequest::builder()
-                .item_id("2048232789087639".to_owned())
-                .sku_id("4970432383383".to_owned())
+                .item_id("2048232789087639")
+                .sku_id("4970432383383")
                 .quantity(1)
                 .receiver_address(types::ReceiverAddress::default()),
         )
@@ -362,46 +456,4 @@ async fn logistics_query_signing_is_pluggable() {
         .await
         .expect("priced");
     route.assert_calls_async(1).await;
-}
-
-/// Every money-like field says its unit (fen, yuan) or that the unit is not
-/// documented.
-#[test]
-fn money_fields_state_their_unit() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/pandapon.yaml");
-    let spec: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(path).expect("spec")).expect("yaml");
-    let mut missing = Vec::new();
-    fn walk(v: &Value, at: &str, missing: &mut Vec<String>) {
-        if let Some(props) = v.get("properties").and_then(Value::as_object) {
-            for (name, prop) in props {
-                let lower = name.to_lowercase();
-                let money = ["price", "amount", "fee"]
-                    .iter()
-                    .any(|m| lower.ends_with(m))
-                    && !lower.starts_with("can");
-                let desc = prop["description"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_lowercase();
-
-                if money && !["fen", "yuan", "unit"].iter().any(|u| desc.contains(u)) {
-                    missing.push(format!("{at}.{name}"));
-                }
-            }
-        }
-        match v {
-            Value::Object(m) => m
-                .iter()
-                .for_each(|(k, c)| walk(c, &format!("{at}/{k}"), missing)),
-            Value::Array(a) => a.iter().for_each(|c| walk(c, at, missing)),
-            _ => {}
-        }
-    }
-    walk(&spec["components"]["schemas"], "schemas", &mut missing);
-    assert!(
-        missing.is_empty(),
-        "money fields without a unit:\n{}",
-        missing.join("\n")
-    );
 }

@@ -48,6 +48,8 @@ pub fn own_requests(file: &mut syn::File) -> Result<Vec<Rebuilt>> {
         for f in &mut imp.items {
             let syn::ImplItem::Fn(f) = f else { continue };
             if f.sig.ident != "send" {
+                keep_conversion_error(f)
+                    .with_context(|| format!("builder::{builder}::{}", f.sig.ident))?;
                 continue;
             }
             let response = response_type(&f.sig.output)
@@ -61,6 +63,46 @@ pub fn own_requests(file: &mut syn::File) -> Result<Vec<Rebuilt>> {
         }
     }
     Ok(rebuilt)
+}
+
+/// progenitor's parameter setters drop the conversion's error and keep
+/// "conversion to `:: pandapon_gen :: StringId` for refund_id failed". This
+/// keeps it, so that a refused value says what was expected:
+/// `refund_id: an id must be decimal digits, got "TQ1"`. The setter then
+/// asks that the error can be shown, as progenitor's type builders do.
+/// (`body` setters are left alone: they already say why, or take types
+/// whose conversion cannot fail.)
+fn keep_conversion_error(f: &mut syn::ImplItemFn) -> Result<()> {
+    let name = f.sig.ident.to_string();
+    if name == "body" {
+        return Ok(());
+    }
+    let Some(syn::Stmt::Expr(syn::Expr::Assign(assign), _)) = f.block.stmts.first_mut() else {
+        return Ok(());
+    };
+    let syn::Expr::MethodCall(map_err) = &mut *assign.right else {
+        return Ok(());
+    };
+    let dropped = map_err.method == "map_err"
+        && map_err.args.len() == 1
+        && matches!(map_err.args.first(), Some(syn::Expr::Closure(c))
+            if c.inputs.len() == 1 && matches!(c.inputs.first(), Some(syn::Pat::Wild(_))));
+    if !dropped {
+        return Ok(());
+    }
+    let [syn::GenericParam::Type(param)] = f.sig.generics.params.iter().collect::<Vec<_>>()[..]
+    else {
+        bail!("a setter that drops its conversion error has one type parameter");
+    };
+    let param = param.ident.clone();
+    let message = format!("{name}: {{e}}");
+    map_err.args = syn::parse_quote!(|e| format!(#message));
+    f.sig
+        .generics
+        .make_where_clause()
+        .predicates
+        .push(syn::parse_quote!(#param::Error: ::std::fmt::Display));
+    Ok(())
 }
 
 /// The `T` of `Result<ResponseValue<T>, Error<()>>`.
