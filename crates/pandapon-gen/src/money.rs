@@ -405,16 +405,14 @@ impl FromStr for Yuan {
         if whole.len() > 30 {
             return Err(out_of_range());
         }
-        let whole: i128 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().map_err(|_| out_of_range())?
+        // At most 30 and 4 ASCII digits: no overflow, no error.
+        let number = |digits: &str| {
+            digits
+                .bytes()
+                .fold(0_i128, |n, d| n * 10 + i128::from(d - b'0'))
         };
-        let mut fraction_value: i128 = if fraction.is_empty() {
-            0
-        } else {
-            fraction.parse().map_err(|_| malformed())?
-        };
+        let whole = number(whole);
+        let mut fraction_value = number(fraction);
         for _ in fraction.len()..YUAN_DECIMALS as usize {
             fraction_value *= 10;
         }

@@ -25,6 +25,7 @@ pub struct Push<B> {
 impl<B: DeserializeOwned> Push<B> {
     /// The message with its body as `B`, or the message back when the body
     /// is not of that shape (or absent).
+    #[inline]
     pub(crate) fn parse(message: OrderMessage) -> Result<Self, OrderMessage> {
         let Some(body) = message.message_body.as_ref() else {
             return Err(message);
@@ -78,6 +79,10 @@ impl PushEvent {
     /// [`PushError::Malformed`](crate::callback::PushError::Malformed) when
     /// the bytes are not an order message (not JSON, or no
     /// `messagePlatform`).
+    // Inline, like the generated call surface: the typed decoding of every
+    // message body is compiled in the programs that read pushes, not for
+    // every user of the SDK.
+    #[inline]
     pub fn parse(body: &[u8]) -> Result<Self, crate::callback::PushError> {
         crate::callback::parse_message(body).map(Self::from_message)
     }
@@ -104,6 +109,7 @@ impl PushEvent {
     /// and as a JSON string agree). The envelope's `timestamp` is left out:
     /// it is the push time, which a re-delivery may change. Two messages
     /// with the same type, platform and body are the same event.
+    #[inline]
     pub fn dedupe_key(&self) -> String {
         let message = self.message();
         let body = message
