@@ -1,13 +1,8 @@
 //! Maintainer tasks for the pandapon workspace (`cargo xtask --help`).
 
 mod codegen;
-mod contract;
-mod coverage;
-mod on_unknown;
-mod paging;
 mod spec;
 mod specdiff;
-mod units;
 
 use clap::{Parser, Subcommand};
 

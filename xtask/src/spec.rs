@@ -1,12 +1,64 @@
-//! The one walk over the spec's operations. Codegen, the coverage and
-//! on-unknown pages, pagination and spec-diff all read operations through
-//! [`operations`], so they apply one policy: an operation without an
-//! `operationId`, or a path item given by reference, is an error.
+//! The centre of xtask: loading the spec, and the one walk over its
+//! operations. Codegen, the generated pages and spec-diff read operations
+//! through [`operations`] and each operation's extensions through [`Op`]'s
+//! accessors, so they apply one policy: an operation without an
+//! `operationId`, or a path item given by reference, is an error, and an
+//! extension is read (and its form checked) in one place.
 
-use anyhow::{Result, bail};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+/// Path of the spec, relative to the workspace root.
+pub const SPEC: &str = "openapi/pandapon.yaml";
 
 /// Extension on every operation: whether re-sending it is harmless.
 pub const EXT_READ_ONLY: &str = "x-pandapon-read-only";
+/// Extension naming a paginated operation's paging fields:
+/// `{page: beginPage, size: pageSize, items: data}`.
+pub const EXT_PAGINATED: &str = "x-pandapon-paginated";
+/// Extension every write operation carries, and no read may: what a caller
+/// should do when the write's outcome is unknown.
+pub const EXT_ON_UNKNOWN: &str = "x-pandapon-on-unknown";
+/// Extension on an operation naming the v1 path of the same capability.
+pub const EXT_V1_PATH: &str = "x-pandapon-v1-path";
+/// The security scheme that marks query-signed (warehouse-logistics)
+/// operations.
+pub const QUERY_SIGN_SCHEME: &str = "logisticsSign";
+
+/// The workspace root (the parent of `xtask/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Parses an OpenAPI document from YAML text.
+pub fn parse_spec(text: &str) -> Result<openapiv3::OpenAPI> {
+    serde_yaml::from_str(text).context("parsing the OpenAPI document")
+}
+
+/// Reads the workspace spec.
+pub fn load_spec(root: &Path) -> Result<openapiv3::OpenAPI> {
+    let path = root.join(SPEC);
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    parse_spec(&text).with_context(|| format!("in {}", path.display()))
+}
+
+/// The JSON names of a paginated operation's paging fields, as the spec
+/// declares them (checked against the schemas by `codegen::paging`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PagingFields {
+    /// The request body's page-number field.
+    pub page: String,
+    /// The request body's page-size field.
+    pub size: String,
+    /// The page's array of items.
+    pub items: String,
+}
 
 /// One operation with its location.
 pub struct Op<'a> {
@@ -20,16 +72,15 @@ pub struct Op<'a> {
     pub op: &'a openapiv3::Operation,
 }
 
-impl Op<'_> {
-    /// The operation's `x-pandapon-read-only`; an error when it is missing,
-    /// so no operation goes unclassified.
+impl<'a> Op<'a> {
+    fn ext(&self, name: &str) -> Option<&'a Value> {
+        self.op.extensions.get(name)
+    }
+
+    /// `x-pandapon-read-only`; an error when it is missing, so no operation
+    /// goes unclassified.
     pub fn read_only(&self) -> Result<bool> {
-        match self
-            .op
-            .extensions
-            .get(EXT_READ_ONLY)
-            .and_then(serde_json::Value::as_bool)
-        {
+        match self.ext(EXT_READ_ONLY).and_then(Value::as_bool) {
             Some(read_only) => Ok(read_only),
             None => bail!(
                 "{} {} ({}) needs `{EXT_READ_ONLY}: true|false`: may a failed attempt be re-sent?",
@@ -38,6 +89,80 @@ impl Op<'_> {
                 self.id
             ),
         }
+    }
+
+    /// Whether its security requirement is the query-parameter scheme.
+    pub fn query_signed(&self) -> bool {
+        self.op
+            .security
+            .as_ref()
+            .is_some_and(|reqs| reqs.iter().any(|r| r.contains_key(QUERY_SIGN_SCHEME)))
+    }
+
+    /// `x-pandapon-paginated`, when present; an error when it lacks a field.
+    pub fn paginated(&self) -> Result<Option<PagingFields>> {
+        let Some(ext) = self.ext(EXT_PAGINATED) else {
+            return Ok(None);
+        };
+        let field = |name: &str| -> Result<String> {
+            ext.get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .with_context(|| {
+                    format!(
+                        "{}: {EXT_PAGINATED} needs `{name}`: the field's JSON name",
+                        self.id
+                    )
+                })
+        };
+        Ok(Some(PagingFields {
+            page: field("page")?,
+            size: field("size")?,
+            items: field("items")?,
+        }))
+    }
+
+    /// `x-pandapon-on-unknown`, trimmed, when present; an error when it is
+    /// not text. Which operations need it is `codegen::on_unknown`'s rule.
+    pub fn on_unknown(&self) -> Result<Option<&'a str>> {
+        match self.ext(EXT_ON_UNKNOWN) {
+            None => Ok(None),
+            Some(v) => match v.as_str() {
+                Some(text) => Ok(Some(text.trim())),
+                None => bail!("{}: `{EXT_ON_UNKNOWN}` must be non-empty text", self.id),
+            },
+        }
+    }
+
+    /// `x-pandapon-v1-path`, when present.
+    pub fn v1_path(&self) -> Option<&'a str> {
+        self.ext(EXT_V1_PATH).and_then(Value::as_str)
+    }
+
+    /// The name of the component its 200 JSON response refers to: the
+    /// envelope every call decodes. An error when the response is not a
+    /// `$ref` to a component.
+    pub fn success_schema(&self) -> Result<String> {
+        let schema = self
+            .op
+            .responses
+            .responses
+            .get(&openapiv3::StatusCode::Code(200))
+            .and_then(|r| r.as_item())
+            .and_then(|r| r.content.get("application/json"))
+            .and_then(|m| m.schema.as_ref());
+        match schema {
+            Some(openapiv3::ReferenceOr::Reference { reference }) => {
+                if let Some(name) = reference.strip_prefix("#/components/schemas/") {
+                    return Ok(name.to_owned());
+                }
+            }
+            Some(openapiv3::ReferenceOr::Item(_)) | None => {}
+        }
+        bail!(
+            "{}: the 200 response must be application/json with a $ref to a component",
+            self.id
+        )
     }
 }
 
@@ -68,31 +193,69 @@ pub fn operations(spec: &openapiv3::OpenAPI) -> Result<Vec<Op<'_>>> {
 mod tests {
     use super::*;
 
+    fn spec(paths: &str) -> openapiv3::OpenAPI {
+        parse_spec(&format!(
+            "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n{paths}"
+        ))
+        .expect("spec")
+    }
+
     #[test]
     fn a_missing_operation_id_is_an_error() {
-        let spec = crate::codegen::parse_spec(
-            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      \
-             responses: {}\n",
-        )
-        .expect("spec");
+        let spec = spec("  /a:\n    get:\n      responses: {}\n");
         let err = operations(&spec).err().expect("no operationId");
         assert_eq!(err.to_string(), "GET /a has no operationId");
     }
 
     #[test]
     fn read_only_must_be_declared() {
-        let spec = crate::codegen::parse_spec(
-            "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      \
-             operationId: a_get\n      responses: {}\n  /b:\n    post:\n      \
+        let spec = spec(
+            "  /a:\n    get:\n      operationId: a_get\n      responses: {}\n  /b:\n    post:\n      \
              operationId: b_set\n      x-pandapon-read-only: false\n      responses: {}\n",
-        )
-        .expect("spec");
+        );
         let ops = operations(&spec).expect("ops");
         assert!(ops[0].read_only().is_err());
         assert!(!ops[1].read_only().expect("declared"));
         assert_eq!(
             (ops[1].method.as_str(), ops[1].path.as_str()),
             ("POST", "/b")
+        );
+    }
+
+    #[test]
+    fn each_extension_is_read_through_the_operation() {
+        let spec = spec(
+            "  /a:\n    post:\n      operationId: a_list\n      x-pandapon-read-only: true\n      \
+             x-pandapon-paginated: {page: p, size: s, items: i}\n      x-pandapon-v1-path: /v1/a\n      \
+             security: [{logisticsSign: []}]\n      responses:\n        '200':\n          \
+             description: d\n          content:\n            application/json:\n              \
+             schema: {$ref: '#/components/schemas/AResponse'}\n  /b:\n    post:\n      \
+             operationId: b_set\n      x-pandapon-on-unknown: '  Look it up.  '\n      \
+             x-pandapon-paginated: {page: p}\n      responses:\n        '200':\n          \
+             description: d\n          content:\n            application/json:\n              \
+             schema: {type: object}\n",
+        );
+        let ops = operations(&spec).expect("ops");
+        let (a, b) = (&ops[0], &ops[1]);
+        assert_eq!(
+            a.paginated().expect("well formed"),
+            Some(PagingFields {
+                page: "p".into(),
+                size: "s".into(),
+                items: "i".into()
+            })
+        );
+        assert!(a.query_signed() && !b.query_signed());
+        assert_eq!(a.v1_path(), Some("/v1/a"));
+        assert_eq!(a.success_schema().expect("a $ref"), "AResponse");
+        assert_eq!(a.on_unknown().expect("absent"), None);
+        assert_eq!(b.on_unknown().expect("text"), Some("Look it up."));
+        let err = b.paginated().expect_err("no size");
+        assert!(err.to_string().contains("needs `size`"), "{err}");
+        let err = b.success_schema().expect_err("inline schema");
+        assert!(
+            err.to_string().starts_with("b_set: the 200 response"),
+            "{err}"
         );
     }
 }

@@ -17,6 +17,8 @@ use quote::{ToTokens, format_ident, quote};
 use syn::punctuated::Punctuated;
 use syn::visit_mut::VisitMut;
 
+use super::syntax::{doc_text, generic_args};
+
 /// What the pass did to one builder.
 pub struct Rebuilt {
     /// The builder's name.
@@ -115,27 +117,6 @@ fn response_type(output: &syn::ReturnType) -> Option<syn::Type> {
     value.first().cloned()
 }
 
-/// The type arguments of `ty` when it is `name<…>`.
-fn generic_args(ty: &syn::Type, name: &str) -> Option<Vec<syn::Type>> {
-    let syn::Type::Path(p) = ty else { return None };
-    let last = p.path.segments.last()?;
-    if last.ident != name {
-        return None;
-    }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    Some(
-        args.args
-            .iter()
-            .filter_map(|a| match a {
-                syn::GenericArgument::Type(t) => Some(t.clone()),
-                _ => None,
-            })
-            .collect(),
-    )
-}
-
 /// Rewrites one `send()` into `request()`; returns how many path values it
 /// encodes.
 fn into_request(f: &mut syn::ImplItemFn) -> Result<usize> {
@@ -192,22 +173,6 @@ fn into_request(f: &mut syn::ImplItemFn) -> Result<usize> {
         rewrite.urls
     );
     Ok(rewrite.segments)
-}
-
-fn doc_text(attr: &syn::Attribute) -> Option<String> {
-    let syn::Meta::NameValue(nv) = &attr.meta else {
-        return None;
-    };
-    if !nv.path.is_ident("doc") {
-        return None;
-    }
-    match &nv.value {
-        syn::Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(s),
-            ..
-        }) => Some(s.value()),
-        _ => None,
-    }
 }
 
 /// Rewrites how progenitor's request names its URL:
@@ -417,7 +382,8 @@ const CANCEL_SAFETY: &str = "# Cancel safety\n\n\
 
 #[cfg(test)]
 mod tests {
-    use super::super::{generate_sdk, load_spec, workspace_root};
+    use super::super::generate_sdk;
+    use crate::spec::{load_spec, workspace_root};
 
     #[test]
     fn every_call_goes_through_the_step_and_no_path_value_through_progenitor() {

@@ -15,8 +15,9 @@ use anyhow::{Context, Result, ensure};
 use progenitor::Generator;
 use quote::{ToTokens, format_ident, quote};
 
-use super::{pascal, progenitor_err, render, sdk_settings};
-use crate::{on_unknown, paging};
+use super::syntax::{pascal, self_name};
+use super::{on_unknown, progenitor_err, render, sdk_settings};
+use crate::spec;
 
 /// Path of the CLI's generated module.
 pub const CLI_OUT: &str = "crates/pandapon-cli/src/generated.rs";
@@ -27,10 +28,12 @@ pub fn generate_cli(spec: &openapiv3::OpenAPI) -> Result<String> {
     let mut generator = Generator::new(&sdk_settings(spec)?);
     let tokens = generator.cli(spec, "crate::sdk").map_err(progenitor_err)?;
     let file: syn::File = syn::parse2(tokens).context("parsing progenitor's CLI output")?;
-    let paginated: Vec<String> = paging::paginated(spec)?
-        .into_iter()
-        .map(|p| p.operation_id)
-        .collect();
+    let mut paginated = Vec::new();
+    for op in spec::operations(spec)? {
+        if op.paginated()?.is_some() {
+            paginated.push(op.id);
+        }
+    }
     let file = rework(file, &paginated)?;
     Ok(render(&file))
 }
@@ -141,13 +144,6 @@ impl syn::visit_mut::VisitMut for Unself {
             return;
         }
         syn::visit_mut::visit_expr_mut(self, expr);
-    }
-}
-
-fn self_name(imp: &syn::ItemImpl) -> Option<String> {
-    match &*imp.self_ty {
-        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-        _ => None,
     }
 }
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::{cli, load_spec, mocks, sdk, workspace_root};
-use crate::{coverage, on_unknown};
+use super::{cli, coverage, mocks, on_unknown, sdk};
+use crate::spec::{load_spec, workspace_root};
 
 /// Every generated file with its expected contents.
 pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>> {

@@ -5,8 +5,8 @@ use anyhow::{Context, Result};
 use progenitor::Generator;
 use quote::quote;
 
-use super::{progenitor_err, render, sdk_settings};
-use crate::{contract, spec};
+use super::{contract, progenitor_err, render, sdk_settings};
+use crate::spec;
 
 /// Path of the mock crate's generated module.
 pub const MOCK_OUT: &str = "crates/pandapon-httpmock/src/generated.rs";

@@ -176,7 +176,7 @@ mod tests {
     #[test]
     fn a_type_claimed_twice_or_malformed_is_refused() {
         let spec = |types: &str| {
-            crate::codegen::parse_spec(&format!(
+            crate::spec::parse_spec(&format!(
                 "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths: {{}}\ncomponents:\n  \
                  schemas:\n    A:\n      type: object\n      x-pandapon-message-types: {types}\n    \
                  B:\n      type: object\n      x-pandapon-message-types: [ORDER_X]\n"

@@ -8,10 +8,9 @@ use progenitor::Generator;
 use quote::{ToTokens, format_ident, quote};
 
 use super::call::{self, Rebuilt};
-use super::{
-    find_struct, is_query_signed, operations, pascal, progenitor_err, render, sdk_settings,
-};
-use crate::{contract, on_unknown, paging, spec};
+use super::syntax::{find_struct, module_mut, pascal};
+use super::{contract, on_unknown, paging, progenitor_err, render, sdk_settings};
+use crate::spec::{self, Op};
 
 /// Path of the SDK's generated module, relative to the workspace root.
 pub const SDK_OUT: &str = "crates/pandapon-gen/src/generated.rs";
@@ -22,11 +21,14 @@ pub const OPS_OUT: &str = "crates/pandapon-gen/src/operations.rs";
 /// Generates the SDK's `generated.rs` text from a spec.
 pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
     let spec = &on_unknown::annotate(spec)?;
+    // The one walk over the operations, by id: every pass below reads it.
+    let mut ops = spec::operations(spec)?;
+    ops.sort_by(|a, b| a.id.cmp(&b.id));
     let mut generator = Generator::new(&sdk_settings(spec)?);
     let tokens = generator.generate_tokens(spec).map_err(progenitor_err)?;
     let mut file: syn::File = syn::parse2(tokens).context("parsing progenitor's output")?;
     let removed = drop_api_version_header(&mut file);
-    let expected = operations(spec)?.len();
+    let expected = ops.len();
     ensure!(
         removed == expected,
         "expected progenitor's `api-version` header in each of the {expected} operations' \
@@ -39,20 +41,17 @@ pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
          has progenitor's output changed?",
         rebuilt.len()
     );
-    let path_params: usize = spec::operations(spec)?
-        .iter()
-        .map(|op| op.path.matches('{').count())
-        .sum();
+    let path_params: usize = ops.iter().map(|op| op.path.matches('{').count()).sum();
     let encoded: usize = rebuilt.iter().map(|r| r.path_values).sum();
     ensure!(
         encoded == path_params,
         "the spec's paths have {path_params} parameters, but {encoded} `encode_path` calls \
          were replaced: has progenitor's output changed?"
     );
-    let (envelopes, surfaces) = envelope_impls(spec, &file, &rebuilt)?;
+    let (envelopes, surfaces) = envelope_impls(&ops, &file, &rebuilt)?;
     file.items.extend(envelopes);
     builder_items(&mut file)?.extend(surfaces);
-    add_pagination(spec, &mut file)?;
+    add_pagination(spec, &ops, &mut file)?;
     file.items.extend(super::push::push_event(spec)?);
     contract::seal_types(&mut file)?;
     contract::add_build_methods(&mut file)?;
@@ -62,9 +61,9 @@ pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
 
 /// `pages()` and `items()` on each paginated operation's builder, and `Page`
 /// for its page type.
-fn add_pagination(spec: &openapiv3::OpenAPI, file: &mut syn::File) -> Result<()> {
-    let ops = paging::paginated(spec)?;
-    let (page_impls, builder_impls) = paging::emit(file, &ops)?;
+fn add_pagination(spec: &openapiv3::OpenAPI, ops: &[Op<'_>], file: &mut syn::File) -> Result<()> {
+    let paginated = paging::paginated(spec, ops)?;
+    let (page_impls, builder_impls) = paging::emit(file, &paginated)?;
     builder_items(file)?.extend(builder_impls);
     file.items.extend(
         syn::parse2::<syn::File>(quote! {
@@ -102,13 +101,7 @@ fn inline_per_use(file: &mut syn::File) {
 
 /// The items of progenitor's `builder` module.
 fn builder_items(file: &mut syn::File) -> Result<&mut Vec<syn::Item>> {
-    file.items
-        .iter_mut()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut().map(|(_, items)| items),
-            _ => None,
-        })
-        .context("progenitor's output has no `builder` module")
+    module_mut(file, "builder").context("progenitor's output has no `builder` module")
 }
 
 /// Removes the `api-version` header progenitor adds to every request (from
@@ -189,16 +182,13 @@ fn shrink_header_map(stmt: &mut syn::Stmt, appended: bool) {
 /// read-only, query-signed, paginated), the one table the retry logic, the
 /// signer, the mocks and the CLI read. It names nothing else in the crate.
 pub fn generate_operations(spec: &openapiv3::OpenAPI) -> Result<String> {
-    let paginated: Vec<String> = paging::paginated(spec)?
-        .into_iter()
-        .map(|p| p.operation_id)
-        .collect();
     let mut rows = Vec::new();
     for op in spec::operations(spec)? {
         let (id, method, path) = (&op.id, &op.method, &op.path);
         let read_only = op.read_only()?;
-        let query_signed = is_query_signed(op.op);
-        let paged = paginated.contains(id);
+        let query_signed = op.query_signed();
+        // Checked against the schemas by `generate_sdk`, from the same spec.
+        let paged = op.paginated()?.is_some();
         rows.push((
             id.clone(),
             quote! {
@@ -291,14 +281,15 @@ fn is_json_value(ty: &syn::Type) -> bool {
 /// each builder's call surface (`send`, `send_with`, `call`, `call_with`,
 /// for the `builder` module, whose private fields it reads).
 fn envelope_impls(
-    spec: &openapiv3::OpenAPI,
+    ops: &[Op<'_>],
     file: &syn::File,
     rebuilt: &[Rebuilt],
 ) -> Result<(Vec<syn::Item>, Vec<syn::Item>)> {
     let mut items = Vec::new();
     let mut surfaces = Vec::new();
     let mut done = std::collections::BTreeSet::new();
-    for (op_id, schema) in operations(spec)? {
+    for op in ops {
+        let (op_id, schema) = (&op.id, op.success_schema()?);
         let Some(st) = find_struct(file, &schema) else {
             bail!("{op_id}: progenitor generated no struct types::{schema}");
         };

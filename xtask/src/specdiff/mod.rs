@@ -13,7 +13,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
-use crate::codegen;
+use crate::{codegen, spec};
 
 /// Where a change shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -53,10 +53,10 @@ pub fn diff(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<Vec<Ch
         let text = codegen::generate_sdk(spec)?;
         syn::parse_file(&text).context("parsing generated SDK")
     };
-    let operations: BTreeSet<String> = codegen::operations(old)?
+    let operations: BTreeSet<String> = spec::operations(old)?
         .into_iter()
-        .chain(codegen::operations(new)?)
-        .map(|(id, _)| id)
+        .chain(spec::operations(new)?)
+        .map(|op| op.id)
         .collect();
     changes.extend(sdk::compare(
         &generated(old)?,
@@ -306,8 +306,8 @@ fn read_base(root: &Path, base: Option<&str>) -> Result<(String, String)> {
             .trim()
             .to_owned(),
     };
-    let text = git(root, &["show", &format!("{rev}:{}", codegen::SPEC)])?;
-    Ok((format!("{rev}:{}", codegen::SPEC), text))
+    let text = git(root, &["show", &format!("{rev}:{}", spec::SPEC)])?;
+    Ok((format!("{rev}:{}", spec::SPEC), text))
 }
 
 /// `cargo xtask spec-diff`. Returns whether the run should fail.
@@ -317,14 +317,14 @@ pub fn run(
     format: Format,
     fail_on: FailOn,
 ) -> Result<bool> {
-    let root = codegen::workspace_root();
+    let root = spec::workspace_root();
     let (base_label, base_text) = read_base(&root, base)?;
-    let head_path = head.map_or_else(|| root.join(codegen::SPEC), |h| h.into());
+    let head_path = head.map_or_else(|| root.join(spec::SPEC), |h| h.into());
     let head_text = std::fs::read_to_string(&head_path)
         .with_context(|| format!("reading {}", head_path.display()))?;
-    let head_label = head.map_or(codegen::SPEC.to_owned(), str::to_owned);
-    let old = codegen::parse_spec(&base_text).with_context(|| format!("base {base_label}"))?;
-    let new = codegen::parse_spec(&head_text).with_context(|| format!("head {head_label}"))?;
+    let head_label = head.map_or(spec::SPEC.to_owned(), str::to_owned);
+    let old = spec::parse_spec(&base_text).with_context(|| format!("base {base_label}"))?;
+    let new = spec::parse_spec(&head_text).with_context(|| format!("head {head_label}"))?;
     let changes = diff(&old, &new)?;
     let report = match format {
         Format::Markdown => markdown_report(&base_label, &head_label, &changes),
@@ -446,9 +446,9 @@ mod tests {
     /// The report on a realistic change to the real spec.
     #[test]
     fn a_change_to_the_real_spec_reads_well() {
-        let root = codegen::workspace_root();
+        let root = spec::workspace_root();
         let real: Value =
-            serde_yaml::from_str(&std::fs::read_to_string(root.join(codegen::SPEC)).expect("spec"))
+            serde_yaml::from_str(&std::fs::read_to_string(root.join(spec::SPEC)).expect("spec"))
                 .expect("yaml");
         let patch = yaml(&fixtures().join("real-spec-change.yaml"));
         let old = patched(&real, &Value::Null);
@@ -461,9 +461,9 @@ mod tests {
 
     #[test]
     fn dropping_a_pagination_mark_removes_the_streams() {
-        let root = codegen::workspace_root();
+        let root = spec::workspace_root();
         let real: Value =
-            serde_yaml::from_str(&std::fs::read_to_string(root.join(codegen::SPEC)).expect("spec"))
+            serde_yaml::from_str(&std::fs::read_to_string(root.join(spec::SPEC)).expect("spec"))
                 .expect("yaml");
         let unmark = serde_json::json!({"paths": {"/v2/alibaba/product/keywords/query": {
             "post": {"x-pandapon-paginated": null}
@@ -494,13 +494,13 @@ mod tests {
 
     #[test]
     fn the_base_is_a_file_or_a_git_revision() {
-        let root = codegen::workspace_root();
+        let root = spec::workspace_root();
         let file = fixtures().join("base.yaml");
         let (label, text) = read_base(&root, file.to_str()).expect("file base");
         assert!(label.ends_with("base.yaml") && text.contains("thing_order_create"));
         let (label, text) = read_base(&root, Some("HEAD")).expect("revision base");
         assert_eq!(label, "HEAD:openapi/pandapon.yaml");
-        assert!(codegen::parse_spec(&text).is_ok());
+        assert!(spec::parse_spec(&text).is_ok());
         let err = read_base(&root, Some("no-such-revision-xyz")).expect_err("bad revision");
         assert!(err.to_string().contains("git show"), "{err}");
     }
@@ -524,7 +524,7 @@ mod tests {
 
     #[test]
     fn a_no_op_diff_of_the_real_spec_is_empty() {
-        let spec = codegen::load_spec(&codegen::workspace_root()).expect("spec");
+        let spec = spec::load_spec(&spec::workspace_root()).expect("spec");
         assert_eq!(diff(&spec, &spec).expect("diff"), Vec::new());
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use quote::ToTokens;
 
 use super::{Change, Level};
-use crate::codegen::pascal;
+use crate::codegen::syntax::{module, pascal, self_name};
 
 /// The public surface of a generated SDK.
 #[derive(Default)]
@@ -51,23 +51,6 @@ fn text(tokens: impl ToTokens) -> String {
     ]
     .iter()
     .fold(s, |acc, p| acc.replace(p, ""))
-}
-
-fn module<'a>(items: &'a [syn::Item], name: &str) -> &'a [syn::Item] {
-    items
-        .iter()
-        .find_map(|i| match i {
-            syn::Item::Mod(m) if m.ident == name => m.content.as_ref().map(|c| c.1.as_slice()),
-            _ => None,
-        })
-        .unwrap_or(&[])
-}
-
-fn self_name(imp: &syn::ItemImpl) -> Option<String> {
-    match imp.self_ty.as_ref() {
-        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
-        _ => None,
-    }
 }
 
 /// The traits a `#[derive(..)]` list names (last path segment).

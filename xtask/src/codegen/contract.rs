@@ -6,12 +6,7 @@
 use anyhow::{Result, ensure};
 use quote::quote;
 
-fn module_items<'a>(file: &'a mut syn::File, name: &str) -> Option<&'a mut Vec<syn::Item>> {
-    file.items.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == name => m.content.as_mut().map(|(_, items)| items),
-        _ => None,
-    })
-}
+use super::syntax::module_mut;
 
 /// Makes every struct and enum in `types` `#[non_exhaustive]`, and derives
 /// `JsonSchema` for them only with the `schemars` feature. Returns how many
@@ -22,7 +17,7 @@ fn module_items<'a>(file: &'a mut syn::File, name: &str) -> Option<&'a mut Vec<s
 /// `match` that it would break. Values are made with
 /// `types::X::builder()`, which progenitor generates.
 pub fn seal_types(file: &mut syn::File) -> Result<usize> {
-    let Some(items) = module_items(file, "types") else {
+    let Some(items) = module_mut(file, "types") else {
         anyhow::bail!("progenitor's output has no `types` module");
     };
     let schema_derive: syn::Attribute = syn::parse_quote!(
@@ -60,7 +55,7 @@ pub fn seal_types(file: &mut syn::File) -> Result<usize> {
 /// progenitor's builders convert with `TryFrom`; `build()` says the same in
 /// one word, for values nested inside other values (list items, addresses).
 pub fn add_build_methods(file: &mut syn::File) -> Result<usize> {
-    let Some(types) = module_items(file, "types") else {
+    let Some(types) = module_mut(file, "types") else {
         anyhow::bail!("progenitor's output has no `types` module");
     };
     let Some(builders) = types.iter_mut().find_map(|item| match item {
@@ -124,7 +119,7 @@ fn referenced_type(ty: &syn::Type) -> Option<syn::TypePath> {
 /// required field unset is a mistake in the test, so it panics there with
 /// the builder's message, naming the field. Returns how many methods changed.
 pub fn mocks_take_builders(file: &mut syn::File) -> Result<usize> {
-    let Some(items) = module_items(file, "operations") else {
+    let Some(items) = module_mut(file, "operations") else {
         anyhow::bail!("progenitor's httpmock output has no `operations` module");
     };
     let mut changed = 0;

@@ -6,8 +6,7 @@
 
 use anyhow::{Result, bail};
 
-/// The extension every write operation carries, and no read may.
-pub const EXT: &str = "x-pandapon-on-unknown";
+use crate::spec::EXT_ON_UNKNOWN as EXT;
 /// The generated table of write operations, relative to the workspace root.
 pub const OUT: &str = "docs/on-unknown.md";
 
@@ -34,7 +33,7 @@ pub fn guides(spec: &openapiv3::OpenAPI) -> Result<Vec<Guide>> {
         if read_only {
             reads.insert(op.id.clone());
         }
-        let text = op.op.extensions.get(EXT).map(|v| v.as_str().map(str::trim));
+        let text = op.on_unknown()?;
         ops.push((op.method, op.path, op.id, read_only, text));
     }
     let mut out = Vec::new();
@@ -46,8 +45,8 @@ pub fn guides(spec: &openapiv3::OpenAPI) -> Result<Vec<Guide>> {
                 "{method} {path} ({id}) writes: it needs `{EXT}`, saying what a caller should \
                  do when it may or may not have taken effect"
             ),
-            (false, Some(None | Some(""))) => bail!("{id}: `{EXT}` must be non-empty text"),
-            (false, Some(Some(text))) => text.to_owned(),
+            (false, Some("")) => bail!("{id}: `{EXT}` must be non-empty text"),
+            (false, Some(text)) => text.to_owned(),
         };
         for named in text.split('`').skip(1).step_by(2) {
             let looks_like_op = ["alibaba_", "taobao_", "open_"]

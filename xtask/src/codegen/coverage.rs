@@ -11,8 +11,6 @@ pub const ENDPOINTS: &str = "openapi/docs-endpoints.json";
 /// The generated page, relative to the workspace root.
 pub const OUT: &str = "docs/coverage.md";
 
-/// Extension on an operation naming the v1 path of the same capability.
-const EXT_V1_PATH: &str = "x-pandapon-v1-path";
 /// Extension on a component naming the documented callback it types.
 const EXT_CALLBACK: &str = "x-pandapon-callback-of";
 
@@ -29,21 +27,15 @@ type Covers = (BTreeMap<(String, String), Cover>, BTreeMap<String, String>);
 
 fn covers(spec: &openapiv3::OpenAPI) -> Result<Covers> {
     let mut by_path = BTreeMap::new();
-    for crate::spec::Op {
-        id,
-        method,
-        path,
-        op,
-    } in crate::spec::operations(spec)?
-    {
-        if let Some(v1) = op.extensions.get(EXT_V1_PATH).and_then(Value::as_str) {
+    for op in crate::spec::operations(spec)? {
+        if let Some(v1) = op.v1_path() {
             by_path.insert(
-                (method.clone(), v1.to_owned()),
-                Cover::OperationV2(id.clone()),
+                (op.method.clone(), v1.to_owned()),
+                Cover::OperationV2(op.id.clone()),
             );
         }
-        let paginated = op.extensions.contains_key(crate::paging::EXT_PAGINATED);
-        by_path.insert((method, path), Cover::Operation(id, paginated));
+        let paginated = op.paginated()?.is_some();
+        by_path.insert((op.method, op.path), Cover::Operation(op.id, paginated));
     }
     let mut callbacks = BTreeMap::new();
     if let Some(components) = &spec.components {
@@ -143,7 +135,7 @@ pub fn page(spec: &openapiv3::OpenAPI, endpoints: &Value) -> Result<String> {
          gives you the path of one, `Client::request` (or `pandapon request`) calls it \
          signed.\n\n{}\n{}",
         table(spec, endpoints)?,
-        crate::units::section(spec)?
+        crate::codegen::units::section(spec)?
     ))
 }
 
@@ -152,7 +144,7 @@ mod tests {
     use super::*;
 
     fn spec() -> openapiv3::OpenAPI {
-        crate::codegen::parse_spec(
+        crate::spec::parse_spec(
             "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /v2/x:\n    post:\n      \
              operationId: a_b_c\n      x-pandapon-v1-path: /x\n      responses: {}\n  \
              /v2/y:\n    post:\n      operationId: a_b_list\n      \

@@ -15,7 +15,7 @@
 
 use anyhow::{Result, bail};
 
-use crate::codegen::replacements;
+use super::replacements;
 
 /// One property of a component (nested inline objects included).
 struct Field {
@@ -237,7 +237,7 @@ mod tests {
     use super::*;
 
     fn spec(properties: &str) -> openapiv3::OpenAPI {
-        crate::codegen::parse_spec(&format!(
+        crate::spec::parse_spec(&format!(
             "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths: {{}}\ncomponents:\n  \
              schemas:\n    Fen:\n      type: integer\n      x-pandapon-type: ::pandapon_gen::money::Fen\n    \
              Yuan:\n      type: string\n      x-pandapon-type: ::pandapon_gen::money::Yuan\n    \
@@ -291,7 +291,7 @@ mod tests {
 
     #[test]
     fn the_real_spec_passes_and_types_what_the_docs_give_a_unit() {
-        let spec = crate::codegen::load_spec(&crate::codegen::workspace_root()).expect("spec");
+        let spec = crate::spec::load_spec(&crate::spec::workspace_root()).expect("spec");
         let (amounts, times) = audit(&spec).expect("the real spec passes");
         let typed = |rows: &[Listed], path: &str| {
             rows.iter()

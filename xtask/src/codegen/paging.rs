@@ -5,13 +5,9 @@
 
 use anyhow::{Context, Result, bail, ensure};
 use quote::{format_ident, quote};
-use serde_json::Value;
 
-/// Extension naming an operation's paging fields:
-/// `{page: beginPage, size: pageSize, items: data}`.
-pub const EXT_PAGINATED: &str = "x-pandapon-paginated";
-/// Extension marking whether re-sending an operation is harmless.
-use crate::spec::EXT_READ_ONLY;
+use super::syntax::{field_type, find_struct, generic_arg, pascal, snake};
+use crate::spec::{self, EXT_PAGINATED, EXT_READ_ONLY};
 
 /// One paginated operation, as the spec declares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,23 +98,15 @@ fn is_array(schema: &openapiv3::ReferenceOr<Box<openapiv3::Schema>>) -> bool {
 /// The operations marked `x-pandapon-paginated`, checked against the spec:
 /// read-only, a request body with integer page and size fields, and a
 /// response whose `data` is a page with `totalPage` and an array of items.
-pub fn paginated(spec: &openapiv3::OpenAPI) -> Result<Vec<Paginated>> {
+pub fn paginated(spec: &openapiv3::OpenAPI, ops: &[spec::Op<'_>]) -> Result<Vec<Paginated>> {
     let mut out = Vec::new();
-    for crate::spec::Op { id, op, .. } in crate::spec::operations(spec)? {
-        let Some(ext) = op.extensions.get(EXT_PAGINATED) else {
+    for operation in ops {
+        let Some(spec::PagingFields { page, size, items }) = operation.paginated()? else {
             continue;
         };
-        let field = |name: &str| -> Result<String> {
-            ext.get(name)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .with_context(|| {
-                    format!("{id}: {EXT_PAGINATED} needs `{name}`: the field's JSON name")
-                })
-        };
-        let (page, size, items) = (field("page")?, field("size")?, field("items")?);
+        let (id, op) = (operation.id.clone(), operation.op);
         ensure!(
-            op.extensions.get(EXT_READ_ONLY).and_then(Value::as_bool) == Some(true),
+            operation.read_only()?,
             "{id}: a paginated operation must be `{EXT_READ_ONLY}: true` (pages are re-read)"
         );
         let request = op
@@ -138,11 +126,7 @@ pub fn paginated(spec: &openapiv3::OpenAPI) -> Result<Vec<Paginated>> {
                 "{id}: {EXT_PAGINATED} names `{wanted}`, but {request} has no integer field of that name"
             );
         }
-        let envelope = crate::codegen::operations(spec)?
-            .into_iter()
-            .find(|(op_id, _)| *op_id == id)
-            .map(|(_, schema)| schema)
-            .with_context(|| format!("{id}: no response schema"))?;
+        let envelope = operation.success_schema()?;
         let page_schema = properties(spec, &envelope)?
             .into_iter()
             .find(|(k, _)| k == "data")
@@ -172,45 +156,6 @@ pub fn paginated(spec: &openapiv3::OpenAPI) -> Result<Vec<Paginated>> {
     Ok(out)
 }
 
-/// `camelCase` → `snake_case`, as typify names fields.
-pub fn snake(camel: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn field_type<'a>(st: &'a syn::ItemStruct, name: &str) -> Option<&'a syn::Type> {
-    st.fields
-        .iter()
-        .find(|f| f.ident.as_ref().is_some_and(|i| i == name))
-        .map(|f| &f.ty)
-}
-
-/// The `T` of `Option<T>` (or of `Vec<T>` with `generic = "Vec"`).
-fn generic_arg<'a>(ty: &'a syn::Type, generic: &str) -> Option<&'a syn::Type> {
-    let syn::Type::Path(p) = ty else { return None };
-    let last = p.path.segments.last()?;
-    if last.ident != generic {
-        return None;
-    }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    match args.args.first()? {
-        syn::GenericArgument::Type(t) => Some(t),
-        _ => None,
-    }
-}
-
 /// For each paginated operation: `impl Page` for its page type (in the
 /// module holding the envelope impls) and `pages()`/`items()` on its builder
 /// (in the `builder` module, whose private fields they use).
@@ -220,7 +165,7 @@ pub fn emit(file: &syn::File, ops: &[Paginated]) -> Result<(Vec<syn::Item>, Vec<
     let mut done = std::collections::BTreeSet::new();
     for op in ops {
         let id = &op.operation_id;
-        let page_struct = crate::codegen::find_struct(file, &op.page_schema)
+        let page_struct = find_struct(file, &op.page_schema)
             .with_context(|| format!("{id}: no generated types::{}", op.page_schema))?;
         let items_field = format_ident!("{}", snake(&op.items));
         let items_ty = field_type(page_struct, &items_field.to_string())
@@ -265,7 +210,7 @@ pub fn emit(file: &syn::File, ops: &[Paginated]) -> Result<(Vec<syn::Item>, Vec<
             });
         }
 
-        let request_struct = crate::codegen::find_struct(file, &op.request)
+        let request_struct = find_struct(file, &op.request)
             .with_context(|| format!("{id}: no generated types::{}", op.request))?;
         let page_field = format_ident!("{}", snake(&op.page));
         let page_ty = field_type(request_struct, &page_field.to_string())
@@ -277,7 +222,7 @@ pub fn emit(file: &syn::File, ops: &[Paginated]) -> Result<(Vec<syn::Item>, Vec<
         };
         let request_ty = format_ident!("{}", op.request);
         let page_data = format_ident!("{}", op.page_schema);
-        let builder = format_ident!("{}", crate::codegen::pascal(id));
+        let builder = format_ident!("{}", pascal(id));
         let pages_doc = format!(
             "Every page of `{id}`, as a [`Stream`](crate::Stream) of replies: from the \
              body's `{page}` (1 if unset), each next page asked for when the stream is \
@@ -333,6 +278,10 @@ pub fn emit(file: &syn::File, ops: &[Paginated]) -> Result<(Vec<syn::Item>, Vec<
 mod tests {
     use super::*;
 
+    fn checked(spec: &openapiv3::OpenAPI) -> Result<Vec<Paginated>> {
+        paginated(spec, &spec::operations(spec)?)
+    }
+
     fn spec(ext: &str, read_only: bool) -> openapiv3::OpenAPI {
         let text = format!(
             r##"
@@ -378,12 +327,12 @@ components:
             data: {{type: array, items: {{type: string}}}}
 "##
         );
-        crate::codegen::parse_spec(&text).expect("spec")
+        crate::spec::parse_spec(&text).expect("spec")
     }
 
     #[test]
     fn a_well_marked_operation_is_found() {
-        let ops = paginated(&spec(
+        let ops = checked(&spec(
             "{page: beginPage, size: pageSize, items: data}",
             true,
         ))
@@ -418,7 +367,7 @@ components:
                 "read-only",
             ),
         ] {
-            let err = paginated(&spec(ext, read_only)).expect_err(ext).to_string();
+            let err = checked(&spec(ext, read_only)).expect_err(ext).to_string();
             assert!(err.contains(says), "{ext}: {err}");
             assert!(err.contains("thing_product_search"), "{err}");
         }

@@ -1,0 +1,147 @@
+//! The syn helpers every pass shares: finding modules, structs and impls in
+//! progenitor's output, reading types and doc attributes, and the names
+//! progenitor and typify derive from the spec's.
+
+/// `snake_case` → `PascalCase`, as progenitor names builders.
+pub fn pascal(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// `camelCase` → `snake_case`, as typify names fields.
+pub fn snake(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The items of module `name` among `items` (none when it is absent).
+pub fn module<'a>(items: &'a [syn::Item], name: &str) -> &'a [syn::Item] {
+    items
+        .iter()
+        .find_map(|i| match i {
+            syn::Item::Mod(m) if m.ident == name => m.content.as_ref().map(|c| c.1.as_slice()),
+            _ => None,
+        })
+        .unwrap_or(&[])
+}
+
+/// The items of the top-level module `name`, to change.
+pub fn module_mut<'a>(file: &'a mut syn::File, name: &str) -> Option<&'a mut Vec<syn::Item>> {
+    file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == name => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    })
+}
+
+/// Finds `types::<name>` in progenitor's output.
+pub fn find_struct<'a>(file: &'a syn::File, name: &str) -> Option<&'a syn::ItemStruct> {
+    module(&file.items, "types")
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Struct(s) if s.ident == name => Some(s),
+            _ => None,
+        })
+}
+
+/// The type of a struct's field.
+pub fn field_type<'a>(st: &'a syn::ItemStruct, name: &str) -> Option<&'a syn::Type> {
+    st.fields
+        .iter()
+        .find(|f| f.ident.as_ref().is_some_and(|i| i == name))
+        .map(|f| &f.ty)
+}
+
+/// The type arguments of `ty` when it is `name<…>`.
+pub fn generic_args(ty: &syn::Type, name: &str) -> Option<Vec<syn::Type>> {
+    let syn::Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != name {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    Some(
+        args.args
+            .iter()
+            .filter_map(|a| match a {
+                syn::GenericArgument::Type(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+/// The `T` of `name<T>` (say `Option<T>` or `Vec<T>`).
+pub fn generic_arg<'a>(ty: &'a syn::Type, name: &str) -> Option<&'a syn::Type> {
+    let syn::Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != name {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    }
+}
+
+/// The last segment of the type an `impl` block is for.
+pub fn self_name(imp: &syn::ItemImpl) -> Option<String> {
+    match imp.self_ty.as_ref() {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// The text of a `#[doc = "…"]` attribute.
+pub fn doc_text(attr: &syn::Attribute) -> Option<String> {
+    let syn::Meta::NameValue(nv) = &attr.meta else {
+        return None;
+    };
+    if !nv.path.is_ident("doc") {
+        return None;
+    }
+    match &nv.value {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Some(s.value()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_progenitor_and_typify() {
+        assert_eq!(pascal("alibaba_order_cancel"), "AlibabaOrderCancel");
+        assert_eq!(snake("totalPage"), "total_page");
+        let ty: syn::Type = syn::parse_quote!(Option<Vec<types::Item>>);
+        let inner = generic_arg(&ty, "Option").expect("Option<T>");
+        assert!(generic_arg(inner, "Vec").is_some());
+        assert!(generic_arg(&ty, "Vec").is_none());
+        assert_eq!(generic_args(&ty, "Option").map(|a| a.len()), Some(1));
+    }
+}
