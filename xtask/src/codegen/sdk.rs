@@ -310,7 +310,7 @@ fn envelope_impls(
         };
         let (request_id, develop_id, msg) = (meta("request_id"), meta("develop_id"), meta("msg"));
         let response = format_ident!("{schema}");
-        let builder = format_ident!("{}", pascal(&op_id));
+        let builder = format_ident!("{}", pascal(op_id));
         let (data_ty, data_expr) = match field("data") {
             // A free-form payload has no "missing": absent is JSON null.
             Some(f) if is_json_value(option_inner(&f.ty)) => {
@@ -341,7 +341,7 @@ fn envelope_impls(
         // The call surface names types from inside `builder`, where the
         // response types are `types::…` and `data` types are bare.
         let data_in_builder = qualify_bare_types(&data_ty);
-        surfaces.push(call::call_surface(&op_id, request, &data_in_builder)?);
+        surfaces.push(call::call_surface(op_id, request, &data_in_builder)?);
         if done.insert(schema.clone()) {
             let tokens = quote! {
                 impl crate::envelope::Envelope for types::#response {
