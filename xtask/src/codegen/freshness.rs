@@ -61,11 +61,11 @@ pub fn write() -> Result<()> {
     let root = workspace_root();
     for (path, contents) in outputs(&root)? {
         if compare(&path, &relative(&root, &path), &contents) == Freshness::Fresh {
-            println!("unchanged {}", relative(&root, &path));
+            crate::note(&format!("unchanged {}\n", relative(&root, &path)))?;
             continue;
         }
         fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", relative(&root, &path));
+        crate::note(&format!("wrote {}\n", relative(&root, &path)))?;
     }
     Ok(())
 }

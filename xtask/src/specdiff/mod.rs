@@ -330,7 +330,7 @@ pub fn run(
         Format::Markdown => markdown_report(&base_label, &head_label, &changes),
         Format::Json => json_report(&base_label, &head_label, &changes),
     };
-    print!("{report}");
+    crate::say(&report)?;
     Ok(fail_on == FailOn::Breaking && changes.iter().any(|c| c.breaking))
 }
 
