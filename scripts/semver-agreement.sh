@@ -62,35 +62,6 @@ for case in xtask/fixtures/spec-diff/cases/$glob.yaml; do
     --baseline-root "$work/base/crates/pandapon-gen" \
     --release-type minor --default-features >"$out/semver-checks.txt" 2>&1
   set -e
-  python3 - "$name" "$out" <<'PY' || status=1
-import json, re, sys
-name, out = sys.argv[1], sys.argv[2]
-report = open(f"{out}/semver-checks.txt").read()
-summary = re.search(r"Summary (.*)", report)
-if not summary:
-    print(f"| {name} | error | cargo-semver-checks did not finish: see {out}/semver-checks.txt | | no |")
-    sys.exit(1)
-summary = summary.group(1)
-if "major" in summary:
-    csc = "major"
-elif "minor" in summary:
-    csc = "minor"
-else:
-    csc = "none"
-lints = sorted(set(re.findall(r"^--- failure ([a-z_0-9]+):", report, re.M)))
-ours = open(f"{out}/verdict").read().strip()
-changes = json.load(open(f"{out}/sdk-changes.json"))
-breaking = [c["message"] for c in changes if c["breaking"]]
-# Both "major", or both not: additions are minor by semver, and
-# cargo-semver-checks has no lint that fires on an addition.
-if (ours == "major") == (csc == "major"):
-    agree = "yes"
-elif ours == "major" and all("changed type" in m or ") changed:" in m for m in breaking):
-    agree = "blind spot: cargo-semver-checks compares no types"
-else:
-    agree = "**no**"
-print(f"| {name} | {ours} | {csc} | {', '.join(lints) or '—'} | {agree} |")
-sys.exit(1 if agree == "**no**" else 0)
-PY
+  python3 scripts/semver_checks.py agree "$name" "$out" || status=1
 done
 exit $status

@@ -67,9 +67,16 @@ enum Command {
         /// Head spec file [default: openapi/pandapon.yaml].
         #[arg(long)]
         head: Option<String>,
-        /// Report format.
-        #[arg(long, value_enum, default_value = "markdown")]
-        format: specdiff::Format,
+        /// Format written to standard output [default: markdown, or none
+        /// when --markdown or --json is given].
+        #[arg(long, value_enum)]
+        format: Option<specdiff::Format>,
+        /// Also write the Markdown report to this file.
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<std::path::PathBuf>,
+        /// Also write the JSON report to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<std::path::PathBuf>,
         /// Exit 1 when a change is breaking.
         #[arg(long, value_enum, default_value = "none")]
         fail_on: specdiff::FailOn,
@@ -101,9 +108,16 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             base,
             head,
             format,
+            markdown,
+            json,
             fail_on,
         } => {
-            let fail = specdiff::run(base.as_deref(), head.as_deref(), format, fail_on)?;
+            let outputs = specdiff::Outputs {
+                stdout: format,
+                markdown: markdown.as_deref(),
+                json: json.as_deref(),
+            };
+            let fail = specdiff::run(base.as_deref(), head.as_deref(), outputs, fail_on)?;
             if fail {
                 return Ok(std::process::ExitCode::FAILURE);
             }

@@ -81,7 +81,14 @@ pub fn write_case(case: &Path, out: &Path) -> Result<()> {
     let sdk: Vec<_> = changes
         .iter()
         .filter(|c| c.level == super::Level::Sdk)
-        .map(|c| json!({"breaking": c.breaking, "message": c.message}))
+        .map(|c| {
+            json!({
+                "impact": c.impact.as_str(),
+                "kind": c.kind,
+                "breaking": c.breaking(),
+                "message": c.message,
+            })
+        })
         .collect();
     write(
         "sdk-changes.json",

@@ -33,38 +33,126 @@ impl Level {
     }
 }
 
+/// What a change does to existing clients. The JSON report's `impact`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Impact {
+    /// Code or clients that worked before break: on the wire, a request
+    /// PandaPon now refuses or an answer a client cannot read; in Rust, code
+    /// that no longer compiles.
+    Breaking,
+    /// Rust code still compiles, but its calls fail until it sets a value
+    /// that is now required (builders check required values at run time).
+    FailsAtRunTime,
+    /// Nothing that worked before stops working.
+    Compatible,
+}
+
+impl Impact {
+    /// `breaking`, `fails-at-run-time` or `compatible`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Breaking => "breaking",
+            Self::FailsAtRunTime => "fails-at-run-time",
+            Self::Compatible => "compatible",
+        }
+    }
+
+    fn breaking_if(breaking: bool) -> Self {
+        if breaking {
+            Self::Breaking
+        } else {
+            Self::Compatible
+        }
+    }
+}
+
 /// One change.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Change {
     /// Wire or SDK.
     pub level: Level,
-    /// Whether it breaks existing clients.
-    pub breaking: bool,
+    /// What it does to existing clients.
+    pub impact: Impact,
+    /// What sort of change it is, in kebab case (`request-input-removed`,
+    /// `field-type-changed`, …): what scripts match on, never the message.
+    pub kind: &'static str,
     /// The operationId it belongs to, if any.
     pub operation: Option<String>,
     /// What changed.
     pub message: String,
 }
 
-/// Every change from `old` to `new`, wire level first.
+impl Change {
+    /// Whether it breaks existing clients or code.
+    pub fn breaking(&self) -> bool {
+        self.impact == Impact::Breaking
+    }
+}
+
+/// A spec codegen refuses: the SDK level of the report is partial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// `base` or `head`.
+    pub spec: &'static str,
+    /// Codegen's error, with its causes.
+    pub reason: String,
+}
+
+/// What spec-diff found: the changes it could see, and the specs codegen
+/// refuses (then the SDK level holds only what could be compared without
+/// generating).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Every change, wire level first.
+    pub changes: Vec<Change>,
+    /// The specs codegen refuses, base first.
+    pub refused: Vec<Refusal>,
+}
+
+/// Every change from `old` to `new`, wire level first; an error when either
+/// spec cannot be generated (see [`compare`] for a report that goes on).
 pub fn diff(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<Vec<Change>> {
+    let report = compare(old, new)?;
+    if let Some(r) = report.refused.first() {
+        bail!("codegen refuses the {}: {}", r.spec, r.reason);
+    }
+    Ok(report.changes)
+}
+
+/// The report on `old` → `new`. The wire level needs only specs that parse
+/// (and whose operations have ids); the SDK level is whatever can be
+/// compared when codegen refuses one of them, which the report names.
+pub fn compare(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<Report> {
     let mut changes = wire::compare(old, new)?;
-    let generated = |spec: &openapiv3::OpenAPI| -> Result<syn::File> {
-        let text = codegen::generate_sdk(spec)?;
-        syn::parse_file(&text).context("parsing generated SDK")
+    let mut refused = Vec::new();
+    let mut generated = |name: &'static str, spec: &openapiv3::OpenAPI| {
+        let file = codegen::generate_sdk(spec)
+            .and_then(|text| syn::parse_file(&text).context("parsing generated SDK"));
+        file.map_err(|e| {
+            refused.push(Refusal {
+                spec: name,
+                reason: format!("{e:#}"),
+            });
+        })
+        .ok()
     };
-    let operations: BTreeSet<String> = spec::operations(old)?
-        .into_iter()
-        .chain(spec::operations(new)?)
-        .map(|op| op.id)
-        .collect();
-    changes.extend(sdk::compare(
-        &generated(old)?,
-        &generated(new)?,
-        &operations,
-    ));
-    changes.extend(replaced_types(old, new)?);
-    Ok(changes)
+    let (before, after) = (generated("base", old), generated("head", new));
+    if let (Some(before), Some(after)) = (before, after) {
+        let operations: BTreeSet<String> = spec::operations(old)?
+            .into_iter()
+            .chain(spec::operations(new)?)
+            .map(|op| op.id)
+            .collect();
+        changes.extend(sdk::compare(&before, &after, &operations));
+    }
+    match replaced_types(old, new) {
+        Ok(replaced) => changes.extend(replaced),
+        Err(e) if !refused.is_empty() => {
+            let _ = e;
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(Report { changes, refused })
 }
 
 /// Components whose hand-written Rust type (`x-pandapon-type`) changed,
@@ -107,7 +195,8 @@ fn replaced_types(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<
         };
         changes.push(Change {
             level: Level::Sdk,
-            breaking: true,
+            impact: Impact::Breaking,
+            kind: "rust-type-changed",
             operation: None,
             message,
         });
@@ -125,6 +214,8 @@ pub enum SdkSemver {
     Minor,
     /// The Rust API did not change.
     None,
+    /// Codegen refuses one of the specs: the SDK cannot be compared whole.
+    Unknown,
 }
 
 impl SdkSemver {
@@ -134,6 +225,7 @@ impl SdkSemver {
             Self::Major => "major",
             Self::Minor => "minor",
             Self::None => "none",
+            Self::Unknown => "unknown",
         }
     }
 }
@@ -141,7 +233,7 @@ impl SdkSemver {
 /// The SDK-level verdict of `changes`.
 pub fn sdk_semver(changes: &[Change]) -> SdkSemver {
     let sdk = || changes.iter().filter(|c| c.level == Level::Sdk);
-    if sdk().any(|c| c.breaking) {
+    if sdk().any(Change::breaking) {
         SdkSemver::Major
     } else if sdk().next().is_some() {
         SdkSemver::Minor
@@ -150,30 +242,43 @@ pub fn sdk_semver(changes: &[Change]) -> SdkSemver {
     }
 }
 
-/// An SDK change that compiles but makes calls fail until callers set a
-/// newly required value.
-fn fails_at_run_time(change: &Change) -> bool {
-    change.level == Level::Sdk && change.message.ends_with(sdk::RUN_TIME_REQUIRED)
+/// The SDK verdict of a report: [`SdkSemver::Unknown`] when codegen
+/// refuses a spec.
+fn semver_of(report: &Report) -> SdkSemver {
+    if report.refused.is_empty() {
+        sdk_semver(&report.changes)
+    } else {
+        SdkSemver::Unknown
+    }
 }
 
 /// The report as JSON.
-pub fn json_report(base: &str, head: &str, changes: &[Change]) -> String {
+pub fn json_report(base: &str, head: &str, report: &Report) -> String {
+    let changes = &report.changes;
     let list: Vec<_> = changes
         .iter()
         .map(|c| {
             json!({
                 "level": c.level.as_str(),
-                "breaking": c.breaking,
+                "impact": c.impact.as_str(),
+                "kind": c.kind,
+                "breaking": c.breaking(),
                 "operation": c.operation,
                 "message": c.message,
             })
         })
         .collect();
+    let refused: Vec<_> = report
+        .refused
+        .iter()
+        .map(|r| json!({"spec": r.spec, "reason": r.reason}))
+        .collect();
     let report = json!({
         "base": base,
         "head": head,
-        "breaking": changes.iter().filter(|c| c.breaking).count(),
-        "sdk_semver": sdk_semver(changes).as_str(),
+        "refused": refused,
+        "breaking": changes.iter().filter(|c| c.breaking()).count(),
+        "sdk_semver": semver_of(report).as_str(),
         "changes": list,
     });
     format!(
@@ -186,20 +291,32 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|")
 }
 
-/// The report as Markdown: a verdict, breaking changes, then the rest.
-pub fn markdown_report(base: &str, head: &str, changes: &[Change]) -> String {
-    let breaking: Vec<&Change> = changes.iter().filter(|c| c.breaking).collect();
+/// The report as Markdown: what codegen refuses, a verdict, breaking
+/// changes, then the rest.
+pub fn markdown_report(base: &str, head: &str, report: &Report) -> String {
+    let changes = &report.changes;
+    let breaking: Vec<&Change> = changes.iter().filter(|c| c.breaking()).collect();
     let mut out = String::from("## Spec diff\n\n");
+    for r in &report.refused {
+        let _ = writeln!(
+            out,
+            "⛔ **Codegen refuses the {} spec**, so `cargo xtask codegen` fails on it and the SDK \
+             level below is partial (wire changes, and hand-written types only):\n\n\
+             ```text\n{}\n```\n",
+            r.spec, r.reason
+        );
+    }
     let verdict = match (changes.len(), breaking.len()) {
         (0, _) => "✅ **No changes** to the API or the generated SDK.".to_owned(),
         (n, 0) => format!("✅ **Nothing breaks**: {n} compatible change(s)."),
         (n, b) => format!("❌ **{b} breaking change(s)** for clients ({n} change(s) in all)."),
     };
     let _ = writeln!(out, "{verdict}\n\nComparing `{base}` → `{head}`.\n");
-    let semver = match sdk_semver(changes) {
+    let semver = match semver_of(report) {
         SdkSemver::Major => "**major**: a change breaks Rust code that compiled before",
         SdkSemver::Minor => "**minor**: Rust code that compiled before still compiles",
         SdkSemver::None => "**none**: the generated Rust API is unchanged",
+        SdkSemver::Unknown => "**unknown**: codegen refuses a spec (above)",
     };
     let _ = writeln!(out, "Release of the Rust SDK this needs: {semver}.\n");
     if !breaking.is_empty() {
@@ -218,7 +335,10 @@ pub fn markdown_report(base: &str, head: &str, changes: &[Change]) -> String {
         }
         out.push('\n');
     }
-    let run_time: Vec<&Change> = changes.iter().filter(|c| fails_at_run_time(c)).collect();
+    let run_time: Vec<&Change> = changes
+        .iter()
+        .filter(|c| c.impact == Impact::FailsAtRunTime)
+        .collect();
     if !run_time.is_empty() {
         out.push_str(
             "### Compiles, but fails at run time\n\n\
@@ -237,7 +357,7 @@ pub fn markdown_report(base: &str, head: &str, changes: &[Change]) -> String {
     }
     let rest: Vec<&Change> = changes
         .iter()
-        .filter(|c| !c.breaking && !fails_at_run_time(c))
+        .filter(|c| c.impact == Impact::Compatible)
         .collect();
     if !rest.is_empty() {
         out.push_str("### Compatible\n\n");
@@ -310,11 +430,25 @@ fn read_base(root: &Path, base: Option<&str>) -> Result<(String, String)> {
     Ok((format!("{rev}:{}", spec::SPEC), text))
 }
 
-/// `cargo xtask spec-diff`. Returns whether the run should fail.
+/// Where `cargo xtask spec-diff` writes its report: one run, any formats.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outputs<'a> {
+    /// The format written to standard output: Markdown when neither file
+    /// is given, nothing when one is.
+    pub stdout: Option<Format>,
+    /// A file for the Markdown report.
+    pub markdown: Option<&'a Path>,
+    /// A file for the JSON report.
+    pub json: Option<&'a Path>,
+}
+
+/// `cargo xtask spec-diff`. Returns whether the run should fail: with
+/// `--fail-on breaking`, when a change is breaking or codegen refuses the
+/// head.
 pub fn run(
     base: Option<&str>,
     head: Option<&str>,
-    format: Format,
+    outputs: Outputs<'_>,
     fail_on: FailOn,
 ) -> Result<bool> {
     let root = spec::workspace_root();
@@ -325,13 +459,31 @@ pub fn run(
     let head_label = head.map_or(spec::SPEC.to_owned(), str::to_owned);
     let old = spec::parse_spec(&base_text).with_context(|| format!("base {base_label}"))?;
     let new = spec::parse_spec(&head_text).with_context(|| format!("head {head_label}"))?;
-    let changes = diff(&old, &new)?;
-    let report = match format {
-        Format::Markdown => markdown_report(&base_label, &head_label, &changes),
-        Format::Json => json_report(&base_label, &head_label, &changes),
+    let report = compare(&old, &new)?;
+    let text = |format| match format {
+        Format::Markdown => markdown_report(&base_label, &head_label, &report),
+        Format::Json => json_report(&base_label, &head_label, &report),
     };
-    crate::say(&report)?;
-    Ok(fail_on == FailOn::Breaking && changes.iter().any(|c| c.breaking))
+    for (path, format) in [
+        (outputs.markdown, Format::Markdown),
+        (outputs.json, Format::Json),
+    ] {
+        if let Some(path) = path {
+            std::fs::write(path, text(format))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    let files = outputs.markdown.is_some() || outputs.json.is_some();
+    match (outputs.stdout, files) {
+        (Some(format), _) => crate::say(&text(format))?,
+        (None, false) => crate::say(&text(Format::Markdown))?,
+        (None, true) => {}
+    }
+    let refused_head = report.refused.iter().any(|r| r.spec == "head");
+    Ok(
+        fail_on == FailOn::Breaking
+            && (refused_head || report.changes.iter().any(Change::breaking)),
+    )
 }
 
 #[cfg(test)]
@@ -351,13 +503,23 @@ mod tests {
         fixture::patched(base, patch).expect("patched spec is OpenAPI")
     }
 
+    fn complete(changes: Vec<Change>) -> Report {
+        Report {
+            changes,
+            refused: Vec::new(),
+        }
+    }
+
     fn show(changes: &[Change]) -> String {
         changes
             .iter()
             .map(|c| {
                 format!(
                     "  {:?} breaking={} {:?}: {}",
-                    c.level, c.breaking, c.operation, c.message
+                    c.level,
+                    c.breaking(),
+                    c.operation,
+                    c.message
                 )
             })
             .collect::<Vec<_>>()
@@ -384,7 +546,9 @@ mod tests {
             let expected = case["expect"].as_array().expect("expect list");
             let matches = |e: &Value, c: &Change| {
                 e["level"].as_str() == Some(c.level.as_str())
-                    && e["breaking"].as_bool() == Some(c.breaking)
+                    && e["breaking"].as_bool() == Some(c.breaking())
+                    && e.get("impact")
+                        .is_none_or(|i| i.as_str() == Some(c.impact.as_str()))
                     && e["operation"].as_str() == c.operation.as_deref()
                     && c.message.contains(e["contains"].as_str().unwrap_or("\0"))
             };
@@ -397,7 +561,7 @@ mod tests {
                     failures.push(format!("{name}: expected {e}\n{}", show(&changes)));
                 }
             }
-            for c in changes.iter().filter(|c| c.breaking) {
+            for c in changes.iter().filter(|c| c.breaking()) {
                 if !expected.iter().any(|e| matches(e, c)) {
                     failures.push(format!(
                         "{name}: unexpected breaking change\n{}",
@@ -424,7 +588,7 @@ mod tests {
             let old = patched(&base, &Value::Null);
             let new = patched(&base, &case_doc["new"]);
             let changes = diff(&old, &new).expect("diff");
-            let md = markdown_report("base.yaml", &format!("{case}.yaml"), &changes);
+            let md = markdown_report("base.yaml", &format!("{case}.yaml"), &complete(changes));
             expectorate::assert_contents(fixtures().join(format!("snapshots/{case}.md")), &md);
         }
         let case_doc = yaml(&fixtures().join("cases/20-response-field-removed.yaml"));
@@ -433,7 +597,8 @@ mod tests {
             &patched(&base, &case_doc["new"]),
         )
         .expect("diff");
-        let json: Value = serde_json::from_str(&json_report("a", "b", &changes)).expect("JSON");
+        let json: Value =
+            serde_json::from_str(&json_report("a", "b", &complete(changes))).expect("JSON");
         assert_eq!(json["breaking"], 2);
         for c in json["changes"].as_array().expect("changes") {
             assert!(
@@ -454,9 +619,9 @@ mod tests {
         let old = patched(&real, &Value::Null);
         let new = patched(&real, &patch);
         let changes = diff(&old, &new).expect("diff");
-        let md = markdown_report("main", "this PR", &changes);
+        let md = markdown_report("main", "this PR", &complete(changes.clone()));
         expectorate::assert_contents(fixtures().join("snapshots/real-spec-change.md"), &md);
-        assert!(changes.iter().any(|c| c.breaking));
+        assert!(changes.iter().any(|c| c.breaking()));
     }
 
     #[test]
@@ -474,7 +639,7 @@ mod tests {
         for method in ["pages", "items"] {
             let message = format!("AlibabaProductKeywordSearch::{method}() was removed");
             assert!(
-                removed.iter().any(|c| c.breaking && c.message == message),
+                removed.iter().any(|c| c.breaking() && c.message == message),
                 "{}",
                 show(&removed)
             );
@@ -484,7 +649,7 @@ mod tests {
         assert!(
             added
                 .iter()
-                .any(|c| !c.breaking
+                .any(|c| !c.breaking()
                     && c.message == "AlibabaProductKeywordSearch::pages() was added"),
             "{}",
             show(&added)
@@ -506,7 +671,7 @@ mod tests {
     }
 
     #[test]
-    fn fail_on_breaking_decides_the_exit() {
+    fn one_run_writes_both_formats_and_fail_on_decides_the_exit() {
         let dir = std::env::temp_dir().join(format!("spec-diff-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let base = fixtures().join("base.yaml");
@@ -515,11 +680,96 @@ mod tests {
         json_patch::merge(&mut doc, &case["new"]);
         let head = dir.join("head.yaml");
         std::fs::write(&head, serde_yaml::to_string(&doc).expect("yaml")).expect("write");
+        let (md, js) = (dir.join("report.md"), dir.join("report.json"));
+        let both = Outputs {
+            stdout: None,
+            markdown: Some(&md),
+            json: Some(&js),
+        };
         let (b, h) = (base.to_str(), head.to_str());
-        assert!(run(b, h, Format::Json, FailOn::Breaking).expect("runs"));
-        assert!(!run(b, h, Format::Markdown, FailOn::None).expect("runs"));
-        assert!(!run(b, b, Format::Markdown, FailOn::Breaking).expect("runs"));
+        assert!(run(b, h, both, FailOn::Breaking).expect("runs"));
+        let markdown = std::fs::read_to_string(&md).expect("markdown written");
+        let json: Value =
+            serde_json::from_str(&std::fs::read_to_string(&js).expect("json written"))
+                .expect("JSON");
+        assert!(markdown.contains("2 breaking change(s)"), "{markdown}");
+        assert_eq!(json["breaking"], 2);
+        assert!(!run(b, h, both, FailOn::None).expect("runs"));
+        assert!(!run(b, b, both, FailOn::Breaking).expect("runs"));
         std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    /// Over every fixture case: each change in the JSON has an impact from
+    /// the fixed set and a kebab-case kind, and `breaking` agrees with it.
+    #[test]
+    fn every_change_carries_an_impact_and_a_kind() {
+        let base = yaml(&fixtures().join("base.yaml"));
+        let mut impacts = BTreeSet::new();
+        for entry in std::fs::read_dir(fixtures().join("cases")).expect("cases dir") {
+            let case = yaml(&entry.expect("entry").path());
+            let old = patched(&base, case.get("old").unwrap_or(&Value::Null));
+            let new = patched(&base, &case["new"]);
+            let report = compare(&old, &new).expect("diff runs");
+            let json: Value = serde_json::from_str(&json_report("a", "b", &report)).expect("JSON");
+            for c in json["changes"].as_array().expect("changes") {
+                let impact = c["impact"].as_str().expect("impact");
+                assert!(
+                    ["breaking", "fails-at-run-time", "compatible"].contains(&impact),
+                    "{c}"
+                );
+                assert_eq!(c["breaking"].as_bool(), Some(impact == "breaking"), "{c}");
+                let kind = c["kind"].as_str().expect("kind");
+                assert!(
+                    !kind.is_empty()
+                        && kind.split('-').all(|w| {
+                            !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase())
+                        }),
+                    "{c}"
+                );
+                impacts.insert(impact.to_owned());
+            }
+        }
+        assert_eq!(
+            impacts.len(),
+            3,
+            "the fixtures show every impact: {impacts:?}"
+        );
+    }
+
+    /// A head that removes an operation another operation's on-unknown
+    /// guidance names: codegen refuses it, and the report says so first,
+    /// then gives the wire level anyway.
+    #[test]
+    fn a_head_codegen_refuses_still_gets_a_report() {
+        let root = spec::workspace_root();
+        let real: Value =
+            serde_yaml::from_str(&std::fs::read_to_string(root.join(spec::SPEC)).expect("spec"))
+                .expect("yaml");
+        let old = patched(&real, &Value::Null);
+        let drop_list = serde_json::json!({"paths": {"/v2/alibaba/cart/list": null}});
+        let new = patched(&real, &drop_list);
+        let report = compare(&old, &new).expect("a report");
+        assert_eq!(report.refused.len(), 1);
+        assert_eq!(report.refused[0].spec, "head");
+        assert!(
+            report.refused[0].reason.contains("alibaba_cart_list"),
+            "{}",
+            report.refused[0].reason
+        );
+        assert!(report.changes.iter().any(|c| c.level == Level::Wire
+            && c.breaking()
+            && c.operation.as_deref() == Some("alibaba_cart_list")));
+        let md = markdown_report("main", "this PR", &report);
+        let after_title = md.strip_prefix("## Spec diff\n\n").expect("title");
+        assert!(
+            after_title.starts_with("⛔ **Codegen refuses the head spec**"),
+            "{md}"
+        );
+        let json: Value =
+            serde_json::from_str(&json_report("main", "this PR", &report)).expect("JSON");
+        assert_eq!(json["sdk_semver"], "unknown");
+        assert_eq!(json["refused"][0]["spec"], "head");
+        assert!(diff(&old, &new).is_err(), "diff() still refuses");
     }
 
     #[test]

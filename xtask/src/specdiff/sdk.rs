@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use quote::ToTokens;
 
-use super::{Change, Level};
+use super::{Change, Impact, Level};
 use crate::codegen::syntax::{module, pascal, self_name};
 
 /// The public surface of a generated SDK.
@@ -200,17 +200,27 @@ impl Api {
 }
 
 /// Appended to a change that compiles but makes calls fail until the caller
-/// sets the value.
-pub const RUN_TIME_REQUIRED: &str = "code that does not set it still compiles, but each call \
+/// sets the value (its impact is [`Impact::FailsAtRunTime`]).
+const RUN_TIME_REQUIRED: &str = "code that does not set it still compiles, but each call \
     then fails with `Error::InvalidRequest` naming it, before anything is sent";
 
 /// A trait the type derived before and no longer does breaks code using it.
-fn lost_derives(a: &Api, b: &Api, name: &str, push: &mut impl FnMut(bool, Option<String>, String)) {
+fn lost_derives(
+    a: &Api,
+    b: &Api,
+    name: &str,
+    push: &mut impl FnMut(Impact, &'static str, Option<String>, String),
+) {
     let (Some(old), Some(new)) = (a.derives.get(name), b.derives.get(name)) else {
         return;
     };
     for t in old.difference(new) {
-        push(true, None, format!("type {name} no longer implements {t}"));
+        push(
+            Impact::Breaking,
+            "derive-lost",
+            None,
+            format!("type {name} no longer implements {t}"),
+        );
     }
 }
 
@@ -219,22 +229,31 @@ pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) 
     let (a, b) = (Api::of(old), Api::of(new));
     let mut out = Vec::new();
     let op_of_builder = |name: &str| operations.iter().find(|op| pascal(op) == name).cloned();
-    let mut push = |breaking: bool, operation: Option<String>, message: String| {
-        out.push(Change {
-            level: Level::Sdk,
-            breaking,
-            operation,
-            message,
-        });
-    };
+    let mut push =
+        |impact: Impact, kind: &'static str, operation: Option<String>, message: String| {
+            out.push(Change {
+                level: Level::Sdk,
+                impact,
+                kind,
+                operation,
+                message,
+            });
+        };
+    use Impact::{Breaking, Compatible, FailsAtRunTime};
 
     for (name, sig) in &a.client {
         let op = Some(name.clone());
         match b.client.get(name) {
-            None => push(true, op, format!("method Client::{name}() was removed")),
+            None => push(
+                Breaking,
+                "method-removed",
+                op,
+                format!("method Client::{name}() was removed"),
+            ),
             Some(new_sig) if new_sig != sig => {
                 push(
-                    true,
+                    Breaking,
+                    "method-changed",
                     op,
                     format!("method Client::{name}() changed signature"),
                 );
@@ -244,7 +263,8 @@ pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) 
     }
     for name in b.client.keys().filter(|n| !a.client.contains_key(*n)) {
         push(
-            false,
+            Compatible,
+            "method-added",
             Some(name.clone()),
             format!("method Client::{name}() was added"),
         );
@@ -253,14 +273,25 @@ pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) 
     for (builder, methods) in &a.builders {
         let op = op_of_builder(builder);
         let Some(new_methods) = b.builders.get(builder) else {
-            push(true, op, format!("builder {builder} was removed"));
+            push(
+                Breaking,
+                "builder-removed",
+                op,
+                format!("builder {builder} was removed"),
+            );
             continue;
         };
         for (name, sig) in methods {
             match new_methods.get(name) {
-                None => push(true, op.clone(), format!("{builder}::{name}() was removed")),
+                None => push(
+                    Breaking,
+                    "setter-removed",
+                    op.clone(),
+                    format!("{builder}::{name}() was removed"),
+                ),
                 Some(new_sig) if new_sig != sig => push(
-                    true,
+                    Breaking,
+                    "setter-changed",
                     op.clone(),
                     format!("{builder}::{name}() changed: {sig} → {new_sig}"),
                 ),
@@ -273,17 +304,27 @@ pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) 
                 .required_params
                 .get(builder)
                 .is_some_and(|r| r.contains(name));
-            let message = if required {
-                format!("{builder}::{name}() was added and is required: {RUN_TIME_REQUIRED}")
+            if required {
+                push(
+                    FailsAtRunTime,
+                    "required-setter-added",
+                    op.clone(),
+                    format!("{builder}::{name}() was added and is required: {RUN_TIME_REQUIRED}"),
+                );
             } else {
-                format!("{builder}::{name}() was added")
-            };
-            push(false, op.clone(), message);
+                push(
+                    Compatible,
+                    "setter-added",
+                    op.clone(),
+                    format!("{builder}::{name}() was added"),
+                );
+            }
         }
         for name in b.required_params.get(builder).into_iter().flatten() {
             if methods.contains_key(name) && !was_required.is_some_and(|r| r.contains(name)) {
                 push(
-                    false,
+                    FailsAtRunTime,
+                    "setter-now-required",
                     op.clone(),
                     format!("{builder}::{name}() is now required: {RUN_TIME_REQUIRED}"),
                 );
@@ -292,7 +333,8 @@ pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) 
     }
     for builder in b.builders.keys().filter(|n| !a.builders.contains_key(*n)) {
         push(
-            false,
+            Compatible,
+            "builder-added",
             op_of_builder(builder),
             format!("builder {builder} was added"),
         );
@@ -300,14 +342,25 @@ pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) 
 
     for (name, fields) in &a.structs {
         let Some(new_fields) = b.structs.get(name) else {
-            push(true, None, format!("type {name} was removed"));
+            push(
+                Breaking,
+                "type-removed",
+                None,
+                format!("type {name} was removed"),
+            );
             continue;
         };
         for (field, ty) in fields {
             match new_fields.get(field) {
-                None => push(true, None, format!("field {name}::{field} was removed")),
+                None => push(
+                    Breaking,
+                    "field-removed",
+                    None,
+                    format!("field {name}::{field} was removed"),
+                ),
                 Some(new_ty) if new_ty != ty => push(
-                    true,
+                    Breaking,
+                    "field-type-changed",
                     None,
                     format!("field {name}::{field} changed type: {ty} → {new_ty}"),
                 ),
@@ -323,19 +376,29 @@ pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) 
         let built = b.constructed.contains(name);
         let run_time = |field: &str| built && now_required.is_some_and(|r| r.contains(field));
         for (field, ty) in new_fields.iter().filter(|(f, _)| !fields.contains_key(*f)) {
-            let message = if run_time(field) {
-                format!(
-                    "field {name}::{field}: {ty} was added and is required: {RUN_TIME_REQUIRED}"
-                )
+            if run_time(field) {
+                push(
+                    FailsAtRunTime,
+                    "required-field-added",
+                    None,
+                    format!(
+                        "field {name}::{field}: {ty} was added and is required: {RUN_TIME_REQUIRED}"
+                    ),
+                );
             } else {
-                format!("field {name}::{field}: {ty} was added")
-            };
-            push(false, None, message);
+                push(
+                    Compatible,
+                    "field-added",
+                    None,
+                    format!("field {name}::{field}: {ty} was added"),
+                );
+            }
         }
         for field in fields.keys().filter(|f| new_fields.contains_key(*f)) {
             if run_time(field) && !was_required.is_some_and(|r| r.contains(field)) {
                 push(
-                    false,
+                    FailsAtRunTime,
+                    "field-now-required",
                     None,
                     format!("field {name}::{field} is now required: {RUN_TIME_REQUIRED}"),
                 );
@@ -344,26 +407,51 @@ pub fn compare(old: &syn::File, new: &syn::File, operations: &BTreeSet<String>) 
         lost_derives(&a, &b, name, &mut push);
     }
     for name in b.structs.keys().filter(|n| !a.structs.contains_key(*n)) {
-        push(false, None, format!("type {name} was added"));
+        push(
+            Compatible,
+            "type-added",
+            None,
+            format!("type {name} was added"),
+        );
     }
 
     for (name, variants) in &a.enums {
         let Some(new_variants) = b.enums.get(name) else {
-            push(true, None, format!("enum {name} was removed"));
+            push(
+                Breaking,
+                "type-removed",
+                None,
+                format!("enum {name} was removed"),
+            );
             continue;
         };
         for v in variants.difference(new_variants) {
-            push(true, None, format!("variant {name}::{v} was removed"));
+            push(
+                Breaking,
+                "variant-removed",
+                None,
+                format!("variant {name}::{v} was removed"),
+            );
         }
         for v in new_variants.difference(variants) {
             // The enum is #[non_exhaustive]: every match already has a
             // wildcard arm.
-            push(false, None, format!("variant {name}::{v} was added"));
+            push(
+                Compatible,
+                "variant-added",
+                None,
+                format!("variant {name}::{v} was added"),
+            );
         }
         lost_derives(&a, &b, name, &mut push);
     }
     for name in b.enums.keys().filter(|n| !a.enums.contains_key(*n)) {
-        push(false, None, format!("enum {name} was added"));
+        push(
+            Compatible,
+            "type-added",
+            None,
+            format!("enum {name} was added"),
+        );
     }
     out
 }

@@ -7,7 +7,7 @@ use openapiv3::{OpenAPI, Operation, Parameter, ReferenceOr, Schema, SchemaKind, 
 
 use anyhow::Result;
 
-use super::{Change, Level};
+use super::{Change, Impact, Level};
 use crate::spec::Op;
 
 /// Which way a schema travels: clients send requests and read responses.
@@ -182,6 +182,23 @@ fn kind(shape: &Shape) -> String {
     }
 }
 
+/// Whether format `b` holds a narrower range than `a` (`int64` → `int32`,
+/// `double` → `float`: `Some(true)`), a wider one (`Some(false)`), or
+/// another kind of value (`None`).
+fn narrower(a: Option<&str>, b: Option<&str>) -> Option<bool> {
+    let rank = |f: Option<&str>| match f {
+        Some("int32" | "float") => Some(1),
+        Some("int64" | "double") | None => Some(2),
+        _ => None,
+    };
+    let (ra, rb) = (rank(a)?, rank(b)?);
+    let family = |f: Option<&str>| matches!(f, Some("float" | "double"));
+    if family(a) != family(b) && a.is_some() && b.is_some() {
+        return None;
+    }
+    (ra != rb).then_some(rb < ra)
+}
+
 /// Collects changes for one operation (or a standalone component).
 struct Collector<'c> {
     operation: Option<String>,
@@ -189,10 +206,11 @@ struct Collector<'c> {
 }
 
 impl Collector<'_> {
-    fn push(&mut self, breaking: bool, message: String) {
+    fn push(&mut self, breaking: bool, kind: &'static str, message: String) {
         self.out.push(Change {
             level: Level::Wire,
-            breaking,
+            impact: Impact::breaking_if(breaking),
+            kind,
             operation: self.operation.clone(),
             message,
         });
@@ -201,28 +219,48 @@ impl Collector<'_> {
     fn field(&mut self, dir: Dir, at: &str, old: &Field, new: &Field) {
         match (old.required, new.required) {
             (false, true) if dir == Dir::Request => {
-                self.push(true, format!("{at} is now required"));
+                self.push(true, "now-required", format!("{at} is now required"));
             }
-            (false, true) => self.push(false, format!("{at} is now always present")),
+            (false, true) => {
+                self.push(false, "now-required", format!("{at} is now always present"))
+            }
             (true, false) if dir == Dir::Response => {
-                self.push(true, format!("{at} is no longer guaranteed to be present"));
+                self.push(
+                    true,
+                    "now-optional",
+                    format!("{at} is no longer guaranteed to be present"),
+                );
             }
-            (true, false) => self.push(false, format!("{at} is no longer required")),
+            (true, false) => {
+                self.push(false, "now-optional", format!("{at} is no longer required"))
+            }
             _ => {}
         }
         match (old.nullable, new.nullable) {
             (false, true) if dir == Dir::Response => {
-                self.push(true, format!("{at} may now be null"))
+                self.push(true, "now-nullable", format!("{at} may now be null"))
             }
-            (false, true) => self.push(false, format!("{at} now accepts null")),
+            (false, true) => self.push(false, "now-nullable", format!("{at} now accepts null")),
             (true, false) if dir == Dir::Request => {
-                self.push(true, format!("{at} no longer accepts null"));
+                self.push(
+                    true,
+                    "no-longer-nullable",
+                    format!("{at} no longer accepts null"),
+                );
             }
-            (true, false) => self.push(false, format!("{at} is no longer null")),
+            (true, false) => self.push(
+                false,
+                "no-longer-nullable",
+                format!("{at} is no longer null"),
+            ),
             _ => {}
         }
         if old.description != new.description {
-            self.push(false, format!("{at}: description changed"));
+            self.push(
+                false,
+                "description-changed",
+                format!("{at}: description changed"),
+            );
         }
         self.shape(dir, at, &old.shape, &new.shape);
     }
@@ -235,10 +273,15 @@ impl Collector<'_> {
                     match b.get(name) {
                         Some(new_field) => self.field(dir, &path, field, new_field),
                         None if dir == Dir::Response => {
-                            self.push(true, format!("{path} was removed"));
+                            self.push(
+                                true,
+                                "response-field-removed",
+                                format!("{path} was removed"),
+                            );
                         }
                         None => self.push(
                             false,
+                            "request-input-removed",
                             format!("{path} was removed (a client still sending it is ignored)"),
                         ),
                     }
@@ -247,10 +290,22 @@ impl Collector<'_> {
                     let path = format!("{at}.{name}");
                     match dir {
                         Dir::Request if field.required => {
-                            self.push(true, format!("required {path} was added"));
+                            self.push(
+                                true,
+                                "required-input-added",
+                                format!("required {path} was added"),
+                            );
                         }
-                        Dir::Request => self.push(false, format!("optional {path} was added")),
-                        Dir::Response => self.push(false, format!("{path} was added")),
+                        Dir::Request => {
+                            self.push(
+                                false,
+                                "optional-input-added",
+                                format!("optional {path} was added"),
+                            );
+                        }
+                        Dir::Response => {
+                            self.push(false, "response-field-added", format!("{path} was added"));
+                        }
                     }
                 }
             }
@@ -268,15 +323,27 @@ impl Collector<'_> {
                 },
             ) => {
                 if ta != tb {
-                    self.push(true, format!("{at} changed type from {ta} to {tb}"));
+                    self.push(
+                        true,
+                        "type-changed",
+                        format!("{at} changed type from {ta} to {tb}"),
+                    );
                     return;
                 }
                 if fa != fb {
                     let show = |f: &Option<String>| f.clone().unwrap_or_else(|| "none".into());
-                    self.push(
-                        true,
-                        format!("{at} changed format from {} to {}", show(fa), show(fb)),
-                    );
+                    let message = format!("{at} changed format from {} to {}", show(fa), show(fb));
+                    // A narrower range breaks only the side that receives
+                    // it: a server that now sends int32 breaks no reader of
+                    // int64 (the Rust field's type changes: SDK-level), a
+                    // server that now takes only int32 refuses some of what
+                    // clients send.
+                    let breaking = match narrower(fa.as_deref(), fb.as_deref()) {
+                        Some(true) => dir == Dir::Request,
+                        Some(false) => dir == Dir::Response,
+                        None => true,
+                    };
+                    self.push(breaking, "format-changed", message);
                 }
                 self.values(dir, at, va.as_ref(), vb.as_ref());
             }
@@ -285,6 +352,7 @@ impl Collector<'_> {
                 let breaking = dir == Dir::Request;
                 self.push(
                     breaking,
+                    "free-form-documented",
                     format!("{at} is now documented as {} (was free-form JSON)", kind(b)),
                 );
             }
@@ -292,11 +360,13 @@ impl Collector<'_> {
                 let breaking = dir == Dir::Response;
                 self.push(
                     breaking,
+                    "now-free-form",
                     format!("{at} is now free-form JSON (was {})", kind(a)),
                 );
             }
             (a, b) => self.push(
                 true,
+                "type-changed",
                 format!("{at} changed from {} to {}", kind(a), kind(b)),
             ),
         }
@@ -318,22 +388,26 @@ impl Collector<'_> {
                     // New values in answers can surprise a client's match.
                     self.push(
                         dir == Dir::Response,
+                        "enum-values-added",
                         format!("{at} gained enum values: {}", list(&added)),
                     );
                 }
                 if !removed.is_empty() {
                     self.push(
                         dir == Dir::Request,
+                        "enum-values-removed",
                         format!("{at} lost enum values: {}", list(&removed)),
                     );
                 }
             }
             (None, Some(b)) => self.push(
                 dir == Dir::Request,
+                "enum-values-removed",
                 format!("{at} is now limited to: {}", list(b)),
             ),
             (Some(_), None) => self.push(
                 dir == Dir::Response,
+                "enum-values-added",
                 format!("{at} is no longer limited to enum values"),
             ),
             (None, None) => {}
@@ -436,8 +510,16 @@ fn bodies(
             };
             c.field(dir, at, &field(sa, na), &field(sb, nb));
         }
-        (None, Some(_)) => c.push(dir == Dir::Request, format!("a {at} was added")),
-        (Some(_), None) => c.push(dir == Dir::Response, format!("the {at} was removed")),
+        (None, Some(_)) => c.push(
+            dir == Dir::Request,
+            "body-added",
+            format!("a {at} was added"),
+        ),
+        (Some(_), None) => c.push(
+            dir == Dir::Response,
+            "body-removed",
+            format!("the {at} was removed"),
+        ),
         (None, None) => {}
     }
 }
@@ -460,18 +542,24 @@ pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Result<Vec<Change>> {
             match renamed {
                 Some((nid, _)) => c.push(
                     false,
+                    "operation-id-renamed",
                     format!(
                         "operationId renamed to {nid}; {} {} is unchanged on the wire",
                         o.method, o.path
                     ),
                 ),
-                None => c.push(true, format!("operation removed ({} {})", o.method, o.path)),
+                None => c.push(
+                    true,
+                    "operation-removed",
+                    format!("operation removed ({} {})", o.method, o.path),
+                ),
             }
             continue;
         };
         if (o.method.as_str(), o.path.as_str()) != (n.method.as_str(), n.path.as_str()) {
             c.push(
                 true,
+                "operation-moved",
                 format!(
                     "operation moved from {} {} to {} {}",
                     o.method, o.path, n.method, n.path
@@ -486,7 +574,15 @@ pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Result<Vec<Change>> {
                     let (a, b) = (param_field(&mut old_r, p), param_field(&mut new_r, np));
                     c.field(Dir::Request, &at, &a, &b);
                 }
-                None => c.push(true, format!("{at} was removed")),
+                // One rule for every request input: a parameter or body
+                // field the server no longer takes is ignored when sent, so
+                // it breaks no client on the wire; its Rust setter going
+                // away is the SDK-level break.
+                None => c.push(
+                    false,
+                    "request-input-removed",
+                    format!("{at} was removed (a client still sending it is ignored)"),
+                ),
             }
         }
         for (key, np) in np_params
@@ -495,9 +591,17 @@ pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Result<Vec<Change>> {
         {
             let at = format!("{} parameter {}", key.0, key.1);
             if np.parameter_data_ref().required {
-                c.push(true, format!("required {at} was added"));
+                c.push(
+                    true,
+                    "required-input-added",
+                    format!("required {at} was added"),
+                );
             } else {
-                c.push(false, format!("optional {at} was added"));
+                c.push(
+                    false,
+                    "optional-input-added",
+                    format!("optional {at} was added"),
+                );
             }
         }
         let resolvers = (&mut old_r, &mut new_r);
@@ -517,7 +621,11 @@ pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Result<Vec<Change>> {
             response_schema(n.op),
         );
         if o.op.description != n.op.description || o.op.summary != n.op.summary {
-            c.push(false, "summary or description changed".into());
+            c.push(
+                false,
+                "description-changed",
+                "summary or description changed".into(),
+            );
         }
     }
     for (id, n) in new_ops.iter().filter(|(id, _)| !old_ops.contains_key(*id)) {
@@ -527,7 +635,8 @@ pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Result<Vec<Change>> {
         if !renamed {
             out.push(Change {
                 level: Level::Wire,
-                breaking: false,
+                impact: Impact::Compatible,
+                kind: "operation-added",
                 operation: Some(id.clone()),
                 message: format!("operation added ({} {})", n.method, n.path),
             });
@@ -575,8 +684,8 @@ pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Result<Vec<Change>> {
                     &field(sb, nb),
                 );
             }
-            (Some(_), None) => c.push(true, format!("schema {name} was removed")),
-            (None, Some(_)) => c.push(false, format!("schema {name} was added")),
+            (Some(_), None) => c.push(true, "schema-removed", format!("schema {name} was removed")),
+            (None, Some(_)) => c.push(false, "schema-added", format!("schema {name} was added")),
             (None, None) => {}
         }
     }

@@ -1,0 +1,60 @@
+//! scripts/semver_checks.py, the one reader of cargo-semver-checks' output
+//! both semver scripts share, on spec-diff's real JSON: it matches changes
+//! by `kind` and `impact`, not by message text.
+
+use std::path::Path;
+use std::process::Command;
+
+const MAJOR: &str =
+    "     Summary semver requires new major version: 1 major and 0 minor checks failed\n";
+const NONE: &str = "     Summary no semver update required\n";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+}
+
+/// spec-diff's verdict files for one fixture case, with `log` as
+/// cargo-semver-checks' output; the row `agree` prints and its exit.
+fn agree(case: &str, log: &str) -> (String, bool) {
+    let out = std::env::temp_dir().join(format!("semver-checks-{}-{case}", std::process::id()));
+    let status = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("spec-diff-fixture")
+        .arg(root().join(format!("xtask/fixtures/spec-diff/cases/{case}.yaml")))
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .expect("xtask runs");
+    assert!(status.success());
+    std::fs::write(out.join("semver-checks.txt"), log).expect("log");
+    let run = Command::new("python3")
+        .arg(root().join("scripts/semver_checks.py"))
+        .args(["agree", case])
+        .arg(&out)
+        .output()
+        .expect("python3 runs");
+    std::fs::remove_dir_all(&out).expect("cleanup");
+    (
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+        run.status.success(),
+    )
+}
+
+#[test]
+fn a_type_change_is_a_blind_spot_by_its_kind() {
+    let (row, ok) = agree("23-response-field-type-changed", NONE);
+    assert!(ok, "{row}");
+    assert!(
+        row.contains("| major | none |") && row.contains("blind spot"),
+        "{row}"
+    );
+}
+
+#[test]
+fn agreement_and_disagreement_are_told_apart() {
+    let (row, ok) = agree("20-response-field-removed", MAJOR);
+    assert!(ok && row.ends_with("| yes |\n"), "{row}");
+    let (row, ok) = agree("20-response-field-removed", NONE);
+    assert!(!ok && row.contains("**no**"), "{row}");
+}
