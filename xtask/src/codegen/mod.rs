@@ -23,6 +23,8 @@ pub mod push;
 pub mod sdk;
 pub mod syntax;
 pub mod units;
+#[cfg(test)]
+mod walkthrough;
 
 pub use freshness::{check, write};
 pub use sdk::generate_sdk;
