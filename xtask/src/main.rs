@@ -52,8 +52,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate the SDK, mock and CLI `generated.rs` files, docs/coverage.md
-    /// and docs/on-unknown.md from openapi/pandapon.yaml.
+    /// Generate from openapi/pandapon.yaml: the SDK, mock and CLI
+    /// `generated.rs` files, the SDK's operation table (`operations.rs`),
+    /// docs/coverage.md and docs/on-unknown.md.
     Codegen {
         /// Change nothing; fail with a diff if the generated code is stale.
         #[arg(long)]

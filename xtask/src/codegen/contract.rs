@@ -33,7 +33,7 @@ pub fn seal_types(file: &mut syn::File) -> Result<usize> {
         };
         ensure!(
             !attrs.iter().any(|a| a.path().is_ident("non_exhaustive")),
-            "progenitor already marks a type #[non_exhaustive]: revisit xtask/src/contract.rs"
+            "progenitor already marks a type #[non_exhaustive]: revisit xtask/src/codegen/contract.rs"
         );
         // Keep the derive list, then add the feature-gated derive and the
         // seal right after it, where a reader looks for them.
@@ -80,7 +80,7 @@ pub fn add_build_methods(file: &mut syn::File) -> Result<usize> {
         ensure!(
             !has_build,
             "a builder already has a `build` method (a field named `build`?): \
-             rename the field in the spec or revisit xtask/src/contract.rs"
+             rename the field in the spec or revisit xtask/src/codegen/contract.rs"
         );
     }
     for name in &names {

@@ -82,8 +82,8 @@ fn add_pagination(spec: &openapiv3::OpenAPI, ops: &[Op<'_>], file: &mut syn::Fil
 }
 
 /// Marks every function of every `impl` block in the generated code
-/// `#[inline]`: the conversions, defaults and builders of all 119 types and
-/// the requests of all 42 operations would otherwise be compiled into this
+/// `#[inline]`: the conversions, defaults and builders of every type and
+/// the requests of every operation would otherwise be compiled into this
 /// crate whether or not a program uses them; inline, each is compiled
 /// where it is called. (Generic functions already are.)
 fn inline_per_use(file: &mut syn::File) {
