@@ -333,21 +333,15 @@ pub async fn run(config: ChaosConfig) -> ChaosReport {
         }
     };
     let check = SignatureCheck::new(credentials());
-    let routes = [("GET", ANY_READ), ("POST", ANY_WRITE)].map(|(method, path)| Route {
-        operation_id: "chaos",
-        method,
-        path,
-        query_signed: false,
-        example: Some(r#"{"code":200,"msg":"成功","data":{"ok":true}}"#),
-    });
-    let fake = FakePandaPon::start_with_plan(
-        ([127, 0, 0, 1], 0).into(),
-        check.clone(),
-        plan,
-        routes.to_vec(),
-    )
-    .await
-    .expect("fake starts");
+    let example = Some(r#"{"code":200,"msg":"成功","data":{"ok":true}}"#);
+    let routes = [("GET", ANY_READ), ("POST", ANY_WRITE)]
+        .map(|(method, path)| Route::extra(method, path, example));
+    let fake = FakePandaPon::builder(check.clone())
+        .plan(plan)
+        .routes(routes)
+        .start(([127, 0, 0, 1], 0).into())
+        .await
+        .expect("fake starts");
     let client = Arc::new(
         Client::builder(credentials())
             .base_url(fake.base_url())

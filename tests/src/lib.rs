@@ -8,8 +8,8 @@ pub mod process;
 pub mod proxy;
 
 use pandapon_gen::{Client, ClientBuilder, Credentials};
-use pandapon_httpmock::SignatureCheck;
 use pandapon_httpmock::httpmock::MockServer;
+use pandapon_httpmock::{FakeBuilder, FakePandaPon, SignatureCheck};
 
 /// A secret that must never show up in any output.
 pub const CANARY_SECRET: &str = "canary-SECRET-3f9a1c";
@@ -60,28 +60,17 @@ pub fn quick_retries() -> pandapon_gen::RetryPolicy {
         .max_backoff(std::time::Duration::from_secs(2))
 }
 
-/// A fake PandaPon injecting `faults`, its signature check (which logs
-/// every request that arrives), and a client with [`quick_retries`].
-pub async fn faulty_fake(
-    faults: Vec<pandapon_httpmock::Fault>,
-) -> (pandapon_httpmock::FakePandaPon, SignatureCheck, Client) {
-    faulty_fake_with_routes(faults, Vec::new()).await
-}
-
-/// Like [`faulty_fake`], also serving `extra` routes the spec does not have.
-pub async fn faulty_fake_with_routes(
-    faults: Vec<pandapon_httpmock::Fault>,
-    extra: Vec<pandapon_httpmock::Route>,
-) -> (pandapon_httpmock::FakePandaPon, SignatureCheck, Client) {
+/// A fake PandaPon set up by `setup` (faults, a plan, extra routes), its
+/// signature check (which logs every request that arrives), and a client
+/// with [`quick_retries`].
+pub async fn start_fake(
+    setup: impl FnOnce(FakeBuilder) -> FakeBuilder,
+) -> (FakePandaPon, SignatureCheck, Client) {
     let check = SignatureCheck::new(credentials());
-    let fake = pandapon_httpmock::FakePandaPon::start_with_routes(
-        ([127, 0, 0, 1], 0).into(),
-        check.clone(),
-        faults,
-        extra,
-    )
-    .await
-    .expect("fake starts");
+    let fake = setup(FakePandaPon::builder(check.clone()))
+        .start(([127, 0, 0, 1], 0).into())
+        .await
+        .expect("fake starts");
     let client = Client::builder(credentials())
         .base_url(fake.base_url())
         .retry_policy(quick_retries())

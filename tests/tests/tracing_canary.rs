@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use pandapon_gen::Error;
 use pandapon_httpmock::Fault;
-use pandapon_tests::{CANARY_SECRET, cancel_body, faulty_fake};
+use pandapon_tests::{CANARY_SECRET, cancel_body, start_fake};
 
 /// Captures everything tracing emits, at every level.
 #[derive(Clone, Default)]
@@ -51,7 +51,8 @@ fn connection_refused_is_retried_for_writes_and_traced_without_the_secret() {
                 .await;
             assert!(matches!(err, Err(Error::Transport(_))), "{err:?}");
 
-            let (_fake, _check, client) = faulty_fake(vec![Fault::Status(503, None)]).await;
+            let (_fake, _check, client) =
+                start_fake(|fake| fake.faults([Fault::Status(503, None)])).await;
             client
                 .taobao_product_get()
                 .item_id("x")

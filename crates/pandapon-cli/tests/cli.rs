@@ -226,11 +226,8 @@ async fn all_prints_every_item_of_every_page_as_json_lines() {
     // The fake answers each page with the documented example (totalPage
     // 401), so --max-pages bounds the run.
     for op in pandapon_gen::OPERATIONS.iter().filter(|op| op.paginated) {
+        let route = pandapon_httpmock::Route::of(op);
         let op = op.id;
-        let route = pandapon_httpmock::routes()
-            .into_iter()
-            .find(|r| r.operation_id == op)
-            .expect("route");
         let answer = route.answer();
         let per_page = answer["data"]["data"].as_array().map_or(0, Vec::len);
         // Two pages, unless the example ends it sooner (no items, or one page).
@@ -463,13 +460,11 @@ async fn http_errors_show_their_body_and_envelope_and_big_answers_the_limit() {
         bytes: 100_000,
         declared: false,
     };
-    let fake = FakePandaPon::start_with_faults(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        check.clone(),
-        vec![big],
-    )
-    .await
-    .expect("fake starts");
+    let fake = FakePandaPon::builder(check.clone())
+        .faults([big])
+        .start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .expect("fake starts");
     let mut cmd = configured(&fake.base_url(), SECRET);
     cmd.args([
         "--max-response-bytes",
@@ -617,13 +612,11 @@ async fn server_text_cannot_drive_the_terminal() {
     for (status, body) in pages {
         let check = SignatureCheck::new(creds());
         let fault = Fault::Answer(status, bytes::Bytes::from(body));
-        let fake = FakePandaPon::start_with_faults(
-            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            check,
-            vec![fault],
-        )
-        .await
-        .expect("fake starts");
+        let fake = FakePandaPon::builder(check)
+            .faults([fault])
+            .start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .expect("fake starts");
         let mut cmd = configured(&fake.base_url(), SECRET);
         cmd.args(["--max-attempts", "1", "alibaba-cart-list"]);
         let out = run(cmd).await;

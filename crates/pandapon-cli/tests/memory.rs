@@ -255,12 +255,11 @@ fn decoded_memory_stays_within_eight_times_the_body() {
     let answer = hostile.clone();
     let plan = move |_: &pandapon_httpmock::Arrival<'_>| Some(Fault::Answer(200, answer.clone()));
     let fake = runtime
-        .block_on(FakePandaPon::start_with_plan(
-            ([127, 0, 0, 1], 0).into(),
-            check,
-            plan,
-            vec![],
-        ))
+        .block_on(
+            FakePandaPon::builder(check)
+                .plan(plan)
+                .start(([127, 0, 0, 1], 0).into()),
+        )
         .expect("fake starts");
     let client = Client::builder(credentials)
         .base_url(fake.base_url())

@@ -78,11 +78,19 @@ impl SignatureCheck {
     }
 
     /// Judges one httpmock request against the current time, and logs it.
+    ///
+    /// # Errors
+    ///
+    /// Why PandaPon would refuse the request's signature, when it would.
     pub fn check(&self, request: &HttpMockRequest) -> Result<(), VerifyError> {
         self.check_headers(request.uri().path(), &request.headers())
     }
 
     /// Judges a request's headers against the current time, and logs it.
+    ///
+    /// # Errors
+    ///
+    /// Why PandaPon would refuse the request's signature, when it would.
     pub fn check_headers(&self, path: &str, headers: &http::HeaderMap) -> Result<(), VerifyError> {
         let verdict = self.verifier.verify_headers(headers, SystemTime::now());
         let header = |name: &str| {

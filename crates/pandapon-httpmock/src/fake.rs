@@ -5,7 +5,9 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -17,6 +19,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use pandapon_auth::VerifyError;
+use pandapon_gen::Operation;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -29,45 +33,108 @@ use crate::{REQUEST_ID, SIGNATURE_ERROR_CODE, SignatureCheck, business_error, su
 /// Largest request body the fake reads.
 const BODY_LIMIT: usize = 1 << 20;
 
-/// One operation as the fake serves it (see [`routes`]).
-#[derive(Debug, Clone, Copy)]
+/// One route the fake serves: an operation of the spec ([`routes`],
+/// [`Route::of`]) or a path the spec does not have ([`Route::extra`]),
+/// answered with its example.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
-    /// The operationId.
-    pub operation_id: &'static str,
-    /// The HTTP method, upper case.
-    pub method: &'static str,
-    /// The path template, with `{name}` for path parameters.
-    pub path: &'static str,
-    /// Whether the call carries `timestamp` and `sign` query parameters.
-    pub query_signed: bool,
-    /// The first documented response example, as JSON text.
-    pub example: Option<&'static str>,
+    serves: Serves,
+    example: Option<&'static str>,
 }
 
-/// Every operation of the spec as the fake serves it: method, path and query
-/// signing from `pandapon_gen::OPERATIONS`, with its documented example.
+/// What a route serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Serves {
+    /// An operation of the spec, from `pandapon_gen::OPERATIONS`.
+    Operation(&'static Operation),
+    /// A path the spec does not have.
+    Extra {
+        method: &'static str,
+        path: &'static str,
+    },
+}
+
+/// Every operation of the spec as the fake serves it, in the order of
+/// `pandapon_gen::OPERATIONS`, each with its documented example.
 pub fn routes() -> Vec<Route> {
-    pandapon_gen::OPERATIONS
-        .iter()
-        .map(|op| Route {
-            operation_id: op.id,
-            method: op.method,
-            path: op.path,
-            query_signed: op.query_signed,
-            example: EXAMPLES
-                .binary_search_by(|(id, _)| id.cmp(&op.id))
-                .ok()
-                .map(|i| EXAMPLES[i].1),
-        })
-        .collect()
+    pandapon_gen::OPERATIONS.iter().map(Route::of).collect()
 }
 
 impl Route {
+    /// The route of one of the spec's operations, answered with its
+    /// documented example: `Route::of(pandapon_gen::operation(id)?)`.
+    pub fn of(operation: &'static Operation) -> Self {
+        let example = EXAMPLES
+            .binary_search_by(|(id, _)| id.cmp(&operation.id))
+            .ok()
+            .map(|i| EXAMPLES[i].1);
+        Self {
+            serves: Serves::Operation(operation),
+            example,
+        }
+    }
+
+    /// A route for a path the spec does not have, as
+    /// `pandapon_gen::Client::request` calls it: `method` upper case,
+    /// `path` a template like the spec's (`{name}` matches one non-empty
+    /// segment), `example` the JSON text it answers with (`None`: an empty
+    /// success envelope). It is checked like the spec's routes, with the
+    /// `timestamp` and `sign` query parameters too where the client sends
+    /// them (`pandapon_gen::is_query_signed_path`), and never pushes.
+    pub const fn extra(
+        method: &'static str,
+        path: &'static str,
+        example: Option<&'static str>,
+    ) -> Self {
+        Self {
+            serves: Serves::Extra { method, path },
+            example,
+        }
+    }
+
+    /// The spec's operation it serves; `None` for an extra route.
+    pub fn operation(&self) -> Option<&'static Operation> {
+        match self.serves {
+            Serves::Operation(operation) => Some(operation),
+            Serves::Extra { .. } => None,
+        }
+    }
+
+    /// The HTTP method, upper case.
+    pub fn method(&self) -> &'static str {
+        match self.serves {
+            Serves::Operation(operation) => operation.method,
+            Serves::Extra { method, .. } => method,
+        }
+    }
+
+    /// The path template, with `{name}` for path parameters.
+    pub fn path(&self) -> &'static str {
+        match self.serves {
+            Serves::Operation(operation) => operation.path,
+            Serves::Extra { path, .. } => path,
+        }
+    }
+
+    /// Whether a call must also carry `timestamp` and `sign` query
+    /// parameters equal to the signed headers.
+    pub fn query_signed(&self) -> bool {
+        match self.serves {
+            Serves::Operation(operation) => operation.query_signed,
+            Serves::Extra { path, .. } => pandapon_gen::is_query_signed_path(path),
+        }
+    }
+
+    /// The example it answers with, as JSON text.
+    pub fn example(&self) -> Option<&'static str> {
+        self.example
+    }
+
     fn matches(&self, method: &str, path: &str) -> bool {
-        if self.method != method {
+        if !self.method().eq_ignore_ascii_case(method) {
             return false;
         }
-        let mut want = self.path.split('/');
+        let mut want = self.path().split('/');
         let mut got = path.split('/');
         loop {
             match (want.next(), got.next()) {
@@ -79,8 +146,8 @@ impl Route {
         }
     }
 
-    /// The success answer: the documented example with `code` 200 (examples
-    /// that are placeholders carry 0), or an empty success envelope.
+    /// The success answer: the example with `code` 200 (examples that are
+    /// placeholders carry 0), or an empty success envelope.
     pub fn answer(&self) -> Value {
         let Some(mut example) = self
             .example
@@ -141,7 +208,7 @@ pub enum Fault {
     Answer(u16, Bytes),
 }
 
-/// A request as a fault plan sees it ([`FakePandaPon::start_with_plan`]).
+/// A request as a fault plan sees it ([`FakeBuilder::plan`]).
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Arrival<'a> {
@@ -176,69 +243,19 @@ struct State {
 /// rule); otherwise the answer is a business error with code
 /// [`SIGNATURE_ERROR_CODE`] and the reason in `msg`. A POST body must be
 /// JSON. Unknown routes get HTTP 404 with an error envelope.
+///
+/// Set one up with [`FakePandaPon::builder`] (faults, a fault plan, extra
+/// routes, a push URL), or [`FakePandaPon::start`] for none of these.
 #[derive(Debug)]
 pub struct FakePandaPon {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
-    connections: Arc<std::sync::atomic::AtomicUsize>,
+    connections: Arc<AtomicUsize>,
     pushes: Option<Pusher>,
 }
 
 impl FakePandaPon {
-    /// Listens on `addr` (port 0 picks a free port) and serves until dropped
-    /// or [`stopped`](Self::stop).
-    pub async fn start(addr: SocketAddr, check: SignatureCheck) -> io::Result<Self> {
-        Self::start_with_faults(addr, check, Vec::new()).await
-    }
-
-    /// Like [`start`](Self::start), failing the first requests as `faults`
-    /// says, one fault per request, in order. Every request, faulty or not,
-    /// is logged by the signature check (see [`SignatureCheck::seen`]).
-    pub async fn start_with_faults(
-        addr: SocketAddr,
-        check: SignatureCheck,
-        faults: Vec<Fault>,
-    ) -> io::Result<Self> {
-        Self::start_with_routes(addr, check, faults, Vec::new()).await
-    }
-
-    /// Like [`start_with_faults`](Self::start_with_faults), also serving
-    /// `extra` routes the spec does not have (for calls made with
-    /// `pandapon_gen::Client::request`), checked and answered as the spec's.
-    pub async fn start_with_routes(
-        addr: SocketAddr,
-        check: SignatureCheck,
-        faults: Vec<Fault>,
-        extra: Vec<Route>,
-    ) -> io::Result<Self> {
-        let faults = Mutex::new(VecDeque::from(faults));
-        let plan = move |_: &Arrival<'_>| {
-            faults
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop_front()
-        };
-        Self::start_with_plan(addr, check, plan, extra).await
-    }
-
-    /// Like [`start_with_routes`](Self::start_with_routes), asking `plan`
-    /// for each request's fault (`None`: answer normally). The plan sees
-    /// the request whole, so a test can pick faults per call, for example
-    /// by an id in the body, at random with a fixed seed.
-    pub async fn start_with_plan(
-        addr: SocketAddr,
-        check: SignatureCheck,
-        plan: impl Fn(&Arrival<'_>) -> Option<Fault> + Send + Sync + 'static,
-        extra: Vec<Route>,
-    ) -> io::Result<Self> {
-        Self::builder(check)
-            .plan(plan)
-            .routes(extra)
-            .start(addr)
-            .await
-    }
-
     /// A fake to set up step by step: its signature check, then faults or
     /// a plan, extra routes and a URL to push order messages to, then
     /// [`FakeBuilder::start`].
@@ -251,52 +268,78 @@ impl FakePandaPon {
         }
     }
 
-    async fn launch(builder: FakeBuilder, addr: SocketAddr) -> io::Result<Self> {
-        let FakeBuilder {
-            check,
-            plan,
-            routes: extra,
-            push_to,
-        } = builder;
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let (stop, mut stopped) = oneshot::channel();
-        let push = push_to.map(|url| Pusher::new(url, check.credentials().clone()));
-        let pushes = push.clone();
-        let check = Arc::new(State {
-            check,
-            plan,
-            routes: routes().into_iter().chain(extra).collect(),
-            push,
-        });
-        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let accepted_count = connections.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = &mut stopped => break,
-                    accepted = listener.accept() => {
-                        let Ok((stream, _)) = accepted else { continue };
-                        accepted_count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let check = check.clone();
-                        tokio::spawn(async move {
-                            let service = service_fn(move |req| answer(check.clone(), req));
-                            // A client hanging up mid-request is its own business.
-                            let _ = http1::Builder::new()
-                                .serve_connection(TokioIo::new(stream), service)
-                                .await;
-                        });
-                    }
-                }
-            }
-        });
-        Ok(Self {
-            addr,
-            stop: Some(stop),
-            task,
-            connections,
-            pushes,
-        })
+    /// Listens on `addr` (port 0 picks a free port) and serves until dropped
+    /// or [`stopped`](Self::stop): `builder(check).start(addr)`.
+    ///
+    /// # Errors
+    ///
+    /// When `addr` cannot be bound.
+    pub async fn start(addr: SocketAddr, check: SignatureCheck) -> io::Result<Self> {
+        Self::builder(check).start(addr).await
+    }
+
+    /// `builder(check).faults(faults).start(addr)`.
+    ///
+    /// # Errors
+    ///
+    /// When `addr` cannot be bound.
+    #[deprecated(
+        since = "0.1.0",
+        note = "use FakePandaPon::builder(check).faults(faults).start(addr)"
+    )]
+    #[doc(hidden)]
+    pub async fn start_with_faults(
+        addr: SocketAddr,
+        check: SignatureCheck,
+        faults: Vec<Fault>,
+    ) -> io::Result<Self> {
+        Self::builder(check).faults(faults).start(addr).await
+    }
+
+    /// `builder(check).faults(faults).routes(extra).start(addr)`.
+    ///
+    /// # Errors
+    ///
+    /// When `addr` cannot be bound.
+    #[deprecated(
+        since = "0.1.0",
+        note = "use FakePandaPon::builder(check).faults(faults).routes(extra).start(addr)"
+    )]
+    #[doc(hidden)]
+    pub async fn start_with_routes(
+        addr: SocketAddr,
+        check: SignatureCheck,
+        faults: Vec<Fault>,
+        extra: Vec<Route>,
+    ) -> io::Result<Self> {
+        Self::builder(check)
+            .faults(faults)
+            .routes(extra)
+            .start(addr)
+            .await
+    }
+
+    /// `builder(check).plan(plan).routes(extra).start(addr)`.
+    ///
+    /// # Errors
+    ///
+    /// When `addr` cannot be bound.
+    #[deprecated(
+        since = "0.1.0",
+        note = "use FakePandaPon::builder(check).plan(plan).routes(extra).start(addr)"
+    )]
+    #[doc(hidden)]
+    pub async fn start_with_plan(
+        addr: SocketAddr,
+        check: SignatureCheck,
+        plan: impl Fn(&Arrival<'_>) -> Option<Fault> + Send + Sync + 'static,
+        extra: Vec<Route>,
+    ) -> io::Result<Self> {
+        Self::builder(check)
+            .plan(plan)
+            .routes(extra)
+            .start(addr)
+            .await
     }
 
     /// The address it listens on.
@@ -339,7 +382,7 @@ impl FakePandaPon {
     /// How many connections it has accepted: with keep-alive, a client that
     /// reuses its connections opens few.
     pub fn connections(&self) -> usize {
-        self.connections.load(std::sync::atomic::Ordering::Relaxed)
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// `http://<addr>`, for `ClientBuilder::base_url`.
@@ -356,7 +399,16 @@ impl FakePandaPon {
     }
 }
 
-/// Sets up a [`FakePandaPon`] ([`FakePandaPon::builder`]).
+impl Drop for FakePandaPon {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Sets up a [`FakePandaPon`]: [`FakePandaPon::builder`] with its signature
+/// check, then any of [`faults`](Self::faults) or [`plan`](Self::plan),
+/// [`routes`](Self::routes) and [`push_to`](Self::push_to), then
+/// [`start`](Self::start).
 pub struct FakeBuilder {
     check: SignatureCheck,
     plan: Plan,
@@ -368,17 +420,19 @@ impl std::fmt::Debug for FakeBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FakeBuilder")
             .field("check", &self.check)
-            .field("routes", &self.routes.len())
+            .field("routes", &self.routes)
             .field("push_to", &self.push_to)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 impl FakeBuilder {
     /// Fails the first requests as `faults` says, one fault per request, in
-    /// order (replacing any plan).
-    pub fn faults(mut self, faults: Vec<Fault>) -> Self {
-        let faults = Mutex::new(VecDeque::from(faults));
+    /// order, then answers normally (replacing any plan). Every request,
+    /// faulty or not, is logged by the signature check (see
+    /// [`SignatureCheck::seen`]).
+    pub fn faults(mut self, faults: impl IntoIterator<Item = Fault>) -> Self {
+        let faults = Mutex::new(faults.into_iter().collect::<VecDeque<_>>());
         self.plan = Box::new(move |_: &Arrival<'_>| {
             faults
                 .lock()
@@ -388,7 +442,10 @@ impl FakeBuilder {
         self
     }
 
-    /// Asks `plan` for each request's fault (replacing any faults).
+    /// Asks `plan` for each request's fault, `None` to answer normally
+    /// (replacing any faults). The plan sees the request whole, so a test
+    /// can pick faults per call, for example by an id in the body, at
+    /// random with a fixed seed.
     pub fn plan(
         mut self,
         plan: impl Fn(&Arrival<'_>) -> Option<Fault> + Send + Sync + 'static,
@@ -397,9 +454,11 @@ impl FakeBuilder {
         self
     }
 
-    /// Also serves `extra` routes the spec does not have.
-    pub fn routes(mut self, extra: Vec<Route>) -> Self {
-        self.routes = extra;
+    /// Also serves `extra` routes, usually paths the spec does not have
+    /// ([`Route::extra`]), checked and answered as the spec's. The spec's
+    /// routes come first: a request both match gets the spec's answer.
+    pub fn routes(mut self, extra: impl IntoIterator<Item = Route>) -> Self {
+        self.routes.extend(extra);
         self
     }
 
@@ -412,15 +471,60 @@ impl FakeBuilder {
     }
 
     /// Listens on `addr` (port 0 picks a free port) and serves until
-    /// dropped or stopped.
+    /// dropped or [stopped](FakePandaPon::stop).
+    ///
+    /// # Errors
+    ///
+    /// When `addr` cannot be bound.
     pub async fn start(self, addr: SocketAddr) -> io::Result<FakePandaPon> {
-        FakePandaPon::launch(self, addr).await
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let push = self
+            .push_to
+            .map(|url| Pusher::new(url, self.check.credentials().clone()));
+        let pushes = push.clone();
+        let state = Arc::new(State {
+            check: self.check,
+            plan: self.plan,
+            routes: routes().into_iter().chain(self.routes).collect(),
+            push,
+        });
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(accept(listener, state, connections.clone(), stopped));
+        Ok(FakePandaPon {
+            addr,
+            stop: Some(stop),
+            task,
+            connections,
+            pushes,
+        })
     }
 }
 
-impl Drop for FakePandaPon {
-    fn drop(&mut self) {
-        self.task.abort();
+/// Serves each connection `listener` accepts, counting them, until `stopped`.
+async fn accept(
+    listener: TcpListener,
+    state: Arc<State>,
+    connections: Arc<AtomicUsize>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                connections.fetch_add(1, Ordering::Relaxed);
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| answer(state.clone(), req));
+                    // A client hanging up mid-request is its own business.
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        }
     }
 }
 
@@ -519,7 +623,7 @@ fn scripted(status: StatusCode, body: Scripted, length: Option<usize>) -> Respon
 }
 
 /// The success answer, sent as `fault` says (a body fault, or whole).
-fn deliver(answer: &Value, fault: Option<Fault>) -> Response<Scripted> {
+fn deliver(answer: &Value, fault: Option<&Fault>) -> Response<Scripted> {
     let bytes = Bytes::from(answer.to_string());
     let half = bytes.len() / 2;
     let (body, length) = match fault {
@@ -530,14 +634,14 @@ fn deliver(answer: &Value, fault: Option<Fault>) -> Response<Scripted> {
         Some(Fault::Stall(pause)) => (
             Scripted::new([
                 Step::Data(bytes.slice(..half)),
-                Step::Pause(pause),
+                Step::Pause(*pause),
                 Step::Data(bytes.slice(half..)),
             ]),
             Some(bytes.len()),
         ),
         Some(Fault::Slow(over)) => {
             let pieces = bytes.len().div_ceil(16).max(1);
-            let pause = over / u32::try_from(pieces).unwrap_or(u32::MAX);
+            let pause = *over / u32::try_from(pieces).unwrap_or(u32::MAX);
             let steps = (0..pieces).flat_map(|i| {
                 let piece = bytes.slice(i * 16..((i + 1) * 16).min(bytes.len()));
                 [Step::Pause(pause), Step::Data(piece)]
@@ -568,119 +672,156 @@ fn oversized(size: usize, declared: bool) -> Response<Scripted> {
     )
 }
 
-/// Why the warehouse-logistics query does not match the headers, if it does not.
+/// Why the warehouse-logistics query does not match the headers, if it
+/// does not: its `timestamp` and `sign`, percent-decoded, must equal the
+/// `timestamp` and `signature` headers.
 fn query_mismatch(query: Option<&str>, headers: &http::HeaderMap) -> Option<&'static str> {
-    let pairs: Vec<(String, String)> = query
-        .map(|q| {
-            q.split('&')
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+    let param = |name: &str| {
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
     };
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if get("timestamp").is_none() || get("sign").is_none() {
+    let (Some(timestamp), Some(sign)) = (param("timestamp"), param("sign")) else {
         return Some("query parameters timestamp and sign are required");
-    }
-    if get("timestamp") != header("timestamp") || get("sign") != header("signature") {
+    };
+    if Some(&*timestamp) != header("timestamp") || Some(&*sign) != header("signature") {
         return Some("query timestamp/sign do not match the signed headers");
     }
     None
 }
 
+/// Answers one request: it is judged by the signature check (and logged)
+/// and read whole, then the fault plan may fail it ([`inject`]); otherwise
+/// it is [`serve`]d.
 async fn answer(
     state: Arc<State>,
     request: Request<Incoming>,
 ) -> Result<Response<Scripted>, io::Error> {
     let (parts, body) = request.into_parts();
-    let path = parts.uri.path().to_owned();
-    let verdict = state.check.check_headers(&path, &parts.headers);
-    let bytes = match Limited::new(body, BODY_LIMIT).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            let msg = "request body unreadable or over 1 MiB";
-            return Ok(reply(StatusCode::BAD_REQUEST, &business_error(400, msg)));
-        }
+    let verdict = state.check.check_headers(parts.uri.path(), &parts.headers);
+    let Ok(body) = Limited::new(body, BODY_LIMIT).collect().await else {
+        let msg = "request body unreadable or over 1 MiB";
+        return Ok(reply(StatusCode::BAD_REQUEST, &business_error(400, msg)));
     };
+    let body = body.to_bytes();
     let fault = (state.plan)(&Arrival {
         method: parts.method.as_str(),
-        path: &path,
+        path: parts.uri.path(),
         query: parts.uri.query(),
-        body: &bytes,
+        body: &body,
     });
-    match &fault {
-        Some(Fault::Status(status, retry_after)) => {
-            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            let mut response = Response::new(Scripted::full(format!(
-                "<html><body><h1>{status}</h1>injected by the fake</body></html>"
-            )));
-            *response.status_mut() = status;
-            if let Some(secs) = retry_after {
-                response
-                    .headers_mut()
-                    .insert(http::header::RETRY_AFTER, http::HeaderValue::from(*secs));
-            }
-            return Ok(response);
+    if let ControlFlow::Break(failed) = inject(fault.as_ref(), verdict.is_ok()).await {
+        return failed;
+    }
+    Ok(serve(&state, &parts, verdict, &body, fault.as_ref()))
+}
+
+/// Fails the request as `fault` says, in place of any answer (`Break`: an
+/// error makes hyper close the connection unanswered), or lets it through
+/// (`Continue`), after a delay or with a body fault left to [`deliver`].
+/// A business error only refuses a signed request.
+async fn inject(
+    fault: Option<&Fault>,
+    signed: bool,
+) -> ControlFlow<Result<Response<Scripted>, io::Error>> {
+    let response = match fault {
+        None | Some(Fault::Truncate | Fault::Stall(_) | Fault::Slow(_)) => {
+            return ControlFlow::Continue(());
         }
-        Some(Fault::Delay(pause)) => tokio::time::sleep(*pause).await,
-        Some(Fault::Business(code, msg)) if verdict.is_ok() => {
-            return Ok(reply(StatusCode::OK, &business_error(*code, msg)));
+        Some(Fault::Business(..)) if !signed => return ControlFlow::Continue(()),
+        Some(Fault::Delay(pause)) => {
+            tokio::time::sleep(*pause).await;
+            return ControlFlow::Continue(());
         }
-        // An error from the service makes hyper close the connection
-        // without an answer.
-        Some(Fault::Reset) => return Err(io::Error::other("reset by the fake")),
+        Some(Fault::Reset) => {
+            return ControlFlow::Break(Err(io::Error::other("reset by the fake")));
+        }
+        Some(Fault::Status(status, retry_after)) => proxy_error(*status, *retry_after),
+        Some(Fault::Business(code, msg)) => reply(StatusCode::OK, &business_error(*code, msg)),
         Some(Fault::Malformed) => {
             let body = Scripted::full(&br#"{"code":200,"msg":"","data":{"#[..]);
-            return Ok(scripted(StatusCode::OK, body, None));
+            scripted(StatusCode::OK, body, None)
         }
-        Some(Fault::Oversized { bytes, declared }) => return Ok(oversized(*bytes, *declared)),
+        Some(Fault::Oversized { bytes, declared }) => oversized(*bytes, *declared),
         Some(Fault::Answer(status, body)) => {
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
-            return Ok(scripted(status, Scripted::full(body.clone()), None));
+            scripted(status, Scripted::full(body.clone()), None)
         }
-        _ => {}
-    }
-    let Some(route) = state
-        .routes
-        .iter()
-        .find(|r| r.matches(parts.method.as_str(), &path))
-    else {
-        let msg = format!("no operation at {} {path}", parts.method);
-        return Ok(reply(StatusCode::NOT_FOUND, &business_error(404, &msg)));
     };
-    if let Err(why) = verdict {
-        let msg = format!("signature verification failed: {why}");
-        return Ok(reply(
-            StatusCode::OK,
-            &business_error(SIGNATURE_ERROR_CODE, &msg),
-        ));
+    ControlFlow::Break(Ok(response))
+}
+
+/// A proxy's error page: `status` (503 if invalid) with an HTML body and,
+/// with `Some(secs)`, `Retry-After: secs`.
+fn proxy_error(status: u16, retry_after: Option<u64>) -> Response<Scripted> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut response = Response::new(Scripted::full(format!(
+        "<html><body><h1>{status}</h1>injected by the fake</body></html>"
+    )));
+    *response.status_mut() = status;
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
     }
-    if route.query_signed
-        && let Some(why) = query_mismatch(parts.uri.query(), &parts.headers)
-    {
-        return Ok(reply(
-            StatusCode::OK,
-            &business_error(SIGNATURE_ERROR_CODE, why),
-        ));
+    response
+}
+
+/// Serves a request as PandaPon would: its route, its signature, its body,
+/// then the route's answer (and the push the call causes), delivered as a
+/// body fault says.
+fn serve(
+    state: &State,
+    request: &http::request::Parts,
+    verdict: Result<(), VerifyError>,
+    body: &[u8],
+    fault: Option<&Fault>,
+) -> Response<Scripted> {
+    let (method, path) = (request.method.as_str(), request.uri.path());
+    let Some(route) = state.routes.iter().find(|r| r.matches(method, path)) else {
+        let msg = format!("no operation at {method} {path}");
+        return reply(StatusCode::NOT_FOUND, &business_error(404, &msg));
+    };
+    if let Err(why) = authenticate(route, request, verdict) {
+        let refusal = business_error(SIGNATURE_ERROR_CODE, &why);
+        return reply(StatusCode::OK, &refusal);
     }
-    let request_json = serde_json::from_slice::<Value>(&bytes);
-    if route.method == "POST" && request_json.is_err() {
-        return Ok(reply(
-            StatusCode::OK,
-            &business_error(400, "request body is not JSON"),
-        ));
-    }
+    let Some(json) = request_json(route, body) else {
+        let refusal = business_error(400, "request body is not JSON");
+        return reply(StatusCode::OK, &refusal);
+    };
     // The call took effect: push what PandaPon would push after it.
-    if let Some(pusher) = &state.push {
-        pusher.after(route.operation_id, &request_json.unwrap_or(Value::Null));
+    if let (Some(pusher), Some(operation)) = (&state.push, route.operation()) {
+        pusher.after(operation.id, &json);
     }
-    Ok(deliver(&route.answer(), fault))
+    deliver(&route.answer(), fault)
+}
+
+/// Why PandaPon would refuse the call's signature, if it would: the
+/// headers' verdict, then for a query-signed route the query's.
+fn authenticate(
+    route: &Route,
+    request: &http::request::Parts,
+    verdict: Result<(), VerifyError>,
+) -> Result<(), String> {
+    verdict.map_err(|why| format!("signature verification failed: {why}"))?;
+    if route.query_signed()
+        && let Some(why) = query_mismatch(request.uri.query(), &request.headers)
+    {
+        return Err(why.to_owned());
+    }
+    Ok(())
+}
+
+/// The request body as JSON: required of a POST; `null` for another
+/// method's body that is not JSON (an empty one).
+fn request_json(route: &Route, body: &[u8]) -> Option<Value> {
+    match serde_json::from_slice(body) {
+        Ok(json) => Some(json),
+        Err(_) if route.method().eq_ignore_ascii_case("POST") => None,
+        Err(_) => Some(Value::Null),
+    }
 }
 
 #[cfg(test)]
@@ -689,10 +830,7 @@ mod tests {
 
     #[test]
     fn routes_match_templates_segment_by_segment() {
-        let route = routes()
-            .into_iter()
-            .find(|r| r.operation_id == "taobao_refund_cancel")
-            .expect("route");
+        let route = Route::of(pandapon_gen::operation("taobao_refund_cancel").expect("operation"));
         assert!(route.matches("GET", "/v2/taobao/order/refund/cancel/110000235001"));
         assert!(!route.matches("GET", "/v2/taobao/order/refund/cancel/"));
         assert!(!route.matches("GET", "/v2/taobao/order/refund/cancel/1/2"));
@@ -700,11 +838,92 @@ mod tests {
     }
 
     #[test]
-    fn every_route_answers_a_success_envelope() {
-        assert_eq!(routes().len(), 42);
-        for route in routes() {
-            let answer = route.answer();
-            assert_eq!(answer["code"], 200, "{}", route.operation_id);
+    fn every_operation_has_one_route_and_its_example_is_an_envelope() {
+        let routes = routes();
+        assert_eq!(routes.len(), pandapon_gen::OPERATIONS.len());
+        let mut ids = std::collections::BTreeSet::new();
+        for (route, operation) in routes.iter().zip(pandapon_gen::OPERATIONS) {
+            assert_eq!(route.operation(), Some(operation));
+            assert!(ids.insert(operation.id), "{} twice", operation.id);
+            if let Some(example) = route.example() {
+                let json = serde_json::from_str::<Value>(example);
+                assert!(
+                    json.as_ref().is_ok_and(Value::is_object),
+                    "{}: the example is not a JSON object",
+                    operation.id
+                );
+            }
+            assert_eq!(route.answer()["code"], 200, "{}", operation.id);
+        }
+        for (id, _) in EXAMPLES {
+            assert!(
+                ids.contains(id),
+                "an example for {id}, which the spec lacks"
+            );
+        }
+    }
+
+    #[test]
+    fn an_extra_route_is_query_signed_as_the_client_signs_it() {
+        let read = Route::extra("GET", "/v2/example/{id}", None);
+        assert!(read.operation().is_none());
+        assert!(read.matches("GET", "/v2/example/1"));
+        assert!(!read.query_signed());
+        assert_eq!(read.answer()["code"], 200);
+        let logistics = Route::extra("POST", "/v2/open/pp/logistics/example", Some("{}"));
+        assert!(logistics.query_signed());
+    }
+
+    #[tokio::test]
+    #[allow(deprecated)]
+    async fn the_deprecated_constructors_still_start_a_fake() {
+        let credentials = pandapon_auth::Credentials::new("ak", "sk", "u1").expect("credentials");
+        let check = SignatureCheck::new(credentials);
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        let extra = Route::extra("GET", "/v2/example", None);
+        FakePandaPon::start_with_faults(addr, check.clone(), vec![Fault::Reset])
+            .await
+            .expect("starts");
+        FakePandaPon::start_with_routes(addr, check.clone(), vec![], vec![extra])
+            .await
+            .expect("starts");
+        FakePandaPon::start_with_plan(addr, check, |_: &Arrival<'_>| None, vec![extra])
+            .await
+            .expect("starts");
+    }
+
+    fn signed_headers(timestamp: &str, signature: &str) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("timestamp", timestamp.parse().expect("header"));
+        headers.insert("signature", signature.parse().expect("header"));
+        headers
+    }
+
+    #[test]
+    fn the_query_is_compared_percent_decoded() {
+        let headers = signed_headers("1700000000000", "AB+/=C");
+        let query = "orderId=1&timestamp=1700000000000&sign=AB%2B%2F%3DC";
+        assert_eq!(query_mismatch(Some(query), &headers), None);
+        let headers = signed_headers("1700000000000", "138C588C7D5F483C99D06530E8E87A7D");
+        let query = "sign=%31%33%38C588C7D5F483C99D06530E8E87A7D&timestamp=17%30%30000000000";
+        assert_eq!(query_mismatch(Some(query), &headers), None);
+    }
+
+    #[test]
+    fn a_query_that_differs_or_lacks_a_parameter_is_refused() {
+        let headers = signed_headers("1700000000000", "138C588C7D5F483C99D06530E8E87A7D");
+        let other = "timestamp=1700000000000&sign=138C588C7D5F483C99D06530E8E87A7E";
+        assert_eq!(
+            query_mismatch(Some(other), &headers),
+            Some("query timestamp/sign do not match the signed headers")
+        );
+        let encoded_other = "timestamp=1700000000000&sign=138C588C7D5F483C99D06530E8E87A7%45";
+        assert!(query_mismatch(Some(encoded_other), &headers).is_some());
+        for query in [None, Some("timestamp=1700000000000"), Some("sign=x")] {
+            assert_eq!(
+                query_mismatch(query, &headers),
+                Some("query parameters timestamp and sign are required")
+            );
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use pandapon_gen::{CallOptions, Client, Error, Method, Retry};
 use pandapon_httpmock::{FakePandaPon, Fault, Route, SignatureCheck};
 use pandapon_tests::credentials;
-use pandapon_tests::faulty_fake_with_routes;
+use pandapon_tests::start_fake;
 use serde::Deserialize;
 
 /// Paths no operation of the spec has, served by the fake as extra routes.
@@ -15,34 +15,26 @@ const READ: &str = "/v2/example/order/detail";
 const WRITE: &str = "/v2/example/order/create";
 const LOGISTICS: &str = "/v2/open/pp/logistics/example";
 
+/// The extra routes; the one under a warehouse-logistics prefix is
+/// query-signed, as the client signs it.
 const EXTRA: [Route; 3] = [
-    Route {
-        operation_id: "example_read",
-        method: "GET",
-        path: READ,
-        query_signed: false,
-        example: Some(
+    Route::extra(
+        "GET",
+        READ,
+        Some(
             r#"{"code":0,"requestId":"x","data":{"orderId":"2542285634920880794","status":"WAIT_PAY"}}"#,
         ),
-    },
-    Route {
-        operation_id: "example_write",
-        method: "POST",
-        path: WRITE,
-        query_signed: false,
-        example: Some(r#"{"code":0,"data":true}"#),
-    },
-    Route {
-        operation_id: "example_logistics",
-        method: "POST",
-        path: LOGISTICS,
-        query_signed: true,
-        example: Some(r#"{"code":0,"data":{"fee":"12.00"}}"#),
-    },
+    ),
+    Route::extra("POST", WRITE, Some(r#"{"code":0,"data":true}"#)),
+    Route::extra(
+        "POST",
+        LOGISTICS,
+        Some(r#"{"code":0,"data":{"fee":"12.00"}}"#),
+    ),
 ];
 
 async fn fake(faults: Vec<Fault>) -> (FakePandaPon, SignatureCheck, Client) {
-    faulty_fake_with_routes(faults, EXTRA.to_vec()).await
+    start_fake(|fake| fake.faults(faults).routes(EXTRA)).await
 }
 
 /// A client of `base_url` signing with the wrong secret.

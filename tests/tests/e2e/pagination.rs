@@ -7,7 +7,7 @@ use pandapon_gen::{Error, OPERATIONS, types};
 use pandapon_httpmock::Fault;
 use pandapon_httpmock::httpmock::Method::POST;
 use pandapon_httpmock::success;
-use pandapon_tests::{Harness, faulty_fake};
+use pandapon_tests::{Harness, start_fake};
 use serde_json::{Value, json};
 
 const KEYWORD: &str = "/v2/alibaba/product/keywords/query";
@@ -160,10 +160,8 @@ async fn the_stream_starts_at_the_body_s_page_and_caps_items() {
 /// How many items the fake's page holds: the documented example of keyword
 /// search (its totalPage is 401, so only a cap or a failure ends the stream).
 fn example_items() -> usize {
-    let route = pandapon_httpmock::routes()
-        .into_iter()
-        .find(|r| r.operation_id == "alibaba_product_keyword_search")
-        .expect("route");
+    let operation = pandapon_gen::operation("alibaba_product_keyword_search").expect("operation");
+    let route = pandapon_httpmock::Route::of(operation);
     let answer = route.answer();
     assert_eq!(answer["data"]["totalPage"], 401);
     answer["data"]["data"].as_array().expect("items").len()
@@ -172,10 +170,12 @@ fn example_items() -> usize {
 #[tokio::test]
 async fn a_page_that_fails_once_is_retried() {
     // Page 1 passes, page 2's first attempt gets a 503.
-    let (_fake, check, client) = faulty_fake(vec![
-        Fault::Delay(std::time::Duration::ZERO),
-        Fault::Status(503, None),
-    ])
+    let (_fake, check, client) = start_fake(|fake| {
+        fake.faults([
+            Fault::Delay(std::time::Duration::ZERO),
+            Fault::Status(503, None),
+        ])
+    })
     .await;
     let items: Vec<_> = client
         .alibaba_product_keyword_search()
@@ -194,7 +194,7 @@ async fn a_page_that_fails_once_is_retried() {
 async fn a_page_that_fails_for_good_ends_the_stream_with_its_error() {
     let mut faults = vec![Fault::Delay(std::time::Duration::ZERO)];
     faults.extend(std::iter::repeat_n(Fault::Status(503, None), 4));
-    let (_fake, check, client) = faulty_fake(faults).await;
+    let (_fake, check, client) = start_fake(|fake| fake.faults(faults)).await;
     let mut items = client
         .alibaba_product_keyword_search()
         .body(types::AlibabaProductKeywordSearchRequest::builder().keyword("x".to_owned()))

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use pandapon_gen::{CallOptions, Client, Retry};
 use pandapon_httpmock::{Fault, SignatureCheck};
-use pandapon_tests::{cancel_body, credentials, faulty_fake, quick_retries};
+use pandapon_tests::{cancel_body, credentials, quick_retries, start_fake};
 
 fn nonces(check: &SignatureCheck) -> Vec<String> {
     check.seen().into_iter().filter_map(|s| s.nonce).collect()
@@ -15,7 +15,7 @@ fn nonces(check: &SignatureCheck) -> Vec<String> {
 #[tokio::test]
 async fn a_read_is_retried_through_two_503s_with_fresh_signatures() {
     let (_fake, check, client) =
-        faulty_fake(vec![Fault::Status(503, None), Fault::Status(503, None)]).await;
+        start_fake(|fake| fake.faults([Fault::Status(503, None), Fault::Status(503, None)])).await;
     let reply = client
         .taobao_product_get()
         .item_id("x")
@@ -34,7 +34,7 @@ async fn a_read_is_retried_through_two_503s_with_fresh_signatures() {
 
 #[tokio::test]
 async fn a_write_is_not_resent_after_a_503() {
-    let (_fake, check, client) = faulty_fake(vec![Fault::Status(503, None)]).await;
+    let (_fake, check, client) = start_fake(|fake| fake.faults([Fault::Status(503, None)])).await;
     let err = client
         .alibaba_order_cancel()
         .body(cancel_body())
@@ -47,7 +47,7 @@ async fn a_write_is_not_resent_after_a_503() {
 
 #[tokio::test]
 async fn callers_can_opt_a_write_in_and_a_read_out() {
-    let (_fake, check, client) = faulty_fake(vec![Fault::Status(502, None)]).await;
+    let (_fake, check, client) = start_fake(|fake| fake.faults([Fault::Status(502, None)])).await;
     client
         .alibaba_order_cancel()
         .body(cancel_body())
@@ -56,7 +56,7 @@ async fn callers_can_opt_a_write_in_and_a_read_out() {
         .expect("retried by request");
     assert_eq!(check.seen().len(), 2);
 
-    let (_fake, check, client) = faulty_fake(vec![Fault::Status(504, None)]).await;
+    let (_fake, check, client) = start_fake(|fake| fake.faults([Fault::Status(504, None)])).await;
     let err = client
         .alibaba_cart_list()
         .call_with(CallOptions::default().retry(Retry::Never))
@@ -68,7 +68,8 @@ async fn callers_can_opt_a_write_in_and_a_read_out() {
 
 #[tokio::test]
 async fn retry_after_is_honoured() {
-    let (_fake, check, client) = faulty_fake(vec![Fault::Status(429, Some(1))]).await;
+    let (_fake, check, client) =
+        start_fake(|fake| fake.faults([Fault::Status(429, Some(1))])).await;
     let started = std::time::Instant::now();
     client
         .alibaba_cart_list()
@@ -86,7 +87,7 @@ async fn retry_after_is_honoured() {
 #[tokio::test]
 async fn a_hang_past_the_timeout_is_retried_for_reads_only() {
     let hang = || vec![Fault::Delay(Duration::from_secs(3))];
-    let (_fake, check, client) = faulty_fake(hang()).await;
+    let (_fake, check, client) = start_fake(|fake| fake.faults(hang())).await;
     let per_call = CallOptions::default().timeout(Duration::from_millis(300));
     client
         .taobao_product_get()
@@ -96,7 +97,7 @@ async fn a_hang_past_the_timeout_is_retried_for_reads_only() {
         .expect("second attempt");
     assert_eq!(check.seen().len(), 2);
 
-    let (_fake, check, client) = faulty_fake(hang()).await;
+    let (_fake, check, client) = start_fake(|fake| fake.faults(hang())).await;
     let err = client
         .alibaba_order_cancel()
         .body(cancel_body())
@@ -113,7 +114,8 @@ async fn a_hang_past_the_timeout_is_retried_for_reads_only() {
 
 #[tokio::test]
 async fn an_attempt_is_bounded_by_the_total_time() {
-    let (_fake, check, client) = faulty_fake(vec![Fault::Status(503, Some(1)); 5]).await;
+    let (_fake, check, client) =
+        start_fake(|fake| fake.faults(vec![Fault::Status(503, Some(1)); 5])).await;
     let client_short = Client::builder(credentials())
         .base_url(client.base_url())
         .retry_policy(quick_retries().max_elapsed(Duration::from_millis(500)))
@@ -134,7 +136,7 @@ async fn an_attempt_is_bounded_by_the_total_time() {
 
 #[tokio::test]
 async fn a_clock_off_by_more_than_600_s_is_rejected_and_the_offset_fixes_it() {
-    let (fake, _check, _) = faulty_fake(vec![]).await;
+    let (fake, _check, _) = start_fake(|fake| fake).await;
     let skewed = |offset_ms| {
         Client::builder(credentials())
             .base_url(fake.base_url())
@@ -180,7 +182,7 @@ fn every_operation_is_classified_as_read_only_or_write() {
 /// The outcome of a cancel against a fake that injects `fault` first, and
 /// how many requests reached the fake.
 async fn outcome_after(fault: Fault) -> (pandapon_gen::Outcome, usize) {
-    let (_fake, check, client) = faulty_fake(vec![fault]).await;
+    let (_fake, check, client) = start_fake(|fake| fake.faults([fault])).await;
     let err = client
         .alibaba_order_cancel()
         .body(cancel_body())
@@ -271,7 +273,7 @@ async fn a_success_answer_over_the_size_limit_fails_typed_and_is_not_retried() {
         bytes: 1 << 30,
         declared: true,
     };
-    let (fake, check, _) = faulty_fake(vec![huge]).await;
+    let (fake, check, _) = start_fake(|fake| fake.faults([huge])).await;
     let client = bounded(
         &fake,
         pandapon_gen::DEFAULT_MAX_RESPONSE_BYTES,
@@ -305,7 +307,7 @@ async fn a_success_answer_over_the_size_limit_fails_typed_and_is_not_retried() {
         bytes: 200_000,
         declared: false,
     };
-    let (fake, check, _) = faulty_fake(vec![streamed(); 3]).await;
+    let (fake, check, _) = start_fake(|fake| fake.faults(vec![streamed(); 3])).await;
     let client = bounded(&fake, 64 * 1024, StallPolicy::default());
     let err = client
         .alibaba_order_cancel()
@@ -361,7 +363,7 @@ async fn a_stalled_body_fails_as_a_timeout_and_only_reads_are_retried() {
 
     // A read: the stalled attempt fails after the grace period and the
     // second attempt answers, long before the 20 s silence ends.
-    let (fake, check, _) = faulty_fake(stalled()).await;
+    let (fake, check, _) = start_fake(|fake| fake.faults(stalled())).await;
     let client = bounded(&fake, 1 << 20, stall);
     let started = Instant::now();
     let reply = client
@@ -379,7 +381,7 @@ async fn a_stalled_body_fails_as_a_timeout_and_only_reads_are_retried() {
     );
 
     // A write: not re-sent, and the error is a timeout whose outcome is unknown.
-    let (fake, check, _) = faulty_fake(stalled()).await;
+    let (fake, check, _) = start_fake(|fake| fake.faults(stalled())).await;
     let client = bounded(&fake, 1 << 20, stall);
     let err = client
         .alibaba_order_cancel()
@@ -397,7 +399,8 @@ async fn a_stalled_body_fails_as_a_timeout_and_only_reads_are_retried() {
     assert_eq!(check.seen().len(), 1);
 
     // Slow but steady is not a stall: 16-byte pieces every few tens of ms.
-    let (fake, check, _) = faulty_fake(vec![Fault::Slow(Duration::from_millis(600))]).await;
+    let (fake, check, _) =
+        start_fake(|fake| fake.faults([Fault::Slow(Duration::from_millis(600))])).await;
     let client = bounded(&fake, 1 << 20, stall);
     client
         .alibaba_order_cancel()
@@ -408,7 +411,7 @@ async fn a_stalled_body_fails_as_a_timeout_and_only_reads_are_retried() {
     assert_eq!(check.seen().len(), 1);
 
     // With the check off, the attempt timeout is what ends a stall.
-    let (fake, _, _) = faulty_fake(stalled()).await;
+    let (fake, _, _) = start_fake(|fake| fake.faults(stalled())).await;
     let client = bounded(&fake, 1 << 20, StallPolicy::disabled());
     let err = client
         .alibaba_order_cancel()
@@ -427,7 +430,7 @@ async fn resets_and_broken_bodies_are_retried_for_reads_and_unknown_for_writes()
     use pandapon_gen::{Error, Outcome};
 
     for fault in [Fault::Reset, Fault::Truncate] {
-        let (_fake, check, client) = faulty_fake(vec![fault.clone()]).await;
+        let (_fake, check, client) = start_fake(|fake| fake.faults([fault.clone()])).await;
         client
             .taobao_product_get()
             .item_id("x")
@@ -442,7 +445,7 @@ async fn resets_and_broken_bodies_are_retried_for_reads_and_unknown_for_writes()
         );
     }
     // Cut-off JSON is not retried: the server answered, wrongly.
-    let (_fake, check, client) = faulty_fake(vec![Fault::Malformed]).await;
+    let (_fake, check, client) = start_fake(|fake| fake.faults([Fault::Malformed])).await;
     let err = client
         .taobao_product_get()
         .item_id("x")

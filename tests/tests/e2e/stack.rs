@@ -19,10 +19,11 @@ async fn fake_with(
     plan: impl Fn(&Arrival<'_>) -> Option<Fault> + Send + Sync + 'static,
 ) -> (FakePandaPon, SignatureCheck) {
     let check = SignatureCheck::new(credentials()).with_sub_accounts(["2100007341208"]);
-    let fake =
-        FakePandaPon::start_with_plan(([127, 0, 0, 1], 0).into(), check.clone(), plan, vec![])
-            .await
-            .expect("fake starts");
+    let fake = FakePandaPon::builder(check.clone())
+        .plan(plan)
+        .start(([127, 0, 0, 1], 0).into())
+        .await
+        .expect("fake starts");
     (fake, check)
 }
 

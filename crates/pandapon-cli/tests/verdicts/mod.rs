@@ -281,10 +281,11 @@ async fn every_path_gives_every_answer_the_same_verdict() {
         rows_run.push(tokio::spawn(async move {
             let check = SignatureCheck::new(creds());
             let plan = move |_: &pandapon_httpmock::Arrival<'_>| fault.clone();
-            let fake =
-                FakePandaPon::start_with_plan(([127, 0, 0, 1], 0).into(), check, plan, vec![])
-                    .await
-                    .expect("fake starts");
+            let fake = FakePandaPon::builder(check)
+                .plan(plan)
+                .start(([127, 0, 0, 1], 0).into())
+                .await
+                .expect("fake starts");
             let url = fake.base_url();
             let mut mismatches = Vec::new();
             for (path, got) in in_process(&client(&url)).await {
