@@ -57,11 +57,13 @@ const GRACE: Duration = Duration::from_secs(2);
 /// The longest a slow answer takes to arrive, all its pieces together, in
 /// milliseconds.
 const SLOWEST_MS: u64 = 200;
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
-const MAX_ELAPSED: Duration = Duration::from_secs(10);
+/// Wide: with 256 calls in flight on two cores that other work shares, a
+/// slow answer's attempt once took over 5 s from start to end.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+const MAX_ELAPSED: Duration = Duration::from_secs(30);
 /// Past this, a call counts as hung: the last attempt starts before
 /// `MAX_ELAPSED` and lasts at most `ATTEMPT_TIMEOUT`.
-pub const CALL_BUDGET: Duration = Duration::from_secs(30);
+pub const CALL_BUDGET: Duration = Duration::from_secs(90);
 /// How long an injected stall lasts: far past the grace period, so only
 /// the stall rule can end it early.
 const STALL: Duration = Duration::from_secs(20);
