@@ -20297,7 +20297,11 @@ for these operations.
             }
         }
         impl AlibabaCargoV1 {
-            ///The [`AlibabaCargoV1`](super::AlibabaCargoV1), or an error naming the first required field left unset.
+            /**The [`AlibabaCargoV1`](super::AlibabaCargoV1).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20309,7 +20313,11 @@ for these operations.
             }
         }
         impl AlibabaCart {
-            ///The [`AlibabaCart`](super::AlibabaCart), or an error naming the first required field left unset.
+            /**The [`AlibabaCart`](super::AlibabaCart).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20321,7 +20329,11 @@ for these operations.
             }
         }
         impl AlibabaCartCreateOrderRequest {
-            ///The [`AlibabaCartCreateOrderRequest`](super::AlibabaCartCreateOrderRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaCartCreateOrderRequest`](super::AlibabaCartCreateOrderRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20333,7 +20345,11 @@ for these operations.
             }
         }
         impl AlibabaCartEditQuantityRequest {
-            ///The [`AlibabaCartEditQuantityRequest`](super::AlibabaCartEditQuantityRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaCartEditQuantityRequest`](super::AlibabaCartEditQuantityRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20345,7 +20361,11 @@ for these operations.
             }
         }
         impl AlibabaCartEditQuantityResponse {
-            ///The [`AlibabaCartEditQuantityResponse`](super::AlibabaCartEditQuantityResponse), or an error naming the first required field left unset.
+            /**The [`AlibabaCartEditQuantityResponse`](super::AlibabaCartEditQuantityResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20357,7 +20377,11 @@ for these operations.
             }
         }
         impl AlibabaCartItem {
-            ///The [`AlibabaCartItem`](super::AlibabaCartItem), or an error naming the first required field left unset.
+            /**The [`AlibabaCartItem`](super::AlibabaCartItem).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20369,7 +20393,11 @@ for these operations.
             }
         }
         impl AlibabaCartListResponse {
-            ///The [`AlibabaCartListResponse`](super::AlibabaCartListResponse), or an error naming the first required field left unset.
+            /**The [`AlibabaCartListResponse`](super::AlibabaCartListResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20381,7 +20409,11 @@ for these operations.
             }
         }
         impl AlibabaCartPreviewOrderRequest {
-            ///The [`AlibabaCartPreviewOrderRequest`](super::AlibabaCartPreviewOrderRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaCartPreviewOrderRequest`](super::AlibabaCartPreviewOrderRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20393,7 +20425,11 @@ for these operations.
             }
         }
         impl AlibabaCartShop {
-            ///The [`AlibabaCartShop`](super::AlibabaCartShop), or an error naming the first required field left unset.
+            /**The [`AlibabaCartShop`](super::AlibabaCartShop).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20405,7 +20441,11 @@ for these operations.
             }
         }
         impl AlibabaConfirmReceiptResult {
-            ///The [`AlibabaConfirmReceiptResult`](super::AlibabaConfirmReceiptResult), or an error naming the first required field left unset.
+            /**The [`AlibabaConfirmReceiptResult`](super::AlibabaConfirmReceiptResult).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20417,7 +20457,11 @@ for these operations.
             }
         }
         impl AlibabaNativeLogistics {
-            ///The [`AlibabaNativeLogistics`](super::AlibabaNativeLogistics), or an error naming the first required field left unset.
+            /**The [`AlibabaNativeLogistics`](super::AlibabaNativeLogistics).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20429,7 +20473,11 @@ for these operations.
             }
         }
         impl AlibabaOrderBatchCreateRequest {
-            ///The [`AlibabaOrderBatchCreateRequest`](super::AlibabaOrderBatchCreateRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaOrderBatchCreateRequest`](super::AlibabaOrderBatchCreateRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20441,7 +20489,11 @@ for these operations.
             }
         }
         impl AlibabaOrderBatchCreateResponse {
-            ///The [`AlibabaOrderBatchCreateResponse`](super::AlibabaOrderBatchCreateResponse), or an error naming the first required field left unset.
+            /**The [`AlibabaOrderBatchCreateResponse`](super::AlibabaOrderBatchCreateResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20453,7 +20505,11 @@ for these operations.
             }
         }
         impl AlibabaOrderBatchPreviewRequest {
-            ///The [`AlibabaOrderBatchPreviewRequest`](super::AlibabaOrderBatchPreviewRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaOrderBatchPreviewRequest`](super::AlibabaOrderBatchPreviewRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20465,7 +20521,11 @@ for these operations.
             }
         }
         impl AlibabaOrderBatchSubmitToPayRequest {
-            ///The [`AlibabaOrderBatchSubmitToPayRequest`](super::AlibabaOrderBatchSubmitToPayRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaOrderBatchSubmitToPayRequest`](super::AlibabaOrderBatchSubmitToPayRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20477,7 +20537,11 @@ for these operations.
             }
         }
         impl AlibabaOrderCancelRequest {
-            ///The [`AlibabaOrderCancelRequest`](super::AlibabaOrderCancelRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaOrderCancelRequest`](super::AlibabaOrderCancelRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20489,7 +20553,11 @@ for these operations.
             }
         }
         impl AlibabaOrderCancelResponse {
-            ///The [`AlibabaOrderCancelResponse`](super::AlibabaOrderCancelResponse), or an error naming the first required field left unset.
+            /**The [`AlibabaOrderCancelResponse`](super::AlibabaOrderCancelResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20501,7 +20569,11 @@ for these operations.
             }
         }
         impl AlibabaOrderConfirmReceiptRequest {
-            ///The [`AlibabaOrderConfirmReceiptRequest`](super::AlibabaOrderConfirmReceiptRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaOrderConfirmReceiptRequest`](super::AlibabaOrderConfirmReceiptRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20513,7 +20585,11 @@ for these operations.
             }
         }
         impl AlibabaOrderConfirmReceiptResponse {
-            ///The [`AlibabaOrderConfirmReceiptResponse`](super::AlibabaOrderConfirmReceiptResponse), or an error naming the first required field left unset.
+            /**The [`AlibabaOrderConfirmReceiptResponse`](super::AlibabaOrderConfirmReceiptResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20525,7 +20601,11 @@ for these operations.
             }
         }
         impl AlibabaOrderDetailRequest {
-            ///The [`AlibabaOrderDetailRequest`](super::AlibabaOrderDetailRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaOrderDetailRequest`](super::AlibabaOrderDetailRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20537,7 +20617,11 @@ for these operations.
             }
         }
         impl AlibabaOrderPayUrlResponse {
-            ///The [`AlibabaOrderPayUrlResponse`](super::AlibabaOrderPayUrlResponse), or an error naming the first required field left unset.
+            /**The [`AlibabaOrderPayUrlResponse`](super::AlibabaOrderPayUrlResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20549,7 +20633,11 @@ for these operations.
             }
         }
         impl AlibabaOrderPreviewRequest {
-            ///The [`AlibabaOrderPreviewRequest`](super::AlibabaOrderPreviewRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaOrderPreviewRequest`](super::AlibabaOrderPreviewRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20561,7 +20649,11 @@ for these operations.
             }
         }
         impl AlibabaOrderResult {
-            ///The [`AlibabaOrderResult`](super::AlibabaOrderResult), or an error naming the first required field left unset.
+            /**The [`AlibabaOrderResult`](super::AlibabaOrderResult).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20573,7 +20665,11 @@ for these operations.
             }
         }
         impl AlibabaPayOrder {
-            ///The [`AlibabaPayOrder`](super::AlibabaPayOrder), or an error naming the first required field left unset.
+            /**The [`AlibabaPayOrder`](super::AlibabaPayOrder).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20585,7 +20681,11 @@ for these operations.
             }
         }
         impl AlibabaPriceModifyMessageBody {
-            ///The [`AlibabaPriceModifyMessageBody`](super::AlibabaPriceModifyMessageBody), or an error naming the first required field left unset.
+            /**The [`AlibabaPriceModifyMessageBody`](super::AlibabaPriceModifyMessageBody).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20597,7 +20697,11 @@ for these operations.
             }
         }
         impl AlibabaProductDecryptOpenUidRequest {
-            ///The [`AlibabaProductDecryptOpenUidRequest`](super::AlibabaProductDecryptOpenUidRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaProductDecryptOpenUidRequest`](super::AlibabaProductDecryptOpenUidRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20609,7 +20713,11 @@ for these operations.
             }
         }
         impl AlibabaProductDetail {
-            ///The [`AlibabaProductDetail`](super::AlibabaProductDetail), or an error naming the first required field left unset.
+            /**The [`AlibabaProductDetail`](super::AlibabaProductDetail).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20621,7 +20729,11 @@ for these operations.
             }
         }
         impl AlibabaProductDetailRequest {
-            ///The [`AlibabaProductDetailRequest`](super::AlibabaProductDetailRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaProductDetailRequest`](super::AlibabaProductDetailRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20633,7 +20745,11 @@ for these operations.
             }
         }
         impl AlibabaProductDetailResponse {
-            ///The [`AlibabaProductDetailResponse`](super::AlibabaProductDetailResponse), or an error naming the first required field left unset.
+            /**The [`AlibabaProductDetailResponse`](super::AlibabaProductDetailResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20645,7 +20761,11 @@ for these operations.
             }
         }
         impl AlibabaProductImageSearchRequest {
-            ///The [`AlibabaProductImageSearchRequest`](super::AlibabaProductImageSearchRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaProductImageSearchRequest`](super::AlibabaProductImageSearchRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20657,7 +20777,11 @@ for these operations.
             }
         }
         impl AlibabaProductItem {
-            ///The [`AlibabaProductItem`](super::AlibabaProductItem), or an error naming the first required field left unset.
+            /**The [`AlibabaProductItem`](super::AlibabaProductItem).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20669,7 +20793,11 @@ for these operations.
             }
         }
         impl AlibabaProductKeywordSearchRequest {
-            ///The [`AlibabaProductKeywordSearchRequest`](super::AlibabaProductKeywordSearchRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaProductKeywordSearchRequest`](super::AlibabaProductKeywordSearchRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20681,7 +20809,11 @@ for these operations.
             }
         }
         impl AlibabaProductListItem {
-            ///The [`AlibabaProductListItem`](super::AlibabaProductListItem), or an error naming the first required field left unset.
+            /**The [`AlibabaProductListItem`](super::AlibabaProductListItem).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20693,7 +20825,11 @@ for these operations.
             }
         }
         impl AlibabaProductPage {
-            ///The [`AlibabaProductPage`](super::AlibabaProductPage), or an error naming the first required field left unset.
+            /**The [`AlibabaProductPage`](super::AlibabaProductPage).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20705,7 +20841,11 @@ for these operations.
             }
         }
         impl AlibabaProductRelatedRecommendRequest {
-            ///The [`AlibabaProductRelatedRecommendRequest`](super::AlibabaProductRelatedRecommendRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaProductRelatedRecommendRequest`](super::AlibabaProductRelatedRecommendRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20717,7 +20857,11 @@ for these operations.
             }
         }
         impl AlibabaProductSearchResponse {
-            ///The [`AlibabaProductSearchResponse`](super::AlibabaProductSearchResponse), or an error naming the first required field left unset.
+            /**The [`AlibabaProductSearchResponse`](super::AlibabaProductSearchResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20729,7 +20873,11 @@ for these operations.
             }
         }
         impl AlibabaProductStoreSearchRequest {
-            ///The [`AlibabaProductStoreSearchRequest`](super::AlibabaProductStoreSearchRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaProductStoreSearchRequest`](super::AlibabaProductStoreSearchRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20741,7 +20889,11 @@ for these operations.
             }
         }
         impl AlibabaProductStoreSearchResponse {
-            ///The [`AlibabaProductStoreSearchResponse`](super::AlibabaProductStoreSearchResponse), or an error naming the first required field left unset.
+            /**The [`AlibabaProductStoreSearchResponse`](super::AlibabaProductStoreSearchResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20753,7 +20905,11 @@ for these operations.
             }
         }
         impl AlibabaRefundCreateRequest {
-            ///The [`AlibabaRefundCreateRequest`](super::AlibabaRefundCreateRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaRefundCreateRequest`](super::AlibabaRefundCreateRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20765,7 +20921,11 @@ for these operations.
             }
         }
         impl AlibabaRefundCreateResponse {
-            ///The [`AlibabaRefundCreateResponse`](super::AlibabaRefundCreateResponse), or an error naming the first required field left unset.
+            /**The [`AlibabaRefundCreateResponse`](super::AlibabaRefundCreateResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20777,7 +20937,11 @@ for these operations.
             }
         }
         impl AlibabaRefundCreateResult {
-            ///The [`AlibabaRefundCreateResult`](super::AlibabaRefundCreateResult), or an error naming the first required field left unset.
+            /**The [`AlibabaRefundCreateResult`](super::AlibabaRefundCreateResult).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20789,7 +20953,11 @@ for these operations.
             }
         }
         impl AlibabaRefundEntryCount {
-            ///The [`AlibabaRefundEntryCount`](super::AlibabaRefundEntryCount), or an error naming the first required field left unset.
+            /**The [`AlibabaRefundEntryCount`](super::AlibabaRefundEntryCount).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20801,7 +20969,11 @@ for these operations.
             }
         }
         impl AlibabaRefundReturnGoodsRequest {
-            ///The [`AlibabaRefundReturnGoodsRequest`](super::AlibabaRefundReturnGoodsRequest), or an error naming the first required field left unset.
+            /**The [`AlibabaRefundReturnGoodsRequest`](super::AlibabaRefundReturnGoodsRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20813,7 +20985,11 @@ for these operations.
             }
         }
         impl AlibabaStoreProductPage {
-            ///The [`AlibabaStoreProductPage`](super::AlibabaStoreProductPage), or an error naming the first required field left unset.
+            /**The [`AlibabaStoreProductPage`](super::AlibabaStoreProductPage).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20825,7 +21001,11 @@ for these operations.
             }
         }
         impl BookingFreightInfo {
-            ///The [`BookingFreightInfo`](super::BookingFreightInfo), or an error naming the first required field left unset.
+            /**The [`BookingFreightInfo`](super::BookingFreightInfo).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20837,7 +21017,11 @@ for these operations.
             }
         }
         impl BookingLineItem {
-            ///The [`BookingLineItem`](super::BookingLineItem), or an error naming the first required field left unset.
+            /**The [`BookingLineItem`](super::BookingLineItem).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20849,7 +21033,11 @@ for these operations.
             }
         }
         impl DomesticLogisticInfo {
-            ///The [`DomesticLogisticInfo`](super::DomesticLogisticInfo), or an error naming the first required field left unset.
+            /**The [`DomesticLogisticInfo`](super::DomesticLogisticInfo).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20861,7 +21049,11 @@ for these operations.
             }
         }
         impl Envelope {
-            ///The [`Envelope`](super::Envelope), or an error naming the first required field left unset.
+            /**The [`Envelope`](super::Envelope).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20870,7 +21062,11 @@ for these operations.
             }
         }
         impl FastAdress {
-            ///The [`FastAdress`](super::FastAdress), or an error naming the first required field left unset.
+            /**The [`FastAdress`](super::FastAdress).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20882,7 +21078,11 @@ for these operations.
             }
         }
         impl FastCargo {
-            ///The [`FastCargo`](super::FastCargo), or an error naming the first required field left unset.
+            /**The [`FastCargo`](super::FastCargo).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20891,7 +21091,11 @@ for these operations.
             }
         }
         impl FreightInfo {
-            ///The [`FreightInfo`](super::FreightInfo), or an error naming the first required field left unset.
+            /**The [`FreightInfo`](super::FreightInfo).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20903,7 +21107,11 @@ for these operations.
             }
         }
         impl LogisticInfo {
-            ///The [`LogisticInfo`](super::LogisticInfo), or an error naming the first required field left unset.
+            /**The [`LogisticInfo`](super::LogisticInfo).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20915,7 +21123,11 @@ for these operations.
             }
         }
         impl LogisticsLineItem {
-            ///The [`LogisticsLineItem`](super::LogisticsLineItem), or an error naming the first required field left unset.
+            /**The [`LogisticsLineItem`](super::LogisticsLineItem).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20927,7 +21139,11 @@ for these operations.
             }
         }
         impl OpenAddressAddOrUpdateRequest {
-            ///The [`OpenAddressAddOrUpdateRequest`](super::OpenAddressAddOrUpdateRequest), or an error naming the first required field left unset.
+            /**The [`OpenAddressAddOrUpdateRequest`](super::OpenAddressAddOrUpdateRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20939,7 +21155,11 @@ for these operations.
             }
         }
         impl OpenAddressAddOrUpdateResponse {
-            ///The [`OpenAddressAddOrUpdateResponse`](super::OpenAddressAddOrUpdateResponse), or an error naming the first required field left unset.
+            /**The [`OpenAddressAddOrUpdateResponse`](super::OpenAddressAddOrUpdateResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20951,7 +21171,11 @@ for these operations.
             }
         }
         impl OpenLogisticsItemPriceRequest {
-            ///The [`OpenLogisticsItemPriceRequest`](super::OpenLogisticsItemPriceRequest), or an error naming the first required field left unset.
+            /**The [`OpenLogisticsItemPriceRequest`](super::OpenLogisticsItemPriceRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20963,7 +21187,11 @@ for these operations.
             }
         }
         impl OpenLogisticsOrderBookingFreightRequest {
-            ///The [`OpenLogisticsOrderBookingFreightRequest`](super::OpenLogisticsOrderBookingFreightRequest), or an error naming the first required field left unset.
+            /**The [`OpenLogisticsOrderBookingFreightRequest`](super::OpenLogisticsOrderBookingFreightRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20975,7 +21203,11 @@ for these operations.
             }
         }
         impl OpenLogisticsOrderBookingFreightRequestTmallOrderInfo {
-            ///The [`OpenLogisticsOrderBookingFreightRequestTmallOrderInfo`](super::OpenLogisticsOrderBookingFreightRequestTmallOrderInfo), or an error naming the first required field left unset.
+            /**The [`OpenLogisticsOrderBookingFreightRequestTmallOrderInfo`](super::OpenLogisticsOrderBookingFreightRequestTmallOrderInfo).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20987,7 +21219,11 @@ for these operations.
             }
         }
         impl OpenLogisticsOrderRenderFreightRequest {
-            ///The [`OpenLogisticsOrderRenderFreightRequest`](super::OpenLogisticsOrderRenderFreightRequest), or an error naming the first required field left unset.
+            /**The [`OpenLogisticsOrderRenderFreightRequest`](super::OpenLogisticsOrderRenderFreightRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -20999,7 +21235,11 @@ for these operations.
             }
         }
         impl OpenLogisticsUpdateInfoRequest {
-            ///The [`OpenLogisticsUpdateInfoRequest`](super::OpenLogisticsUpdateInfoRequest), or an error naming the first required field left unset.
+            /**The [`OpenLogisticsUpdateInfoRequest`](super::OpenLogisticsUpdateInfoRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21011,7 +21251,11 @@ for these operations.
             }
         }
         impl OrderAddress {
-            ///The [`OrderAddress`](super::OrderAddress), or an error naming the first required field left unset.
+            /**The [`OrderAddress`](super::OrderAddress).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21023,7 +21267,11 @@ for these operations.
             }
         }
         impl OrderMessage {
-            ///The [`OrderMessage`](super::OrderMessage), or an error naming the first required field left unset.
+            /**The [`OrderMessage`](super::OrderMessage).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21035,7 +21283,11 @@ for these operations.
             }
         }
         impl OrderStatusMessageBody {
-            ///The [`OrderStatusMessageBody`](super::OrderStatusMessageBody), or an error naming the first required field left unset.
+            /**The [`OrderStatusMessageBody`](super::OrderStatusMessageBody).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21047,7 +21299,11 @@ for these operations.
             }
         }
         impl PageInfo {
-            ///The [`PageInfo`](super::PageInfo), or an error naming the first required field left unset.
+            /**The [`PageInfo`](super::PageInfo).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21056,7 +21312,11 @@ for these operations.
             }
         }
         impl ReceiverAddress {
-            ///The [`ReceiverAddress`](super::ReceiverAddress), or an error naming the first required field left unset.
+            /**The [`ReceiverAddress`](super::ReceiverAddress).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21068,7 +21328,11 @@ for these operations.
             }
         }
         impl RefundMessageBody {
-            ///The [`RefundMessageBody`](super::RefundMessageBody), or an error naming the first required field left unset.
+            /**The [`RefundMessageBody`](super::RefundMessageBody).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21080,7 +21344,11 @@ for these operations.
             }
         }
         impl RenderItem {
-            ///The [`RenderItem`](super::RenderItem), or an error naming the first required field left unset.
+            /**The [`RenderItem`](super::RenderItem).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21092,7 +21360,11 @@ for these operations.
             }
         }
         impl TaobaoBatchCheckItem {
-            ///The [`TaobaoBatchCheckItem`](super::TaobaoBatchCheckItem), or an error naming the first required field left unset.
+            /**The [`TaobaoBatchCheckItem`](super::TaobaoBatchCheckItem).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21104,7 +21376,11 @@ for these operations.
             }
         }
         impl TaobaoBatchCheckResult {
-            ///The [`TaobaoBatchCheckResult`](super::TaobaoBatchCheckResult), or an error naming the first required field left unset.
+            /**The [`TaobaoBatchCheckResult`](super::TaobaoBatchCheckResult).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21116,7 +21392,11 @@ for these operations.
             }
         }
         impl TaobaoCartAddRequest {
-            ///The [`TaobaoCartAddRequest`](super::TaobaoCartAddRequest), or an error naming the first required field left unset.
+            /**The [`TaobaoCartAddRequest`](super::TaobaoCartAddRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21128,7 +21408,11 @@ for these operations.
             }
         }
         impl TaobaoCartCreateOrderRequest {
-            ///The [`TaobaoCartCreateOrderRequest`](super::TaobaoCartCreateOrderRequest), or an error naming the first required field left unset.
+            /**The [`TaobaoCartCreateOrderRequest`](super::TaobaoCartCreateOrderRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21140,7 +21424,11 @@ for these operations.
             }
         }
         impl TaobaoCartProperty {
-            ///The [`TaobaoCartProperty`](super::TaobaoCartProperty), or an error naming the first required field left unset.
+            /**The [`TaobaoCartProperty`](super::TaobaoCartProperty).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21152,7 +21440,11 @@ for these operations.
             }
         }
         impl TaobaoImLinkResponse {
-            ///The [`TaobaoImLinkResponse`](super::TaobaoImLinkResponse), or an error naming the first required field left unset.
+            /**The [`TaobaoImLinkResponse`](super::TaobaoImLinkResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21164,7 +21456,11 @@ for these operations.
             }
         }
         impl TaobaoLogisticsDetail {
-            ///The [`TaobaoLogisticsDetail`](super::TaobaoLogisticsDetail), or an error naming the first required field left unset.
+            /**The [`TaobaoLogisticsDetail`](super::TaobaoLogisticsDetail).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21176,7 +21472,11 @@ for these operations.
             }
         }
         impl TaobaoLogisticsDetailResponse {
-            ///The [`TaobaoLogisticsDetailResponse`](super::TaobaoLogisticsDetailResponse), or an error naming the first required field left unset.
+            /**The [`TaobaoLogisticsDetailResponse`](super::TaobaoLogisticsDetailResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21188,7 +21488,11 @@ for these operations.
             }
         }
         impl TaobaoLogisticsGoods {
-            ///The [`TaobaoLogisticsGoods`](super::TaobaoLogisticsGoods), or an error naming the first required field left unset.
+            /**The [`TaobaoLogisticsGoods`](super::TaobaoLogisticsGoods).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21200,7 +21504,11 @@ for these operations.
             }
         }
         impl TaobaoLogisticsParcel {
-            ///The [`TaobaoLogisticsParcel`](super::TaobaoLogisticsParcel), or an error naming the first required field left unset.
+            /**The [`TaobaoLogisticsParcel`](super::TaobaoLogisticsParcel).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21212,7 +21520,11 @@ for these operations.
             }
         }
         impl TaobaoLogisticsPartner {
-            ///The [`TaobaoLogisticsPartner`](super::TaobaoLogisticsPartner), or an error naming the first required field left unset.
+            /**The [`TaobaoLogisticsPartner`](super::TaobaoLogisticsPartner).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21224,7 +21536,11 @@ for these operations.
             }
         }
         impl TaobaoLogisticsReceiverInner {
-            ///The [`TaobaoLogisticsReceiverInner`](super::TaobaoLogisticsReceiverInner), or an error naming the first required field left unset.
+            /**The [`TaobaoLogisticsReceiverInner`](super::TaobaoLogisticsReceiverInner).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21236,7 +21552,11 @@ for these operations.
             }
         }
         impl TaobaoLogisticsTrace {
-            ///The [`TaobaoLogisticsTrace`](super::TaobaoLogisticsTrace), or an error naming the first required field left unset.
+            /**The [`TaobaoLogisticsTrace`](super::TaobaoLogisticsTrace).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21248,7 +21568,11 @@ for these operations.
             }
         }
         impl TaobaoOrderCreateRequest {
-            ///The [`TaobaoOrderCreateRequest`](super::TaobaoOrderCreateRequest), or an error naming the first required field left unset.
+            /**The [`TaobaoOrderCreateRequest`](super::TaobaoOrderCreateRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21260,7 +21584,11 @@ for these operations.
             }
         }
         impl TaobaoOrderLine {
-            ///The [`TaobaoOrderLine`](super::TaobaoOrderLine), or an error naming the first required field left unset.
+            /**The [`TaobaoOrderLine`](super::TaobaoOrderLine).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21272,7 +21600,11 @@ for these operations.
             }
         }
         impl TaobaoOrderUpdateWarehouseRequest {
-            ///The [`TaobaoOrderUpdateWarehouseRequest`](super::TaobaoOrderUpdateWarehouseRequest), or an error naming the first required field left unset.
+            /**The [`TaobaoOrderUpdateWarehouseRequest`](super::TaobaoOrderUpdateWarehouseRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21284,7 +21616,11 @@ for these operations.
             }
         }
         impl TaobaoPriceModifyMessageBody {
-            ///The [`TaobaoPriceModifyMessageBody`](super::TaobaoPriceModifyMessageBody), or an error naming the first required field left unset.
+            /**The [`TaobaoPriceModifyMessageBody`](super::TaobaoPriceModifyMessageBody).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21296,7 +21632,11 @@ for these operations.
             }
         }
         impl TaobaoPriceRange {
-            ///The [`TaobaoPriceRange`](super::TaobaoPriceRange), or an error naming the first required field left unset.
+            /**The [`TaobaoPriceRange`](super::TaobaoPriceRange).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21308,7 +21648,11 @@ for these operations.
             }
         }
         impl TaobaoProduct {
-            ///The [`TaobaoProduct`](super::TaobaoProduct), or an error naming the first required field left unset.
+            /**The [`TaobaoProduct`](super::TaobaoProduct).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21320,7 +21664,11 @@ for these operations.
             }
         }
         impl TaobaoProductBatchCheckRequest {
-            ///The [`TaobaoProductBatchCheckRequest`](super::TaobaoProductBatchCheckRequest), or an error naming the first required field left unset.
+            /**The [`TaobaoProductBatchCheckRequest`](super::TaobaoProductBatchCheckRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21332,7 +21680,11 @@ for these operations.
             }
         }
         impl TaobaoProductBatchCheckResponse {
-            ///The [`TaobaoProductBatchCheckResponse`](super::TaobaoProductBatchCheckResponse), or an error naming the first required field left unset.
+            /**The [`TaobaoProductBatchCheckResponse`](super::TaobaoProductBatchCheckResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21344,7 +21696,11 @@ for these operations.
             }
         }
         impl TaobaoProductGetResponse {
-            ///The [`TaobaoProductGetResponse`](super::TaobaoProductGetResponse), or an error naming the first required field left unset.
+            /**The [`TaobaoProductGetResponse`](super::TaobaoProductGetResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21356,7 +21712,11 @@ for these operations.
             }
         }
         impl TaobaoProductItemSearchRequest {
-            ///The [`TaobaoProductItemSearchRequest`](super::TaobaoProductItemSearchRequest), or an error naming the first required field left unset.
+            /**The [`TaobaoProductItemSearchRequest`](super::TaobaoProductItemSearchRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21368,7 +21728,11 @@ for these operations.
             }
         }
         impl TaobaoProductSourceSearchRequest {
-            ///The [`TaobaoProductSourceSearchRequest`](super::TaobaoProductSourceSearchRequest), or an error naming the first required field left unset.
+            /**The [`TaobaoProductSourceSearchRequest`](super::TaobaoProductSourceSearchRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21380,7 +21744,11 @@ for these operations.
             }
         }
         impl TaobaoProductSourceSearchResponse {
-            ///The [`TaobaoProductSourceSearchResponse`](super::TaobaoProductSourceSearchResponse), or an error naming the first required field left unset.
+            /**The [`TaobaoProductSourceSearchResponse`](super::TaobaoProductSourceSearchResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21392,7 +21760,11 @@ for these operations.
             }
         }
         impl TaobaoRefundAggregateV1 {
-            ///The [`TaobaoRefundAggregateV1`](super::TaobaoRefundAggregateV1), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundAggregateV1`](super::TaobaoRefundAggregateV1).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21404,7 +21776,11 @@ for these operations.
             }
         }
         impl TaobaoRefundAggregateV2 {
-            ///The [`TaobaoRefundAggregateV2`](super::TaobaoRefundAggregateV2), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundAggregateV2`](super::TaobaoRefundAggregateV2).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21416,7 +21792,11 @@ for these operations.
             }
         }
         impl TaobaoRefundCancelResponse {
-            ///The [`TaobaoRefundCancelResponse`](super::TaobaoRefundCancelResponse), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundCancelResponse`](super::TaobaoRefundCancelResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21428,7 +21808,11 @@ for these operations.
             }
         }
         impl TaobaoRefundCancelResult {
-            ///The [`TaobaoRefundCancelResult`](super::TaobaoRefundCancelResult), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundCancelResult`](super::TaobaoRefundCancelResult).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21440,7 +21824,11 @@ for these operations.
             }
         }
         impl TaobaoRefundDetail {
-            ///The [`TaobaoRefundDetail`](super::TaobaoRefundDetail), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundDetail`](super::TaobaoRefundDetail).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21452,7 +21840,11 @@ for these operations.
             }
         }
         impl TaobaoRefundDetailResponse {
-            ///The [`TaobaoRefundDetailResponse`](super::TaobaoRefundDetailResponse), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundDetailResponse`](super::TaobaoRefundDetailResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21464,7 +21856,11 @@ for these operations.
             }
         }
         impl TaobaoRefundListRequest {
-            ///The [`TaobaoRefundListRequest`](super::TaobaoRefundListRequest), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundListRequest`](super::TaobaoRefundListRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21476,7 +21872,11 @@ for these operations.
             }
         }
         impl TaobaoRefundLogisticsV1 {
-            ///The [`TaobaoRefundLogisticsV1`](super::TaobaoRefundLogisticsV1), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundLogisticsV1`](super::TaobaoRefundLogisticsV1).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21488,7 +21888,11 @@ for these operations.
             }
         }
         impl TaobaoRefundLogisticsV1LogisticsCompany {
-            ///The [`TaobaoRefundLogisticsV1LogisticsCompany`](super::TaobaoRefundLogisticsV1LogisticsCompany), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundLogisticsV1LogisticsCompany`](super::TaobaoRefundLogisticsV1LogisticsCompany).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21500,7 +21904,11 @@ for these operations.
             }
         }
         impl TaobaoRefundLogisticsV1ReceiverAddress {
-            ///The [`TaobaoRefundLogisticsV1ReceiverAddress`](super::TaobaoRefundLogisticsV1ReceiverAddress), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundLogisticsV1ReceiverAddress`](super::TaobaoRefundLogisticsV1ReceiverAddress).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21512,7 +21920,11 @@ for these operations.
             }
         }
         impl TaobaoRefundLogisticsV2 {
-            ///The [`TaobaoRefundLogisticsV2`](super::TaobaoRefundLogisticsV2), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundLogisticsV2`](super::TaobaoRefundLogisticsV2).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21524,7 +21936,11 @@ for these operations.
             }
         }
         impl TaobaoRefundLogisticsV2LogisticsCompany {
-            ///The [`TaobaoRefundLogisticsV2LogisticsCompany`](super::TaobaoRefundLogisticsV2LogisticsCompany), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundLogisticsV2LogisticsCompany`](super::TaobaoRefundLogisticsV2LogisticsCompany).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21536,7 +21952,11 @@ for these operations.
             }
         }
         impl TaobaoRefundMessageSubmitRequest {
-            ///The [`TaobaoRefundMessageSubmitRequest`](super::TaobaoRefundMessageSubmitRequest), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundMessageSubmitRequest`](super::TaobaoRefundMessageSubmitRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21548,7 +21968,11 @@ for these operations.
             }
         }
         impl TaobaoRefundOrder {
-            ///The [`TaobaoRefundOrder`](super::TaobaoRefundOrder), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundOrder`](super::TaobaoRefundOrder).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21560,7 +21984,11 @@ for these operations.
             }
         }
         impl TaobaoRefundOrderLine {
-            ///The [`TaobaoRefundOrderLine`](super::TaobaoRefundOrderLine), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundOrderLine`](super::TaobaoRefundOrderLine).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21572,7 +22000,11 @@ for these operations.
             }
         }
         impl TaobaoRefundOrderLineV2 {
-            ///The [`TaobaoRefundOrderLineV2`](super::TaobaoRefundOrderLineV2), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundOrderLineV2`](super::TaobaoRefundOrderLineV2).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21584,7 +22016,11 @@ for these operations.
             }
         }
         impl TaobaoRefundOrderTemplate {
-            ///The [`TaobaoRefundOrderTemplate`](super::TaobaoRefundOrderTemplate), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundOrderTemplate`](super::TaobaoRefundOrderTemplate).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21596,7 +22032,11 @@ for these operations.
             }
         }
         impl TaobaoRefundReason {
-            ///The [`TaobaoRefundReason`](super::TaobaoRefundReason), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundReason`](super::TaobaoRefundReason).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21608,7 +22048,11 @@ for these operations.
             }
         }
         impl TaobaoRefundRender {
-            ///The [`TaobaoRefundRender`](super::TaobaoRefundRender), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundRender`](super::TaobaoRefundRender).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21620,7 +22064,11 @@ for these operations.
             }
         }
         impl TaobaoRefundRenderRequest {
-            ///The [`TaobaoRefundRenderRequest`](super::TaobaoRefundRenderRequest), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundRenderRequest`](super::TaobaoRefundRenderRequest).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21632,7 +22080,11 @@ for these operations.
             }
         }
         impl TaobaoRefundRenderResponse {
-            ///The [`TaobaoRefundRenderResponse`](super::TaobaoRefundRenderResponse), or an error naming the first required field left unset.
+            /**The [`TaobaoRefundRenderResponse`](super::TaobaoRefundRenderResponse).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21644,7 +22096,11 @@ for these operations.
             }
         }
         impl TaobaoSourceProduct {
-            ///The [`TaobaoSourceProduct`](super::TaobaoSourceProduct), or an error naming the first required field left unset.
+            /**The [`TaobaoSourceProduct`](super::TaobaoSourceProduct).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21656,7 +22112,11 @@ for these operations.
             }
         }
         impl TaobaoSubOrder {
-            ///The [`TaobaoSubOrder`](super::TaobaoSubOrder), or an error naming the first required field left unset.
+            /**The [`TaobaoSubOrder`](super::TaobaoSubOrder).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -21668,7 +22128,11 @@ for these operations.
             }
         }
         impl UndocumentedEnvelope {
-            ///The [`UndocumentedEnvelope`](super::UndocumentedEnvelope), or an error naming the first required field left unset.
+            /**The [`UndocumentedEnvelope`](super::UndocumentedEnvelope).
+
+# Errors
+
+A `ConversionError` naming the first required field left unset, or the first value that did not convert.*/
             #[inline]
             pub fn build(
                 self,
@@ -25484,7 +25948,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -25532,7 +25996,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -25582,7 +26046,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -25634,7 +26098,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -25678,7 +26142,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -25726,7 +26190,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -25776,7 +26240,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -25824,7 +26288,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -25874,7 +26338,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -25926,7 +26390,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -25976,7 +26440,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -26024,7 +26488,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -26074,7 +26538,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -26122,7 +26586,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -26172,7 +26636,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -26220,7 +26684,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -26264,7 +26728,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -26316,7 +26780,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -26366,7 +26830,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -26414,7 +26878,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -26464,7 +26928,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -26512,7 +26976,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -26562,7 +27026,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -26610,7 +27074,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -26660,7 +27124,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -26708,7 +27172,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -26758,7 +27222,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -26806,7 +27270,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -26856,7 +27320,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -26904,7 +27368,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -26954,7 +27418,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -27002,7 +27466,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -27052,7 +27516,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -27100,7 +27564,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -27150,7 +27614,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -27198,7 +27662,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -27248,7 +27712,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -27296,7 +27760,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -27346,7 +27810,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -27398,7 +27862,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -27448,7 +27912,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -27496,7 +27960,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -27546,7 +28010,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -27594,7 +28058,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -27644,7 +28108,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -27696,7 +28160,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -27740,7 +28204,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -27788,7 +28252,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -27838,7 +28302,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -27886,7 +28350,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -27936,7 +28400,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -27984,7 +28448,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -28034,7 +28498,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -28082,7 +28546,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -28132,7 +28596,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -28180,7 +28644,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -28230,7 +28694,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -28278,7 +28742,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -28328,7 +28792,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -28376,7 +28840,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -28426,7 +28890,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -28474,7 +28938,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -28524,7 +28988,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -28572,7 +29036,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -28622,7 +29086,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -28670,7 +29134,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -28720,7 +29184,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -28772,7 +29236,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -28822,7 +29286,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -28870,7 +29334,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -28920,7 +29384,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -28968,7 +29432,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -29018,7 +29482,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -29070,7 +29534,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -29120,7 +29584,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -29168,7 +29632,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -29218,7 +29682,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -29266,7 +29730,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -29316,7 +29780,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -29364,7 +29828,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -29414,7 +29878,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -29462,7 +29926,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -29512,7 +29976,7 @@ As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok`
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn send(
             self,
@@ -29560,7 +30024,7 @@ Every attempt is signed afresh, and retried per the client's policy. [`send`](Se
 
 # Cancel safety
 
-Dropping the future stops the call where it is. Before the request is sent nothing happens; after, a write's outcome is unknown (as after a timeout): look it up before repeating it.*/
+The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
         #[inline]
         pub fn call(
             self,
@@ -29600,7 +30064,11 @@ As [`call`](Self::call).*/
         }
     }
     impl<'a> AlibabaProductImageSearch<'a> {
-        ///Every page of `alibaba_product_image_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
+        /**Every page of `alibaba_product_image_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
+
+# Cancel safety
+
+As [`Pages`](crate::Pages)': dropping a `next()` future loses no page.*/
         #[inline]
         pub fn pages(self) -> crate::Pages<'a, types::AlibabaProductPage> {
             let Self { client, body } = self;
@@ -29622,14 +30090,22 @@ As [`call`](Self::call).*/
                 },
             )
         }
-        ///The items (`data.data`) of every page of `alibaba_product_image_search`, in order, as a [`Stream`](crate::Stream): see [`pages`](Self::pages). [`max_items`](crate::Items::max_items) caps it.
+        /**The items (`data.data`) of every page of `alibaba_product_image_search`, in order, as a [`Stream`](crate::Stream): see [`pages`](Self::pages). [`max_items`](crate::Items::max_items) caps it.
+
+# Cancel safety
+
+As [`Items`](crate::Items)': dropping a `next()` future loses no item.*/
         #[inline]
         pub fn items(self) -> crate::Items<'a, types::AlibabaProductPage> {
             self.pages().items()
         }
     }
     impl<'a> AlibabaProductKeywordSearch<'a> {
-        ///Every page of `alibaba_product_keyword_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
+        /**Every page of `alibaba_product_keyword_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
+
+# Cancel safety
+
+As [`Pages`](crate::Pages)': dropping a `next()` future loses no page.*/
         #[inline]
         pub fn pages(self) -> crate::Pages<'a, types::AlibabaProductPage> {
             let Self { client, body } = self;
@@ -29653,14 +30129,22 @@ As [`call`](Self::call).*/
                 },
             )
         }
-        ///The items (`data.data`) of every page of `alibaba_product_keyword_search`, in order, as a [`Stream`](crate::Stream): see [`pages`](Self::pages). [`max_items`](crate::Items::max_items) caps it.
+        /**The items (`data.data`) of every page of `alibaba_product_keyword_search`, in order, as a [`Stream`](crate::Stream): see [`pages`](Self::pages). [`max_items`](crate::Items::max_items) caps it.
+
+# Cancel safety
+
+As [`Items`](crate::Items)': dropping a `next()` future loses no item.*/
         #[inline]
         pub fn items(self) -> crate::Items<'a, types::AlibabaProductPage> {
             self.pages().items()
         }
     }
     impl<'a> AlibabaProductStoreSearch<'a> {
-        ///Every page of `alibaba_product_store_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
+        /**Every page of `alibaba_product_store_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
+
+# Cancel safety
+
+As [`Pages`](crate::Pages)': dropping a `next()` future loses no page.*/
         #[inline]
         pub fn pages(self) -> crate::Pages<'a, types::AlibabaStoreProductPage> {
             let Self { client, body } = self;
@@ -29682,7 +30166,11 @@ As [`call`](Self::call).*/
                 },
             )
         }
-        ///The items (`data.data`) of every page of `alibaba_product_store_search`, in order, as a [`Stream`](crate::Stream): see [`pages`](Self::pages). [`max_items`](crate::Items::max_items) caps it.
+        /**The items (`data.data`) of every page of `alibaba_product_store_search`, in order, as a [`Stream`](crate::Stream): see [`pages`](Self::pages). [`max_items`](crate::Items::max_items) caps it.
+
+# Cancel safety
+
+As [`Items`](crate::Items)': dropping a `next()` future loses no item.*/
         #[inline]
         pub fn items(self) -> crate::Items<'a, types::AlibabaStoreProductPage> {
             self.pages().items()

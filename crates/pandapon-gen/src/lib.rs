@@ -50,6 +50,7 @@
 //! in the re-exported [`auth`] crate.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
 // docs.rs marks the items of each cargo feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -376,9 +376,13 @@ pub fn call_surface(op_id: &str, rebuilt: &Rebuilt, data_ty: &TokenStream) -> Re
 
 /// The cancel-safety section of `call()` and `send()`.
 const CANCEL_SAFETY: &str = "# Cancel safety\n\n\
-    Dropping the future stops the call where it is. Before the request is sent nothing \
-    happens; after, a write's outcome is unknown (as after a timeout): look it up before \
-    repeating it.";
+    The future does nothing until polled; dropping it (or a timeout around it) stops the \
+    call where it is. Dropped before its first poll, nothing was sent. Dropped later, the \
+    request may have reached PandaPon and no answer will say what happened: a read can \
+    simply be sent again; a write's outcome is unknown, as after a timeout, so look it up \
+    as this operation's documentation says before repeating it. The attempt in progress \
+    ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See \
+    the [guide](crate::guide::reliability).";
 
 #[cfg(test)]
 mod tests {

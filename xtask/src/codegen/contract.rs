@@ -85,8 +85,8 @@ pub fn add_build_methods(file: &mut syn::File) -> Result<usize> {
     }
     for name in &names {
         let doc = format!(
-            "The [`{name}`](super::{name}), or an error naming the first required field \
-             left unset."
+            "The [`{name}`](super::{name}).\n\n# Errors\n\nA `ConversionError` naming the \
+             first required field left unset, or the first value that did not convert."
         );
         builders.push(syn::parse_quote! {
             impl #name {

@@ -112,11 +112,11 @@ pub fn page(spec: &openapiv3::OpenAPI) -> Result<String> {
          each write operation in openapi/pandapon.yaml. Do not edit. -->\n\
          # When a write's outcome is unknown\n\n\
          A failed call's `Error::outcome()` is `Unknown` when the request may have reached \
-         PandaPon and its result is not known: a timeout or a reset after sending, a gateway's \
-         502 or 504, a success answer that could not be read (cut short, malformed, over the \
-         size limit, stalled). A read-only operation is retried automatically; a write is not, \
-         because PandaPon has no idempotency key. What to do before trying a write again, from \
-         what PandaPon's documentation says:\n\n\
+         PandaPon and its result is not known; the outcome table in the guide's chapter \
+         [Retries, timeouts, size limits and outcomes]\
+         (../crates/pandapon-gen/guide/reliability.md) says which failures those are. A write \
+         is not retried, because PandaPon has no idempotency key. What to do before trying a \
+         write again, from what PandaPon's documentation says:\n\n\
          | operation | method and path | if the outcome is unknown |\n|---|---|---|\n",
     );
     for g in guides(spec)? {

@@ -229,14 +229,18 @@ pub fn emit(file: &syn::File, ops: &[Paginated]) -> Result<(Vec<syn::Item>, Vec<
              polled for it, up to `totalPage` (or the first empty page when the server \
              sends no totals). `{size}` is the body's. Pages are read-only calls, retried \
              as reads are; a page that fails ends the stream with its error. \
-             [`max_pages`](crate::Pages::max_pages) caps it.",
+             [`max_pages`](crate::Pages::max_pages) caps it.\n\n\
+             # Cancel safety\n\nAs [`Pages`](crate::Pages)': dropping a `next()` future \
+             loses no page.",
             page = op.page,
             size = op.size
         );
         let items_doc = format!(
             "The items (`data.{items}`) of every page of `{id}`, in order, as a \
              [`Stream`](crate::Stream): see [`pages`](Self::pages). \
-             [`max_items`](crate::Items::max_items) caps it.",
+             [`max_items`](crate::Items::max_items) caps it.\n\n\
+             # Cancel safety\n\nAs [`Items`](crate::Items)': dropping a `next()` future \
+             loses no item.",
             items = op.items
         );
         builder_impls.push(syn::parse_quote! {
