@@ -89,6 +89,13 @@ pub fn callback_signature_with(
 ///
 /// Both HMACs are always computed, so the time taken does not say which
 /// reading was tried first.
+///
+/// # Errors
+///
+/// [`CallbackError::Missing`] when `authorization` is `None` or blank,
+/// [`CallbackError::NotHex`] when it is not hex, and
+/// [`CallbackError::Mismatch`] when it matches neither reading of the
+/// signed base.
 pub fn verify_callback(
     credentials: &Credentials,
     body: &[u8],

@@ -101,6 +101,13 @@ impl Credentials {
     /// as given, so it need only be non-empty. A secret with spaces at
     /// either end signs with those spaces, as other PandaPon clients sign
     /// it; trim it first if the spaces came from a copy-paste.
+    ///
+    /// # Errors
+    ///
+    /// [`CredentialsError::Empty`] when any of the three is empty, and
+    /// [`CredentialsError::NotHeaderSafe`] when the access key or the user
+    /// id has a control character, a character beyond ASCII, or whitespace
+    /// at either end.
     pub fn new(
         access_key: impl AsRef<str>,
         access_secret: impl AsRef<str>,

@@ -42,6 +42,11 @@ pub struct Timestamp(HeaderValue);
 
 impl Timestamp {
     /// Parses a timestamp string (ASCII digits, any unit).
+    ///
+    /// # Errors
+    ///
+    /// [`ParamError::Timestamp`] when `s` is empty, longer than 20
+    /// characters, or not all ASCII digits.
     pub fn parse(s: &str) -> Result<Self, ParamError> {
         if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ParamError::Timestamp(s.to_owned()));
@@ -74,6 +79,11 @@ pub struct Nonce([u8; NONCE_LEN]);
 
 impl Nonce {
     /// Parses a nonce, checking length and alphabet.
+    ///
+    /// # Errors
+    ///
+    /// [`ParamError::Nonce`] when `s` is not exactly 32 characters of
+    /// `[A-Za-z0-9]`.
     pub fn parse(s: &str) -> Result<Self, ParamError> {
         let bytes: [u8; NONCE_LEN] = s
             .as_bytes()

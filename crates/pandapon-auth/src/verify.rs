@@ -94,6 +94,20 @@ impl Verifier {
     }
 
     /// Verifies headers given by a lookup function (header name → value).
+    ///
+    /// # Errors
+    ///
+    /// The first check that fails, in this order:
+    /// [`VerifyError::MissingHeader`] when one of the five headers is absent;
+    /// [`VerifyError::AccessKey`] for another access key;
+    /// [`VerifyError::UserId`] for a user id that is neither the
+    /// credentials' own nor one of the sub-accounts;
+    /// [`VerifyError::MalformedTimestamp`] for a timestamp that is not
+    /// digits or cannot be a time in the verifier's unit;
+    /// [`VerifyError::TimestampOutOfWindow`] for one farther from `now` than
+    /// the window; [`VerifyError::MalformedNonce`] for a nonce that is not 32
+    /// characters of `[A-Za-z0-9]`; [`VerifyError::Signature`] when the
+    /// signature is not the one the secret gives.
     pub fn verify<'h>(
         &self,
         header: impl Fn(&str) -> Option<&'h str>,
@@ -140,6 +154,11 @@ impl Verifier {
     }
 
     /// Verifies an [`http::HeaderMap`].
+    ///
+    /// # Errors
+    ///
+    /// As [`verify`](Self::verify); a header whose value is not printable
+    /// ASCII text counts as missing ([`VerifyError::MissingHeader`]).
     pub fn verify_headers(
         &self,
         headers: &http::HeaderMap,

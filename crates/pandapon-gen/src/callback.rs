@@ -24,6 +24,11 @@ pub enum PushError {
 /// Parses a pushed message without checking its signature. `messageBody`
 /// may be an object or a JSON string; unknown `messageType` and
 /// `messagePlatform` values are kept.
+///
+/// # Errors
+///
+/// [`PushError::Malformed`] when `body` is not JSON, or not an order
+/// message (no `messagePlatform`, or a field of the wrong type).
 pub fn parse_message(body: &[u8]) -> Result<OrderMessage, PushError> {
     Ok(serde_json::from_slice(body)?)
 }
@@ -43,6 +48,13 @@ pub struct Verified {
 /// Verifies the `Authorization` header over the raw body (HMAC-SHA256 with
 /// the access secret; either reading of the base, see [`CallbackBase`]),
 /// then parses the message.
+///
+/// # Errors
+///
+/// [`PushError::Signature`] when the header is missing, not hex or matches
+/// neither reading of the base (the [`CallbackError`] says which); the
+/// signature is checked first. Then [`PushError::Malformed`], as for
+/// [`parse_message`].
 pub fn verify_message(
     credentials: &Credentials,
     body: &[u8],

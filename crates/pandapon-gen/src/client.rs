@@ -17,8 +17,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.pandapon.com";
 /// Default time allowed to establish a connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time allowed for each attempt of a call, from connecting to the last
-/// body byte. Retries get a fresh allowance each; the retry policy's
-/// `max_elapsed` bounds when the last attempt may start.
+/// body byte (see the guide's [reliability chapter](crate::guide::reliability)).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The `user-agent` every request carries.
 pub const USER_AGENT: &str = concat!("pandapon-rust/", env!("CARGO_PKG_VERSION"));
@@ -36,7 +35,8 @@ pub const ENV_TIMESTAMP_UNIT: &str = "PANDAPON_TIMESTAMP_UNIT";
 /// Environment variable with a clock offset in milliseconds (optional).
 pub const ENV_CLOCK_OFFSET_MS: &str = "PANDAPON_CLOCK_OFFSET_MS";
 /// Environment variable with the most bytes read from one response
-/// (optional; default 16 MiB).
+/// (optional; default
+/// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::DEFAULT_MAX_RESPONSE_BYTES)).
 pub const ENV_MAX_RESPONSE_BYTES: &str = "PANDAPON_MAX_RESPONSE_BYTES";
 
 /// An environment variable the client configuration reads.
@@ -100,6 +100,11 @@ impl Client {
 
     /// A client configured from the `PANDAPON_*` environment variables
     /// (see [`ClientBuilder::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`ClientBuilder::from_env`], then those of
+    /// [`ClientBuilder::build`].
     pub fn from_env() -> Result<Self, ConfigError> {
         ClientBuilder::from_env()?.build()
     }
@@ -187,9 +192,12 @@ impl std::fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Defaults: production URL, millisecond timestamps, 10 s to connect,
-    /// 30 s per attempt, responses up to 16 MiB, a body that stalls for 5 s
-    /// fails.
+    /// Defaults: [`DEFAULT_BASE_URL`], millisecond timestamps,
+    /// [`DEFAULT_CONNECT_TIMEOUT`], [`DEFAULT_TIMEOUT`] per attempt,
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::DEFAULT_MAX_RESPONSE_BYTES),
+    /// [`StallPolicy::default`], [`RetryPolicy::default`] and
+    /// [`RetryBudget::default`]. The guide's
+    /// [reliability chapter](crate::guide::reliability) says what each does.
     pub fn new(credentials: Credentials) -> Self {
         Self {
             credentials,
@@ -213,11 +221,24 @@ impl ClientBuilder {
     /// `PANDAPON_ACCESS_SECRET`, `PANDAPON_USER_ID` (required), and optionally
     /// `PANDAPON_BASE_URL`, `PANDAPON_TIMESTAMP_UNIT` (`ms` or `s`),
     /// `PANDAPON_CLOCK_OFFSET_MS` and `PANDAPON_MAX_RESPONSE_BYTES`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::MissingVar`] when a required variable is unset or
+    /// empty; [`ConfigError::Credentials`] when the key, secret or user id
+    /// is unusable (see [`Credentials::new`]); [`ConfigError::InvalidVar`]
+    /// for a timestamp unit other than `ms` or `s`, a clock offset that is
+    /// not a whole number, or a response limit that is not a positive whole
+    /// number. The base URL is checked by [`build`](Self::build).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
     }
 
     /// Like [`from_env`](Self::from_env), reading variables through `lookup`.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Self::from_env).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &'static str| lookup(name).filter(|v| !v.is_empty());
         let required = |name: &'static str| get(name).ok_or(ConfigError::MissingVar(name));
@@ -307,31 +328,31 @@ impl ClientBuilder {
         self
     }
 
-    /// The most bytes read from one response (default
-    /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::DEFAULT_MAX_RESPONSE_BYTES),
-    /// 16 MiB). A success answer past it fails with
-    /// [`Error::TooLarge`](crate::Error::TooLarge) without the rest being
-    /// read; a declared `Content-Length` past it fails before reading. Error
-    /// answers (not HTTP 200) are read up to 64 KiB for the error report.
+    /// The most bytes read from a success answer (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::DEFAULT_MAX_RESPONSE_BYTES));
+    /// past it the call fails with [`Error::TooLarge`](crate::Error::TooLarge).
+    /// The guide's [reliability chapter](crate::guide::reliability) has the
+    /// size limit's rules.
     pub fn max_response_bytes(mut self, max: usize) -> Self {
         self.limits.max_bytes = max.max(1);
         self
     }
 
     /// The most memory a success answer may take once decoded, as a multiple
-    /// of its size (default 8, plus
+    /// of its size (default
+    /// [`DEFAULT_DECODE_RATIO`](crate::DEFAULT_DECODE_RATIO), plus
     /// [`DECODE_ALLOWANCE`](crate::DECODE_ALLOWANCE) for any body). A body
     /// that would take more fails with
     /// [`Error::TooLargeDecoded`](crate::Error::TooLargeDecoded) before it
-    /// is decoded: 15 MiB of `[{},{},…]` would otherwise become gigabytes
-    /// of structs. Ordinary PandaPon answers take 2 to 5 times their size.
+    /// is decoded. The guide's [reliability chapter](crate::guide::reliability)
+    /// says why, and what ordinary answers take.
     pub fn max_decode_ratio(mut self, ratio: usize) -> Self {
         self.limits.decode_ratio = ratio.max(1);
         self
     }
 
-    /// When a response body that stops arriving fails (default: under 1 byte
-    /// per second over 5 s), with [`Error::Stalled`](crate::Error::Stalled),
+    /// When a response body that stops arriving fails (default
+    /// [`StallPolicy::default`]), with [`Error::Stalled`](crate::Error::Stalled),
     /// instead of at the end of the attempt's timeout.
     /// [`StallPolicy::disabled`] leaves only the timeout.
     pub fn stall_protection(mut self, policy: StallPolicy) -> Self {

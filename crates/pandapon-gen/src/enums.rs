@@ -54,6 +54,7 @@ macro_rules! open_str_enum {
         }
 
         #[cfg(feature = "schemars")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
         impl schemars::JsonSchema for $name {
             fn schema_name() -> String {
                 stringify!($name).to_owned()
@@ -155,6 +156,7 @@ impl FromStr for MessagePlatform {
 }
 
 #[cfg(feature = "schemars")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
 impl schemars::JsonSchema for MessagePlatform {
     fn schema_name() -> String {
         "MessagePlatform".to_owned()

@@ -166,7 +166,7 @@ impl Error {
     /// Whether the request may have taken effect at PandaPon: what a caller
     /// must know before trying a write again. The same answer always gets
     /// the same outcome, whichever way the call was made (the guide's
-    /// reliability chapter has the table).
+    /// [reliability chapter](crate::guide::reliability) has the table).
     pub fn outcome(&self) -> Outcome {
         match self {
             Self::InvalidRequest(_) | Self::DryRun => Outcome::NotSent,
@@ -215,7 +215,8 @@ fn status_outcome(status: StatusCode, code: Option<i64>) -> Outcome {
 }
 
 /// Whether a failed call's request may have taken effect
-/// ([`Error::outcome`]).
+/// ([`Error::outcome`]). Which failure gets which outcome is the table in
+/// the guide's [reliability chapter](crate::guide::reliability).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {
@@ -223,15 +224,13 @@ pub enum Outcome {
     /// could not be made. Trying again cannot duplicate it.
     NotSent,
     /// It reached PandaPon (or an HTTP server in front of it) and was
-    /// refused: a business error, a client error status (4xx), or a server
-    /// that said it did not take the request on (501, 503). Nothing
-    /// happened, as far as the answer says.
+    /// refused: a business error, a client error status, or a server that
+    /// said it did not take the request on. Nothing happened, as far as the
+    /// answer says.
     Refused,
-    /// It may have reached PandaPon and the result is not known: a timeout
-    /// or reset after sending, a gateway's 502 or 504, a server error (500)
-    /// that does not say the request was turned down, or a success answer
-    /// that could not be read. Before repeating a write, look up whether it
-    /// happened.
+    /// It may have reached PandaPon and the result is not known: no answer
+    /// came after it was sent, or the answer does not say what happened.
+    /// Before repeating a write, look up whether it happened.
     Unknown,
 }
 

@@ -182,6 +182,7 @@ impl<'de> Deserialize<'de> for IntegerId {
 }
 
 #[cfg(feature = "schemars")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
 impl schemars::JsonSchema for StringId {
     fn schema_name() -> String {
         "StringId".to_owned()
@@ -192,6 +193,7 @@ impl schemars::JsonSchema for StringId {
 }
 
 #[cfg(feature = "schemars")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
 impl schemars::JsonSchema for IntegerId {
     fn schema_name() -> String {
         "IntegerId".to_owned()

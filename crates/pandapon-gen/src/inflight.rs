@@ -105,6 +105,12 @@ pub enum PollError<T> {
 /// # Errors
 ///
 /// [`PollError::Deadline`] with the last ask's result.
+///
+/// # Cancel safety
+///
+/// Dropping the future drops the ask in progress (see the `# Cancel safety`
+/// of the call it makes); nothing else is lost, so with asks that read, a
+/// new `poll_until` can simply start over.
 pub async fn poll_until<T, F, Fut>(
     polling: Polling,
     mut ask: F,
@@ -174,6 +180,13 @@ pub enum Created<T, F> {
 ///
 /// The create's error when its outcome is known: `NotSent` (safe to try
 /// again) or `Refused` (PandaPon turned it down).
+///
+/// # Cancel safety
+///
+/// Dropping the future while the create runs drops the create's call, and
+/// dropping it while `find` is asked forgets that the create's outcome was
+/// unknown: either way, the order may exist, so look it up before creating
+/// it again, as after [`Created::StillUnknown`].
 pub async fn create_or_find<T, F, L, Fut>(
     create: impl Future<Output = Result<T, Error>>,
     polling: Polling,

@@ -62,6 +62,7 @@ impl<T: Serialize> fmt::Display for JsonString<T> {
 }
 
 #[cfg(feature = "schemars")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
 impl<T> schemars::JsonSchema for JsonString<T> {
     fn schema_name() -> String {
         "JsonString".to_owned()
@@ -72,6 +73,7 @@ impl<T> schemars::JsonSchema for JsonString<T> {
 }
 
 #[cfg(feature = "schemars")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
 impl schemars::JsonSchema for MessageBody {
     fn schema_name() -> String {
         "MessageBody".to_owned()
@@ -164,6 +166,11 @@ impl MessageBody {
 
     /// Decodes the body into a typed message, such as
     /// `types::OrderStatusMessageBody`.
+    ///
+    /// # Errors
+    ///
+    /// The [`serde_json::Error`] of decoding the body as `T`: a required
+    /// field missing, or a field of the wrong type.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         T::deserialize(&self.0)
     }

@@ -37,6 +37,14 @@ type Fetch<'a, P> = Box<dyn FnMut(i64) -> PageCall<'a, P> + Send + 'a>;
 /// `totalPage`, the first page with no items. Each page is a read-only call,
 /// retried as reads are. A page that fails ends the stream with its error,
 /// after the pages already yielded; nothing is skipped.
+///
+/// # Cancel safety
+///
+/// The stream holds the call of at most one page. Dropping the future of
+/// `next()` (in a `select!` or under a timeout) keeps that call in the
+/// stream: polling the stream again goes on with the same page, so no page
+/// is skipped or asked for twice. Dropping the stream drops the page's call;
+/// pages are reads, so asking for that page again is harmless.
 #[must_use = "a stream does nothing unless polled"]
 pub struct Pages<'a, P> {
     fetch: Fetch<'a, P>,
@@ -73,7 +81,9 @@ impl<'a, P: Page> Pages<'a, P> {
         self
     }
 
-    /// The items of every page, in order.
+    /// The items of every page, in order. It takes over this stream and any
+    /// page call in progress, so nothing is asked for twice (see
+    /// [`Items`]'s `# Cancel safety`).
     pub fn items(self) -> Items<'a, P> {
         Items {
             pages: self,
@@ -125,6 +135,13 @@ impl<P: Page> Stream for Pages<'_, P> {
 /// The items of every page of a paginated operation, as a [`Stream`]: see
 /// [`Pages`] for when it asks for the next page and when it ends. A failed
 /// page is yielded as an error after the items before it.
+///
+/// # Cancel safety
+///
+/// As for [`Pages`]: dropping the future of `next()` loses nothing (the
+/// items of a page already fetched wait in the stream, and a page being
+/// fetched goes on when the stream is polled again); dropping the stream
+/// drops the items it held and the page call in progress.
 #[must_use = "a stream does nothing unless polled"]
 pub struct Items<'a, P: Page> {
     pages: Pages<'a, P>,

@@ -60,9 +60,12 @@ impl Client {
     /// A signed call to `path` (starting with `/`, relative to the base URL)
     /// with `method`: for PandaPon endpoints the spec does not have yet.
     ///
-    /// It is a write unless marked [`read_only`](AnyRequest::read_only): a
-    /// write is re-sent only when the connection failed before anything was
-    /// sent.
+    /// It counts as a write, never re-sent once it may have reached
+    /// PandaPon, unless marked [`read_only`](AnyRequest::read_only) (see the
+    /// guide's [reliability chapter](crate::guide::reliability)). Nothing is
+    /// sent until the future of [`call`](AnyRequest::call) or
+    /// [`send`](AnyRequest::send) is polled; what dropping it means is in
+    /// their `# Cancel safety`.
     pub fn request(&self, method: Method, path: impl Into<String>) -> AnyRequest<'_> {
         AnyRequest {
             client: self,
@@ -108,8 +111,13 @@ impl<'a> AnyRequest<'a> {
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future stops the call. If a write was already sent, its
-    /// outcome is then unknown, as for a timeout.
+    /// The future does nothing until polled; dropping it stops the call
+    /// where it is. Dropped before its first poll, nothing was sent. Dropped
+    /// later, the request may have reached PandaPon: a call marked
+    /// [`read_only`](Self::read_only) can simply be made again, while a
+    /// write's outcome is unknown, as after a timeout; look it up before
+    /// repeating it. See the guide's
+    /// [reliability chapter](crate::guide::reliability).
     pub fn call<T: DeserializeOwned + 'a>(
         self,
     ) -> impl Future<Output = Result<Reply<T>, Error>> + 'a {
@@ -120,6 +128,10 @@ impl<'a> AnyRequest<'a> {
     /// [`read_only`](Self::read_only) with [`Retry::Auto`] retries as a read.
     ///
     /// # Errors
+    ///
+    /// As [`call`](Self::call).
+    ///
+    /// # Cancel safety
     ///
     /// As [`call`](Self::call).
     pub fn call_with<T: DeserializeOwned + 'a>(
@@ -146,6 +158,10 @@ impl<'a> AnyRequest<'a> {
     ///
     /// As [`call`](Self::call), except that a business error inside HTTP 200
     /// is an `Ok` envelope.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`call`](Self::call).
     pub fn send<T: DeserializeOwned + 'a>(
         self,
     ) -> impl Future<Output = Result<ResponseValue<AnyEnvelope<T>>, Error>> + 'a {

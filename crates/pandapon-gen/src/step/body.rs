@@ -26,10 +26,10 @@ pub(crate) const ERROR_BODY_LIMIT: usize = 64 * 1024;
 /// `grace × min_bytes_per_sec` bytes (at least one) arrived within a
 /// `grace`-long stretch of reading it.
 ///
-/// The default, 5 s at 1 byte per second, fails a body that stops arriving
-/// after 5 s rather than at the end of the attempt's timeout. A stalled read
-/// is a timeout ([`Error::is_timeout`](crate::Error::is_timeout)) and is
-/// retried for read-only calls.
+/// The default fails a body that stops arriving after its grace period
+/// rather than at the end of the attempt's timeout. The guide's
+/// [reliability chapter](crate::guide::reliability) has the rule and what a
+/// stall means for the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StallPolicy {

@@ -8,12 +8,14 @@ use rand::Rng;
 
 use crate::Error;
 
-/// Whether a call may be re-sent after a failure.
+/// Whether a call may be re-sent after a failure. Which failures are worth
+/// another attempt is in the guide's
+/// [reliability chapter](crate::guide::reliability).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Retry {
-    /// By the operation: read-only operations are retried on connection
-    /// errors, timeouts, stalled or broken bodies, 429 and 502/503/504;
-    /// writes only when the connection failed before anything was sent.
+    /// By the operation: a read-only operation is retried after any failure
+    /// worth another attempt; a write only when the connection failed
+    /// before anything was sent.
     #[default]
     Auto,
     /// Retry like a read-only operation. Use it for a write you know is
@@ -108,7 +110,9 @@ impl RetryPolicy {
 /// On by default ([`RetryBudget::default`]); shared by a client's clones and
 /// by the clients [`Client::with_user_id`](crate::Client::with_user_id)
 /// makes from it; set with
-/// [`ClientBuilder::retry_budget`](crate::ClientBuilder::retry_budget).
+/// [`ClientBuilder::retry_budget`](crate::ClientBuilder::retry_budget). The
+/// guide's chapter [Fitting into your stack](crate::guide::stack) shows what
+/// it does in a brownout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryBudget {
