@@ -1,6 +1,6 @@
 //! The centre of xtask: loading the spec, and the one walk over its
 //! operations. Codegen, the generated pages and spec-diff read operations
-//! through [`operations`] and each operation's extensions through [`Op`]'s
+//! through [`Api`] and each operation's extensions through [`Op`]'s
 //! accessors, so they apply one policy: an operation without an
 //! `operationId`, or a path item given by reference, is an error, and an
 //! extension is read (and its form checked) in one place.
@@ -166,8 +166,42 @@ impl<'a> Op<'a> {
     }
 }
 
-/// Every operation, in the spec's order.
-pub fn operations(spec: &openapiv3::OpenAPI) -> Result<Vec<Op<'_>>> {
+/// The spec with its operations, walked once: every generator of a codegen
+/// run and each side of a spec-diff read this one list.
+pub struct Api<'a> {
+    /// The document.
+    pub doc: &'a openapiv3::OpenAPI,
+    ops: Vec<Op<'a>>,
+}
+
+impl<'a> Api<'a> {
+    /// Walks `doc`'s operations ([`operations`]); an error also when two
+    /// share an `operationId`.
+    pub fn new(doc: &'a openapiv3::OpenAPI) -> Result<Self> {
+        let ops = operations(doc)?;
+        let mut ids: Vec<&str> = ops.iter().map(|op| op.id.as_str()).collect();
+        ids.sort_unstable();
+        if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+            bail!("operationId {} is used twice", pair[0]);
+        }
+        Ok(Self { doc, ops })
+    }
+
+    /// Every operation, in the spec's order.
+    pub fn ops(&self) -> &[Op<'a>] {
+        &self.ops
+    }
+
+    /// Every operation, by `operationId`.
+    pub fn by_id(&self) -> Vec<&Op<'a>> {
+        let mut ops: Vec<&Op<'a>> = self.ops.iter().collect();
+        ops.sort_by(|a, b| a.id.cmp(&b.id));
+        ops
+    }
+}
+
+/// Every operation, in the spec's order (use [`Api`], which walks once).
+fn operations(spec: &openapiv3::OpenAPI) -> Result<Vec<Op<'_>>> {
     let mut ops = Vec::new();
     for (path, item) in spec.paths.iter() {
         let Some(item) = item.as_item() else {
@@ -203,7 +237,7 @@ mod tests {
     #[test]
     fn a_missing_operation_id_is_an_error() {
         let spec = spec("  /a:\n    get:\n      responses: {}\n");
-        let err = operations(&spec).err().expect("no operationId");
+        let err = Api::new(&spec).err().expect("no operationId");
         assert_eq!(err.to_string(), "GET /a has no operationId");
     }
 
@@ -213,7 +247,8 @@ mod tests {
             "  /a:\n    get:\n      operationId: a_get\n      responses: {}\n  /b:\n    post:\n      \
              operationId: b_set\n      x-pandapon-read-only: false\n      responses: {}\n",
         );
-        let ops = operations(&spec).expect("ops");
+        let api = Api::new(&spec).expect("ops");
+        let ops = api.ops();
         assert!(ops[0].read_only().is_err());
         assert!(!ops[1].read_only().expect("declared"));
         assert_eq!(
@@ -235,8 +270,8 @@ mod tests {
              description: d\n          content:\n            application/json:\n              \
              schema: {type: object}\n",
         );
-        let ops = operations(&spec).expect("ops");
-        let (a, b) = (&ops[0], &ops[1]);
+        let api = Api::new(&spec).expect("ops");
+        let (a, b) = (&api.ops()[0], &api.ops()[1]);
         assert_eq!(
             a.paginated().expect("well formed"),
             Some(PagingFields {
@@ -257,5 +292,17 @@ mod tests {
             err.to_string().starts_with("b_set: the 200 response"),
             "{err}"
         );
+        let by_id: Vec<&str> = api.by_id().iter().map(|op| op.id.as_str()).collect();
+        assert_eq!(by_id, ["a_list", "b_set"]);
+    }
+
+    #[test]
+    fn an_operation_id_used_twice_is_an_error() {
+        let spec = spec(
+            "  /a:\n    get:\n      operationId: same\n      responses: {}\n  /b:\n    get:\n      \
+             operationId: same\n      responses: {}\n",
+        );
+        let err = Api::new(&spec).err().expect("refused");
+        assert_eq!(err.to_string(), "operationId same is used twice");
     }
 }

@@ -404,7 +404,8 @@ mod tests {
         ] {
             assert!(!sdk.contains(gone), "generated.rs still has {gone:?}");
         }
-        let ops = crate::spec::operations(&spec).expect("operations").len();
+        let api = crate::spec::Api::new(&spec).expect("operations");
+        let ops = api.ops().len();
         for (needle, each) in [
             (
                 "fn request(self) -> Result<::reqwest::Request, Error<()>>",
@@ -416,8 +417,8 @@ mod tests {
         ] {
             assert_eq!(sdk.matches(needle).count(), ops * each, "{needle}");
         }
-        let params: usize = crate::spec::operations(&spec)
-            .expect("operations")
+        let params: usize = api
+            .ops()
             .iter()
             .map(|op| op.path.matches('{').count())
             .sum();

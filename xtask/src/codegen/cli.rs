@@ -23,15 +23,15 @@ use crate::spec;
 pub const CLI_OUT: &str = "crates/pandapon-cli/src/generated.rs";
 
 /// Generates the CLI's `generated.rs`.
-pub fn generate_cli(spec: &openapiv3::OpenAPI) -> Result<String> {
-    let spec = &on_unknown::annotate(spec)?;
+pub fn generate_cli(api: &spec::Api<'_>) -> Result<String> {
+    let spec = &on_unknown::annotate(api)?;
     let mut generator = Generator::new(&sdk_settings(spec)?);
     let tokens = generator.cli(spec, "crate::sdk").map_err(progenitor_err)?;
     let file: syn::File = syn::parse2(tokens).context("parsing progenitor's CLI output")?;
     let mut paginated = Vec::new();
-    for op in spec::operations(spec)? {
+    for op in api.ops() {
         if op.paginated()?.is_some() {
-            paginated.push(op.id);
+            paginated.push(op.id.clone());
         }
     }
     let file = rework(file, &paginated)?;

@@ -12,6 +12,8 @@ use crate::spec::{load_spec, workspace_root};
 /// Every generated file with its expected contents.
 pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     let spec = load_spec(root)?;
+    // The one walk over the operations, for every output.
+    let api = crate::spec::Api::new(&spec)?;
     let read = |rel: &str| {
         let path = root.join(rel);
         fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
@@ -19,12 +21,12 @@ pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     let endpoints: serde_json::Value = serde_json::from_str(&read(coverage::ENDPOINTS)?)
         .with_context(|| format!("parsing {}", coverage::ENDPOINTS))?;
     Ok(vec![
-        (root.join(sdk::SDK_OUT), sdk::generate_sdk(&spec)?),
-        (root.join(sdk::OPS_OUT), sdk::generate_operations(&spec)?),
-        (root.join(mocks::MOCK_OUT), mocks::generate_mock(&spec)?),
-        (root.join(cli::CLI_OUT), cli::generate_cli(&spec)?),
-        (root.join(coverage::OUT), coverage::page(&spec, &endpoints)?),
-        (root.join(on_unknown::OUT), on_unknown::page(&spec)?),
+        (root.join(sdk::SDK_OUT), sdk::generate_sdk_from(&api)?),
+        (root.join(sdk::OPS_OUT), sdk::generate_operations(&api)?),
+        (root.join(mocks::MOCK_OUT), mocks::generate_mock(&api)?),
+        (root.join(cli::CLI_OUT), cli::generate_cli(&api)?),
+        (root.join(coverage::OUT), coverage::page(&api, &endpoints)?),
+        (root.join(on_unknown::OUT), on_unknown::page(&api)?),
     ])
 }
 
@@ -144,14 +146,15 @@ mod tests {
     #[test]
     fn generation_is_deterministic() {
         let spec = load_spec(&workspace_root()).expect("spec");
+        let api = crate::spec::Api::new(&spec).expect("operations");
         for generate in [
-            sdk::generate_sdk,
+            sdk::generate_sdk_from,
             sdk::generate_operations,
             mocks::generate_mock,
             cli::generate_cli,
         ] {
-            let a = generate(&spec).expect("first run");
-            let b = generate(&spec).expect("second run");
+            let a = generate(&api).expect("first run");
+            let b = generate(&api).expect("second run");
             assert_eq!(a, b);
             assert!(a.starts_with(super::super::HEADER));
             assert!(!a.contains(env!("CARGO_MANIFEST_DIR")), "no absolute paths");

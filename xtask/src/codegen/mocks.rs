@@ -16,12 +16,13 @@ const SDK_CRATE: &str = "pandapon_gen";
 
 /// Generates the mock crate's `generated.rs`: progenitor's typed httpmock
 /// extension, and each operation's documented example for the fake server.
-pub fn generate_mock(spec: &openapiv3::OpenAPI) -> Result<String> {
+pub fn generate_mock(api: &spec::Api<'_>) -> Result<String> {
+    let spec = api.doc;
     let mut generator = Generator::new(&sdk_settings(spec)?);
     let mut tokens = generator
         .httpmock(spec, SDK_CRATE)
         .map_err(progenitor_err)?;
-    tokens.extend(examples(spec)?);
+    tokens.extend(examples(api)?);
     let mut file: syn::File =
         syn::parse2(tokens).context("parsing progenitor's httpmock output")?;
     contract::mocks_take_builders(&mut file)?;
@@ -31,9 +32,9 @@ pub fn generate_mock(spec: &openapiv3::OpenAPI) -> Result<String> {
 /// `EXAMPLES`: each operation's first documented response example (as
 /// JSON text), for the fake server, which takes everything else about the
 /// operation from the SDK's `OPERATIONS`.
-fn examples(spec: &openapiv3::OpenAPI) -> Result<proc_macro2::TokenStream> {
+fn examples(api: &spec::Api<'_>) -> Result<proc_macro2::TokenStream> {
     let mut rows = Vec::new();
-    for op in spec::operations(spec)? {
+    for op in api.ops() {
         let example = op
             .op
             .responses

@@ -98,7 +98,7 @@ fn is_array(schema: &openapiv3::ReferenceOr<Box<openapiv3::Schema>>) -> bool {
 /// The operations marked `x-pandapon-paginated`, checked against the spec:
 /// read-only, a request body with integer page and size fields, and a
 /// response whose `data` is a page with `totalPage` and an array of items.
-pub fn paginated(spec: &openapiv3::OpenAPI, ops: &[spec::Op<'_>]) -> Result<Vec<Paginated>> {
+pub fn paginated(spec: &openapiv3::OpenAPI, ops: &[&spec::Op<'_>]) -> Result<Vec<Paginated>> {
     let mut out = Vec::new();
     for operation in ops {
         let Some(spec::PagingFields { page, size, items }) = operation.paginated()? else {
@@ -283,7 +283,7 @@ mod tests {
     use super::*;
 
     fn checked(spec: &openapiv3::OpenAPI) -> Result<Vec<Paginated>> {
-        paginated(spec, &spec::operations(spec)?)
+        paginated(spec, &spec::Api::new(spec)?.by_id())
     }
 
     fn spec(ext: &str, read_only: bool) -> openapiv3::OpenAPI {

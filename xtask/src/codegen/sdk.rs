@@ -20,10 +20,15 @@ pub const OPS_OUT: &str = "crates/pandapon-gen/src/operations.rs";
 
 /// Generates the SDK's `generated.rs` text from a spec.
 pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
-    let spec = &on_unknown::annotate(spec)?;
-    // The one walk over the operations, by id: every pass below reads it.
-    let mut ops = spec::operations(spec)?;
-    ops.sort_by(|a, b| a.id.cmp(&b.id));
+    generate_sdk_from(&spec::Api::new(spec)?)
+}
+
+/// [`generate_sdk`] from operations already walked.
+pub fn generate_sdk_from(api: &spec::Api<'_>) -> Result<String> {
+    // progenitor reads the spec with each write's on-unknown text in its
+    // description; every pass below reads the operations, by id.
+    let spec = &on_unknown::annotate(api)?;
+    let ops = api.by_id();
     let mut generator = Generator::new(&sdk_settings(spec)?);
     let tokens = generator.generate_tokens(spec).map_err(progenitor_err)?;
     let mut file: syn::File = syn::parse2(tokens).context("parsing progenitor's output")?;
@@ -51,7 +56,7 @@ pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
     let (envelopes, surfaces) = envelope_impls(&ops, &file, &rebuilt)?;
     file.items.extend(envelopes);
     builder_items(&mut file)?.extend(surfaces);
-    add_pagination(spec, &ops, &mut file)?;
+    add_pagination(api.doc, &ops, &mut file)?;
     file.items.extend(super::push::push_event(spec)?);
     contract::seal_types(&mut file)?;
     contract::add_build_methods(&mut file)?;
@@ -61,7 +66,7 @@ pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
 
 /// `pages()` and `items()` on each paginated operation's builder, and `Page`
 /// for its page type.
-fn add_pagination(spec: &openapiv3::OpenAPI, ops: &[Op<'_>], file: &mut syn::File) -> Result<()> {
+fn add_pagination(spec: &openapiv3::OpenAPI, ops: &[&Op<'_>], file: &mut syn::File) -> Result<()> {
     let paginated = paging::paginated(spec, ops)?;
     let (page_impls, builder_impls) = paging::emit(file, &paginated)?;
     builder_items(file)?.extend(builder_impls);
@@ -181,9 +186,9 @@ fn shrink_header_map(stmt: &mut syn::Stmt, appended: bool) {
 /// The SDK's `operations.rs`: every operation as data (id, method, path,
 /// read-only, query-signed, paginated), the one table the retry logic, the
 /// signer, the mocks and the CLI read. It names nothing else in the crate.
-pub fn generate_operations(spec: &openapiv3::OpenAPI) -> Result<String> {
+pub fn generate_operations(api: &spec::Api<'_>) -> Result<String> {
     let mut rows = Vec::new();
-    for op in spec::operations(spec)? {
+    for op in api.by_id() {
         let (id, method, path) = (&op.id, &op.method, &op.path);
         let read_only = op.read_only()?;
         let query_signed = op.query_signed();
@@ -202,14 +207,6 @@ pub fn generate_operations(spec: &openapiv3::OpenAPI) -> Result<String> {
                 }
             },
         ));
-    }
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    for pair in rows.windows(2) {
-        ensure!(
-            pair[0].0 != pair[1].0,
-            "operationId {} is used twice",
-            pair[0].0
-        );
     }
     let names: Vec<syn::Ident> = rows
         .iter()
@@ -281,7 +278,7 @@ fn is_json_value(ty: &syn::Type) -> bool {
 /// each builder's call surface (`send`, `send_with`, `call`, `call_with`,
 /// for the `builder` module, whose private fields it reads).
 fn envelope_impls(
-    ops: &[Op<'_>],
+    ops: &[&Op<'_>],
     file: &syn::File,
     rebuilt: &[Rebuilt],
 ) -> Result<(Vec<syn::Item>, Vec<syn::Item>)> {

@@ -65,8 +65,9 @@ fn the_walkthrough_rebuilds_the_operation_in_the_spec() {
     // The copy generates; without its on-unknown text, codegen refuses it
     // with the words the walkthrough quotes.
     let spec: openapiv3::OpenAPI = serde_json::from_value(copy.clone()).expect("OpenAPI");
-    let ops = spec::operations(&spec).expect("operations");
-    let cancel = ops
+    let api = spec::Api::new(&spec).expect("operations");
+    let cancel = api
+        .ops()
         .iter()
         .find(|op| op.id == "alibaba_order_cancel")
         .expect("the operation");
@@ -74,13 +75,15 @@ fn the_walkthrough_rebuilds_the_operation_in_the_spec() {
         cancel.success_schema().expect("an envelope"),
         "AlibabaOrderCancelResponse"
     );
-    super::on_unknown::guides(&spec).expect("guidance for every write");
+    super::on_unknown::guides(&api).expect("guidance for every write");
     copy["paths"][PATH]["post"]
         .as_object_mut()
         .expect("post")
         .remove(spec::EXT_ON_UNKNOWN);
     let spec: openapiv3::OpenAPI = serde_json::from_value(copy).expect("OpenAPI");
-    let err = super::on_unknown::guides(&spec).err().expect("refused");
+    let err = super::on_unknown::guides(&spec::Api::new(&spec).expect("operations"))
+        .err()
+        .expect("refused");
     assert_eq!(err.to_string(), block(&doc, "refusal").trim());
 
     // Step 1: the page is recorded, with the address the walkthrough names.

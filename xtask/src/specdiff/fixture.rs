@@ -119,7 +119,10 @@ mod tests {
         );
         let count = |doc: &Value| {
             let spec = patched(doc, &Value::Null).expect("OpenAPI");
-            crate::spec::operations(&spec).expect("operations").len()
+            crate::spec::Api::new(&spec)
+                .expect("operations")
+                .ops()
+                .len()
         };
         assert_eq!(count(&merged), count(&real) + 2);
 

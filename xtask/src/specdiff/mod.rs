@@ -123,10 +123,11 @@ pub fn diff(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<Vec<Ch
 /// (and whose operations have ids); the SDK level is whatever can be
 /// compared when codegen refuses one of them, which the report names.
 pub fn compare(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<Report> {
-    let mut changes = wire::compare(old, new)?;
+    let (old_api, new_api) = (spec::Api::new(old)?, spec::Api::new(new)?);
+    let mut changes = wire::compare(&old_api, &new_api)?;
     let mut refused = Vec::new();
-    let mut generated = |name: &'static str, spec: &openapiv3::OpenAPI| {
-        let file = codegen::generate_sdk(spec)
+    let mut generated = |name: &'static str, api: &spec::Api<'_>| {
+        let file = codegen::sdk::generate_sdk_from(api)
             .and_then(|text| syn::parse_file(&text).context("parsing generated SDK"));
         file.map_err(|e| {
             refused.push(Refusal {
@@ -136,12 +137,13 @@ pub fn compare(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<Rep
         })
         .ok()
     };
-    let (before, after) = (generated("base", old), generated("head", new));
+    let (before, after) = (generated("base", &old_api), generated("head", &new_api));
     if let (Some(before), Some(after)) = (before, after) {
-        let operations: BTreeSet<String> = spec::operations(old)?
-            .into_iter()
-            .chain(spec::operations(new)?)
-            .map(|op| op.id)
+        let operations: BTreeSet<String> = old_api
+            .ops()
+            .iter()
+            .chain(new_api.ops())
+            .map(|op| op.id.clone())
             .collect();
         changes.extend(sdk::compare(&before, &after, &operations));
     }

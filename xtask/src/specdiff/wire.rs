@@ -8,7 +8,7 @@ use openapiv3::{OpenAPI, Operation, Parameter, ReferenceOr, Schema, SchemaKind, 
 use anyhow::Result;
 
 use super::{Change, Impact, Level};
-use crate::spec::Op;
+use crate::spec::{Api, Op};
 
 /// Which way a schema travels: clients send requests and read responses.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -415,13 +415,9 @@ impl Collector<'_> {
     }
 }
 
-/// Every operation by operationId (the walk in `crate::spec`, whose policy
-/// applies: an operation without an id is an error).
-fn operations(spec: &OpenAPI) -> Result<BTreeMap<String, Op<'_>>> {
-    Ok(crate::spec::operations(spec)?
-        .into_iter()
-        .map(|op| (op.id.clone(), op))
-        .collect())
+/// Every operation by operationId.
+fn operations<'a, 'b>(api: &'b Api<'a>) -> BTreeMap<String, &'b Op<'a>> {
+    api.ops().iter().map(|op| (op.id.clone(), op)).collect()
 }
 
 fn params<'a>(spec: &'a OpenAPI, op: &'a Operation) -> BTreeMap<(String, String), &'a Parameter> {
@@ -525,9 +521,10 @@ fn bodies(
 }
 
 /// Every wire-level change from `old` to `new`.
-pub fn compare(old: &OpenAPI, new: &OpenAPI) -> Result<Vec<Change>> {
+pub fn compare(old_api: &Api<'_>, new_api: &Api<'_>) -> Result<Vec<Change>> {
+    let (old, new) = (old_api.doc, new_api.doc);
     let mut out = Vec::new();
-    let (old_ops, new_ops) = (operations(old)?, operations(new)?);
+    let (old_ops, new_ops) = (operations(old_api), operations(new_api));
     let (mut old_r, mut new_r) = (Resolver::new(old), Resolver::new(new));
 
     for (id, o) in &old_ops {
