@@ -123,7 +123,25 @@ pub fn diff(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<Vec<Ch
 /// (and whose operations have ids); the SDK level is whatever can be
 /// compared when codegen refuses one of them, which the report names.
 pub fn compare(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<Report> {
-    let (old_api, new_api) = (spec::Api::new(old)?, spec::Api::new(new)?);
+    let (old_api, new_api) = match (spec::Api::new(old), spec::Api::new(new)) {
+        (Ok(old_api), Ok(new_api)) => (old_api, new_api),
+        // Operations without ids (or with one id twice) cannot be paired
+        // up: no wire or SDK comparison, only the reason and what the
+        // hand-written types say.
+        (old_api, new_api) => {
+            let refused: Vec<Refusal> = [("base", old_api.err()), ("head", new_api.err())]
+                .into_iter()
+                .filter_map(|(spec, e)| {
+                    e.map(|e| Refusal {
+                        spec,
+                        reason: format!("{e:#}"),
+                    })
+                })
+                .collect();
+            let changes = replaced_types(old, new).unwrap_or_default();
+            return Ok(Report { changes, refused });
+        }
+    };
     let mut changes = wire::compare(&old_api, &new_api)?;
     let mut refused = Vec::new();
     let mut generated = |name: &'static str, api: &spec::Api<'_>| {
@@ -302,8 +320,8 @@ pub fn markdown_report(base: &str, head: &str, report: &Report) -> String {
     for r in &report.refused {
         let _ = writeln!(
             out,
-            "⛔ **Codegen refuses the {} spec**, so `cargo xtask codegen` fails on it and the SDK \
-             level below is partial (wire changes, and hand-written types only):\n\n\
+            "⛔ **Codegen refuses the {} spec**, so `cargo xtask codegen` fails on it and the \
+             report below is partial (what could be compared without generating):\n\n\
              ```text\n{}\n```\n",
             r.spec, r.reason
         );
@@ -772,6 +790,25 @@ mod tests {
         assert_eq!(json["sdk_semver"], "unknown");
         assert_eq!(json["refused"][0]["spec"], "head");
         assert!(diff(&old, &new).is_err(), "diff() still refuses");
+    }
+
+    /// A head whose operation lost its id: nothing can be paired up, but the
+    /// report still says why.
+    #[test]
+    fn a_head_without_operation_ids_still_gets_a_report() {
+        let base = yaml(&fixtures().join("base.yaml"));
+        let no_id = serde_json::json!({"paths": {"/v2/thing/get": {"get": {"operationId": null}}}});
+        let report =
+            compare(&patched(&base, &Value::Null), &patched(&base, &no_id)).expect("a report");
+        assert_eq!(report.refused.len(), 1);
+        assert_eq!(report.refused[0].spec, "head");
+        assert!(
+            report.refused[0].reason.contains("has no operationId"),
+            "{}",
+            report.refused[0].reason
+        );
+        let md = markdown_report("base", "head", &report);
+        assert!(md.contains("⛔ **Codegen refuses the head spec**"), "{md}");
     }
 
     #[test]
