@@ -32,3 +32,22 @@ fn an_open_pipe_gets_the_whole_report() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("## Spec diff"), "{text}");
 }
+
+#[test]
+fn a_closed_pipe_does_not_hide_a_failing_verdict() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let base = format!("{root}/xtask/fixtures/spec-diff/base.yaml");
+    let head = format!("{root}/openapi/pandapon.yaml");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["spec-diff", "--base", &base, "--head", &head])
+        .args(["--fail-on", "breaking"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("xtask runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.is_empty(), "stderr: {stderr}");
+}

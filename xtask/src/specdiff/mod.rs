@@ -326,10 +326,29 @@ pub fn markdown_report(base: &str, head: &str, report: &Report) -> String {
             r.spec, r.reason
         );
     }
-    let verdict = match (changes.len(), breaking.len()) {
-        (0, _) => "✅ **No changes** to the API or the generated SDK.".to_owned(),
-        (n, 0) => format!("✅ **Nothing breaks**: {n} compatible change(s)."),
-        (n, b) => format!("❌ **{b} breaking change(s)** for clients ({n} change(s) in all)."),
+    let run_time = changes
+        .iter()
+        .filter(|c| c.impact == Impact::FailsAtRunTime)
+        .count();
+    let compatible = changes.len() - breaking.len() - run_time;
+    let counts = format!(
+        "{} breaking, {run_time} failing at run time, {compatible} compatible",
+        breaking.len()
+    );
+    let verdict = if !report.refused.is_empty() {
+        format!("⚠️ **Partial report**: codegen refuses a spec (below). Seen so far: {counts}.")
+    } else if changes.is_empty() {
+        "✅ **No changes** to the API or the generated SDK.".to_owned()
+    } else if !breaking.is_empty() {
+        format!(
+            "❌ **{} breaking change(s)** for clients; {run_time} failing at run time, \
+             {compatible} compatible.",
+            breaking.len()
+        )
+    } else if run_time > 0 {
+        format!("⚠️ **Nothing breaks at compile time**, but calls can fail at run time ({counts}).")
+    } else {
+        format!("✅ **Nothing breaks**: {compatible} compatible change(s).")
     };
     let _ = writeln!(out, "{verdict}\n\nComparing `{base}` → `{head}`.\n");
     let semver = match semver_of(report) {
@@ -493,17 +512,21 @@ pub fn run(
                 .with_context(|| format!("writing {}", path.display()))?;
         }
     }
-    let files = outputs.markdown.is_some() || outputs.json.is_some();
-    match (outputs.stdout, files) {
-        (Some(format), _) => crate::say(&text(format))?,
-        (None, false) => crate::say(&text(Format::Markdown))?,
-        (None, true) => {}
-    }
+    // Decided before anything is printed: a reader that goes away early
+    // (`| head`) does not turn a failing verdict into a pass.
     let refused_head = report.refused.iter().any(|r| r.spec == "head");
-    Ok(
-        fail_on == FailOn::Breaking
-            && (refused_head || report.changes.iter().any(Change::breaking)),
-    )
+    let fail = fail_on == FailOn::Breaking
+        && (refused_head || report.changes.iter().any(Change::breaking));
+    let files = outputs.markdown.is_some() || outputs.json.is_some();
+    let printed = match (outputs.stdout, files) {
+        (Some(format), _) => crate::say(&text(format)),
+        (None, false) => crate::say(&text(Format::Markdown)),
+        (None, true) => Ok(()),
+    };
+    match printed {
+        Err(e) if e.is::<crate::ReaderGone>() && fail => Ok(true),
+        other => other.map(|()| fail),
+    }
 }
 
 #[cfg(test)]
@@ -785,6 +808,8 @@ mod tests {
             after_title.starts_with("⛔ **Codegen refuses the head spec**"),
             "{md}"
         );
+        assert!(md.contains("⚠️ **Partial report**"), "{md}");
+        assert!(!md.contains("✅"), "no all-clear on a partial report: {md}");
         let json: Value =
             serde_json::from_str(&json_report("main", "this PR", &report)).expect("JSON");
         assert_eq!(json["sdk_semver"], "unknown");

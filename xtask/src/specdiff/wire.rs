@@ -155,7 +155,17 @@ fn format_name<T: std::fmt::Debug>(
     format: &openapiv3::VariantOrUnknownOrEmpty<T>,
 ) -> Option<String> {
     match format {
-        openapiv3::VariantOrUnknownOrEmpty::Item(f) => Some(format!("{f:?}").to_lowercase()),
+        // As the spec spells them: `DateTime` is `date-time`.
+        openapiv3::VariantOrUnknownOrEmpty::Item(f) => Some(
+            format!("{f:?}")
+                .chars()
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    let dash = (i > 0 && c.is_uppercase()).then_some('-');
+                    dash.into_iter().chain(c.to_lowercase())
+                })
+                .collect(),
+        ),
         openapiv3::VariantOrUnknownOrEmpty::Unknown(f) => Some(f.clone()),
         openapiv3::VariantOrUnknownOrEmpty::Empty => None,
     }
@@ -182,21 +192,36 @@ fn kind(shape: &Shape) -> String {
     }
 }
 
-/// Whether format `b` holds a narrower range than `a` (`int64` → `int32`,
-/// `double` → `float`: `Some(true)`), a wider one (`Some(false)`), or
-/// another kind of value (`None`).
-fn narrower(a: Option<&str>, b: Option<&str>) -> Option<bool> {
-    let rank = |f: Option<&str>| match f {
-        Some("int32" | "float") => Some(1),
-        Some("int64" | "double") | None => Some(2),
+/// How a format change moves the range of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Range {
+    /// Fewer values (`int64` → `int32`, `double` → `float`).
+    Narrower,
+    /// More values.
+    Wider,
+    /// The same values (`int64` ↔ no format: both are `i64` in Rust).
+    Same,
+    /// Another kind of value (`date-time` → none, `int32` → `uint32`, …).
+    Unrelated,
+}
+
+/// How format `b` compares with `a` for a value of OpenAPI type `ty`: for
+/// integers and numbers, by their bits (no format is the widest the SDK
+/// reads, `i64` or `f64`); anything else is unrelated.
+fn range(ty: &str, a: Option<&str>, b: Option<&str>) -> Range {
+    let bits = |f: Option<&str>| match (ty, f) {
+        ("integer", Some("int8")) => Some(8),
+        ("integer", Some("int16")) => Some(16),
+        ("integer", Some("int32")) | ("number", Some("float")) => Some(32),
+        ("integer", Some("int64") | None) | ("number", Some("double") | None) => Some(64),
         _ => None,
     };
-    let (ra, rb) = (rank(a)?, rank(b)?);
-    let family = |f: Option<&str>| matches!(f, Some("float" | "double"));
-    if family(a) != family(b) && a.is_some() && b.is_some() {
-        return None;
+    match (bits(a), bits(b)) {
+        (Some(x), Some(y)) if y < x => Range::Narrower,
+        (Some(x), Some(y)) if y > x => Range::Wider,
+        (Some(_), Some(_)) => Range::Same,
+        _ => Range::Unrelated,
     }
-    (ra != rb).then_some(rb < ra)
 }
 
 /// Collects changes for one operation (or a standalone component).
@@ -338,10 +363,11 @@ impl Collector<'_> {
                     // int64 (the Rust field's type changes: SDK-level), a
                     // server that now takes only int32 refuses some of what
                     // clients send.
-                    let breaking = match narrower(fa.as_deref(), fb.as_deref()) {
-                        Some(true) => dir == Dir::Request,
-                        Some(false) => dir == Dir::Response,
-                        None => true,
+                    let breaking = match range(ta, fa.as_deref(), fb.as_deref()) {
+                        Range::Narrower => dir == Dir::Request,
+                        Range::Wider => dir == Dir::Response,
+                        Range::Same => false,
+                        Range::Unrelated => true,
                     };
                     self.push(breaking, "format-changed", message);
                 }
@@ -447,25 +473,25 @@ fn params<'a>(spec: &'a OpenAPI, op: &'a Operation) -> BTreeMap<(String, String)
         .collect()
 }
 
-fn body_schema(op: &Operation) -> Option<&ReferenceOr<Schema>> {
-    op.request_body
-        .as_ref()?
-        .as_item()?
-        .content
-        .get("application/json")?
-        .schema
-        .as_ref()
+/// The JSON request body's schema, and whether the body is required.
+fn body_schema(op: &Operation) -> Option<(&ReferenceOr<Schema>, bool)> {
+    let body = op.request_body.as_ref()?.as_item()?;
+    let schema = body.content.get("application/json")?.schema.as_ref()?;
+    Some((schema, body.required))
 }
 
-fn response_schema(op: &Operation) -> Option<&ReferenceOr<Schema>> {
-    op.responses
+/// The 200 JSON response's schema (a response is always "required").
+fn response_schema(op: &Operation) -> Option<(&ReferenceOr<Schema>, bool)> {
+    let schema = op
+        .responses
         .responses
         .get(&openapiv3::StatusCode::Code(200))?
         .as_item()?
         .content
         .get("application/json")?
         .schema
-        .as_ref()
+        .as_ref()?;
+    Some((schema, true))
 }
 
 fn param_field(r: &mut Resolver<'_>, p: &Parameter) -> Field {
@@ -487,29 +513,34 @@ fn bodies(
     c: &mut Collector<'_>,
     (old_r, new_r): (&mut Resolver<'_>, &mut Resolver<'_>),
     dir: Dir,
-    old: Option<&ReferenceOr<Schema>>,
-    new: Option<&ReferenceOr<Schema>>,
+    old: Option<(&ReferenceOr<Schema>, bool)>,
+    new: Option<(&ReferenceOr<Schema>, bool)>,
 ) {
     let at = match dir {
         Dir::Request => "request body",
         Dir::Response => "response",
     };
     match (old, new) {
-        (Some(a), Some(b)) => {
+        (Some((a, ra)), Some((b, rb))) => {
             let (sa, na, _) = old_r.field(a, 0);
             let (sb, nb, _) = new_r.field(b, 0);
-            let field = |shape, nullable| Field {
+            let field = |shape, nullable, required| Field {
                 shape,
-                required: true,
+                required,
                 nullable,
                 description: None,
             };
-            c.field(dir, at, &field(sa, na), &field(sb, nb));
+            c.field(dir, at, &field(sa, na, ra), &field(sb, nb, rb));
         }
-        (None, Some(_)) => c.push(
-            dir == Dir::Request,
+        // A body clients do not send yet breaks them only when required.
+        (None, Some((_, required))) => c.push(
+            dir == Dir::Request && required,
             "body-added",
-            format!("a {at} was added"),
+            if dir == Dir::Request && !required {
+                format!("an optional {at} was added")
+            } else {
+                format!("a {at} was added")
+            },
         ),
         (Some(_), None) => c.push(
             dir == Dir::Response,
@@ -687,4 +718,80 @@ pub fn compare(old_api: &Api<'_>, new_api: &Api<'_>) -> Result<Vec<Change>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_format_change_is_judged_by_the_range_it_leaves() {
+        use Range::*;
+        for (ty, a, b, expect) in [
+            ("integer", Some("int64"), Some("int32"), Narrower),
+            ("integer", Some("int32"), Some("int64"), Wider),
+            ("integer", None, Some("int32"), Narrower),
+            ("integer", Some("int64"), None, Same),
+            ("integer", None, Some("int64"), Same),
+            ("number", Some("double"), Some("float"), Narrower),
+            ("number", None, Some("double"), Same),
+            ("integer", Some("int32"), Some("uint32"), Unrelated),
+            ("string", None, Some("int32"), Unrelated),
+            ("string", Some("date-time"), None, Unrelated),
+        ] {
+            assert_eq!(range(ty, a, b), expect, "{ty} {a:?} -> {b:?}");
+        }
+    }
+
+    /// A request body breaks clients that do not send it only when it is
+    /// required, and becoming required breaks them.
+    #[test]
+    fn a_request_body_is_judged_by_whether_it_is_required() {
+        let spec = |body: &str| {
+            crate::spec::parse_spec(&format!(
+                "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n  /x:\n    post:\n      \
+                 operationId: x_set\n{body}      responses: {{}}\n"
+            ))
+            .expect("spec")
+        };
+        let body = |required: bool| {
+            format!(
+                "      requestBody:\n        required: {required}\n        content:\n          \
+                 application/json:\n            schema: {{type: object}}\n"
+            )
+        };
+        let changes = |old: &OpenAPI, new: &OpenAPI| {
+            let (a, b) = (Api::new(old).expect("ops"), Api::new(new).expect("ops"));
+            compare(&a, &b)
+                .expect("compares")
+                .into_iter()
+                .map(|c| (c.breaking(), c.kind, c.message))
+                .collect::<Vec<_>>()
+        };
+        let (none, optional, required) = (spec(""), spec(&body(false)), spec(&body(true)));
+        assert_eq!(
+            changes(&none, &optional),
+            [(
+                false,
+                "body-added",
+                "an optional request body was added".into()
+            )]
+        );
+        assert_eq!(
+            changes(&none, &required),
+            [(true, "body-added", "a request body was added".into())]
+        );
+        assert_eq!(
+            changes(&optional, &required),
+            [(true, "now-required", "request body is now required".into())]
+        );
+    }
+
+    #[test]
+    fn formats_are_named_as_the_spec_spells_them() {
+        let f = openapiv3::VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::DateTime);
+        assert_eq!(format_name(&f).as_deref(), Some("date-time"));
+        let f = openapiv3::VariantOrUnknownOrEmpty::Item(openapiv3::IntegerFormat::Int32);
+        assert_eq!(format_name(&f).as_deref(), Some("int32"));
+    }
 }
