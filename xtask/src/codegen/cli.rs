@@ -16,15 +16,18 @@ use progenitor::Generator;
 use quote::{ToTokens, format_ident, quote};
 
 use super::syntax::{pascal, self_name};
-use super::{on_unknown, progenitor_err, render, sdk_settings};
+use super::{progenitor_err, render, sdk_settings};
 use crate::spec;
 
 /// Path of the CLI's generated module.
 pub const CLI_OUT: &str = "crates/pandapon-cli/src/generated.rs";
 
 /// Generates the CLI's `generated.rs`.
-pub fn generate_cli(api: &spec::Api<'_>) -> Result<String> {
-    let spec = &on_unknown::annotate(api)?;
+///
+/// `annotated` is the spec with each write's on-unknown text in its
+/// description (`codegen::on_unknown::annotate`), for the commands' help.
+pub fn generate_cli(api: &spec::Api<'_>, annotated: &openapiv3::OpenAPI) -> Result<String> {
+    let spec = annotated;
     let mut generator = Generator::new(&sdk_settings(spec)?);
     let tokens = generator.cli(spec, "crate::sdk").map_err(progenitor_err)?;
     let file: syn::File = syn::parse2(tokens).context("parsing progenitor's CLI output")?;

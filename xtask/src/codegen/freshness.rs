@@ -14,6 +14,9 @@ pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     let spec = load_spec(root)?;
     // The one walk over the operations, for every output.
     let api = crate::spec::Api::new(&spec)?;
+    // The spec with each write's on-unknown text in its description, which
+    // progenitor reads for the SDK's docs and the CLI's help.
+    let annotated = on_unknown::annotate(&api)?;
     let read = |rel: &str| {
         let path = root.join(rel);
         fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
@@ -21,10 +24,16 @@ pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     let endpoints: serde_json::Value = serde_json::from_str(&read(coverage::ENDPOINTS)?)
         .with_context(|| format!("parsing {}", coverage::ENDPOINTS))?;
     Ok(vec![
-        (root.join(sdk::SDK_OUT), sdk::generate_sdk_from(&api)?),
+        (
+            root.join(sdk::SDK_OUT),
+            sdk::generate_sdk_annotated(&api, &annotated)?,
+        ),
         (root.join(sdk::OPS_OUT), sdk::generate_operations(&api)?),
         (root.join(mocks::MOCK_OUT), mocks::generate_mock(&api)?),
-        (root.join(cli::CLI_OUT), cli::generate_cli(&api)?),
+        (
+            root.join(cli::CLI_OUT),
+            cli::generate_cli(&api, &annotated)?,
+        ),
         (root.join(coverage::OUT), coverage::page(&api, &endpoints)?),
         (root.join(on_unknown::OUT), on_unknown::page(&api)?),
     ])
@@ -147,12 +156,16 @@ mod tests {
     fn generation_is_deterministic() {
         let spec = load_spec(&workspace_root()).expect("spec");
         let api = crate::spec::Api::new(&spec).expect("operations");
-        for generate in [
-            sdk::generate_sdk_from,
-            sdk::generate_operations,
-            mocks::generate_mock,
-            cli::generate_cli,
-        ] {
+        let annotated = on_unknown::annotate(&api).expect("annotated");
+        let cli = |api: &crate::spec::Api<'_>| cli::generate_cli(api, &annotated);
+        type Generate<'f> = &'f dyn Fn(&crate::spec::Api<'_>) -> Result<String>;
+        let generators: [Generate<'_>; 4] = [
+            &sdk::generate_sdk_from,
+            &sdk::generate_operations,
+            &mocks::generate_mock,
+            &cli,
+        ];
+        for generate in generators {
             let a = generate(&api).expect("first run");
             let b = generate(&api).expect("second run");
             assert_eq!(a, b);

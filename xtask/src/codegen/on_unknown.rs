@@ -77,36 +77,35 @@ pub fn guides(api: &Api<'_>) -> Result<Vec<Guide>> {
 pub fn annotate(api: &Api<'_>) -> Result<openapiv3::OpenAPI> {
     let guides = guides(api)?;
     let mut spec = api.doc.clone();
-    for (_, item) in spec.paths.paths.iter_mut() {
-        let openapiv3::ReferenceOr::Item(item) = item else {
-            continue;
+    // Each guide names its operation's path and method (from the one
+    // walk): go straight to it.
+    for guide in &guides {
+        let item = match spec.paths.paths.get_mut(&guide.path) {
+            Some(openapiv3::ReferenceOr::Item(item)) => item,
+            _ => bail!("{}: its path {} is not in the spec", guide.id, guide.path),
         };
-        let ops = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.options,
-            &mut item.head,
-            &mut item.patch,
-            &mut item.trace,
-        ];
-        for op in ops.into_iter().flatten() {
-            let Some(guide) = guides
-                .iter()
-                .find(|g| Some(&g.id) == op.operation_id.as_ref())
-            else {
-                continue;
-            };
-            let description = op.description.get_or_insert_default();
-            if !description.ends_with('\n') && !description.is_empty() {
-                description.push('\n');
-            }
-            description.push_str(&format!(
-                "\nIf the call fails with an unknown outcome (it may have taken effect): {}\n",
-                guide.text
-            ));
+        let op = match guide.method.as_str() {
+            "GET" => &mut item.get,
+            "PUT" => &mut item.put,
+            "POST" => &mut item.post,
+            "DELETE" => &mut item.delete,
+            "OPTIONS" => &mut item.options,
+            "HEAD" => &mut item.head,
+            "PATCH" => &mut item.patch,
+            "TRACE" => &mut item.trace,
+            other => bail!("{}: unknown method {other}", guide.id),
+        };
+        let Some(op) = op.as_mut() else {
+            bail!("{}: no {} at {}", guide.id, guide.method, guide.path);
+        };
+        let description = op.description.get_or_insert_default();
+        if !description.ends_with('\n') && !description.is_empty() {
+            description.push('\n');
         }
+        description.push_str(&format!(
+            "\nIf the call fails with an unknown outcome (it may have taken effect): {}\n",
+            guide.text
+        ));
     }
     Ok(spec)
 }

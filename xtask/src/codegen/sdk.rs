@@ -25,9 +25,17 @@ pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
 
 /// [`generate_sdk`] from operations already walked.
 pub fn generate_sdk_from(api: &spec::Api<'_>) -> Result<String> {
-    // progenitor reads the spec with each write's on-unknown text in its
-    // description; every pass below reads the operations, by id.
-    let spec = &on_unknown::annotate(api)?;
+    generate_sdk_annotated(api, &on_unknown::annotate(api)?)
+}
+
+/// [`generate_sdk`] from operations already walked and the spec with each
+/// write's on-unknown text in its description ([`on_unknown::annotate`]),
+/// which is what progenitor reads; every pass reads the operations, by id.
+pub fn generate_sdk_annotated(
+    api: &spec::Api<'_>,
+    annotated: &openapiv3::OpenAPI,
+) -> Result<String> {
+    let spec = annotated;
     let ops = api.by_id();
     let mut generator = Generator::new(&sdk_settings(spec)?);
     let tokens = generator.generate_tokens(spec).map_err(progenitor_err)?;
