@@ -139,18 +139,33 @@ impl<'a> Op<'a> {
         self.ext(EXT_V1_PATH).and_then(Value::as_str)
     }
 
+    /// Its 200 response's `application/json` content.
+    fn success_json(&self) -> Option<&'a openapiv3::MediaType> {
+        self.op
+            .responses
+            .responses
+            .get(&openapiv3::StatusCode::Code(200))?
+            .as_item()?
+            .content
+            .get("application/json")
+    }
+
+    /// The first documented example of its 200 JSON response.
+    pub fn success_example(&self) -> Option<&'a Value> {
+        self.success_json()?
+            .examples
+            .values()
+            .next()?
+            .as_item()?
+            .value
+            .as_ref()
+    }
+
     /// The name of the component its 200 JSON response refers to: the
     /// envelope every call decodes. An error when the response is not a
     /// `$ref` to a component.
     pub fn success_schema(&self) -> Result<String> {
-        let schema = self
-            .op
-            .responses
-            .responses
-            .get(&openapiv3::StatusCode::Code(200))
-            .and_then(|r| r.as_item())
-            .and_then(|r| r.content.get("application/json"))
-            .and_then(|m| m.schema.as_ref());
+        let schema = self.success_json().and_then(|m| m.schema.as_ref());
         match schema {
             Some(openapiv3::ReferenceOr::Reference { reference }) => {
                 if let Some(name) = reference.strip_prefix("#/components/schemas/") {

@@ -36,15 +36,7 @@ fn examples(api: &spec::Api<'_>) -> Result<proc_macro2::TokenStream> {
     let mut rows = Vec::new();
     for op in api.ops() {
         let example = op
-            .op
-            .responses
-            .responses
-            .get(&openapiv3::StatusCode::Code(200))
-            .and_then(|r| r.as_item())
-            .and_then(|r| r.content.get("application/json"))
-            .and_then(|m| m.examples.values().next())
-            .and_then(|e| e.as_item())
-            .and_then(|e| e.value.as_ref())
+            .success_example()
             .map(serde_json::to_string)
             .transpose()?;
         if let Some(text) = example {

@@ -69,7 +69,7 @@ pub fn field_type<'a>(st: &'a syn::ItemStruct, name: &str) -> Option<&'a syn::Ty
 }
 
 /// The type arguments of `ty` when it is `name<…>`.
-pub fn generic_args(ty: &syn::Type, name: &str) -> Option<Vec<syn::Type>> {
+fn type_args<'a>(ty: &'a syn::Type, name: &str) -> Option<impl Iterator<Item = &'a syn::Type>> {
     let syn::Type::Path(p) = ty else { return None };
     let last = p.path.segments.last()?;
     if last.ident != name {
@@ -78,31 +78,20 @@ pub fn generic_args(ty: &syn::Type, name: &str) -> Option<Vec<syn::Type>> {
     let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
     };
-    Some(
-        args.args
-            .iter()
-            .filter_map(|a| match a {
-                syn::GenericArgument::Type(t) => Some(t.clone()),
-                _ => None,
-            })
-            .collect(),
-    )
+    Some(args.args.iter().filter_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    }))
+}
+
+/// The type arguments of `ty` when it is `name<…>`, owned.
+pub fn generic_args(ty: &syn::Type, name: &str) -> Option<Vec<syn::Type>> {
+    type_args(ty, name).map(|args| args.cloned().collect())
 }
 
 /// The `T` of `name<T>` (say `Option<T>` or `Vec<T>`).
 pub fn generic_arg<'a>(ty: &'a syn::Type, name: &str) -> Option<&'a syn::Type> {
-    let syn::Type::Path(p) = ty else { return None };
-    let last = p.path.segments.last()?;
-    if last.ident != name {
-        return None;
-    }
-    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    match args.args.first()? {
-        syn::GenericArgument::Type(t) => Some(t),
-        _ => None,
-    }
+    type_args(ty, name)?.next()
 }
 
 /// The last segment of the type an `impl` block is for.
