@@ -48,6 +48,11 @@ pub fn load_spec(root: &Path) -> Result<openapiv3::OpenAPI> {
     parse_spec(&text).with_context(|| format!("in {}", path.display()))
 }
 
+/// The component a `$ref` names (`#/components/schemas/X` → `X`).
+pub fn component_name(reference: &str) -> Option<&str> {
+    reference.strip_prefix("#/components/schemas/")
+}
+
 /// The JSON names of a paginated operation's paging fields, as the spec
 /// declares them (checked against the schemas by `codegen::paging`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,7 +173,7 @@ impl<'a> Op<'a> {
         let schema = self.success_json().and_then(|m| m.schema.as_ref());
         match schema {
             Some(openapiv3::ReferenceOr::Reference { reference }) => {
-                if let Some(name) = reference.strip_prefix("#/components/schemas/") {
+                if let Some(name) = component_name(reference) {
                     return Ok(name.to_owned());
                 }
             }

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
+
+use super::cell;
 use serde_json::Value;
 
 /// The list of documented entries, relative to the workspace root.
@@ -53,10 +55,6 @@ fn covers(api: &crate::spec::Api<'_>) -> Result<Covers> {
         }
     }
     Ok((by_path, callbacks))
-}
-
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
 }
 
 /// The Markdown table, with a summary line.

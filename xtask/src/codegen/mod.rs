@@ -45,7 +45,7 @@ fn json_of_type(component: &str, shape: &serde_json::Value) -> Result<String> {
     let component_ref = |v: &serde_json::Value| {
         v.get("$ref")
             .and_then(|r| r.as_str())
-            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            .and_then(crate::spec::component_name)
             .map(|name| format!("::pandapon_gen::types::{name}"))
     };
     if let Some(ty) = component_ref(shape) {
@@ -137,6 +137,11 @@ fn sdk_settings(spec: &openapiv3::OpenAPI) -> Result<GenerationSettings> {
         settings.with_replacement(r.schema, r.rust, impls.into_iter());
     }
     Ok(settings)
+}
+
+/// Text for a Markdown table cell: `|` escaped, on one line.
+pub fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
 }
 
 /// Formats a generated file, with the do-not-edit header.

@@ -130,7 +130,7 @@ pub fn page(api: &Api<'_>) -> Result<String> {
             g.id,
             g.method,
             g.path,
-            g.text.replace('|', "\\|").replace('\n', " ")
+            super::cell(&g.text)
         ));
     }
     Ok(text)

@@ -26,20 +26,12 @@ pub struct Paginated {
     pub page_schema: String,
 }
 
-fn component_name(schema: &openapiv3::ReferenceOr<openapiv3::Schema>) -> Option<String> {
+/// The component a schema or property refers to, when it is a `$ref`.
+fn component_name<T>(schema: &openapiv3::ReferenceOr<T>) -> Option<String> {
     match schema {
-        openapiv3::ReferenceOr::Reference { reference } => reference
-            .strip_prefix("#/components/schemas/")
-            .map(str::to_owned),
-        openapiv3::ReferenceOr::Item(_) => None,
-    }
-}
-
-fn boxed_component_name(schema: &openapiv3::ReferenceOr<Box<openapiv3::Schema>>) -> Option<String> {
-    match schema {
-        openapiv3::ReferenceOr::Reference { reference } => reference
-            .strip_prefix("#/components/schemas/")
-            .map(str::to_owned),
+        openapiv3::ReferenceOr::Reference { reference } => {
+            spec::component_name(reference).map(str::to_owned)
+        }
         openapiv3::ReferenceOr::Item(_) => None,
     }
 }
@@ -130,7 +122,7 @@ pub fn paginated(spec: &openapiv3::OpenAPI, ops: &[&spec::Op<'_>]) -> Result<Vec
         let page_schema = properties(spec, &envelope)?
             .into_iter()
             .find(|(k, _)| k == "data")
-            .and_then(|(_, v)| boxed_component_name(&v))
+            .and_then(|(_, v)| component_name(&v))
             .with_context(|| format!("{id}: paginated, but {envelope}.data is not a $ref"))?;
         let page_props = properties(spec, &page_schema)?;
         ensure!(

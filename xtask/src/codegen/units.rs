@@ -15,7 +15,7 @@
 
 use anyhow::{Result, bail};
 
-use super::replacements;
+use super::{cell, replacements};
 
 /// One property of a component (nested inline objects included).
 struct Field {
@@ -30,7 +30,7 @@ struct Field {
 }
 
 fn ref_name(r: &str) -> Option<String> {
-    r.strip_prefix("#/components/schemas/").map(str::to_owned)
+    crate::spec::component_name(r).map(str::to_owned)
 }
 
 fn walk(path: &str, schema: &openapiv3::Schema, out: &mut Vec<Field>) {
@@ -172,10 +172,6 @@ pub fn audit(spec: &openapiv3::OpenAPI) -> Result<(Vec<Listed>, Vec<Listed>)> {
         bail!("{}", problems.join("\n"));
     }
     Ok((amounts, times))
-}
-
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
 }
 
 fn table(rows: &[Listed], typed: bool) -> String {

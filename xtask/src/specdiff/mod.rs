@@ -307,10 +307,6 @@ pub fn json_report(base: &str, head: &str, report: &Report) -> String {
     )
 }
 
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
-}
-
 /// The report as Markdown: what codegen refuses, a verdict, breaking
 /// changes, then the rest.
 pub fn markdown_report(base: &str, head: &str, report: &Report) -> String {
@@ -369,7 +365,7 @@ pub fn markdown_report(base: &str, head: &str, report: &Report) -> String {
                 out,
                 "| {} | {op} | {} |",
                 c.level.as_str(),
-                cell(&c.message)
+                codegen::cell(&c.message)
             );
         }
         out.push('\n');

@@ -54,7 +54,7 @@ impl<'a> Resolver<'a> {
     }
 
     fn component(&mut self, reference: &str) -> Option<&'a Schema> {
-        let name = reference.strip_prefix("#/components/schemas/")?;
+        let name = crate::spec::component_name(reference)?;
         self.seen.insert(name.to_owned());
         self.spec.components.as_ref()?.schemas.get(name)?.as_item()
     }
