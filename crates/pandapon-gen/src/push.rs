@@ -124,9 +124,9 @@ impl PushEvent {
                 _ => None,
             })
             .unwrap_or_else(|| "-".to_owned());
-        // serde_json's maps keep their keys sorted, so this is canonical.
-        let canonical = serde_json::to_vec(body).unwrap_or_default();
-        let digest = Sha256::digest(&canonical);
+        let mut hasher = Sha256::new();
+        hash_sorted(body, &mut hasher);
+        let digest = hasher.finalize();
         let mut key = format!(
             "{}|{}|{}|",
             message
@@ -140,6 +140,41 @@ impl PushEvent {
             let _ = write!(key, "{byte:02x}");
         }
         key
+    }
+}
+
+/// Feeds `value` to `hasher` as compact JSON with every object's keys
+/// sorted, whatever order the map keeps them in (serde_json's
+/// `preserve_order` feature, turned on anywhere in a build, keeps the
+/// order they came in): a message re-delivered with its keys in another
+/// order hashes the same.
+fn hash_sorted(value: &serde_json::Value, hasher: &mut Sha256) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            hasher.update(b"{");
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    hasher.update(b",");
+                }
+                hasher.update(serde_json::to_vec(key).unwrap_or_default());
+                hasher.update(b":");
+                hash_sorted(value, hasher);
+            }
+            hasher.update(b"}");
+        }
+        serde_json::Value::Array(items) => {
+            hasher.update(b"[");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    hasher.update(b",");
+                }
+                hash_sorted(item, hasher);
+            }
+            hasher.update(b"]");
+        }
+        scalar => hasher.update(serde_json::to_vec(scalar).unwrap_or_default()),
     }
 }
 
@@ -163,6 +198,17 @@ mod tests {
 
     use super::*;
     use crate::{OrderStatus, types};
+
+    /// The hash reads the body as compact JSON with sorted keys, nested
+    /// objects and arrays included.
+    #[test]
+    fn the_body_is_hashed_with_its_keys_sorted() {
+        let body = serde_json::json!({"b": [1, {"z": null, "y": "é"}], "a": {"d": 2.5, "c": true}});
+        let mut hasher = Sha256::new();
+        hash_sorted(&body, &mut hasher);
+        let canonical = r#"{"a":{"c":true,"d":2.5},"b":[1,{"y":"é","z":null}]}"#;
+        assert_eq!(hasher.finalize(), Sha256::digest(canonical.as_bytes()));
+    }
 
     const PAID: &[u8] = br#"{"messageType":"ORDER_PAY_SUCCESS","messageBody":"{\"orderId\":\"2542285634920880794\",\"orderStatus\":\"WAITING_FOR_SENT\",\"totalAmount\":6400}","messagePlatform":1,"timestamp":"1779263269913"}"#;
 
