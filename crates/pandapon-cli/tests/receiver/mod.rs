@@ -321,13 +321,15 @@ async fn killed_twice_the_receiver_loses_no_acknowledged_message() {
     let inbox = inbox_path("soak");
     let creds = creds();
     let forger = Credentials::new(KEY, "forged-secret", USER).expect("credentials");
-    // 60% new, 20% re-sends of earlier ones, 5% forged, 5% malformed
-    // (interleaved with a fixed pattern), the rest new.
+    // 20% re-sends of messages already sent genuinely, 5% forged, 5%
+    // malformed (interleaved with a fixed pattern), the rest (70%) new.
     let mut messages = Vec::new();
     for n in 0..total {
         let (kind, body, auth) = match n % 20 {
+            // n - 12 falls on slots 9 to 12 of the previous twenty: new
+            // genuine messages.
             1..=4 if n > 20 => {
-                let body = message(n - 17);
+                let body = message(n - 12);
                 let auth = callback_signature(&creds, &body);
                 (Kind::Genuine, body, auth)
             }
@@ -446,4 +448,15 @@ async fn killed_twice_the_receiver_loses_no_acknowledged_message() {
         .map(|(_, b, _)| b)
         .collect();
     assert_eq!(rt_stored.len(), genuine.len());
+    // The pattern holds what the soak claims: a fifth of the pushes are
+    // re-sends of genuine messages (all but the first twenty's slots).
+    let genuine_pushes = messages
+        .iter()
+        .filter(|(k, _, _)| *k == Kind::Genuine)
+        .count();
+    let resends = genuine_pushes - genuine.len();
+    assert_eq!(
+        resends,
+        (21..total).filter(|n| (1..=4).contains(&(n % 20))).count()
+    );
 }
