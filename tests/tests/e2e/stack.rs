@@ -310,7 +310,7 @@ async fn a_brownout_spends_the_retry_budget_instead_of_quadrupling_traffic() {
     }
     assert_eq!(check.seen().len(), 40);
     // ... and with the default budget, at most 1.5 over 1,000 reads at
-    // concurrency 64 (clones share the budget).
+    // concurrency 64 (the tasks share one client through an `Arc`).
     let before = check.seen().len();
     pandapon_tests::baseline::run_calls(CALLS as u64, 64, || {
         let client = client.clone();
@@ -334,6 +334,29 @@ async fn a_brownout_spends_the_retry_budget_instead_of_quadrupling_traffic() {
         requests > CALLS,
         "the budget allowed some retries: {requests}"
     );
+}
+
+/// A sub-account client spends from the budget of the client it was made
+/// from: once the first spent it, the second retries nothing.
+#[tokio::test]
+async fn sub_account_clients_share_the_retry_budget() {
+    let (fake, check) = fake_with(|_| Some(Fault::Status(503, None))).await;
+    let agent = Client::builder(credentials())
+        .base_url(fake.base_url())
+        .retry_policy(
+            pandapon_gen::RetryPolicy::default()
+                .max_attempts(2)
+                .initial_backoff(Duration::from_millis(1)),
+        )
+        // Room for one retry.
+        .retry_budget(RetryBudget::default().capacity(5).retry_cost(5, 5))
+        .build()
+        .expect("client");
+    let shop = agent.with_user_id("2100007341208").expect("sub-account");
+    let _ = agent.taobao_product_get().item_id("x").call().await;
+    assert_eq!(check.seen().len(), 2, "the first read retried once");
+    let _ = shop.taobao_product_get().item_id("x").call().await;
+    assert_eq!(check.seen().len(), 3, "the sub-account had no budget left");
 }
 
 #[tokio::test]

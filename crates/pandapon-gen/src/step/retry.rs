@@ -107,8 +107,8 @@ impl RetryPolicy {
 /// instead of multiplying the traffic on a struggling server by the number
 /// of attempts; as calls succeed again it refills.
 ///
-/// On by default ([`RetryBudget::default`]); shared by a client's clones and
-/// by the clients [`Client::with_user_id`](crate::Client::with_user_id)
+/// On by default ([`RetryBudget::default`]); shared by every call made
+/// through a client (share it across tasks with an `Arc`) and by the clients [`Client::with_user_id`](crate::Client::with_user_id)
 /// makes from it; set with
 /// [`ClientBuilder::retry_budget`](crate::ClientBuilder::retry_budget). The
 /// guide's chapter [Fitting into your stack](crate::guide::stack) shows what
