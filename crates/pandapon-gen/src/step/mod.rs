@@ -159,7 +159,7 @@ pub struct ClientState {
     pub(crate) dry_run: Option<DryRun>,
     pub(crate) policy: RetryPolicy,
     pub(crate) limits: BodyLimits,
-    /// Shared by the client's clones and its sub-account clients.
+    /// Shared by every call through the client and by its sub-account clients.
     pub(crate) bucket: Arc<retry::TokenBucket>,
     pub(crate) interceptors: Arc<[Arc<dyn intercept::Interceptor>]>,
 }
