@@ -838,28 +838,21 @@ mod tests {
     }
 
     #[test]
-    fn every_operation_has_one_route_and_its_example_is_an_envelope() {
-        let routes = routes();
-        assert_eq!(routes.len(), pandapon_gen::OPERATIONS.len());
-        let mut ids = std::collections::BTreeSet::new();
-        for (route, operation) in routes.iter().zip(pandapon_gen::OPERATIONS) {
-            assert_eq!(route.operation(), Some(operation));
-            assert!(ids.insert(operation.id), "{} twice", operation.id);
-            if let Some(example) = route.example() {
-                let json = serde_json::from_str::<Value>(example);
-                assert!(
-                    json.as_ref().is_ok_and(Value::is_object),
-                    "{}: the example is not a JSON object",
-                    operation.id
-                );
-            }
-            assert_eq!(route.answer()["code"], 200, "{}", operation.id);
-        }
-        for (id, _) in EXAMPLES {
+    fn every_documented_example_is_an_envelope_of_a_spec_operation() {
+        for (id, example) in EXAMPLES {
             assert!(
-                ids.contains(id),
+                pandapon_gen::operation(id).is_some(),
                 "an example for {id}, which the spec lacks"
             );
+            let json = serde_json::from_str::<Value>(example).expect("JSON");
+            assert!(
+                json.get("code").is_some(),
+                "{id}: the example is not an envelope: {json}"
+            );
+        }
+        // Served with code 200 whatever the example's placeholder code.
+        for route in routes() {
+            assert_eq!(route.answer()["code"], 200, "{}", route.path());
         }
     }
 
