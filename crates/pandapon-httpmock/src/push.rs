@@ -136,3 +136,21 @@ fn id_text(value: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::pushes;
+
+    /// Only writes push, and every operation named pushing is in the spec.
+    #[test]
+    fn reads_push_nothing_and_every_pushing_operation_exists() {
+        let mut pushing = 0;
+        for op in pandapon_gen::OPERATIONS {
+            if pushes(op.id).is_some() {
+                assert!(!op.read_only, "{} is a read", op.id);
+                pushing += 1;
+            }
+        }
+        assert_eq!(pushing, 7, "an operation named in pushes() left the spec");
+    }
+}

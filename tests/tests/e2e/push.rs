@@ -226,13 +226,6 @@ async fn the_fake_pushes_what_a_flow_makes_pandapon_push() {
         .call()
         .await
         .expect("paid");
-    // A read pushes nothing.
-    client
-        .taobao_product_get()
-        .item_id("x")
-        .call()
-        .await
-        .expect("read");
     let pushed = tokio::time::timeout(Duration::from_secs(20), fake.wait_for_pushes(3))
         .await
         .expect("three pushes");
