@@ -31,6 +31,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use pandapon_auth::{Timestamp, TimestampUnit};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -279,7 +280,7 @@ impl crate::types::OrderMessage {
     /// since 1970 in a string (`"1779263269913"`); `None` when absent or
     /// not such a number. The field itself keeps the text as sent.
     pub fn pushed_at(&self) -> Option<SystemTime> {
-        epoch_text(self.timestamp.as_deref(), Duration::from_millis(1))
+        epoch_text(self.timestamp.as_deref(), TimestampUnit::Millis)
     }
 }
 
@@ -288,24 +289,15 @@ impl crate::types::DomesticLogisticInfo {
     /// 1970 in a string (`"1754342534"`); `None` when absent or not such a
     /// number. The field itself keeps the text as sent.
     pub fn ready_to_ship_at(&self) -> Option<SystemTime> {
-        epoch_text(self.rts_time.as_deref(), Duration::from_secs(1))
+        epoch_text(self.rts_time.as_deref(), TimestampUnit::Seconds)
     }
 }
 
 /// A point in time given as a decimal number of `unit`s since 1970 in a
-/// string (`"1779263269913"`); `None` when absent or not such a number.
-pub(crate) fn epoch_text(text: Option<&str>, unit: Duration) -> Option<SystemTime> {
-    let text = text?.trim();
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: u64 = text.parse().ok()?;
-    let nanos = unit.as_nanos().checked_mul(u128::from(n))?;
-    let since = Duration::new(
-        u64::try_from(nanos / 1_000_000_000).ok()?,
-        (nanos % 1_000_000_000) as u32,
-    );
-    UNIX_EPOCH.checked_add(since)
+/// string (`"1779263269913"`), read as the signing headers' timestamps are;
+/// `None` when absent or not such a number.
+pub(crate) fn epoch_text(text: Option<&str>, unit: TimestampUnit) -> Option<SystemTime> {
+    unit.to_time(&Timestamp::parse(text?.trim()).ok()?)
 }
 
 fn is_leap(year: u16) -> bool {
@@ -468,8 +460,7 @@ mod tests {
 
     #[test]
     fn epoch_text_reads_seconds_and_milliseconds() {
-        let ms = Duration::from_millis(1);
-        let s = Duration::from_secs(1);
+        let (ms, s) = (TimestampUnit::Millis, TimestampUnit::Seconds);
         assert_eq!(
             epoch_text(Some("1779263269913"), ms),
             Some(UNIX_EPOCH + Duration::from_millis(1_779_263_269_913))
