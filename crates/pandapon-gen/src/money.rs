@@ -145,8 +145,9 @@ pub enum AmountError {
     NotWholeFen(Yuan),
 }
 
-/// `text` quoted for an error message: escaped, and at most 40 characters.
-fn quoted(text: &str) -> String {
+/// `text` quoted for an error message: escaped, and at most 40 characters
+/// (also for `time::TimeError`).
+pub(crate) fn quoted(text: &str) -> String {
     const MAX: usize = 40;
     match text.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{:?}…", &text[..cut]),

@@ -71,12 +71,9 @@ pub struct TimeError {
 
 impl TimeError {
     fn new(text: &str) -> Self {
-        const MAX: usize = 40;
-        let text = match text.char_indices().nth(MAX) {
-            Some((cut, _)) => format!("{:?}…", &text[..cut]),
-            None => format!("{text:?}"),
-        };
-        Self { text }
+        Self {
+            text: crate::money::quoted(text),
+        }
     }
 }
 
