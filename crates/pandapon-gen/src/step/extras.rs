@@ -15,16 +15,16 @@ pub(crate) struct Extras {
 
 /// Headers an extra header may not set: the signing headers (set afresh for
 /// each attempt), and those that say what the body is or frame the request.
-const RESERVED_HEADERS: &[&str] = &[
-    "access-key",
-    "timestamp",
-    "nonce-str",
-    "user-id",
-    "signature",
-    "content-type",
-    "content-length",
-    "transfer-encoding",
-    "host",
+const RESERVED_HEADERS: [HeaderName; 9] = [
+    pandapon_auth::ACCESS_KEY,
+    pandapon_auth::TIMESTAMP,
+    pandapon_auth::NONCE,
+    pandapon_auth::USER_ID,
+    pandapon_auth::SIGNATURE,
+    reqwest::header::CONTENT_TYPE,
+    reqwest::header::CONTENT_LENGTH,
+    reqwest::header::TRANSFER_ENCODING,
+    reqwest::header::HOST,
 ];
 
 /// Query parameters the warehouse-logistics operations are signed with.
@@ -44,7 +44,7 @@ impl Extras {
             let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
                 return refuse(format!("extra header {name:?} is not a header name"));
             };
-            if RESERVED_HEADERS.contains(&header.as_str()) {
+            if RESERVED_HEADERS.contains(&header) {
                 return refuse(format!(
                     "extra header {header} cannot be set: the SDK sets it (signing, body, framing)"
                 ));
