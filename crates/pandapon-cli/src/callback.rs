@@ -81,7 +81,8 @@ pub fn command() -> Command {
                      signature, 400 to a body that is not an order message, 413 past 1 MiB, \
                      408 to a body slower than 5 s; a connection that sends no headers for \
                      5 s is closed. The first line on stdout is the URL.\n\n\
-                     Needs PANDAPON_ACCESS_KEY and PANDAPON_ACCESS_SECRET (or the flags); \
+                     Needs PANDAPON_ACCESS_KEY, PANDAPON_ACCESS_SECRET and PANDAPON_USER_ID \
+                     (or the flags); \
                      without them it refuses to start, unless --demo says to verify with \
                      the public demo credentials. Put it behind HTTPS: PandaPon pushes only \
                      to HTTPS URLs.",
@@ -162,9 +163,10 @@ pub async fn run(sub: &ArgMatches, configured: Configured<'_>) -> Result<bool> {
     let require = || match configured() {
         Some(credentials) => credentials,
         None => anyhow::bail!(
-            "no credentials: set {} and {} (or the flags)",
+            "no credentials: set {}, {} and {} (or the flags)",
             pandapon_gen::ENV_ACCESS_KEY,
-            pandapon_gen::ENV_ACCESS_SECRET
+            pandapon_gen::ENV_ACCESS_SECRET,
+            pandapon_gen::ENV_USER_ID
         ),
     };
     match sub.subcommand().context("callback needs a subcommand")? {
@@ -194,7 +196,8 @@ pub async fn run(sub: &ArgMatches, configured: Configured<'_>) -> Result<bool> {
                 eprintln!(
                     "verifying with the demo credentials (--demo): not for PandaPon's pushes"
                 );
-                Credentials::new("demo-access-key", "demo-access-secret", "demo-user")?
+                let (key, secret, user) = crate::DEMO;
+                Credentials::new(key, secret, user)?
             } else {
                 require()?
             };
