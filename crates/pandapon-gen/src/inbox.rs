@@ -339,7 +339,12 @@ fn store_batch(connection: &mut Connection, batch: Vec<(NewMessage, StoreReply)>
                     millis(message.received_at),
                     message.body
                 ])?;
-                let id: i64 = find.query_row(params![message.key], |row| row.get(0))?;
+                // A new row's id is known; only a duplicate's is looked up.
+                let id: i64 = if inserted == 1 {
+                    tx.last_insert_rowid()
+                } else {
+                    find.query_row(params![message.key], |row| row.get(0))?
+                };
                 let id = u64::try_from(id).unwrap_or_default();
                 stored.push(if inserted == 1 {
                     Stored::New(id)
