@@ -20,9 +20,10 @@ use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Limited};
-use pandapon_auth::{Credentials, verify_callback};
+use pandapon_auth::Credentials;
 
 use crate::PushEvent;
+use crate::callback::{PushError, verify_message};
 use crate::inbox::{Inbox, NewMessage};
 
 /// The default largest body accepted: 1 MiB.
@@ -98,11 +99,16 @@ async fn receive<I: Inbox>(State(receiver): State<Arc<Receiver<I>>>, request: Re
         Ok(Err(_)) => return (StatusCode::BAD_REQUEST, "body unreadable").into_response(),
         Ok(Ok(collected)) => collected.to_bytes(),
     };
-    if verify_callback(&receiver.credentials, &body, authorization.as_deref()).is_err() {
-        return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
-    }
-    let Ok(event) = PushEvent::parse(&body) else {
-        return (StatusCode::BAD_REQUEST, "not an order message").into_response();
+    // The same check and parse as `callback::verify_message`: the
+    // signature first, then the message.
+    let event = match verify_message(&receiver.credentials, &body, authorization.as_deref()) {
+        Ok(verified) => PushEvent::from_message(verified.message),
+        Err(PushError::Signature(_)) => {
+            return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
+        }
+        Err(PushError::Malformed(_)) => {
+            return (StatusCode::BAD_REQUEST, "not an order message").into_response();
+        }
     };
     let message = NewMessage::new(event.dedupe_key(), body.to_vec());
     match receiver.inbox.store_if_absent(message).await {
