@@ -318,7 +318,16 @@ async fn send(args: &ArgMatches, credentials: &Credentials) -> Result<bool> {
     let url = args.get_one::<String>("url").context("--url")?;
     let body = read_body(args)?;
     let authorization = pandapon_gen::auth::callback_signature_with(credentials, base(args), &body);
-    let response = reqwest::Client::new()
+    // The global --proxy, as for every other request.
+    let mut client = reqwest::Client::builder();
+    if let Some(proxy) = args.get_one::<String>("proxy") {
+        let proxy = reqwest::Proxy::all(proxy.as_str())
+            .with_context(|| format!("--proxy {proxy:?} is not a proxy URL"))?;
+        client = client.proxy(proxy);
+    }
+    let response = client
+        .build()
+        .context("building the HTTP client")?
         .post(url.as_str())
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header(reqwest::header::AUTHORIZATION, authorization)

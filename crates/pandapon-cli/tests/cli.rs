@@ -731,6 +731,31 @@ async fn calls_go_through_a_proxy_by_flag_or_environment() {
         );
     }
     assert_eq!(check.seen().len(), 2);
+    // `callback send` takes the same flag.
+    let body = std::env::temp_dir().join(format!("proxy-push-{}.json", std::process::id()));
+    std::fs::write(
+        &body,
+        br#"{"messageType":"ORDER_CREATE","messagePlatform":1}"#,
+    )
+    .expect("body file");
+    let url = format!("{}/pushed", fake.base_url());
+    let mut send = configured(&fake.base_url(), SECRET);
+    send.args([
+        "--proxy",
+        &proxy.url,
+        "callback",
+        "send",
+        "--url",
+        &url,
+        "--body-file",
+    ])
+    .arg(&body);
+    let _ = run(send).await;
+    let lines = proxy.request_lines();
+    assert!(
+        lines.iter().any(|l| l.starts_with(&format!("POST {url}"))),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
