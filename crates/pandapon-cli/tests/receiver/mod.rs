@@ -231,7 +231,7 @@ async fn push_all(
     url: &str,
     messages: &[(Kind, Vec<u8>, String)],
     concurrency: usize,
-    completed: Arc<std::sync::atomic::AtomicUsize>,
+    completed: Arc<tokio::sync::watch::Sender<usize>>,
 ) -> Pushes {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
@@ -289,7 +289,7 @@ async fn push_all(
                 if status == 200 && tries == 1 {
                     r.1.push(elapsed);
                 }
-                completed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                completed.send_modify(|n| *n += 1);
             }
         }));
     }
@@ -355,25 +355,23 @@ async fn killed_twice_the_receiver_loses_no_acknowledged_message() {
     let (child, url) = serve(&inbox, "127.0.0.1:0");
     let addr = url.trim_start_matches("http://").to_owned();
     let child = Arc::new(Mutex::new(child));
-    let completed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let completed = Arc::new(tokio::sync::watch::Sender::new(0_usize));
     // The killer: SIGKILL when a third and two thirds of the messages are
     // settled, restarting on the same address and inbox each time.
     let killer = {
-        let (child, inbox, addr, completed) = (
-            child.clone(),
-            inbox.clone(),
-            addr.clone(),
-            completed.clone(),
-        );
+        let (child, inbox, addr) = (child.clone(), inbox.clone(), addr.clone());
+        let mut settled = completed.subscribe();
+        let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let mut kills = 0;
             for third in [1, 2] {
-                while completed.load(std::sync::atomic::Ordering::SeqCst)
-                    < messages_total() * third / 3
-                {
-                    std::thread::yield_now();
-                }
-                if completed.load(std::sync::atomic::Ordering::SeqCst) >= messages_total() {
+                // Woken by each settled message, not spinning on the cores
+                // the receiver and the pushers need.
+                let target = messages_total() * third / 3;
+                let now = runtime
+                    .block_on(settled.wait_for(|n| *n >= target))
+                    .map_or(usize::MAX, |n| *n);
+                if now >= messages_total() {
                     break;
                 }
                 let mut running = child.lock().expect("lock");
