@@ -13,17 +13,13 @@ use pandapon_gen::Credentials;
 use pandapon_gen::auth::callback_signature;
 use pandapon_gen::inbox::SqliteInbox;
 
-use super::{KEY, SECRET, USER, clean, pandapon, run, text};
+use super::{KEY, SECRET, USER, clean, creds, pandapon, run, text};
 
 fn inbox_path(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("pandapon-cli-recv-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir.join("inbox.sqlite")
-}
-
-fn creds() -> Credentials {
-    Credentials::new(KEY, SECRET, USER).expect("credentials")
 }
 
 /// `pandapon callback serve` on `addr`; returns the child and its URL.
