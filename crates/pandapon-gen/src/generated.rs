@@ -4177,11 +4177,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.offer_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for offer_id: {e}")
-                    });
+                self.offer_id = crate::builders::convert(value, "offer_id");
                 self
             }
             #[inline]
@@ -4190,11 +4186,7 @@ for these operations.
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = crate::builders::convert(value, "quantity");
                 self
             }
             #[inline]
@@ -4203,13 +4195,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seller_open_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for seller_open_id: {e}"
-                        )
-                    });
+                self.seller_open_id = crate::builders::convert(value, "seller_open_id");
                 self
             }
             #[inline]
@@ -4218,11 +4204,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.spec_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for spec_id: {e}")
-                    });
+                self.spec_id = crate::builders::convert(value, "spec_id");
                 self
             }
         }
@@ -4285,11 +4267,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.disable_list = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for disable_list: {e}")
-                    });
+                self.disable_list = crate::builders::convert(value, "disable_list");
                 self
             }
             #[inline]
@@ -4300,11 +4278,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.enable_list = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for enable_list: {e}")
-                    });
+                self.enable_list = crate::builders::convert(value, "enable_list");
                 self
             }
             #[inline]
@@ -4315,11 +4289,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -4400,11 +4370,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<super::FastAdress>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address_param = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address_param: {e}")
-                    });
+                self.address_param = crate::builders::convert(value, "address_param");
                 self
             }
             #[inline]
@@ -4413,11 +4379,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::vec::Vec<::pandapon_gen::IntegerId>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cart_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cart_ids: {e}")
-                    });
+                self.cart_ids = crate::builders::convert(value, "cart_ids");
                 self
             }
             #[inline]
@@ -4426,11 +4388,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.flow = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for flow: {e}")
-                    });
+                self.flow = crate::builders::convert(value, "flow");
                 self
             }
             #[inline]
@@ -4439,11 +4397,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = crate::builders::convert(value, "message");
                 self
             }
             #[inline]
@@ -4452,13 +4406,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.shop_promotion_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for shop_promotion_id: {e}"
-                        )
-                    });
+                self.shop_promotion_id = crate::builders::convert(
+                    value,
+                    "shop_promotion_id",
+                );
                 self
             }
             #[inline]
@@ -4467,11 +4418,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.staff_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for staff_name: {e}")
-                    });
+                self.staff_name = crate::builders::convert(value, "staff_name");
                 self
             }
             #[inline]
@@ -4480,11 +4427,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trade_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for trade_type: {e}")
-                    });
+                self.trade_type = crate::builders::convert(value, "trade_type");
                 self
             }
             #[inline]
@@ -4493,11 +4436,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = crate::builders::convert(value, "user_id");
                 self
             }
         }
@@ -4578,11 +4517,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.container = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for container: {e}")
-                    });
+                self.container = crate::builders::convert(value, "container");
                 self
             }
             #[inline]
@@ -4593,9 +4528,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = crate::builders::convert(value, "id");
                 self
             }
             #[inline]
@@ -4604,11 +4537,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_no = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_no: {e}")
-                    });
+                self.product_no = crate::builders::convert(value, "product_no");
                 self
             }
             #[inline]
@@ -4617,11 +4546,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = crate::builders::convert(value, "quantity");
                 self
             }
             #[inline]
@@ -4630,11 +4555,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.update_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for update_time: {e}")
-                    });
+                self.update_time = crate::builders::convert(value, "update_time");
                 self
             }
         }
@@ -4709,11 +4630,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -4722,11 +4639,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -4737,11 +4650,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -4750,11 +4659,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -4763,11 +4668,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -4872,13 +4773,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.amount_on_sale = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for amount_on_sale: {e}"
-                        )
-                    });
+                self.amount_on_sale = crate::builders::convert(value, "amount_on_sale");
                 self
             }
             #[inline]
@@ -4889,9 +4784,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = crate::builders::convert(value, "id");
                 self
             }
             #[inline]
@@ -4900,11 +4793,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_pic = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_pic: {e}")
-                    });
+                self.item_pic = crate::builders::convert(value, "item_pic");
                 self
             }
             #[inline]
@@ -4913,11 +4802,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_title: {e}")
-                    });
+                self.item_title = crate::builders::convert(value, "item_title");
                 self
             }
             #[inline]
@@ -4926,11 +4811,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.offer_map_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for offer_map_id: {e}")
-                    });
+                self.offer_map_id = crate::builders::convert(value, "offer_map_id");
                 self
             }
             #[inline]
@@ -4939,11 +4820,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price: {e}")
-                    });
+                self.price = crate::builders::convert(value, "price");
                 self
             }
             #[inline]
@@ -4952,11 +4829,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.properties = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for properties: {e}")
-                    });
+                self.properties = crate::builders::convert(value, "properties");
                 self
             }
             #[inline]
@@ -4965,11 +4838,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = crate::builders::convert(value, "quantity");
                 self
             }
             #[inline]
@@ -4978,11 +4847,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sku_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sku_id: {e}")
-                    });
+                self.sku_id = crate::builders::convert(value, "sku_id");
                 self
             }
             #[inline]
@@ -4991,11 +4856,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.spec_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for spec_id: {e}")
-                    });
+                self.spec_id = crate::builders::convert(value, "spec_id");
                 self
             }
             #[inline]
@@ -5006,11 +4867,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -5095,11 +4952,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -5108,11 +4961,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<super::AlibabaCart>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -5123,11 +4972,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -5136,11 +4981,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -5149,11 +4990,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -5213,11 +5050,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<super::FastAdress>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address_param = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address_param: {e}")
-                    });
+                self.address_param = crate::builders::convert(value, "address_param");
                 self
             }
             #[inline]
@@ -5226,11 +5059,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::vec::Vec<::pandapon_gen::IntegerId>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cart_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cart_ids: {e}")
-                    });
+                self.cart_ids = crate::builders::convert(value, "cart_ids");
                 self
             }
         }
@@ -5296,13 +5125,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.cart_item_infos = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for cart_item_infos: {e}"
-                        )
-                    });
+                self.cart_item_infos = crate::builders::convert(
+                    value,
+                    "cart_item_infos",
+                );
                 self
             }
             #[inline]
@@ -5311,13 +5137,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seller_nick_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for seller_nick_name: {e}"
-                        )
-                    });
+                self.seller_nick_name = crate::builders::convert(
+                    value,
+                    "seller_nick_name",
+                );
                 self
             }
             #[inline]
@@ -5326,13 +5149,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seller_open_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for seller_open_id: {e}"
-                        )
-                    });
+                self.seller_open_id = crate::builders::convert(value, "seller_open_id");
                 self
             }
             #[inline]
@@ -5343,11 +5160,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -5413,11 +5226,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.error_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error_code: {e}")
-                    });
+                self.error_code = crate::builders::convert(value, "error_code");
                 self
             }
             #[inline]
@@ -5426,11 +5235,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.error_info = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for error_info: {e}")
-                    });
+                self.error_info = crate::builders::convert(value, "error_info");
                 self
             }
             #[inline]
@@ -5439,11 +5244,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.success = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for success: {e}")
-                    });
+                self.success = crate::builders::convert(value, "success");
                 self
             }
             #[inline]
@@ -5454,11 +5255,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -5586,11 +5383,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = crate::builders::convert(value, "address");
                 self
             }
             #[inline]
@@ -5599,11 +5392,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.area = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for area: {e}")
-                    });
+                self.area = crate::builders::convert(value, "area");
                 self
             }
             #[inline]
@@ -5612,11 +5401,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.area_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for area_code: {e}")
-                    });
+                self.area_code = crate::builders::convert(value, "area_code");
                 self
             }
             #[inline]
@@ -5625,11 +5410,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.caid = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for caid: {e}")
-                    });
+                self.caid = crate::builders::convert(value, "caid");
                 self
             }
             #[inline]
@@ -5638,11 +5419,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = crate::builders::convert(value, "city");
                 self
             }
             #[inline]
@@ -5651,13 +5428,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.contact_person = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for contact_person: {e}"
-                        )
-                    });
+                self.contact_person = crate::builders::convert(value, "contact_person");
                 self
             }
             #[inline]
@@ -5666,11 +5437,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fax = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for fax: {e}")
-                    });
+                self.fax = crate::builders::convert(value, "fax");
                 self
             }
             #[inline]
@@ -5679,13 +5446,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistics_items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistics_items: {e}"
-                        )
-                    });
+                self.logistics_items = crate::builders::convert(
+                    value,
+                    "logistics_items",
+                );
                 self
             }
             #[inline]
@@ -5694,11 +5458,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mobile = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mobile: {e}")
-                    });
+                self.mobile = crate::builders::convert(value, "mobile");
                 self
             }
             #[inline]
@@ -5707,11 +5467,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.province = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for province: {e}")
-                    });
+                self.province = crate::builders::convert(value, "province");
                 self
             }
             #[inline]
@@ -5720,13 +5476,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.real_logistics_company_no = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for real_logistics_company_no: {e}"
-                        )
-                    });
+                self.real_logistics_company_no = crate::builders::convert(
+                    value,
+                    "real_logistics_company_no",
+                );
                 self
             }
             #[inline]
@@ -5735,11 +5488,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.telephone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for telephone: {e}")
-                    });
+                self.telephone = crate::builders::convert(value, "telephone");
                 self
             }
             #[inline]
@@ -5748,11 +5497,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.town = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for town: {e}")
-                    });
+                self.town = crate::builders::convert(value, "town");
                 self
             }
             #[inline]
@@ -5761,11 +5506,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.town_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for town_code: {e}")
-                    });
+                self.town_code = crate::builders::convert(value, "town_code");
                 self
             }
             #[inline]
@@ -5774,11 +5515,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.zip = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for zip: {e}")
-                    });
+                self.zip = crate::builders::convert(value, "zip");
                 self
             }
             #[inline]
@@ -5789,11 +5526,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -5919,11 +5652,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<super::FastAdress>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address_param = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address_param: {e}")
-                    });
+                self.address_param = crate::builders::convert(value, "address_param");
                 self
             }
             #[inline]
@@ -5932,13 +5661,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FastCargo>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cargo_param_list = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for cargo_param_list: {e}"
-                        )
-                    });
+                self.cargo_param_list = crate::builders::convert(
+                    value,
+                    "cargo_param_list",
+                );
                 self
             }
             #[inline]
@@ -5947,11 +5673,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.flow = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for flow: {e}")
-                    });
+                self.flow = crate::builders::convert(value, "flow");
                 self
             }
             #[inline]
@@ -5960,11 +5682,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message: {e}")
-                    });
+                self.message = crate::builders::convert(value, "message");
                 self
             }
             #[inline]
@@ -5973,13 +5691,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.platform_order = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for platform_order: {e}"
-                        )
-                    });
+                self.platform_order = crate::builders::convert(value, "platform_order");
                 self
             }
             #[inline]
@@ -5988,13 +5700,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.shop_promotion_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for shop_promotion_id: {e}"
-                        )
-                    });
+                self.shop_promotion_id = crate::builders::convert(
+                    value,
+                    "shop_promotion_id",
+                );
                 self
             }
             #[inline]
@@ -6003,11 +5712,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.staff_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for staff_name: {e}")
-                    });
+                self.staff_name = crate::builders::convert(value, "staff_name");
                 self
             }
             #[inline]
@@ -6016,11 +5721,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.trade_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for trade_type: {e}")
-                    });
+                self.trade_type = crate::builders::convert(value, "trade_type");
                 self
             }
             #[inline]
@@ -6029,13 +5730,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.transfer_account_imgs = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for transfer_account_imgs: {e}"
-                        )
-                    });
+                self.transfer_account_imgs = crate::builders::convert(
+                    value,
+                    "transfer_account_imgs",
+                );
                 self
             }
             #[inline]
@@ -6044,13 +5742,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.transfer_account_remark = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for transfer_account_remark: {e}"
-                        )
-                    });
+                self.transfer_account_remark = crate::builders::convert(
+                    value,
+                    "transfer_account_remark",
+                );
                 self
             }
             #[inline]
@@ -6059,11 +5754,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = crate::builders::convert(value, "user_id");
                 self
             }
         }
@@ -6150,11 +5841,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -6163,11 +5850,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AlibabaOrderResult>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -6178,11 +5861,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -6191,11 +5870,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -6204,11 +5879,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -6270,11 +5941,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<super::FastAdress>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address_param = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address_param: {e}")
-                    });
+                self.address_param = crate::builders::convert(value, "address_param");
                 self
             }
             #[inline]
@@ -6283,13 +5950,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::vec::Vec<super::AlibabaCargoV1>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cargo_param_list = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for cargo_param_list: {e}"
-                        )
-                    });
+                self.cargo_param_list = crate::builders::convert(
+                    value,
+                    "cargo_param_list",
+                );
                 self
             }
         }
@@ -6338,11 +6002,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::vec::Vec<::pandapon_gen::StringId>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order_ids: {e}")
-                    });
+                self.order_ids = crate::builders::convert(value, "order_ids");
                 self
             }
         }
@@ -6401,11 +6061,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cancel_reason = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cancel_reason: {e}")
-                    });
+                self.cancel_reason = crate::builders::convert(value, "cancel_reason");
                 self
             }
             #[inline]
@@ -6414,11 +6070,7 @@ for these operations.
                 T: ::std::convert::TryInto<::pandapon_gen::IntegerId>,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order_id: {e}")
-                    });
+                self.order_id = crate::builders::convert(value, "order_id");
                 self
             }
             #[inline]
@@ -6427,11 +6079,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.remark = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for remark: {e}")
-                    });
+                self.remark = crate::builders::convert(value, "remark");
                 self
             }
             #[inline]
@@ -6440,11 +6088,7 @@ for these operations.
                 T: ::std::convert::TryInto<super::WebSite>,
                 T::Error: ::std::fmt::Display,
             {
-                self.web_site = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for web_site: {e}")
-                    });
+                self.web_site = crate::builders::convert(value, "web_site");
                 self
             }
         }
@@ -6517,11 +6161,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -6530,11 +6170,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -6545,11 +6181,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -6558,11 +6190,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -6571,11 +6199,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -6637,13 +6261,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_entry_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for order_entry_ids: {e}"
-                        )
-                    });
+                self.order_entry_ids = crate::builders::convert(
+                    value,
+                    "order_entry_ids",
+                );
                 self
             }
             #[inline]
@@ -6654,11 +6275,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order_id: {e}")
-                    });
+                self.order_id = crate::builders::convert(value, "order_id");
                 self
             }
         }
@@ -6727,11 +6344,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -6742,11 +6355,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -6757,11 +6366,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -6770,11 +6375,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -6783,11 +6384,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -6846,11 +6443,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order_id: {e}")
-                    });
+                self.order_id = crate::builders::convert(value, "order_id");
                 self
             }
             #[inline]
@@ -6859,11 +6452,7 @@ for these operations.
                 T: ::std::convert::TryInto<super::WebSite>,
                 T::Error: ::std::fmt::Display,
             {
-                self.web_site = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for web_site: {e}")
-                    });
+                self.web_site = crate::builders::convert(value, "web_site");
                 self
             }
         }
@@ -6932,11 +6521,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -6947,11 +6532,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -6962,11 +6543,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -6975,11 +6552,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -6988,11 +6561,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -7054,11 +6623,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<super::FastAdress>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address_param = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address_param: {e}")
-                    });
+                self.address_param = crate::builders::convert(value, "address_param");
                 self
             }
             #[inline]
@@ -7067,13 +6632,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::vec::Vec<super::FastCargo>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cargo_param_list = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for cargo_param_list: {e}"
-                        )
-                    });
+                self.cargo_param_list = crate::builders::convert(
+                    value,
+                    "cargo_param_list",
+                );
                 self
             }
         }
@@ -7142,13 +6704,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.guarantees_terms = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for guarantees_terms: {e}"
-                        )
-                    });
+                self.guarantees_terms = crate::builders::convert(
+                    value,
+                    "guarantees_terms",
+                );
                 self
             }
             #[inline]
@@ -7157,13 +6716,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.international_logistics = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for international_logistics: {e}"
-                        )
-                    });
+                self.international_logistics = crate::builders::convert(
+                    value,
+                    "international_logistics",
+                );
                 self
             }
             #[inline]
@@ -7174,13 +6730,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.native_logistics = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for native_logistics: {e}"
-                        )
-                    });
+                self.native_logistics = crate::builders::convert(
+                    value,
+                    "native_logistics",
+                );
                 self
             }
             #[inline]
@@ -7191,11 +6744,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_items: {e}")
-                    });
+                self.product_items = crate::builders::convert(value, "product_items");
                 self
             }
             #[inline]
@@ -7206,11 +6755,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -7285,13 +6830,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.cant_pay_order_list = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for cant_pay_order_list: {e}"
-                        )
-                    });
+                self.cant_pay_order_list = crate::builders::convert(
+                    value,
+                    "cant_pay_order_list",
+                );
                 self
             }
             #[inline]
@@ -7302,11 +6844,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order_id: {e}")
-                    });
+                self.order_id = crate::builders::convert(value, "order_id");
                 self
             }
             #[inline]
@@ -7315,11 +6853,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pay_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pay_url: {e}")
-                    });
+                self.pay_url = crate::builders::convert(value, "pay_url");
                 self
             }
             #[inline]
@@ -7328,13 +6862,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.protocol_pay_success = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for protocol_pay_success: {e}"
-                        )
-                    });
+                self.protocol_pay_success = crate::builders::convert(
+                    value,
+                    "protocol_pay_success",
+                );
                 self
             }
             #[inline]
@@ -7345,11 +6876,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -7422,11 +6949,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.base_info = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for base_info: {e}")
-                    });
+                self.base_info = crate::builders::convert(value, "base_info");
                 self
             }
             #[inline]
@@ -7435,13 +6958,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.guarantees_terms = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for guarantees_terms: {e}"
-                        )
-                    });
+                self.guarantees_terms = crate::builders::convert(
+                    value,
+                    "guarantees_terms",
+                );
                 self
             }
             #[inline]
@@ -7450,13 +6970,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.native_logistics = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for native_logistics: {e}"
-                        )
-                    });
+                self.native_logistics = crate::builders::convert(
+                    value,
+                    "native_logistics",
+                );
                 self
             }
             #[inline]
@@ -7465,11 +6982,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_items: {e}")
-                    });
+                self.product_items = crate::builders::convert(value, "product_items");
                 self
             }
             #[inline]
@@ -7480,11 +6993,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -7544,11 +7053,7 @@ for these operations.
                 T: ::std::convert::TryInto<::pandapon_gen::StringId>,
                 T::Error: ::std::fmt::Display,
             {
-                self.offer_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for offer_id: {e}")
-                    });
+                self.offer_id = crate::builders::convert(value, "offer_id");
                 self
             }
             #[inline]
@@ -7557,11 +7062,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.open_uid = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for open_uid: {e}")
-                    });
+                self.open_uid = crate::builders::convert(value, "open_uid");
                 self
             }
         }
@@ -7642,11 +7143,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category_id: {e}")
-                    });
+                self.category_id = crate::builders::convert(value, "category_id");
                 self
             }
             #[inline]
@@ -7655,11 +7152,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.category_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category_name: {e}")
-                    });
+                self.category_name = crate::builders::convert(value, "category_name");
                 self
             }
             #[inline]
@@ -7668,11 +7161,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = crate::builders::convert(value, "description");
                 self
             }
             #[inline]
@@ -7683,11 +7172,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.offer_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for offer_id: {e}")
-                    });
+                self.offer_id = crate::builders::convert(value, "offer_id");
                 self
             }
             #[inline]
@@ -7696,11 +7181,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = crate::builders::convert(value, "subject");
                 self
             }
             #[inline]
@@ -7709,11 +7190,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject_trans = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject_trans: {e}")
-                    });
+                self.subject_trans = crate::builders::convert(value, "subject_trans");
                 self
             }
             #[inline]
@@ -7724,11 +7201,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -7796,11 +7269,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = crate::builders::convert(value, "country");
                 self
             }
             #[inline]
@@ -7811,11 +7280,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.offer_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for offer_id: {e}")
-                    });
+                self.offer_id = crate::builders::convert(value, "offer_id");
                 self
             }
             #[inline]
@@ -7824,11 +7289,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.out_member_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for out_member_id: {e}")
-                    });
+                self.out_member_id = crate::builders::convert(value, "out_member_id");
                 self
             }
         }
@@ -7899,11 +7360,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -7914,11 +7371,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -7929,11 +7382,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -7942,11 +7391,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -7955,11 +7400,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -8076,11 +7517,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.begin_page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for begin_page: {e}")
-                    });
+                self.begin_page = crate::builders::convert(value, "begin_page");
                 self
             }
             #[inline]
@@ -8091,11 +7528,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category_id: {e}")
-                    });
+                self.category_id = crate::builders::convert(value, "category_id");
                 self
             }
             #[inline]
@@ -8104,11 +7537,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = crate::builders::convert(value, "country");
                 self
             }
             #[inline]
@@ -8117,11 +7546,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.filter = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for filter: {e}")
-                    });
+                self.filter = crate::builders::convert(value, "filter");
                 self
             }
             #[inline]
@@ -8130,11 +7555,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_address: {e}")
-                    });
+                self.image_address = crate::builders::convert(value, "image_address");
                 self
             }
             #[inline]
@@ -8143,11 +7564,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_base64 = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_base64: {e}")
-                    });
+                self.image_base64 = crate::builders::convert(value, "image_base64");
                 self
             }
             #[inline]
@@ -8156,11 +7573,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.out_member_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for out_member_id: {e}")
-                    });
+                self.out_member_id = crate::builders::convert(value, "out_member_id");
                 self
             }
             #[inline]
@@ -8169,11 +7582,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_size = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_size: {e}")
-                    });
+                self.page_size = crate::builders::convert(value, "page_size");
                 self
             }
             #[inline]
@@ -8184,11 +7593,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_end = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_end: {e}")
-                    });
+                self.price_end = crate::builders::convert(value, "price_end");
                 self
             }
             #[inline]
@@ -8199,11 +7604,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_start = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_start: {e}")
-                    });
+                self.price_start = crate::builders::convert(value, "price_start");
                 self
             }
             #[inline]
@@ -8212,11 +7613,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.region = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for region: {e}")
-                    });
+                self.region = crate::builders::convert(value, "region");
                 self
             }
             #[inline]
@@ -8234,11 +7631,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sort = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sort: {e}")
-                    });
+                self.sort = crate::builders::convert(value, "sort");
                 self
             }
         }
@@ -8342,11 +7735,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cargo_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for cargo_number: {e}")
-                    });
+                self.cargo_number = crate::builders::convert(value, "cargo_number");
                 self
             }
             #[inline]
@@ -8355,11 +7744,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = crate::builders::convert(value, "description");
                 self
             }
             #[inline]
@@ -8368,11 +7753,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_amount: {e}")
-                    });
+                self.item_amount = crate::builders::convert(value, "item_amount");
                 self
             }
             #[inline]
@@ -8381,11 +7762,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = crate::builders::convert(value, "name");
                 self
             }
             #[inline]
@@ -8394,11 +7771,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price: {e}")
-                    });
+                self.price = crate::builders::convert(value, "price");
                 self
             }
             #[inline]
@@ -8409,11 +7782,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_id: {e}")
-                    });
+                self.product_id = crate::builders::convert(value, "product_id");
                 self
             }
             #[inline]
@@ -8424,13 +7793,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_img_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for product_img_url: {e}"
-                        )
-                    });
+                self.product_img_url = crate::builders::convert(
+                    value,
+                    "product_img_url",
+                );
                 self
             }
             #[inline]
@@ -8441,11 +7807,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -8556,11 +7918,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.begin_page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for begin_page: {e}")
-                    });
+                self.begin_page = crate::builders::convert(value, "begin_page");
                 self
             }
             #[inline]
@@ -8569,11 +7927,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category_id: {e}")
-                    });
+                self.category_id = crate::builders::convert(value, "category_id");
                 self
             }
             #[inline]
@@ -8582,11 +7936,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = crate::builders::convert(value, "country");
                 self
             }
             #[inline]
@@ -8595,11 +7945,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.filter = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for filter: {e}")
-                    });
+                self.filter = crate::builders::convert(value, "filter");
                 self
             }
             #[inline]
@@ -8608,11 +7954,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.keyword = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for keyword: {e}")
-                    });
+                self.keyword = crate::builders::convert(value, "keyword");
                 self
             }
             #[inline]
@@ -8621,11 +7963,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.out_member_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for out_member_id: {e}")
-                    });
+                self.out_member_id = crate::builders::convert(value, "out_member_id");
                 self
             }
             #[inline]
@@ -8634,11 +7972,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_size = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_size: {e}")
-                    });
+                self.page_size = crate::builders::convert(value, "page_size");
                 self
             }
             #[inline]
@@ -8649,11 +7983,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_end = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_end: {e}")
-                    });
+                self.price_end = crate::builders::convert(value, "price_end");
                 self
             }
             #[inline]
@@ -8664,11 +7994,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_start = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_start: {e}")
-                    });
+                self.price_start = crate::builders::convert(value, "price_start");
                 self
             }
             #[inline]
@@ -8686,11 +8012,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sort = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sort: {e}")
-                    });
+                self.sort = crate::builders::convert(value, "sort");
                 self
             }
         }
@@ -8765,11 +8087,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = crate::builders::convert(value, "image_url");
                 self
             }
             #[inline]
@@ -8778,11 +8096,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.subject = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for subject: {e}")
-                    });
+                self.subject = crate::builders::convert(value, "subject");
                 self
             }
             #[inline]
@@ -8793,11 +8107,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -8868,11 +8178,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.current_page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for current_page: {e}")
-                    });
+                self.current_page = crate::builders::convert(value, "current_page");
                 self
             }
             #[inline]
@@ -8883,11 +8189,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -8896,11 +8198,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_size = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_size: {e}")
-                    });
+                self.page_size = crate::builders::convert(value, "page_size");
                 self
             }
             #[inline]
@@ -8909,11 +8207,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.total_page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for total_page: {e}")
-                    });
+                self.total_page = crate::builders::convert(value, "total_page");
                 self
             }
             #[inline]
@@ -8922,11 +8216,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.total_records = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for total_records: {e}")
-                    });
+                self.total_records = crate::builders::convert(value, "total_records");
                 self
             }
         }
@@ -8994,11 +8284,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.language = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language: {e}")
-                    });
+                self.language = crate::builders::convert(value, "language");
                 self
             }
             #[inline]
@@ -9007,11 +8293,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.offer_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for offer_id: {e}")
-                    });
+                self.offer_id = crate::builders::convert(value, "offer_id");
                 self
             }
             #[inline]
@@ -9020,11 +8302,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_no = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_no: {e}")
-                    });
+                self.page_no = crate::builders::convert(value, "page_no");
                 self
             }
             #[inline]
@@ -9033,11 +8311,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_size = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_size: {e}")
-                    });
+                self.page_size = crate::builders::convert(value, "page_size");
                 self
             }
         }
@@ -9110,11 +8384,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -9125,11 +8395,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -9140,11 +8406,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -9153,11 +8415,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -9166,11 +8424,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -9282,11 +8536,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.begin_page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for begin_page: {e}")
-                    });
+                self.begin_page = crate::builders::convert(value, "begin_page");
                 self
             }
             #[inline]
@@ -9297,11 +8547,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.category_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category_id: {e}")
-                    });
+                self.category_id = crate::builders::convert(value, "category_id");
                 self
             }
             #[inline]
@@ -9310,11 +8556,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = crate::builders::convert(value, "country");
                 self
             }
             #[inline]
@@ -9323,11 +8565,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.filter = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for filter: {e}")
-                    });
+                self.filter = crate::builders::convert(value, "filter");
                 self
             }
             #[inline]
@@ -9336,11 +8574,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.keyword = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for keyword: {e}")
-                    });
+                self.keyword = crate::builders::convert(value, "keyword");
                 self
             }
             #[inline]
@@ -9349,11 +8583,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.out_member_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for out_member_id: {e}")
-                    });
+                self.out_member_id = crate::builders::convert(value, "out_member_id");
                 self
             }
             #[inline]
@@ -9362,11 +8592,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_size = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_size: {e}")
-                    });
+                self.page_size = crate::builders::convert(value, "page_size");
                 self
             }
             #[inline]
@@ -9377,11 +8603,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_end = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_end: {e}")
-                    });
+                self.price_end = crate::builders::convert(value, "price_end");
                 self
             }
             #[inline]
@@ -9392,11 +8614,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_start = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_start: {e}")
-                    });
+                self.price_start = crate::builders::convert(value, "price_start");
                 self
             }
             #[inline]
@@ -9405,13 +8623,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seller_open_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for seller_open_id: {e}"
-                        )
-                    });
+                self.seller_open_id = crate::builders::convert(value, "seller_open_id");
                 self
             }
             #[inline]
@@ -9429,11 +8641,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sort = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sort: {e}")
-                    });
+                self.sort = crate::builders::convert(value, "sort");
                 self
             }
         }
@@ -9520,11 +8728,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -9535,11 +8739,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -9550,11 +8750,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -9563,11 +8759,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -9576,11 +8768,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -9682,13 +8870,7 @@ for these operations.
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.apply_carriage = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for apply_carriage: {e}"
-                        )
-                    });
+                self.apply_carriage = crate::builders::convert(value, "apply_carriage");
                 self
             }
             #[inline]
@@ -9697,11 +8879,7 @@ for these operations.
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.apply_payment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for apply_payment: {e}")
-                    });
+                self.apply_payment = crate::builders::convert(value, "apply_payment");
                 self
             }
             #[inline]
@@ -9710,13 +8888,10 @@ for these operations.
                 T: ::std::convert::TryInto<::pandapon_gen::IntegerId>,
                 T::Error: ::std::fmt::Display,
             {
-                self.apply_reason_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for apply_reason_id: {e}"
-                        )
-                    });
+                self.apply_reason_id = crate::builders::convert(
+                    value,
+                    "apply_reason_id",
+                );
                 self
             }
             #[inline]
@@ -9725,11 +8900,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = crate::builders::convert(value, "description");
                 self
             }
             #[inline]
@@ -9738,13 +8909,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.dispute_request = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for dispute_request: {e}"
-                        )
-                    });
+                self.dispute_request = crate::builders::convert(
+                    value,
+                    "dispute_request",
+                );
                 self
             }
             #[inline]
@@ -9753,11 +8921,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.goods_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for goods_status: {e}")
-                    });
+                self.goods_status = crate::builders::convert(value, "goods_status");
                 self
             }
             #[inline]
@@ -9770,13 +8934,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_entry_count_list = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for order_entry_count_list: {e}"
-                        )
-                    });
+                self.order_entry_count_list = crate::builders::convert(
+                    value,
+                    "order_entry_count_list",
+                );
                 self
             }
             #[inline]
@@ -9787,13 +8948,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_entry_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for order_entry_ids: {e}"
-                        )
-                    });
+                self.order_entry_ids = crate::builders::convert(
+                    value,
+                    "order_entry_ids",
+                );
                 self
             }
             #[inline]
@@ -9802,11 +8960,7 @@ for these operations.
                 T: ::std::convert::TryInto<::pandapon_gen::IntegerId>,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order_id: {e}")
-                    });
+                self.order_id = crate::builders::convert(value, "order_id");
                 self
             }
             #[inline]
@@ -9817,11 +8971,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.vouchers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for vouchers: {e}")
-                    });
+                self.vouchers = crate::builders::convert(value, "vouchers");
                 self
             }
         }
@@ -9906,11 +9056,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -9921,11 +9067,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -9936,11 +9078,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -9949,11 +9087,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -9962,11 +9096,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -10026,11 +9156,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_id: {e}")
-                    });
+                self.refund_id = crate::builders::convert(value, "refund_id");
                 self
             }
             #[inline]
@@ -10041,11 +9167,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -10099,11 +9221,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.count = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for count: {e}")
-                    });
+                self.count = crate::builders::convert(value, "count");
                 self
             }
             #[inline]
@@ -10114,9 +9232,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = crate::builders::convert(value, "id");
                 self
             }
         }
@@ -10187,11 +9303,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = crate::builders::convert(value, "description");
                 self
             }
             #[inline]
@@ -10200,11 +9312,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.freight_bill = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for freight_bill: {e}")
-                    });
+                self.freight_bill = crate::builders::convert(value, "freight_bill");
                 self
             }
             #[inline]
@@ -10213,13 +9321,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistics_company_no = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistics_company_no: {e}"
-                        )
-                    });
+                self.logistics_company_no = crate::builders::convert(
+                    value,
+                    "logistics_company_no",
+                );
                 self
             }
             #[inline]
@@ -10228,11 +9333,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_id: {e}")
-                    });
+                self.refund_id = crate::builders::convert(value, "refund_id");
                 self
             }
             #[inline]
@@ -10243,11 +9344,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.vouchers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for vouchers: {e}")
-                    });
+                self.vouchers = crate::builders::convert(value, "vouchers");
                 self
             }
         }
@@ -10322,11 +9419,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.current_page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for current_page: {e}")
-                    });
+                self.current_page = crate::builders::convert(value, "current_page");
                 self
             }
             #[inline]
@@ -10337,11 +9430,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -10350,11 +9439,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_size = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_size: {e}")
-                    });
+                self.page_size = crate::builders::convert(value, "page_size");
                 self
             }
             #[inline]
@@ -10363,11 +9448,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.total_page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for total_page: {e}")
-                    });
+                self.total_page = crate::builders::convert(value, "total_page");
                 self
             }
             #[inline]
@@ -10376,11 +9457,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.total_records = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for total_records: {e}")
-                    });
+                self.total_records = crate::builders::convert(value, "total_records");
                 self
             }
         }
@@ -10455,11 +9532,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company_name: {e}")
-                    });
+                self.company_name = crate::builders::convert(value, "company_name");
                 self
             }
             #[inline]
@@ -10468,11 +9541,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = crate::builders::convert(value, "currency");
                 self
             }
             #[inline]
@@ -10481,11 +9550,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price: {e}")
-                    });
+                self.price = crate::builders::convert(value, "price");
                 self
             }
             #[inline]
@@ -10494,13 +9559,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.service_category = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for service_category: {e}"
-                        )
-                    });
+                self.service_category = crate::builders::convert(
+                    value,
+                    "service_category",
+                );
                 self
             }
             #[inline]
@@ -10509,11 +9571,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.service_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for service_id: {e}")
-                    });
+                self.service_id = crate::builders::convert(value, "service_id");
                 self
             }
         }
@@ -10593,11 +9651,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.freight_info = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for freight_info: {e}")
-                    });
+                self.freight_info = crate::builders::convert(value, "freight_info");
                 self
             }
             #[inline]
@@ -10606,11 +9660,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = crate::builders::convert(value, "image_url");
                 self
             }
             #[inline]
@@ -10621,11 +9671,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_id: {e}")
-                    });
+                self.item_id = crate::builders::convert(value, "item_id");
                 self
             }
             #[inline]
@@ -10634,11 +9680,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = crate::builders::convert(value, "quantity");
                 self
             }
             #[inline]
@@ -10649,11 +9691,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sku_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sku_id: {e}")
-                    });
+                self.sku_id = crate::builders::convert(value, "sku_id");
                 self
             }
             #[inline]
@@ -10662,11 +9700,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = crate::builders::convert(value, "title");
                 self
             }
         }
@@ -10731,13 +9765,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistic_company_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistic_company_name: {e}"
-                        )
-                    });
+                self.logistic_company_name = crate::builders::convert(
+                    value,
+                    "logistic_company_name",
+                );
                 self
             }
             #[inline]
@@ -10746,13 +9777,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistic_numer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistic_numer: {e}"
-                        )
-                    });
+                self.logistic_numer = crate::builders::convert(value, "logistic_numer");
                 self
             }
             #[inline]
@@ -10761,11 +9786,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.rts_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for rts_time: {e}")
-                    });
+                self.rts_time = crate::builders::convert(value, "rts_time");
                 self
             }
         }
@@ -10830,11 +9851,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -10845,11 +9862,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -10858,11 +9871,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -10871,11 +9880,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -10971,11 +9976,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = crate::builders::convert(value, "address");
                 self
             }
             #[inline]
@@ -10984,11 +9985,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.area_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for area_text: {e}")
-                    });
+                self.area_text = crate::builders::convert(value, "area_text");
                 self
             }
             #[inline]
@@ -10997,11 +9994,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city_text: {e}")
-                    });
+                self.city_text = crate::builders::convert(value, "city_text");
                 self
             }
             #[inline]
@@ -11010,11 +10003,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.district_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for district_code: {e}")
-                    });
+                self.district_code = crate::builders::convert(value, "district_code");
                 self
             }
             #[inline]
@@ -11023,11 +10012,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.full_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for full_name: {e}")
-                    });
+                self.full_name = crate::builders::convert(value, "full_name");
                 self
             }
             #[inline]
@@ -11036,11 +10021,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mobile = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mobile: {e}")
-                    });
+                self.mobile = crate::builders::convert(value, "mobile");
                 self
             }
             #[inline]
@@ -11049,11 +10030,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = crate::builders::convert(value, "phone");
                 self
             }
             #[inline]
@@ -11062,11 +10039,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for post_code: {e}")
-                    });
+                self.post_code = crate::builders::convert(value, "post_code");
                 self
             }
             #[inline]
@@ -11075,11 +10048,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.province_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for province_text: {e}")
-                    });
+                self.province_text = crate::builders::convert(value, "province_text");
                 self
             }
             #[inline]
@@ -11088,11 +10057,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.town_text = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for town_text: {e}")
-                    });
+                self.town_text = crate::builders::convert(value, "town_text");
                 self
             }
         }
@@ -11177,11 +10142,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.container = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for container: {e}")
-                    });
+                self.container = crate::builders::convert(value, "container");
                 self
             }
             #[inline]
@@ -11190,11 +10151,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.offer_map_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for offer_map_id: {e}")
-                    });
+                self.offer_map_id = crate::builders::convert(value, "offer_map_id");
                 self
             }
             #[inline]
@@ -11203,11 +10160,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_no = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_no: {e}")
-                    });
+                self.product_no = crate::builders::convert(value, "product_no");
                 self
             }
             #[inline]
@@ -11216,11 +10169,7 @@ for these operations.
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = crate::builders::convert(value, "quantity");
                 self
             }
             #[inline]
@@ -11229,13 +10178,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seller_open_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for seller_open_id: {e}"
-                        )
-                    });
+                self.seller_open_id = crate::builders::convert(value, "seller_open_id");
                 self
             }
             #[inline]
@@ -11244,11 +10187,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.spec_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for spec_id: {e}")
-                    });
+                self.spec_id = crate::builders::convert(value, "spec_id");
                 self
             }
         }
@@ -11305,11 +10244,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = crate::builders::convert(value, "currency");
                 self
             }
             #[inline]
@@ -11318,11 +10253,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price: {e}")
-                    });
+                self.price = crate::builders::convert(value, "price");
                 self
             }
         }
@@ -11381,13 +10312,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.domestic_logistic_info = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for domestic_logistic_info: {e}"
-                        )
-                    });
+                self.domestic_logistic_info = crate::builders::convert(
+                    value,
+                    "domestic_logistic_info",
+                );
                 self
             }
             #[inline]
@@ -11398,11 +10326,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.line_item = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for line_item: {e}")
-                    });
+                self.line_item = crate::builders::convert(value, "line_item");
                 self
             }
             #[inline]
@@ -11411,13 +10335,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistic_numer = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistic_numer: {e}"
-                        )
-                    });
+                self.logistic_numer = crate::builders::convert(value, "logistic_numer");
                 self
             }
         }
@@ -11486,11 +10404,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = crate::builders::convert(value, "image_url");
                 self
             }
             #[inline]
@@ -11501,11 +10415,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_id: {e}")
-                    });
+                self.item_id = crate::builders::convert(value, "item_id");
                 self
             }
             #[inline]
@@ -11514,11 +10424,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = crate::builders::convert(value, "quantity");
                 self
             }
             #[inline]
@@ -11529,11 +10435,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sku_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sku_id: {e}")
-                    });
+                self.sku_id = crate::builders::convert(value, "sku_id");
                 self
             }
             #[inline]
@@ -11542,11 +10444,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = crate::builders::convert(value, "title");
                 self
             }
         }
@@ -11629,11 +10527,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = crate::builders::convert(value, "address");
                 self
             }
             #[inline]
@@ -11642,11 +10536,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = crate::builders::convert(value, "city");
                 self
             }
             #[inline]
@@ -11655,11 +10545,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.district = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for district: {e}")
-                    });
+                self.district = crate::builders::convert(value, "district");
                 self
             }
             #[inline]
@@ -11670,9 +10556,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self.id = crate::builders::convert(value, "id");
                 self
             }
             #[inline]
@@ -11681,11 +10565,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = crate::builders::convert(value, "name");
                 self
             }
             #[inline]
@@ -11694,11 +10574,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = crate::builders::convert(value, "phone");
                 self
             }
             #[inline]
@@ -11707,11 +10583,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.province = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for province: {e}")
-                    });
+                self.province = crate::builders::convert(value, "province");
                 self
             }
         }
@@ -11775,11 +10647,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -11788,11 +10656,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
         }
@@ -11865,11 +10729,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = crate::builders::convert(value, "currency");
                 self
             }
             #[inline]
@@ -11878,11 +10738,7 @@ for these operations.
                 T: ::std::convert::TryInto<::pandapon_gen::StringId>,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_id: {e}")
-                    });
+                self.item_id = crate::builders::convert(value, "item_id");
                 self
             }
             #[inline]
@@ -11891,11 +10747,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price: {e}")
-                    });
+                self.price = crate::builders::convert(value, "price");
                 self
             }
             #[inline]
@@ -11904,11 +10756,7 @@ for these operations.
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = crate::builders::convert(value, "quantity");
                 self
             }
             #[inline]
@@ -11917,13 +10765,10 @@ for these operations.
                 T: ::std::convert::TryInto<super::ReceiverAddress>,
                 T::Error: ::std::fmt::Display,
             {
-                self.receiver_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for receiver_address: {e}"
-                        )
-                    });
+                self.receiver_address = crate::builders::convert(
+                    value,
+                    "receiver_address",
+                );
                 self
             }
             #[inline]
@@ -11932,11 +10777,7 @@ for these operations.
                 T: ::std::convert::TryInto<::pandapon_gen::StringId>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sku_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sku_id: {e}")
-                    });
+                self.sku_id = crate::builders::convert(value, "sku_id");
                 self
             }
         }
@@ -12017,11 +10858,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.line_items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for line_items: {e}")
-                    });
+                self.line_items = crate::builders::convert(value, "line_items");
                 self
             }
             #[inline]
@@ -12032,13 +10869,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.receiver_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for receiver_address: {e}"
-                        )
-                    });
+                self.receiver_address = crate::builders::convert(
+                    value,
+                    "receiver_address",
+                );
                 self
             }
             #[inline]
@@ -12047,11 +10881,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.remark = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for remark: {e}")
-                    });
+                self.remark = crate::builders::convert(value, "remark");
                 self
             }
             #[inline]
@@ -12060,11 +10890,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.render_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for render_id: {e}")
-                    });
+                self.render_id = crate::builders::convert(value, "render_id");
                 self
             }
             #[inline]
@@ -12077,13 +10903,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.tmall_order_info = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tmall_order_info: {e}"
-                        )
-                    });
+                self.tmall_order_info = crate::builders::convert(
+                    value,
+                    "tmall_order_info",
+                );
                 self
             }
         }
@@ -12139,13 +10962,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tmall_order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tmall_order_id: {e}"
-                        )
-                    });
+                self.tmall_order_id = crate::builders::convert(value, "tmall_order_id");
                 self
             }
         }
@@ -12203,13 +11020,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.receiver_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for receiver_address: {e}"
-                        )
-                    });
+                self.receiver_address = crate::builders::convert(
+                    value,
+                    "receiver_address",
+                );
                 self
             }
             #[inline]
@@ -12220,11 +11034,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.render_items = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for render_items: {e}")
-                    });
+                self.render_items = crate::builders::convert(value, "render_items");
                 self
             }
         }
@@ -12285,13 +11095,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistic_infos = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistic_infos: {e}"
-                        )
-                    });
+                self.logistic_infos = crate::builders::convert(value, "logistic_infos");
                 self
             }
             #[inline]
@@ -12300,11 +11104,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order_id: {e}")
-                    });
+                self.order_id = crate::builders::convert(value, "order_id");
                 self
             }
             #[inline]
@@ -12313,13 +11113,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tmall_order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tmall_order_id: {e}"
-                        )
-                    });
+                self.tmall_order_id = crate::builders::convert(value, "tmall_order_id");
                 self
             }
         }
@@ -12410,11 +11204,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = crate::builders::convert(value, "address");
                 self
             }
             #[inline]
@@ -12423,11 +11213,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = crate::builders::convert(value, "city");
                 self
             }
             #[inline]
@@ -12436,11 +11222,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = crate::builders::convert(value, "country");
                 self
             }
             #[inline]
@@ -12449,11 +11231,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.district = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for district: {e}")
-                    });
+                self.district = crate::builders::convert(value, "district");
                 self
             }
             #[inline]
@@ -12462,11 +11240,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mobile_phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mobile_phone: {e}")
-                    });
+                self.mobile_phone = crate::builders::convert(value, "mobile_phone");
                 self
             }
             #[inline]
@@ -12475,11 +11249,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = crate::builders::convert(value, "name");
                 self
             }
             #[inline]
@@ -12488,11 +11258,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = crate::builders::convert(value, "phone");
                 self
             }
             #[inline]
@@ -12501,11 +11267,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = crate::builders::convert(value, "state");
                 self
             }
             #[inline]
@@ -12514,11 +11276,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.zip = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for zip: {e}")
-                    });
+                self.zip = crate::builders::convert(value, "zip");
                 self
             }
         }
@@ -12598,11 +11356,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.message_body = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message_body: {e}")
-                    });
+                self.message_body = crate::builders::convert(value, "message_body");
                 self
             }
             #[inline]
@@ -12611,13 +11365,10 @@ for these operations.
                 T: ::std::convert::TryInto<::pandapon_gen::MessagePlatform>,
                 T::Error: ::std::fmt::Display,
             {
-                self.message_platform = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for message_platform: {e}"
-                        )
-                    });
+                self.message_platform = crate::builders::convert(
+                    value,
+                    "message_platform",
+                );
                 self
             }
             #[inline]
@@ -12628,11 +11379,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.message_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for message_type: {e}")
-                    });
+                self.message_type = crate::builders::convert(value, "message_type");
                 self
             }
             #[inline]
@@ -12641,11 +11388,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timestamp = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timestamp: {e}")
-                    });
+                self.timestamp = crate::builders::convert(value, "timestamp");
                 self
             }
         }
@@ -12756,11 +11499,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.close_reason = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for close_reason: {e}")
-                    });
+                self.close_reason = crate::builders::convert(value, "close_reason");
                 self
             }
             #[inline]
@@ -12771,11 +11510,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order_id: {e}")
-                    });
+                self.order_id = crate::builders::convert(value, "order_id");
                 self
             }
             #[inline]
@@ -12784,11 +11519,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_no = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order_no: {e}")
-                    });
+                self.order_no = crate::builders::convert(value, "order_no");
                 self
             }
             #[inline]
@@ -12799,11 +11530,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order_status: {e}")
-                    });
+                self.order_status = crate::builders::convert(value, "order_status");
                 self
             }
             #[inline]
@@ -12812,11 +11539,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pay_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pay_status: {e}")
-                    });
+                self.pay_status = crate::builders::convert(value, "pay_status");
                 self
             }
             #[inline]
@@ -12825,11 +11548,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pay_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pay_time: {e}")
-                    });
+                self.pay_time = crate::builders::convert(value, "pay_time");
                 self
             }
             #[inline]
@@ -12840,13 +11559,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for product_amount: {e}"
-                        )
-                    });
+                self.product_amount = crate::builders::convert(value, "product_amount");
                 self
             }
             #[inline]
@@ -12857,11 +11570,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_amount: {e}")
-                    });
+                self.refund_amount = crate::builders::convert(value, "refund_amount");
                 self
             }
             #[inline]
@@ -12870,11 +11579,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_status: {e}")
-                    });
+                self.refund_status = crate::builders::convert(value, "refund_status");
                 self
             }
             #[inline]
@@ -12885,11 +11590,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.shipping_fee = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for shipping_fee: {e}")
-                    });
+                self.shipping_fee = crate::builders::convert(value, "shipping_fee");
                 self
             }
             #[inline]
@@ -12900,13 +11601,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.tb_create_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for tb_create_time: {e}"
-                        )
-                    });
+                self.tb_create_time = crate::builders::convert(value, "tb_create_time");
                 self
             }
             #[inline]
@@ -12917,11 +11612,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.total_amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for total_amount: {e}")
-                    });
+                self.total_amount = crate::builders::convert(value, "total_amount");
                 self
             }
             #[inline]
@@ -12932,11 +11623,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -13022,11 +11709,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.current_page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for current_page: {e}")
-                    });
+                self.current_page = crate::builders::convert(value, "current_page");
                 self
             }
             #[inline]
@@ -13035,11 +11718,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_size = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_size: {e}")
-                    });
+                self.page_size = crate::builders::convert(value, "page_size");
                 self
             }
             #[inline]
@@ -13048,11 +11727,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.total_page = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for total_page: {e}")
-                    });
+                self.total_page = crate::builders::convert(value, "total_page");
                 self
             }
             #[inline]
@@ -13061,11 +11736,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.total_records = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for total_records: {e}")
-                    });
+                self.total_records = crate::builders::convert(value, "total_records");
                 self
             }
         }
@@ -13161,11 +11832,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = crate::builders::convert(value, "address");
                 self
             }
             #[inline]
@@ -13174,11 +11841,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = crate::builders::convert(value, "city");
                 self
             }
             #[inline]
@@ -13187,11 +11850,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.country = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for country: {e}")
-                    });
+                self.country = crate::builders::convert(value, "country");
                 self
             }
             #[inline]
@@ -13200,11 +11859,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.email = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for email: {e}")
-                    });
+                self.email = crate::builders::convert(value, "email");
                 self
             }
             #[inline]
@@ -13213,11 +11868,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mobile_phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mobile_phone: {e}")
-                    });
+                self.mobile_phone = crate::builders::convert(value, "mobile_phone");
                 self
             }
             #[inline]
@@ -13226,11 +11877,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = crate::builders::convert(value, "name");
                 self
             }
             #[inline]
@@ -13239,11 +11886,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = crate::builders::convert(value, "phone");
                 self
             }
             #[inline]
@@ -13252,11 +11895,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.state = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for state: {e}")
-                    });
+                self.state = crate::builders::convert(value, "state");
                 self
             }
             #[inline]
@@ -13265,11 +11904,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tax_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tax_id: {e}")
-                    });
+                self.tax_id = crate::builders::convert(value, "tax_id");
                 self
             }
             #[inline]
@@ -13278,11 +11913,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.zip = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for zip: {e}")
-                    });
+                self.zip = crate::builders::convert(value, "zip");
                 self
             }
         }
@@ -13350,11 +11981,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_id: {e}")
-                    });
+                self.refund_id = crate::builders::convert(value, "refund_id");
                 self
             }
             #[inline]
@@ -13365,11 +11992,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -13422,11 +12045,7 @@ for these operations.
                 T: ::std::convert::TryInto<super::FreightInfo>,
                 T::Error: ::std::fmt::Display,
             {
-                self.freight_info = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for freight_info: {e}")
-                    });
+                self.freight_info = crate::builders::convert(value, "freight_info");
                 self
             }
             #[inline]
@@ -13435,11 +12054,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_id: {e}")
-                    });
+                self.item_id = crate::builders::convert(value, "item_id");
                 self
             }
             #[inline]
@@ -13448,11 +12063,7 @@ for these operations.
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = crate::builders::convert(value, "quantity");
                 self
             }
             #[inline]
@@ -13461,11 +12072,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sku_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sku_id: {e}")
-                    });
+                self.sku_id = crate::builders::convert(value, "sku_id");
                 self
             }
         }
@@ -13523,11 +12130,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_id: {e}")
-                    });
+                self.item_id = crate::builders::convert(value, "item_id");
                 self
             }
             #[inline]
@@ -13538,11 +12141,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sku_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sku_ids: {e}")
-                    });
+                self.sku_ids = crate::builders::convert(value, "sku_ids");
                 self
             }
         }
@@ -13607,11 +12206,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.mp_products = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mp_products: {e}")
-                    });
+                self.mp_products = crate::builders::convert(value, "mp_products");
                 self
             }
             #[inline]
@@ -13622,13 +12217,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.no_mp_product_item_ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for no_mp_product_item_ids: {e}"
-                        )
-                    });
+                self.no_mp_product_item_ids = crate::builders::convert(
+                    value,
+                    "no_mp_product_item_ids",
+                );
                 self
             }
             #[inline]
@@ -13639,13 +12231,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.no_mp_reason_list = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for no_mp_reason_list: {e}"
-                        )
-                    });
+                self.no_mp_reason_list = crate::builders::convert(
+                    value,
+                    "no_mp_reason_list",
+                );
                 self
             }
             #[inline]
@@ -13656,11 +12245,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -13804,11 +12389,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.ali_shop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ali_shop_id: {e}")
-                    });
+                self.ali_shop_id = crate::builders::convert(value, "ali_shop_id");
                 self
             }
             #[inline]
@@ -13817,11 +12398,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_map_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_map_id: {e}")
-                    });
+                self.item_map_id = crate::builders::convert(value, "item_map_id");
                 self
             }
             #[inline]
@@ -13830,11 +12407,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_pic = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_pic: {e}")
-                    });
+                self.item_pic = crate::builders::convert(value, "item_pic");
                 self
             }
             #[inline]
@@ -13843,11 +12416,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_title: {e}")
-                    });
+                self.item_title = crate::builders::convert(value, "item_title");
                 self
             }
             #[inline]
@@ -13856,11 +12425,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mp_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mp_id: {e}")
-                    });
+                self.mp_id = crate::builders::convert(value, "mp_id");
                 self
             }
             #[inline]
@@ -13869,11 +12434,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mp_sku_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mp_sku_id: {e}")
-                    });
+                self.mp_sku_id = crate::builders::convert(value, "mp_sku_id");
                 self
             }
             #[inline]
@@ -13882,11 +12443,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.platform = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for platform: {e}")
-                    });
+                self.platform = crate::builders::convert(value, "platform");
                 self
             }
             #[inline]
@@ -13897,11 +12454,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price: {e}")
-                    });
+                self.price = crate::builders::convert(value, "price");
                 self
             }
             #[inline]
@@ -13912,11 +12465,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.price_ranges = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price_ranges: {e}")
-                    });
+                self.price_ranges = crate::builders::convert(value, "price_ranges");
                 self
             }
             #[inline]
@@ -13927,13 +12476,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.promotion_price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for promotion_price: {e}"
-                        )
-                    });
+                self.promotion_price = crate::builders::convert(
+                    value,
+                    "promotion_price",
+                );
                 self
             }
             #[inline]
@@ -13948,11 +12494,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.properties = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for properties: {e}")
-                    });
+                self.properties = crate::builders::convert(value, "properties");
                 self
             }
             #[inline]
@@ -13961,11 +12503,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = crate::builders::convert(value, "quantity");
                 self
             }
             #[inline]
@@ -13974,11 +12512,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quote_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quote_type: {e}")
-                    });
+                self.quote_type = crate::builders::convert(value, "quote_type");
                 self
             }
             #[inline]
@@ -13989,11 +12523,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.shop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for shop_id: {e}")
-                    });
+                self.shop_id = crate::builders::convert(value, "shop_id");
                 self
             }
             #[inline]
@@ -14002,11 +12532,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.shop_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for shop_name: {e}")
-                    });
+                self.shop_name = crate::builders::convert(value, "shop_name");
                 self
             }
             #[inline]
@@ -14015,11 +12541,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sku_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sku_id: {e}")
-                    });
+                self.sku_id = crate::builders::convert(value, "sku_id");
                 self
             }
             #[inline]
@@ -14028,11 +12550,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sku_quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sku_quantity: {e}")
-                    });
+                self.sku_quantity = crate::builders::convert(value, "sku_quantity");
                 self
             }
             #[inline]
@@ -14043,11 +12561,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = crate::builders::convert(value, "user_id");
                 self
             }
             #[inline]
@@ -14056,11 +12570,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_nick = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_nick: {e}")
-                    });
+                self.user_nick = crate::builders::convert(value, "user_nick");
                 self
             }
         }
@@ -14154,11 +12664,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.ids = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for ids: {e}")
-                    });
+                self.ids = crate::builders::convert(value, "ids");
                 self
             }
             #[inline]
@@ -14167,11 +12673,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<super::OrderAddress>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order_address: {e}")
-                    });
+                self.order_address = crate::builders::convert(value, "order_address");
                 self
             }
             #[inline]
@@ -14182,11 +12684,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.user_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for user_id: {e}")
-                    });
+                self.user_id = crate::builders::convert(value, "user_id");
                 self
             }
         }
@@ -14254,11 +12752,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.prop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for prop_id: {e}")
-                    });
+                self.prop_id = crate::builders::convert(value, "prop_id");
                 self
             }
             #[inline]
@@ -14267,11 +12761,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.prop_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for prop_name: {e}")
-                    });
+                self.prop_name = crate::builders::convert(value, "prop_name");
                 self
             }
             #[inline]
@@ -14282,11 +12772,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.value_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value_id: {e}")
-                    });
+                self.value_id = crate::builders::convert(value, "value_id");
                 self
             }
             #[inline]
@@ -14295,11 +12781,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.value_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for value_name: {e}")
-                    });
+                self.value_name = crate::builders::convert(value, "value_name");
                 self
             }
         }
@@ -14370,11 +12852,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -14383,11 +12861,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -14398,11 +12872,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -14411,11 +12881,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -14424,11 +12890,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -14489,13 +12951,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.pnm_logistics_details = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for pnm_logistics_details: {e}"
-                        )
-                    });
+                self.pnm_logistics_details = crate::builders::convert(
+                    value,
+                    "pnm_logistics_details",
+                );
                 self
             }
             #[inline]
@@ -14504,13 +12963,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.purchase_order_outer_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for purchase_order_outer_id: {e}"
-                        )
-                    });
+                self.purchase_order_outer_id = crate::builders::convert(
+                    value,
+                    "purchase_order_outer_id",
+                );
                 self
             }
         }
@@ -14579,11 +13035,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -14594,11 +13046,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -14609,11 +13057,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -14622,11 +13066,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -14635,11 +13075,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -14709,11 +13145,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for image_url: {e}")
-                    });
+                self.image_url = crate::builders::convert(value, "image_url");
                 self
             }
             #[inline]
@@ -14722,11 +13154,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.property = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for property: {e}")
-                    });
+                self.property = crate::builders::convert(value, "property");
                 self
             }
             #[inline]
@@ -14735,11 +13163,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = crate::builders::convert(value, "quantity");
                 self
             }
             #[inline]
@@ -14748,11 +13172,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for title: {e}")
-                    });
+                self.title = crate::builders::convert(value, "title");
                 self
             }
         }
@@ -14826,13 +13246,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistics_goods = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistics_goods: {e}"
-                        )
-                    });
+                self.logistics_goods = crate::builders::convert(
+                    value,
+                    "logistics_goods",
+                );
                 self
             }
             #[inline]
@@ -14843,13 +13260,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistics_partner = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistics_partner: {e}"
-                        )
-                    });
+                self.logistics_partner = crate::builders::convert(
+                    value,
+                    "logistics_partner",
+                );
                 self
             }
             #[inline]
@@ -14860,13 +13274,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistics_traces = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistics_traces: {e}"
-                        )
-                    });
+                self.logistics_traces = crate::builders::convert(
+                    value,
+                    "logistics_traces",
+                );
                 self
             }
             #[inline]
@@ -14875,11 +13286,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.mail_no = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for mail_no: {e}")
-                    });
+                self.mail_no = crate::builders::convert(value, "mail_no");
                 self
             }
             #[inline]
@@ -14890,11 +13297,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.receiver = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for receiver: {e}")
-                    });
+                self.receiver = crate::builders::convert(value, "receiver");
                 self
             }
         }
@@ -14959,11 +13362,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for company: {e}")
-                    });
+                self.company = crate::builders::convert(value, "company");
                 self
             }
             #[inline]
@@ -14972,13 +13371,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_contact = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for company_contact: {e}"
-                        )
-                    });
+                self.company_contact = crate::builders::convert(
+                    value,
+                    "company_contact",
+                );
                 self
             }
             #[inline]
@@ -14987,13 +13383,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.company_image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for company_image_url: {e}"
-                        )
-                    });
+                self.company_image_url = crate::builders::convert(
+                    value,
+                    "company_image_url",
+                );
                 self
             }
         }
@@ -15074,11 +13467,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for address: {e}")
-                    });
+                self.address = crate::builders::convert(value, "address");
                 self
             }
             #[inline]
@@ -15087,11 +13476,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = crate::builders::convert(value, "city");
                 self
             }
             #[inline]
@@ -15100,11 +13485,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.district = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for district: {e}")
-                    });
+                self.district = crate::builders::convert(value, "district");
                 self
             }
             #[inline]
@@ -15113,11 +13494,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
+                self.name = crate::builders::convert(value, "name");
                 self
             }
             #[inline]
@@ -15126,11 +13503,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = crate::builders::convert(value, "phone");
                 self
             }
             #[inline]
@@ -15139,11 +13512,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.province = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for province: {e}")
-                    });
+                self.province = crate::builders::convert(value, "province");
                 self
             }
             #[inline]
@@ -15152,11 +13521,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.zip_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for zip_code: {e}")
-                    });
+                self.zip_code = crate::builders::convert(value, "zip_code");
                 self
             }
         }
@@ -15265,11 +13630,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.action = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for action: {e}")
-                    });
+                self.action = crate::builders::convert(value, "action");
                 self
             }
             #[inline]
@@ -15278,11 +13639,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for city: {e}")
-                    });
+                self.city = crate::builders::convert(value, "city");
                 self
             }
             #[inline]
@@ -15291,11 +13648,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.district = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for district: {e}")
-                    });
+                self.district = crate::builders::convert(value, "district");
                 self
             }
             #[inline]
@@ -15304,11 +13657,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.facility_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for facility_name: {e}")
-                    });
+                self.facility_name = crate::builders::convert(value, "facility_name");
                 self
             }
             #[inline]
@@ -15317,11 +13666,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.next_city = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for next_city: {e}")
-                    });
+                self.next_city = crate::builders::convert(value, "next_city");
                 self
             }
             #[inline]
@@ -15330,13 +13675,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.next_node_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for next_node_name: {e}"
-                        )
-                    });
+                self.next_node_name = crate::builders::convert(value, "next_node_name");
                 self
             }
             #[inline]
@@ -15345,11 +13684,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.province = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for province: {e}")
-                    });
+                self.province = crate::builders::convert(value, "province");
                 self
             }
             #[inline]
@@ -15358,11 +13693,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.standerd_desc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for standerd_desc: {e}")
-                    });
+                self.standerd_desc = crate::builders::convert(value, "standerd_desc");
                 self
             }
             #[inline]
@@ -15371,11 +13702,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status: {e}")
-                    });
+                self.status = crate::builders::convert(value, "status");
                 self
             }
             #[inline]
@@ -15384,11 +13711,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.status_desc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for status_desc: {e}")
-                    });
+                self.status_desc = crate::builders::convert(value, "status_desc");
                 self
             }
             #[inline]
@@ -15399,11 +13722,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for time: {e}")
-                    });
+                self.time = crate::builders::convert(value, "time");
                 self
             }
         }
@@ -15499,13 +13818,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_line_list = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for order_line_list: {e}"
-                        )
-                    });
+                self.order_line_list = crate::builders::convert(
+                    value,
+                    "order_line_list",
+                );
                 self
             }
             #[inline]
@@ -15514,11 +13830,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_source = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order_source: {e}")
-                    });
+                self.order_source = crate::builders::convert(value, "order_source");
                 self
             }
             #[inline]
@@ -15527,13 +13839,10 @@ for these operations.
                 T: ::std::convert::TryInto<::pandapon_gen::money::Fen>,
                 T::Error: ::std::fmt::Display,
             {
-                self.purchase_amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for purchase_amount: {e}"
-                        )
-                    });
+                self.purchase_amount = crate::builders::convert(
+                    value,
+                    "purchase_amount",
+                );
                 self
             }
             #[inline]
@@ -15544,11 +13853,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.receiver = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for receiver: {e}")
-                    });
+                self.receiver = crate::builders::convert(value, "receiver");
                 self
             }
             #[inline]
@@ -15557,13 +13862,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seller_order_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for seller_order_number: {e}"
-                        )
-                    });
+                self.seller_order_number = crate::builders::convert(
+                    value,
+                    "seller_order_number",
+                );
                 self
             }
         }
@@ -15643,11 +13945,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = crate::builders::convert(value, "currency");
                 self
             }
             #[inline]
@@ -15658,11 +13956,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_id: {e}")
-                    });
+                self.item_id = crate::builders::convert(value, "item_id");
                 self
             }
             #[inline]
@@ -15671,11 +13965,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_line_no = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order_line_no: {e}")
-                    });
+                self.order_line_no = crate::builders::convert(value, "order_line_no");
                 self
             }
             #[inline]
@@ -15686,11 +13976,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price: {e}")
-                    });
+                self.price = crate::builders::convert(value, "price");
                 self
             }
             #[inline]
@@ -15699,11 +13985,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = crate::builders::convert(value, "quantity");
                 self
             }
             #[inline]
@@ -15714,11 +13996,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sku_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sku_id: {e}")
-                    });
+                self.sku_id = crate::builders::convert(value, "sku_id");
                 self
             }
         }
@@ -15785,11 +14063,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for order_id: {e}")
-                    });
+                self.order_id = crate::builders::convert(value, "order_id");
                 self
             }
             #[inline]
@@ -15798,13 +14072,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.warehouse_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for warehouse_address: {e}"
-                        )
-                    });
+                self.warehouse_address = crate::builders::convert(
+                    value,
+                    "warehouse_address",
+                );
                 self
             }
             #[inline]
@@ -15813,13 +14084,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.warehouse_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for warehouse_name: {e}"
-                        )
-                    });
+                self.warehouse_name = crate::builders::convert(value, "warehouse_name");
                 self
             }
         }
@@ -15885,13 +14150,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.purchase_order_price_dto = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for purchase_order_price_dto: {e}"
-                        )
-                    });
+                self.purchase_order_price_dto = crate::builders::convert(
+                    value,
+                    "purchase_order_price_dto",
+                );
                 self
             }
             #[inline]
@@ -15900,13 +14162,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sales_order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sales_order_id: {e}"
-                        )
-                    });
+                self.sales_order_id = crate::builders::convert(value, "sales_order_id");
                 self
             }
             #[inline]
@@ -15917,11 +14173,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.sub_orders = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sub_orders: {e}")
-                    });
+                self.sub_orders = crate::builders::convert(value, "sub_orders");
                 self
             }
             #[inline]
@@ -15932,11 +14184,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -15994,11 +14242,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<f64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price: {e}")
-                    });
+                self.price = crate::builders::convert(value, "price");
                 self
             }
             #[inline]
@@ -16007,13 +14251,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.start_quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for start_quantity: {e}"
-                        )
-                    });
+                self.start_quantity = crate::builders::convert(value, "start_quantity");
                 self
             }
         }
@@ -16070,11 +14308,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.category_path = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for category_path: {e}")
-                    });
+                self.category_path = crate::builders::convert(value, "category_path");
                 self
             }
             #[inline]
@@ -16083,11 +14317,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = crate::builders::convert(value, "quantity");
                 self
             }
             #[inline]
@@ -16098,11 +14328,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -16157,11 +14383,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.params = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for params: {e}")
-                    });
+                self.params = crate::builders::convert(value, "params");
                 self
             }
         }
@@ -16224,11 +14446,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -16239,11 +14457,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -16254,11 +14468,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -16267,11 +14477,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -16280,11 +14486,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -16359,11 +14561,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -16372,11 +14570,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<super::TaobaoProduct>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -16387,11 +14581,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -16400,11 +14590,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -16413,11 +14599,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -16487,11 +14669,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.keyword = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for keyword: {e}")
-                    });
+                self.keyword = crate::builders::convert(value, "keyword");
                 self
             }
             #[inline]
@@ -16500,11 +14678,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_no = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_no: {e}")
-                    });
+                self.page_no = crate::builders::convert(value, "page_no");
                 self
             }
             #[inline]
@@ -16515,11 +14689,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_size = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_size: {e}")
-                    });
+                self.page_size = crate::builders::convert(value, "page_size");
                 self
             }
             #[inline]
@@ -16528,11 +14698,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sort = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sort: {e}")
-                    });
+                self.sort = crate::builders::convert(value, "sort");
                 self
             }
         }
@@ -16590,11 +14756,7 @@ for these operations.
                 T: ::std::convert::TryInto<::pandapon_gen::StringId>,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_id: {e}")
-                    });
+                self.item_id = crate::builders::convert(value, "item_id");
                 self
             }
             #[inline]
@@ -16603,11 +14765,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.language = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for language: {e}")
-                    });
+                self.language = crate::builders::convert(value, "language");
                 self
             }
         }
@@ -16676,11 +14834,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -16691,11 +14845,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -16706,11 +14856,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -16719,11 +14865,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -16732,11 +14874,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -16803,11 +14941,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistics = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for logistics: {e}")
-                    });
+                self.logistics = crate::builders::convert(value, "logistics");
                 self
             }
             #[inline]
@@ -16818,13 +14952,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.purchase_order_line = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for purchase_order_line: {e}"
-                        )
-                    });
+                self.purchase_order_line = crate::builders::convert(
+                    value,
+                    "purchase_order_line",
+                );
                 self
             }
             #[inline]
@@ -16835,11 +14966,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -16907,11 +15034,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistics = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for logistics: {e}")
-                    });
+                self.logistics = crate::builders::convert(value, "logistics");
                 self
             }
             #[inline]
@@ -16922,13 +15045,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.purchase_order_line = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for purchase_order_line: {e}"
-                        )
-                    });
+                self.purchase_order_line = crate::builders::convert(
+                    value,
+                    "purchase_order_line",
+                );
                 self
             }
             #[inline]
@@ -16939,11 +15059,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_order = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_order: {e}")
-                    });
+                self.refund_order = crate::builders::convert(value, "refund_order");
                 self
             }
             #[inline]
@@ -16954,11 +15070,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -17031,11 +15143,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -17046,11 +15154,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -17061,11 +15165,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -17074,11 +15174,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -17087,11 +15183,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -17166,13 +15258,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.cancel_success = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for cancel_success: {e}"
-                        )
-                    });
+                self.cancel_success = crate::builders::convert(value, "cancel_success");
                 self
             }
             #[inline]
@@ -17181,11 +15267,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = crate::builders::convert(value, "currency");
                 self
             }
             #[inline]
@@ -17194,13 +15276,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.distributor_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for distributor_id: {e}"
-                        )
-                    });
+                self.distributor_id = crate::builders::convert(value, "distributor_id");
                 self
             }
             #[inline]
@@ -17211,13 +15287,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_order_aggregate = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for refund_order_aggregate: {e}"
-                        )
-                    });
+                self.refund_order_aggregate = crate::builders::convert(
+                    value,
+                    "refund_order_aggregate",
+                );
                 self
             }
             #[inline]
@@ -17228,11 +15301,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -17302,11 +15371,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = crate::builders::convert(value, "currency");
                 self
             }
             #[inline]
@@ -17315,13 +15380,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.distributor_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for distributor_id: {e}"
-                        )
-                    });
+                self.distributor_id = crate::builders::convert(value, "distributor_id");
                 self
             }
             #[inline]
@@ -17332,13 +15391,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_order_aggregate = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for refund_order_aggregate: {e}"
-                        )
-                    });
+                self.refund_order_aggregate = crate::builders::convert(
+                    value,
+                    "refund_order_aggregate",
+                );
                 self
             }
             #[inline]
@@ -17349,11 +15405,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -17424,11 +15476,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -17439,11 +15487,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -17454,11 +15498,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -17467,11 +15507,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -17480,11 +15516,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -17571,11 +15603,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_no = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_no: {e}")
-                    });
+                self.page_no = crate::builders::convert(value, "page_no");
                 self
             }
             #[inline]
@@ -17584,11 +15612,7 @@ for these operations.
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.page_size = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for page_size: {e}")
-                    });
+                self.page_size = crate::builders::convert(value, "page_size");
                 self
             }
             #[inline]
@@ -17597,13 +15621,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.purchase_order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for purchase_order_id: {e}"
-                        )
-                    });
+                self.purchase_order_id = crate::builders::convert(
+                    value,
+                    "purchase_order_id",
+                );
                 self
             }
             #[inline]
@@ -17612,13 +15633,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_end_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for refund_end_time: {e}"
-                        )
-                    });
+                self.refund_end_time = crate::builders::convert(
+                    value,
+                    "refund_end_time",
+                );
                 self
             }
             #[inline]
@@ -17629,11 +15647,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_id: {e}")
-                    });
+                self.refund_id = crate::builders::convert(value, "refund_id");
                 self
             }
             #[inline]
@@ -17642,13 +15656,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_start_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for refund_start_time: {e}"
-                        )
-                    });
+                self.refund_start_time = crate::builders::convert(
+                    value,
+                    "refund_start_time",
+                );
                 self
             }
             #[inline]
@@ -17657,11 +15668,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_status: {e}")
-                    });
+                self.refund_status = crate::builders::convert(value, "refund_status");
                 self
             }
             #[inline]
@@ -17670,13 +15677,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sales_order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sales_order_id: {e}"
-                        )
-                    });
+                self.sales_order_id = crate::builders::convert(value, "sales_order_id");
                 self
             }
         }
@@ -17767,11 +15768,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.buyer_phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for buyer_phone: {e}")
-                    });
+                self.buyer_phone = crate::builders::convert(value, "buyer_phone");
                 self
             }
             #[inline]
@@ -17782,13 +15779,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistics_company = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistics_company: {e}"
-                        )
-                    });
+                self.logistics_company = crate::builders::convert(
+                    value,
+                    "logistics_company",
+                );
                 self
             }
             #[inline]
@@ -17797,11 +15791,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistics_no = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for logistics_no: {e}")
-                    });
+                self.logistics_no = crate::builders::convert(value, "logistics_no");
                 self
             }
             #[inline]
@@ -17812,13 +15802,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.receiver_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for receiver_address: {e}"
-                        )
-                    });
+                self.receiver_address = crate::builders::convert(
+                    value,
+                    "receiver_address",
+                );
                 self
             }
             #[inline]
@@ -17827,13 +15814,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.return_goods_desc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for return_goods_desc: {e}"
-                        )
-                    });
+                self.return_goods_desc = crate::builders::convert(
+                    value,
+                    "return_goods_desc",
+                );
                 self
             }
             #[inline]
@@ -17842,13 +15826,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seller_agree_return_describe = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for seller_agree_return_describe: {e}"
-                        )
-                    });
+                self.seller_agree_return_describe = crate::builders::convert(
+                    value,
+                    "seller_agree_return_describe",
+                );
                 self
             }
             #[inline]
@@ -17859,11 +15840,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -17927,13 +15904,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistic_company_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistic_company_code: {e}"
-                        )
-                    });
+                self.logistic_company_code = crate::builders::convert(
+                    value,
+                    "logistic_company_code",
+                );
                 self
             }
             #[inline]
@@ -17942,13 +15916,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistics_company_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistics_company_name: {e}"
-                        )
-                    });
+                self.logistics_company_name = crate::builders::convert(
+                    value,
+                    "logistics_company_name",
+                );
                 self
             }
         }
@@ -18007,13 +15978,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.detail_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for detail_address: {e}"
-                        )
-                    });
+                self.detail_address = crate::builders::convert(value, "detail_address");
                 self
             }
             #[inline]
@@ -18022,11 +15987,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for phone: {e}")
-                    });
+                self.phone = crate::builders::convert(value, "phone");
                 self
             }
             #[inline]
@@ -18035,11 +15996,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.receiver = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for receiver: {e}")
-                    });
+                self.receiver = crate::builders::convert(value, "receiver");
                 self
             }
         }
@@ -18115,11 +16072,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.buyer_phone = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for buyer_phone: {e}")
-                    });
+                self.buyer_phone = crate::builders::convert(value, "buyer_phone");
                 self
             }
             #[inline]
@@ -18130,13 +16083,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistics_company = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistics_company: {e}"
-                        )
-                    });
+                self.logistics_company = crate::builders::convert(
+                    value,
+                    "logistics_company",
+                );
                 self
             }
             #[inline]
@@ -18145,13 +16095,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.receiver_address = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for receiver_address: {e}"
-                        )
-                    });
+                self.receiver_address = crate::builders::convert(
+                    value,
+                    "receiver_address",
+                );
                 self
             }
             #[inline]
@@ -18160,13 +16107,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.return_goods_desc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for return_goods_desc: {e}"
-                        )
-                    });
+                self.return_goods_desc = crate::builders::convert(
+                    value,
+                    "return_goods_desc",
+                );
                 self
             }
             #[inline]
@@ -18175,13 +16119,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seller_agree_return_describe = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for seller_agree_return_describe: {e}"
-                        )
-                    });
+                self.seller_agree_return_describe = crate::builders::convert(
+                    value,
+                    "seller_agree_return_describe",
+                );
                 self
             }
             #[inline]
@@ -18192,11 +16133,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -18258,13 +16195,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistics_company_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistics_company_code: {e}"
-                        )
-                    });
+                self.logistics_company_code = crate::builders::convert(
+                    value,
+                    "logistics_company_code",
+                );
                 self
             }
             #[inline]
@@ -18273,13 +16207,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistics_company_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistics_company_name: {e}"
-                        )
-                    });
+                self.logistics_company_name = crate::builders::convert(
+                    value,
+                    "logistics_company_name",
+                );
                 self
             }
         }
@@ -18338,11 +16269,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_id: {e}")
-                    });
+                self.refund_id = crate::builders::convert(value, "refund_id");
                 self
             }
             #[inline]
@@ -18351,11 +16278,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_images = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_images: {e}")
-                    });
+                self.refund_images = crate::builders::convert(value, "refund_images");
                 self
             }
             #[inline]
@@ -18364,13 +16287,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_message = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for refund_message: {e}"
-                        )
-                    });
+                self.refund_message = crate::builders::convert(value, "refund_message");
                 self
             }
         }
@@ -18501,11 +16418,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.can_edit_fee = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for can_edit_fee: {e}")
-                    });
+                self.can_edit_fee = crate::builders::convert(value, "can_edit_fee");
                 self
             }
             #[inline]
@@ -18514,11 +16427,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.fee_tips = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for fee_tips: {e}")
-                    });
+                self.fee_tips = crate::builders::convert(value, "fee_tips");
                 self
             }
             #[inline]
@@ -18527,11 +16436,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.goods_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for goods_status: {e}")
-                    });
+                self.goods_status = crate::builders::convert(value, "goods_status");
                 self
             }
             #[inline]
@@ -18540,11 +16445,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.pay_order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for pay_order_id: {e}")
-                    });
+                self.pay_order_id = crate::builders::convert(value, "pay_order_id");
                 self
             }
             #[inline]
@@ -18553,11 +16454,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.reason_desc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for reason_desc: {e}")
-                    });
+                self.reason_desc = crate::builders::convert(value, "reason_desc");
                 self
             }
             #[inline]
@@ -18566,11 +16463,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.reason_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for reason_id: {e}")
-                    });
+                self.reason_id = crate::builders::convert(value, "reason_id");
                 self
             }
             #[inline]
@@ -18579,11 +16472,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_desc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_desc: {e}")
-                    });
+                self.refund_desc = crate::builders::convert(value, "refund_desc");
                 self
             }
             #[inline]
@@ -18592,11 +16481,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_fee = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_fee: {e}")
-                    });
+                self.refund_fee = crate::builders::convert(value, "refund_fee");
                 self
             }
             #[inline]
@@ -18605,11 +16490,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_id: {e}")
-                    });
+                self.refund_id = crate::builders::convert(value, "refund_id");
                 self
             }
             #[inline]
@@ -18618,11 +16499,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_status: {e}")
-                    });
+                self.refund_status = crate::builders::convert(value, "refund_status");
                 self
             }
             #[inline]
@@ -18631,11 +16508,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_type: {e}")
-                    });
+                self.refund_type = crate::builders::convert(value, "refund_type");
                 self
             }
             #[inline]
@@ -18644,13 +16517,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.remaining_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for remaining_time: {e}"
-                        )
-                    });
+                self.remaining_time = crate::builders::convert(value, "remaining_time");
                 self
             }
             #[inline]
@@ -18659,13 +16526,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seller_refuse_reason = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for seller_refuse_reason: {e}"
-                        )
-                    });
+                self.seller_refuse_reason = crate::builders::convert(
+                    value,
+                    "seller_refuse_reason",
+                );
                 self
             }
             #[inline]
@@ -18674,13 +16538,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.seller_refuse_reason_describe = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for seller_refuse_reason_describe: {e}"
-                        )
-                    });
+                self.seller_refuse_reason_describe = crate::builders::convert(
+                    value,
+                    "seller_refuse_reason_describe",
+                );
                 self
             }
             #[inline]
@@ -18689,11 +16550,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timeout_date = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timeout_date: {e}")
-                    });
+                self.timeout_date = crate::builders::convert(value, "timeout_date");
                 self
             }
             #[inline]
@@ -18702,11 +16559,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.timeout_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for timeout_type: {e}")
-                    });
+                self.timeout_type = crate::builders::convert(value, "timeout_type");
                 self
             }
             #[inline]
@@ -18717,11 +16570,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -18825,11 +16674,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.create_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for create_time: {e}")
-                    });
+                self.create_time = crate::builders::convert(value, "create_time");
                 self
             }
             #[inline]
@@ -18838,11 +16683,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = crate::builders::convert(value, "currency");
                 self
             }
             #[inline]
@@ -18851,13 +16692,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_image_url = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for item_image_url: {e}"
-                        )
-                    });
+                self.item_image_url = crate::builders::convert(value, "item_image_url");
                 self
             }
             #[inline]
@@ -18866,11 +16701,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_title: {e}")
-                    });
+                self.item_title = crate::builders::convert(value, "item_title");
                 self
             }
             #[inline]
@@ -18879,11 +16710,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_fee = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for post_fee: {e}")
-                    });
+                self.post_fee = crate::builders::convert(value, "post_fee");
                 self
             }
             #[inline]
@@ -18894,11 +16721,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -19015,11 +16838,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.create_time = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for create_time: {e}")
-                    });
+                self.create_time = crate::builders::convert(value, "create_time");
                 self
             }
             #[inline]
@@ -19028,11 +16847,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_title = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_title: {e}")
-                    });
+                self.item_title = crate::builders::convert(value, "item_title");
                 self
             }
             #[inline]
@@ -19041,11 +16856,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.post_fee = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for post_fee: {e}")
-                    });
+                self.post_fee = crate::builders::convert(value, "post_fee");
                 self
             }
             #[inline]
@@ -19054,11 +16865,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for price: {e}")
-                    });
+                self.price = crate::builders::convert(value, "price");
                 self
             }
             #[inline]
@@ -19067,11 +16874,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_fee = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for product_fee: {e}")
-                    });
+                self.product_fee = crate::builders::convert(value, "product_fee");
                 self
             }
             #[inline]
@@ -19080,13 +16883,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.purchase_order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for purchase_order_id: {e}"
-                        )
-                    });
+                self.purchase_order_id = crate::builders::convert(
+                    value,
+                    "purchase_order_id",
+                );
                 self
             }
             #[inline]
@@ -19095,13 +16895,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.purchase_order_line_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for purchase_order_line_id: {e}"
-                        )
-                    });
+                self.purchase_order_line_id = crate::builders::convert(
+                    value,
+                    "purchase_order_line_id",
+                );
                 self
             }
             #[inline]
@@ -19110,11 +16907,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = crate::builders::convert(value, "quantity");
                 self
             }
             #[inline]
@@ -19123,11 +16916,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sales_market = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sales_market: {e}")
-                    });
+                self.sales_market = crate::builders::convert(value, "sales_market");
                 self
             }
             #[inline]
@@ -19136,13 +16925,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sales_order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for sales_order_id: {e}"
-                        )
-                    });
+                self.sales_order_id = crate::builders::convert(value, "sales_order_id");
                 self
             }
             #[inline]
@@ -19151,11 +16934,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.supplier_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for supplier_id: {e}")
-                    });
+                self.supplier_id = crate::builders::convert(value, "supplier_id");
                 self
             }
             #[inline]
@@ -19164,11 +16943,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.total_price = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for total_price: {e}")
-                    });
+                self.total_price = crate::builders::convert(value, "total_price");
                 self
             }
             #[inline]
@@ -19179,11 +16954,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -19276,13 +17047,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.goods_status_list = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for goods_status_list: {e}"
-                        )
-                    });
+                self.goods_status_list = crate::builders::convert(
+                    value,
+                    "goods_status_list",
+                );
                 self
             }
             #[inline]
@@ -19291,13 +17059,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_refund_fee = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for max_refund_fee: {e}"
-                        )
-                    });
+                self.max_refund_fee = crate::builders::convert(value, "max_refund_fee");
                 self
             }
             #[inline]
@@ -19308,11 +17070,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_order = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_order: {e}")
-                    });
+                self.refund_order = crate::builders::convert(value, "refund_order");
                 self
             }
             #[inline]
@@ -19323,13 +17081,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_reasons = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for refund_reasons: {e}"
-                        )
-                    });
+                self.refund_reasons = crate::builders::convert(value, "refund_reasons");
                 self
             }
             #[inline]
@@ -19340,11 +17092,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -19414,11 +17162,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.reason_desc = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for reason_desc: {e}")
-                    });
+                self.reason_desc = crate::builders::convert(value, "reason_desc");
                 self
             }
             #[inline]
@@ -19427,11 +17171,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.reason_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for reason_id: {e}")
-                    });
+                self.reason_id = crate::builders::convert(value, "reason_id");
                 self
             }
             #[inline]
@@ -19440,11 +17180,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.tips = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for tips: {e}")
-                    });
+                self.tips = crate::builders::convert(value, "tips");
                 self
             }
             #[inline]
@@ -19455,11 +17191,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -19530,11 +17262,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.currency = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for currency: {e}")
-                    });
+                self.currency = crate::builders::convert(value, "currency");
                 self
             }
             #[inline]
@@ -19543,13 +17271,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.distributor_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for distributor_id: {e}"
-                        )
-                    });
+                self.distributor_id = crate::builders::convert(value, "distributor_id");
                 self
             }
             #[inline]
@@ -19560,13 +17282,10 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_order_template = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for refund_order_template: {e}"
-                        )
-                    });
+                self.refund_order_template = crate::builders::convert(
+                    value,
+                    "refund_order_template",
+                );
                 self
             }
             #[inline]
@@ -19575,11 +17294,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sale_flag = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sale_flag: {e}")
-                    });
+                self.sale_flag = crate::builders::convert(value, "sale_flag");
                 self
             }
             #[inline]
@@ -19590,11 +17305,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -19651,11 +17362,7 @@ for these operations.
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.goods_status = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for goods_status: {e}")
-                    });
+                self.goods_status = crate::builders::convert(value, "goods_status");
                 self
             }
             #[inline]
@@ -19664,11 +17371,7 @@ for these operations.
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.refund_type = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for refund_type: {e}")
-                    });
+                self.refund_type = crate::builders::convert(value, "refund_type");
                 self
             }
             #[inline]
@@ -19677,11 +17380,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.sub_order_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for sub_order_id: {e}")
-                    });
+                self.sub_order_id = crate::builders::convert(value, "sub_order_id");
                 self
             }
         }
@@ -19752,11 +17451,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -19767,11 +17462,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -19782,11 +17473,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -19795,11 +17482,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -19808,11 +17491,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }
@@ -19877,11 +17556,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.description = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for description: {e}")
-                    });
+                self.description = crate::builders::convert(value, "description");
                 self
             }
             #[inline]
@@ -19892,11 +17567,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.item_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for item_id: {e}")
-                    });
+                self.item_id = crate::builders::convert(value, "item_id");
                 self
             }
             #[inline]
@@ -19907,11 +17578,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -20001,13 +17668,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.close_time_without_payment = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for close_time_without_payment: {e}"
-                        )
-                    });
+                self.close_time_without_payment = crate::builders::convert(
+                    value,
+                    "close_time_without_payment",
+                );
                 self
             }
             #[inline]
@@ -20016,13 +17680,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.detail_error_code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for detail_error_code: {e}"
-                        )
-                    });
+                self.detail_error_code = crate::builders::convert(
+                    value,
+                    "detail_error_code",
+                );
                 self
             }
             #[inline]
@@ -20031,13 +17692,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistic_company_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistic_company_name: {e}"
-                        )
-                    });
+                self.logistic_company_name = crate::builders::convert(
+                    value,
+                    "logistic_company_name",
+                );
                 self
             }
             #[inline]
@@ -20046,13 +17704,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.logistic_number = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for logistic_number: {e}"
-                        )
-                    });
+                self.logistic_number = crate::builders::convert(
+                    value,
+                    "logistic_number",
+                );
                 self
             }
             #[inline]
@@ -20061,13 +17716,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.product_amount = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for product_amount: {e}"
-                        )
-                    });
+                self.product_amount = crate::builders::convert(value, "product_amount");
                 self
             }
             #[inline]
@@ -20076,13 +17725,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.purchase_order_line_outer_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for purchase_order_line_outer_id: {e}"
-                        )
-                    });
+                self.purchase_order_line_outer_id = crate::builders::convert(
+                    value,
+                    "purchase_order_line_outer_id",
+                );
                 self
             }
             #[inline]
@@ -20091,13 +17737,10 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.purchase_order_outer_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for purchase_order_outer_id: {e}"
-                        )
-                    });
+                self.purchase_order_outer_id = crate::builders::convert(
+                    value,
+                    "purchase_order_outer_id",
+                );
                 self
             }
             #[inline]
@@ -20106,11 +17749,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.quantity = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for quantity: {e}")
-                    });
+                self.quantity = crate::builders::convert(value, "quantity");
                 self
             }
             #[inline]
@@ -20121,11 +17760,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.extra = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for extra: {e}")
-                    });
+                self.extra = crate::builders::convert(value, "extra");
                 self
             }
         }
@@ -20206,11 +17841,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<i64>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.code = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for code: {e}")
-                    });
+                self.code = crate::builders::convert(value, "code");
                 self
             }
             #[inline]
@@ -20219,11 +17850,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.data = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for data: {e}")
-                    });
+                self.data = crate::builders::convert(value, "data");
                 self
             }
             #[inline]
@@ -20234,11 +17861,7 @@ for these operations.
                 >,
                 T::Error: ::std::fmt::Display,
             {
-                self.develop_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for develop_id: {e}")
-                    });
+                self.develop_id = crate::builders::convert(value, "develop_id");
                 self
             }
             #[inline]
@@ -20247,11 +17870,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.msg = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for msg: {e}")
-                    });
+                self.msg = crate::builders::convert(value, "msg");
                 self
             }
             #[inline]
@@ -20260,11 +17879,7 @@ for these operations.
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.request_id = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for request_id: {e}")
-                    });
+                self.request_id = crate::builders::convert(value, "request_id");
                 self
             }
         }

@@ -58,6 +58,7 @@
 // same paths work here and in the generated CLI and mocks.
 extern crate self as pandapon_gen;
 
+mod builders;
 pub mod callback;
 mod client;
 mod enums;

@@ -6,7 +6,7 @@
 use anyhow::{Result, ensure};
 use quote::quote;
 
-use super::syntax::module_mut;
+use super::syntax::{module_mut, type_builders_mut};
 
 /// Makes every struct and enum in `types` `#[non_exhaustive]`, and derives
 /// `JsonSchema` for them only with the `schemars` feature. Returns how many
@@ -55,15 +55,7 @@ pub fn seal_types(file: &mut syn::File) -> Result<usize> {
 /// progenitor's builders convert with `TryFrom`; `build()` says the same in
 /// one word, for values nested inside other values (list items, addresses).
 pub fn add_build_methods(file: &mut syn::File) -> Result<usize> {
-    let Some(types) = module_mut(file, "types") else {
-        anyhow::bail!("progenitor's output has no `types` module");
-    };
-    let Some(builders) = types.iter_mut().find_map(|item| match item {
-        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut().map(|(_, items)| items),
-        _ => None,
-    }) else {
-        anyhow::bail!("progenitor's output has no `types::builder` module");
-    };
+    let builders = type_builders_mut(file)?;
     let names: Vec<syn::Ident> = builders
         .iter()
         .filter_map(|item| match item {

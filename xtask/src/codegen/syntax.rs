@@ -2,6 +2,8 @@
 //! progenitor's output, reading types and doc attributes, and the names
 //! progenitor and typify derive from the spec's.
 
+use anyhow::Context as _;
+
 /// `snake_case` → `PascalCase`, as progenitor names builders.
 pub fn pascal(snake: &str) -> String {
     snake
@@ -48,6 +50,19 @@ pub fn module_mut<'a>(file: &'a mut syn::File, name: &str) -> Option<&'a mut Vec
         syn::Item::Mod(m) if m.ident == name => m.content.as_mut().map(|(_, items)| items),
         _ => None,
     })
+}
+
+/// The items of progenitor's `types::builder` module (the type builders),
+/// to change.
+pub fn type_builders_mut(file: &mut syn::File) -> anyhow::Result<&mut Vec<syn::Item>> {
+    let types = module_mut(file, "types").context("progenitor's output has no `types` module")?;
+    types
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut().map(|(_, items)| items),
+            _ => None,
+        })
+        .context("progenitor's output has no `types::builder` module")
 }
 
 /// Finds `types::<name>` in progenitor's output.
