@@ -69,10 +69,10 @@ impl<T> Reply<T> {
 /// let reply = Reply::try_from(raw)?; // the same verdict call() gives
 /// # let _ = reply; Ok(()) }
 /// ```
-impl<R: Envelope> TryFrom<progenitor_client::ResponseValue<R>> for Reply<R::Data> {
+impl<R: Envelope> TryFrom<crate::ResponseValue<R>> for Reply<R::Data> {
     type Error = Error;
 
-    fn try_from(value: progenitor_client::ResponseValue<R>) -> Result<Self, Error> {
+    fn try_from(value: crate::ResponseValue<R>) -> Result<Self, Error> {
         crate::step::classify::envelope(value)
     }
 }
@@ -124,7 +124,7 @@ where
         return Err(classify::error_answer(status, body));
     }
     let envelope = classify::decode_body::<R>(status, body, crate::DEFAULT_DECODE_RATIO)?;
-    classify::envelope(progenitor_client::ResponseValue::new(
+    classify::envelope(crate::ResponseValue::new(
         envelope,
         status,
         reqwest::header::HeaderMap::new(),

@@ -83,6 +83,7 @@ pub mod push;
 #[cfg_attr(docsrs, doc(cfg(feature = "receiver")))]
 pub mod receiver;
 mod request;
+mod response;
 mod step;
 pub mod time;
 
@@ -121,9 +122,7 @@ pub use step::retry::{Retry, RetryBudget, RetryPolicy};
 pub use pandapon_auth as auth;
 pub use pandapon_auth::{Credentials, TimestampUnit};
 
-/// What the raw `send()` of each builder returns on success: the decoded
-/// envelope with the status and headers, from `progenitor-client`.
-pub use progenitor_client::ResponseValue;
+pub use response::ResponseValue;
 
 /// Whether `operation` is read-only by the spec (`false` for a name the
 /// spec does not have). The operation table, [`OPERATIONS`], is what the

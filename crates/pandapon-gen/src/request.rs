@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use progenitor_client::ResponseValue;
+use crate::ResponseValue;
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use serde::de::DeserializeOwned;
@@ -218,14 +218,15 @@ impl<'a> AnyRequest<'a> {
             return Err(Error::InvalidRequest(problem));
         }
         let body = body.transpose().map_err(Error::InvalidRequest)?;
-        let url = crate::step::url(&client.inner, &path);
+        let mut url = crate::step::url(&client.inner, &path);
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
         let mut builder = client
             .client
             .request(method, url)
             .header(ACCEPT, HeaderValue::from_static("application/json"));
-        if !query.is_empty() {
-            builder = builder.query(&query);
-        }
         if let Some(bytes) = body {
             builder = builder
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))

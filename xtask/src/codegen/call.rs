@@ -67,6 +67,42 @@ pub fn own_requests(file: &mut syn::File) -> Result<Vec<Rebuilt>> {
     Ok(rebuilt)
 }
 
+/// Removes what progenitor's output takes from progenitor-client once every
+/// request is the step's: its imports (at the top and in `builder`) and the
+/// `ClientInfo` and `ClientHooks` impls its `send()` used. The SDK does not
+/// depend on progenitor-client; fails if anything still names it.
+pub fn drop_progenitor_client(file: &mut syn::File) -> Result<()> {
+    let names_it = |tokens: &dyn ToTokens| {
+        tokens
+            .to_token_stream()
+            .to_string()
+            .split_whitespace()
+            .any(|t| t == "progenitor_client")
+    };
+    file.items.retain(|item| match item {
+        syn::Item::Use(u) => !names_it(u),
+        syn::Item::Impl(imp) => !imp.trait_.as_ref().is_some_and(|(path, ..)| {
+            let name = path.segments.last().map(|s| s.ident.to_string());
+            matches!(name.as_deref(), Some("ClientInfo" | "ClientHooks"))
+        }),
+        _ => true,
+    });
+    let Some(builders) = super::syntax::module_mut(file, "builder") else {
+        bail!("progenitor's output has no `builder` module");
+    };
+    builders.retain(|item| {
+        !matches!(item, syn::Item::Use(u)
+        if matches!(&u.tree, syn::UseTree::Path(p) if p.ident == "super"
+            && matches!(&*p.tree, syn::UseTree::Group(_))))
+    });
+    ensure!(
+        !names_it(&*file),
+        "the generated code still names progenitor_client: revisit \
+         xtask/src/codegen/call.rs"
+    );
+    Ok(())
+}
+
 /// progenitor's parameter setters drop the conversion's error and keep
 /// "conversion to `:: pandapon_gen :: StringId` for refund_id failed". This
 /// keeps it, so that a refused value says what was expected:
@@ -163,9 +199,10 @@ fn into_request(f: &mut syn::ImplItemFn) -> Result<usize> {
     f.vis = syn::Visibility::Inherited;
     f.sig.asyncness = None;
     f.sig.ident = format_ident!("request");
-    f.sig.output = syn::parse_quote!(-> Result<::reqwest::Request, Error<()>>);
+    f.sig.output = syn::parse_quote!(-> crate::step::Built);
     let mut rewrite = RewriteUrl::default();
     rewrite.visit_block_mut(&mut f.block);
+    own_query(f)?;
     ensure!(
         rewrite.bases == 1 && rewrite.urls == 1,
         "expected one URL built from `client.baseurl` and used once, found {} and {}",
@@ -173,6 +210,78 @@ fn into_request(f: &mut syn::ImplItemFn) -> Result<usize> {
         rewrite.urls
     );
     Ok(rewrite.segments)
+}
+
+/// progenitor adds each query parameter with reqwest's `query()` and
+/// progenitor-client's serializer; here each becomes
+/// `crate::step::query(&mut request, name, &value)?` once the request is
+/// built, and progenitor's error type the step's `Unbuilt`. Neither
+/// progenitor-client nor reqwest's `query` feature is compiled.
+fn own_query(f: &mut syn::ImplItemFn) -> Result<()> {
+    #[derive(Default)]
+    struct Rewrite {
+        params: Vec<(syn::Expr, syn::Expr)>,
+        bad: Option<String>,
+    }
+    impl VisitMut for Rewrite {
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            syn::visit_mut::visit_expr_mut(self, expr);
+            if let syn::Expr::MethodCall(call) = expr
+                && call.method == "query"
+            {
+                let param = match call.args.first() {
+                    Some(syn::Expr::Reference(r)) => match &*r.expr {
+                        syn::Expr::Call(c) if c.args.len() == 2 => {
+                            let func = c.func.to_token_stream().to_string().replace(' ', "");
+                            (func == "progenitor_client::QueryParam::new")
+                                .then(|| (c.args[0].clone(), c.args[1].clone()))
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                match param {
+                    Some(param) if call.args.len() == 1 => {
+                        self.params.push(param);
+                        *expr = (*call.receiver).clone();
+                    }
+                    _ => self.bad = Some(call.to_token_stream().to_string()),
+                }
+            }
+            if let syn::Expr::Path(p) = expr
+                && p.path.segments.len() == 2
+                && p.path.segments[0].ident == "Error"
+            {
+                let variant = &p.path.segments[1].ident;
+                *expr = syn::parse_quote!(crate::step::Unbuilt::#variant);
+            }
+        }
+    }
+    let mut rewrite = Rewrite::default();
+    rewrite.visit_block_mut(&mut f.block);
+    if let Some(bad) = rewrite.bad {
+        bail!("a query parameter of a shape this pass does not know: {bad}");
+    }
+    let built = f
+        .block
+        .stmts
+        .iter()
+        .position(|s| s.to_token_stream().to_string().contains("let mut request"))
+        .context("no `let mut request`")?;
+    for (offset, (name, value)) in rewrite.params.into_iter().enumerate() {
+        f.block.stmts.insert(
+            built + 1 + offset,
+            syn::parse_quote!(crate::step::query(&mut request, #name, #value)?;),
+        );
+    }
+    let text = f.block.to_token_stream().to_string();
+    ensure!(
+        !text
+            .split_whitespace()
+            .any(|t| t == "Error" || t == "progenitor_client"),
+        "progenitor's error type or client crate is still named: {text}"
+    );
+    Ok(())
 }
 
 /// Rewrites how progenitor's request names its URL:
@@ -314,7 +423,7 @@ pub fn call_surface(op_id: &str, rebuilt: &Rebuilt, data_ty: &TokenStream) -> Re
                 self,
             ) -> impl ::std::future::Future<
                 Output = ::std::result::Result<
-                    ::progenitor_client::ResponseValue<#response>,
+                    crate::ResponseValue<#response>,
                     crate::Error,
                 >,
             > + 'a {
@@ -328,7 +437,7 @@ pub fn call_surface(op_id: &str, rebuilt: &Rebuilt, data_ty: &TokenStream) -> Re
                 options: crate::CallOptions,
             ) -> impl ::std::future::Future<
                 Output = ::std::result::Result<
-                    ::progenitor_client::ResponseValue<#response>,
+                    crate::ResponseValue<#response>,
                     crate::Error,
                 >,
             > + 'a {
@@ -401,16 +510,15 @@ mod tests {
             "encode_path(",
             "from_response",
             "client.baseurl",
+            "progenitor_client",
+            "Error<()>",
         ] {
             assert!(!sdk.contains(gone), "generated.rs still has {gone:?}");
         }
         let api = crate::spec::Api::new(&spec).expect("operations");
         let ops = api.ops().len();
         for (needle, each) in [
-            (
-                "fn request(self) -> Result<::reqwest::Request, Error<()>>",
-                1,
-            ),
+            ("fn request(self) -> crate::step::Built", 1),
             ("crate::step::call::<", 1),
             ("crate::step::send::<", 1),
             ("crate::step::url(&client.inner, &url)", 1),

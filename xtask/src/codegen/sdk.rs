@@ -54,6 +54,7 @@ pub fn generate_sdk_annotated(
          has progenitor's output changed?",
         rebuilt.len()
     );
+    call::drop_progenitor_client(&mut file)?;
     let path_params: usize = ops.iter().map(|op| op.path.matches('{').count()).sum();
     let encoded: usize = rebuilt.iter().map(|r| r.path_values).sum();
     ensure!(

@@ -13,8 +13,8 @@
 //! 3. [`envelope`]: the envelope's `code` (for `call()`; the raw `send()`
 //!    leaves it to the caller).
 
+use crate::ResponseValue;
 use bytes::Bytes;
-use progenitor_client::ResponseValue;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;

@@ -22,15 +22,12 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// # Errors
 ///
 /// `InvalidRequest` for an empty value, `.` or `..`.
-#[doc(hidden)]
-// Progenitor's error type, which the generated request builders return.
-#[allow(clippy::result_large_err)]
-pub fn segment<E>(value: &str) -> Result<String, progenitor_client::Error<E>> {
+pub(crate) fn segment(value: &str) -> Result<String, super::Unbuilt> {
     match value {
-        "" => Err(progenitor_client::Error::InvalidRequest(
+        "" => Err(super::Unbuilt::InvalidRequest(
             "a path value cannot be empty".to_owned(),
         )),
-        "." | ".." => Err(progenitor_client::Error::InvalidRequest(format!(
+        "." | ".." => Err(super::Unbuilt::InvalidRequest(format!(
             "a path value cannot be {value:?}: it would name another path"
         ))),
         _ => Ok(utf8_percent_encode(value, SEGMENT).to_string()),
@@ -77,7 +74,10 @@ mod tests {
     use super::*;
 
     fn seg(value: &str) -> Result<String, String> {
-        segment::<()>(value).map_err(|e| e.to_string())
+        segment(value).map_err(|e| match e {
+            crate::step::Unbuilt::InvalidRequest(message) => message,
+            other => panic!("{other:?}"),
+        })
     }
 
     #[test]
