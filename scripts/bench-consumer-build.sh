@@ -2,8 +2,9 @@
 # Build cost of the SDK for a consumer: a small binary that cancels an order
 # through pandapon-gen, next to the same binary written with reqwest, serde
 # and md-5 alone. Each is built from clean, in release, in its own target
-# directory, with crates from the local cache (--offline). Then pandapon-gen
-# alone is rebuilt (touch + build) to isolate its own share.
+# directory, with crates from the local cache (--offline), alternating RUNS
+# times. Then pandapon-gen alone is rebuilt (touch + build) to isolate its
+# own share.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=${WORK:-$root/target/bench-consumers}
@@ -80,9 +81,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 RS
 
 build() { (cd "$work/$1" && CARGO_TARGET_DIR="$work/$1/target" cargo build --release --offline -q); }
-for kind in baseline sdk; do
-  start=$(date +%s%N); build "$kind"; end=$(date +%s%N)
-  echo "$kind clean release build: $(( (end - start) / 1000000 )) ms"
+clean_build_ms() {
+  rm -rf "$work/$1/target"
+  local start end
+  start=$(date +%s%N); build "$1"; end=$(date +%s%N)
+  echo $(( (end - start) / 1000000 ))
+}
+# The machine's speed drifts by more than the difference being measured, so
+# the two builds alternate, RUNS times (default 1), and each SDK build is
+# compared with the baseline build just before it.
+for run in $(seq "${RUNS:-1}"); do
+  base=$(clean_build_ms baseline)
+  sdk=$(clean_build_ms sdk)
+  echo "run $run: baseline clean release build: $base ms; sdk: $sdk ms; ratio $(awk -v s="$sdk" -v b="$base" 'BEGIN { printf "%.3f", s / b }')"
 done
 touch "$root/crates/pandapon-gen/src/lib.rs"
 start=$(date +%s%N); build sdk; end=$(date +%s%N)

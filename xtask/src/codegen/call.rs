@@ -532,6 +532,19 @@ mod tests {
             .sum();
         assert!(params > 0);
         assert_eq!(sdk.matches("::step::path::segment(").count(), params);
+        let queries: usize = api
+            .ops()
+            .iter()
+            .flat_map(|op| &op.op.parameters)
+            .filter(|p| {
+                matches!(
+                    p,
+                    openapiv3::ReferenceOr::Item(openapiv3::Parameter::Query { .. })
+                )
+            })
+            .count();
+        assert!(queries > 0, "the spec has query parameters");
+        assert_eq!(sdk.matches("crate::step::query(").count(), queries);
     }
 
     #[test]
