@@ -120,10 +120,15 @@ async fn receive<I: Inbox>(State(receiver): State<Arc<Receiver<I>>>, request: Re
     }
 }
 
-/// Serves `router` on `listener` until the future is dropped, giving each
-/// connection `header_timeout` to send a request's headers (and to send the
-/// next request's, on a kept-alive connection): a client that holds a
-/// connection open without sending is cut off.
+/// Serves `router` on `listener`, giving each connection `header_timeout`
+/// to send a request's headers (and to send the next request's, on a
+/// kept-alive connection): a client that holds a connection open without
+/// sending is cut off.
+///
+/// Dropping the future stops accepting connections. Connections already
+/// accepted run on their own tasks and finish what they were doing: a
+/// message being stored is stored and answered, so a sender is never left
+/// without an answer for a message the inbox holds.
 ///
 /// # Errors
 ///

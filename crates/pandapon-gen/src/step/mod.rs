@@ -3,9 +3,13 @@
 //! stream, or the CLI.
 //!
 //! ```text
-//! builder ─► request (progenitor: types, arguments, path values via path::segment)
-//!   ─► run: dry run? ─ per attempt: copy ─ sign ─ send ─ read (body.rs)
-//!             ─ classify::attempt ─ retry? (retry.rs) ─ ...
+//! builder ─► request (progenitor: types, arguments; path values via
+//!            path::segment, query values via query; or Unbuilt)
+//!   ─► run: the caller's extra fields (extras.rs) ─ dry run?
+//!        ─ per attempt: copy ─ sign ─ interceptors' before_attempt
+//!          ─ send ─ read (body.rs) ─ classify::attempt
+//!          ─ retry? (retry.rs: the plan, then the client's retry budget)
+//!          ─ interceptors' after_attempt (intercept.rs) ─ ...
 //!   ─► classify::decode (decode.rs: within the memory budget)
 //!   ─► classify::envelope (call() only)
 //! ```
