@@ -126,9 +126,8 @@ async fn receive<I: Inbox>(State(receiver): State<Arc<Receiver<I>>>, request: Re
 /// sending is cut off.
 ///
 /// Dropping the future stops accepting connections. Connections already
-/// accepted run on their own tasks and finish what they were doing: a
-/// message being stored is stored and answered, so a sender is never left
-/// without an answer for a message the inbox holds.
+/// accepted run on their own tasks, and finish what they were doing for as
+/// long as the runtime runs.
 ///
 /// # Errors
 ///
