@@ -84,7 +84,8 @@ build() { (cd "$work/$1" && CARGO_TARGET_DIR="$work/$1/target" cargo build --rel
 clean_build_ms() {
   rm -rf "$work/$1/target"
   local start end
-  start=$(date +%s%N); build "$1"; end=$(date +%s%N)
+  # Inside $(...) errexit is off: a failed build must fail the caller.
+  start=$(date +%s%N); build "$1" || return 1; end=$(date +%s%N)
   echo $(( (end - start) / 1000000 ))
 }
 # The machine's speed drifts by more than the difference being measured, so

@@ -54,7 +54,7 @@ async fn via_sdk(client: Arc<Client>) {
     pandapon_tests::baseline::cancel_via_sdk(&client).await;
 }
 
-/// The raw progenitor call: signing and retry hook, no envelope unwrapping.
+/// The raw `send()`: the same step, no envelope unwrapping.
 async fn via_send(client: Arc<Client>) {
     let r = client
         .alibaba_order_cancel()

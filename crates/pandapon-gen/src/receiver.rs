@@ -126,8 +126,9 @@ async fn receive<I: Inbox>(State(receiver): State<Arc<Receiver<I>>>, request: Re
 /// sending is cut off.
 ///
 /// Dropping the future stops accepting connections. Connections already
-/// accepted run on their own tasks, and finish what they were doing for as
-/// long as the runtime runs.
+/// accepted run on their own tasks for as long as the runtime runs: a
+/// kept-alive one goes on serving requests, each within `header_timeout`
+/// of the last.
 ///
 /// # Errors
 ///

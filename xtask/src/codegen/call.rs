@@ -212,6 +212,43 @@ fn into_request(f: &mut syn::ImplItemFn) -> Result<usize> {
     Ok(rewrite.segments)
 }
 
+/// Refuses a query parameter whose schema is not a string, an integer or a
+/// boolean (directly or through a `$ref`): `step::query` sends only those,
+/// as PandaPon shows them. A list or an object has no documented query
+/// form, and a float's text would be a guess.
+pub fn check_query_params(api: &crate::spec::Api<'_>) -> Result<()> {
+    use openapiv3::{ParameterSchemaOrContent, ReferenceOr, SchemaKind, Type};
+    for op in api.ops() {
+        for param in &op.op.parameters {
+            let ReferenceOr::Item(openapiv3::Parameter::Query { parameter_data, .. }) = param
+            else {
+                continue;
+            };
+            let name = &parameter_data.name;
+            let ParameterSchemaOrContent::Schema(schema) = &parameter_data.format else {
+                bail!("{}: query parameter `{name}` has no schema", op.id);
+            };
+            let schema = match schema {
+                ReferenceOr::Item(schema) => schema,
+                ReferenceOr::Reference { reference } => crate::spec::component_name(reference)
+                    .and_then(|c| api.doc.components.as_ref()?.schemas.get(c))
+                    .and_then(ReferenceOr::as_item)
+                    .with_context(|| format!("{}: `{name}` names {reference}", op.id))?,
+            };
+            ensure!(
+                matches!(
+                    schema.schema_kind,
+                    SchemaKind::Type(Type::String(_) | Type::Integer(_) | Type::Boolean(_))
+                ),
+                "{}: query parameter `{name}` must be a string, an integer or a boolean \
+                 (the forms `step::query` sends)",
+                op.id
+            );
+        }
+    }
+    Ok(())
+}
+
 /// progenitor adds each query parameter with reqwest's `query()` and
 /// progenitor-client's serializer; here each becomes
 /// `crate::step::query(&mut request, name, &value)?` once the request is
@@ -545,6 +582,33 @@ mod tests {
             .count();
         assert!(queries > 0, "the spec has query parameters");
         assert_eq!(sdk.matches("crate::step::query(").count(), queries);
+    }
+
+    #[test]
+    fn a_query_parameter_step_query_cannot_send_is_refused() {
+        let root = workspace_root();
+        let text = std::fs::read_to_string(root.join(crate::spec::SPEC)).expect("spec");
+        let id = "          schema:\n            $ref: \"#/components/schemas/StringId\"\n      responses:";
+        assert!(
+            text.contains(id),
+            "the pay-url operation's orderId schema moved"
+        );
+        for (kind, schema) in [
+            ("a list", "type: array\n            items: { type: string }"),
+            ("a float", "type: number"),
+        ] {
+            let head = text.replacen(
+                id,
+                &format!("          schema:\n            {schema}\n      responses:"),
+                1,
+            );
+            let spec = crate::spec::parse_spec(&head).expect("parses");
+            let err = generate_sdk(&spec).expect_err(kind);
+            assert!(
+                format!("{err:#}").contains("query parameter `orderId` must be"),
+                "{kind}: {err:#}"
+            );
+        }
     }
 
     #[test]

@@ -248,8 +248,10 @@ fn unbuilt(error: Unbuilt) -> Error {
 }
 
 /// Appends `name=value` to the query of a request the generated code built,
-/// `value` as PandaPon reads it: a string as it is, a number or boolean as
-/// written in JSON, nothing for `None`.
+/// `value` as PandaPon reads it: a string as it is, an integer or boolean as
+/// written in JSON, nothing for `None`. Codegen admits only query parameters
+/// of those types; anything else (a list, an object, a float, whose text
+/// PandaPon does not document) is refused here rather than guessed.
 pub(crate) fn query<T: serde::Serialize>(
     request: &mut reqwest::Request,
     name: &str,
@@ -260,11 +262,11 @@ pub(crate) fn query<T: serde::Serialize>(
     let text = match value {
         serde_json::Value::Null => return Ok(()),
         serde_json::Value::String(text) => text,
-        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::Number(n) if !n.is_f64() => n.to_string(),
         serde_json::Value::Bool(b) => b.to_string(),
         other => {
             return Err(Unbuilt::InvalidRequest(format!(
-                "{name}: a query value must be a string, number or boolean, not {other}"
+                "{name}: a query value must be a string, integer or boolean, not {other}"
             )));
         }
     };
@@ -617,10 +619,19 @@ mod tests {
             request.url().query(),
             Some("orderId=2542285634920880794&itemId=7&all=true&note=a%26b%3Dc+d")
         );
-        let e = query(&mut request, "list", &[1, 2]).expect_err("a list");
-        assert!(
-            matches!(&e, Unbuilt::InvalidRequest(m) if m.starts_with("list: ")),
-            "{e:?}"
+        for e in [
+            query(&mut request, "list", &[1, 2]).expect_err("a list"),
+            query(&mut request, "float", &0.1_f32).expect_err("a float"),
+        ] {
+            assert!(
+                matches!(&e, Unbuilt::InvalidRequest(m) if m.contains(": a query value must be")),
+                "{e:?}"
+            );
+        }
+        assert_eq!(
+            request.url().query(),
+            Some("orderId=2542285634920880794&itemId=7&all=true&note=a%26b%3Dc+d"),
+            "a refused value adds nothing"
         );
     }
 }
