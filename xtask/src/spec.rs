@@ -53,6 +53,18 @@ pub fn component_name(reference: &str) -> Option<&str> {
     reference.strip_prefix("#/components/schemas/")
 }
 
+/// The component schema a `$ref` names in `doc`, when there is one.
+pub fn component<'a>(
+    doc: &'a openapiv3::OpenAPI,
+    reference: &str,
+) -> Option<&'a openapiv3::Schema> {
+    doc.components
+        .as_ref()?
+        .schemas
+        .get(component_name(reference)?)?
+        .as_item()
+}
+
 /// The JSON names of a paginated operation's paging fields, as the spec
 /// declares them (checked against the schemas by `codegen::paging`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -230,9 +230,7 @@ pub fn check_query_params(api: &crate::spec::Api<'_>) -> Result<()> {
             };
             let schema = match schema {
                 ReferenceOr::Item(schema) => schema,
-                ReferenceOr::Reference { reference } => crate::spec::component_name(reference)
-                    .and_then(|c| api.doc.components.as_ref()?.schemas.get(c))
-                    .and_then(ReferenceOr::as_item)
+                ReferenceOr::Reference { reference } => crate::spec::component(api.doc, reference)
                     .with_context(|| format!("{}: `{name}` names {reference}", op.id))?,
             };
             ensure!(

@@ -647,13 +647,16 @@ mod tests {
         }
     }
 
+    /// The repository's spec, as YAML to patch.
+    fn real_spec() -> Value {
+        let path = spec::workspace_root().join(spec::SPEC);
+        serde_yaml::from_str(&std::fs::read_to_string(path).expect("spec")).expect("yaml")
+    }
+
     /// The report on a realistic change to the real spec.
     #[test]
     fn a_change_to_the_real_spec_reads_well() {
-        let root = spec::workspace_root();
-        let real: Value =
-            serde_yaml::from_str(&std::fs::read_to_string(root.join(spec::SPEC)).expect("spec"))
-                .expect("yaml");
+        let real = real_spec();
         let patch = yaml(&fixtures().join("real-spec-change.yaml"));
         let old = patched(&real, &Value::Null);
         let new = patched(&real, &patch);
@@ -665,10 +668,7 @@ mod tests {
 
     #[test]
     fn dropping_a_pagination_mark_removes_the_streams() {
-        let root = spec::workspace_root();
-        let real: Value =
-            serde_yaml::from_str(&std::fs::read_to_string(root.join(spec::SPEC)).expect("spec"))
-                .expect("yaml");
+        let real = real_spec();
         let unmark = serde_json::json!({"paths": {"/v2/alibaba/product/keywords/query": {
             "post": {"x-pandapon-paginated": null}
         }}});
@@ -780,10 +780,7 @@ mod tests {
     /// then gives the wire level anyway.
     #[test]
     fn a_head_codegen_refuses_still_gets_a_report() {
-        let root = spec::workspace_root();
-        let real: Value =
-            serde_yaml::from_str(&std::fs::read_to_string(root.join(spec::SPEC)).expect("spec"))
-                .expect("yaml");
+        let real = real_spec();
         let old = patched(&real, &Value::Null);
         let drop_list = serde_json::json!({"paths": {"/v2/alibaba/cart/list": null}});
         let new = patched(&real, &drop_list);

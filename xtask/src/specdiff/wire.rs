@@ -54,9 +54,9 @@ impl<'a> Resolver<'a> {
     }
 
     fn component(&mut self, reference: &str) -> Option<&'a Schema> {
-        let name = crate::spec::component_name(reference)?;
-        self.seen.insert(name.to_owned());
-        self.spec.components.as_ref()?.schemas.get(name)?.as_item()
+        self.seen
+            .insert(crate::spec::component_name(reference)?.to_owned());
+        crate::spec::component(self.spec, reference)
     }
 
     /// The shape of a schema, its nullability and description.
