@@ -234,7 +234,7 @@ impl<'a> AnyRequest<'a> {
         }
         let request = builder
             .build()
-            .map_err(|e| Error::InvalidRequest(format!("building the request: {e}")))?;
+            .map_err(|e| crate::step::unbuilt(e.into()))?;
         // The checks above leave the parser nothing to rewrite; should it
         // still have, the signed request would go elsewhere: refuse it.
         if !request.url().path().ends_with(path.as_str()) {

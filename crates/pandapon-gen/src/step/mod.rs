@@ -240,7 +240,8 @@ impl From<reqwest::Error> for Unbuilt {
 }
 
 /// The error for a request that could not be built: nothing was sent.
-fn unbuilt(error: Unbuilt) -> Error {
+/// Generated requests and any-path requests both end here.
+pub(crate) fn unbuilt(error: Unbuilt) -> Error {
     match error {
         Unbuilt::InvalidRequest(message) => Error::InvalidRequest(message),
         Unbuilt::Build(e) => Error::InvalidRequest(format!("building the request: {e}")),
