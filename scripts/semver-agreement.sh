@@ -4,8 +4,9 @@
 # For every spec-diff fixture case (xtask/fixtures/spec-diff/cases), the real
 # spec plus the fixture base is generated into a copy of the workspace
 # (the baseline), the real spec plus the fixture base plus the case into a
-# second copy (the current crate), and cargo-semver-checks judges
-# pandapon-gen between the two. Prints a Markdown table: the case, spec-diff's
+# second copy (the current crates), and cargo-semver-checks judges
+# pandapon-gen and pandapon-types (where the generated types are) between
+# the two. Prints a Markdown table: the case, spec-diff's
 # SDK verdict, cargo-semver-checks' verdict and the lints that fired, and
 # whether they agree. Exits 1 if any case disagrees other than where
 # cargo-semver-checks cannot see the change (it compares no types).
@@ -48,18 +49,23 @@ for case in xtask/fixtures/spec-diff/cases/$glob.yaml; do
   name=$(basename "$case" .yaml)
   out="$work/cases/$name"
   "$xtask" spec-diff-fixture "$case" --out "$out"
-  if [ "$first" = 1 ]; then
-    cp "$out/base.rs" "$work/base/crates/pandapon-gen/src/generated.rs"
-    first=0
-  elif ! cmp -s "$out/base.rs" "$work/base/crates/pandapon-gen/src/generated.rs"; then
-    echo "$name: the baseline differs from the first case's" >&2
-    exit 1
-  fi
-  cp "$out/head.rs" "$work/head/crates/pandapon-gen/src/generated.rs"
+  for part in "" -types; do
+    crate=pandapon-gen
+    [ -n "$part" ] && crate=pandapon-types
+    generated="$work/base/crates/$crate/src/generated.rs"
+    if [ "$first" = 1 ]; then
+      cp "$out/base$part.rs" "$generated"
+    elif ! cmp -s "$out/base$part.rs" "$generated"; then
+      echo "$name: the baseline differs from the first case's" >&2
+      exit 1
+    fi
+    cp "$out/head$part.rs" "$work/head/crates/$crate/src/generated.rs"
+  done
+  first=0
   set +e
   cargo semver-checks check-release \
-    --manifest-path "$work/head/crates/pandapon-gen/Cargo.toml" \
-    --baseline-root "$work/base/crates/pandapon-gen" \
+    --manifest-path "$work/head/Cargo.toml" --baseline-root "$work/base" \
+    -p pandapon-gen -p pandapon-types \
     --release-type minor --default-features >"$out/semver-checks.txt" 2>&1
   set -e
   python3 scripts/semver_checks.py agree "$name" "$out" || status=1

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# cargo-semver-checks' verdict on pandapon-gen against a git revision, as a
+# cargo-semver-checks' verdict on pandapon-gen and pandapon-types (the
+# generated types, which pandapon-gen re-exports) against a git revision, as a
 # Markdown section for the PR comment, beside spec-diff's own SDK verdict.
 #
 #   scripts/semver-report.sh BASE_REV [SPEC_DIFF_JSON]
@@ -19,7 +20,7 @@ source scripts/semver-checks-tool.sh
 
 log=$(mktemp)
 set +e
-cargo semver-checks check-release -p pandapon-gen --baseline-rev "$base" \
+cargo semver-checks check-release -p pandapon-gen -p pandapon-types --baseline-rev "$base" \
   --release-type minor --default-features >"$log" 2>&1
 set -e
 

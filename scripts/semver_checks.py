@@ -21,13 +21,15 @@ TYPE_CHANGES = {"field-type-changed", "setter-changed", "rust-type-changed"}
 
 
 def parse(text):
-    """(verdict, summary, lints) of a cargo-semver-checks run; verdict is
-    None when it did not finish."""
-    summary = re.search(r"Summary (.*)", text)
+    """(verdict, summary, lints) of a cargo-semver-checks run over one or
+    more crates (one "Summary" line each); the verdict is the largest, and
+    None when a crate's check did not finish."""
+    summaries = [s.strip() for s in re.findall(r"Summary (.*)", text)]
     lints = re.findall(r"^--- failure ([a-z_0-9]+): (.*?)(?: ---)?$", text, re.M)
-    if not summary:
+    checked = len(re.findall(r"^\s*Checking \S+ v", text, re.M))
+    if not summaries or len(summaries) < checked:
         return None, None, lints
-    summary = summary.group(1).strip()
+    summary = "; ".join(summaries)
     verdict = "major" if "major" in summary else "minor" if "minor" in summary else "none"
     return verdict, summary, lints
 
@@ -42,7 +44,7 @@ def blind_spot(changes):
 def report(log, spec_diff=None):
     text = open(log).read()
     verdict, summary, lints = parse(text)
-    print("### cargo-semver-checks on `pandapon-gen`\n")
+    print("### cargo-semver-checks on `pandapon-gen` and `pandapon-types`\n")
     if verdict is None:
         print("cargo-semver-checks did not finish; its output:\n")
         print("```text\n" + text[-4000:] + "\n```")

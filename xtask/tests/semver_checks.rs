@@ -58,3 +58,23 @@ fn agreement_and_disagreement_are_told_apart() {
     let (row, ok) = agree("20-response-field-removed", NONE);
     assert!(!ok && row.contains("**no**"), "{row}");
 }
+
+/// What cargo-semver-checks prints for one crate: the `Checking` line and,
+/// when its check finished, the `Summary`.
+fn checked(krate: &str, summary: Option<&str>) -> String {
+    format!(
+        "     Checking {krate} v0.1.0 -> v0.1.0 (no change; assume minor)\n{}",
+        summary.unwrap_or("")
+    )
+}
+
+#[test]
+fn two_crates_give_the_larger_verdict_and_an_unfinished_one_is_an_error() {
+    // The types are in pandapon-types: a field removed there is the break.
+    let both = checked("pandapon-gen", Some(NONE)) + &checked("pandapon-types", Some(MAJOR));
+    let (row, ok) = agree("13-request-field-removed", &both);
+    assert!(ok && row.contains("| major | major |"), "{row}");
+    let unfinished = checked("pandapon-gen", Some(NONE)) + &checked("pandapon-types", None);
+    let (row, ok) = agree("13-request-field-removed", &unfinished);
+    assert!(!ok && row.contains("did not finish"), "{row}");
+}

@@ -58,23 +58,18 @@
 // same paths work here and in the generated CLI and mocks.
 extern crate self as pandapon_gen;
 
-mod builders;
 pub mod callback;
 mod client;
-mod enums;
 mod envelope;
 mod error;
 pub mod guide;
 #[allow(missing_docs, unused_imports, clippy::all)]
 #[rustfmt::skip]
 mod generated;
-mod ids;
 #[cfg(feature = "receiver")]
 #[cfg_attr(docsrs, doc(cfg(feature = "receiver")))]
 pub mod inbox;
 pub mod inflight;
-mod json;
-pub mod money;
 #[rustfmt::skip]
 mod operations;
 mod pages;
@@ -85,14 +80,12 @@ pub mod receiver;
 mod request;
 mod response;
 mod step;
-pub mod time;
 
 pub use client::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_ACCESS_KEY,
     ENV_ACCESS_SECRET, ENV_BASE_URL, ENV_CLOCK_OFFSET_MS, ENV_MAX_RESPONSE_BYTES,
     ENV_TIMESTAMP_UNIT, ENV_USER_ID, ENV_VARS, EnvVar, USER_AGENT,
 };
-pub use enums::{MessagePlatform, MessageType, OrderStatus};
 pub use envelope::{Envelope, Meta, Reply, SUCCESS_CODE, decode_response};
 pub use error::{
     ApiError, BodyExcerpt, ConfigError, EXCERPT_LIMIT, Error, Outcome, escape_controls,
@@ -101,10 +94,16 @@ pub use error::{
 /// `futures_util::StreamExt::next` or any stream adapter).
 pub use futures_core::Stream;
 pub use generated::{Client, PushEvent, builder, types};
-pub use ids::{DevelopId, IntegerId, InvalidId, StringId};
-pub use json::{JsonString, MessageBody};
+// The generated types and what they are made of live in `pandapon-types`,
+// which needs serde but not reqwest, so that a program's build compiles them
+// while it compiles the HTTP stack; here they keep their paths.
 pub use operations::{OPERATIONS, Operation, operation};
 pub use pages::{Items, Page, Pages};
+#[doc(inline)]
+pub use pandapon_types::{
+    DECODE_ALLOWANCE, DEFAULT_DECODE_RATIO, DevelopId, IntegerId, InvalidId, JsonString,
+    MessageBody, MessagePlatform, MessageType, OrderStatus, StringId, money, time,
+};
 pub use request::{
     ANY_PATH_OPERATION, AnyEnvelope, AnyRequest, QUERY_SIGNED_PATH_PREFIXES, is_query_signed_path,
 };
@@ -114,7 +113,6 @@ pub use step::CallOptions;
 #[doc(hidden)]
 pub use step::ClientState;
 pub use step::body::{DEFAULT_MAX_RESPONSE_BYTES, StallPolicy};
-pub use step::decode::{DECODE_ALLOWANCE, DEFAULT_DECODE_RATIO};
 pub use step::intercept::{AfterAttempt, BeforeAttempt, Interceptor};
 pub use step::retry::{Retry, RetryBudget, RetryPolicy};
 

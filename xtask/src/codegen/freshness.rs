@@ -23,11 +23,10 @@ pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     };
     let endpoints: serde_json::Value = serde_json::from_str(&read(coverage::ENDPOINTS)?)
         .with_context(|| format!("parsing {}", coverage::ENDPOINTS))?;
+    let sdk = sdk::generate_sdk_files(&api, &annotated)?;
     Ok(vec![
-        (
-            root.join(sdk::SDK_OUT),
-            sdk::generate_sdk_annotated(&api, &annotated)?,
-        ),
+        (root.join(sdk::TYPES_OUT), sdk.types),
+        (root.join(sdk::SDK_OUT), sdk.client),
         (root.join(sdk::OPS_OUT), sdk::generate_operations(&api)?),
         (root.join(mocks::MOCK_OUT), mocks::generate_mock(&api)?),
         (

@@ -12,8 +12,17 @@ use super::syntax::{find_struct, module_mut, pascal};
 use super::{contract, on_unknown, paging, progenitor_err, render, sdk_settings};
 use crate::spec::{self, Op};
 
-/// Path of the SDK's generated module, relative to the workspace root.
+/// Path of the SDK's generated module (the client and its builders),
+/// relative to the workspace root.
 pub const SDK_OUT: &str = "crates/pandapon-gen/src/generated.rs";
+
+/// Path of the generated `types` module, in its own crate: the types need
+/// serde but not reqwest, so a program's build compiles them while it
+/// compiles the HTTP stack instead of after it (BENCHMARKS.md §4).
+pub const TYPES_OUT: &str = "crates/pandapon-types/src/generated.rs";
+
+/// The crate [`TYPES_OUT`] belongs to, as the client names it.
+const TYPES_CRATE: &str = "pandapon_types";
 
 /// Path of the SDK's generated operation table.
 pub const OPS_OUT: &str = "crates/pandapon-gen/src/operations.rs";
@@ -29,12 +38,86 @@ pub fn generate_sdk_from(api: &spec::Api<'_>) -> Result<String> {
 }
 
 /// [`generate_sdk`] from operations already walked and the spec with each
-/// write's on-unknown text in its description ([`on_unknown::annotate`]),
-/// which is what progenitor reads; every pass reads the operations, by id.
+/// write's on-unknown text in its description ([`on_unknown::annotate`]).
+/// This is the whole SDK as one file, the form spec-diff and the tests read;
+/// [`generate_sdk_files`] splits it between the two crates.
 pub fn generate_sdk_annotated(
     api: &spec::Api<'_>,
     annotated: &openapiv3::OpenAPI,
 ) -> Result<String> {
+    Ok(render(&sdk_file(api, annotated)?))
+}
+
+/// The generated SDK as written: the `types` module for `pandapon-types`
+/// ([`TYPES_OUT`]) and the rest for `pandapon-gen` ([`SDK_OUT`]), which
+/// re-exports the module at the same path.
+pub struct SdkFiles {
+    /// The text of [`TYPES_OUT`].
+    pub types: String,
+    /// The text of [`SDK_OUT`].
+    pub client: String,
+}
+
+/// [`generate_sdk_annotated`], split between the two crates. In their own
+/// crate the types name the hand-written types they use (`ids`, `money`,
+/// `time`, `json`, `enums`, all in `pandapon-types` too) by `crate::`
+/// instead of `::pandapon_gen::`; the client names the types through
+/// `pandapon_types::types`. Fails if the types would still need the SDK
+/// crate.
+pub fn generate_sdk_files(api: &spec::Api<'_>, annotated: &openapiv3::OpenAPI) -> Result<SdkFiles> {
+    let mut file = sdk_file(api, annotated)?;
+    let at = file
+        .items
+        .iter()
+        .position(|item| matches!(item, syn::Item::Mod(m) if m.ident == "types"))
+        .context("progenitor's output has no `types` module")?;
+    let types = file.items.remove(at);
+    let krate = format_ident!("{TYPES_CRATE}");
+    file.items
+        .insert(at, syn::parse_quote!(pub use ::#krate::types;));
+    let mut types: syn::File = syn::parse_quote!(#types);
+    let mut own = OwnCrate::default();
+    syn::visit_mut::VisitMut::visit_file_mut(&mut own, &mut types);
+    ensure!(
+        own.stray.is_empty(),
+        "the generated types name {} without a leading `::`; {TYPES_CRATE} cannot depend on \
+         pandapon_gen",
+        own.stray.join(", ")
+    );
+    Ok(SdkFiles {
+        types: render(&types),
+        client: render(&file),
+    })
+}
+
+/// Rewrites `::pandapon_gen::…` paths as `crate::…`, and collects any other
+/// path that starts with `pandapon_gen`.
+#[derive(Default)]
+struct OwnCrate {
+    stray: Vec<String>,
+}
+
+impl syn::visit_mut::VisitMut for OwnCrate {
+    fn visit_path_mut(&mut self, path: &mut syn::Path) {
+        if path
+            .segments
+            .first()
+            .is_some_and(|s| s.ident == "pandapon_gen")
+        {
+            if path.leading_colon.is_some() {
+                path.leading_colon = None;
+                path.segments[0].ident = format_ident!("crate");
+            } else {
+                self.stray.push(path.to_token_stream().to_string());
+            }
+        }
+        syn::visit_mut::visit_path_mut(self, path);
+    }
+}
+
+/// The SDK's generated code as one file, every pass applied; every pass
+/// reads the operations, by id, and progenitor reads `annotated`.
+fn sdk_file(api: &spec::Api<'_>, annotated: &openapiv3::OpenAPI) -> Result<syn::File> {
     let spec = annotated;
     call::check_query_params(api)?;
     let ops = api.by_id();
@@ -76,7 +159,7 @@ pub fn generate_sdk_annotated(
     );
     contract::add_build_methods(&mut file)?;
     inline_per_use(&mut file);
-    Ok(render(&file))
+    Ok(file)
 }
 
 /// `pages()` and `items()` on each paginated operation's builder, and `Page`
@@ -457,7 +540,27 @@ fn qualify_bare_types(ty: &proc_macro2::TokenStream) -> proc_macro2::TokenStream
 
 #[cfg(test)]
 mod tests {
-    use super::share_setter_conversion;
+    use super::{OwnCrate, share_setter_conversion};
+    use syn::visit_mut::VisitMut;
+
+    #[test]
+    fn the_types_name_their_own_crate_and_a_stray_path_is_caught() {
+        let mut types: syn::File = syn::parse_quote! {
+            pub mod types {
+                pub struct Order {
+                    pub id: ::pandapon_gen::IntegerId,
+                    pub amount: Option<::pandapon_gen::money::Fen>,
+                    pub other: pandapon_gen::StringId,
+                }
+            }
+        };
+        let mut own = OwnCrate::default();
+        own.visit_file_mut(&mut types);
+        let text = quote::ToTokens::to_token_stream(&types).to_string();
+        assert!(text.contains("pub id : crate :: IntegerId"), "{text}");
+        assert!(text.contains("Option < crate :: money :: Fen >"), "{text}");
+        assert_eq!(own.stray, ["pandapon_gen :: StringId"]);
+    }
 
     fn file(setter: proc_macro2::TokenStream) -> syn::File {
         syn::parse_quote! {

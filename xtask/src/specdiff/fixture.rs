@@ -60,8 +60,10 @@ pub fn real_with_base(real: &Value, base: &Value) -> Result<Value> {
 }
 
 /// Writes, for one case, the SDK generated from the real spec plus the
-/// fixture base (`base.rs`) and plus the case's change (`head.rs`), and
-/// spec-diff's SDK verdict (`verdict`: major, minor or none).
+/// fixture base (`base.rs` for `pandapon-gen`, `base-types.rs` for
+/// `pandapon-types`) and plus the case's change (`head.rs`,
+/// `head-types.rs`), and spec-diff's SDK verdict (`verdict`: major, minor
+/// or none).
 pub fn write_case(case: &Path, out: &Path) -> Result<()> {
     let real = yaml(&crate::spec::workspace_root().join(crate::spec::SPEC))?;
     let base = real_with_base(&real, &yaml(&dir().join("base.yaml"))?)?;
@@ -75,8 +77,12 @@ pub fn write_case(case: &Path, out: &Path) -> Result<()> {
         let path = out.join(name);
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
     };
-    write("base.rs", codegen::generate_sdk(&old)?)?;
-    write("head.rs", codegen::generate_sdk(&new)?)?;
+    for (name, spec) in [("base", &old), ("head", &new)] {
+        let api = crate::spec::Api::new(spec)?;
+        let sdk = codegen::sdk::generate_sdk_files(&api, &codegen::on_unknown::annotate(&api)?)?;
+        write(&format!("{name}.rs"), sdk.client)?;
+        write(&format!("{name}-types.rs"), sdk.types)?;
+    }
     write("verdict", format!("{}\n", sdk_semver(&changes).as_str()))?;
     let sdk: Vec<_> = changes
         .iter()

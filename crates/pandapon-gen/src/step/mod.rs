@@ -10,7 +10,7 @@
 //!          ─ send ─ read (body.rs) ─ classify::attempt
 //!          ─ retry? (retry.rs: the plan, then the client's retry budget)
 //!          ─ interceptors' after_attempt (intercept.rs) ─ ...
-//!   ─► classify::decode (decode.rs: within the memory budget)
+//!   ─► classify::decode (pandapon_types::decode: within the memory budget)
 //!   ─► classify::envelope (call() only)
 //! ```
 //!
@@ -21,7 +21,7 @@
 
 pub(crate) mod body;
 pub(crate) mod classify;
-pub(crate) mod decode;
+pub(crate) use pandapon_types::decode;
 pub(crate) mod extras;
 pub(crate) mod intercept;
 pub(crate) mod path;

@@ -93,8 +93,8 @@ impl<T: Serialize> Serialize for JsonString<T> {
 /// Decodes JSON text held inside a string, within the same memory budget
 /// as a response body of that size.
 fn inner_json<T: DeserializeOwned>(text: &str) -> Result<T, String> {
-    let limit = crate::step::decode::budget(text.len(), crate::DEFAULT_DECODE_RATIO);
-    crate::step::decode::from_slice(text.as_bytes(), limit).map_err(|e| e.to_string())
+    let limit = crate::decode::budget(text.len(), crate::decode::DEFAULT_DECODE_RATIO);
+    crate::decode::from_slice(text.as_bytes(), limit).map_err(|e| e.to_string())
 }
 
 impl<'de, T: DeserializeOwned> Deserialize<'de> for JsonString<T> {

@@ -1,8 +1,12 @@
 //! Decoding JSON with a bound on the memory the decoded value takes.
 //!
+//! Not part of the API (hidden from the docs, changed in any release):
+//! `pandapon-gen`'s call step decodes every answer with it, and
+//! [`JsonString`](crate::JsonString) the JSON inside a string.
+//!
 //! The size limit bounds the bytes read, not what they become: 15 MiB of
 //! `[{"a":0},…]` decodes into about 1.4 GB of structs and maps. So every
-//! body is decoded through [`Metered`], a deserializer wrapper that charges
+//! body is decoded through `Metered`, a deserializer wrapper that charges
 //! each allocation the decoded value can make against a budget (by default
 //! [`DEFAULT_DECODE_RATIO`] times the body's size) and stops the decode, with
 //! [`DecodeError::OverBudget`], as soon as the charges pass it.
@@ -48,7 +52,7 @@ pub const DEFAULT_DECODE_RATIO: usize = 8;
 pub const DECODE_ALLOWANCE: usize = 64 * 1024;
 
 /// The memory budget for decoding `size` bytes at `ratio` times their size.
-pub(crate) fn budget(size: usize, ratio: usize) -> usize {
+pub fn budget(size: usize, ratio: usize) -> usize {
     ratio.saturating_mul(size).saturating_add(DECODE_ALLOWANCE)
 }
 
@@ -72,7 +76,7 @@ const OVER_BUDGET: &str = "decoding would exceed the memory budget";
 
 /// Why a body could not be decoded.
 #[derive(Debug)]
-pub(crate) enum DecodeError {
+pub enum DecodeError {
     /// Not the JSON the type expects.
     Json(serde_json::Error),
     /// Decoding would take more than `limit` bytes.
@@ -93,10 +97,7 @@ impl fmt::Display for DecodeError {
 
 /// Decodes `bytes` as JSON into `T`, charging what it allocates against
 /// `limit` bytes.
-pub(crate) fn from_slice<T: DeserializeOwned>(
-    bytes: &[u8],
-    limit: usize,
-) -> Result<T, DecodeError> {
+pub fn from_slice<T: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<T, DecodeError> {
     let budget = Budget::new(limit);
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = T::deserialize(Metered {
