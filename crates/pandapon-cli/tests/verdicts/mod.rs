@@ -252,15 +252,18 @@ async fn in_process(client: &Client) -> Vec<(&'static str, Verdict)> {
 }
 
 /// The CLI's verdict: exit status, and the variant's marker and the
-/// outcome on stderr. A stalled body needs an attempt timeout past the
-/// CLI's stall grace (5 s), or the timeout ends the attempt first.
+/// outcome on stderr. A stalled body needs an attempt timeout well past the
+/// CLI's stall grace (5 s), or the timeout ends the attempt first: the
+/// stall clock starts only once the first half of the body is in, which on
+/// a loaded machine can take seconds, so the timeout is four times the
+/// grace (the stall still ends the attempt after about 5 s).
 async fn cli(base_url: &str, all: bool, stalls: bool) -> (bool, String) {
     let mut cmd = configured(base_url, super::SECRET);
     cmd.args([
         "--max-attempts",
         "1",
         "--timeout",
-        if stalls { "10" } else { "1" },
+        if stalls { "20" } else { "1" },
         "--max-response-bytes",
         &MAX_BYTES.to_string(),
         COMMAND,
