@@ -94,11 +94,11 @@ pub use error::{
 /// `futures_util::StreamExt::next` or any stream adapter).
 pub use futures_core::Stream;
 pub use generated::{Client, PushEvent, builder, types};
+pub use operations::{OPERATIONS, Operation, operation};
+pub use pages::{Items, Page, Pages};
 // The generated types and what they are made of live in `pandapon-types`,
 // which needs serde but not reqwest, so that a program's build compiles them
 // while it compiles the HTTP stack; here they keep their paths.
-pub use operations::{OPERATIONS, Operation, operation};
-pub use pages::{Items, Page, Pages};
 #[doc(inline)]
 pub use pandapon_types::{
     DECODE_ALLOWANCE, DEFAULT_DECODE_RATIO, DevelopId, IntegerId, InvalidId, JsonString,
