@@ -537,6 +537,7 @@ mod tests {
     fn every_call_goes_through_the_step_and_no_path_value_through_progenitor() {
         let spec = load_spec(&workspace_root()).expect("spec");
         let sdk = generate_sdk(&spec).expect("generates");
+        let sdk = sdk.types + &sdk.client;
         for gone in [
             ".pre(",
             ".exec(",

@@ -27,20 +27,22 @@ const TYPES_CRATE: &str = "pandapon_types";
 /// Path of the SDK's generated operation table.
 pub const OPS_OUT: &str = "crates/pandapon-gen/src/operations.rs";
 
-/// Generates the SDK's `generated.rs` text from a spec.
-pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<String> {
-    generate_sdk_from(&spec::Api::new(spec)?)
+/// Generates the SDK's two `generated.rs` files from a spec.
+pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<SdkFiles> {
+    let api = spec::Api::new(spec)?;
+    generate_sdk_files(&api, &on_unknown::annotate(&api)?)
 }
 
-/// [`generate_sdk`] from operations already walked.
+/// The whole SDK as one text, from operations already walked: the form
+/// spec-diff reads.
 pub fn generate_sdk_from(api: &spec::Api<'_>) -> Result<String> {
     generate_sdk_annotated(api, &on_unknown::annotate(api)?)
 }
 
-/// [`generate_sdk`] from operations already walked and the spec with each
-/// write's on-unknown text in its description ([`on_unknown::annotate`]).
-/// This is the whole SDK as one file, the form spec-diff and the tests read;
-/// [`generate_sdk_files`] splits it between the two crates.
+/// [`generate_sdk_from`] with the spec that has each write's on-unknown
+/// text in its description ([`on_unknown::annotate`]), which is what
+/// progenitor reads. [`generate_sdk_files`] splits the same code between
+/// the two crates.
 pub fn generate_sdk_annotated(
     api: &spec::Api<'_>,
     annotated: &openapiv3::OpenAPI,
@@ -51,6 +53,7 @@ pub fn generate_sdk_annotated(
 /// The generated SDK as written: the `types` module for `pandapon-types`
 /// ([`TYPES_OUT`]) and the rest for `pandapon-gen` ([`SDK_OUT`]), which
 /// re-exports the module at the same path.
+#[derive(Debug)]
 pub struct SdkFiles {
     /// The text of [`TYPES_OUT`].
     pub types: String,

@@ -78,8 +78,7 @@ pub fn write_case(case: &Path, out: &Path) -> Result<()> {
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
     };
     for (name, spec) in [("base", &old), ("head", &new)] {
-        let api = crate::spec::Api::new(spec)?;
-        let sdk = codegen::sdk::generate_sdk_files(&api, &codegen::on_unknown::annotate(&api)?)?;
+        let sdk = codegen::generate_sdk(spec)?;
         write(&format!("{name}.rs"), sdk.client)?;
         write(&format!("{name}-types.rs"), sdk.types)?;
     }
