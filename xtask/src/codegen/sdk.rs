@@ -33,21 +33,12 @@ pub fn generate_sdk(spec: &openapiv3::OpenAPI) -> Result<SdkFiles> {
     generate_sdk_files(&api, &on_unknown::annotate(&api)?)
 }
 
-/// The whole SDK as one text, from operations already walked: the form
-/// spec-diff reads.
+/// The whole SDK as one text (the types' file, then the client's), from
+/// operations already walked: the form spec-diff reads. It goes through
+/// [`generate_sdk_files`], so a spec codegen refuses is refused here too.
 pub fn generate_sdk_from(api: &spec::Api<'_>) -> Result<String> {
-    generate_sdk_annotated(api, &on_unknown::annotate(api)?)
-}
-
-/// [`generate_sdk_from`] with the spec that has each write's on-unknown
-/// text in its description ([`on_unknown::annotate`]), which is what
-/// progenitor reads. [`generate_sdk_files`] splits the same code between
-/// the two crates.
-pub fn generate_sdk_annotated(
-    api: &spec::Api<'_>,
-    annotated: &openapiv3::OpenAPI,
-) -> Result<String> {
-    Ok(render(&sdk_file(api, annotated)?))
+    let files = generate_sdk_files(api, &on_unknown::annotate(api)?)?;
+    Ok(files.types + &files.client)
 }
 
 /// The generated SDK as written: the `types` module for `pandapon-types`
@@ -61,12 +52,14 @@ pub struct SdkFiles {
     pub client: String,
 }
 
-/// [`generate_sdk_annotated`], split between the two crates. In their own
-/// crate the types name the hand-written types they use (`ids`, `money`,
-/// `time`, `json`, `enums`, all in `pandapon-types` too) by `crate::`
-/// instead of `::pandapon_gen::`; the client names the types through
-/// `pandapon_types::types`. Fails if the types would still need the SDK
-/// crate.
+/// The SDK's generated code, every pass applied, split between the two
+/// crates; progenitor reads `annotated`, the spec with each write's
+/// on-unknown text in its description ([`on_unknown::annotate`]). In their
+/// own crate the types name the hand-written types they use (`ids`,
+/// `money`, `time`, `json`, `enums`, all in `pandapon-types` too) by
+/// `crate::` instead of `::pandapon_gen::`; the client names the types
+/// through `pandapon_types::types`. Fails if the types' code would still
+/// name the SDK crate anywhere (a path, an attribute's string, a macro).
 pub fn generate_sdk_files(api: &spec::Api<'_>, annotated: &openapiv3::OpenAPI) -> Result<SdkFiles> {
     let mut file = sdk_file(api, annotated)?;
     let at = file
@@ -87,8 +80,22 @@ pub fn generate_sdk_files(api: &spec::Api<'_>, annotated: &openapiv3::OpenAPI) -
          pandapon_gen",
         own.stray.join(", ")
     );
+    let types = render(&types);
+    // Paths are rewritten above; this catches what is not a path to syn
+    // (a `#[serde(with = "…")]` string, tokens inside a macro), outside
+    // comments.
+    if let Some(line) = types.lines().find(|line| {
+        let code = line.trim_start();
+        !code.starts_with("//") && line.contains("pandapon_gen")
+    }) {
+        bail!(
+            "the generated types still name pandapon_gen, which {TYPES_CRATE} cannot depend \
+             on: {}",
+            line.trim()
+        );
+    }
     Ok(SdkFiles {
-        types: render(&types),
+        types,
         client: render(&file),
     })
 }
@@ -544,7 +551,114 @@ fn qualify_bare_types(ty: &proc_macro2::TokenStream) -> proc_macro2::TokenStream
 #[cfg(test)]
 mod tests {
     use super::{OwnCrate, share_setter_conversion};
+    use std::collections::BTreeSet;
     use syn::visit_mut::VisitMut;
+
+    /// The names a `use` tree brings in (the last segment, or the rename),
+    /// for trees under `prefix` (`None`: any).
+    fn use_names(tree: &syn::UseTree, prefix: Option<&str>, out: &mut BTreeSet<String>) {
+        match tree {
+            syn::UseTree::Path(p) => match prefix {
+                Some(want) if p.ident != want => {}
+                _ => use_names(&p.tree, None, out),
+            },
+            syn::UseTree::Name(n) if prefix.is_none() => {
+                out.insert(n.ident.to_string());
+            }
+            syn::UseTree::Rename(r) if prefix.is_none() => {
+                out.insert(r.rename.to_string());
+            }
+            syn::UseTree::Group(g) => {
+                for tree in &g.items {
+                    use_names(tree, prefix, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn parse(rel: &str) -> syn::File {
+        let path = crate::spec::workspace_root().join(rel);
+        syn::parse_file(&std::fs::read_to_string(&path).expect("reads")).expect("parses")
+    }
+
+    fn public(item_vis: &syn::Visibility, attrs: &[syn::Attribute]) -> bool {
+        let hidden = attrs.iter().any(|a| {
+            a.path().is_ident("doc")
+                && quote::ToTokens::to_token_stream(a)
+                    .to_string()
+                    .contains("hidden")
+        });
+        matches!(item_vis, syn::Visibility::Public(_)) && !hidden
+    }
+
+    /// cargo-semver-checks does not follow a re-export into another crate,
+    /// so an item of `pandapon-types` that `pandapon-gen` stopped
+    /// re-exporting would be a break no semver script sees: this test
+    /// sees it.
+    #[test]
+    fn pandapon_gen_re_exports_every_documented_public_item_of_pandapon_types() {
+        let mut offered = BTreeSet::new();
+        for item in parse("crates/pandapon-types/src/lib.rs").items {
+            match item {
+                syn::Item::Mod(m) if public(&m.vis, &m.attrs) => {
+                    offered.insert(m.ident.to_string());
+                }
+                syn::Item::Use(u) if public(&u.vis, &u.attrs) => {
+                    use_names(&u.tree, None, &mut offered);
+                }
+                syn::Item::Use(_) | syn::Item::Mod(_) => {}
+                other => {
+                    let vis = match &other {
+                        syn::Item::Struct(i) => &i.vis,
+                        syn::Item::Enum(i) => &i.vis,
+                        syn::Item::Fn(i) => &i.vis,
+                        syn::Item::Const(i) => &i.vis,
+                        syn::Item::Static(i) => &i.vis,
+                        syn::Item::Trait(i) => &i.vis,
+                        syn::Item::Type(i) => &i.vis,
+                        _ => &syn::Visibility::Inherited,
+                    };
+                    assert!(
+                        matches!(vis, syn::Visibility::Inherited),
+                        "pandapon-types' lib.rs should make items public only through modules \
+                         and re-exports, which this test reads: {}",
+                        quote::ToTokens::to_token_stream(&other)
+                    );
+                }
+            }
+        }
+        assert!(
+            offered.contains("types") && offered.contains("money"),
+            "{offered:?}"
+        );
+        // Re-exported by lib.rs directly, or by `generated.rs` (`types`)
+        // and passed on by lib.rs.
+        let uses = |rel: &str, under: &str| {
+            let mut names = BTreeSet::new();
+            for item in parse(rel).items {
+                if let syn::Item::Use(u) = item
+                    && public(&u.vis, &u.attrs)
+                {
+                    use_names(&u.tree, Some(under), &mut names);
+                }
+            }
+            names
+        };
+        let lib = "crates/pandapon-gen/src/lib.rs";
+        let mut re_exported = uses(lib, "pandapon_types");
+        let passed_on = uses(lib, "generated");
+        re_exported.extend(
+            uses(super::SDK_OUT, "pandapon_types")
+                .intersection(&passed_on)
+                .cloned(),
+        );
+        let missing: Vec<_> = offered.difference(&re_exported).collect();
+        assert!(
+            missing.is_empty(),
+            "pandapon-gen does not re-export these items of pandapon-types: {missing:?}"
+        );
+    }
 
     #[test]
     fn the_types_name_their_own_crate_and_a_stray_path_is_caught() {
