@@ -4,7 +4,7 @@
 # and md-5 alone. Each is built from clean, in release, in its own target
 # directory, with crates from the local cache (--offline), alternating RUNS
 # times. Then pandapon-gen alone is rebuilt (touch + build) to isolate its
-# own share.
+# own share (pandapon-types, where the generated types are, is not rebuilt).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=${WORK:-$root/target/bench-consumers}

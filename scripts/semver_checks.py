@@ -23,11 +23,14 @@ TYPE_CHANGES = {"field-type-changed", "setter-changed", "rust-type-changed"}
 def parse(text):
     """(verdict, summary, lints) of a cargo-semver-checks run over one or
     more crates (one "Summary" line each); the verdict is the largest, and
-    None when a crate's check did not finish."""
+    None when any crate's check did not finish: an `error` line (a crate
+    whose documentation did not build never gets to its own "Checking"
+    line), or fewer summaries than crates checked."""
     summaries = [s.strip() for s in re.findall(r"Summary (.*)", text)]
     lints = re.findall(r"^--- failure ([a-z_0-9]+): (.*?)(?: ---)?$", text, re.M)
-    checked = len(re.findall(r"^\s*Checking \S+ v", text, re.M))
-    if not summaries or len(summaries) < checked:
+    checked = len(re.findall(r"^\s*Checking \S+ v\S+ -> ", text, re.M))
+    failed = re.search(r"^error(\[|:)", text, re.M)
+    if failed or not summaries or len(summaries) < checked:
         return None, None, lints
     summary = "; ".join(summaries)
     verdict = "major" if "major" in summary else "minor" if "minor" in summary else "none"

@@ -83,12 +83,14 @@ enum Command {
         fail_on: specdiff::FailOn,
     },
     /// For one spec-diff fixture case: write the SDK generated from the real
-    /// spec plus the fixture base (base.rs) and plus the case (head.rs), and
+    /// spec plus the fixture base (base.rs for pandapon-gen, base-types.rs
+    /// for pandapon-types) and plus the case (head.rs, head-types.rs), and
     /// spec-diff's SDK verdict (used by scripts/semver-agreement.sh).
     SpecDiffFixture {
         /// The case file (xtask/fixtures/spec-diff/cases/*.yaml).
         case: std::path::PathBuf,
-        /// Folder to write base.rs, head.rs, verdict and sdk-changes.json to.
+        /// Folder to write base.rs, base-types.rs, head.rs, head-types.rs,
+        /// verdict and sdk-changes.json to.
         #[arg(long)]
         out: std::path::PathBuf,
     },

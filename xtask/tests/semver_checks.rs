@@ -77,4 +77,14 @@ fn two_crates_give_the_larger_verdict_and_an_unfinished_one_is_an_error() {
     let unfinished = checked("pandapon-gen", Some(NONE)) + &checked("pandapon-types", None);
     let (row, ok) = agree("13-request-field-removed", &unfinished);
     assert!(!ok && row.contains("did not finish"), "{row}");
+    // A crate whose documentation does not build never prints its own
+    // "Checking" line; cargo's lines in the error output are not it.
+    let failed = checked("pandapon-gen", Some(NONE))
+        + "    Building pandapon-types v0.1.0 (current)\n\
+           error: running cargo-doc on crate 'pandapon-types' failed with output:\n\
+           -----\n\
+               Checking pandapon-auth v0.1.0 (/tmp/head/crates/pandapon-auth)\n\
+           error[E0425]: cannot find type `Colour` in the crate root\n";
+    let (row, ok) = agree("13-request-field-removed", &failed);
+    assert!(!ok && row.contains("did not finish"), "{row}");
 }

@@ -7,7 +7,7 @@
 //! ([`JsonString`], [`MessageBody`]) and open enums ([`OrderStatus`],
 //! [`MessageType`], [`MessagePlatform`]).
 //!
-//! **Use them through `pandapon-gen`**, which re-exports every public item
+//! **Use them through `pandapon-gen`**, which re-exports every documented public item
 //! of this crate at the same path (`pandapon_gen::types`,
 //! `pandapon_gen::money::Fen`, `pandapon_gen::IntegerId`, …) and documents
 //! them in its user guide. They are a crate of their own only for build

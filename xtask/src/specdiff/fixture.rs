@@ -1,6 +1,6 @@
 //! The spec-diff fixtures applied to the real spec, so that each case can be
-//! regenerated into the real `pandapon-gen` crate and judged by
-//! cargo-semver-checks (`scripts/semver-agreement.sh`).
+//! regenerated into the real `pandapon-gen` and `pandapon-types` crates and
+//! judged by cargo-semver-checks (`scripts/semver-agreement.sh`).
 
 use std::path::{Path, PathBuf};
 
