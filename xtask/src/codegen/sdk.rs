@@ -71,58 +71,46 @@ pub fn generate_sdk_files(api: &spec::Api<'_>, annotated: &openapiv3::OpenAPI) -
     let krate = format_ident!("{TYPES_CRATE}");
     file.items
         .insert(at, syn::parse_quote!(pub use ::#krate::types;));
-    let mut types: syn::File = syn::parse_quote!(#types);
-    let mut own = OwnCrate::default();
-    syn::visit_mut::VisitMut::visit_file_mut(&mut own, &mut types);
-    ensure!(
-        own.stray.is_empty(),
-        "the generated types name {} without a leading `::`; {TYPES_CRATE} cannot depend on \
-         pandapon_gen",
-        own.stray.join(", ")
-    );
-    let types = render(&types);
-    // Paths are rewritten above; this catches what is not a path to syn
-    // (a `#[serde(with = "…")]` string, tokens inside a macro), outside
-    // comments.
-    if let Some(line) = types.lines().find(|line| {
-        let code = line.trim_start();
-        !code.starts_with("//") && line.contains("pandapon_gen")
-    }) {
+    Ok(SdkFiles {
+        types: own_crate(types)?,
+        client: render(&file),
+    })
+}
+
+/// The `types` module as the file of its own crate: `::pandapon_gen::…`
+/// paths become `crate::…`. Fails if the code still names `pandapon_gen`
+/// anywhere outside comments: a path without the leading `::`, a
+/// `#[serde(with = "…")]` string, tokens inside a macro.
+fn own_crate(types: syn::Item) -> Result<String> {
+    struct OwnCrate;
+    impl syn::visit_mut::VisitMut for OwnCrate {
+        fn visit_path_mut(&mut self, path: &mut syn::Path) {
+            if path.leading_colon.is_some()
+                && path
+                    .segments
+                    .first()
+                    .is_some_and(|s| s.ident == "pandapon_gen")
+            {
+                path.leading_colon = None;
+                path.segments[0].ident = format_ident!("crate");
+            }
+            syn::visit_mut::visit_path_mut(self, path);
+        }
+    }
+    let mut file: syn::File = syn::parse_quote!(#types);
+    syn::visit_mut::VisitMut::visit_file_mut(&mut OwnCrate, &mut file);
+    let text = render(&file);
+    if let Some(line) = text
+        .lines()
+        .find(|line| !line.trim_start().starts_with("//") && line.contains("pandapon_gen"))
+    {
         bail!(
             "the generated types still name pandapon_gen, which {TYPES_CRATE} cannot depend \
              on: {}",
             line.trim()
         );
     }
-    Ok(SdkFiles {
-        types,
-        client: render(&file),
-    })
-}
-
-/// Rewrites `::pandapon_gen::…` paths as `crate::…`, and collects any other
-/// path that starts with `pandapon_gen`.
-#[derive(Default)]
-struct OwnCrate {
-    stray: Vec<String>,
-}
-
-impl syn::visit_mut::VisitMut for OwnCrate {
-    fn visit_path_mut(&mut self, path: &mut syn::Path) {
-        if path
-            .segments
-            .first()
-            .is_some_and(|s| s.ident == "pandapon_gen")
-        {
-            if path.leading_colon.is_some() {
-                path.leading_colon = None;
-                path.segments[0].ident = format_ident!("crate");
-            } else {
-                self.stray.push(path.to_token_stream().to_string());
-            }
-        }
-        syn::visit_mut::visit_path_mut(self, path);
-    }
+    Ok(text)
 }
 
 /// The SDK's generated code as one file, every pass applied; every pass
@@ -550,9 +538,8 @@ fn qualify_bare_types(ty: &proc_macro2::TokenStream) -> proc_macro2::TokenStream
 
 #[cfg(test)]
 mod tests {
-    use super::{OwnCrate, share_setter_conversion};
+    use super::{own_crate, share_setter_conversion};
     use std::collections::BTreeSet;
-    use syn::visit_mut::VisitMut;
 
     /// The names a `use` tree brings in (the last segment, or the rename),
     /// for trees under `prefix` (`None`: any).
@@ -584,10 +571,8 @@ mod tests {
 
     fn public(item_vis: &syn::Visibility, attrs: &[syn::Attribute]) -> bool {
         let hidden = attrs.iter().any(|a| {
-            a.path().is_ident("doc")
-                && quote::ToTokens::to_token_stream(a)
-                    .to_string()
-                    .contains("hidden")
+            matches!(&a.meta, syn::Meta::List(l) if l.path.is_ident("doc")
+                && l.tokens.to_string() == "hidden")
         });
         matches!(item_vis, syn::Visibility::Public(_)) && !hidden
     }
@@ -661,22 +646,29 @@ mod tests {
     }
 
     #[test]
-    fn the_types_name_their_own_crate_and_a_stray_path_is_caught() {
-        let mut types: syn::File = syn::parse_quote! {
+    fn the_types_name_their_own_crate_and_anything_else_naming_the_sdk_is_refused() {
+        let text = own_crate(syn::parse_quote! {
             pub mod types {
                 pub struct Order {
                     pub id: ::pandapon_gen::IntegerId,
                     pub amount: Option<::pandapon_gen::money::Fen>,
-                    pub other: pandapon_gen::StringId,
                 }
             }
-        };
-        let mut own = OwnCrate::default();
-        own.visit_file_mut(&mut types);
-        let text = quote::ToTokens::to_token_stream(&types).to_string();
-        assert!(text.contains("pub id : crate :: IntegerId"), "{text}");
-        assert!(text.contains("Option < crate :: money :: Fen >"), "{text}");
-        assert_eq!(own.stray, ["pandapon_gen :: StringId"]);
+        })
+        .expect("rewritten");
+        assert!(text.contains("pub id: crate::IntegerId,"), "{text}");
+        assert!(text.contains("Option<crate::money::Fen>"), "{text}");
+        assert!(!text.contains("pandapon_gen"), "{text}");
+        for stray in [
+            quote::quote!(pub other: pandapon_gen::StringId,),
+            quote::quote!(#[serde(with = "::pandapon_gen::money::fen")] pub fen: i64,),
+        ] {
+            let err = own_crate(syn::parse_quote! {
+                pub mod types { pub struct Order { #stray } }
+            })
+            .expect_err("names the SDK");
+            assert!(err.to_string().contains("still name pandapon_gen"), "{err}");
+        }
     }
 
     fn file(setter: proc_macro2::TokenStream) -> syn::File {

@@ -649,8 +649,7 @@ mod tests {
 
     /// The repository's spec, as YAML to patch.
     fn real_spec() -> Value {
-        let path = spec::workspace_root().join(spec::SPEC);
-        serde_yaml::from_str(&std::fs::read_to_string(path).expect("spec")).expect("yaml")
+        fixture::yaml(&spec::workspace_root().join(spec::SPEC)).expect("spec")
     }
 
     /// The report on a realistic change to the real spec.
