@@ -35,10 +35,11 @@ async fn main() {
     println!("faults injected: {:?}", r.faults);
     println!("results: {:?}", r.results);
     println!(
-        "hung={} panicked={} writes_resent={} distinct_nonces={} mismatches={}",
+        "hung={} panicked={} writes_resent={} retried_reads={} distinct_nonces={} mismatches={}",
         r.hung,
         r.panicked,
         r.writes_resent,
+        r.retried_reads,
         r.distinct_nonces,
         r.mismatches.len()
     );

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use pandapon_gen::types::{AlibabaOrderCancelRequest, AlibabaProductKeywordSearchRequest, WebSite};
-use pandapon_gen::{Client, Error, Method, Outcome, RetryPolicy, StallPolicy, Stream};
+use pandapon_gen::{Client, Error, Method, Outcome, RetryBudget, RetryPolicy, StallPolicy, Stream};
 use pandapon_httpmock::{Arrival, FakePandaPon, Fault, Route, SignatureCheck};
 use rand::{Rng, SeedableRng};
 
@@ -61,6 +61,10 @@ const SLOWEST_MS: u64 = 200;
 /// slow answer's attempt once took over 5 s from start to end.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 const MAX_ELAPSED: Duration = Duration::from_secs(30);
+/// Attempts a read may make in all.
+const MAX_ATTEMPTS: usize = 4;
+/// The longest wait between two attempts (a `Retry-After` is capped to it).
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// Past this, a call counts as hung: the last attempt starts before
 /// `MAX_ELAPSED` and lasts at most `ATTEMPT_TIMEOUT`.
 pub const CALL_BUDGET: Duration = Duration::from_secs(90);
@@ -88,6 +92,9 @@ pub struct ChaosReport {
     pub panicked: usize,
     /// Write calls whose request reached the fake more than once.
     pub writes_resent: usize,
+    /// Read results (a page is a result) whose request was sent more than
+    /// once: zero would mean reads are not retried at all.
+    pub retried_reads: usize,
     /// Distinct nonces among the requests (equal to `requests` when none
     /// was reused).
     pub distinct_nonces: usize,
@@ -107,6 +114,7 @@ impl ChaosReport {
         self.hung == 0
             && self.panicked == 0
             && self.writes_resent == 0
+            && self.retried_reads > 0
             && self.distinct_nonces == self.requests
             && self.mismatches.is_empty()
     }
@@ -352,10 +360,16 @@ pub async fn run(config: ChaosConfig) -> ChaosReport {
             .stall_protection(StallPolicy::default().grace(GRACE))
             .retry_policy(
                 RetryPolicy::default()
+                    .max_attempts(MAX_ATTEMPTS as u32)
                     .initial_backoff(Duration::from_millis(20))
-                    .max_backoff(Duration::from_secs(2))
+                    .max_backoff(MAX_BACKOFF)
                     .max_elapsed(MAX_ELAPSED),
             )
+            // No retry budget: with 40% of requests failing, a shared budget
+            // would empty and stop retries at random, and then a read ending
+            // on a retryable fault could not be told from one that was never
+            // retried. The budget is tested on its own (the stack tests).
+            .retry_budget(RetryBudget::unlimited())
             .build()
             .expect("client"),
     );
@@ -393,7 +407,7 @@ pub async fn run(config: ChaosConfig) -> ChaosReport {
             // Every request of the call has been answered: judge it now and
             // keep only the verdict.
             let log = log.lock().unwrap_or_else(PoisonError::into_inner);
-            (judge(&log, n, kind, results.ok()), took)
+            (judge(&log, n, kind, results.ok(), took), took)
         });
     }
     while !running.is_empty() {
@@ -411,6 +425,7 @@ pub async fn run(config: ChaosConfig) -> ChaosReport {
         hung: 0,
         panicked,
         writes_resent: 0,
+        retried_reads: 0,
         distinct_nonces: 0,
         mismatches: Vec::new(),
         slowest,
@@ -431,6 +446,7 @@ pub async fn run(config: ChaosConfig) -> ChaosReport {
             *report.results.entry(class.to_owned()).or_insert(0) += 1;
         }
         report.writes_resent += usize::from(verdict.resent);
+        report.retried_reads += verdict.retried_reads;
         report.mismatches.extend(verdict.mismatches);
     }
     let seen = check.seen();
@@ -450,6 +466,8 @@ struct Verdict {
     classes: Vec<&'static str>,
     /// A write that reached the fake more than once.
     resent: bool,
+    /// Read results whose request was sent more than once.
+    retried_reads: usize,
     mismatches: Vec<String>,
 }
 
@@ -459,11 +477,13 @@ fn judge(
     n: usize,
     kind: Kind,
     results: Option<Results>,
+    took: Duration,
 ) -> Option<Verdict> {
     let results = results?;
     let mut verdict = Verdict {
         classes: Vec::with_capacity(results.len()),
         resent: false,
+        retried_reads: 0,
         mismatches: Vec::new(),
     };
     for (page, result) in results.iter().enumerate() {
@@ -487,7 +507,8 @@ fn judge(
             },
         });
         verdict.resent |= kind.writes() && faults.len() > 1;
-        if let Some(why) = disagreement(kind, faults, result) {
+        verdict.retried_reads += usize::from(!kind.writes() && faults.len() > 1);
+        if let Some(why) = disagreement(kind, faults, result, took) {
             verdict
                 .mismatches
                 .push(format!("call {n} ({}) page {}: {why}", kind.name(), key.1));
@@ -501,6 +522,7 @@ fn disagreement(
     kind: Kind,
     faults: &[Option<Fault>],
     result: &Result<(), Error>,
+    took: Duration,
 ) -> Option<String> {
     let Some((last, earlier)) = faults.split_last() else {
         return Some(format!(
@@ -515,6 +537,20 @@ fn disagreement(
     if kind.writes() && !earlier.is_empty() {
         return Some(format!("a write reached the fake {} times", faults.len()));
     }
+    // A read that ended on a fault worth retrying must have run out of
+    // attempts, or of time: the next attempt would have started after
+    // `MAX_ELAPSED`, which is only so once the call has run for more than
+    // `MAX_ELAPSED` less the longest wait.
+    if !kind.writes()
+        && retried(last.as_ref())
+        && faults.len() < MAX_ATTEMPTS
+        && took < MAX_ELAPSED.saturating_sub(MAX_BACKOFF)
+    {
+        return Some(format!(
+            "a read ended on {last:?} after {} of {MAX_ATTEMPTS} attempts and {took:?}",
+            faults.len()
+        ));
+    }
     let want = expected(last.as_ref());
     let got = result.as_ref().err().map(Error::outcome);
     if want != got {
@@ -523,14 +559,20 @@ fn disagreement(
             result.as_ref().err()
         ));
     }
-    // The typed error matches the fault, too.
+    // The typed error matches the fault, too: every fault names the one
+    // error it must end in.
+    let status = |e: &Error, want: u16| e.status().map(|s| s.as_u16()) == Some(want);
     let typed = match (last, result) {
+        (None | Some(Fault::Slow(_)), result) => result.is_ok(),
         (Some(Fault::Oversized { .. }), Err(e)) => matches!(e, Error::TooLarge { .. }),
         (Some(Fault::Stall(_)), Err(e)) => matches!(e, Error::Stalled { .. }) && e.is_timeout(),
         (Some(Fault::Malformed), Err(e)) => matches!(e, Error::Decode { .. }),
-        (Some(Fault::Business(..)), Err(e)) => e.api().is_some(),
+        (Some(Fault::Business(..)), Err(e)) => e.api().is_some() && status(e, 200),
         (Some(Fault::Reset | Fault::Truncate), Err(e)) => matches!(e, Error::Transport(_)),
-        _ => true,
+        (Some(Fault::Status(code, _)), Err(e)) => {
+            matches!(e, Error::Http { .. }) && status(e, *code)
+        }
+        (Some(_), _) => false,
     };
     (!typed).then(|| format!("last fault {last:?}, but the error is {result:?}"))
 }

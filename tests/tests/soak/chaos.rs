@@ -12,6 +12,7 @@ async fn ten_thousand_mixed_calls_under_random_faults() {
     assert_eq!(report.hung, 0, "calls past their budget");
     assert_eq!(report.panicked, 0);
     assert_eq!(report.writes_resent, 0, "a write reached the fake twice");
+    assert!(report.retried_reads > 0, "no read was retried");
     assert_eq!(
         report.distinct_nonces, report.requests,
         "a nonce was reused"
@@ -36,4 +37,24 @@ async fn ten_thousand_mixed_calls_under_random_faults() {
     // Memory stays bounded: the run may not grow the process past 512 MiB.
     let (before, peak) = report.rss_kib;
     assert!(peak.saturating_sub(before) < 512 * 1024, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_seed_meets_the_same_faults_whatever_the_scheduling() {
+    // Run at two concurrencies, the calls interleave differently; the faults
+    // each request meets, and so every count, must not change.
+    let run = |concurrency| {
+        chaos::run(ChaosConfig {
+            calls: 600,
+            concurrency,
+            seed: 11,
+            ..ChaosConfig::default()
+        })
+    };
+    let (wide, narrow) = (run(256).await, run(32).await);
+    assert!(wide.passed() && narrow.passed(), "{wide:#?}\n{narrow:#?}");
+    assert_eq!(wide.faults, narrow.faults);
+    assert_eq!(wide.results, narrow.results);
+    assert_eq!(wide.requests, narrow.requests);
+    assert_eq!(wide.calls_by_kind, narrow.calls_by_kind);
 }
