@@ -7,7 +7,10 @@
 //! its size through the SDK and 190 times through the CLI) and one of
 //! search results shaped like PandaPon's documented example. Decoding may
 //! take at most 8 times a body's size (plus 64 KiB); a body that would take
-//! more is refused with `Error::TooLargeDecoded` before it can.
+//! more is refused with `Error::TooLargeDecoded` before it can. A whole
+//! call, the SDK's `call()` or the CLI, also holds the body it read while
+//! it decodes, so its bound is 9 times the body (plus 64 KiB): the body
+//! once, and its decode.
 //!
 //! One test, run alone in its own binary: the allocator's counts and the
 //! children's resource usage are process-wide. The CLI runs first, against
@@ -34,6 +37,8 @@ const USER: &str = "2100007341207";
 const SIZE: usize = 15 << 20;
 /// The decoded-memory bound, as a multiple of the body.
 const RATIO: usize = 8;
+/// A whole call's bound: the body as read, and its decode.
+const CALL_RATIO: usize = RATIO + 1;
 
 /// Tiny objects: the shape that costs most per byte.
 const TINY: &str = r#"{"a":0}"#;
@@ -181,8 +186,9 @@ fn cli(base_url: &str) -> std::process::Output {
 }
 
 #[test]
-fn decoded_memory_stays_within_eight_times_the_body() {
+fn decoding_takes_at_most_eight_times_the_body_and_a_whole_call_nine() {
     let bound = |size: usize| RATIO * size + DECODE_ALLOWANCE;
+    let call_bound = |size: usize| CALL_RATIO * size + DECODE_ALLOWANCE;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -217,7 +223,7 @@ fn decoded_memory_stays_within_eight_times_the_body() {
             baseline >> 20
         );
         // The body as read, and its decode.
-        assert!(grown <= SIZE + bound(SIZE), "{name}: {grown} bytes");
+        assert!(grown <= call_bound(SIZE), "{name}: {grown} bytes");
     }
 
     // The classifier's decode, which every way of calling goes through.
@@ -278,5 +284,5 @@ fn decoded_memory_stays_within_eight_times_the_body() {
         matches!(result, Err(Error::TooLargeDecoded { .. })),
         "{result:?}"
     );
-    assert!(peak <= hostile.len() + bound(hostile.len()), "{peak} bytes");
+    assert!(peak <= call_bound(hostile.len()), "{peak} bytes");
 }
