@@ -366,17 +366,77 @@ fn equivalent(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// Every field the SDK decoded (and re-encoded) matches what the server sent.
-fn covered(decoded: &Value, sent: &Value) -> bool {
+/// What the SDK decoded (and re-encoded) and what the server sent hold the
+/// same data, both ways: every decoded field was sent, and every field sent
+/// was decoded (a `null` may come back as an absent field). Numbers compare
+/// exactly: integers as integers, never through `f64`, and an id sent as a
+/// string may come back as the number it spells, digit for digit. Returns
+/// where they differ.
+fn same(decoded: &Value, sent: &Value, at: &str) -> Result<(), String> {
+    let differ = || Err(format!("{at}: decoded {decoded}, sent {sent}"));
     match (decoded, sent) {
-        (Value::Object(x), Value::Object(y)) => x
-            .iter()
-            .all(|(k, v)| y.get(k).is_some_and(|w| covered(v, w))),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| covered(v, w))
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, v) in x {
+                match y.get(k) {
+                    Some(w) => same(v, w, &format!("{at}.{k}"))?,
+                    None => return Err(format!("{at}.{k}: decoded {v}, not sent")),
+                }
+            }
+            for (k, w) in y {
+                if !x.contains_key(k) && !w.is_null() {
+                    return Err(format!("{at}.{k}: sent {w}, not decoded"));
+                }
+            }
+            Ok(())
         }
-        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
-        _ => equivalent(decoded, sent),
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .try_for_each(|(i, (v, w))| same(v, w, &format!("{at}[{i}]"))),
+        (Value::Number(x), Value::Number(y)) => {
+            if exact(x) == exact(y) || same_number(x, y) {
+                Ok(())
+            } else {
+                differ()
+            }
+        }
+        // An id the server sends as a string of digits, kept as a number.
+        (Value::Number(x), Value::String(y)) | (Value::String(y), Value::Number(x))
+            if x.is_u64() || x.is_i64() =>
+        {
+            if y.parse::<i128>().ok() == exact(x).0 {
+                Ok(())
+            } else {
+                differ()
+            }
+        }
+        _ if equivalent(decoded, sent) => Ok(()),
+        _ => differ(),
+    }
+}
+
+/// An integer and a float with the same value, exactly: the float has no
+/// fraction and the integer is within 2^53, where every integer is an
+/// `f64` (an amount sent as `19` may come back as `19.0`).
+fn same_number(x: &serde_json::Number, y: &serde_json::Number) -> bool {
+    let as_pair = |a: &serde_json::Number, b: &serde_json::Number| {
+        Some((exact(a).0?, b.as_f64().filter(|_| exact(b).0.is_none())?))
+    };
+    let Some((int, float)) = as_pair(x, y).or_else(|| as_pair(y, x)) else {
+        return false;
+    };
+    const EXACT: i128 = 1 << 53;
+    (-EXACT..=EXACT).contains(&int) && float.fract() == 0.0 && float as i128 == int
+}
+
+/// A JSON number exactly: as an integer when it is one, else as its `f64`
+/// bits (never an integer through `f64`).
+fn exact(n: &serde_json::Number) -> (Option<i128>, Option<u64>) {
+    match (n.as_i64(), n.as_u64()) {
+        (Some(i), _) => (Some(i128::from(i)), None),
+        (None, Some(u)) => (Some(i128::from(u)), None),
+        (None, None) => (None, n.as_f64().map(f64::to_bits)),
     }
 }
 
@@ -471,6 +531,27 @@ fn the_cancel_example_keeps_every_digit() {
     assert_eq!(typed.order_id.get(), 2542285634920880794);
     let wire = serde_json::to_string(&typed).expect("encodes");
     assert!(wire.contains("\"orderId\":2542285634920880794"), "{wire}");
+}
+
+#[test]
+fn the_round_trip_comparison_sees_a_lost_field_and_a_rounded_number() {
+    let sent = json!({"orderId": 2542285634920880794u64, "list": [{"a": 1, "b": null}], "s": "x"});
+    assert!(same(&sent, &sent, "data").is_ok());
+    // Decoded to nothing: every field sent is missing.
+    assert!(same(&json!({}), &sent, "data").is_err());
+    // An id rounded through f64, and one spelled as a string.
+    let rounded = json!({"orderId": 2542285634920880794u64 as f64, "list": [{"a": 1}], "s": "x"});
+    assert!(same(&rounded, &sent, "data").is_err());
+    let spelled = json!({"orderId": "2542285634920880794", "list": [{"a": 1}], "s": "x"});
+    assert!(same(&spelled, &sent, "data").is_ok());
+    let off_by_one = json!({"orderId": "2542285634920880795", "list": [{"a": 1}], "s": "x"});
+    assert!(same(&off_by_one, &sent, "data").is_err());
+    // An amount re-encoded as a float of the same value, and one that is not.
+    assert!(same(&json!(19.0), &json!(19), "data").is_ok());
+    assert!(same(&json!(19.5), &json!(19), "data").is_err());
+    // A field the server never sent.
+    let invented = json!({"orderId": 2542285634920880794u64, "list": [{"a": 1, "c": 2}], "s": "x"});
+    assert!(same(&invented, &sent, "data").is_err());
 }
 
 /// The concrete path a GET operation is called on.
@@ -580,9 +661,8 @@ async fn every_operation_round_trips_signed_against_a_local_pandapon() {
         match result {
             Ok(got) if hits == 1 => {
                 let sent = answer.get("data").cloned().unwrap_or(Value::Null);
-                let data = &got["data"];
-                if !covered(data, &sent) {
-                    failures.push(format!("{}: decoded {data}, server sent {sent}", op.id));
+                if let Err(why) = same(&got["data"], &sent, "data") {
+                    failures.push(format!("{}: {why}", op.id));
                 }
                 // The address answer's schema has no requestId.
                 let request_id = (op.id != "open_address_add_or_update").then_some(REQUEST_ID);
