@@ -185,7 +185,7 @@ async fn interceptors_see_every_attempt_signed_and_its_end() {
 }
 
 #[tokio::test]
-async fn extra_fields_reach_the_server_and_what_the_sdk_sets_is_refused() {
+async fn extra_fields_reach_the_server_merged_and_signed() {
     let h = Harness::start().await;
     let merged = h
         .server
@@ -220,8 +220,28 @@ async fn extra_fields_reach_the_server_and_what_the_sdk_sets_is_refused() {
     assert!(reply.data);
     merged.assert_calls_async(1).await;
 
-    // The SDK's own headers and fields the typed body sets: refused, sent
-    // nowhere.
+    merged.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn what_the_sdk_sets_is_refused_by_extras_and_sent_nowhere() {
+    // The fake's signature check logs every request that arrives, forged
+    // or not: what it has not seen was not sent.
+    let (fake, check) = fake_with(|_| None).await;
+    let client = Client::builder(credentials())
+        .base_url(fake.base_url())
+        .build()
+        .expect("client");
+    let options = || CallOptions::default().extra_header("x-trace-id", "7f3a");
+    client
+        .alibaba_order_cancel()
+        .body(cancel_body())
+        .call_with(options())
+        .await
+        .expect("a call with extras is sent");
+    assert_eq!(check.seen().len(), 1);
+
+    // The SDK's own headers and fields the typed body sets.
     let refused = [
         options().extra_header("signature", "forged"),
         options().extra_header("User-Id", "someone-else"),
@@ -246,7 +266,25 @@ async fn extra_fields_reach_the_server_and_what_the_sdk_sets_is_refused() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidRequest(_)), "{err}");
-    merged.assert_calls_async(1).await;
+    assert_eq!(check.seen().len(), 1, "a refused call reached the fake");
+
+    // The count would have seen a forged request: one sent by hand with a
+    // forged signature is logged, and refused.
+    let forged = reqwest::Client::new()
+        .post(format!("{}/v2/alibaba/order/cancel", fake.base_url()))
+        .header("access-key", "58c0201dfdf148eca63cbf6bb5e7cf03")
+        .header("timestamp", "1700000000000")
+        .header("nonce-str", "a".repeat(32))
+        .header("user-id", pandapon_tests::USER_ID)
+        .header("signature", "forged")
+        .body("{}")
+        .send()
+        .await
+        .expect("the fake answers");
+    assert!(forged.status().is_success() || forged.status().is_client_error());
+    let seen = check.seen();
+    assert_eq!(seen.len(), 2);
+    assert!(seen[1].verdict.is_err(), "{seen:?}");
 }
 
 #[tokio::test]

@@ -336,6 +336,15 @@ mod tests {
             );
             assert!(p.delay(30, None) <= p.max_backoff);
         }
+        // Spread over the whole range, not one fixed delay: 400 draws land
+        // in both the lowest and the highest quarter of [100, 200] ms and
+        // take many values. (A miss of either quarter by chance has a
+        // probability of 0.75^400, about 1e-50.)
+        let draws: Vec<u128> = (0..400).map(|_| p.delay(2, None).as_millis()).collect();
+        assert!(draws.iter().any(|&d| d < 125), "{draws:?}");
+        assert!(draws.iter().any(|&d| d > 175), "{draws:?}");
+        let distinct: std::collections::BTreeSet<_> = draws.iter().collect();
+        assert!(distinct.len() > 40, "{distinct:?}");
         assert_eq!(
             p.delay(2, Some(Duration::from_secs(2))),
             Duration::from_secs(2)
