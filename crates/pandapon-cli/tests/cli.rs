@@ -750,7 +750,7 @@ async fn calls_go_through_a_proxy_by_flag_or_environment() {
         "--body-file",
     ])
     .arg(&body);
-    let _ = run(send).await;
+    clean(&run(send).await);
     let lines = proxy.request_lines();
     assert!(
         lines.iter().any(|l| l.starts_with(&format!("POST {url}"))),

@@ -31,7 +31,7 @@ async fn verifies_stores_once_and_hands_over() {
         .arg("--inbox")
         .arg(inbox_path("once"))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("receiver starts");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
@@ -70,7 +70,9 @@ async fn verifies_stores_once_and_hands_over() {
     let first = next_line(&mut lines);
     let second = next_line(&mut lines);
     child.kill().expect("stop");
-    let _ = child.wait();
+    drop(lines);
+    let out = child.wait_with_output().expect("stopped");
+    process::assert_clean(&out, SECRET);
 
     assert_eq!(statuses, [200, 200, 401, 401, 400, 200, 200]);
     let first: serde_json::Value = serde_json::from_str(&first).expect("JSON line");
@@ -98,7 +100,7 @@ fn bad_settings_are_refused_and_demo_credentials_only_without_any() {
         .arg(inbox_path("refused"))
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(process::assert_clean(&out, SECRET).status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("PANDAPON_MAX_RESPONSE_BYTES"), "{stderr}");
     assert!(!stderr.contains("demo"), "{stderr}");
@@ -109,7 +111,7 @@ fn bad_settings_are_refused_and_demo_credentials_only_without_any() {
         .arg(inbox_path("partial"))
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(process::assert_clean(&out, SECRET).status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("PANDAPON_ACCESS_KEY"),
         "{}",

@@ -22,8 +22,30 @@ fn inbox_path(name: &str) -> std::path::PathBuf {
     dir.join("inbox.sqlite")
 }
 
-/// `pandapon callback serve` on `addr`; returns the child and its URL.
+/// Where every receiver run on `inbox` writes its stderr (appended, so a
+/// receiver killed and started again adds to it).
+fn serve_log(inbox: &std::path::Path) -> std::path::PathBuf {
+    inbox.with_extension("serve.log")
+}
+
+/// Fails if any receiver run on `inbox` printed the secret or panicked.
+fn assert_serve_log_clean(inbox: &std::path::Path) {
+    let log = std::fs::read_to_string(serve_log(inbox)).unwrap_or_default();
+    assert!(
+        !log.contains(SECRET),
+        "the receiver printed the secret:\n{log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+/// `pandapon callback serve` on `addr`; returns the child and its URL. Its
+/// stderr goes to [`serve_log`].
 fn serve(inbox: &std::path::Path, addr: &str) -> (Child, String) {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(serve_log(inbox))
+        .expect("the receiver's log");
     let mut child = pandapon()
         .env("PANDAPON_ACCESS_KEY", KEY)
         .env("PANDAPON_ACCESS_SECRET", SECRET)
@@ -31,7 +53,7 @@ fn serve(inbox: &std::path::Path, addr: &str) -> (Child, String) {
         .args(["callback", "serve", "--addr", addr, "--inbox"])
         .arg(inbox)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("serve starts");
     let mut line = String::new();
@@ -100,6 +122,7 @@ fn serve_refuses_to_start_without_a_secret_unless_told_demo() {
         .expect("the URL line");
     demo.kill().expect("stop");
     let out = demo.wait_with_output().expect("stopped");
+    clean(&out);
     assert!(line.starts_with("http://127.0.0.1:"), "{line}");
     assert!(
         text(&out.stderr).contains("demo credentials"),
@@ -200,6 +223,7 @@ async fn send_serve_list_and_done_work_together() {
     );
     child.kill().expect("stop");
     let _ = child.wait();
+    assert_serve_log_clean(&inbox);
 }
 
 /// What one pushed message is, for the soak.
@@ -222,12 +246,14 @@ struct Pushes {
 /// Pushes `messages` at `concurrency` to whatever receiver is at `url`,
 /// re-sending each until it gets 200 or a refusal (401, 400), as PandaPon
 /// re-sends an unacknowledged push (here after 10 ms, not half an hour);
-/// `completed` counts the messages settled.
+/// `completed` counts the messages settled, and `acknowledged` gets the body
+/// of each message once it got its 200.
 async fn push_all(
     url: &str,
     messages: &[(Kind, Vec<u8>, String)],
     concurrency: usize,
     completed: Arc<tokio::sync::watch::Sender<usize>>,
+    acknowledged: Arc<Mutex<BTreeSet<Vec<u8>>>>,
 ) -> Pushes {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
@@ -238,13 +264,14 @@ async fn push_all(
     let messages = Arc::new(messages.to_vec());
     let mut workers = Vec::new();
     for _ in 0..concurrency {
-        let (http, next, results, messages, url, completed) = (
+        let (http, next, results, messages, url, completed, acknowledged) = (
             http.clone(),
             next.clone(),
             results.clone(),
             messages.clone(),
             url.to_owned(),
             completed.clone(),
+            acknowledged.clone(),
         );
         workers.push(tokio::spawn(async move {
             loop {
@@ -280,6 +307,9 @@ async fn push_all(
                     }
                 };
                 let elapsed = started.elapsed();
+                if status == 200 {
+                    acknowledged.lock().expect("lock").insert(body.clone());
+                }
                 let mut r = results.lock().expect("lock");
                 r.0[i] = status;
                 if status == 200 && tries == 1 {
@@ -352,14 +382,20 @@ async fn killed_twice_the_receiver_loses_no_acknowledged_message() {
     let addr = url.trim_start_matches("http://").to_owned();
     let child = Arc::new(Mutex::new(child));
     let completed = Arc::new(tokio::sync::watch::Sender::new(0_usize));
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
     // The killer: SIGKILL when a third and two thirds of the messages are
-    // settled, restarting on the same address and inbox each time.
+    // settled, restarting on the same address and inbox each time. While the
+    // receiver is down, every message acknowledged so far must be in the
+    // inbox: checked at the crash, so that a later re-send of a lost message
+    // cannot hide the loss by storing it again.
     let killer = {
         let (child, inbox, addr) = (child.clone(), inbox.clone(), addr.clone());
+        let acknowledged = acknowledged.clone();
         let mut settled = completed.subscribe();
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let mut kills = 0;
+            let mut lost_at_crash = 0;
             for third in [1, 2] {
                 // Woken by each settled message, not spinning on the cores
                 // the receiver and the pushers need.
@@ -373,22 +409,33 @@ async fn killed_twice_the_receiver_loses_no_acknowledged_message() {
                 let mut running = child.lock().expect("lock");
                 running.kill().expect("SIGKILL");
                 let _ = running.wait();
+                // Every 200 recorded now was sent before the kill.
+                let acknowledged = acknowledged.lock().expect("lock").clone();
+                let stored: BTreeSet<Vec<u8>> = runtime
+                    .block_on(SqliteInbox::open(&inbox).expect("inbox").all())
+                    .expect("read")
+                    .into_iter()
+                    .map(|m| m.body)
+                    .collect();
+                lost_at_crash += acknowledged.difference(&stored).count();
                 *running = serve(&inbox, &addr).0;
                 kills += 1;
             }
-            kills
+            (kills, lost_at_crash)
         })
     };
     let started = Instant::now();
-    let pushes = push_all(&url, &messages, 16, completed).await;
+    let pushes = push_all(&url, &messages, 16, completed, acknowledged).await;
     let elapsed = started.elapsed();
-    let kills = killer.await.expect("killer");
+    let (kills, lost_at_crash) = killer.await.expect("killer");
     {
         let mut running = child.lock().expect("lock");
         running.kill().expect("stop");
         let _ = running.wait();
     }
     assert_eq!(kills, 2, "the receiver was killed twice during the pushes");
+    assert_eq!(lost_at_crash, 0, "acknowledged messages missing at a crash");
+    assert_serve_log_clean(&inbox);
     let statuses = pushes.statuses;
     let mut latencies = pushes.latencies;
     latencies.sort();
