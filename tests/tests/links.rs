@@ -509,3 +509,97 @@ fn slugs_follow_github() {
     let twice = anchors("# Same\n\n## Same\n");
     assert!(twice.contains("same") && twice.contains("same-1"));
 }
+
+// ------------------------------------------------------ no real PandaPon
+
+/// The Rust files of the tests, benchmarks and test examples: where a
+/// client that reached the real PandaPon would be a test calling it.
+fn test_sources(root: &Path) -> Vec<PathBuf> {
+    fn rs_files(dir: &Path, found: &mut Vec<PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rs_files(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for dir in [
+        "tests/src",
+        "tests/tests",
+        "tests/benches",
+        "tests/examples",
+    ] {
+        rs_files(&root.join(dir), &mut found);
+    }
+    for entry in fs::read_dir(root.join("crates")).expect("crates").flatten() {
+        rs_files(&entry.path().join("tests"), &mut found);
+    }
+    found.sort();
+    found
+}
+
+/// Where `text` builds an SDK client without naming a base URL, or names a
+/// way to the real server (the environment's settings, the default URL, the
+/// real host). Each `Client::builder(` must name `base_url(` before its
+/// statement ends (the `;` or the `build()` that ends the chain).
+fn real_server_uses(text: &str) -> Vec<usize> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("Client::builder(") {
+        if text[..at].ends_with("reqwest::") {
+            continue;
+        }
+        let rest = &text[at..];
+        let end = [rest.find(';'), rest.find(".build()")]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(rest.len());
+        if !rest[..end].contains("base_url(") {
+            found.push(line_of(text, at));
+        }
+    }
+    for needle in ["from_env(", "DEFAULT_BASE_URL", "api.pandapon.com"] {
+        found.extend(text.match_indices(needle).map(|(at, _)| line_of(text, at)));
+    }
+    found.sort_unstable();
+    found
+}
+
+/// No test reaches the real PandaPon: every client a test, benchmark or
+/// test example builds names a local base URL, and none reads the
+/// environment's settings or names the real server. (The processes the
+/// tests start run with the `PANDAPON_*` variables removed:
+/// `pandapon_tests::process::scrubbed`.)
+#[test]
+fn no_test_builds_a_client_for_the_real_pandapon() {
+    let root = root();
+    let sources = test_sources(&root);
+    assert!(sources.len() > 20, "{sources:?}");
+    let mut uses = Vec::new();
+    // This file names what it looks for.
+    for path in sources
+        .iter()
+        .filter(|p| !p.ends_with("tests/tests/links.rs"))
+    {
+        let text = fs::read_to_string(path).expect("readable");
+        for line in real_server_uses(&text) {
+            uses.push(format!("{}:{line}", relative(&root, path).display()));
+        }
+    }
+    assert!(
+        uses.is_empty(),
+        "clients that may reach the real PandaPon:\n{}",
+        uses.join("\n")
+    );
+    // The check sees what it is for.
+    let local = "let c = Client::builder(creds())\n    .base_url(url)\n    .build();";
+    assert!(real_server_uses(local).is_empty());
+    let real = "let c = Client::builder(creds())\n    .timeout(t)\n    .build();\nlet d = Client::from_env();";
+    assert_eq!(real_server_uses(real), [1, 4]);
+}

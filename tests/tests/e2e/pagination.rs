@@ -216,3 +216,50 @@ async fn a_page_that_fails_for_good_ends_the_stream_with_its_error() {
     );
     assert_eq!(check.seen().len(), 1 + 4, "page 2 tried 4 times");
 }
+
+#[tokio::test]
+async fn a_dropped_next_keeps_its_page_and_asks_for_it_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+    // Page 2 answers late, once: the `next()` waiting for it is dropped
+    // by a timeout, and the stream is polled again.
+    let page_two = Arc::new(AtomicUsize::new(0));
+    let counted = page_two.clone();
+    let (_fake, _check, client) = start_fake(move |fake| {
+        fake.plan(move |arrival| {
+            let body: Value = serde_json::from_slice(arrival.body).unwrap_or_default();
+            (arrival.path == KEYWORD && body["beginPage"] == 2)
+                .then(|| counted.fetch_add(1, Ordering::SeqCst))
+                .filter(|n| *n == 0)
+                .map(|_| Fault::Delay(Duration::from_millis(300)))
+        })
+    })
+    .await;
+    let mut pages = client
+        .alibaba_product_keyword_search()
+        .body(types::AlibabaProductKeywordSearchRequest::builder().keyword("男鞋".to_owned()))
+        .pages()
+        .max_pages(2);
+    pages.next().await.expect("page 1").expect("answers");
+    let dropped = tokio::time::timeout(Duration::from_millis(20), pages.next()).await;
+    assert!(dropped.is_err(), "page 2 answers late");
+    pages.next().await.expect("page 2").expect("answers");
+    assert!(pages.next().await.is_none(), "two pages asked for");
+    assert_eq!(page_two.load(Ordering::SeqCst), 1, "page 2 asked for once");
+}
+
+#[tokio::test]
+async fn a_call_dropped_before_its_first_poll_sends_nothing() {
+    let (_fake, check, client) = start_fake(|fake| fake).await;
+    let call = client.taobao_product_get().item_id("x").call();
+    drop(call);
+    client
+        .taobao_product_get()
+        .item_id("y")
+        .call()
+        .await
+        .expect("answers");
+    // Only the call that was awaited reached the fake.
+    assert_eq!(check.seen().len(), 1);
+}

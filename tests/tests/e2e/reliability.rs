@@ -234,6 +234,7 @@ async fn every_failure_says_whether_the_request_may_have_taken_effect() {
         .expect_err("invalid");
     assert_eq!(err.outcome(), Outcome::NotSent, "{err}");
     let dry = Client::builder(credentials())
+        .base_url(pandapon_tests::closed_port_url())
         .dry_run(|_| {})
         .build()
         .expect("client");
@@ -481,4 +482,49 @@ fn the_size_limit_comes_from_the_environment_too() {
             "{bad}: {err}"
         );
     }
+}
+
+#[tokio::test]
+async fn an_error_answer_is_read_up_to_64_kib_and_no_further() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A 503 whose body never ends: 100 KiB, then nothing, the connection
+    // held open. A client that read it whole would wait out its attempt
+    // timeout and fail with a transport timeout; one that stops at 64 KiB
+    // has its answer.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let (held_tx, held) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("a connection");
+        let mut request = [0_u8; 4096];
+        let _ = stream.read(&mut request).await;
+        let head = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/html\r\n\
+                    transfer-encoding: chunked\r\n\r\n";
+        let piece = format!("{:x}\r\n{}\r\n", 1024, "x".repeat(1024));
+        stream.write_all(head.as_bytes()).await.expect("head");
+        for _ in 0..100 {
+            stream.write_all(piece.as_bytes()).await.expect("a piece");
+        }
+        // Held open until the test ends.
+        let _ = held.await;
+    });
+    let client = Client::builder(credentials())
+        .base_url(url)
+        .timeout(Duration::from_secs(60))
+        .retry_policy(pandapon_gen::RetryPolicy::none())
+        .build()
+        .expect("client");
+    let err = client
+        .taobao_product_get()
+        .item_id("x")
+        .call()
+        .await
+        .expect_err("503");
+    drop(held_tx);
+    assert!(
+        matches!(&err, pandapon_gen::Error::Http { status, body } if status.as_u16() == 503 && body.is_truncated()),
+        "{err:?}"
+    );
 }
