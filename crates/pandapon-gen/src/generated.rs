@@ -978,67 +978,46 @@ pub mod builder {
     /**Builder for [`Client::alibaba_order_create`]
 
 [`Client::alibaba_order_create`]: super::Client::alibaba_order_create*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaOrderCreate<'a> {
-        client: &'a super::Client,
-        body: Result<types::FreeFormObject, String>,
-    }
+    pub type AlibabaOrderCreate<'a> = crate::Call<'a, args::AlibabaOrderCreate>;
     impl<'a> AlibabaOrderCreate<'a> {
         #[inline]
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Err("body was not initialized".to_string()),
-            }
+            crate::Call::of(
+                client,
+                args::AlibabaOrderCreate {
+                    body: Err("body was not initialized".to_string()),
+                },
+            )
         }
         #[inline]
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::FreeFormObject>,
         {
-            self.body = value
+            self.args.body = value
                 .try_into()
                 .map_err(|_| {
                     "conversion to `FreeFormObject` for body failed".to_string()
                 });
             self
         }
-        ///The `POST` request to `/v2/alibaba/order/create`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
-        #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
-            let body = body.map_err(crate::step::Unbuilt::InvalidRequest)?;
-            let url = "/v2/alibaba/order/create";
-            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(crate::step::url(&client.inner, &url))
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            Ok(request)
-        }
     }
     /**Builder for [`Client::alibaba_order_batch_create`]
 
 [`Client::alibaba_order_batch_create`]: super::Client::alibaba_order_batch_create*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaOrderBatchCreate<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaOrderBatchCreateRequest, String>,
-    }
+    pub type AlibabaOrderBatchCreate<'a> = crate::Call<
+        'a,
+        args::AlibabaOrderBatchCreate,
+    >;
     impl<'a> AlibabaOrderBatchCreate<'a> {
         #[inline]
         pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
+            crate::Call::of(
+                client,
+                args::AlibabaOrderBatchCreate {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
         }
         #[inline]
         pub fn body<V>(mut self, value: V) -> Self
@@ -1048,7 +1027,7 @@ pub mod builder {
                 types::AlibabaOrderBatchCreateRequest,
             >>::Error: std::fmt::Display,
         {
-            self.body = value
+            self.args.body = value
                 .try_into()
                 .map(From::from)
                 .map_err(|s| {
@@ -1066,13 +1045,1705 @@ pub mod builder {
                 types::builder::AlibabaOrderBatchCreateRequest,
             ) -> types::builder::AlibabaOrderBatchCreateRequest,
         {
-            self.body = self.body.map(f);
+            self.args.body = self.args.body.map(f);
             self
         }
+    }
+    /**Builder for [`Client::alibaba_order_preview`]
+
+[`Client::alibaba_order_preview`]: super::Client::alibaba_order_preview*/
+    pub type AlibabaOrderPreview<'a> = crate::Call<'a, args::AlibabaOrderPreview>;
+    impl<'a> AlibabaOrderPreview<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaOrderPreview {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaOrderPreviewRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaOrderPreviewRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaOrderPreviewRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaOrderPreviewRequest,
+            ) -> types::builder::AlibabaOrderPreviewRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_order_batch_preview`]
+
+[`Client::alibaba_order_batch_preview`]: super::Client::alibaba_order_batch_preview*/
+    pub type AlibabaOrderBatchPreview<'a> = crate::Call<
+        'a,
+        args::AlibabaOrderBatchPreview,
+    >;
+    impl<'a> AlibabaOrderBatchPreview<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaOrderBatchPreview {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaOrderBatchPreviewRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaOrderBatchPreviewRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaOrderBatchPreviewRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaOrderBatchPreviewRequest,
+            ) -> types::builder::AlibabaOrderBatchPreviewRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_order_detail`]
+
+[`Client::alibaba_order_detail`]: super::Client::alibaba_order_detail*/
+    pub type AlibabaOrderDetail<'a> = crate::Call<'a, args::AlibabaOrderDetail>;
+    impl<'a> AlibabaOrderDetail<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaOrderDetail {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaOrderDetailRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaOrderDetailRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaOrderDetailRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaOrderDetailRequest,
+            ) -> types::builder::AlibabaOrderDetailRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_order_page`]
+
+[`Client::alibaba_order_page`]: super::Client::alibaba_order_page*/
+    pub type AlibabaOrderPage<'a> = crate::Call<'a, args::AlibabaOrderPage>;
+    impl<'a> AlibabaOrderPage<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaOrderPage {
+                    body: Err("body was not initialized".to_string()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::FreeFormObject>,
+        {
+            self.args.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `FreeFormObject` for body failed".to_string()
+                });
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_order_pay_url`]
+
+[`Client::alibaba_order_pay_url`]: super::Client::alibaba_order_pay_url*/
+    pub type AlibabaOrderPayUrl<'a> = crate::Call<'a, args::AlibabaOrderPayUrl>;
+    impl<'a> AlibabaOrderPayUrl<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaOrderPayUrl {
+                    order_id: Err("order_id was not initialized".to_string()),
+                },
+            )
+        }
+        #[inline]
+        pub fn order_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::pandapon_gen::StringId>,
+            V::Error: ::std::fmt::Display,
+        {
+            self.args.order_id = value.try_into().map_err(|e| format!("order_id: {e}"));
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_order_batch_submit_to_pay`]
+
+[`Client::alibaba_order_batch_submit_to_pay`]: super::Client::alibaba_order_batch_submit_to_pay*/
+    pub type AlibabaOrderBatchSubmitToPay<'a> = crate::Call<
+        'a,
+        args::AlibabaOrderBatchSubmitToPay,
+    >;
+    impl<'a> AlibabaOrderBatchSubmitToPay<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaOrderBatchSubmitToPay {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaOrderBatchSubmitToPayRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaOrderBatchSubmitToPayRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaOrderBatchSubmitToPayRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaOrderBatchSubmitToPayRequest,
+            ) -> types::builder::AlibabaOrderBatchSubmitToPayRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_order_confirm_receipt`]
+
+[`Client::alibaba_order_confirm_receipt`]: super::Client::alibaba_order_confirm_receipt*/
+    pub type AlibabaOrderConfirmReceipt<'a> = crate::Call<
+        'a,
+        args::AlibabaOrderConfirmReceipt,
+    >;
+    impl<'a> AlibabaOrderConfirmReceipt<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaOrderConfirmReceipt {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaOrderConfirmReceiptRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaOrderConfirmReceiptRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaOrderConfirmReceiptRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaOrderConfirmReceiptRequest,
+            ) -> types::builder::AlibabaOrderConfirmReceiptRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_order_cancel`]
+
+[`Client::alibaba_order_cancel`]: super::Client::alibaba_order_cancel*/
+    pub type AlibabaOrderCancel<'a> = crate::Call<'a, args::AlibabaOrderCancel>;
+    impl<'a> AlibabaOrderCancel<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaOrderCancel {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaOrderCancelRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaOrderCancelRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaOrderCancelRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaOrderCancelRequest,
+            ) -> types::builder::AlibabaOrderCancelRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_product_keyword_search`]
+
+[`Client::alibaba_product_keyword_search`]: super::Client::alibaba_product_keyword_search*/
+    pub type AlibabaProductKeywordSearch<'a> = crate::Call<
+        'a,
+        args::AlibabaProductKeywordSearch,
+    >;
+    impl<'a> AlibabaProductKeywordSearch<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaProductKeywordSearch {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaProductKeywordSearchRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaProductKeywordSearchRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaProductKeywordSearchRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaProductKeywordSearchRequest,
+            ) -> types::builder::AlibabaProductKeywordSearchRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_product_image_search`]
+
+[`Client::alibaba_product_image_search`]: super::Client::alibaba_product_image_search*/
+    pub type AlibabaProductImageSearch<'a> = crate::Call<
+        'a,
+        args::AlibabaProductImageSearch,
+    >;
+    impl<'a> AlibabaProductImageSearch<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaProductImageSearch {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaProductImageSearchRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaProductImageSearchRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaProductImageSearchRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaProductImageSearchRequest,
+            ) -> types::builder::AlibabaProductImageSearchRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_product_store_search`]
+
+[`Client::alibaba_product_store_search`]: super::Client::alibaba_product_store_search*/
+    pub type AlibabaProductStoreSearch<'a> = crate::Call<
+        'a,
+        args::AlibabaProductStoreSearch,
+    >;
+    impl<'a> AlibabaProductStoreSearch<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaProductStoreSearch {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaProductStoreSearchRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaProductStoreSearchRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaProductStoreSearchRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaProductStoreSearchRequest,
+            ) -> types::builder::AlibabaProductStoreSearchRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_product_detail`]
+
+[`Client::alibaba_product_detail`]: super::Client::alibaba_product_detail*/
+    pub type AlibabaProductDetail<'a> = crate::Call<'a, args::AlibabaProductDetail>;
+    impl<'a> AlibabaProductDetail<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaProductDetail {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaProductDetailRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaProductDetailRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaProductDetailRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaProductDetailRequest,
+            ) -> types::builder::AlibabaProductDetailRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_product_related_recommend`]
+
+[`Client::alibaba_product_related_recommend`]: super::Client::alibaba_product_related_recommend*/
+    pub type AlibabaProductRelatedRecommend<'a> = crate::Call<
+        'a,
+        args::AlibabaProductRelatedRecommend,
+    >;
+    impl<'a> AlibabaProductRelatedRecommend<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaProductRelatedRecommend {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaProductRelatedRecommendRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaProductRelatedRecommendRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaProductRelatedRecommendRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaProductRelatedRecommendRequest,
+            ) -> types::builder::AlibabaProductRelatedRecommendRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_product_decrypt_open_uid`]
+
+[`Client::alibaba_product_decrypt_open_uid`]: super::Client::alibaba_product_decrypt_open_uid*/
+    pub type AlibabaProductDecryptOpenUid<'a> = crate::Call<
+        'a,
+        args::AlibabaProductDecryptOpenUid,
+    >;
+    impl<'a> AlibabaProductDecryptOpenUid<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaProductDecryptOpenUid {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaProductDecryptOpenUidRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaProductDecryptOpenUidRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaProductDecryptOpenUidRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaProductDecryptOpenUidRequest,
+            ) -> types::builder::AlibabaProductDecryptOpenUidRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_cart_list`]
+
+[`Client::alibaba_cart_list`]: super::Client::alibaba_cart_list*/
+    pub type AlibabaCartList<'a> = crate::Call<'a, args::AlibabaCartList>;
+    impl<'a> AlibabaCartList<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(client, args::AlibabaCartList {})
+        }
+    }
+    /**Builder for [`Client::alibaba_cart_edit_quantity`]
+
+[`Client::alibaba_cart_edit_quantity`]: super::Client::alibaba_cart_edit_quantity*/
+    pub type AlibabaCartEditQuantity<'a> = crate::Call<
+        'a,
+        args::AlibabaCartEditQuantity,
+    >;
+    impl<'a> AlibabaCartEditQuantity<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaCartEditQuantity {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaCartEditQuantityRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaCartEditQuantityRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaCartEditQuantityRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaCartEditQuantityRequest,
+            ) -> types::builder::AlibabaCartEditQuantityRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_cart_preview_order`]
+
+[`Client::alibaba_cart_preview_order`]: super::Client::alibaba_cart_preview_order*/
+    pub type AlibabaCartPreviewOrder<'a> = crate::Call<
+        'a,
+        args::AlibabaCartPreviewOrder,
+    >;
+    impl<'a> AlibabaCartPreviewOrder<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaCartPreviewOrder {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaCartPreviewOrderRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaCartPreviewOrderRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaCartPreviewOrderRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaCartPreviewOrderRequest,
+            ) -> types::builder::AlibabaCartPreviewOrderRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_cart_create_order`]
+
+[`Client::alibaba_cart_create_order`]: super::Client::alibaba_cart_create_order*/
+    pub type AlibabaCartCreateOrder<'a> = crate::Call<'a, args::AlibabaCartCreateOrder>;
+    impl<'a> AlibabaCartCreateOrder<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaCartCreateOrder {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaCartCreateOrderRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaCartCreateOrderRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaCartCreateOrderRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaCartCreateOrderRequest,
+            ) -> types::builder::AlibabaCartCreateOrderRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::taobao_product_get`]
+
+[`Client::taobao_product_get`]: super::Client::taobao_product_get*/
+    pub type TaobaoProductGet<'a> = crate::Call<'a, args::TaobaoProductGet>;
+    impl<'a> TaobaoProductGet<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::TaobaoProductGet {
+                    item_id: Err("item_id was not initialized".to_string()),
+                },
+            )
+        }
+        #[inline]
+        pub fn item_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+            V::Error: ::std::fmt::Display,
+        {
+            self.args.item_id = value.try_into().map_err(|e| format!("item_id: {e}"));
+            self
+        }
+    }
+    /**Builder for [`Client::taobao_product_batch_check`]
+
+[`Client::taobao_product_batch_check`]: super::Client::taobao_product_batch_check*/
+    pub type TaobaoProductBatchCheck<'a> = crate::Call<
+        'a,
+        args::TaobaoProductBatchCheck,
+    >;
+    impl<'a> TaobaoProductBatchCheck<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::TaobaoProductBatchCheck {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoProductBatchCheckRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoProductBatchCheckRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoProductBatchCheckRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoProductBatchCheckRequest,
+            ) -> types::builder::TaobaoProductBatchCheckRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::taobao_product_item_search`]
+
+[`Client::taobao_product_item_search`]: super::Client::taobao_product_item_search*/
+    pub type TaobaoProductItemSearch<'a> = crate::Call<
+        'a,
+        args::TaobaoProductItemSearch,
+    >;
+    impl<'a> TaobaoProductItemSearch<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::TaobaoProductItemSearch {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoProductItemSearchRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoProductItemSearchRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoProductItemSearchRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoProductItemSearchRequest,
+            ) -> types::builder::TaobaoProductItemSearchRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::taobao_product_source_search`]
+
+[`Client::taobao_product_source_search`]: super::Client::taobao_product_source_search*/
+    pub type TaobaoProductSourceSearch<'a> = crate::Call<
+        'a,
+        args::TaobaoProductSourceSearch,
+    >;
+    impl<'a> TaobaoProductSourceSearch<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::TaobaoProductSourceSearch {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoProductSourceSearchRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoProductSourceSearchRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoProductSourceSearchRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoProductSourceSearchRequest,
+            ) -> types::builder::TaobaoProductSourceSearchRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::taobao_order_create`]
+
+[`Client::taobao_order_create`]: super::Client::taobao_order_create*/
+    pub type TaobaoOrderCreate<'a> = crate::Call<'a, args::TaobaoOrderCreate>;
+    impl<'a> TaobaoOrderCreate<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::TaobaoOrderCreate {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoOrderCreateRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoOrderCreateRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoOrderCreateRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoOrderCreateRequest,
+            ) -> types::builder::TaobaoOrderCreateRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::taobao_cart_add`]
+
+[`Client::taobao_cart_add`]: super::Client::taobao_cart_add*/
+    pub type TaobaoCartAdd<'a> = crate::Call<'a, args::TaobaoCartAdd>;
+    impl<'a> TaobaoCartAdd<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::TaobaoCartAdd {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoCartAddRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoCartAddRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoCartAddRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoCartAddRequest,
+            ) -> types::builder::TaobaoCartAddRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::taobao_cart_create_order`]
+
+[`Client::taobao_cart_create_order`]: super::Client::taobao_cart_create_order*/
+    pub type TaobaoCartCreateOrder<'a> = crate::Call<'a, args::TaobaoCartCreateOrder>;
+    impl<'a> TaobaoCartCreateOrder<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::TaobaoCartCreateOrder {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoCartCreateOrderRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoCartCreateOrderRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoCartCreateOrderRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoCartCreateOrderRequest,
+            ) -> types::builder::TaobaoCartCreateOrderRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::taobao_refund_cancel`]
+
+[`Client::taobao_refund_cancel`]: super::Client::taobao_refund_cancel*/
+    pub type TaobaoRefundCancel<'a> = crate::Call<'a, args::TaobaoRefundCancel>;
+    impl<'a> TaobaoRefundCancel<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::TaobaoRefundCancel {
+                    refund_id: Err("refund_id was not initialized".to_string()),
+                },
+            )
+        }
+        #[inline]
+        pub fn refund_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::pandapon_gen::StringId>,
+            V::Error: ::std::fmt::Display,
+        {
+            self.args.refund_id = value
+                .try_into()
+                .map_err(|e| format!("refund_id: {e}"));
+            self
+        }
+    }
+    /**Builder for [`Client::taobao_refund_render`]
+
+[`Client::taobao_refund_render`]: super::Client::taobao_refund_render*/
+    pub type TaobaoRefundRender<'a> = crate::Call<'a, args::TaobaoRefundRender>;
+    impl<'a> TaobaoRefundRender<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::TaobaoRefundRender {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoRefundRenderRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoRefundRenderRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoRefundRenderRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoRefundRenderRequest,
+            ) -> types::builder::TaobaoRefundRenderRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::taobao_refund_list`]
+
+[`Client::taobao_refund_list`]: super::Client::taobao_refund_list*/
+    pub type TaobaoRefundList<'a> = crate::Call<'a, args::TaobaoRefundList>;
+    impl<'a> TaobaoRefundList<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::TaobaoRefundList {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoRefundListRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoRefundListRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoRefundListRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoRefundListRequest,
+            ) -> types::builder::TaobaoRefundListRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::taobao_refund_detail`]
+
+[`Client::taobao_refund_detail`]: super::Client::taobao_refund_detail*/
+    pub type TaobaoRefundDetail<'a> = crate::Call<'a, args::TaobaoRefundDetail>;
+    impl<'a> TaobaoRefundDetail<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::TaobaoRefundDetail {
+                    refund_id: Err("refund_id was not initialized".to_string()),
+                },
+            )
+        }
+        #[inline]
+        pub fn refund_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::pandapon_gen::StringId>,
+            V::Error: ::std::fmt::Display,
+        {
+            self.args.refund_id = value
+                .try_into()
+                .map_err(|e| format!("refund_id: {e}"));
+            self
+        }
+    }
+    /**Builder for [`Client::open_address_add_or_update`]
+
+[`Client::open_address_add_or_update`]: super::Client::open_address_add_or_update*/
+    pub type OpenAddressAddOrUpdate<'a> = crate::Call<'a, args::OpenAddressAddOrUpdate>;
+    impl<'a> OpenAddressAddOrUpdate<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::OpenAddressAddOrUpdate {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OpenAddressAddOrUpdateRequest>,
+            <V as std::convert::TryInto<
+                types::OpenAddressAddOrUpdateRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OpenAddressAddOrUpdateRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OpenAddressAddOrUpdateRequest,
+            ) -> types::builder::OpenAddressAddOrUpdateRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::open_logistics_item_price`]
+
+[`Client::open_logistics_item_price`]: super::Client::open_logistics_item_price*/
+    pub type OpenLogisticsItemPrice<'a> = crate::Call<'a, args::OpenLogisticsItemPrice>;
+    impl<'a> OpenLogisticsItemPrice<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::OpenLogisticsItemPrice {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OpenLogisticsItemPriceRequest>,
+            <V as std::convert::TryInto<
+                types::OpenLogisticsItemPriceRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OpenLogisticsItemPriceRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OpenLogisticsItemPriceRequest,
+            ) -> types::builder::OpenLogisticsItemPriceRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::open_logistics_order_render_freight`]
+
+[`Client::open_logistics_order_render_freight`]: super::Client::open_logistics_order_render_freight*/
+    pub type OpenLogisticsOrderRenderFreight<'a> = crate::Call<
+        'a,
+        args::OpenLogisticsOrderRenderFreight,
+    >;
+    impl<'a> OpenLogisticsOrderRenderFreight<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::OpenLogisticsOrderRenderFreight {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OpenLogisticsOrderRenderFreightRequest>,
+            <V as std::convert::TryInto<
+                types::OpenLogisticsOrderRenderFreightRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OpenLogisticsOrderRenderFreightRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OpenLogisticsOrderRenderFreightRequest,
+            ) -> types::builder::OpenLogisticsOrderRenderFreightRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::open_logistics_order_booking_freight`]
+
+[`Client::open_logistics_order_booking_freight`]: super::Client::open_logistics_order_booking_freight*/
+    pub type OpenLogisticsOrderBookingFreight<'a> = crate::Call<
+        'a,
+        args::OpenLogisticsOrderBookingFreight,
+    >;
+    impl<'a> OpenLogisticsOrderBookingFreight<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::OpenLogisticsOrderBookingFreight {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OpenLogisticsOrderBookingFreightRequest>,
+            <V as std::convert::TryInto<
+                types::OpenLogisticsOrderBookingFreightRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OpenLogisticsOrderBookingFreightRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OpenLogisticsOrderBookingFreightRequest,
+            ) -> types::builder::OpenLogisticsOrderBookingFreightRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::open_logistics_update_info`]
+
+[`Client::open_logistics_update_info`]: super::Client::open_logistics_update_info*/
+    pub type OpenLogisticsUpdateInfo<'a> = crate::Call<
+        'a,
+        args::OpenLogisticsUpdateInfo,
+    >;
+    impl<'a> OpenLogisticsUpdateInfo<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::OpenLogisticsUpdateInfo {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OpenLogisticsUpdateInfoRequest>,
+            <V as std::convert::TryInto<
+                types::OpenLogisticsUpdateInfoRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OpenLogisticsUpdateInfoRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OpenLogisticsUpdateInfoRequest,
+            ) -> types::builder::OpenLogisticsUpdateInfoRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::taobao_order_update_warehouse`]
+
+[`Client::taobao_order_update_warehouse`]: super::Client::taobao_order_update_warehouse*/
+    pub type TaobaoOrderUpdateWarehouse<'a> = crate::Call<
+        'a,
+        args::TaobaoOrderUpdateWarehouse,
+    >;
+    impl<'a> TaobaoOrderUpdateWarehouse<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::TaobaoOrderUpdateWarehouse {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoOrderUpdateWarehouseRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoOrderUpdateWarehouseRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoOrderUpdateWarehouseRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoOrderUpdateWarehouseRequest,
+            ) -> types::builder::TaobaoOrderUpdateWarehouseRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::taobao_order_im_link_get`]
+
+[`Client::taobao_order_im_link_get`]: super::Client::taobao_order_im_link_get*/
+    pub type TaobaoOrderImLinkGet<'a> = crate::Call<'a, args::TaobaoOrderImLinkGet>;
+    impl<'a> TaobaoOrderImLinkGet<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::TaobaoOrderImLinkGet {
+                    body: Err("body was not initialized".to_string()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::FreeFormObject>,
+        {
+            self.args.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `FreeFormObject` for body failed".to_string()
+                });
+            self
+        }
+    }
+    /**Builder for [`Client::taobao_order_logistics_detail_get`]
+
+[`Client::taobao_order_logistics_detail_get`]: super::Client::taobao_order_logistics_detail_get*/
+    pub type TaobaoOrderLogisticsDetailGet<'a> = crate::Call<
+        'a,
+        args::TaobaoOrderLogisticsDetailGet,
+    >;
+    impl<'a> TaobaoOrderLogisticsDetailGet<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::TaobaoOrderLogisticsDetailGet {
+                    sub_purchase_order_id: Err(
+                        "sub_purchase_order_id was not initialized".to_string(),
+                    ),
+                },
+            )
+        }
+        #[inline]
+        pub fn sub_purchase_order_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::pandapon_gen::StringId>,
+            V::Error: ::std::fmt::Display,
+        {
+            self.args.sub_purchase_order_id = value
+                .try_into()
+                .map_err(|e| format!("sub_purchase_order_id: {e}"));
+            self
+        }
+    }
+    /**Builder for [`Client::taobao_refund_message_submit`]
+
+[`Client::taobao_refund_message_submit`]: super::Client::taobao_refund_message_submit*/
+    pub type TaobaoRefundMessageSubmit<'a> = crate::Call<
+        'a,
+        args::TaobaoRefundMessageSubmit,
+    >;
+    impl<'a> TaobaoRefundMessageSubmit<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::TaobaoRefundMessageSubmit {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::TaobaoRefundMessageSubmitRequest>,
+            <V as std::convert::TryInto<
+                types::TaobaoRefundMessageSubmitRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `TaobaoRefundMessageSubmitRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::TaobaoRefundMessageSubmitRequest,
+            ) -> types::builder::TaobaoRefundMessageSubmitRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_refund_create`]
+
+[`Client::alibaba_refund_create`]: super::Client::alibaba_refund_create*/
+    pub type AlibabaRefundCreate<'a> = crate::Call<'a, args::AlibabaRefundCreate>;
+    impl<'a> AlibabaRefundCreate<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaRefundCreate {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaRefundCreateRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaRefundCreateRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaRefundCreateRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaRefundCreateRequest,
+            ) -> types::builder::AlibabaRefundCreateRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    /**Builder for [`Client::alibaba_refund_return_goods`]
+
+[`Client::alibaba_refund_return_goods`]: super::Client::alibaba_refund_return_goods*/
+    pub type AlibabaRefundReturnGoods<'a> = crate::Call<
+        'a,
+        args::AlibabaRefundReturnGoods,
+    >;
+    impl<'a> AlibabaRefundReturnGoods<'a> {
+        #[inline]
+        pub fn new(client: &'a super::Client) -> Self {
+            crate::Call::of(
+                client,
+                args::AlibabaRefundReturnGoods {
+                    body: Ok(::std::default::Default::default()),
+                },
+            )
+        }
+        #[inline]
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AlibabaRefundReturnGoodsRequest>,
+            <V as std::convert::TryInto<
+                types::AlibabaRefundReturnGoodsRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.args.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AlibabaRefundReturnGoodsRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        #[inline]
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AlibabaRefundReturnGoodsRequest,
+            ) -> types::builder::AlibabaRefundReturnGoodsRequest,
+        {
+            self.args.body = self.args.body.map(f);
+            self
+        }
+    }
+    impl args::AlibabaOrderCreate {
+        ///The `POST` request to `/v2/alibaba/order/create`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
+        #[inline]
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
+            let body = body.map_err(crate::step::Unbuilt::InvalidRequest)?;
+            let url = "/v2/alibaba/order/create";
+            let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(crate::step::url(&client.inner, &url))
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            Ok(request)
+        }
+    }
+    impl crate::call::sealed::Sealed for args::AlibabaOrderCreate {}
+    impl crate::call::Arguments for args::AlibabaOrderCreate {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_ORDER_CREATE,
+                self.request(client),
+            )
+        }
+    }
+    impl args::AlibabaOrderBatchCreate {
         ///The `POST` request to `/v2/alibaba/order/batch/create`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaOrderBatchCreateRequest::try_from(v)
@@ -1095,55 +2766,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_order_preview`]
-
-[`Client::alibaba_order_preview`]: super::Client::alibaba_order_preview*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaOrderPreview<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaOrderPreviewRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaOrderBatchCreate {}
+    impl crate::call::Arguments for args::AlibabaOrderBatchCreate {
+        type Response = types::AlibabaOrderBatchCreateResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_ORDER_BATCH_CREATE,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaOrderPreview<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaOrderPreviewRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaOrderPreviewRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaOrderPreviewRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaOrderPreviewRequest,
-            ) -> types::builder::AlibabaOrderPreviewRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaOrderPreview {
         ///The `POST` request to `/v2/alibaba/order/create/preview`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaOrderPreviewRequest::try_from(v)
@@ -1166,55 +2804,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_order_batch_preview`]
-
-[`Client::alibaba_order_batch_preview`]: super::Client::alibaba_order_batch_preview*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaOrderBatchPreview<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaOrderBatchPreviewRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaOrderPreview {}
+    impl crate::call::Arguments for args::AlibabaOrderPreview {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_ORDER_PREVIEW,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaOrderBatchPreview<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaOrderBatchPreviewRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaOrderBatchPreviewRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaOrderBatchPreviewRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaOrderBatchPreviewRequest,
-            ) -> types::builder::AlibabaOrderBatchPreviewRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaOrderBatchPreview {
         ///The `POST` request to `/alibaba/order/create/previewbatch`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaOrderBatchPreviewRequest::try_from(v)
@@ -1237,55 +2842,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_order_detail`]
-
-[`Client::alibaba_order_detail`]: super::Client::alibaba_order_detail*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaOrderDetail<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaOrderDetailRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaOrderBatchPreview {}
+    impl crate::call::Arguments for args::AlibabaOrderBatchPreview {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_ORDER_BATCH_PREVIEW,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaOrderDetail<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaOrderDetailRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaOrderDetailRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaOrderDetailRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaOrderDetailRequest,
-            ) -> types::builder::AlibabaOrderDetailRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaOrderDetail {
         ///The `POST` request to `/alibaba/order/detail`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaOrderDetailRequest::try_from(v)
@@ -1308,38 +2880,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_order_page`]
-
-[`Client::alibaba_order_page`]: super::Client::alibaba_order_page*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaOrderPage<'a> {
-        client: &'a super::Client,
-        body: Result<types::FreeFormObject, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaOrderDetail {}
+    impl crate::call::Arguments for args::AlibabaOrderDetail {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_ORDER_DETAIL,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaOrderPage<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Err("body was not initialized".to_string()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::FreeFormObject>,
-        {
-            self.body = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `FreeFormObject` for body failed".to_string()
-                });
-            self
-        }
+    impl args::AlibabaOrderPage {
         ///The `POST` request to `/v2/alibaba/order/page`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body.map_err(crate::step::Unbuilt::InvalidRequest)?;
             let url = "/v2/alibaba/order/page";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
@@ -1357,35 +2913,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_order_pay_url`]
-
-[`Client::alibaba_order_pay_url`]: super::Client::alibaba_order_pay_url*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaOrderPayUrl<'a> {
-        client: &'a super::Client,
-        order_id: Result<::pandapon_gen::StringId, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaOrderPage {}
+    impl crate::call::Arguments for args::AlibabaOrderPage {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_ORDER_PAGE,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaOrderPayUrl<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                order_id: Err("order_id was not initialized".to_string()),
-            }
-        }
-        #[inline]
-        pub fn order_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::pandapon_gen::StringId>,
-            V::Error: ::std::fmt::Display,
-        {
-            self.order_id = value.try_into().map_err(|e| format!("order_id: {e}"));
-            self
-        }
+    impl args::AlibabaOrderPayUrl {
         ///The `GET` request to `/v2/alibaba/order/pay/url`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, order_id } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { order_id } = self;
             let order_id = order_id.map_err(crate::step::Unbuilt::InvalidRequest)?;
             let url = "/v2/alibaba/order/pay/url";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
@@ -1403,55 +2946,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_order_batch_submit_to_pay`]
-
-[`Client::alibaba_order_batch_submit_to_pay`]: super::Client::alibaba_order_batch_submit_to_pay*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaOrderBatchSubmitToPay<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaOrderBatchSubmitToPayRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaOrderPayUrl {}
+    impl crate::call::Arguments for args::AlibabaOrderPayUrl {
+        type Response = types::AlibabaOrderPayUrlResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_ORDER_PAY_URL,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaOrderBatchSubmitToPay<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaOrderBatchSubmitToPayRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaOrderBatchSubmitToPayRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaOrderBatchSubmitToPayRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaOrderBatchSubmitToPayRequest,
-            ) -> types::builder::AlibabaOrderBatchSubmitToPayRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaOrderBatchSubmitToPay {
         ///The `POST` request to `/alibaba/order/batch/submit/to/pay`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaOrderBatchSubmitToPayRequest::try_from(v)
@@ -1474,55 +2984,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_order_confirm_receipt`]
-
-[`Client::alibaba_order_confirm_receipt`]: super::Client::alibaba_order_confirm_receipt*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaOrderConfirmReceipt<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaOrderConfirmReceiptRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaOrderBatchSubmitToPay {}
+    impl crate::call::Arguments for args::AlibabaOrderBatchSubmitToPay {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_ORDER_BATCH_SUBMIT_TO_PAY,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaOrderConfirmReceipt<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaOrderConfirmReceiptRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaOrderConfirmReceiptRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaOrderConfirmReceiptRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaOrderConfirmReceiptRequest,
-            ) -> types::builder::AlibabaOrderConfirmReceiptRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaOrderConfirmReceipt {
         ///The `POST` request to `/alibaba/order/receivegoods`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaOrderConfirmReceiptRequest::try_from(v)
@@ -1545,55 +3022,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_order_cancel`]
-
-[`Client::alibaba_order_cancel`]: super::Client::alibaba_order_cancel*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaOrderCancel<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaOrderCancelRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaOrderConfirmReceipt {}
+    impl crate::call::Arguments for args::AlibabaOrderConfirmReceipt {
+        type Response = types::AlibabaOrderConfirmReceiptResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_ORDER_CONFIRM_RECEIPT,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaOrderCancel<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaOrderCancelRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaOrderCancelRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaOrderCancelRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaOrderCancelRequest,
-            ) -> types::builder::AlibabaOrderCancelRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaOrderCancel {
         ///The `POST` request to `/v2/alibaba/order/cancel`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaOrderCancelRequest::try_from(v)
@@ -1616,55 +3060,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_product_keyword_search`]
-
-[`Client::alibaba_product_keyword_search`]: super::Client::alibaba_product_keyword_search*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaProductKeywordSearch<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaProductKeywordSearchRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaOrderCancel {}
+    impl crate::call::Arguments for args::AlibabaOrderCancel {
+        type Response = types::AlibabaOrderCancelResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_ORDER_CANCEL,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaProductKeywordSearch<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaProductKeywordSearchRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaProductKeywordSearchRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaProductKeywordSearchRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaProductKeywordSearchRequest,
-            ) -> types::builder::AlibabaProductKeywordSearchRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaProductKeywordSearch {
         ///The `POST` request to `/v2/alibaba/product/keywords/query`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaProductKeywordSearchRequest::try_from(v)
@@ -1687,55 +3098,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_product_image_search`]
-
-[`Client::alibaba_product_image_search`]: super::Client::alibaba_product_image_search*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaProductImageSearch<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaProductImageSearchRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaProductKeywordSearch {}
+    impl crate::call::Arguments for args::AlibabaProductKeywordSearch {
+        type Response = types::AlibabaProductSearchResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_PRODUCT_KEYWORD_SEARCH,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaProductImageSearch<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaProductImageSearchRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaProductImageSearchRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaProductImageSearchRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaProductImageSearchRequest,
-            ) -> types::builder::AlibabaProductImageSearchRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaProductImageSearch {
         ///The `POST` request to `/v2/alibaba/product/image/query`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaProductImageSearchRequest::try_from(v)
@@ -1758,55 +3136,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_product_store_search`]
-
-[`Client::alibaba_product_store_search`]: super::Client::alibaba_product_store_search*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaProductStoreSearch<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaProductStoreSearchRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaProductImageSearch {}
+    impl crate::call::Arguments for args::AlibabaProductImageSearch {
+        type Response = types::AlibabaProductSearchResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_PRODUCT_IMAGE_SEARCH,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaProductStoreSearch<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaProductStoreSearchRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaProductStoreSearchRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaProductStoreSearchRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaProductStoreSearchRequest,
-            ) -> types::builder::AlibabaProductStoreSearchRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaProductStoreSearch {
         ///The `POST` request to `/v2/alibaba/product/query/selleroffer`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaProductStoreSearchRequest::try_from(v)
@@ -1829,55 +3174,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_product_detail`]
-
-[`Client::alibaba_product_detail`]: super::Client::alibaba_product_detail*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaProductDetail<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaProductDetailRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaProductStoreSearch {}
+    impl crate::call::Arguments for args::AlibabaProductStoreSearch {
+        type Response = types::AlibabaProductStoreSearchResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_PRODUCT_STORE_SEARCH,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaProductDetail<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaProductDetailRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaProductDetailRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaProductDetailRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaProductDetailRequest,
-            ) -> types::builder::AlibabaProductDetailRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaProductDetail {
         ///The `POST` request to `/alibaba/product/detail/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaProductDetailRequest::try_from(v)
@@ -1900,55 +3212,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_product_related_recommend`]
-
-[`Client::alibaba_product_related_recommend`]: super::Client::alibaba_product_related_recommend*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaProductRelatedRecommend<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaProductRelatedRecommendRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaProductDetail {}
+    impl crate::call::Arguments for args::AlibabaProductDetail {
+        type Response = types::AlibabaProductDetailResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_PRODUCT_DETAIL,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaProductRelatedRecommend<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaProductRelatedRecommendRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaProductRelatedRecommendRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaProductRelatedRecommendRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaProductRelatedRecommendRequest,
-            ) -> types::builder::AlibabaProductRelatedRecommendRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaProductRelatedRecommend {
         ///The `POST` request to `/v2/alibaba/product/productRelatedRecommendQuery`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaProductRelatedRecommendRequest::try_from(v)
@@ -1971,55 +3250,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_product_decrypt_open_uid`]
-
-[`Client::alibaba_product_decrypt_open_uid`]: super::Client::alibaba_product_decrypt_open_uid*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaProductDecryptOpenUid<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaProductDecryptOpenUidRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaProductRelatedRecommend {}
+    impl crate::call::Arguments for args::AlibabaProductRelatedRecommend {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_PRODUCT_RELATED_RECOMMEND,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaProductDecryptOpenUid<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaProductDecryptOpenUidRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaProductDecryptOpenUidRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaProductDecryptOpenUidRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaProductDecryptOpenUidRequest,
-            ) -> types::builder::AlibabaProductDecryptOpenUidRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaProductDecryptOpenUid {
         ///The `POST` request to `/alibaba/product/openuid/decrypt`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaProductDecryptOpenUidRequest::try_from(v)
@@ -2042,22 +3288,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_cart_list`]
-
-[`Client::alibaba_cart_list`]: super::Client::alibaba_cart_list*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaCartList<'a> {
-        client: &'a super::Client,
-    }
-    impl<'a> AlibabaCartList<'a> {
+    impl crate::call::sealed::Sealed for args::AlibabaProductDecryptOpenUid {}
+    impl crate::call::Arguments for args::AlibabaProductDecryptOpenUid {
+        type Response = types::UndocumentedEnvelope;
         #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self { client: client }
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_PRODUCT_DECRYPT_OPEN_UID,
+                self.request(client),
+            )
         }
+    }
+    impl args::AlibabaCartList {
         ///The `GET` request to `/v2/alibaba/cart/list`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self {} = self;
             let url = "/v2/alibaba/cart/list";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
             #[allow(unused_mut)]
@@ -2073,55 +3319,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_cart_edit_quantity`]
-
-[`Client::alibaba_cart_edit_quantity`]: super::Client::alibaba_cart_edit_quantity*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaCartEditQuantity<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaCartEditQuantityRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaCartList {}
+    impl crate::call::Arguments for args::AlibabaCartList {
+        type Response = types::AlibabaCartListResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_CART_LIST,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaCartEditQuantity<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaCartEditQuantityRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaCartEditQuantityRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaCartEditQuantityRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaCartEditQuantityRequest,
-            ) -> types::builder::AlibabaCartEditQuantityRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaCartEditQuantity {
         ///The `POST` request to `/alibaba/cart/edit-quantity`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaCartEditQuantityRequest::try_from(v)
@@ -2144,55 +3357,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_cart_preview_order`]
-
-[`Client::alibaba_cart_preview_order`]: super::Client::alibaba_cart_preview_order*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaCartPreviewOrder<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaCartPreviewOrderRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaCartEditQuantity {}
+    impl crate::call::Arguments for args::AlibabaCartEditQuantity {
+        type Response = types::AlibabaCartEditQuantityResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_CART_EDIT_QUANTITY,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaCartPreviewOrder<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaCartPreviewOrderRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaCartPreviewOrderRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaCartPreviewOrderRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaCartPreviewOrderRequest,
-            ) -> types::builder::AlibabaCartPreviewOrderRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaCartPreviewOrder {
         ///The `POST` request to `/alibaba/cart/preview/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaCartPreviewOrderRequest::try_from(v)
@@ -2215,55 +3395,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_cart_create_order`]
-
-[`Client::alibaba_cart_create_order`]: super::Client::alibaba_cart_create_order*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaCartCreateOrder<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaCartCreateOrderRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaCartPreviewOrder {}
+    impl crate::call::Arguments for args::AlibabaCartPreviewOrder {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_CART_PREVIEW_ORDER,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaCartCreateOrder<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaCartCreateOrderRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaCartCreateOrderRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaCartCreateOrderRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaCartCreateOrderRequest,
-            ) -> types::builder::AlibabaCartCreateOrderRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaCartCreateOrder {
         ///The `POST` request to `/alibaba/cart/create/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaCartCreateOrderRequest::try_from(v)
@@ -2286,35 +3433,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::taobao_product_get`]
-
-[`Client::taobao_product_get`]: super::Client::taobao_product_get*/
-    #[derive(Debug, Clone)]
-    pub struct TaobaoProductGet<'a> {
-        client: &'a super::Client,
-        item_id: Result<::std::string::String, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaCartCreateOrder {}
+    impl crate::call::Arguments for args::AlibabaCartCreateOrder {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_CART_CREATE_ORDER,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> TaobaoProductGet<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                item_id: Err("item_id was not initialized".to_string()),
-            }
-        }
-        #[inline]
-        pub fn item_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::std::string::String>,
-            V::Error: ::std::fmt::Display,
-        {
-            self.item_id = value.try_into().map_err(|e| format!("item_id: {e}"));
-            self
-        }
+    impl args::TaobaoProductGet {
         ///The `GET` request to `/v2/taobao/product/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, item_id } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { item_id } = self;
             let item_id = item_id.map_err(crate::step::Unbuilt::InvalidRequest)?;
             let url = "/v2/taobao/product/get";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
@@ -2332,55 +3466,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::taobao_product_batch_check`]
-
-[`Client::taobao_product_batch_check`]: super::Client::taobao_product_batch_check*/
-    #[derive(Debug, Clone)]
-    pub struct TaobaoProductBatchCheck<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::TaobaoProductBatchCheckRequest, String>,
+    impl crate::call::sealed::Sealed for args::TaobaoProductGet {}
+    impl crate::call::Arguments for args::TaobaoProductGet {
+        type Response = types::TaobaoProductGetResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::TAOBAO_PRODUCT_GET,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> TaobaoProductBatchCheck<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::TaobaoProductBatchCheckRequest>,
-            <V as std::convert::TryInto<
-                types::TaobaoProductBatchCheckRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `TaobaoProductBatchCheckRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::TaobaoProductBatchCheckRequest,
-            ) -> types::builder::TaobaoProductBatchCheckRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::TaobaoProductBatchCheck {
         ///The `POST` request to `/open/product/batch/check`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::TaobaoProductBatchCheckRequest::try_from(v)
@@ -2403,55 +3504,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::taobao_product_item_search`]
-
-[`Client::taobao_product_item_search`]: super::Client::taobao_product_item_search*/
-    #[derive(Debug, Clone)]
-    pub struct TaobaoProductItemSearch<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::TaobaoProductItemSearchRequest, String>,
+    impl crate::call::sealed::Sealed for args::TaobaoProductBatchCheck {}
+    impl crate::call::Arguments for args::TaobaoProductBatchCheck {
+        type Response = types::TaobaoProductBatchCheckResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::TAOBAO_PRODUCT_BATCH_CHECK,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> TaobaoProductItemSearch<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::TaobaoProductItemSearchRequest>,
-            <V as std::convert::TryInto<
-                types::TaobaoProductItemSearchRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `TaobaoProductItemSearchRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::TaobaoProductItemSearchRequest,
-            ) -> types::builder::TaobaoProductItemSearchRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::TaobaoProductItemSearch {
         ///The `POST` request to `/v2/taobao/product/item/search`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::TaobaoProductItemSearchRequest::try_from(v)
@@ -2474,55 +3542,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::taobao_product_source_search`]
-
-[`Client::taobao_product_source_search`]: super::Client::taobao_product_source_search*/
-    #[derive(Debug, Clone)]
-    pub struct TaobaoProductSourceSearch<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::TaobaoProductSourceSearchRequest, String>,
+    impl crate::call::sealed::Sealed for args::TaobaoProductItemSearch {}
+    impl crate::call::Arguments for args::TaobaoProductItemSearch {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::TAOBAO_PRODUCT_ITEM_SEARCH,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> TaobaoProductSourceSearch<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::TaobaoProductSourceSearchRequest>,
-            <V as std::convert::TryInto<
-                types::TaobaoProductSourceSearchRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `TaobaoProductSourceSearchRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::TaobaoProductSourceSearchRequest,
-            ) -> types::builder::TaobaoProductSourceSearchRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::TaobaoProductSourceSearch {
         ///The `POST` request to `/open/product/source/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::TaobaoProductSourceSearchRequest::try_from(v)
@@ -2545,54 +3580,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::taobao_order_create`]
-
-[`Client::taobao_order_create`]: super::Client::taobao_order_create*/
-    #[derive(Debug, Clone)]
-    pub struct TaobaoOrderCreate<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::TaobaoOrderCreateRequest, String>,
+    impl crate::call::sealed::Sealed for args::TaobaoProductSourceSearch {}
+    impl crate::call::Arguments for args::TaobaoProductSourceSearch {
+        type Response = types::TaobaoProductSourceSearchResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::TAOBAO_PRODUCT_SOURCE_SEARCH,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> TaobaoOrderCreate<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::TaobaoOrderCreateRequest>,
-            <V as std::convert::TryInto<
-                types::TaobaoOrderCreateRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `TaobaoOrderCreateRequest` for body failed: {}", s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::TaobaoOrderCreateRequest,
-            ) -> types::builder::TaobaoOrderCreateRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::TaobaoOrderCreate {
         ///The `POST` request to `/open/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::TaobaoOrderCreateRequest::try_from(v)
@@ -2615,54 +3618,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::taobao_cart_add`]
-
-[`Client::taobao_cart_add`]: super::Client::taobao_cart_add*/
-    #[derive(Debug, Clone)]
-    pub struct TaobaoCartAdd<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::TaobaoCartAddRequest, String>,
+    impl crate::call::sealed::Sealed for args::TaobaoOrderCreate {}
+    impl crate::call::Arguments for args::TaobaoOrderCreate {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::TAOBAO_ORDER_CREATE,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> TaobaoCartAdd<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::TaobaoCartAddRequest>,
-            <V as std::convert::TryInto<
-                types::TaobaoCartAddRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `TaobaoCartAddRequest` for body failed: {}", s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::TaobaoCartAddRequest,
-            ) -> types::builder::TaobaoCartAddRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::TaobaoCartAdd {
         ///The `POST` request to `/v2/taobao/cart/add`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::TaobaoCartAddRequest::try_from(v).map_err(|e| e.to_string())
@@ -2684,55 +3655,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::taobao_cart_create_order`]
-
-[`Client::taobao_cart_create_order`]: super::Client::taobao_cart_create_order*/
-    #[derive(Debug, Clone)]
-    pub struct TaobaoCartCreateOrder<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::TaobaoCartCreateOrderRequest, String>,
+    impl crate::call::sealed::Sealed for args::TaobaoCartAdd {}
+    impl crate::call::Arguments for args::TaobaoCartAdd {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::TAOBAO_CART_ADD,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> TaobaoCartCreateOrder<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::TaobaoCartCreateOrderRequest>,
-            <V as std::convert::TryInto<
-                types::TaobaoCartCreateOrderRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `TaobaoCartCreateOrderRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::TaobaoCartCreateOrderRequest,
-            ) -> types::builder::TaobaoCartCreateOrderRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::TaobaoCartCreateOrder {
         ///The `POST` request to `/open/cart/create/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::TaobaoCartCreateOrderRequest::try_from(v)
@@ -2755,35 +3693,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::taobao_refund_cancel`]
-
-[`Client::taobao_refund_cancel`]: super::Client::taobao_refund_cancel*/
-    #[derive(Debug, Clone)]
-    pub struct TaobaoRefundCancel<'a> {
-        client: &'a super::Client,
-        refund_id: Result<::pandapon_gen::StringId, String>,
+    impl crate::call::sealed::Sealed for args::TaobaoCartCreateOrder {}
+    impl crate::call::Arguments for args::TaobaoCartCreateOrder {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::TAOBAO_CART_CREATE_ORDER,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> TaobaoRefundCancel<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                refund_id: Err("refund_id was not initialized".to_string()),
-            }
-        }
-        #[inline]
-        pub fn refund_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::pandapon_gen::StringId>,
-            V::Error: ::std::fmt::Display,
-        {
-            self.refund_id = value.try_into().map_err(|e| format!("refund_id: {e}"));
-            self
-        }
+    impl args::TaobaoRefundCancel {
         ///The `GET` request to `/v2/taobao/order/refund/cancel/{refundId}`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, refund_id } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { refund_id } = self;
             let refund_id = refund_id.map_err(crate::step::Unbuilt::InvalidRequest)?;
             let url = format!(
                 "/v2/taobao/order/refund/cancel/{}", crate ::step::path::segment(&
@@ -2803,55 +3728,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::taobao_refund_render`]
-
-[`Client::taobao_refund_render`]: super::Client::taobao_refund_render*/
-    #[derive(Debug, Clone)]
-    pub struct TaobaoRefundRender<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::TaobaoRefundRenderRequest, String>,
+    impl crate::call::sealed::Sealed for args::TaobaoRefundCancel {}
+    impl crate::call::Arguments for args::TaobaoRefundCancel {
+        type Response = types::TaobaoRefundCancelResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::TAOBAO_REFUND_CANCEL,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> TaobaoRefundRender<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::TaobaoRefundRenderRequest>,
-            <V as std::convert::TryInto<
-                types::TaobaoRefundRenderRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `TaobaoRefundRenderRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::TaobaoRefundRenderRequest,
-            ) -> types::builder::TaobaoRefundRenderRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::TaobaoRefundRender {
         ///The `POST` request to `/v2/taobao/order/refund/render`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::TaobaoRefundRenderRequest::try_from(v)
@@ -2874,54 +3766,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::taobao_refund_list`]
-
-[`Client::taobao_refund_list`]: super::Client::taobao_refund_list*/
-    #[derive(Debug, Clone)]
-    pub struct TaobaoRefundList<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::TaobaoRefundListRequest, String>,
+    impl crate::call::sealed::Sealed for args::TaobaoRefundRender {}
+    impl crate::call::Arguments for args::TaobaoRefundRender {
+        type Response = types::TaobaoRefundRenderResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::TAOBAO_REFUND_RENDER,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> TaobaoRefundList<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::TaobaoRefundListRequest>,
-            <V as std::convert::TryInto<
-                types::TaobaoRefundListRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `TaobaoRefundListRequest` for body failed: {}", s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::TaobaoRefundListRequest,
-            ) -> types::builder::TaobaoRefundListRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::TaobaoRefundList {
         ///The `POST` request to `/open/order/refund/queryList`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::TaobaoRefundListRequest::try_from(v)
@@ -2944,35 +3804,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::taobao_refund_detail`]
-
-[`Client::taobao_refund_detail`]: super::Client::taobao_refund_detail*/
-    #[derive(Debug, Clone)]
-    pub struct TaobaoRefundDetail<'a> {
-        client: &'a super::Client,
-        refund_id: Result<::pandapon_gen::StringId, String>,
+    impl crate::call::sealed::Sealed for args::TaobaoRefundList {}
+    impl crate::call::Arguments for args::TaobaoRefundList {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::TAOBAO_REFUND_LIST,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> TaobaoRefundDetail<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                refund_id: Err("refund_id was not initialized".to_string()),
-            }
-        }
-        #[inline]
-        pub fn refund_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::pandapon_gen::StringId>,
-            V::Error: ::std::fmt::Display,
-        {
-            self.refund_id = value.try_into().map_err(|e| format!("refund_id: {e}"));
-            self
-        }
+    impl args::TaobaoRefundDetail {
         ///The `GET` request to `/v2/taobao/order/refund/query`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, refund_id } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { refund_id } = self;
             let refund_id = refund_id.map_err(crate::step::Unbuilt::InvalidRequest)?;
             let url = "/v2/taobao/order/refund/query";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
@@ -2990,55 +3837,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::open_address_add_or_update`]
-
-[`Client::open_address_add_or_update`]: super::Client::open_address_add_or_update*/
-    #[derive(Debug, Clone)]
-    pub struct OpenAddressAddOrUpdate<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::OpenAddressAddOrUpdateRequest, String>,
+    impl crate::call::sealed::Sealed for args::TaobaoRefundDetail {}
+    impl crate::call::Arguments for args::TaobaoRefundDetail {
+        type Response = types::TaobaoRefundDetailResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::TAOBAO_REFUND_DETAIL,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> OpenAddressAddOrUpdate<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::OpenAddressAddOrUpdateRequest>,
-            <V as std::convert::TryInto<
-                types::OpenAddressAddOrUpdateRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `OpenAddressAddOrUpdateRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::OpenAddressAddOrUpdateRequest,
-            ) -> types::builder::OpenAddressAddOrUpdateRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::OpenAddressAddOrUpdate {
         ///The `POST` request to `/v2/open/address/addOrUpdate`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::OpenAddressAddOrUpdateRequest::try_from(v)
@@ -3061,55 +3875,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::open_logistics_item_price`]
-
-[`Client::open_logistics_item_price`]: super::Client::open_logistics_item_price*/
-    #[derive(Debug, Clone)]
-    pub struct OpenLogisticsItemPrice<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::OpenLogisticsItemPriceRequest, String>,
+    impl crate::call::sealed::Sealed for args::OpenAddressAddOrUpdate {}
+    impl crate::call::Arguments for args::OpenAddressAddOrUpdate {
+        type Response = types::OpenAddressAddOrUpdateResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::OPEN_ADDRESS_ADD_OR_UPDATE,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> OpenLogisticsItemPrice<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::OpenLogisticsItemPriceRequest>,
-            <V as std::convert::TryInto<
-                types::OpenLogisticsItemPriceRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `OpenLogisticsItemPriceRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::OpenLogisticsItemPriceRequest,
-            ) -> types::builder::OpenLogisticsItemPriceRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::OpenLogisticsItemPrice {
         ///The `POST` request to `/v2/open/pp/logistics/itemLogisticsPrice`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::OpenLogisticsItemPriceRequest::try_from(v)
@@ -3132,55 +3913,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::open_logistics_order_render_freight`]
-
-[`Client::open_logistics_order_render_freight`]: super::Client::open_logistics_order_render_freight*/
-    #[derive(Debug, Clone)]
-    pub struct OpenLogisticsOrderRenderFreight<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::OpenLogisticsOrderRenderFreightRequest, String>,
+    impl crate::call::sealed::Sealed for args::OpenLogisticsItemPrice {}
+    impl crate::call::Arguments for args::OpenLogisticsItemPrice {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::OPEN_LOGISTICS_ITEM_PRICE,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> OpenLogisticsOrderRenderFreight<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::OpenLogisticsOrderRenderFreightRequest>,
-            <V as std::convert::TryInto<
-                types::OpenLogisticsOrderRenderFreightRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `OpenLogisticsOrderRenderFreightRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::OpenLogisticsOrderRenderFreightRequest,
-            ) -> types::builder::OpenLogisticsOrderRenderFreightRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::OpenLogisticsOrderRenderFreight {
         ///The `POST` request to `/v2/open/pp/logistics/orderRenderFreight`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::OpenLogisticsOrderRenderFreightRequest::try_from(v)
@@ -3203,55 +3951,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::open_logistics_order_booking_freight`]
-
-[`Client::open_logistics_order_booking_freight`]: super::Client::open_logistics_order_booking_freight*/
-    #[derive(Debug, Clone)]
-    pub struct OpenLogisticsOrderBookingFreight<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::OpenLogisticsOrderBookingFreightRequest, String>,
+    impl crate::call::sealed::Sealed for args::OpenLogisticsOrderRenderFreight {}
+    impl crate::call::Arguments for args::OpenLogisticsOrderRenderFreight {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::OPEN_LOGISTICS_ORDER_RENDER_FREIGHT,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> OpenLogisticsOrderBookingFreight<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::OpenLogisticsOrderBookingFreightRequest>,
-            <V as std::convert::TryInto<
-                types::OpenLogisticsOrderBookingFreightRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `OpenLogisticsOrderBookingFreightRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::OpenLogisticsOrderBookingFreightRequest,
-            ) -> types::builder::OpenLogisticsOrderBookingFreightRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::OpenLogisticsOrderBookingFreight {
         ///The `POST` request to `/open/pp/logistics/orderBookingFreight`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::OpenLogisticsOrderBookingFreightRequest::try_from(v)
@@ -3274,55 +3989,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::open_logistics_update_info`]
-
-[`Client::open_logistics_update_info`]: super::Client::open_logistics_update_info*/
-    #[derive(Debug, Clone)]
-    pub struct OpenLogisticsUpdateInfo<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::OpenLogisticsUpdateInfoRequest, String>,
+    impl crate::call::sealed::Sealed for args::OpenLogisticsOrderBookingFreight {}
+    impl crate::call::Arguments for args::OpenLogisticsOrderBookingFreight {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::OPEN_LOGISTICS_ORDER_BOOKING_FREIGHT,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> OpenLogisticsUpdateInfo<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::OpenLogisticsUpdateInfoRequest>,
-            <V as std::convert::TryInto<
-                types::OpenLogisticsUpdateInfoRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `OpenLogisticsUpdateInfoRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::OpenLogisticsUpdateInfoRequest,
-            ) -> types::builder::OpenLogisticsUpdateInfoRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::OpenLogisticsUpdateInfo {
         ///The `POST` request to `/open/pp/logistics/updateLogisticInfo`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::OpenLogisticsUpdateInfoRequest::try_from(v)
@@ -3345,55 +4027,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::taobao_order_update_warehouse`]
-
-[`Client::taobao_order_update_warehouse`]: super::Client::taobao_order_update_warehouse*/
-    #[derive(Debug, Clone)]
-    pub struct TaobaoOrderUpdateWarehouse<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::TaobaoOrderUpdateWarehouseRequest, String>,
+    impl crate::call::sealed::Sealed for args::OpenLogisticsUpdateInfo {}
+    impl crate::call::Arguments for args::OpenLogisticsUpdateInfo {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::OPEN_LOGISTICS_UPDATE_INFO,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> TaobaoOrderUpdateWarehouse<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::TaobaoOrderUpdateWarehouseRequest>,
-            <V as std::convert::TryInto<
-                types::TaobaoOrderUpdateWarehouseRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `TaobaoOrderUpdateWarehouseRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::TaobaoOrderUpdateWarehouseRequest,
-            ) -> types::builder::TaobaoOrderUpdateWarehouseRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::TaobaoOrderUpdateWarehouse {
         ///The `POST` request to `/open/order/updateWarehouse`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::TaobaoOrderUpdateWarehouseRequest::try_from(v)
@@ -3416,38 +4065,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::taobao_order_im_link_get`]
-
-[`Client::taobao_order_im_link_get`]: super::Client::taobao_order_im_link_get*/
-    #[derive(Debug, Clone)]
-    pub struct TaobaoOrderImLinkGet<'a> {
-        client: &'a super::Client,
-        body: Result<types::FreeFormObject, String>,
+    impl crate::call::sealed::Sealed for args::TaobaoOrderUpdateWarehouse {}
+    impl crate::call::Arguments for args::TaobaoOrderUpdateWarehouse {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::TAOBAO_ORDER_UPDATE_WAREHOUSE,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> TaobaoOrderImLinkGet<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Err("body was not initialized".to_string()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::FreeFormObject>,
-        {
-            self.body = value
-                .try_into()
-                .map_err(|_| {
-                    "conversion to `FreeFormObject` for body failed".to_string()
-                });
-            self
-        }
+    impl args::TaobaoOrderImLinkGet {
         ///The `POST` request to `/open/order/page/link/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body.map_err(crate::step::Unbuilt::InvalidRequest)?;
             let url = "/open/order/page/link/get";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
@@ -3465,39 +4098,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::taobao_order_logistics_detail_get`]
-
-[`Client::taobao_order_logistics_detail_get`]: super::Client::taobao_order_logistics_detail_get*/
-    #[derive(Debug, Clone)]
-    pub struct TaobaoOrderLogisticsDetailGet<'a> {
-        client: &'a super::Client,
-        sub_purchase_order_id: Result<::pandapon_gen::StringId, String>,
+    impl crate::call::sealed::Sealed for args::TaobaoOrderImLinkGet {}
+    impl crate::call::Arguments for args::TaobaoOrderImLinkGet {
+        type Response = types::TaobaoImLinkResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::TAOBAO_ORDER_IM_LINK_GET,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> TaobaoOrderLogisticsDetailGet<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                sub_purchase_order_id: Err(
-                    "sub_purchase_order_id was not initialized".to_string(),
-                ),
-            }
-        }
-        #[inline]
-        pub fn sub_purchase_order_id<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<::pandapon_gen::StringId>,
-            V::Error: ::std::fmt::Display,
-        {
-            self.sub_purchase_order_id = value
-                .try_into()
-                .map_err(|e| format!("sub_purchase_order_id: {e}"));
-            self
-        }
+    impl args::TaobaoOrderLogisticsDetailGet {
         ///The `GET` request to `/v2/taobao/order/logistics/detail/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, sub_purchase_order_id } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { sub_purchase_order_id } = self;
             let sub_purchase_order_id = sub_purchase_order_id
                 .map_err(crate::step::Unbuilt::InvalidRequest)?;
             let url = "/v2/taobao/order/logistics/detail/get";
@@ -3520,55 +4136,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::taobao_refund_message_submit`]
-
-[`Client::taobao_refund_message_submit`]: super::Client::taobao_refund_message_submit*/
-    #[derive(Debug, Clone)]
-    pub struct TaobaoRefundMessageSubmit<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::TaobaoRefundMessageSubmitRequest, String>,
+    impl crate::call::sealed::Sealed for args::TaobaoOrderLogisticsDetailGet {}
+    impl crate::call::Arguments for args::TaobaoOrderLogisticsDetailGet {
+        type Response = types::TaobaoLogisticsDetailResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::TAOBAO_ORDER_LOGISTICS_DETAIL_GET,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> TaobaoRefundMessageSubmit<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::TaobaoRefundMessageSubmitRequest>,
-            <V as std::convert::TryInto<
-                types::TaobaoRefundMessageSubmitRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `TaobaoRefundMessageSubmitRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::TaobaoRefundMessageSubmitRequest,
-            ) -> types::builder::TaobaoRefundMessageSubmitRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::TaobaoRefundMessageSubmit {
         ///The `POST` request to `/open/order/refund/submit/message`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::TaobaoRefundMessageSubmitRequest::try_from(v)
@@ -3591,55 +4174,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_refund_create`]
-
-[`Client::alibaba_refund_create`]: super::Client::alibaba_refund_create*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaRefundCreate<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaRefundCreateRequest, String>,
+    impl crate::call::sealed::Sealed for args::TaobaoRefundMessageSubmit {}
+    impl crate::call::Arguments for args::TaobaoRefundMessageSubmit {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::TAOBAO_REFUND_MESSAGE_SUBMIT,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaRefundCreate<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaRefundCreateRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaRefundCreateRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaRefundCreateRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaRefundCreateRequest,
-            ) -> types::builder::AlibabaRefundCreateRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaRefundCreate {
         ///The `POST` request to `/v2/alibaba/refund/detail/create`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaRefundCreateRequest::try_from(v)
@@ -3662,55 +4212,22 @@ pub mod builder {
             Ok(request)
         }
     }
-    /**Builder for [`Client::alibaba_refund_return_goods`]
-
-[`Client::alibaba_refund_return_goods`]: super::Client::alibaba_refund_return_goods*/
-    #[derive(Debug, Clone)]
-    pub struct AlibabaRefundReturnGoods<'a> {
-        client: &'a super::Client,
-        body: Result<types::builder::AlibabaRefundReturnGoodsRequest, String>,
+    impl crate::call::sealed::Sealed for args::AlibabaRefundCreate {}
+    impl crate::call::Arguments for args::AlibabaRefundCreate {
+        type Response = types::AlibabaRefundCreateResponse;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
+                &crate::operations::by_id::ALIBABA_REFUND_CREATE,
+                self.request(client),
+            )
+        }
     }
-    impl<'a> AlibabaRefundReturnGoods<'a> {
-        #[inline]
-        pub fn new(client: &'a super::Client) -> Self {
-            Self {
-                client: client,
-                body: Ok(::std::default::Default::default()),
-            }
-        }
-        #[inline]
-        pub fn body<V>(mut self, value: V) -> Self
-        where
-            V: std::convert::TryInto<types::AlibabaRefundReturnGoodsRequest>,
-            <V as std::convert::TryInto<
-                types::AlibabaRefundReturnGoodsRequest,
-            >>::Error: std::fmt::Display,
-        {
-            self.body = value
-                .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!(
-                        "conversion to `AlibabaRefundReturnGoodsRequest` for body failed: {}",
-                        s
-                    )
-                });
-            self
-        }
-        #[inline]
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::AlibabaRefundReturnGoodsRequest,
-            ) -> types::builder::AlibabaRefundReturnGoodsRequest,
-        {
-            self.body = self.body.map(f);
-            self
-        }
+    impl args::AlibabaRefundReturnGoods {
         ///The `POST` request to `/alibaba/refund/goods/return`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self) -> crate::step::Built {
-            let Self { client, body } = self;
+        fn request(self, client: &super::Client) -> crate::step::Built {
+            let Self { body } = self;
             let body = body
                 .and_then(|v| {
                     types::AlibabaRefundReturnGoodsRequest::try_from(v)
@@ -3733,4151 +4250,329 @@ pub mod builder {
             Ok(request)
         }
     }
-    impl<'a> AlibabaCartCreateOrder<'a> {
-        /**Sends `alibaba_cart_create_order` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_cart_create_order`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_CART_CREATE_ORDER,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_cart_create_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_create_order`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_CART_CREATE_ORDER,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaCartEditQuantity<'a> {
-        /**Sends `alibaba_cart_edit_quantity` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaCartEditQuantityResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_cart_edit_quantity`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaCartEditQuantityResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::AlibabaCartEditQuantityResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_CART_EDIT_QUANTITY,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_cart_edit_quantity` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_edit_quantity`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::AlibabaCartEditQuantityResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_CART_EDIT_QUANTITY,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaCartList<'a> {
-        /**Sends `alibaba_cart_list` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaCartListResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_cart_list`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaCartListResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::AlibabaCartListResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_CART_LIST,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_cart_list` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaCart>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_list`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaCart>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::AlibabaCartListResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_CART_LIST,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaCartPreviewOrder<'a> {
-        /**Sends `alibaba_cart_preview_order` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_cart_preview_order`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_CART_PREVIEW_ORDER,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_cart_preview_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_cart_preview_order`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_CART_PREVIEW_ORDER,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaOrderBatchCreate<'a> {
-        /**Sends `alibaba_order_batch_create` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaOrderBatchCreateResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_batch_create`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaOrderBatchCreateResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::AlibabaOrderBatchCreateResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_BATCH_CREATE,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_order_batch_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::std::vec::Vec<types::AlibabaOrderResult>>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_batch_create`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::std::vec::Vec<types::AlibabaOrderResult>>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::AlibabaOrderBatchCreateResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_BATCH_CREATE,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaOrderBatchPreview<'a> {
-        /**Sends `alibaba_order_batch_preview` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_batch_preview`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_BATCH_PREVIEW,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_order_batch_preview` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_batch_preview`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_BATCH_PREVIEW,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaOrderBatchSubmitToPay<'a> {
-        /**Sends `alibaba_order_batch_submit_to_pay` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_batch_submit_to_pay`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_BATCH_SUBMIT_TO_PAY,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_order_batch_submit_to_pay` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_batch_submit_to_pay`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_BATCH_SUBMIT_TO_PAY,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaOrderCancel<'a> {
-        /**Sends `alibaba_order_cancel` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaOrderCancelResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_cancel`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaOrderCancelResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::AlibabaOrderCancelResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_CANCEL,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_order_cancel` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_cancel`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<bool>, crate::Error>,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::AlibabaOrderCancelResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_CANCEL,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaOrderConfirmReceipt<'a> {
-        /**Sends `alibaba_order_confirm_receipt` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaOrderConfirmReceiptResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_confirm_receipt`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaOrderConfirmReceiptResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::AlibabaOrderConfirmReceiptResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_CONFIRM_RECEIPT,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_order_confirm_receipt` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaConfirmReceiptResult>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_confirm_receipt`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaConfirmReceiptResult>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::AlibabaOrderConfirmReceiptResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_CONFIRM_RECEIPT,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaOrderCreate<'a> {
-        /**Sends `alibaba_order_create` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_create`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_CREATE,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_order_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_create`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_CREATE,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaOrderDetail<'a> {
-        /**Sends `alibaba_order_detail` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_detail`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_DETAIL,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_order_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_detail`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_DETAIL,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaOrderPage<'a> {
-        /**Sends `alibaba_order_page` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_page`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_PAGE,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_order_page` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_page`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_PAGE,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaOrderPayUrl<'a> {
-        /**Sends `alibaba_order_pay_url` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaOrderPayUrlResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_pay_url`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaOrderPayUrlResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::AlibabaOrderPayUrlResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_PAY_URL,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_order_pay_url` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaPayOrder>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_pay_url`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaPayOrder>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::AlibabaOrderPayUrlResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_PAY_URL,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaOrderPreview<'a> {
-        /**Sends `alibaba_order_preview` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_order_preview`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_PREVIEW,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_order_preview` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_order_preview`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_ORDER_PREVIEW,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaProductDecryptOpenUid<'a> {
-        /**Sends `alibaba_product_decrypt_open_uid` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_product_decrypt_open_uid`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_PRODUCT_DECRYPT_OPEN_UID,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_product_decrypt_open_uid` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_decrypt_open_uid`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_PRODUCT_DECRYPT_OPEN_UID,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaProductDetail<'a> {
-        /**Sends `alibaba_product_detail` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaProductDetailResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_product_detail`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaProductDetailResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::AlibabaProductDetailResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_PRODUCT_DETAIL,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_product_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaProductDetail>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_detail`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaProductDetail>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::AlibabaProductDetailResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_PRODUCT_DETAIL,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaProductImageSearch<'a> {
-        /**Sends `alibaba_product_image_search` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaProductSearchResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_product_image_search`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaProductSearchResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::AlibabaProductSearchResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_PRODUCT_IMAGE_SEARCH,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_product_image_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaProductPage>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_image_search`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaProductPage>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::AlibabaProductSearchResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_PRODUCT_IMAGE_SEARCH,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaProductKeywordSearch<'a> {
-        /**Sends `alibaba_product_keyword_search` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaProductSearchResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_product_keyword_search`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaProductSearchResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::AlibabaProductSearchResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_PRODUCT_KEYWORD_SEARCH,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_product_keyword_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaProductPage>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_keyword_search`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaProductPage>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::AlibabaProductSearchResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_PRODUCT_KEYWORD_SEARCH,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaProductRelatedRecommend<'a> {
-        /**Sends `alibaba_product_related_recommend` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_product_related_recommend`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_PRODUCT_RELATED_RECOMMEND,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_product_related_recommend` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_related_recommend`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_PRODUCT_RELATED_RECOMMEND,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaProductStoreSearch<'a> {
-        /**Sends `alibaba_product_store_search` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaProductStoreSearchResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_product_store_search`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaProductStoreSearchResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::AlibabaProductStoreSearchResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_PRODUCT_STORE_SEARCH,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_product_store_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaStoreProductPage>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_product_store_search`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaStoreProductPage>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::AlibabaProductStoreSearchResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_PRODUCT_STORE_SEARCH,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaRefundCreate<'a> {
-        /**Sends `alibaba_refund_create` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaRefundCreateResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_refund_create`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::AlibabaRefundCreateResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::AlibabaRefundCreateResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_REFUND_CREATE,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_refund_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaRefundCreateResult>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_refund_create`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::AlibabaRefundCreateResult>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::AlibabaRefundCreateResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_REFUND_CREATE,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaRefundReturnGoods<'a> {
-        /**Sends `alibaba_refund_return_goods` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `alibaba_refund_return_goods`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
+    impl crate::call::sealed::Sealed for args::AlibabaRefundReturnGoods {}
+    impl crate::call::Arguments for args::AlibabaRefundReturnGoods {
+        type Response = types::UndocumentedEnvelope;
+        #[inline]
+        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+            crate::call::Prepared::of(
                 &crate::operations::by_id::ALIBABA_REFUND_RETURN_GOODS,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `alibaba_refund_return_goods` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `alibaba_refund_return_goods`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::ALIBABA_REFUND_RETURN_GOODS,
-                self.request(),
-                options,
+                self.request(client),
             )
         }
     }
-    impl<'a> OpenAddressAddOrUpdate<'a> {
-        /**Sends `open_address_add_or_update` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::OpenAddressAddOrUpdateResponse>,
-                crate::Error,
+    /// The arguments of each operation: what its builder's setters set,
+    /// and how they become its request
+    /// ([`Arguments`](crate::Arguments)). The builder itself
+    /// (`super::AlibabaOrderCancel<'a>`, say) is
+    /// [`Call`](crate::Call) over them.
+    pub mod args {
+        #[allow(unused_imports)]
+        use super::types;
+        ///The arguments of [`AlibabaOrderCreate`](super::AlibabaOrderCreate).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaOrderCreate {
+            pub(super) body: Result<types::FreeFormObject, String>,
+        }
+        ///The arguments of [`AlibabaOrderBatchCreate`](super::AlibabaOrderBatchCreate).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaOrderBatchCreate {
+            pub(super) body: Result<
+                types::builder::AlibabaOrderBatchCreateRequest,
+                String,
             >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
         }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `open_address_add_or_update`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::OpenAddressAddOrUpdateResponse>,
-                crate::Error,
+        ///The arguments of [`AlibabaOrderPreview`](super::AlibabaOrderPreview).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaOrderPreview {
+            pub(super) body: Result<types::builder::AlibabaOrderPreviewRequest, String>,
+        }
+        ///The arguments of [`AlibabaOrderBatchPreview`](super::AlibabaOrderBatchPreview).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaOrderBatchPreview {
+            pub(super) body: Result<
+                types::builder::AlibabaOrderBatchPreviewRequest,
+                String,
             >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::OpenAddressAddOrUpdateResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::OPEN_ADDRESS_ADD_OR_UPDATE,
-                self.request(),
-                options,
-            )
         }
-        /**Sends `open_address_add_or_update` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<()>, crate::Error>,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
+        ///The arguments of [`AlibabaOrderDetail`](super::AlibabaOrderDetail).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaOrderDetail {
+            pub(super) body: Result<types::builder::AlibabaOrderDetailRequest, String>,
         }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `open_address_add_or_update`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<crate::Reply<()>, crate::Error>,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::OpenAddressAddOrUpdateResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::OPEN_ADDRESS_ADD_OR_UPDATE,
-                self.request(),
-                options,
-            )
+        ///The arguments of [`AlibabaOrderPage`](super::AlibabaOrderPage).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaOrderPage {
+            pub(super) body: Result<types::FreeFormObject, String>,
         }
-    }
-    impl<'a> OpenLogisticsItemPrice<'a> {
-        /**Sends `open_logistics_item_price` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
+        ///The arguments of [`AlibabaOrderPayUrl`](super::AlibabaOrderPayUrl).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaOrderPayUrl {
+            pub(super) order_id: Result<::pandapon_gen::StringId, String>,
+        }
+        ///The arguments of [`AlibabaOrderBatchSubmitToPay`](super::AlibabaOrderBatchSubmitToPay).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaOrderBatchSubmitToPay {
+            pub(super) body: Result<
+                types::builder::AlibabaOrderBatchSubmitToPayRequest,
+                String,
             >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
         }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `open_logistics_item_price`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
+        ///The arguments of [`AlibabaOrderConfirmReceipt`](super::AlibabaOrderConfirmReceipt).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaOrderConfirmReceipt {
+            pub(super) body: Result<
+                types::builder::AlibabaOrderConfirmReceiptRequest,
+                String,
             >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::OPEN_LOGISTICS_ITEM_PRICE,
-                self.request(),
-                options,
-            )
         }
-        /**Sends `open_logistics_item_price` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
+        ///The arguments of [`AlibabaOrderCancel`](super::AlibabaOrderCancel).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaOrderCancel {
+            pub(super) body: Result<types::builder::AlibabaOrderCancelRequest, String>,
         }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_item_price`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
+        ///The arguments of [`AlibabaProductKeywordSearch`](super::AlibabaProductKeywordSearch).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaProductKeywordSearch {
+            pub(super) body: Result<
+                types::builder::AlibabaProductKeywordSearchRequest,
+                String,
             >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::OPEN_LOGISTICS_ITEM_PRICE,
-                self.request(),
-                options,
-            )
         }
-    }
-    impl<'a> OpenLogisticsOrderBookingFreight<'a> {
-        /**Sends `open_logistics_order_booking_freight` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
+        ///The arguments of [`AlibabaProductImageSearch`](super::AlibabaProductImageSearch).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaProductImageSearch {
+            pub(super) body: Result<
+                types::builder::AlibabaProductImageSearchRequest,
+                String,
             >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
         }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `open_logistics_order_booking_freight`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
+        ///The arguments of [`AlibabaProductStoreSearch`](super::AlibabaProductStoreSearch).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaProductStoreSearch {
+            pub(super) body: Result<
+                types::builder::AlibabaProductStoreSearchRequest,
+                String,
             >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::OPEN_LOGISTICS_ORDER_BOOKING_FREIGHT,
-                self.request(),
-                options,
-            )
         }
-        /**Sends `open_logistics_order_booking_freight` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
+        ///The arguments of [`AlibabaProductDetail`](super::AlibabaProductDetail).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaProductDetail {
+            pub(super) body: Result<types::builder::AlibabaProductDetailRequest, String>,
         }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_order_booking_freight`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
+        ///The arguments of [`AlibabaProductRelatedRecommend`](super::AlibabaProductRelatedRecommend).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaProductRelatedRecommend {
+            pub(super) body: Result<
+                types::builder::AlibabaProductRelatedRecommendRequest,
+                String,
             >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::OPEN_LOGISTICS_ORDER_BOOKING_FREIGHT,
-                self.request(),
-                options,
-            )
         }
-    }
-    impl<'a> OpenLogisticsOrderRenderFreight<'a> {
-        /**Sends `open_logistics_order_render_freight` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
+        ///The arguments of [`AlibabaProductDecryptOpenUid`](super::AlibabaProductDecryptOpenUid).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaProductDecryptOpenUid {
+            pub(super) body: Result<
+                types::builder::AlibabaProductDecryptOpenUidRequest,
+                String,
             >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
         }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `open_logistics_order_render_freight`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
+        ///The arguments of [`AlibabaCartList`](super::AlibabaCartList).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaCartList {}
+        ///The arguments of [`AlibabaCartEditQuantity`](super::AlibabaCartEditQuantity).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaCartEditQuantity {
+            pub(super) body: Result<
+                types::builder::AlibabaCartEditQuantityRequest,
+                String,
             >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::OPEN_LOGISTICS_ORDER_RENDER_FREIGHT,
-                self.request(),
-                options,
-            )
         }
-        /**Sends `open_logistics_order_render_freight` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
+        ///The arguments of [`AlibabaCartPreviewOrder`](super::AlibabaCartPreviewOrder).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaCartPreviewOrder {
+            pub(super) body: Result<
+                types::builder::AlibabaCartPreviewOrderRequest,
+                String,
             >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
         }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_order_render_freight`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
+        ///The arguments of [`AlibabaCartCreateOrder`](super::AlibabaCartCreateOrder).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaCartCreateOrder {
+            pub(super) body: Result<
+                types::builder::AlibabaCartCreateOrderRequest,
+                String,
             >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::OPEN_LOGISTICS_ORDER_RENDER_FREIGHT,
-                self.request(),
-                options,
-            )
+        }
+        ///The arguments of [`TaobaoProductGet`](super::TaobaoProductGet).
+        #[derive(Debug, Clone)]
+        pub struct TaobaoProductGet {
+            pub(super) item_id: Result<::std::string::String, String>,
+        }
+        ///The arguments of [`TaobaoProductBatchCheck`](super::TaobaoProductBatchCheck).
+        #[derive(Debug, Clone)]
+        pub struct TaobaoProductBatchCheck {
+            pub(super) body: Result<
+                types::builder::TaobaoProductBatchCheckRequest,
+                String,
+            >,
+        }
+        ///The arguments of [`TaobaoProductItemSearch`](super::TaobaoProductItemSearch).
+        #[derive(Debug, Clone)]
+        pub struct TaobaoProductItemSearch {
+            pub(super) body: Result<
+                types::builder::TaobaoProductItemSearchRequest,
+                String,
+            >,
+        }
+        ///The arguments of [`TaobaoProductSourceSearch`](super::TaobaoProductSourceSearch).
+        #[derive(Debug, Clone)]
+        pub struct TaobaoProductSourceSearch {
+            pub(super) body: Result<
+                types::builder::TaobaoProductSourceSearchRequest,
+                String,
+            >,
+        }
+        ///The arguments of [`TaobaoOrderCreate`](super::TaobaoOrderCreate).
+        #[derive(Debug, Clone)]
+        pub struct TaobaoOrderCreate {
+            pub(super) body: Result<types::builder::TaobaoOrderCreateRequest, String>,
+        }
+        ///The arguments of [`TaobaoCartAdd`](super::TaobaoCartAdd).
+        #[derive(Debug, Clone)]
+        pub struct TaobaoCartAdd {
+            pub(super) body: Result<types::builder::TaobaoCartAddRequest, String>,
+        }
+        ///The arguments of [`TaobaoCartCreateOrder`](super::TaobaoCartCreateOrder).
+        #[derive(Debug, Clone)]
+        pub struct TaobaoCartCreateOrder {
+            pub(super) body: Result<
+                types::builder::TaobaoCartCreateOrderRequest,
+                String,
+            >,
+        }
+        ///The arguments of [`TaobaoRefundCancel`](super::TaobaoRefundCancel).
+        #[derive(Debug, Clone)]
+        pub struct TaobaoRefundCancel {
+            pub(super) refund_id: Result<::pandapon_gen::StringId, String>,
+        }
+        ///The arguments of [`TaobaoRefundRender`](super::TaobaoRefundRender).
+        #[derive(Debug, Clone)]
+        pub struct TaobaoRefundRender {
+            pub(super) body: Result<types::builder::TaobaoRefundRenderRequest, String>,
+        }
+        ///The arguments of [`TaobaoRefundList`](super::TaobaoRefundList).
+        #[derive(Debug, Clone)]
+        pub struct TaobaoRefundList {
+            pub(super) body: Result<types::builder::TaobaoRefundListRequest, String>,
+        }
+        ///The arguments of [`TaobaoRefundDetail`](super::TaobaoRefundDetail).
+        #[derive(Debug, Clone)]
+        pub struct TaobaoRefundDetail {
+            pub(super) refund_id: Result<::pandapon_gen::StringId, String>,
+        }
+        ///The arguments of [`OpenAddressAddOrUpdate`](super::OpenAddressAddOrUpdate).
+        #[derive(Debug, Clone)]
+        pub struct OpenAddressAddOrUpdate {
+            pub(super) body: Result<
+                types::builder::OpenAddressAddOrUpdateRequest,
+                String,
+            >,
+        }
+        ///The arguments of [`OpenLogisticsItemPrice`](super::OpenLogisticsItemPrice).
+        #[derive(Debug, Clone)]
+        pub struct OpenLogisticsItemPrice {
+            pub(super) body: Result<
+                types::builder::OpenLogisticsItemPriceRequest,
+                String,
+            >,
+        }
+        ///The arguments of [`OpenLogisticsOrderRenderFreight`](super::OpenLogisticsOrderRenderFreight).
+        #[derive(Debug, Clone)]
+        pub struct OpenLogisticsOrderRenderFreight {
+            pub(super) body: Result<
+                types::builder::OpenLogisticsOrderRenderFreightRequest,
+                String,
+            >,
+        }
+        ///The arguments of [`OpenLogisticsOrderBookingFreight`](super::OpenLogisticsOrderBookingFreight).
+        #[derive(Debug, Clone)]
+        pub struct OpenLogisticsOrderBookingFreight {
+            pub(super) body: Result<
+                types::builder::OpenLogisticsOrderBookingFreightRequest,
+                String,
+            >,
+        }
+        ///The arguments of [`OpenLogisticsUpdateInfo`](super::OpenLogisticsUpdateInfo).
+        #[derive(Debug, Clone)]
+        pub struct OpenLogisticsUpdateInfo {
+            pub(super) body: Result<
+                types::builder::OpenLogisticsUpdateInfoRequest,
+                String,
+            >,
+        }
+        ///The arguments of [`TaobaoOrderUpdateWarehouse`](super::TaobaoOrderUpdateWarehouse).
+        #[derive(Debug, Clone)]
+        pub struct TaobaoOrderUpdateWarehouse {
+            pub(super) body: Result<
+                types::builder::TaobaoOrderUpdateWarehouseRequest,
+                String,
+            >,
+        }
+        ///The arguments of [`TaobaoOrderImLinkGet`](super::TaobaoOrderImLinkGet).
+        #[derive(Debug, Clone)]
+        pub struct TaobaoOrderImLinkGet {
+            pub(super) body: Result<types::FreeFormObject, String>,
+        }
+        ///The arguments of [`TaobaoOrderLogisticsDetailGet`](super::TaobaoOrderLogisticsDetailGet).
+        #[derive(Debug, Clone)]
+        pub struct TaobaoOrderLogisticsDetailGet {
+            pub(super) sub_purchase_order_id: Result<::pandapon_gen::StringId, String>,
+        }
+        ///The arguments of [`TaobaoRefundMessageSubmit`](super::TaobaoRefundMessageSubmit).
+        #[derive(Debug, Clone)]
+        pub struct TaobaoRefundMessageSubmit {
+            pub(super) body: Result<
+                types::builder::TaobaoRefundMessageSubmitRequest,
+                String,
+            >,
+        }
+        ///The arguments of [`AlibabaRefundCreate`](super::AlibabaRefundCreate).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaRefundCreate {
+            pub(super) body: Result<types::builder::AlibabaRefundCreateRequest, String>,
+        }
+        ///The arguments of [`AlibabaRefundReturnGoods`](super::AlibabaRefundReturnGoods).
+        #[derive(Debug, Clone)]
+        pub struct AlibabaRefundReturnGoods {
+            pub(super) body: Result<
+                types::builder::AlibabaRefundReturnGoodsRequest,
+                String,
+            >,
         }
     }
-    impl<'a> OpenLogisticsUpdateInfo<'a> {
-        /**Sends `open_logistics_update_info` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `open_logistics_update_info`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::OPEN_LOGISTICS_UPDATE_INFO,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `open_logistics_update_info` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `open_logistics_update_info`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::OPEN_LOGISTICS_UPDATE_INFO,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> TaobaoCartAdd<'a> {
-        /**Sends `taobao_cart_add` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_cart_add`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_CART_ADD,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `taobao_cart_add` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_cart_add`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_CART_ADD,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> TaobaoCartCreateOrder<'a> {
-        /**Sends `taobao_cart_create_order` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_cart_create_order`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_CART_CREATE_ORDER,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `taobao_cart_create_order` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_cart_create_order`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_CART_CREATE_ORDER,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> TaobaoOrderCreate<'a> {
-        /**Sends `taobao_order_create` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_order_create`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_ORDER_CREATE,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `taobao_order_create` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_create`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_ORDER_CREATE,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> TaobaoOrderImLinkGet<'a> {
-        /**Sends `taobao_order_im_link_get` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoImLinkResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_order_im_link_get`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoImLinkResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::TaobaoImLinkResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_ORDER_IM_LINK_GET,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `taobao_order_im_link_get` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::std::string::String>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_im_link_get`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::std::string::String>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::TaobaoImLinkResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_ORDER_IM_LINK_GET,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> TaobaoOrderLogisticsDetailGet<'a> {
-        /**Sends `taobao_order_logistics_detail_get` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoLogisticsDetailResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_order_logistics_detail_get`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoLogisticsDetailResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::TaobaoLogisticsDetailResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_ORDER_LOGISTICS_DETAIL_GET,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `taobao_order_logistics_detail_get` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::TaobaoLogisticsDetail>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_logistics_detail_get`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::TaobaoLogisticsDetail>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::TaobaoLogisticsDetailResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_ORDER_LOGISTICS_DETAIL_GET,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> TaobaoOrderUpdateWarehouse<'a> {
-        /**Sends `taobao_order_update_warehouse` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_order_update_warehouse`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_ORDER_UPDATE_WAREHOUSE,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `taobao_order_update_warehouse` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_order_update_warehouse`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_ORDER_UPDATE_WAREHOUSE,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> TaobaoProductBatchCheck<'a> {
-        /**Sends `taobao_product_batch_check` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoProductBatchCheckResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_product_batch_check`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoProductBatchCheckResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::TaobaoProductBatchCheckResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_PRODUCT_BATCH_CHECK,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `taobao_product_batch_check` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::TaobaoBatchCheckResult>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_batch_check`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::TaobaoBatchCheckResult>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::TaobaoProductBatchCheckResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_PRODUCT_BATCH_CHECK,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> TaobaoProductGet<'a> {
-        /**Sends `taobao_product_get` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoProductGetResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_product_get`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoProductGetResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::TaobaoProductGetResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_PRODUCT_GET,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `taobao_product_get` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::TaobaoProduct>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_get`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::TaobaoProduct>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::TaobaoProductGetResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_PRODUCT_GET,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> TaobaoProductItemSearch<'a> {
-        /**Sends `taobao_product_item_search` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_product_item_search`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_PRODUCT_ITEM_SEARCH,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `taobao_product_item_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_item_search`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_PRODUCT_ITEM_SEARCH,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> TaobaoProductSourceSearch<'a> {
-        /**Sends `taobao_product_source_search` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoProductSourceSearchResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_product_source_search`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoProductSourceSearchResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::TaobaoProductSourceSearchResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_PRODUCT_SOURCE_SEARCH,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `taobao_product_source_search` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::TaobaoSourceProduct>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_product_source_search`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::TaobaoSourceProduct>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::TaobaoProductSourceSearchResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_PRODUCT_SOURCE_SEARCH,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> TaobaoRefundCancel<'a> {
-        /**Sends `taobao_refund_cancel` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoRefundCancelResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_refund_cancel`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoRefundCancelResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::TaobaoRefundCancelResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_REFUND_CANCEL,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `taobao_refund_cancel` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::TaobaoRefundCancelResult>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_cancel`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::TaobaoRefundCancelResult>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::TaobaoRefundCancelResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_REFUND_CANCEL,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> TaobaoRefundDetail<'a> {
-        /**Sends `taobao_refund_detail` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoRefundDetailResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_refund_detail`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoRefundDetailResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::TaobaoRefundDetailResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_REFUND_DETAIL,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `taobao_refund_detail` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::TaobaoRefundDetail>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_detail`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::TaobaoRefundDetail>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::TaobaoRefundDetailResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_REFUND_DETAIL,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> TaobaoRefundList<'a> {
-        /**Sends `taobao_refund_list` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_refund_list`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_REFUND_LIST,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `taobao_refund_list` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_list`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_REFUND_LIST,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> TaobaoRefundMessageSubmit<'a> {
-        /**Sends `taobao_refund_message_submit` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_refund_message_submit`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::UndocumentedEnvelope>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_REFUND_MESSAGE_SUBMIT,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `taobao_refund_message_submit` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_message_submit`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<::serde_json::Value>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::UndocumentedEnvelope,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_REFUND_MESSAGE_SUBMIT,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> TaobaoRefundRender<'a> {
-        /**Sends `taobao_refund_render` and returns PandaPon's envelope as it came, with the status and headers: the `code` check is the caller's ([`call`](Self::call) does it).
-
-It goes through the same step as [`call`](Self::call): signed afresh for each attempt, retried per the client's policy, read within its limits and judged by the same classifier.
-
-# Errors
-
-As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` envelope.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn send(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoRefundRenderResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.send_with(::std::default::Default::default())
-        }
-        /**Like [`send`](Self::send), with per-call options (retries, timeout) for `taobao_refund_render`.
-
-# Errors
-
-As [`send`](Self::send).*/
-        #[inline]
-        pub fn send_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::ResponseValue<types::TaobaoRefundRenderResponse>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::send::<
-                types::TaobaoRefundRenderResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_REFUND_RENDER,
-                self.request(),
-                options,
-            )
-        }
-        /**Sends `taobao_refund_render` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.
-
-Every attempt is signed afresh, and retried per the client's policy. [`send`](Self::send) returns the raw envelope instead, leaving the `code` check to the caller.
-
-# Errors
-
-[`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or invalid (nothing is sent); otherwise the business error, HTTP error, transport failure or undecodable answer the call ended with. [`Error::outcome`](crate::Error::outcome) says whether it may have taken effect.
-
-# Cancel safety
-
-The future does nothing until polled; dropping it (or a timeout around it) stops the call where it is. Dropped before its first poll, nothing was sent. Dropped later, the request may have reached PandaPon and no answer will say what happened: a read can simply be sent again; a write's outcome is unknown, as after a timeout, so look it up as this operation's documentation says before repeating it. The attempt in progress ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See the [guide](crate::guide::reliability).*/
-        #[inline]
-        pub fn call(
-            self,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::TaobaoRefundRender>,
-                crate::Error,
-            >,
-        > + 'a {
-            self.call_with(::std::default::Default::default())
-        }
-        /**Like [`call`](Self::call), with per-call options (retries, timeout) for `taobao_refund_render`.
-
-# Errors
-
-As [`call`](Self::call).*/
-        #[inline]
-        pub fn call_with(
-            self,
-            options: crate::CallOptions,
-        ) -> impl ::std::future::Future<
-            Output = ::std::result::Result<
-                crate::Reply<types::TaobaoRefundRender>,
-                crate::Error,
-            >,
-        > + 'a {
-            let client = self.client;
-            crate::step::call::<
-                types::TaobaoRefundRenderResponse,
-            >(
-                &client.client,
-                &client.inner,
-                &crate::operations::by_id::TAOBAO_REFUND_RENDER,
-                self.request(),
-                options,
-            )
-        }
-    }
-    impl<'a> AlibabaProductImageSearch<'a> {
-        /**Every page of `alibaba_product_image_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
-
-# Cancel safety
-
-As [`Pages`](crate::Pages)': dropping a `next()` future loses no page.*/
-        #[inline]
-        pub fn pages(self) -> crate::Pages<'a, types::AlibabaProductPage> {
-            let Self { client, body } = self;
-            let first = body
+    ///`alibaba_product_image_search` pages by the body's `beginPage`; `pageSize` is the body's, and the items are `data.data`.
+    impl crate::call::Paginated for args::AlibabaProductImageSearch {
+        #[inline]
+        fn first_page(&self) -> ::std::option::Option<i64> {
+            self.body
                 .as_ref()
                 .ok()
                 .cloned()
                 .and_then(|b| types::AlibabaProductImageSearchRequest::try_from(b).ok())
                 .and_then(|b| b.begin_page)
-                .unwrap_or(1);
-            crate::Pages::new(
-                first,
-                move |page| {
-                    let call = Self {
-                        client,
-                        body: body.clone().map(|b| b.begin_page(page)),
-                    };
-                    ::std::boxed::Box::pin(call.call())
-                },
-            )
         }
-        /**The items (`data.data`) of every page of `alibaba_product_image_search`, in order, as a [`Stream`](crate::Stream): see [`pages`](Self::pages). [`max_items`](crate::Items::max_items) caps it.
-
-# Cancel safety
-
-As [`Items`](crate::Items)': dropping a `next()` future loses no item.*/
         #[inline]
-        pub fn items(self) -> crate::Items<'a, types::AlibabaProductPage> {
-            self.pages().items()
+        fn at_page(&self, page: i64) -> Self {
+            Self {
+                body: self.body.clone().map(|b| b.begin_page(page)),
+            }
         }
     }
-    impl<'a> AlibabaProductKeywordSearch<'a> {
-        /**Every page of `alibaba_product_keyword_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
-
-# Cancel safety
-
-As [`Pages`](crate::Pages)': dropping a `next()` future loses no page.*/
+    ///`alibaba_product_keyword_search` pages by the body's `beginPage`; `pageSize` is the body's, and the items are `data.data`.
+    impl crate::call::Paginated for args::AlibabaProductKeywordSearch {
         #[inline]
-        pub fn pages(self) -> crate::Pages<'a, types::AlibabaProductPage> {
-            let Self { client, body } = self;
-            let first = body
+        fn first_page(&self) -> ::std::option::Option<i64> {
+            self.body
                 .as_ref()
                 .ok()
                 .cloned()
@@ -7885,63 +4580,30 @@ As [`Pages`](crate::Pages)': dropping a `next()` future loses no page.*/
                     types::AlibabaProductKeywordSearchRequest::try_from(b).ok()
                 })
                 .and_then(|b| b.begin_page)
-                .unwrap_or(1);
-            crate::Pages::new(
-                first,
-                move |page| {
-                    let call = Self {
-                        client,
-                        body: body.clone().map(|b| b.begin_page(page)),
-                    };
-                    ::std::boxed::Box::pin(call.call())
-                },
-            )
         }
-        /**The items (`data.data`) of every page of `alibaba_product_keyword_search`, in order, as a [`Stream`](crate::Stream): see [`pages`](Self::pages). [`max_items`](crate::Items::max_items) caps it.
-
-# Cancel safety
-
-As [`Items`](crate::Items)': dropping a `next()` future loses no item.*/
         #[inline]
-        pub fn items(self) -> crate::Items<'a, types::AlibabaProductPage> {
-            self.pages().items()
+        fn at_page(&self, page: i64) -> Self {
+            Self {
+                body: self.body.clone().map(|b| b.begin_page(page)),
+            }
         }
     }
-    impl<'a> AlibabaProductStoreSearch<'a> {
-        /**Every page of `alibaba_product_store_search`, as a [`Stream`](crate::Stream) of replies: from the body's `beginPage` (1 if unset), each next page asked for when the stream is polled for it, up to `totalPage` (or the first empty page when the server sends no totals). `pageSize` is the body's. Pages are read-only calls, retried as reads are; a page that fails ends the stream with its error. [`max_pages`](crate::Pages::max_pages) caps it.
-
-# Cancel safety
-
-As [`Pages`](crate::Pages)': dropping a `next()` future loses no page.*/
+    ///`alibaba_product_store_search` pages by the body's `beginPage`; `pageSize` is the body's, and the items are `data.data`.
+    impl crate::call::Paginated for args::AlibabaProductStoreSearch {
         #[inline]
-        pub fn pages(self) -> crate::Pages<'a, types::AlibabaStoreProductPage> {
-            let Self { client, body } = self;
-            let first = body
+        fn first_page(&self) -> ::std::option::Option<i64> {
+            self.body
                 .as_ref()
                 .ok()
                 .cloned()
                 .and_then(|b| types::AlibabaProductStoreSearchRequest::try_from(b).ok())
                 .and_then(|b| b.begin_page)
-                .unwrap_or(1);
-            crate::Pages::new(
-                first,
-                move |page| {
-                    let call = Self {
-                        client,
-                        body: body.clone().map(|b| b.begin_page(page)),
-                    };
-                    ::std::boxed::Box::pin(call.call())
-                },
-            )
         }
-        /**The items (`data.data`) of every page of `alibaba_product_store_search`, in order, as a [`Stream`](crate::Stream): see [`pages`](Self::pages). [`max_items`](crate::Items::max_items) caps it.
-
-# Cancel safety
-
-As [`Items`](crate::Items)': dropping a `next()` future loses no item.*/
         #[inline]
-        pub fn items(self) -> crate::Items<'a, types::AlibabaStoreProductPage> {
-            self.pages().items()
+        fn at_page(&self, page: i64) -> Self {
+            Self {
+                body: self.body.clone().map(|b| b.begin_page(page)),
+            }
         }
     }
 }

@@ -58,6 +58,7 @@
 // same paths work here and in the generated CLI and mocks.
 extern crate self as pandapon_gen;
 
+mod call;
 pub mod callback;
 mod client;
 mod envelope;
@@ -81,6 +82,7 @@ mod request;
 mod response;
 mod step;
 
+pub use call::{Arguments, Call, Data, Paginated};
 pub use client::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_ACCESS_KEY,
     ENV_ACCESS_SECRET, ENV_BASE_URL, ENV_CLOCK_OFFSET_MS, ENV_MAX_RESPONSE_BYTES,
@@ -105,7 +107,8 @@ pub use pandapon_types::{
     MessageBody, MessagePlatform, MessageType, OrderStatus, StringId, money, time,
 };
 pub use request::{
-    ANY_PATH_OPERATION, AnyEnvelope, AnyRequest, QUERY_SIGNED_PATH_PREFIXES, is_query_signed_path,
+    ANY_PATH_OPERATION, AnyArguments, AnyEnvelope, AnyRequest, QUERY_SIGNED_PATH_PREFIXES,
+    is_query_signed_path,
 };
 /// The HTTP method of an any-path call ([`Client::request`]).
 pub use reqwest::Method;

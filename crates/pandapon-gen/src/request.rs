@@ -2,17 +2,19 @@
 //! yet: the same signing, envelope, errors, retries, tracing and dry run as a
 //! generated operation.
 
+use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 
-use crate::ResponseValue;
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::call::{Arguments, Call, Prepared};
 use crate::envelope::{Envelope, Meta};
-use crate::step::{Rules, classify};
-use crate::{CallOptions, Client, Error, Reply, Retry};
+use crate::step::Rules;
+use crate::{CallOptions, Client, Error, Reply, ResponseValue};
 
 /// The operation name an any-path call carries in tracing spans and hooks.
 pub const ANY_PATH_OPERATION: &str = "request";
@@ -45,15 +47,48 @@ pub fn is_query_signed_path(path: &str) -> bool {
 /// println!("{} (requestId {:?})", reply.data, reply.request_id);
 /// # Ok(()) }
 /// ```
+///
+/// Once `data`'s type is chosen, it is a [`Call`] like every generated
+/// operation's builder ([`expecting`](Self::expecting)); `call::<T>()` and
+/// its siblings are that [`Call`]'s methods.
 #[derive(Debug)]
 #[must_use = "a request does nothing until `call()` or `send()`"]
 pub struct AnyRequest<'a> {
     client: &'a Client,
+    args: AnyPath,
+}
+
+/// What an any-path call sends: the method, the path, the query and the
+/// body, and whether it is safe to re-send.
+#[derive(Debug, Clone)]
+struct AnyPath {
     method: Method,
     path: String,
     query: Vec<(String, String)>,
     body: Option<Result<Vec<u8>, String>>,
     read_only: bool,
+}
+
+/// The arguments of an any-path call whose envelope's `data` is a `T`: the
+/// [`Arguments`] of [`AnyRequest::expecting`].
+pub struct AnyArguments<T> {
+    path: AnyPath,
+    data: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for AnyArguments<T> {
+    fn clone(&self) -> Self {
+        Self {
+            path: self.path.clone(),
+            data: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for AnyArguments<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.path.fmt(f)
+    }
 }
 
 impl Client {
@@ -65,15 +100,17 @@ impl Client {
     /// guide's [reliability chapter](crate::guide::reliability)). Nothing is
     /// sent until the future of [`call`](AnyRequest::call) or
     /// [`send`](AnyRequest::send) is polled; what dropping it means is in
-    /// their `# Cancel safety`.
+    /// [`Call::call`]'s `# Cancel safety`.
     pub fn request(&self, method: Method, path: impl Into<String>) -> AnyRequest<'_> {
         AnyRequest {
             client: self,
-            method,
-            path: path.into(),
-            query: Vec::new(),
-            body: None,
-            read_only: false,
+            args: AnyPath {
+                method,
+                path: path.into(),
+                query: Vec::new(),
+                body: None,
+                read_only: false,
+            },
         }
     }
 }
@@ -81,133 +118,97 @@ impl Client {
 impl<'a> AnyRequest<'a> {
     /// Adds a query parameter.
     pub fn query(mut self, name: impl Into<String>, value: impl ToString) -> Self {
-        self.query.push((name.into(), value.to_string()));
+        self.args.query.push((name.into(), value.to_string()));
         self
     }
 
     /// Sets the JSON body. A value that cannot be encoded makes the call fail
     /// with [`Error::InvalidRequest`] before anything is sent.
     pub fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Self {
-        self.body = Some(serde_json::to_vec(body).map_err(|e| format!("encoding the body: {e}")));
+        self.args.body =
+            Some(serde_json::to_vec(body).map_err(|e| format!("encoding the body: {e}")));
         self
     }
 
     /// Marks the call as safe to re-send (it reads, or repeating it is
     /// harmless): it is retried like a read-only operation.
     pub fn read_only(mut self) -> Self {
-        self.read_only = true;
+        self.args.read_only = true;
         self
     }
 
-    /// Sends the call and unwraps PandaPon's envelope into `Reply<T>`: `Ok`
-    /// only when `code` is 200. Use `T = serde_json::Value` for `data` as it
-    /// came, and `T = ()` for an envelope with no `data`.
+    /// The call, its envelope's `data` decoded as `T`: a [`Call`] like any
+    /// operation's. Use `T = serde_json::Value` for `data` as it came, and
+    /// `T = ()` for an envelope with no `data`.
+    pub fn expecting<T: DeserializeOwned>(self) -> Call<'a, AnyArguments<T>> {
+        Call::of(
+            self.client,
+            AnyArguments {
+                path: self.args,
+                data: PhantomData,
+            },
+        )
+    }
+
+    /// [`Call::call`] of [`expecting::<T>()`](Self::expecting).
     ///
     /// # Errors
     ///
-    /// As a generated operation's `call()`: the path or body is refused
-    /// before sending ([`Error::InvalidRequest`]), or the call failed; see
-    /// [`Error::outcome`] for whether it may have taken effect.
-    ///
-    /// # Cancel safety
-    ///
-    /// The future does nothing until polled; dropping it stops the call
-    /// where it is. Dropped before its first poll, nothing was sent. Dropped
-    /// later, the request may have reached PandaPon: a call marked
-    /// [`read_only`](Self::read_only) can simply be made again, while a
-    /// write's outcome is unknown, as after a timeout; look it up before
-    /// repeating it. See the guide's
-    /// [reliability chapter](crate::guide::reliability).
+    /// As [`Call::call`]; a path or body that cannot be sent is
+    /// [`Error::InvalidRequest`] before anything is sent.
     pub fn call<T: DeserializeOwned + 'a>(
         self,
     ) -> impl Future<Output = Result<Reply<T>, Error>> + 'a {
-        self.call_with(CallOptions::default())
+        self.expecting::<T>().call()
     }
 
-    /// Like [`call`](Self::call), with per-call options. A call marked
-    /// [`read_only`](Self::read_only) with [`Retry::Auto`] retries as a read.
+    /// [`Call::call_with`] of [`expecting::<T>()`](Self::expecting).
     ///
     /// # Errors
     ///
-    /// As [`call`](Self::call).
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`call`](Self::call).
+    /// As [`Call::call`].
     pub fn call_with<T: DeserializeOwned + 'a>(
         self,
         options: CallOptions,
     ) -> impl Future<Output = Result<Reply<T>, Error>> + 'a {
-        let (client, rules, request, options) = self.into_parts(options);
-        let ratio = client.inner.limits.decode_ratio;
-        crate::step::start(
-            &client.client,
-            &client.inner,
-            rules,
-            request,
-            options,
-            move |answer| classify::envelope(classify::decode::<AnyEnvelope<T>>(answer, ratio)?),
-        )
+        self.expecting::<T>().call_with(options)
     }
 
-    /// Sends the call and returns the envelope as it came; the `code`
-    /// check is the caller's (as a generated operation's `send()`). Retries
-    /// follow [`read_only`](Self::read_only) as for [`call`](Self::call).
+    /// [`Call::send`] of [`expecting::<T>()`](Self::expecting).
     ///
     /// # Errors
     ///
-    /// As [`call`](Self::call), except that a business error inside HTTP 200
-    /// is an `Ok` envelope.
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`call`](Self::call).
+    /// As [`Call::send`].
     pub fn send<T: DeserializeOwned + 'a>(
         self,
     ) -> impl Future<Output = Result<ResponseValue<AnyEnvelope<T>>, Error>> + 'a {
-        let (client, rules, request, options) = self.into_parts(CallOptions::default());
-        let ratio = client.inner.limits.decode_ratio;
-        crate::step::start(
-            &client.client,
-            &client.inner,
-            rules,
-            request,
-            options,
-            move |answer| classify::decode::<AnyEnvelope<T>>(answer, ratio),
-        )
+        self.expecting::<T>().send()
     }
+}
 
-    /// The client, the rules, the request (or why it cannot be sent) and the
-    /// options, with the retry rule of a read when the call is marked
-    /// read-only and the options leave it to the operation.
-    fn into_parts(
-        self,
-        options: CallOptions,
-    ) -> (
-        &'a Client,
-        Rules,
-        Result<reqwest::Request, Error>,
-        CallOptions,
-    ) {
-        let options = if self.read_only && options.retry == Retry::Auto {
-            options.retry(Retry::Always)
-        } else {
-            options
-        };
+impl<T> crate::call::sealed::Sealed for AnyArguments<T> {}
+
+impl<T: DeserializeOwned> Arguments for AnyArguments<T> {
+    type Response = AnyEnvelope<T>;
+
+    fn prepare(self, client: &Client) -> Prepared {
         let rules = Rules {
             id: ANY_PATH_OPERATION,
-            read_only: self.read_only,
-            query_signed: is_query_signed_path(&self.path),
+            read_only: self.path.read_only,
+            query_signed: is_query_signed_path(&self.path.path),
         };
-        let client = self.client;
-        (client, rules, self.build(), options)
+        Prepared {
+            rules,
+            request: self.path.build(client),
+        }
     }
+}
 
+impl AnyPath {
     /// The request: the path checked and joined to the base URL as written,
     /// the query and the body.
-    fn build(self) -> Result<reqwest::Request, Error> {
+    fn build(self, client: &Client) -> Result<reqwest::Request, Error> {
         let Self {
-            client,
             method,
             path,
             query,

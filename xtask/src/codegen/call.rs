@@ -13,7 +13,7 @@
 
 use anyhow::{Context, Result, bail, ensure};
 use proc_macro2::TokenStream;
-use quote::{ToTokens, format_ident, quote};
+use quote::{ToTokens, format_ident};
 use syn::punctuated::Punctuated;
 use syn::visit_mut::VisitMut;
 
@@ -412,121 +412,264 @@ impl VisitMut for RewriteUrl {
     }
 }
 
-/// `send`, `send_with`, `call` and `call_with` for one builder, calling the
-/// step with the operation `op_id` (its row in the operation table) and
-/// decoding `response`, whose envelope's `data` is `data_ty`.
-pub fn call_surface(op_id: &str, rebuilt: &Rebuilt, data_ty: &TokenStream) -> Result<syn::Item> {
-    let Rebuilt {
+/// Turns each operation's builder into the SDK's generic `Call` over the
+/// operation's arguments, so that the call surface (`call`, `send`, their
+/// `_with` forms, `pages`, `items`, and their docs) is written once, in
+/// `crates/pandapon-gen/src/call.rs`, and what is generated per operation
+/// is only what differs:
+///
+/// - progenitor's `struct B<'a> { client, fields… }` becomes
+///   `builder::args::B { fields… }`, and `builder::B<'a>` the type alias
+///   `crate::Call<'a, args::B>`;
+/// - its `new(client)` makes a `Call` of the client and the arguments, and
+///   its setters set `self.args.<field>`;
+/// - its `request()` becomes `args::B::request(self, client)`, and
+///   `args::B` implements `crate::call::Arguments` with the operation's
+///   response type and its row of the operation table (`row_of`).
+///
+/// Items are found by name and shape; anything else fails, naming what it
+/// expected, so that a progenitor upgrade that changes them is seen here.
+pub fn into_calls(
+    file: &mut syn::File,
+    rebuilt: &[Rebuilt],
+    row_of: impl Fn(&syn::Ident) -> Option<syn::Ident>,
+) -> Result<()> {
+    let items = super::syntax::module_mut(file, "builder")
+        .context("progenitor's output has no `builder` module")?;
+    let mut args = Vec::new();
+    let mut added = Vec::new();
+    for Rebuilt {
         builder, response, ..
-    } = rebuilt;
-    let row = format_ident!("{}", op_id.to_uppercase());
-    let send_doc = format!(
-        "Sends `{op_id}` and returns PandaPon's envelope as it came, with the status and \
-         headers: the `code` check is the caller's ([`call`](Self::call) does it).\n\n\
-         It goes through the same step as [`call`](Self::call): signed afresh for each \
-         attempt, retried per the client's policy, read within its limits and judged by \
-         the same classifier.\n\n\
-         # Errors\n\n\
-         As [`call`](Self::call), except that a business error inside HTTP 200 is an `Ok` \
-         envelope.\n\n{CANCEL_SAFETY}"
-    );
-    let send_with_doc = format!(
-        "Like [`send`](Self::send), with per-call options (retries, timeout) for `{op_id}`.\n\n\
-         # Errors\n\nAs [`send`](Self::send)."
-    );
-    let call_doc = format!(
-        "Sends `{op_id}` and unwraps PandaPon's envelope: `Ok` only when `code` is 200.\n\n\
-         Every attempt is signed afresh, and retried per the client's policy. \
-         [`send`](Self::send) returns the raw envelope instead, leaving the `code` check \
-         to the caller.\n\n\
-         # Errors\n\n\
-         [`Error::InvalidRequest`](crate::Error::InvalidRequest) when a value is missing or \
-         invalid (nothing is sent); otherwise the business error, HTTP error, transport \
-         failure or undecodable answer the call ended with. \
-         [`Error::outcome`](crate::Error::outcome) says whether it may have taken \
-         effect.\n\n{CANCEL_SAFETY}"
-    );
-    let call_with_doc = format!(
-        "Like [`call`](Self::call), with per-call options (retries, timeout) for `{op_id}`.\n\n\
-         # Errors\n\nAs [`call`](Self::call)."
-    );
-    let tokens = quote! {
-        impl<'a> #builder<'a> {
-            #[doc = #send_doc]
-            #[inline]
-            pub fn send(
-                self,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    crate::ResponseValue<#response>,
-                    crate::Error,
-                >,
-            > + 'a {
-                self.send_with(::std::default::Default::default())
+    } in rebuilt
+    {
+        let row = row_of(builder).with_context(|| format!("builder::{builder}: no operation"))?;
+        let at = items
+            .iter()
+            .position(|item| matches!(item, syn::Item::Struct(st) if st.ident == *builder))
+            .with_context(|| format!("no `struct {builder}` in progenitor's `builder` module"))?;
+        let syn::Item::Struct(st) = &items[at] else {
+            unreachable!("found above");
+        };
+        let (arguments, fields) = arguments_struct(st)
+            .with_context(|| format!("builder::{builder}: not progenitor's builder shape"))?;
+        let docs: Vec<&syn::Attribute> = st
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("doc"))
+            .collect();
+        items[at] = syn::parse_quote! {
+            #(#docs)*
+            pub type #builder<'a> = crate::Call<'a, args::#builder>;
+        };
+        args.push(arguments);
+        let mut request = None;
+        for item in items.iter_mut() {
+            let syn::Item::Impl(imp) = item else { continue };
+            if imp.trait_.is_some()
+                || super::syntax::self_name(imp).as_deref() != Some(&builder.to_string())
+            {
+                continue;
             }
-
-            #[doc = #send_with_doc]
-            #[inline]
-            pub fn send_with(
-                self,
-                options: crate::CallOptions,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    crate::ResponseValue<#response>,
-                    crate::Error,
-                >,
-            > + 'a {
-                let client = self.client;
-                crate::step::send::<#response>(
-                    &client.client,
-                    &client.inner,
-                    &crate::operations::by_id::#row,
-                    self.request(),
-                    options,
-                )
+            let mut kept = Vec::new();
+            for member in std::mem::take(&mut imp.items) {
+                let syn::ImplItem::Fn(mut f) = member else {
+                    bail!("builder::{builder}: an impl item that is not a function");
+                };
+                let name = f.sig.ident.to_string();
+                let context = || format!("builder::{builder}::{name}");
+                match name.as_str() {
+                    "new" => construct_call(&mut f, builder).with_context(context)?,
+                    "request" => {
+                        ensure!(request.is_none(), "builder::{builder}: two `request()`");
+                        take_client_param(&mut f).with_context(context)?;
+                        request = Some(f);
+                        continue;
+                    }
+                    _ => {
+                        let mut to_args = SetArgs {
+                            fields: &fields,
+                            changed: 0,
+                        };
+                        to_args.visit_block_mut(&mut f.block);
+                        ensure!(
+                            to_args.changed > 0,
+                            "builder::{builder}::{name} sets none of the builder's fields"
+                        );
+                    }
+                }
+                kept.push(syn::ImplItem::Fn(f));
             }
-
-            #[doc = #call_doc]
-            #[inline]
-            pub fn call(
-                self,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<crate::Reply<#data_ty>, crate::Error>,
-            > + 'a {
-                self.call_with(::std::default::Default::default())
-            }
-
-            #[doc = #call_with_doc]
-            #[inline]
-            pub fn call_with(
-                self,
-                options: crate::CallOptions,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<crate::Reply<#data_ty>, crate::Error>,
-            > + 'a {
-                let client = self.client;
-                crate::step::call::<#response>(
-                    &client.client,
-                    &client.inner,
-                    &crate::operations::by_id::#row,
-                    self.request(),
-                    options,
-                )
-            }
+            imp.items = kept;
         }
-    };
-    syn::parse2(tokens).context("parsing the call surface")
+        let request = request.with_context(|| format!("builder::{builder}: no `request()`"))?;
+        added.push(syn::parse_quote! {
+            impl args::#builder {
+                #request
+            }
+        });
+        added.push(syn::parse_quote! {
+            impl crate::call::sealed::Sealed for args::#builder {}
+        });
+        added.push(syn::parse_quote! {
+            impl crate::call::Arguments for args::#builder {
+                type Response = #response;
+                fn prepare(self, client: &super::Client) -> crate::call::Prepared {
+                    crate::call::Prepared::of(
+                        &crate::operations::by_id::#row,
+                        self.request(client),
+                    )
+                }
+            }
+        });
+    }
+    items.extend(added);
+    items.push(syn::parse_quote! {
+        /// The arguments of each operation: what its builder's setters set,
+        /// and how they become its request
+        /// ([`Arguments`](crate::Arguments)). The builder itself
+        /// (`super::AlibabaOrderCancel<'a>`, say) is
+        /// [`Call`](crate::Call) over them.
+        pub mod args {
+            #[allow(unused_imports)]
+            use super::types;
+            #(#args)*
+        }
+    });
+    Ok(())
 }
 
-/// The cancel-safety section of `call()` and `send()`.
-const CANCEL_SAFETY: &str = "# Cancel safety\n\n\
-    The future does nothing until polled; dropping it (or a timeout around it) stops the \
-    call where it is. Dropped before its first poll, nothing was sent. Dropped later, the \
-    request may have reached PandaPon and no answer will say what happened: a read can \
-    simply be sent again; a write's outcome is unknown, as after a timeout, so look it up \
-    as this operation's documentation says before repeating it. The attempt in progress \
-    ends without [`Interceptor::after_attempt`](crate::Interceptor::after_attempt). See \
-    the [guide](crate::guide::reliability).";
+/// The arguments struct of progenitor's builder `st` (`struct B<'a> {
+/// client: &'a super::Client, fields… }`): the same struct without the
+/// lifetime and the client, its fields visible to the builder's setters;
+/// and the fields' names.
+fn arguments_struct(st: &syn::ItemStruct) -> Result<(syn::ItemStruct, Vec<syn::Ident>)> {
+    let lifetime_only = st.generics.params.len() == 1
+        && matches!(
+            st.generics.params.first(),
+            Some(syn::GenericParam::Lifetime(_))
+        );
+    ensure!(lifetime_only, "expected one lifetime parameter");
+    let syn::Fields::Named(named) = &st.fields else {
+        bail!("expected named fields");
+    };
+    let mut fields = named.named.clone().into_iter();
+    let client = fields.next().context("expected a `client` field first")?;
+    ensure!(
+        client.ident.as_ref().is_some_and(|i| i == "client") && is_client_ref(&client.ty),
+        "expected `client: &'a super::Client` first"
+    );
+    let fields: Vec<syn::Field> = fields
+        .map(|mut f| {
+            f.vis = syn::parse_quote!(pub(super));
+            f
+        })
+        .collect();
+    let names = fields.iter().filter_map(|f| f.ident.clone()).collect();
+    let ident = &st.ident;
+    let derives = st.attrs.iter().filter(|a| a.path().is_ident("derive"));
+    let doc = format!("The arguments of [`{ident}`](super::{ident}).");
+    let arguments = syn::parse_quote! {
+        #[doc = #doc]
+        #(#derives)*
+        pub struct #ident {
+            #(#fields,)*
+        }
+    };
+    Ok((arguments, names))
+}
+
+/// Whether `ty` is `&'a super::Client`.
+fn is_client_ref(ty: &syn::Type) -> bool {
+    let syn::Type::Reference(r) = ty else {
+        return false;
+    };
+    let syn::Type::Path(p) = &*r.elem else {
+        return false;
+    };
+    r.mutability.is_none()
+        && r.lifetime.is_some()
+        && p.qself.is_none()
+        && p.path.segments.len() == 2
+        && p.path.segments[0].ident == "super"
+        && p.path.segments[1].ident == "Client"
+}
+
+/// progenitor's `new(client: &'a super::Client) -> Self { Self { client:
+/// client, fields… } }` becomes `crate::Call::of(client, args::B { fields…
+/// })`.
+fn construct_call(f: &mut syn::ImplItemFn, builder: &syn::Ident) -> Result<()> {
+    let takes_client = f.sig.inputs.len() == 1
+        && matches!(f.sig.inputs.first(), Some(syn::FnArg::Typed(t))
+            if matches!(&*t.pat, syn::Pat::Ident(p) if p.ident == "client")
+                && is_client_ref(&t.ty));
+    ensure!(takes_client, "expected `new(client: &'a super::Client)`");
+    let [syn::Stmt::Expr(syn::Expr::Struct(literal), None)] = f.block.stmts.as_slice() else {
+        bail!("expected a body of one `Self {{ client: client, … }}`");
+    };
+    let mut literal = literal.clone();
+    ensure!(
+        literal.path.is_ident("Self") && literal.rest.is_none(),
+        "expected `Self {{ … }}`"
+    );
+    let before = literal.fields.len();
+    literal.fields = literal
+        .fields
+        .into_iter()
+        .filter(|fv| !matches!(&fv.member, syn::Member::Named(m) if m == "client"))
+        .collect();
+    ensure!(
+        literal.fields.len() + 1 == before,
+        "expected one `client` field in `Self {{ … }}`"
+    );
+    literal.path = syn::parse_quote!(args::#builder);
+    f.block = syn::parse_quote!({ crate::Call::of(client, #literal) });
+    Ok(())
+}
+
+/// `request(self)`, whose first statement is `let Self { client, fields… } =
+/// self;`, becomes `request(self, client: &super::Client)` over the
+/// arguments: the `client` binding moves from the pattern to the
+/// parameters.
+fn take_client_param(f: &mut syn::ImplItemFn) -> Result<()> {
+    let Some(syn::Stmt::Local(local)) = f.block.stmts.first_mut() else {
+        bail!("expected `let Self {{ client, … }} = self;` first");
+    };
+    let syn::Pat::Struct(pattern) = &mut local.pat else {
+        bail!("expected `let Self {{ client, … }} = self;` first");
+    };
+    let before = pattern.fields.len();
+    pattern.fields = std::mem::take(&mut pattern.fields)
+        .into_iter()
+        .filter(|fp| !matches!(&fp.member, syn::Member::Named(m) if m == "client"))
+        .collect();
+    ensure!(
+        pattern.path.is_ident("Self") && pattern.fields.len() + 1 == before,
+        "expected `let Self {{ client, … }} = self;` first"
+    );
+    f.sig.inputs.push(syn::parse_quote!(client: &super::Client));
+    Ok(())
+}
+
+/// In a setter, `self.<field>` becomes `self.args.<field>` for each of the
+/// builder's fields.
+struct SetArgs<'f> {
+    fields: &'f [syn::Ident],
+    changed: usize,
+}
+
+impl VisitMut for SetArgs<'_> {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        syn::visit_mut::visit_expr_mut(self, expr);
+        if let syn::Expr::Field(field) = expr
+            && matches!(&*field.base, syn::Expr::Path(p) if p.path.is_ident("self"))
+            && matches!(&field.member, syn::Member::Named(m) if self.fields.contains(m))
+        {
+            let member = &field.member;
+            *expr = syn::parse_quote!(self.args.#member);
+            self.changed += 1;
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -554,10 +697,17 @@ mod tests {
         let api = crate::spec::Api::new(&spec).expect("operations");
         let ops = api.ops().len();
         for (needle, each) in [
-            ("fn request(self) -> crate::step::Built", 1),
-            ("crate::step::call::<", 1),
-            ("crate::step::send::<", 1),
+            (
+                "fn request(self, client: &super::Client) -> crate::step::Built",
+                1,
+            ),
+            ("impl crate::call::Arguments for args::", 1),
+            ("crate::call::Prepared::of(", 1),
             ("crate::step::url(&client.inner, &url)", 1),
+            // The call surface is the hand-written `Call`'s, not stamped.
+            ("fn call(", 0),
+            ("fn send_with(", 0),
+            ("crate::step::call::<", 0),
         ] {
             assert_eq!(sdk.matches(needle).count(), ops * each, "{needle}");
         }

@@ -149,8 +149,9 @@ pub fn paginated(spec: &openapiv3::OpenAPI, ops: &[&spec::Op<'_>]) -> Result<Vec
 }
 
 /// For each paginated operation: `impl Page` for its page type (in the
-/// module holding the envelope impls) and `pages()`/`items()` on its builder
-/// (in the `builder` module, whose private fields they use).
+/// module holding the envelope impls) and `impl Paginated` for its
+/// arguments (in the `builder` module, which sees their fields), which gives
+/// its builder the hand-written `pages()` and `items()`.
 pub fn emit(file: &syn::File, ops: &[Paginated]) -> Result<(Vec<syn::Item>, Vec<syn::Item>)> {
     let mut page_impls = Vec::new();
     let mut builder_impls = Vec::new();
@@ -213,56 +214,30 @@ pub fn emit(file: &syn::File, ops: &[Paginated]) -> Result<(Vec<syn::Item>, Vec<
             quote!(Some(b.#page_field))
         };
         let request_ty = format_ident!("{}", op.request);
-        let page_data = format_ident!("{}", op.page_schema);
         let builder = format_ident!("{}", pascal(id));
-        let pages_doc = format!(
-            "Every page of `{id}`, as a [`Stream`](crate::Stream) of replies: from the \
-             body's `{page}` (1 if unset), each next page asked for when the stream is \
-             polled for it, up to `totalPage` (or the first empty page when the server \
-             sends no totals). `{size}` is the body's. Pages are read-only calls, retried \
-             as reads are; a page that fails ends the stream with its error. \
-             [`max_pages`](crate::Pages::max_pages) caps it.\n\n\
-             # Cancel safety\n\nAs [`Pages`](crate::Pages)': dropping a `next()` future \
-             loses no page.",
+        let doc = format!(
+            "`{id}` pages by the body's `{page}`; `{size}` is the body's, and the items are \
+             `data.{items}`.",
             page = op.page,
-            size = op.size
-        );
-        let items_doc = format!(
-            "The items (`data.{items}`) of every page of `{id}`, in order, as a \
-             [`Stream`](crate::Stream): see [`pages`](Self::pages). \
-             [`max_items`](crate::Items::max_items) caps it.\n\n\
-             # Cancel safety\n\nAs [`Items`](crate::Items)': dropping a `next()` future \
-             loses no item.",
+            size = op.size,
             items = op.items
         );
         builder_impls.push(syn::parse_quote! {
-            impl<'a> #builder<'a> {
-                #[doc = #pages_doc]
-                // Inline: the boxed call future is compiled only in crates
-                // that page, not into every consumer of the SDK.
-                #[inline]
-                pub fn pages(self) -> crate::Pages<'a, types::#page_data> {
-                    let Self { client, body } = self;
-                    let first = body
+            #[doc = #doc]
+            impl crate::call::Paginated for args::#builder {
+                fn first_page(&self) -> ::std::option::Option<i64> {
+                    self.body
                         .as_ref()
                         .ok()
                         .cloned()
                         .and_then(|b| types::#request_ty::try_from(b).ok())
                         .and_then(|b| #first)
-                        .unwrap_or(1);
-                    crate::Pages::new(first, move |page| {
-                        let call = Self {
-                            client,
-                            body: body.clone().map(|b| b.#page_field(page)),
-                        };
-                        ::std::boxed::Box::pin(call.call())
-                    })
                 }
 
-                #[doc = #items_doc]
-                #[inline]
-                pub fn items(self) -> crate::Items<'a, types::#page_data> {
-                    self.pages().items()
+                fn at_page(&self, page: i64) -> Self {
+                    Self {
+                        body: self.body.clone().map(|b| b.#page_field(page)),
+                    }
                 }
             }
         });

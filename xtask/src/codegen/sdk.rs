@@ -144,9 +144,12 @@ fn sdk_file(api: &spec::Api<'_>, annotated: &openapiv3::OpenAPI) -> Result<syn::
         "the spec's paths have {path_params} parameters, but {encoded} `encode_path` calls \
          were replaced: has progenitor's output changed?"
     );
-    let (envelopes, surfaces) = envelope_impls(&ops, &file, &rebuilt)?;
-    file.items.extend(envelopes);
-    builder_items(&mut file)?.extend(surfaces);
+    file.items.extend(envelope_impls(&ops, &file, &rebuilt)?);
+    call::into_calls(&mut file, &rebuilt, |builder| {
+        ops.iter()
+            .find(|op| *builder == pascal(&op.id))
+            .map(|op| format_ident!("{}", op.id.to_uppercase()))
+    })?;
     add_pagination(api.doc, &ops, &mut file)?;
     file.items.extend(super::push::push_event(spec)?);
     contract::seal_types(&mut file)?;
@@ -413,16 +416,15 @@ fn is_json_value(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Value"))
 }
 
-/// `impl Envelope` for each response type (in a module of their own), and
-/// each builder's call surface (`send`, `send_with`, `call`, `call_with`,
-/// for the `builder` module, whose private fields it reads).
+/// `impl Envelope` for each response type, in a module of their own.
+/// Fails when a builder's request answers with another type than its
+/// operation's 200 response.
 fn envelope_impls(
     ops: &[&Op<'_>],
     file: &syn::File,
     rebuilt: &[Rebuilt],
-) -> Result<(Vec<syn::Item>, Vec<syn::Item>)> {
+) -> Result<Vec<syn::Item>> {
     let mut items = Vec::new();
-    let mut surfaces = Vec::new();
     let mut done = std::collections::BTreeSet::new();
     for op in ops {
         let (op_id, schema) = (&op.id, op.success_schema()?);
@@ -467,17 +469,11 @@ fn envelope_impls(
         let Some(request) = rebuilt.iter().find(|r| r.builder == builder) else {
             bail!("{op_id}: no builder::{builder} with a `send()` to take over");
         };
-        let expected: syn::Type = syn::parse_quote!(types::#response);
         ensure!(
-            request.response.to_token_stream().to_string()
-                == expected.to_token_stream().to_string(),
+            is_types_path(&request.response, &response),
             "{op_id}: builder::{builder} answers with {}, the spec's 200 response is {schema}",
             request.response.to_token_stream()
         );
-        // The call surface names types from inside `builder`, where the
-        // response types are `types::…` and `data` types are bare.
-        let data_in_builder = qualify_bare_types(&data_ty);
-        surfaces.push(call::call_surface(op_id, request, &data_in_builder)?);
         if done.insert(schema.clone()) {
             let tokens = quote! {
                 impl crate::envelope::Envelope for types::#response {
@@ -510,30 +506,17 @@ fn envelope_impls(
         }
     };
     let parsed: syn::File = syn::parse2(tokens).context("parsing envelope module")?;
-    Ok((parsed.items, surfaces))
+    Ok(parsed.items)
 }
 
-/// `data` types as the `types` module names them, for use from `builder`:
-/// a bare `Foo` (a generated type) becomes `types::Foo`; paths with more
-/// than one segment and the standard types are left alone.
-fn qualify_bare_types(ty: &proc_macro2::TokenStream) -> proc_macro2::TokenStream {
-    struct Qualify;
-    impl syn::visit_mut::VisitMut for Qualify {
-        fn visit_type_path_mut(&mut self, p: &mut syn::TypePath) {
-            syn::visit_mut::visit_type_path_mut(self, p);
-            let bare =
-                p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() == 1;
-            let std = ["bool", "i64", "u64", "f64", "String", "Vec", "Option"];
-            if bare && !std.iter().any(|s| p.path.segments[0].ident == s) {
-                p.path = syn::parse_quote!(types::#p);
-            }
-        }
-    }
-    let Ok(mut parsed) = syn::parse2::<syn::Type>(ty.clone()) else {
-        return ty.clone();
-    };
-    syn::visit_mut::VisitMut::visit_type_mut(&mut Qualify, &mut parsed);
-    parsed.into_token_stream()
+/// Whether `ty` is `types::<name>`.
+fn is_types_path(ty: &syn::Type, name: &syn::Ident) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.qself.is_none()
+        && p.path.leading_colon.is_none()
+        && p.path.segments.len() == 2
+        && p.path.segments[0].ident == "types"
+        && p.path.segments[1].ident == *name
+        && p.path.segments.iter().all(|s| s.arguments.is_none()))
 }
 
 #[cfg(test)]

@@ -68,10 +68,17 @@ fn derived(attrs: &[syn::Attribute]) -> BTreeSet<String> {
 }
 
 /// The fields a builder's `default()` or `new()` starts as `Err(..)`: the
-/// ones a caller must set.
+/// ones a caller must set. The struct it builds is its last expression, or
+/// the last argument of it (an operation's `new()` is
+/// `crate::Call::of(client, args::X { … })`).
 fn starts_unset(f: &syn::ImplItemFn) -> BTreeSet<String> {
-    let Some(syn::Stmt::Expr(syn::Expr::Struct(init), _)) = f.block.stmts.last() else {
-        return BTreeSet::new();
+    let init = match f.block.stmts.last() {
+        Some(syn::Stmt::Expr(syn::Expr::Struct(init), _)) => init,
+        Some(syn::Stmt::Expr(syn::Expr::Call(call), _)) => match call.args.last() {
+            Some(syn::Expr::Struct(init)) => init,
+            _ => return BTreeSet::new(),
+        },
+        _ => return BTreeSet::new(),
     };
     init.fields
         .iter()
@@ -113,13 +120,48 @@ fn pub_methods(imp: &syn::ItemImpl) -> impl Iterator<Item = (String, String)> + 
     })
 }
 
+/// The methods the hand-written `Call` gives an operation's builder when
+/// its arguments implement `trait_name` (`Arguments`: the call surface,
+/// answering with `response`; `Paginated`: the page streams), with
+/// signatures that name what differs between operations.
+fn call_methods(trait_name: &str, response: Option<&syn::Type>) -> Vec<(String, String)> {
+    let response = response.map(text).unwrap_or_default();
+    let (names, returns): (&[&str], String) = match trait_name {
+        "Arguments" => (
+            &["call", "call_with", "send", "send_with"],
+            format!("Call<{response}>"),
+        ),
+        "Paginated" => (&["pages", "items"], "Pages".to_owned()),
+        _ => (&[], String::new()),
+    };
+    names
+        .iter()
+        .map(|name| (name.to_string(), format!("fn{name}(self)->{returns}")))
+        .collect()
+}
+
 impl Api {
     fn of(file: &syn::File) -> Self {
         let mut api = Api::default();
         let add_impls = |items: &[syn::Item], api: &mut Api, client: bool| {
             for item in items {
                 let syn::Item::Impl(imp) = item else { continue };
-                if imp.trait_.is_some() {
+                if let Some((path, _)) = &imp.trait_ {
+                    // `impl crate::call::Arguments for args::X`: builder
+                    // `X` has the call surface.
+                    let trait_name = path.segments.last().map(|s| s.ident.to_string());
+                    let response = imp.items.iter().find_map(|i| match i {
+                        syn::ImplItem::Type(t) if t.ident == "Response" => Some(&t.ty),
+                        _ => None,
+                    });
+                    if let (false, Some(name), Some(trait_name)) =
+                        (client, self_name(imp), trait_name)
+                    {
+                        let methods = call_methods(&trait_name, response);
+                        if !methods.is_empty() {
+                            api.builders.entry(name).or_default().extend(methods);
+                        }
+                    }
                     continue;
                 }
                 let Some(name) = self_name(imp) else { continue };

@@ -275,52 +275,40 @@ pub(crate) fn query<T: serde::Serialize>(
     Ok(())
 }
 
-/// `call()` of a generated operation: the step, then the response decoded
-/// as `R` and its envelope's `code` checked.
+/// `call()`: the step, then the response decoded as `R` and its envelope's
+/// `code` checked.
 pub(crate) fn call<'a, R>(
     http: &'a reqwest::Client,
     state: &'a ClientState,
-    operation: &'static Operation,
-    request: Built,
+    rules: Rules,
+    request: Result<reqwest::Request, Error>,
     options: CallOptions,
 ) -> impl Future<Output = Result<Reply<R::Data>, Error>> + 'a
 where
     R: Envelope + DeserializeOwned + 'a,
 {
     let ratio = state.limits.decode_ratio;
-    let request = request.map_err(unbuilt);
-    start(
-        http,
-        state,
-        operation.into(),
-        request,
-        options,
-        move |answer| classify::envelope(classify::decode::<R>(answer, ratio)?),
-    )
+    start(http, state, rules, request, options, move |answer| {
+        classify::envelope(classify::decode::<R>(answer, ratio)?)
+    })
 }
 
-/// The raw `send()` of a generated operation: the step, then the response
-/// decoded as `R`, its `code` left to the caller.
+/// The raw `send()`: the step, then the response decoded as `R`, its `code`
+/// left to the caller.
 pub(crate) fn send<'a, R>(
     http: &'a reqwest::Client,
     state: &'a ClientState,
-    operation: &'static Operation,
-    request: Built,
+    rules: Rules,
+    request: Result<reqwest::Request, Error>,
     options: CallOptions,
 ) -> impl Future<Output = Result<ResponseValue<R>, Error>> + 'a
 where
     R: DeserializeOwned + 'a,
 {
     let ratio = state.limits.decode_ratio;
-    let request = request.map_err(unbuilt);
-    start(
-        http,
-        state,
-        operation.into(),
-        request,
-        options,
-        move |answer| classify::decode::<R>(answer, ratio),
-    )
+    start(http, state, rules, request, options, move |answer| {
+        classify::decode::<R>(answer, ratio)
+    })
 }
 
 /// Starts a call of the operation `rules` describes: `request` (or why it
