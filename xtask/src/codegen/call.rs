@@ -17,7 +17,9 @@ use quote::{ToTokens, format_ident};
 use syn::punctuated::Punctuated;
 use syn::visit_mut::VisitMut;
 
-use super::syntax::{doc_text, generic_args};
+use super::syntax::{
+    binding, ends_with_call, generic_args, is_field_of, is_ident_expr, names_ident, path_is,
+};
 
 /// What the pass did to one builder.
 pub struct Rebuilt {
@@ -72,13 +74,8 @@ pub fn own_requests(file: &mut syn::File) -> Result<Vec<Rebuilt>> {
 /// `ClientInfo` and `ClientHooks` impls its `send()` used. The SDK does not
 /// depend on progenitor-client; fails if anything still names it.
 pub fn drop_progenitor_client(file: &mut syn::File) -> Result<()> {
-    let names_it = |tokens: &dyn ToTokens| {
-        tokens
-            .to_token_stream()
-            .to_string()
-            .split_whitespace()
-            .any(|t| t == "progenitor_client")
-    };
+    let names_it =
+        |tokens: &dyn ToTokens| names_ident(tokens.to_token_stream(), "progenitor_client");
     file.items.retain(|item| match item {
         syn::Item::Use(u) => !names_it(u),
         syn::Item::Impl(imp) => !imp.trait_.as_ref().is_some_and(|(path, ..)| {
@@ -156,43 +153,31 @@ fn response_type(output: &syn::ReturnType) -> Option<syn::Type> {
 /// Rewrites one `send()` into `request()`; returns how many path values it
 /// encodes.
 fn into_request(f: &mut syn::ImplItemFn) -> Result<usize> {
+    // `let info = OperationInfo { … };`: where progenitor's hooks start.
     let built = f
         .block
         .stmts
         .iter()
         .position(|s| {
-            s.to_token_stream()
-                .to_string()
-                .starts_with("let info = OperationInfo")
+            binding(s).is_some_and(|(name, _, init)| {
+                name == "info"
+                    && matches!(init, Some(syn::Expr::Struct(st))
+                        if st.path.segments.last().is_some_and(|l| l.ident == "OperationInfo"))
+            })
         })
-        .context("no `let info = OperationInfo` after the request is built")?;
+        .context("no `let info = OperationInfo { … }` after the request is built")?;
     ensure!(
-        f.block.stmts[..built].iter().any(|s| {
-            let text = s.to_token_stream().to_string();
-            text.contains("let mut request") && text.contains(". build ()")
-        }),
+        f.block.stmts[..built]
+            .iter()
+            .any(|s| request_binding(s).is_some()),
         "no `let mut request = ….build()?` before the hooks"
     );
     f.block.stmts.truncate(built);
     f.block
         .stmts
         .push(syn::Stmt::Expr(syn::parse_quote!(Ok(request)), None));
-    let method_doc = f
-        .attrs
-        .iter()
-        .find_map(doc_text)
-        .context("progenitor's `send()` has no doc line")?;
-    // "Sends a `GET` request to `/v2/…`" → "The `GET` request to `/v2/…`…"
-    let target = method_doc
-        .trim()
-        .strip_prefix("Sends a ")
-        .context("progenitor's doc line no longer starts with \"Sends a \"")?;
-    let doc = format!(
-        "The {target}, built from the values given: checked, with every path value \
-         encoded as one segment, not yet signed."
-    );
+    // Its doc is the operation's (`into_calls`).
     f.attrs.retain(|a| !a.path().is_ident("doc"));
-    f.attrs.push(syn::parse_quote!(#[doc = #doc]));
     // Inline, as the call surface is: compiled in the crates that call the
     // operation, not for all of them in this one.
     f.attrs.push(syn::parse_quote!(#[inline]));
@@ -267,9 +252,9 @@ fn own_query(f: &mut syn::ImplItemFn) -> Result<()> {
                 let param = match call.args.first() {
                     Some(syn::Expr::Reference(r)) => match &*r.expr {
                         syn::Expr::Call(c) if c.args.len() == 2 => {
-                            let func = c.func.to_token_stream().to_string().replace(' ', "");
-                            (func == "progenitor_client::QueryParam::new")
-                                .then(|| (c.args[0].clone(), c.args[1].clone()))
+                            let new_param = matches!(&*c.func, syn::Expr::Path(p)
+                                if path_is(&p.path, &["progenitor_client", "QueryParam", "new"]));
+                            new_param.then(|| (c.args[0].clone(), c.args[1].clone()))
                         }
                         _ => None,
                     },
@@ -301,22 +286,28 @@ fn own_query(f: &mut syn::ImplItemFn) -> Result<()> {
         .block
         .stmts
         .iter()
-        .position(|s| s.to_token_stream().to_string().contains("let mut request"))
-        .context("no `let mut request`")?;
+        .position(|s| request_binding(s).is_some())
+        .context("no `let mut request = ….build()?`")?;
     for (offset, (name, value)) in rewrite.params.into_iter().enumerate() {
         f.block.stmts.insert(
             built + 1 + offset,
             syn::parse_quote!(crate::step::query(&mut request, #name, #value)?;),
         );
     }
-    let text = f.block.to_token_stream().to_string();
+    let tokens = f.block.to_token_stream();
     ensure!(
-        !text
-            .split_whitespace()
-            .any(|t| t == "Error" || t == "progenitor_client"),
-        "progenitor's error type or client crate is still named: {text}"
+        !names_ident(tokens.clone(), "Error") && !names_ident(tokens.clone(), "progenitor_client"),
+        "progenitor's error type or client crate is still named: {tokens}"
     );
     Ok(())
+}
+
+/// `let mut request = ….build()?;`: where progenitor's request is built.
+fn request_binding(stmt: &syn::Stmt) -> Option<&syn::Expr> {
+    let (name, mutable, init) = binding(stmt)?;
+    (name == "request" && mutable && init.is_some_and(|e| ends_with_call(e, "build")))
+        .then_some(init)
+        .flatten()
 }
 
 /// Rewrites how progenitor's request names its URL:
@@ -352,7 +343,7 @@ impl RewriteUrl {
         let mut template = template.value();
         let first = args.next();
         match &first {
-            Some(base) if base.to_token_stream().to_string() == "client . baseurl" => {
+            Some(base) if is_field_of(base, "client", "baseurl") => {
                 template = template
                     .strip_prefix("{}")
                     .context("the URL template does not start with the base URL")?
@@ -397,14 +388,10 @@ impl VisitMut for RewriteUrl {
 
     fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
         syn::visit_mut::visit_expr_method_call_mut(self, call);
-        let is_ident =
-            |e: &syn::Expr, name: &str| matches!(e, syn::Expr::Path(p) if p.path.is_ident(name));
         // `client.client`: the receiver of the method that starts the chain.
-        let on_client = matches!(&*call.receiver, syn::Expr::Field(f)
-            if is_ident(&f.base, "client")
-                && matches!(&f.member, syn::Member::Named(m) if m == "client"));
+        let on_client = is_field_of(&call.receiver, "client", "client");
         let takes_url =
-            call.args.len() == 1 && call.args.first().is_some_and(|a| is_ident(a, "url"));
+            call.args.len() == 1 && call.args.first().is_some_and(|a| is_ident_expr(a, "url"));
         if on_client && takes_url {
             call.args = syn::parse_quote!(crate::step::url(&client.inner, &url));
             self.urls += 1;
@@ -432,7 +419,7 @@ impl VisitMut for RewriteUrl {
 pub fn into_calls(
     file: &mut syn::File,
     rebuilt: &[Rebuilt],
-    row_of: impl Fn(&syn::Ident) -> Option<syn::Ident>,
+    row_of: impl Fn(&syn::Ident) -> Option<Row>,
 ) -> Result<()> {
     let items = super::syntax::module_mut(file, "builder")
         .context("progenitor's output has no `builder` module")?;
@@ -442,7 +429,8 @@ pub fn into_calls(
         builder, response, ..
     } in rebuilt
     {
-        let row = row_of(builder).with_context(|| format!("builder::{builder}: no operation"))?;
+        let Row { row, method, path } =
+            row_of(builder).with_context(|| format!("builder::{builder}: no operation"))?;
         let at = items
             .iter()
             .position(|item| matches!(item, syn::Item::Struct(st) if st.ident == *builder))
@@ -482,6 +470,13 @@ pub fn into_calls(
                     "request" => {
                         ensure!(request.is_none(), "builder::{builder}: two `request()`");
                         take_client_param(&mut f).with_context(context)?;
+                        let doc = format!(
+                            "The `{method}` request to `{path}`, built from the values given: \
+                             checked, with every path value encoded as one segment, not yet \
+                             signed."
+                        );
+                        f.attrs.retain(|a| !a.path().is_ident("doc"));
+                        f.attrs.insert(0, syn::parse_quote!(#[doc = #doc]));
                         request = Some(f);
                         continue;
                     }
@@ -536,6 +531,17 @@ pub fn into_calls(
         }
     });
     Ok(())
+}
+
+/// An operation as [`into_calls`] needs it: the name of its row of the
+/// operation table, its method and its path.
+pub struct Row {
+    /// `ALIBABA_ORDER_CANCEL`.
+    pub row: syn::Ident,
+    /// `POST`.
+    pub method: String,
+    /// `/v2/alibaba/order/cancel`.
+    pub path: String,
 }
 
 /// The arguments struct of progenitor's builder `st` (`struct B<'a> {

@@ -13,9 +13,9 @@
 
 use anyhow::{Context, Result, ensure};
 use progenitor::Generator;
-use quote::{ToTokens, format_ident, quote};
+use quote::{format_ident, quote};
 
-use super::syntax::{pascal, self_name};
+use super::syntax::{is_field_of, pascal, self_name};
 use super::{progenitor_err, render, sdk_settings};
 use crate::spec;
 
@@ -158,9 +158,23 @@ fn into_request(mut f: syn::ImplItemFn, op: &str) -> Result<(String, syn::ImplIt
         .stmts
         .iter()
         .position(|s| {
-            s.to_token_stream()
-                .to_string()
-                .starts_with("self . config . execute_")
+            // `self.config.execute_{op}(…)`, awaited or not.
+            let call = match s {
+                syn::Stmt::Expr(e, _) => Some(e),
+                syn::Stmt::Local(l) => l.init.as_ref().map(|i| &*i.expr),
+                _ => None,
+            };
+            let mut call = call;
+            while let Some(
+                syn::Expr::Try(syn::ExprTry { expr, .. })
+                | syn::Expr::Await(syn::ExprAwait { base: expr, .. }),
+            ) = call
+            {
+                call = Some(expr);
+            }
+            matches!(call, Some(syn::Expr::MethodCall(m))
+                if is_field_of(&m.receiver, "self", "config")
+                    && m.method.to_string().starts_with("execute_"))
         })
         .with_context(|| format!("execute_{op}: no call to the config hook"))?;
     f.block.stmts.truncate(hook);

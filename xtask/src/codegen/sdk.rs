@@ -122,38 +122,21 @@ fn sdk_file(api: &spec::Api<'_>, annotated: &openapiv3::OpenAPI) -> Result<syn::
     let mut generator = Generator::new(&sdk_settings(spec)?);
     let tokens = generator.generate_tokens(spec).map_err(progenitor_err)?;
     let mut file: syn::File = syn::parse2(tokens).context("parsing progenitor's output")?;
-    let removed = drop_api_version_header(&mut file);
-    let expected = ops.len();
-    ensure!(
-        removed == expected,
-        "expected progenitor's `api-version` header in each of the {expected} operations' \
-         send(), found it in {removed}: has progenitor's output changed?"
-    );
-    let rebuilt = call::own_requests(&mut file)?;
-    ensure!(
-        rebuilt.len() == expected,
-        "expected a `send()` in each of the {expected} operations' builders, found {}: \
-         has progenitor's output changed?",
-        rebuilt.len()
-    );
-    call::drop_progenitor_client(&mut file)?;
-    let path_params: usize = ops.iter().map(|op| op.path.matches('{').count()).sum();
-    let encoded: usize = rebuilt.iter().map(|r| r.path_values).sum();
-    ensure!(
-        encoded == path_params,
-        "the spec's paths have {path_params} parameters, but {encoded} `encode_path` calls \
-         were replaced: has progenitor's output changed?"
-    );
+    let rebuilt = super::shape(progenitor_passes(&ops, &mut file))?;
     file.items.extend(envelope_impls(&ops, &file, &rebuilt)?);
-    call::into_calls(&mut file, &rebuilt, |builder| {
+    super::shape(call::into_calls(&mut file, &rebuilt, |builder| {
         ops.iter()
             .find(|op| *builder == pascal(&op.id))
-            .map(|op| format_ident!("{}", op.id.to_uppercase()))
-    })?;
+            .map(|op| call::Row {
+                row: format_ident!("{}", op.id.to_uppercase()),
+                method: op.method.clone(),
+                path: op.path.clone(),
+            })
+    }))?;
     add_pagination(api.doc, &ops, &mut file)?;
     file.items.extend(super::push::push_event(spec)?);
     contract::seal_types(&mut file)?;
-    let setters = share_setter_conversion(&mut file)?;
+    let setters = super::shape(share_setter_conversion(&mut file))?;
     ensure!(
         setters > 0,
         "no type builder setters found: has typify's output changed?"
@@ -161,6 +144,35 @@ fn sdk_file(api: &spec::Api<'_>, annotated: &openapiv3::OpenAPI) -> Result<syn::
     contract::add_build_methods(&mut file)?;
     inline_per_use(&mut file);
     Ok(file)
+}
+
+/// The passes over progenitor's requests: its `api-version` header dropped,
+/// each `send()` made the step's `request()` (path values encoded, the
+/// query added by the step), its runtime crate no longer named. Fails when
+/// any count is off: its output has changed.
+fn progenitor_passes(ops: &[&Op<'_>], file: &mut syn::File) -> Result<Vec<Rebuilt>> {
+    let removed = drop_api_version_header(file);
+    let expected = ops.len();
+    ensure!(
+        removed == expected,
+        "expected the `api-version` header in each of the {expected} operations' send(), \
+         found it in {removed}"
+    );
+    let rebuilt = call::own_requests(file)?;
+    ensure!(
+        rebuilt.len() == expected,
+        "expected a `send()` in each of the {expected} operations' builders, found {}",
+        rebuilt.len()
+    );
+    call::drop_progenitor_client(file)?;
+    let path_params: usize = ops.iter().map(|op| op.path.matches('{').count()).sum();
+    let encoded: usize = rebuilt.iter().map(|r| r.path_values).sum();
+    ensure!(
+        encoded == path_params,
+        "the spec's paths have {path_params} parameters, but {encoded} `encode_path` calls \
+         were replaced"
+    );
+    Ok(rebuilt)
 }
 
 /// `pages()` and `items()` on each paginated operation's builder, and `Page`
@@ -230,20 +242,39 @@ fn share_setter_conversion(file: &mut syn::File) -> Result<usize> {
                 bail!("types::builder::{builder}::{field} does not start by assigning its field");
             };
             let message = format!("error converting supplied value for {field}: {{e}}");
-            let expected: syn::Expr =
-                syn::parse_quote!(value.try_into().map_err(|e| format!(#message)));
-            let expected = expected.to_token_stream().to_string();
-            let found = assign.right.to_token_stream().to_string();
             ensure!(
-                found == expected,
+                is_typify_conversion(&assign.right, &message),
                 "types::builder::{builder}::{field} converts its value in a way this pass \
-                 does not know ({found}): revisit share_setter_conversion"
+                 does not know ({}): revisit share_setter_conversion",
+                assign.right.to_token_stream()
             );
             *assign.right = syn::parse_quote!(crate::builders::convert(value, #field));
             changed += 1;
         }
     }
     Ok(changed)
+}
+
+/// Whether `expr` is typify's `value.try_into().map_err(|e|
+/// format!("<message>"))`, with this message.
+fn is_typify_conversion(expr: &syn::Expr, message: &str) -> bool {
+    let syn::Expr::MethodCall(map_err) = expr else {
+        return false;
+    };
+    let converts = matches!(&*map_err.receiver, syn::Expr::MethodCall(try_into)
+        if try_into.method == "try_into"
+            && try_into.args.is_empty()
+            && super::syntax::is_ident_expr(&try_into.receiver, "value"));
+    let [syn::Expr::Closure(closure)] = map_err.args.iter().collect::<Vec<_>>()[..] else {
+        return false;
+    };
+    let takes_e = matches!(closure.inputs.iter().collect::<Vec<_>>()[..],
+        [syn::Pat::Ident(p)] if p.ident == "e");
+    let formats = matches!(&*closure.body, syn::Expr::Macro(m)
+        if m.mac.path.is_ident("format")
+            && syn::parse2::<syn::LitStr>(m.mac.tokens.clone())
+                .is_ok_and(|lit| lit.value() == message));
+    map_err.method == "map_err" && converts && takes_e && formats
 }
 
 /// The items of progenitor's `builder` module.
@@ -256,9 +287,16 @@ fn builder_items(file: &mut syn::File) -> Result<&mut Vec<syn::Item>> {
 /// not document it, and each request should carry only what the API asks
 /// for. Returns how many `send()` bodies it was removed from.
 fn drop_api_version_header(file: &mut syn::File) -> usize {
+    // `header_map.append(HeaderName::from_static("api-version"), …);`
     let is_api_version = |stmt: &syn::Stmt| {
-        let text = stmt.to_token_stream().to_string();
-        text.starts_with("header_map . append") && text.contains("\"api-version\"")
+        header_append(stmt).is_some_and(|name| {
+            matches!(name, syn::Expr::Call(c)
+                if matches!(&*c.func, syn::Expr::Path(p)
+                    if p.path.segments.last().is_some_and(|s| s.ident == "from_static"))
+                    && matches!(c.args.first(), Some(syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s), ..
+                    })) if s.value() == "api-version"))
+        })
     };
     let mut removed = 0;
     for item in &mut file.items {
@@ -279,11 +317,7 @@ fn drop_api_version_header(file: &mut syn::File) -> usize {
                     removed += 1;
                     // The map was sized with a slot for the removed header;
                     // with none left, `with_capacity(0)` does not allocate.
-                    let appended = f.block.stmts.iter().any(|s| {
-                        s.to_token_stream()
-                            .to_string()
-                            .contains("header_map . append")
-                    });
+                    let appended = f.block.stmts.iter().any(|s| header_append(s).is_some());
                     for stmt in &mut f.block.stmts {
                         shrink_header_map(stmt, appended);
                     }
@@ -292,6 +326,16 @@ fn drop_api_version_header(file: &mut syn::File) -> usize {
         }
     }
     removed
+}
+
+/// The header name of a `header_map.append(name, value);` statement.
+fn header_append(stmt: &syn::Stmt) -> Option<&syn::Expr> {
+    let syn::Stmt::Expr(syn::Expr::MethodCall(call), _) = stmt else {
+        return None;
+    };
+    (call.method == "append" && super::syntax::is_ident_expr(&call.receiver, "header_map"))
+        .then(|| call.args.first())
+        .flatten()
 }
 
 /// In `let mut header_map = HeaderMap::with_capacity(N);`, takes one off N,

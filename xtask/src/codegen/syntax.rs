@@ -117,21 +117,62 @@ pub fn self_name(imp: &syn::ItemImpl) -> Option<String> {
     }
 }
 
-/// The text of a `#[doc = "…"]` attribute.
-pub fn doc_text(attr: &syn::Attribute) -> Option<String> {
-    let syn::Meta::NameValue(nv) = &attr.meta else {
+/// Whether `tokens` name `name` anywhere, inside macros and attributes too:
+/// a walk over the tokens, comparing identifiers.
+pub fn names_ident(tokens: proc_macro2::TokenStream, name: &str) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident == name,
+        proc_macro2::TokenTree::Group(group) => names_ident(group.stream(), name),
+        _ => false,
+    })
+}
+
+/// Whether `expr` is the path `name` (one segment).
+pub fn is_ident_expr(expr: &syn::Expr, name: &str) -> bool {
+    matches!(expr, syn::Expr::Path(p) if p.qself.is_none() && p.path.is_ident(name))
+}
+
+/// Whether `expr` is `base.member`, `base` a plain name.
+pub fn is_field_of(expr: &syn::Expr, base: &str, member: &str) -> bool {
+    matches!(expr, syn::Expr::Field(f)
+        if is_ident_expr(&f.base, base)
+            && matches!(&f.member, syn::Member::Named(m) if m == member))
+}
+
+/// The binding `let [mut] name = init;` of `stmt`: its name, whether it is
+/// `mut`, and its initialiser.
+pub fn binding(stmt: &syn::Stmt) -> Option<(&syn::Ident, bool, Option<&syn::Expr>)> {
+    let syn::Stmt::Local(local) = stmt else {
         return None;
     };
-    if !nv.path.is_ident("doc") {
+    let syn::Pat::Ident(pat) = &local.pat else {
         return None;
+    };
+    Some((
+        &pat.ident,
+        pat.mutability.is_some(),
+        local.init.as_ref().map(|init| &*init.expr),
+    ))
+}
+
+/// Whether `expr` (with a `?` or not) is a method chain whose last call is
+/// `.method(…)`.
+pub fn ends_with_call(expr: &syn::Expr, method: &str) -> bool {
+    match expr {
+        syn::Expr::Try(t) => ends_with_call(&t.expr, method),
+        syn::Expr::MethodCall(call) => call.method == method,
+        _ => false,
     }
-    match &nv.value {
-        syn::Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(s),
-            ..
-        }) => Some(s.value()),
-        _ => None,
-    }
+}
+
+/// Whether `path` is exactly the segments `names` (leading `::` or not).
+pub fn path_is(path: &syn::Path, names: &[&str]) -> bool {
+    path.segments.len() == names.len()
+        && path
+            .segments
+            .iter()
+            .zip(names)
+            .all(|(s, n)| s.ident == n && s.arguments.is_none())
 }
 
 #[cfg(test)]
