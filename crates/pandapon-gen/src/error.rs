@@ -168,49 +168,7 @@ impl Error {
     /// the same outcome, whichever way the call was made (the guide's
     /// [reliability chapter](crate::guide::reliability) has the table).
     pub fn outcome(&self) -> Outcome {
-        match self {
-            Self::InvalidRequest(_) | Self::DryRun => Outcome::NotSent,
-            // A connection that failed (or timed out) while connecting
-            // carried no request.
-            Self::Transport(e) if e.is_connect() || e.is_builder() => Outcome::NotSent,
-            Self::Transport(_) => Outcome::Unknown,
-            // PandaPon answered HTTP 200 with a business error: it refused.
-            Self::Api(e) if e.http_status == StatusCode::OK => Outcome::Refused,
-            Self::Api(e) => status_outcome(e.http_status, Some(e.code)),
-            Self::Http { status, .. } | Self::EmptyBody { status } => status_outcome(*status, None),
-            // A 200 whose body is cut short, undecodable, too large or
-            // without `code`/`data`: PandaPon answered, but what it did is
-            // not known.
-            Self::Decode { .. }
-            | Self::Incomplete { .. }
-            | Self::TooLarge { .. }
-            | Self::TooLargeDecoded { .. }
-            | Self::Stalled { .. } => Outcome::Unknown,
-        }
-    }
-}
-
-/// The outcome of an answer that is not a readable HTTP 200, by its status
-/// and, when the body was PandaPon's envelope, its `code`.
-fn status_outcome(status: StatusCode, code: Option<i64>) -> Outcome {
-    match status.as_u16() {
-        // A gateway's 502 or 504 says the server behind it failed or did not
-        // answer in time: the request may have reached PandaPon.
-        502 | 504 => Outcome::Unknown,
-        // 501 and 503 say the server did not take the request on.
-        501 | 503 => Outcome::Refused,
-        // A server error after the request arrived: unknown, unless the
-        // body is an envelope whose code is not itself a server error,
-        // which says PandaPon examined the request and turned it down.
-        500..=599 => match code {
-            Some(code) if !(500..=599).contains(&code) => Outcome::Refused,
-            _ => Outcome::Unknown,
-        },
-        // Another success status (201, 204, …) or an empty 200: something
-        // answered, and what it did is not known.
-        200..=299 => Outcome::Unknown,
-        // 1xx, 3xx (redirects are not followed) and 4xx: turned down.
-        _ => Outcome::Refused,
+        crate::step::classify::verdict(self).outcome
     }
 }
 

@@ -23,7 +23,7 @@ use super::body::{BodyFault, ReadError};
 use super::decode::{self, DecodeError};
 use crate::envelope::{Envelope, Meta, Reply, SUCCESS_CODE};
 use crate::error::BodyExcerpt;
-use crate::{ApiError, Error};
+use crate::{ApiError, Error, Outcome};
 
 /// How one attempt ended, as the step saw it.
 #[derive(Debug)]
@@ -179,6 +179,92 @@ pub(crate) fn decode_body<R: DeserializeOwned>(
     }
 }
 
+/// Who may send a failed call again: the retry class of a [`Verdict`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Again {
+    /// Nothing to gain from another attempt.
+    Never,
+    /// Nothing was sent (the connection failed): any call may try again,
+    /// a write too, unless the caller said [`Retry::Never`](crate::Retry::Never).
+    Reconnect,
+    /// Worth another attempt of a call that is safe to re-send (a
+    /// read-only operation, or [`Retry::Always`](crate::Retry::Always)).
+    Resend,
+}
+
+/// What one failed attempt comes to, decided once: whether the request may
+/// have taken effect ([`Error::outcome`]), who may try again (the retry
+/// plan), and whether it ran out of time (what the retry budget charges).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    pub(crate) outcome: Outcome,
+    pub(crate) again: Again,
+    pub(crate) timed_out: bool,
+}
+
+/// The one table: every kind of failure and its verdict. The guide's
+/// outcome table is this one, row for row; `Error::outcome`, the retry
+/// plan and the retry budget all read its answer.
+pub(crate) fn verdict(error: &Error) -> Verdict {
+    use Again::{Never, Reconnect, Resend};
+    use Outcome::{NotSent, Refused, Unknown};
+    let (outcome, again) = match error {
+        Error::InvalidRequest(_) | Error::DryRun => (NotSent, Never),
+        // Not built: nothing was sent, and sending it again cannot help.
+        Error::Transport(e) if e.is_builder() => (NotSent, Never),
+        // A connection that failed (or timed out) while connecting carried
+        // no request.
+        Error::Transport(e) if e.is_connect() => (NotSent, Reconnect),
+        // A timeout or reset after sending, or a body cut short.
+        Error::Transport(_) => (Unknown, Resend),
+        Error::Stalled { .. } => (Unknown, Resend),
+        // PandaPon answered HTTP 200 with a business error: it refused.
+        Error::Api(e) if e.http_status == StatusCode::OK => (Refused, Never),
+        Error::Api(e) => by_status(e.http_status, Some(e.code)),
+        Error::Http { status, .. } | Error::EmptyBody { status } => by_status(*status, None),
+        // A 200 whose body is cut short, undecodable, too large or without
+        // `code`/`data`: PandaPon answered, but what it did is not known.
+        Error::Decode { .. }
+        | Error::Incomplete { .. }
+        | Error::TooLarge { .. }
+        | Error::TooLargeDecoded { .. } => (Unknown, Never),
+    };
+    Verdict {
+        outcome,
+        again,
+        timed_out: error.is_timeout(),
+    }
+}
+
+/// An answer that is not a readable HTTP 200, by its status and, when the
+/// body was PandaPon's envelope, its `code`.
+fn by_status(status: StatusCode, code: Option<i64>) -> (Outcome, Again) {
+    use Again::{Never, Resend};
+    use Outcome::{Refused, Unknown};
+    match status.as_u16() {
+        // Too many requests, or the service unavailable: turned away before
+        // it was taken on, worth another try.
+        429 | 503 => (Refused, Resend),
+        // A gateway's 502 or 504 says the server behind it failed or did not
+        // answer in time: the request may have reached PandaPon.
+        502 | 504 => (Unknown, Resend),
+        // Not implemented: the server did not take the request on.
+        501 => (Refused, Never),
+        // A server error after the request arrived: unknown, unless the
+        // body is an envelope whose code is not itself a server error,
+        // which says PandaPon examined the request and turned it down.
+        500..=599 => match code {
+            Some(code) if !(500..=599).contains(&code) => (Refused, Never),
+            _ => (Unknown, Never),
+        },
+        // Another success status (201, 204, …): something answered, and
+        // what it did is not known.
+        200..=299 => (Unknown, Never),
+        // 1xx, 3xx (redirects are not followed) and 4xx: turned down.
+        _ => (Refused, Never),
+    }
+}
+
 /// Stage 3: a decoded envelope's `code`: `Ok` only for 200 with `data`.
 pub(crate) fn envelope<R: Envelope>(value: ResponseValue<R>) -> Result<Reply<R::Data>, Error> {
     let status = value.status();
@@ -254,6 +340,207 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// The one table, row by row: every kind of answer the guide's outcome
+    /// table lists, with its outcome, who may try again, and whether it
+    /// counts as a timeout. Transport failures are made for real.
+    #[tokio::test]
+    async fn every_answer_has_one_verdict() {
+        use Again::{Never, Reconnect, Resend};
+        use Outcome::{NotSent, Refused, Unknown};
+        use tokio::io::AsyncReadExt;
+
+        // A refused connection; a request that gets no answer in time; one
+        // whose connection is closed after it arrived; one never built.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let closed_url = format!("http://{}/", closed.local_addr().expect("address"));
+        drop(closed);
+        let refused = reqwest::get(&closed_url).await.expect_err("refused");
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let silent_url = format!("http://{}/", silent.local_addr().expect("address"));
+        let closing = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let closing_url = format!("http://{}/", closing.local_addr().expect("address"));
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = silent.accept().await {
+                held.push(stream);
+            }
+        });
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = closing.accept().await {
+                let mut request = [0_u8; 1024];
+                let _ = stream.read(&mut request).await;
+            }
+        });
+        let timed_out = reqwest::Client::new()
+            .get(&silent_url)
+            .timeout(std::time::Duration::from_millis(100))
+            .send()
+            .await
+            .expect_err("no answer");
+        let reset = reqwest::get(&closing_url).await.expect_err("closed");
+        let unbuilt = reqwest::Client::new()
+            .get("http://[::1/")
+            .build()
+            .expect_err("no URL");
+
+        let status = |code: u16| StatusCode::from_u16(code).expect("status");
+        let http = |code: u16| Error::Http {
+            status: status(code),
+            body: BodyExcerpt::new(b"<html>"),
+        };
+        let api = |http_status: u16, code: i64| {
+            Error::Api(ApiError {
+                code,
+                msg: None,
+                request_id: None,
+                develop_id: None,
+                http_status: status(http_status),
+            })
+        };
+        let empty = |code: u16| Error::EmptyBody {
+            status: status(code),
+        };
+        let stalled = Error::Stalled {
+            status: StatusCode::OK,
+            policy: crate::StallPolicy::default(),
+            received: 0,
+        };
+        let decode = Error::Decode {
+            status: StatusCode::OK,
+            body: BodyExcerpt::new(b"{"),
+            error: serde_json::from_slice::<u8>(b"{").expect_err("bad"),
+        };
+        let rows: Vec<(&str, Error, Outcome, Again, bool)> = vec![
+            (
+                "invalid values",
+                Error::InvalidRequest("x".into()),
+                NotSent,
+                Never,
+                false,
+            ),
+            ("a dry run", Error::DryRun, NotSent, Never, false),
+            (
+                "a request reqwest would not build",
+                Error::Transport(unbuilt),
+                NotSent,
+                Never,
+                false,
+            ),
+            (
+                "a refused connection",
+                Error::Transport(refused),
+                NotSent,
+                Reconnect,
+                false,
+            ),
+            (
+                "no answer in time",
+                Error::Transport(timed_out),
+                Unknown,
+                Resend,
+                true,
+            ),
+            (
+                "closed before the answer",
+                Error::Transport(reset),
+                Unknown,
+                Resend,
+                false,
+            ),
+            ("a stalled body", stalled, Unknown, Resend, true),
+            (
+                "a business error in HTTP 200",
+                api(200, 500),
+                Refused,
+                Never,
+                false,
+            ),
+            ("429 page", http(429), Refused, Resend, false),
+            ("429 empty", empty(429), Refused, Resend, false),
+            ("503 page", http(503), Refused, Resend, false),
+            ("503 envelope", api(503, 503), Refused, Resend, false),
+            ("404 page", http(404), Refused, Never, false),
+            ("400 envelope", api(400, 400), Refused, Never, false),
+            ("404 empty", empty(404), Refused, Never, false),
+            ("a redirect", http(302), Refused, Never, false),
+            ("501 page", http(501), Refused, Never, false),
+            (
+                "500 turning the request down",
+                api(500, 400),
+                Refused,
+                Never,
+                false,
+            ),
+            ("502 page", http(502), Unknown, Resend, false),
+            ("504 envelope", api(504, 504), Unknown, Resend, false),
+            ("502 empty", empty(502), Unknown, Resend, false),
+            ("500 page", http(500), Unknown, Never, false),
+            ("500 empty", empty(500), Unknown, Never, false),
+            (
+                "500 server-error envelope",
+                api(500, 500),
+                Unknown,
+                Never,
+                false,
+            ),
+            ("201 success envelope", http(201), Unknown, Never, false),
+            ("202 business error", api(202, 500), Unknown, Never, false),
+            ("200 empty", empty(200), Unknown, Never, false),
+            ("200 malformed", decode, Unknown, Never, false),
+            (
+                "200 without code",
+                Error::Incomplete {
+                    what: "no code",
+                    request_id: None,
+                },
+                Unknown,
+                Never,
+                false,
+            ),
+            (
+                "200 over the size limit",
+                Error::TooLarge {
+                    status: StatusCode::OK,
+                    limit: 1,
+                    declared: None,
+                },
+                Unknown,
+                Never,
+                false,
+            ),
+            (
+                "200 over the memory budget",
+                Error::TooLargeDecoded {
+                    status: StatusCode::OK,
+                    size: 1,
+                    limit: 1,
+                },
+                Unknown,
+                Never,
+                false,
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for (name, error, outcome, again, timed_out) in &rows {
+            let got = verdict(error);
+            let want = Verdict {
+                outcome: *outcome,
+                again: *again,
+                timed_out: *timed_out,
+            };
+            if got != want || error.outcome() != *outcome {
+                wrong.push(format!("{name}: {got:?}, want {want:?} ({error:?})"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
     #[test]

@@ -444,13 +444,15 @@ pub(crate) async fn run(
         let status = happened.status();
         // For the interceptors: the body as read (a shared handle, not a copy).
         let body = watched.then(|| happened.body().cloned()).flatten();
-        let verdict = classify::attempt(happened);
-        let next = match (&verdict, spare) {
-            (Err(error), Some(next)) if plan.allows(error) => {
+        let result = classify::attempt(happened);
+        // Judged once: the plan and the budget read the same verdict.
+        let judged = result.as_ref().err().map(classify::verdict);
+        let next = match (judged, spare) {
+            (Some(verdict), Some(next)) if plan.allows(&verdict) => {
                 // The delay, if another attempt may start in time and the
                 // client's budget pays for it.
                 plan.delay(policy, attempt + 1, retry_after)
-                    .filter(|_| state.bucket.try_spend(error))
+                    .filter(|_| state.bucket.try_spend(&verdict))
                     .map(|delay| (next, delay))
             }
             _ => None,
@@ -462,7 +464,7 @@ pub(crate) async fn run(
                 status,
                 elapsed: t0.elapsed(),
                 body: body.as_deref(),
-                error: verdict.as_ref().err(),
+                error: result.as_ref().err(),
                 retrying: next.is_some(),
             };
             for interceptor in state.interceptors.iter() {
@@ -470,12 +472,12 @@ pub(crate) async fn run(
             }
         }
         let Some((next, delay)) = next else {
-            if verdict.is_ok() {
+            if result.is_ok() {
                 state.bucket.refill();
             }
-            return verdict;
+            return result;
         };
-        drop(verdict);
+        drop(result);
         attempt += 1;
         span::retrying(attempt, delay);
         // Boxed: a rare path, kept out of every call's future.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use crate::Error;
+use super::classify::{Again, Verdict};
 
 /// Whether a call may be re-sent after a failure. Which failures are worth
 /// another attempt is in the guide's
@@ -190,14 +190,14 @@ impl TokenBucket {
         self.budget
     }
 
-    /// Spends the cost of a retry after `error`; false when the bucket
-    /// cannot pay it (then no retry is made).
-    pub(crate) fn try_spend(&self, error: &Error) -> bool {
+    /// Spends the cost of a retry after a failure judged `verdict`; false
+    /// when the bucket cannot pay it (then no retry is made).
+    pub(crate) fn try_spend(&self, verdict: &Verdict) -> bool {
         use std::sync::atomic::Ordering;
         if self.budget.capacity == 0 {
             return true;
         }
-        let cost = if error.is_timeout() {
+        let cost = if verdict.timed_out {
             self.budget.timeout_retry_cost
         } else {
             self.budget.retry_cost
@@ -270,17 +270,13 @@ impl Plan {
             || (attempt > 1 && self.started.elapsed() >= policy.max_elapsed)
     }
 
-    /// Whether `error` is worth another attempt under these rules.
-    pub(crate) fn allows(&self, error: &Error) -> bool {
-        match error {
-            // A refused or failed connection sent nothing.
-            Error::Transport(e) if e.is_connect() => self.reconnect,
-            // A timeout or reset after sending, or a body cut short.
-            Error::Transport(_) | Error::Stalled { .. } => self.resend,
-            Error::Api(_) | Error::Http { .. } | Error::EmptyBody { .. } => {
-                self.resend && error.status().is_some_and(retryable_status)
-            }
-            _ => false,
+    /// Whether a failure judged `verdict` is worth another attempt under
+    /// these rules.
+    pub(crate) fn allows(&self, verdict: &Verdict) -> bool {
+        match verdict.again {
+            Again::Never => false,
+            Again::Reconnect => self.reconnect,
+            Again::Resend => self.resend,
         }
     }
 
@@ -295,11 +291,6 @@ impl Plan {
         let delay = policy.delay(next, retry_after);
         (self.started.elapsed() + delay <= policy.max_elapsed).then_some(delay)
     }
-}
-
-/// Statuses worth another attempt of a read-only call.
-fn retryable_status(status: reqwest::StatusCode) -> bool {
-    matches!(status.as_u16(), 429 | 502 | 503 | 504)
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is not used by APIs like this
@@ -318,7 +309,6 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Durati
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::StatusCode;
 
     #[test]
     fn backoff_doubles_with_equal_jitter_and_honours_retry_after() {
@@ -353,38 +343,34 @@ mod tests {
     }
 
     #[test]
-    fn statuses_worth_retrying() {
-        for s in [429, 502, 503, 504] {
-            assert!(retryable_status(StatusCode::from_u16(s).unwrap()));
-        }
-        for s in [200, 400, 401, 404, 500, 501] {
-            assert!(!retryable_status(StatusCode::from_u16(s).unwrap()));
-        }
-    }
-
-    #[test]
     fn what_each_choice_allows() {
-        let http = |status: u16| Error::Http {
-            status: StatusCode::from_u16(status).unwrap(),
-            body: crate::BodyExcerpt::new(b"<html>"),
+        let verdict = |again| Verdict {
+            outcome: crate::Outcome::Unknown,
+            again,
+            timed_out: false,
         };
         let read = Plan::new(true, Retry::Auto);
         let write = Plan::new(false, Retry::Auto);
         let always = Plan::new(false, Retry::Always);
         let never = Plan::new(true, Retry::Never);
-        assert!(read.allows(&http(503)) && always.allows(&http(503)));
-        assert!(!write.allows(&http(503)) && !never.allows(&http(503)));
-        assert!(!read.allows(&http(500)));
-        assert!(!read.allows(&Error::InvalidRequest("x".into())));
-        assert!(!read.allows(&Error::DryRun));
+        let resend = verdict(Again::Resend);
+        assert!(read.allows(&resend) && always.allows(&resend));
+        assert!(!write.allows(&resend) && !never.allows(&resend));
+        let reconnect = verdict(Again::Reconnect);
+        assert!(read.allows(&reconnect) && write.allows(&reconnect));
+        assert!(!never.allows(&reconnect));
+        for plan in [read, write, always, never] {
+            assert!(!plan.allows(&verdict(Again::Never)));
+        }
     }
 
     #[test]
     fn the_budget_empties_on_failures_and_refills_on_successes() {
         let bucket = TokenBucket::new(RetryBudget::default().capacity(20));
-        let busy = Error::Http {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            body: crate::BodyExcerpt::new(b""),
+        let busy = Verdict {
+            outcome: crate::Outcome::Refused,
+            again: Again::Resend,
+            timed_out: false,
         };
         assert!((0..4).all(|_| bucket.try_spend(&busy)));
         assert_eq!(bucket.tokens(), 0);
@@ -400,6 +386,14 @@ mod tests {
         assert_eq!(bucket.tokens(), 20, "never past its capacity");
         let unlimited = TokenBucket::new(RetryBudget::unlimited());
         assert!((0..10_000).all(|_| unlimited.try_spend(&busy)));
+        // A retry after a timeout costs twice as much.
+        let timed_out = Verdict {
+            timed_out: true,
+            ..busy
+        };
+        let bucket = TokenBucket::new(RetryBudget::default().capacity(20));
+        assert!(bucket.try_spend(&timed_out) && bucket.try_spend(&timed_out));
+        assert!(!bucket.try_spend(&busy), "two timeouts spent 20 tokens");
     }
 
     #[test]
