@@ -4,17 +4,17 @@
 #![warn(missing_docs)]
 #![warn(clippy::missing_errors_doc)]
 
-mod callback;
 mod credentials;
+mod push;
 mod query;
 mod sign;
 mod signer;
 mod verify;
 
-pub use callback::{
-    CallbackBase, CallbackError, callback_signature, callback_signature_with, verify_callback,
-};
 pub use credentials::{Credentials, CredentialsError};
+pub use push::{
+    PushSignatureBase, PushSignatureError, push_signature, push_signature_with, verify_push,
+};
 pub use query::{HeaderRuleQuery, QuerySigner};
 pub use sign::{
     ACCESS_KEY, NONCE, NONCE_LEN, Nonce, ParamError, SIGNATURE, Signature, SignedHeaders,

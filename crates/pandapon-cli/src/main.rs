@@ -3,12 +3,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod callback;
 mod curl;
 #[allow(missing_docs, unused_imports, unused_variables, unused_mut, dead_code, clippy::all)]
 #[rustfmt::skip]
 mod generated;
 mod output;
+mod push;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -183,7 +183,7 @@ fn command() -> Command {
                     .help("The nonce-str header value"),
             ),
     )
-    .subcommand(callback::command())
+    .subcommand(push::command())
     .subcommand(
         Command::new("request")
             .about(
@@ -432,7 +432,7 @@ async fn main() -> ExitCode {
     let matches = command().get_matches();
     let outcome = match matches.subcommand() {
         Some(("sign", sub)) => sign(&matches, sub).map(|()| true),
-        Some(("callback", sub)) => callback::run(sub, &|| credentials(&matches)).await,
+        Some(("push", sub)) => push::run(sub, &|| credentials(&matches)).await,
         Some(("mock", sub)) => mock(&matches, sub).await.map(|()| true),
         Some(("request", sub)) => request(&matches, sub).await,
         Some((name, sub)) => operation(&matches, name, sub).await,
@@ -468,7 +468,7 @@ mod tests {
         let mut expected: Vec<String> = pandapon_gen::OPERATIONS
             .iter()
             .map(|op| op.id.split('_').collect::<Vec<_>>().join("-"))
-            .chain(["callback", "mock", "request", "sign"].map(str::to_owned))
+            .chain(["mock", "push", "request", "sign"].map(str::to_owned))
             .collect();
         expected.sort_unstable();
         assert_eq!(names, expected);

@@ -74,10 +74,7 @@ fn help_texts() {
         ("help-sign.txt", vec!["sign", "--help"]),
         ("help-mock.txt", vec!["mock", "--help"]),
         ("help-request.txt", vec!["request", "--help"]),
-        (
-            "help-callback-verify.txt",
-            vec!["callback", "verify", "--help"],
-        ),
+        ("help-push-verify.txt", vec!["push", "verify", "--help"]),
     ] {
         let out = pandapon().args(&args).output().expect("runs");
         assert!(out.status.success(), "{args:?}");
@@ -524,7 +521,7 @@ fn the_mock_command_serves_the_cli() {
 }
 
 #[test]
-fn callback_verify_exits_by_the_signature() {
+fn push_verify_exits_by_the_signature() {
     let dir = std::env::temp_dir().join(format!("pandapon-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let body = dir.join("push.json");
@@ -544,6 +541,7 @@ fn callback_verify_exits_by_the_signature() {
         clean(&out);
         out
     };
+    // `callback`, PandaPon's name for the URL it pushes to, is `push` too.
     let signed = with_creds(&["callback", "sign", "--body-file", body_arg]);
     assert!(signed.status.success());
     let sig = text(&signed.stdout).trim().to_owned();
@@ -551,7 +549,7 @@ fn callback_verify_exits_by_the_signature() {
 
     let verify = |authorization: &str| {
         with_creds(&[
-            "callback",
+            "push",
             "verify",
             "--body-file",
             body_arg,
@@ -562,13 +560,7 @@ fn callback_verify_exits_by_the_signature() {
     let ok = verify(&sig.to_uppercase());
     assert_eq!(ok.status.code(), Some(0));
     assert_eq!(text(&ok.stdout), "valid (signed base: body)\n");
-    let keyed = with_creds(&[
-        "callback",
-        "sign",
-        "--with-access-key",
-        "--body-file",
-        body_arg,
-    ]);
+    let keyed = with_creds(&["push", "sign", "--with-access-key", "--body-file", body_arg]);
     let keyed = text(&keyed.stdout).trim().to_owned();
     assert_ne!(keyed, sig);
     let ok = verify(&keyed);
@@ -731,7 +723,7 @@ async fn calls_go_through_a_proxy_by_flag_or_environment() {
         );
     }
     assert_eq!(check.seen().len(), 2);
-    // `callback send` takes the same flag.
+    // `push send` takes the same flag.
     let body = std::env::temp_dir().join(format!("proxy-push-{}.json", std::process::id()));
     std::fs::write(
         &body,
@@ -743,7 +735,7 @@ async fn calls_go_through_a_proxy_by_flag_or_environment() {
     send.args([
         "--proxy",
         &proxy.url,
-        "callback",
+        "push",
         "send",
         "--url",
         &url,

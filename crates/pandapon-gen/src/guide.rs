@@ -23,11 +23,11 @@ pub mod reliability {}
 #[doc = include_str!("../guide/stack.md")]
 pub mod stack {}
 
-#[doc = include_str!("../guide/callbacks.md")]
+#[doc = include_str!("../guide/push.md")]
 // The chapter links to the `receiver` feature's items, which exist only with
 // it (docs.rs and the workspace build enable it, and check the links).
 #[cfg_attr(not(feature = "receiver"), allow(rustdoc::broken_intra_doc_links))]
-pub mod callbacks {}
+pub mod push {}
 
 #[doc = include_str!("../guide/tracing.md")]
 pub mod tracing {}

@@ -41,7 +41,7 @@
 //! 6. [Retries, timeouts, size limits and outcomes](guide::reliability)
 //! 7. [Fitting into your stack: your HTTP client, interceptors, extra
 //!    fields, sub-accounts, the retry budget](guide::stack)
-//! 8. [Pushed order messages (callbacks)](guide::callbacks)
+//! 8. [Pushed order messages](guide::push)
 //! 9. [Tracing](guide::tracing)
 //! 10. [Testing your code without PandaPon](guide::testing)
 //!
@@ -59,7 +59,6 @@
 extern crate self as pandapon_gen;
 
 mod call;
-pub mod callback;
 mod client;
 mod envelope;
 mod error;
@@ -67,17 +66,11 @@ pub mod guide;
 #[allow(missing_docs, unused_imports, clippy::all)]
 #[rustfmt::skip]
 mod generated;
-#[cfg(feature = "receiver")]
-#[cfg_attr(docsrs, doc(cfg(feature = "receiver")))]
-pub mod inbox;
 pub mod inflight;
 #[rustfmt::skip]
 mod operations;
 mod pages;
 pub mod push;
-#[cfg(feature = "receiver")]
-#[cfg_attr(docsrs, doc(cfg(feature = "receiver")))]
-pub mod receiver;
 mod request;
 mod response;
 mod step;

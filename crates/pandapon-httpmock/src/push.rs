@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use pandapon_auth::{Credentials, callback_signature};
+use pandapon_auth::{Credentials, push_signature};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -110,7 +110,7 @@ impl Pusher {
     }
 
     async fn send(&self, body: Vec<u8>) {
-        let authorization = callback_signature(&self.credentials, &body);
+        let authorization = push_signature(&self.credentials, &body);
         let status = self
             .http
             .post(&self.url)

@@ -82,7 +82,7 @@ macro_rules! open_str_enum {
 }
 
 open_str_enum! {
-    /// A callback's `messageType`.
+    /// A pushed message's `messageType`.
     MessageType {
         /// PandaPon: a Taobao order's price was changed.
         TaobaoOrderBuyerViewOrderPriceModify = "TAOBAO_ORDER_BUYER_VIEW_ORDER_PRICE_MODIFY",
@@ -103,7 +103,7 @@ open_str_enum! {
 }
 
 open_str_enum! {
-    /// An order's status in a status-change callback.
+    /// An order's status in a pushed status-change message.
     OrderStatus {
         /// Waiting for payment.
         WaitingForPayment = "WAITING_FOR_PAYMENT",
@@ -114,7 +114,7 @@ open_str_enum! {
     }
 }
 
-/// A callback's `messagePlatform`: 0 is Taobao, 1 is 1688.
+/// A pushed message's `messagePlatform`: 0 is Taobao, 1 is 1688.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MessagePlatform {

@@ -152,7 +152,7 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for JsonString<T> {
     }
 }
 
-/// A callback's `messageBody`: an object in PandaPon's schema, a JSON-encoded
+/// A pushed message's `messageBody`: an object in PandaPon's schema, a JSON-encoded
 /// string in the examples of its white-label clone. Both are accepted; a
 /// string that is not JSON is kept as a string.
 #[derive(Debug, Clone, PartialEq, Default)]

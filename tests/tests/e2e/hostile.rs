@@ -3,9 +3,9 @@
 //! `fuzz/README.md` for the runs recorded.)
 
 use pandapon_gen::auth::{
-    Credentials, Nonce, StringToSign, Timestamp, Verifier, callback_signature, verify_callback,
+    Credentials, Nonce, StringToSign, Timestamp, Verifier, push_signature, verify_push,
 };
-use pandapon_gen::callback::{parse_message, verify_message};
+use pandapon_gen::push::{parse_message, verify_message};
 use pandapon_gen::{DevelopId, IntegerId, JsonString, decode_response, types};
 use proptest::prelude::*;
 
@@ -41,12 +41,12 @@ proptest! {
     }
 
     #[test]
-    fn callback_parsing_never_panics(bytes in body(), auth in ".{0,80}") {
+    fn push_parsing_never_panics(bytes in body(), auth in ".{0,80}") {
         let creds = Credentials::new("ak", "sk", "u").expect("credentials");
         let _ = parse_message(&bytes);
         let _ = verify_message(&creds, &bytes, Some(&auth));
-        let good = callback_signature(&creds, &bytes);
-        prop_assert!(verify_callback(&creds, &bytes, Some(&good)).is_ok());
+        let good = push_signature(&creds, &bytes);
+        prop_assert!(verify_push(&creds, &bytes, Some(&good)).is_ok());
     }
 }
 

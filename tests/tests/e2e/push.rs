@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
-use pandapon_gen::auth::callback_signature;
-use pandapon_gen::inbox::{Inbox, InboxError, NewMessage, SqliteInbox, Stored, StoredMessage};
-use pandapon_gen::receiver::{Receiver, serve};
+use pandapon_gen::auth::push_signature;
+use pandapon_gen::push::inbox::{
+    Inbox, InboxError, NewMessage, SqliteInbox, Stored, StoredMessage,
+};
+use pandapon_gen::push::receiver::{Receiver, serve};
 use pandapon_gen::{Credentials, PushEvent};
 use pandapon_httpmock::{FakePandaPon, SignatureCheck};
 use pandapon_tests::{cancel_body, credentials};
@@ -47,7 +49,7 @@ async fn the_receiver_stores_before_it_acknowledges_and_answers_as_documented() 
         }
         req.send().await.expect("answer").status().as_u16()
     };
-    let signed = |body: &[u8]| Some(callback_signature(&creds, body));
+    let signed = |body: &[u8]| Some(push_signature(&creds, body));
     // Any path is the receiver.
     assert_eq!(
         post("/pandapon/callback", PAID.to_vec(), signed(PAID)).await,
@@ -68,7 +70,7 @@ async fn the_receiver_stores_before_it_acknowledges_and_answers_as_documented() 
     let forged = Credentials::new("ak", "not-the-secret", "u").expect("creds");
     let big = [b' '; 5000];
     let answers = [
-        post("/", PAID.to_vec(), Some(callback_signature(&forged, PAID))).await,
+        post("/", PAID.to_vec(), Some(push_signature(&forged, PAID))).await,
         post("/", PAID.to_vec(), None).await,
         post("/", b"{not json".to_vec(), signed(b"{not json")).await,
         post(
@@ -124,7 +126,7 @@ async fn a_message_that_cannot_be_stored_is_not_acknowledged() {
     .await;
     let status = reqwest::Client::new()
         .post(&url)
-        .header("authorization", callback_signature(&creds, PAID))
+        .header("authorization", push_signature(&creds, PAID))
         .body(PAID.to_vec())
         .send()
         .await

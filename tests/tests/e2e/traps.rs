@@ -305,7 +305,7 @@ async fn amounts_and_ids_are_checked_before_sending() {
 }
 
 #[test]
-fn callbacks_keep_unknown_values_and_accept_both_body_forms() {
+fn pushed_messages_keep_unknown_values_and_accept_both_body_forms() {
     let as_string = json!({
         "messageType": "ORDER_PAY_SUCCESS",
         "messageBody": "{\"orderId\":\"2542285634920880794\",\"orderNo\":\"PO123\",\"orderStatus\":\"WAITING_FOR_SENT\",\"payStatus\":2,\"totalAmount\":6400,\"shippingFee\":0,\"productAmount\":6400,\"refundAmount\":0,\"tbCreateTime\":\"2026-05-20 10:00:00\"}",

@@ -1,4 +1,4 @@
-//! `pandapon callback serve`, `inbox list`, `inbox done` and `send`, and a
+//! `pandapon push serve`, `inbox list`, `inbox done` and `send`, and a
 //! soak of the receiver killed with SIGKILL while PandaPon-like pushes keep
 //! coming: no acknowledged message lost, none stored twice, nothing forged
 //! or malformed stored.
@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pandapon_gen::Credentials;
-use pandapon_gen::auth::callback_signature;
-use pandapon_gen::inbox::SqliteInbox;
+use pandapon_gen::auth::push_signature;
+use pandapon_gen::push::inbox::SqliteInbox;
 
 use super::{KEY, SECRET, USER, clean, creds, pandapon, run, text};
 
@@ -38,7 +38,7 @@ fn assert_serve_log_clean(inbox: &std::path::Path) {
     assert!(!log.contains("panicked"), "{log}");
 }
 
-/// `pandapon callback serve` on `addr`; returns the child and its URL. Its
+/// `pandapon push serve` on `addr`; returns the child and its URL. Its
 /// stderr goes to [`serve_log`].
 fn serve(inbox: &std::path::Path, addr: &str) -> (Child, String) {
     let log = std::fs::OpenOptions::new()
@@ -50,7 +50,7 @@ fn serve(inbox: &std::path::Path, addr: &str) -> (Child, String) {
         .env("PANDAPON_ACCESS_KEY", KEY)
         .env("PANDAPON_ACCESS_SECRET", SECRET)
         .env("PANDAPON_USER_ID", USER)
-        .args(["callback", "serve", "--addr", addr, "--inbox"])
+        .args(["push", "serve", "--addr", addr, "--inbox"])
         .arg(inbox)
         .stdout(Stdio::piped())
         .stderr(log)
@@ -75,7 +75,7 @@ fn message(n: usize) -> Vec<u8> {
 fn serve_refuses_to_start_without_a_secret_unless_told_demo() {
     let inbox = inbox_path("refuse");
     let out = pandapon()
-        .args(["callback", "serve", "--addr", "127.0.0.1:0", "--inbox"])
+        .args(["push", "serve", "--addr", "127.0.0.1:0", "--inbox"])
         .arg(&inbox)
         .output()
         .expect("runs");
@@ -91,7 +91,7 @@ fn serve_refuses_to_start_without_a_secret_unless_told_demo() {
         .env("PANDAPON_ACCESS_SECRET", SECRET)
         .env("PANDAPON_USER_ID", USER)
         .env("PANDAPON_MAX_RESPONSE_BYTES", "16MiB")
-        .args(["callback", "serve", "--addr", "127.0.0.1:0", "--inbox"])
+        .args(["push", "serve", "--addr", "127.0.0.1:0", "--inbox"])
         .arg(&inbox)
         .output()
         .expect("runs");
@@ -104,7 +104,7 @@ fn serve_refuses_to_start_without_a_secret_unless_told_demo() {
     // --demo: verifies with the demo secret, and says so.
     let mut demo = pandapon()
         .args([
-            "callback",
+            "push",
             "serve",
             "--demo",
             "--addr",
@@ -144,7 +144,7 @@ async fn send_serve_list_and_done_work_together() {
             .env("PANDAPON_ACCESS_SECRET", SECRET)
             .env("PANDAPON_USER_ID", USER)
             .args([
-                "callback",
+                "push",
                 "send",
                 "--url",
                 &format!("{url}{path}"),
@@ -177,7 +177,7 @@ async fn send_serve_list_and_done_work_together() {
     // The inbox, read while the receiver runs.
     let list = |extra: &[&str]| {
         let mut cmd = pandapon();
-        cmd.args(["callback", "inbox", "list", "--inbox"])
+        cmd.args(["push", "inbox", "list", "--inbox"])
             .arg(&inbox)
             .args(extra);
         cmd
@@ -203,7 +203,7 @@ async fn send_serve_list_and_done_work_together() {
     );
 
     let mut done = pandapon();
-    done.args(["callback", "inbox", "done", "--inbox"])
+    done.args(["push", "inbox", "done", "--inbox"])
         .arg(&inbox)
         .arg(id.to_string());
     assert!(clean(&run(done).await).status.success());
@@ -211,7 +211,7 @@ async fn send_serve_list_and_done_work_together() {
     assert!(text(&out.stdout).trim().is_empty(), "{}", text(&out.stdout));
     let mut missing = pandapon();
     missing
-        .args(["callback", "inbox", "done", "--inbox"])
+        .args(["push", "inbox", "done", "--inbox"])
         .arg(&inbox)
         .arg("999");
     let out = run(missing).await;
@@ -356,23 +356,23 @@ async fn killed_twice_the_receiver_loses_no_acknowledged_message() {
             // genuine messages.
             1..=4 if n > 20 => {
                 let body = message(n - 12);
-                let auth = callback_signature(&creds, &body);
+                let auth = push_signature(&creds, &body);
                 (Kind::Genuine, body, auth)
             }
             5 => {
                 let body = message(100_000 + n);
-                let auth = callback_signature(&forger, &body);
+                let auth = push_signature(&forger, &body);
                 (Kind::Forged, body, auth)
             }
             6 => {
                 let body = format!("{{\"messageType\":\"ORDER_PAY_SUCCESS\",\"messageBody\":{n}")
                     .into_bytes();
-                let auth = callback_signature(&creds, &body);
+                let auth = push_signature(&creds, &body);
                 (Kind::Malformed, body, auth)
             }
             _ => {
                 let body = message(n);
-                let auth = callback_signature(&creds, &body);
+                let auth = push_signature(&creds, &body);
                 (Kind::Genuine, body, auth)
             }
         };

@@ -43,7 +43,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use crate::PushEvent;
-use crate::callback::PushError;
+use crate::push::PushError;
 
 /// A message to store: its key (see [`PushEvent::dedupe_key`]) and its
 /// bytes as received.
@@ -167,8 +167,8 @@ pub trait Inbox: Send + Sync + 'static {
 /// transaction, so that one sync to disk covers them all.
 ///
 /// Why SQLite: the file can be read and changed by another process while a
-/// receiver runs (`pandapon callback inbox list` and `done` beside
-/// `callback serve`), its format is readable with the `sqlite3` tool, and
+/// receiver runs (`pandapon push inbox list` and `done` beside
+/// `push serve`), its format is readable with the `sqlite3` tool, and
 /// the bundled build needs nothing installed.
 #[derive(Debug, Clone)]
 pub struct SqliteInbox {

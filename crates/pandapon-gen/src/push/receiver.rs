@@ -23,8 +23,8 @@ use http_body_util::{BodyExt, Limited};
 use pandapon_auth::Credentials;
 
 use crate::PushEvent;
-use crate::callback::{PushError, verify_message};
-use crate::inbox::{Inbox, NewMessage};
+use crate::push::inbox::{Inbox, NewMessage};
+use crate::push::{PushError, verify_message};
 
 /// The default largest body accepted: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
@@ -99,7 +99,7 @@ async fn receive<I: Inbox>(State(receiver): State<Arc<Receiver<I>>>, request: Re
         Ok(Err(_)) => return (StatusCode::BAD_REQUEST, "body unreadable").into_response(),
         Ok(Ok(collected)) => collected.to_bytes(),
     };
-    // The same check and parse as `callback::verify_message`: the
+    // The same check and parse as `push::verify_message`: the
     // signature first, then the message.
     let event = match verify_message(&receiver.credentials, &body, authorization.as_deref()) {
         Ok(verified) => PushEvent::from_message(verified.message),

@@ -1,11 +1,7 @@
-//! Messages PandaPon pushes to your callback URL: verify, then parse.
-//!
-//! PandaPon POSTs JSON over HTTPS and expects HTTP 200 within 1000 ms; a
-//! failed push is retried after half an hour, at most 5 times, and delivery
-//! order is not guaranteed. Acknowledge first, process later (see the
-//! `callback_receiver` example).
+//! A pushed message's signature, checked over the raw body, then the
+//! message parsed.
 
-use pandapon_auth::{CallbackBase, CallbackError, Credentials, verify_callback};
+use pandapon_auth::{Credentials, PushSignatureBase, PushSignatureError, verify_push};
 
 use crate::types::OrderMessage;
 
@@ -14,10 +10,10 @@ use crate::types::OrderMessage;
 #[non_exhaustive]
 pub enum PushError {
     /// The `Authorization` header does not verify.
-    #[error("callback signature: {0}")]
-    Signature(#[from] CallbackError),
+    #[error("push signature: {0}")]
+    Signature(#[from] PushSignatureError),
     /// The body is not an order message.
-    #[error("callback body is not an order message: {0}")]
+    #[error("pushed body is not an order message: {0}")]
     Malformed(#[from] serde_json::Error),
 }
 
@@ -42,17 +38,17 @@ pub struct Verified {
     /// Which reading of PandaPon's signed base matched: the raw body, or the
     /// access key followed by the body. PandaPon's docs leave this open; log
     /// it once to learn which one your account's pushes use.
-    pub base: CallbackBase,
+    pub base: PushSignatureBase,
 }
 
 /// Verifies the `Authorization` header over the raw body (HMAC-SHA256 with
-/// the access secret; either reading of the base, see [`CallbackBase`]),
+/// the access secret; either reading of the base, see [`PushSignatureBase`]),
 /// then parses the message.
 ///
 /// # Errors
 ///
 /// [`PushError::Signature`] when the header is missing, not hex or matches
-/// neither reading of the base (the [`CallbackError`] says which); the
+/// neither reading of the base (the [`PushSignatureError`] says which); the
 /// signature is checked first. Then [`PushError::Malformed`], as for
 /// [`parse_message`].
 pub fn verify_message(
@@ -60,7 +56,7 @@ pub fn verify_message(
     body: &[u8],
     authorization: Option<&str>,
 ) -> Result<Verified, PushError> {
-    let base = verify_callback(credentials, body, authorization)?;
+    let base = verify_push(credentials, body, authorization)?;
     Ok(Verified {
         message: parse_message(body)?,
         base,
@@ -70,29 +66,29 @@ pub fn verify_message(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pandapon_auth::callback_signature;
+    use pandapon_auth::push_signature;
 
     #[test]
     fn verify_then_parse() {
         let creds = Credentials::new("ak", "sk", "u").unwrap();
         let body = br#"{"messageType":"ORDER_CREATE","messageBody":"{\"orderId\":\"1\"}","messagePlatform":0,"timestamp":"1779263269913"}"#;
-        let sig = callback_signature(&creds, body);
+        let sig = push_signature(&creds, body);
         let verified = verify_message(&creds, body, Some(&sig)).unwrap();
         assert_eq!(
             verified.message.message_platform,
             crate::MessagePlatform::Taobao
         );
-        assert_eq!(verified.base, CallbackBase::Body);
+        assert_eq!(verified.base, PushSignatureBase::Body);
         let keyed =
-            pandapon_auth::callback_signature_with(&creds, CallbackBase::AccessKeyAndBody, body);
+            pandapon_auth::push_signature_with(&creds, PushSignatureBase::AccessKeyAndBody, body);
         let verified = verify_message(&creds, body, Some(&keyed)).unwrap();
-        assert_eq!(verified.base, CallbackBase::AccessKeyAndBody);
+        assert_eq!(verified.base, PushSignatureBase::AccessKeyAndBody);
         assert!(matches!(
             verify_message(&creds, body, Some("00")),
-            Err(PushError::Signature(CallbackError::Mismatch))
+            Err(PushError::Signature(PushSignatureError::Mismatch))
         ));
         let junk = b"{\"messagePlatform\":\"x\"}";
-        let sig = callback_signature(&creds, junk);
+        let sig = push_signature(&creds, junk);
         assert!(matches!(
             verify_message(&creds, junk, Some(&sig)),
             Err(PushError::Malformed(_))

@@ -76,15 +76,15 @@ impl PushEvent {
     ///
     /// # Errors
     ///
-    /// [`PushError::Malformed`](crate::callback::PushError::Malformed) when
+    /// [`PushError::Malformed`](crate::push::PushError::Malformed) when
     /// the bytes are not an order message (not JSON, or no
     /// `messagePlatform`).
     // Inline, like the generated call surface: the typed decoding of every
     // message body is compiled in the programs that read pushes, not for
     // every user of the SDK.
     #[inline]
-    pub fn parse(body: &[u8]) -> Result<Self, crate::callback::PushError> {
-        crate::callback::parse_message(body).map(Self::from_message)
+    pub fn parse(body: &[u8]) -> Result<Self, crate::push::PushError> {
+        crate::push::parse_message(body).map(Self::from_message)
     }
 
     /// The message's type as sent (`None` when it had none).

@@ -4,7 +4,7 @@
 //! marks it done.
 //!
 //! ```text
-//! cargo run --example callback_receiver --features receiver -- [--port 8080] [--inbox FILE]
+//! cargo run --example push_receiver --features receiver -- [--port 8080] [--inbox FILE]
 //! ```
 //!
 //! Credentials come from `PANDAPON_ACCESS_KEY`, `PANDAPON_ACCESS_SECRET` and
@@ -22,8 +22,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
-use pandapon_gen::inbox::{Inbox, InboxError, NewMessage, SqliteInbox, Stored, StoredMessage};
-use pandapon_gen::receiver::{DEFAULT_READ_TIMEOUT, Receiver, serve};
+use pandapon_gen::push::inbox::{
+    Inbox, InboxError, NewMessage, SqliteInbox, Stored, StoredMessage,
+};
+use pandapon_gen::push::receiver::{DEFAULT_READ_TIMEOUT, Receiver, serve};
 use pandapon_gen::{ClientBuilder, Credentials, ENV_VARS};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;

@@ -1,4 +1,5 @@
-//! `pandapon callback …`: the messages PandaPon pushes. Check or make a
+//! `pandapon push …` (or `pandapon callback …`, PandaPon's name for the URL
+//! it pushes to): the messages PandaPon pushes. Check or make a
 //! signature (`verify`, `sign`), run a receiver that stores every verified
 //! message in an inbox file before answering 200 (`serve`), read and mark
 //! that inbox (`inbox list`, `inbox done`), and push a message to a
@@ -10,8 +11,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use pandapon_gen::Credentials;
-use pandapon_gen::auth::CallbackBase;
-use pandapon_gen::inbox::{Inbox, SqliteInbox};
+use pandapon_gen::auth::PushSignatureBase;
+use pandapon_gen::push::inbox::{Inbox, SqliteInbox};
 
 /// The credentials the CLI signs and verifies messages with, from the
 /// global options and `PANDAPON_*` variables: `None` when none is set.
@@ -41,9 +42,11 @@ fn inbox_arg() -> Arg {
         .help("The inbox file (SQLite; created if missing)")
 }
 
-/// The `callback` command and its subcommands.
+/// The `push` command and its subcommands.
 pub fn command() -> Command {
-    Command::new("callback")
+    Command::new("push")
+        // PandaPon's console calls the URL it pushes to the callback URL.
+        .visible_alias("callback")
         .about("Pushed order messages: check signatures, receive, read the inbox, send")
         .subcommand_required(true)
         .subcommand(
@@ -158,7 +161,7 @@ pub fn command() -> Command {
         )
 }
 
-/// Runs `pandapon callback …`; returns whether it succeeded.
+/// Runs `pandapon push …`; returns whether it succeeded.
 pub async fn run(sub: &ArgMatches, configured: Configured<'_>) -> Result<bool> {
     let require = || match configured() {
         Some(credentials) => credentials,
@@ -169,18 +172,17 @@ pub async fn run(sub: &ArgMatches, configured: Configured<'_>) -> Result<bool> {
             pandapon_gen::ENV_USER_ID
         ),
     };
-    match sub.subcommand().context("callback needs a subcommand")? {
+    match sub.subcommand().context("push needs a subcommand")? {
         ("sign", args) => {
             let body = read_body(args)?;
-            let signature =
-                pandapon_gen::auth::callback_signature_with(&require()?, base(args), &body);
+            let signature = pandapon_gen::auth::push_signature_with(&require()?, base(args), &body);
             println!("{signature}");
             Ok(true)
         }
         ("verify", args) => {
             let body = read_body(args)?;
             let authorization = args.get_one::<String>("authorization").map(String::as_str);
-            match pandapon_gen::auth::verify_callback(&require()?, &body, authorization) {
+            match pandapon_gen::auth::verify_push(&require()?, &body, authorization) {
                 Ok(base) => {
                     println!("valid (signed base: {base})");
                     Ok(true)
@@ -205,7 +207,7 @@ pub async fn run(sub: &ArgMatches, configured: Configured<'_>) -> Result<bool> {
         }
         ("inbox", args) => inbox(args).await,
         ("send", args) => send(args, &require()?).await,
-        (other, _) => anyhow::bail!("unknown callback command {other}"),
+        (other, _) => anyhow::bail!("unknown push command {other}"),
     }
 }
 
@@ -216,11 +218,11 @@ fn read_body(args: &ArgMatches) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
 }
 
-fn base(args: &ArgMatches) -> CallbackBase {
+fn base(args: &ArgMatches) -> PushSignatureBase {
     if args.get_flag("with-access-key") {
-        CallbackBase::AccessKeyAndBody
+        PushSignatureBase::AccessKeyAndBody
     } else {
-        CallbackBase::Body
+        PushSignatureBase::Body
     }
 }
 
@@ -230,7 +232,7 @@ fn open_inbox(args: &ArgMatches) -> Result<SqliteInbox> {
 }
 
 async fn serve(args: &ArgMatches, credentials: Credentials) -> Result<bool> {
-    use pandapon_gen::receiver::{DEFAULT_READ_TIMEOUT, Receiver, serve};
+    use pandapon_gen::push::receiver::{DEFAULT_READ_TIMEOUT, Receiver, serve};
     let inbox = open_inbox(args)?;
     let addr = *args
         .get_one::<std::net::SocketAddr>("addr")
@@ -317,7 +319,7 @@ async fn inbox(args: &ArgMatches) -> Result<bool> {
 async fn send(args: &ArgMatches, credentials: &Credentials) -> Result<bool> {
     let url = args.get_one::<String>("url").context("--url")?;
     let body = read_body(args)?;
-    let authorization = pandapon_gen::auth::callback_signature_with(credentials, base(args), &body);
+    let authorization = pandapon_gen::auth::push_signature_with(credentials, base(args), &body);
     // The global --proxy, as for every other request.
     let mut client = reqwest::Client::builder();
     if let Some(proxy) = args.get_one::<String>("proxy") {

@@ -1,4 +1,4 @@
-//! Drives the `callback_receiver` example with valid, repeated, tampered and
+//! Drives the `push_receiver` example with valid, repeated, tampered and
 //! malformed pushes, as PandaPon (or an attacker) would send them, and with
 //! the settings it must refuse.
 
@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Lines};
 use std::process::{ChildStdout, Stdio};
 
 use pandapon_gen::Credentials;
-use pandapon_gen::auth::{CallbackBase, callback_signature, callback_signature_with};
+use pandapon_gen::auth::{PushSignatureBase, push_signature, push_signature_with};
 use pandapon_tests::process::{self, scrubbed, text};
 
 const SECRET: &str = "receiver-test-secret";
@@ -24,7 +24,7 @@ fn inbox_path(name: &str) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn verifies_stores_once_and_hands_over() {
-    let mut child = scrubbed(process::example("callback_receiver"))
+    let mut child = scrubbed(process::example("push_receiver"))
         .env("PANDAPON_ACCESS_KEY", "ak")
         .env("PANDAPON_ACCESS_SECRET", SECRET)
         .env("PANDAPON_USER_ID", "u")
@@ -49,8 +49,8 @@ async fn verifies_stores_once_and_hands_over() {
 
     let valid = br#"{"messageType":"ORDER_PAY_SUCCESS","messageBody":"{\"orderId\":\"2542285634920880794\",\"orderStatus\":\"WAITING_FOR_SENT\"}","messagePlatform":1,"timestamp":"1779263269913"}"#;
     let other = br#"{"messageType":"ORDER_CANCEL","messageBody":{"orderId":"2542285634920880794","orderStatus":"CANCEL"},"messagePlatform":1}"#;
-    let sig = callback_signature(&creds, valid);
-    let keyed = callback_signature_with(&creds, CallbackBase::AccessKeyAndBody, valid);
+    let sig = push_signature(&creds, valid);
+    let keyed = push_signature_with(&creds, PushSignatureBase::AccessKeyAndBody, valid);
     let statuses = [
         post(valid, Some(&sig.to_uppercase())).await,
         // The same message again, signed the other way: acknowledged, not
@@ -58,8 +58,8 @@ async fn verifies_stores_once_and_hands_over() {
         post(valid, Some(&keyed)).await,
         post(&valid[..valid.len() - 2], Some(&sig)).await,
         post(valid, None).await,
-        post(b"[1,2", Some(&callback_signature(&creds, b"[1,2"))).await,
-        post(other, Some(&callback_signature(&creds, other))).await,
+        post(b"[1,2", Some(&push_signature(&creds, b"[1,2"))).await,
+        post(other, Some(&push_signature(&creds, other))).await,
         http.get(&url)
             .send()
             .await
@@ -91,7 +91,7 @@ async fn verifies_stores_once_and_hands_over() {
 fn bad_settings_are_refused_and_demo_credentials_only_without_any() {
     // Real credentials and one bad setting: no quiet fall-back to the demo
     // secret, a refusal naming the setting.
-    let out = scrubbed(process::example("callback_receiver"))
+    let out = scrubbed(process::example("push_receiver"))
         .env("PANDAPON_ACCESS_KEY", "ak")
         .env("PANDAPON_ACCESS_SECRET", SECRET)
         .env("PANDAPON_USER_ID", "u")
@@ -105,7 +105,7 @@ fn bad_settings_are_refused_and_demo_credentials_only_without_any() {
     assert!(stderr.contains("PANDAPON_MAX_RESPONSE_BYTES"), "{stderr}");
     assert!(!stderr.contains("demo"), "{stderr}");
     // One variable alone is a configuration too: incomplete, refused.
-    let out = scrubbed(process::example("callback_receiver"))
+    let out = scrubbed(process::example("push_receiver"))
         .env("PANDAPON_ACCESS_SECRET", SECRET)
         .arg("--inbox")
         .arg(inbox_path("partial"))

@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use pandapon_gen::Credentials;
-use pandapon_gen::callback::{parse_message, verify_message};
+use pandapon_gen::push::{parse_message, verify_message};
 
 fuzz_target!(|data: &[u8]| {
     let creds = Credentials::new("ak", "sk", "u").expect("credentials");

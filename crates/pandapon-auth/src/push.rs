@@ -4,8 +4,8 @@
 //! with the access secret as the key, and says the platform signs "the
 //! message body". It does not define "Base" exactly, and its Java sample
 //! descends from a scheme where Base is the access key followed by the body.
-//! So both readings are accepted ([`CallbackBase`]), each compared in
-//! constant time, and [`verify_callback`] reports which one matched. Hex case
+//! So both readings are accepted ([`PushSignatureBase`]), each compared in
+//! constant time, and [`verify_push`] reports which one matched. Hex case
 //! is not specified either, so both cases are accepted.
 
 use hmac::{Hmac, Mac};
@@ -18,7 +18,7 @@ type HmacSha256 = Hmac<Sha256>;
 /// Why a pushed message's signature was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum CallbackError {
+pub enum PushSignatureError {
     /// No `Authorization` header, or an empty one.
     #[error("missing Authorization header")]
     Missing,
@@ -34,7 +34,7 @@ pub enum CallbackError {
 /// undefined "Base".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum CallbackBase {
+pub enum PushSignatureBase {
     /// The raw request body, exactly as received (PandaPon's wording).
     Body,
     /// The access key, then the raw body (the scheme PandaPon's Java sample
@@ -42,15 +42,16 @@ pub enum CallbackBase {
     AccessKeyAndBody,
 }
 
-impl CallbackBase {
+impl PushSignatureBase {
     /// Both readings, in the order they are tried.
-    pub const ALL: [CallbackBase; 2] = [CallbackBase::Body, CallbackBase::AccessKeyAndBody];
+    pub const ALL: [PushSignatureBase; 2] =
+        [PushSignatureBase::Body, PushSignatureBase::AccessKeyAndBody];
 
     fn mac(self, credentials: &Credentials, body: &[u8]) -> HmacSha256 {
         // HMAC accepts keys of any length, so this cannot fail.
         let mut mac = HmacSha256::new_from_slice(credentials.secret().expose().as_bytes())
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        if self == CallbackBase::AccessKeyAndBody {
+        if self == PushSignatureBase::AccessKeyAndBody {
             mac.update(credentials.access_key().as_bytes());
         }
         mac.update(body);
@@ -58,26 +59,26 @@ impl CallbackBase {
     }
 }
 
-impl std::fmt::Display for CallbackBase {
+impl std::fmt::Display for PushSignatureBase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            CallbackBase::Body => "body",
-            CallbackBase::AccessKeyAndBody => "access key + body",
+            PushSignatureBase::Body => "body",
+            PushSignatureBase::AccessKeyAndBody => "access key + body",
         })
     }
 }
 
 /// The `Authorization` value PandaPon would send for `body` if it signs the
 /// raw body (lowercase hex). For tests and tools that play PandaPon; see
-/// [`callback_signature_with`] for the other reading.
-pub fn callback_signature(credentials: &Credentials, body: &[u8]) -> String {
-    callback_signature_with(credentials, CallbackBase::Body, body)
+/// [`push_signature_with`] for the other reading.
+pub fn push_signature(credentials: &Credentials, body: &[u8]) -> String {
+    push_signature_with(credentials, PushSignatureBase::Body, body)
 }
 
 /// The `Authorization` value for `body` under the given reading of the base.
-pub fn callback_signature_with(
+pub fn push_signature_with(
     credentials: &Credentials,
-    base: CallbackBase,
+    base: PushSignatureBase,
     body: &[u8],
 ) -> String {
     hex::encode(base.mac(credentials, body).finalize().into_bytes())
@@ -92,28 +93,28 @@ pub fn callback_signature_with(
 ///
 /// # Errors
 ///
-/// [`CallbackError::Missing`] when `authorization` is `None` or blank,
-/// [`CallbackError::NotHex`] when it is not hex, and
-/// [`CallbackError::Mismatch`] when it matches neither reading of the
+/// [`PushSignatureError::Missing`] when `authorization` is `None` or blank,
+/// [`PushSignatureError::NotHex`] when it is not hex, and
+/// [`PushSignatureError::Mismatch`] when it matches neither reading of the
 /// signed base.
-pub fn verify_callback(
+pub fn verify_push(
     credentials: &Credentials,
     body: &[u8],
     authorization: Option<&str>,
-) -> Result<CallbackBase, CallbackError> {
+) -> Result<PushSignatureBase, PushSignatureError> {
     let value = authorization
         .map(str::trim)
         .filter(|v| !v.is_empty())
-        .ok_or(CallbackError::Missing)?;
-    let expected = hex::decode(value).map_err(|_| CallbackError::NotHex)?;
+        .ok_or(PushSignatureError::Missing)?;
+    let expected = hex::decode(value).map_err(|_| PushSignatureError::NotHex)?;
     let mut matched = None;
-    for base in CallbackBase::ALL {
+    for base in PushSignatureBase::ALL {
         let ok = base.mac(credentials, body).verify_slice(&expected).is_ok();
         if ok && matched.is_none() {
             matched = Some(base);
         }
     }
-    matched.ok_or(CallbackError::Mismatch)
+    matched.ok_or(PushSignatureError::Mismatch)
 }
 
 #[cfg(test)]
@@ -130,7 +131,7 @@ mod tests {
         // "The quick brown fox jumps over the lazy dog").
         let body = b"The quick brown fox jumps over the lazy dog";
         assert_eq!(
-            callback_signature(&creds(), body),
+            push_signature(&creds(), body),
             "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
         );
     }
@@ -138,67 +139,67 @@ mod tests {
     #[test]
     fn verifies_either_case_and_rejects_tampering() {
         let body = br#"{"messageType":"ORDER_CREATE"}"#;
-        let sig = callback_signature(&creds(), body);
-        let body_only = Ok(CallbackBase::Body);
-        assert_eq!(verify_callback(&creds(), body, Some(&sig)), body_only);
+        let sig = push_signature(&creds(), body);
+        let body_only = Ok(PushSignatureBase::Body);
+        assert_eq!(verify_push(&creds(), body, Some(&sig)), body_only);
         assert_eq!(
-            verify_callback(&creds(), body, Some(&sig.to_uppercase())),
+            verify_push(&creds(), body, Some(&sig.to_uppercase())),
             body_only
         );
         assert_eq!(
-            verify_callback(&creds(), body, Some(&format!(" {sig}\n"))),
+            verify_push(&creds(), body, Some(&format!(" {sig}\n"))),
             body_only
         );
         let tampered = br#"{"messageType":"ORDER_CANCEL"}"#;
         assert_eq!(
-            verify_callback(&creds(), tampered, Some(&sig)),
-            Err(CallbackError::Mismatch)
+            verify_push(&creds(), tampered, Some(&sig)),
+            Err(PushSignatureError::Mismatch)
         );
         assert_eq!(
-            verify_callback(&creds(), body, Some("zz")),
-            Err(CallbackError::NotHex)
+            verify_push(&creds(), body, Some("zz")),
+            Err(PushSignatureError::NotHex)
         );
         assert_eq!(
-            verify_callback(&creds(), body, Some(&sig[..10])),
-            Err(CallbackError::Mismatch)
+            verify_push(&creds(), body, Some(&sig[..10])),
+            Err(PushSignatureError::Mismatch)
         );
         assert_eq!(
-            verify_callback(&creds(), body, None),
-            Err(CallbackError::Missing)
+            verify_push(&creds(), body, None),
+            Err(PushSignatureError::Missing)
         );
         assert_eq!(
-            verify_callback(&creds(), body, Some("  ")),
-            Err(CallbackError::Missing)
+            verify_push(&creds(), body, Some("  ")),
+            Err(PushSignatureError::Missing)
         );
     }
 
     #[test]
     fn accepts_the_access_key_reading_and_reports_it() {
         let body = br#"{"messageType":"ORDER_CREATE"}"#;
-        let keyed = callback_signature_with(&creds(), CallbackBase::AccessKeyAndBody, body);
+        let keyed = push_signature_with(&creds(), PushSignatureBase::AccessKeyAndBody, body);
         // HMAC-SHA256("key", "ak" ++ body), the same as signing the
         // concatenation as one body.
         let mut joined = b"ak".to_vec();
         joined.extend_from_slice(body);
-        assert_eq!(keyed, callback_signature(&creds(), &joined));
-        assert_ne!(keyed, callback_signature(&creds(), body));
+        assert_eq!(keyed, push_signature(&creds(), &joined));
+        assert_ne!(keyed, push_signature(&creds(), body));
         assert_eq!(
-            verify_callback(&creds(), body, Some(&keyed)),
-            Ok(CallbackBase::AccessKeyAndBody)
+            verify_push(&creds(), body, Some(&keyed)),
+            Ok(PushSignatureBase::AccessKeyAndBody)
         );
         // A signature over access key + body does not verify another body.
         assert_eq!(
-            verify_callback(&creds(), b"{}", Some(&keyed)),
-            Err(CallbackError::Mismatch)
+            verify_push(&creds(), b"{}", Some(&keyed)),
+            Err(PushSignatureError::Mismatch)
         );
         // A different access key with the same secret changes the keyed reading only.
         let other = Credentials::new("ak2", "key", "u").unwrap();
         assert_eq!(
-            verify_callback(&other, body, Some(&keyed)),
-            Err(CallbackError::Mismatch)
+            verify_push(&other, body, Some(&keyed)),
+            Err(PushSignatureError::Mismatch)
         );
         assert_eq!(
-            CallbackBase::AccessKeyAndBody.to_string(),
+            PushSignatureBase::AccessKeyAndBody.to_string(),
             "access key + body"
         );
     }
