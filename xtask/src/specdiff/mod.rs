@@ -1,113 +1,27 @@
 //! `cargo xtask spec-diff`: what a spec change means for clients, on the
 //! wire and in the generated Rust API, as Markdown for a PR or JSON.
+//!
+//! The rooms: this file compares two specs and runs the command;
+//! `model.rs` is what a comparison finds, `wire.rs` and `sdk.rs` the two
+//! levels it looks at, `render.rs` the reports, `git.rs` where the base
+//! comes from, `fixture.rs` the test fixtures' specs.
 
 pub mod fixture;
+mod git;
+mod model;
+mod render;
 mod sdk;
 mod wire;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use serde_json::json;
 
+use self::git::read_base;
+pub use self::model::{Change, Impact, Level, Refusal, Report, sdk_semver};
+pub use self::render::{Format, json_report, markdown_report};
 use crate::{codegen, spec};
-
-/// Where a change shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    /// On the wire: HTTP paths, parameters, JSON fields.
-    Wire,
-    /// In the generated Rust API.
-    Sdk,
-}
-
-impl Level {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Wire => "wire",
-            Self::Sdk => "sdk",
-        }
-    }
-}
-
-/// What a change does to existing clients. The JSON report's `impact`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Impact {
-    /// Code or clients that worked before break: on the wire, a request
-    /// PandaPon now refuses or an answer a client cannot read; in Rust, code
-    /// that no longer compiles.
-    Breaking,
-    /// Rust code still compiles, but its calls fail until it sets a value
-    /// that is now required (builders check required values at run time).
-    FailsAtRunTime,
-    /// Nothing that worked before stops working.
-    Compatible,
-}
-
-impl Impact {
-    /// `breaking`, `fails-at-run-time` or `compatible`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Breaking => "breaking",
-            Self::FailsAtRunTime => "fails-at-run-time",
-            Self::Compatible => "compatible",
-        }
-    }
-
-    fn breaking_if(breaking: bool) -> Self {
-        if breaking {
-            Self::Breaking
-        } else {
-            Self::Compatible
-        }
-    }
-}
-
-/// One change.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Change {
-    /// Wire or SDK.
-    pub level: Level,
-    /// What it does to existing clients.
-    pub impact: Impact,
-    /// What sort of change it is, in kebab case (`request-input-removed`,
-    /// `field-type-changed`, …): what scripts match on, never the message.
-    pub kind: &'static str,
-    /// The operationId it belongs to, if any.
-    pub operation: Option<String>,
-    /// What changed.
-    pub message: String,
-}
-
-impl Change {
-    /// Whether it breaks existing clients or code.
-    pub fn breaking(&self) -> bool {
-        self.impact == Impact::Breaking
-    }
-}
-
-/// A spec codegen refuses: the SDK level of the report is partial.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// `base` or `head`.
-    pub spec: &'static str,
-    /// Codegen's error, with its causes.
-    pub reason: String,
-}
-
-/// What spec-diff found: the changes it could see, and the specs codegen
-/// refuses (then the SDK level holds only what could be compared without
-/// generating).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
-    /// Every change, wire level first.
-    pub changes: Vec<Change>,
-    /// The specs codegen refuses, base first.
-    pub refused: Vec<Refusal>,
-}
 
 /// Every change from `old` to `new`, wire level first; an error when either
 /// spec cannot be generated (see [`compare`] for a report that goes on).
@@ -224,203 +138,6 @@ fn replaced_types(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<
     Ok(changes)
 }
 
-/// The release of the generated SDK a change set needs, by Rust's semver
-/// rules (the verdict cargo-semver-checks gives, where it can see the change).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SdkSemver {
-    /// Some SDK-level change is breaking.
-    Major,
-    /// The Rust API changed, compatibly.
-    Minor,
-    /// The Rust API did not change.
-    None,
-    /// Codegen refuses one of the specs: the SDK cannot be compared whole.
-    Unknown,
-}
-
-impl SdkSemver {
-    /// `major`, `minor` or `none`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Major => "major",
-            Self::Minor => "minor",
-            Self::None => "none",
-            Self::Unknown => "unknown",
-        }
-    }
-}
-
-/// The SDK-level verdict of `changes`.
-pub fn sdk_semver(changes: &[Change]) -> SdkSemver {
-    let sdk = || changes.iter().filter(|c| c.level == Level::Sdk);
-    if sdk().any(Change::breaking) {
-        SdkSemver::Major
-    } else if sdk().next().is_some() {
-        SdkSemver::Minor
-    } else {
-        SdkSemver::None
-    }
-}
-
-/// The SDK verdict of a report: [`SdkSemver::Unknown`] when codegen
-/// refuses a spec.
-fn semver_of(report: &Report) -> SdkSemver {
-    if report.refused.is_empty() {
-        sdk_semver(&report.changes)
-    } else {
-        SdkSemver::Unknown
-    }
-}
-
-/// The report as JSON.
-pub fn json_report(base: &str, head: &str, report: &Report) -> String {
-    let changes = &report.changes;
-    let list: Vec<_> = changes
-        .iter()
-        .map(|c| {
-            json!({
-                "level": c.level.as_str(),
-                "impact": c.impact.as_str(),
-                "kind": c.kind,
-                "breaking": c.breaking(),
-                "operation": c.operation,
-                "message": c.message,
-            })
-        })
-        .collect();
-    let refused: Vec<_> = report
-        .refused
-        .iter()
-        .map(|r| json!({"spec": r.spec, "reason": r.reason}))
-        .collect();
-    let report = json!({
-        "base": base,
-        "head": head,
-        "refused": refused,
-        "breaking": changes.iter().filter(|c| c.breaking()).count(),
-        "sdk_semver": semver_of(report).as_str(),
-        "changes": list,
-    });
-    format!(
-        "{}\n",
-        serde_json::to_string_pretty(&report).unwrap_or_default()
-    )
-}
-
-/// The report as Markdown: what codegen refuses, a verdict, breaking
-/// changes, then the rest.
-pub fn markdown_report(base: &str, head: &str, report: &Report) -> String {
-    let changes = &report.changes;
-    let breaking: Vec<&Change> = changes.iter().filter(|c| c.breaking()).collect();
-    let mut out = String::from("## Spec diff\n\n");
-    for r in &report.refused {
-        let _ = writeln!(
-            out,
-            "⛔ **Codegen refuses the {} spec**, so `cargo xtask codegen` fails on it and the \
-             report below is partial (what could be compared without generating):\n\n\
-             ```text\n{}\n```\n",
-            r.spec, r.reason
-        );
-    }
-    let run_time = changes
-        .iter()
-        .filter(|c| c.impact == Impact::FailsAtRunTime)
-        .count();
-    let compatible = changes.len() - breaking.len() - run_time;
-    let counts = format!(
-        "{} breaking, {run_time} failing at run time, {compatible} compatible",
-        breaking.len()
-    );
-    let verdict = if !report.refused.is_empty() {
-        format!("⚠️ **Partial report**: codegen refuses a spec (below). Seen so far: {counts}.")
-    } else if changes.is_empty() {
-        "✅ **No changes** to the API or the generated SDK.".to_owned()
-    } else if !breaking.is_empty() {
-        format!(
-            "❌ **{} breaking change(s)** for clients; {run_time} failing at run time, \
-             {compatible} compatible.",
-            breaking.len()
-        )
-    } else if run_time > 0 {
-        format!("⚠️ **Nothing breaks at compile time**, but calls can fail at run time ({counts}).")
-    } else {
-        format!("✅ **Nothing breaks**: {compatible} compatible change(s).")
-    };
-    let _ = writeln!(out, "{verdict}\n\nComparing `{base}` → `{head}`.\n");
-    let semver = match semver_of(report) {
-        SdkSemver::Major => "**major**: a change breaks Rust code that compiled before",
-        SdkSemver::Minor => "**minor**: Rust code that compiled before still compiles",
-        SdkSemver::None => "**none**: the generated Rust API is unchanged",
-        SdkSemver::Unknown => "**unknown**: codegen refuses a spec (above)",
-    };
-    let _ = writeln!(out, "Release of the Rust SDK this needs: {semver}.\n");
-    if !breaking.is_empty() {
-        out.push_str("### Breaking\n\n| level | operation | change |\n|---|---|---|\n");
-        for c in &breaking {
-            let op = c
-                .operation
-                .as_deref()
-                .map_or("—".to_owned(), |o| format!("`{o}`"));
-            let _ = writeln!(
-                out,
-                "| {} | {op} | {} |",
-                c.level.as_str(),
-                codegen::cell(&c.message)
-            );
-        }
-        out.push('\n');
-    }
-    let run_time: Vec<&Change> = changes
-        .iter()
-        .filter(|c| c.impact == Impact::FailsAtRunTime)
-        .collect();
-    if !run_time.is_empty() {
-        out.push_str(
-            "### Compiles, but fails at run time\n\n\
-             Rust code that builds these requests without the value still compiles: \
-             generated types are built with builders, so a newly required value is \
-             checked when the call is made, not by the compiler. Callers must set it.\n\n",
-        );
-        for c in &run_time {
-            let op = c
-                .operation
-                .as_deref()
-                .map_or(String::new(), |o| format!("`{o}`: "));
-            let _ = writeln!(out, "- {op}{}", c.message);
-        }
-        out.push('\n');
-    }
-    let rest: Vec<&Change> = changes
-        .iter()
-        .filter(|c| c.impact == Impact::Compatible)
-        .collect();
-    if !rest.is_empty() {
-        out.push_str("### Compatible\n\n");
-        let mut groups: BTreeMap<Option<&str>, Vec<&Change>> = BTreeMap::new();
-        for c in rest {
-            groups.entry(c.operation.as_deref()).or_default().push(c);
-        }
-        for (op, list) in groups {
-            let title = op.map_or("Types and schemas".to_owned(), |o| format!("`{o}`"));
-            let _ = writeln!(out, "**{title}**\n");
-            for c in list {
-                let _ = writeln!(out, "- {}: {}", c.level.as_str(), c.message);
-            }
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// Report format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// For a PR comment.
-    Markdown,
-    /// For machines.
-    Json,
-}
-
 /// When to exit 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum FailOn {
@@ -428,41 +145,6 @@ pub enum FailOn {
     Breaking,
     /// Never.
     None,
-}
-
-fn git(root: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
-        .current_dir(root)
-        .args(args)
-        .output()
-        .context("running git")?;
-    if !out.status.success() {
-        bail!(
-            "git {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Reads the base spec: a file if `base` names one, else a git revision
-/// (default: the merge base of HEAD with `main`). Returns (label, text).
-fn read_base(root: &Path, base: Option<&str>) -> Result<(String, String)> {
-    if let Some(path) = base.map(Path::new).filter(|p| p.is_file()) {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        return Ok((path.display().to_string(), text));
-    }
-    let rev = match base {
-        Some(rev) => rev.to_owned(),
-        None => git(root, &["merge-base", "HEAD", "main"])
-            .context("finding the merge base with main (pass --base)")?
-            .trim()
-            .to_owned(),
-    };
-    let text = git(root, &["show", &format!("{rev}:{}", spec::SPEC)])?;
-    Ok((format!("{rev}:{}", spec::SPEC), text))
 }
 
 /// Where `cargo xtask spec-diff` writes its report: one run, any formats.
@@ -527,6 +209,8 @@ pub fn run(
 
 #[cfg(test)]
 mod tests {
+    use super::git::read_base;
+    use super::model::SdkSemver;
     use super::*;
     use serde_json::Value;
 
