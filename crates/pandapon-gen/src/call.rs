@@ -14,7 +14,6 @@ use std::future::Future;
 use serde::de::DeserializeOwned;
 
 use crate::envelope::Envelope;
-use crate::operations::Operation;
 use crate::step::{self, Built, Rules};
 use crate::{CallOptions, Client, Error, Items, Page, Pages, Reply, ResponseValue};
 
@@ -64,21 +63,30 @@ pub type Data<A> = <<A as Arguments>::Response as Envelope>::Data;
 /// they become a signed request. Implemented by `cargo xtask codegen` for
 /// every operation of the spec, and for the any-path call; it cannot be
 /// implemented elsewhere.
-pub trait Arguments: sealed::Sealed + Sized {
+///
+/// They are `Clone` so that each attempt of a call builds its request
+/// afresh from them: nothing of a request is kept for a retry that may
+/// never come.
+pub trait Arguments: sealed::Sealed + Sized + Clone {
     /// The operation's answer: PandaPon's envelope, as [`Call::send`]
     /// returns it.
     type Response: Envelope + DeserializeOwned;
 
-    /// The request these arguments make through `client`, with the retry
-    /// and signing rules of its operation.
+    /// What the call step needs to know of the operation: its name, and
+    /// whether it is read-only and signed in the query too.
     #[doc(hidden)]
-    fn prepare(self, client: &Client) -> Prepared;
+    fn rules(&self) -> Rules;
+
+    /// The request these arguments make through `client` (or why none can
+    /// be made: then nothing is sent).
+    #[doc(hidden)]
+    fn request(self, client: &Client) -> Result<reqwest::Request, Error>;
 }
 
 /// The arguments of a paginated operation: the page to start from, and the
 /// same arguments at another page. Implemented by `cargo xtask codegen` for
 /// the operations the spec marks `x-pandapon-paginated`.
-pub trait Paginated: Arguments<Response: Envelope<Data: Page>> + Clone {
+pub trait Paginated: Arguments<Response: Envelope<Data: Page>> {
     /// The page the body asks for, if it sets one.
     #[doc(hidden)]
     fn first_page(&self) -> Option<i64>;
@@ -88,24 +96,36 @@ pub trait Paginated: Arguments<Response: Envelope<Data: Page>> + Clone {
     fn at_page(&self, page: i64) -> Self;
 }
 
-/// What [`Arguments::prepare`] gives the call step: the request (or why it
-/// cannot be sent: nothing is) and the rules of its operation.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct Prepared {
-    pub(crate) rules: Rules,
-    pub(crate) request: Result<reqwest::Request, Error>,
+/// Each attempt's request, built from the arguments: from a copy while
+/// another attempt may follow, from the arguments themselves for the last.
+struct Requests<'a, A> {
+    client: &'a Client,
+    args: Option<A>,
 }
 
-impl Prepared {
-    /// A generated operation's request, with its row of the operation table.
+impl<A: Arguments> step::Requests for Requests<'_, A> {
     #[inline]
-    pub(crate) fn of(operation: &'static Operation, request: Built) -> Self {
-        Self {
-            rules: operation.into(),
-            request: request.map_err(step::unbuilt),
+    fn next(&mut self, last: bool) -> Result<reqwest::Request, Error> {
+        let args = if last {
+            self.args.take()
+        } else {
+            self.args.clone()
+        };
+        match args {
+            Some(args) => args.request(self.client),
+            // The step asks for none after the last.
+            None => Err(Error::InvalidRequest(
+                "no attempt is left to build a request for".to_owned(),
+            )),
         }
     }
+}
+
+/// What generated code hands the step when its request could not be built.
+#[doc(hidden)]
+#[inline]
+pub(crate) fn built(request: Built) -> Result<reqwest::Request, Error> {
+    request.map_err(step::unbuilt)
 }
 
 pub(crate) mod sealed {
@@ -166,8 +186,12 @@ where
         options: CallOptions,
     ) -> impl Future<Output = Result<Reply<Data<A>>, Error>> + 'a {
         let Self { client, args } = self;
-        let Prepared { rules, request } = args.prepare(client);
-        step::call::<A::Response>(&client.client, &client.inner, rules, request, options)
+        let rules = args.rules();
+        let requests = Requests {
+            client,
+            args: Some(args),
+        };
+        step::call::<A::Response>(&client.client, &client.inner, rules, requests, options)
     }
 
     /// Sends the call and returns PandaPon's envelope as it came, with the
@@ -206,8 +230,12 @@ where
         options: CallOptions,
     ) -> impl Future<Output = Result<ResponseValue<A::Response>, Error>> + 'a {
         let Self { client, args } = self;
-        let Prepared { rules, request } = args.prepare(client);
-        step::send::<A::Response>(&client.client, &client.inner, rules, request, options)
+        let rules = args.rules();
+        let requests = Requests {
+            client,
+            args: Some(args),
+        };
+        step::send::<A::Response>(&client.client, &client.inner, rules, requests, options)
     }
 }
 

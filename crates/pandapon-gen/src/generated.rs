@@ -2709,7 +2709,7 @@ pub mod builder {
     impl args::AlibabaOrderCreate {
         ///The `POST` request to `/v2/alibaba/order/create`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body.map_err(crate::step::Unbuilt::InvalidRequest)?;
             let url = "/v2/alibaba/order/create";
@@ -2732,17 +2732,21 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaOrderCreate {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::ALIBABA_ORDER_CREATE,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::ALIBABA_ORDER_CREATE)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaOrderBatchCreate {
         ///The `POST` request to `/v2/alibaba/order/batch/create`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -2770,17 +2774,21 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaOrderBatchCreate {
         type Response = types::AlibabaOrderBatchCreateResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::ALIBABA_ORDER_BATCH_CREATE,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::ALIBABA_ORDER_BATCH_CREATE)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaOrderPreview {
         ///The `POST` request to `/v2/alibaba/order/create/preview`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -2808,17 +2816,21 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaOrderPreview {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::ALIBABA_ORDER_PREVIEW,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::ALIBABA_ORDER_PREVIEW)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaOrderBatchPreview {
         ///The `POST` request to `/alibaba/order/create/previewbatch`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -2846,17 +2858,23 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaOrderBatchPreview {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(
                 &crate::operations::by_id::ALIBABA_ORDER_BATCH_PREVIEW,
-                self.request(client),
             )
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaOrderDetail {
         ///The `POST` request to `/alibaba/order/detail`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -2884,17 +2902,21 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaOrderDetail {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::ALIBABA_ORDER_DETAIL,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::ALIBABA_ORDER_DETAIL)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaOrderPage {
         ///The `POST` request to `/v2/alibaba/order/page`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body.map_err(crate::step::Unbuilt::InvalidRequest)?;
             let url = "/v2/alibaba/order/page";
@@ -2917,17 +2939,21 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaOrderPage {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::ALIBABA_ORDER_PAGE,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::ALIBABA_ORDER_PAGE)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaOrderPayUrl {
         ///The `GET` request to `/v2/alibaba/order/pay/url`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { order_id } = self;
             let order_id = order_id.map_err(crate::step::Unbuilt::InvalidRequest)?;
             let url = "/v2/alibaba/order/pay/url";
@@ -2950,17 +2976,21 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaOrderPayUrl {
         type Response = types::AlibabaOrderPayUrlResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::ALIBABA_ORDER_PAY_URL,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::ALIBABA_ORDER_PAY_URL)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaOrderBatchSubmitToPay {
         ///The `POST` request to `/alibaba/order/batch/submit/to/pay`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -2988,17 +3018,23 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaOrderBatchSubmitToPay {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(
                 &crate::operations::by_id::ALIBABA_ORDER_BATCH_SUBMIT_TO_PAY,
-                self.request(client),
             )
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaOrderConfirmReceipt {
         ///The `POST` request to `/alibaba/order/receivegoods`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3026,17 +3062,23 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaOrderConfirmReceipt {
         type Response = types::AlibabaOrderConfirmReceiptResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(
                 &crate::operations::by_id::ALIBABA_ORDER_CONFIRM_RECEIPT,
-                self.request(client),
             )
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaOrderCancel {
         ///The `POST` request to `/v2/alibaba/order/cancel`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3064,17 +3106,21 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaOrderCancel {
         type Response = types::AlibabaOrderCancelResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::ALIBABA_ORDER_CANCEL,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::ALIBABA_ORDER_CANCEL)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaProductKeywordSearch {
         ///The `POST` request to `/v2/alibaba/product/keywords/query`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3102,17 +3148,23 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaProductKeywordSearch {
         type Response = types::AlibabaProductSearchResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(
                 &crate::operations::by_id::ALIBABA_PRODUCT_KEYWORD_SEARCH,
-                self.request(client),
             )
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaProductImageSearch {
         ///The `POST` request to `/v2/alibaba/product/image/query`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3140,17 +3192,23 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaProductImageSearch {
         type Response = types::AlibabaProductSearchResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(
                 &crate::operations::by_id::ALIBABA_PRODUCT_IMAGE_SEARCH,
-                self.request(client),
             )
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaProductStoreSearch {
         ///The `POST` request to `/v2/alibaba/product/query/selleroffer`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3178,17 +3236,23 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaProductStoreSearch {
         type Response = types::AlibabaProductStoreSearchResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(
                 &crate::operations::by_id::ALIBABA_PRODUCT_STORE_SEARCH,
-                self.request(client),
             )
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaProductDetail {
         ///The `POST` request to `/alibaba/product/detail/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3216,17 +3280,21 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaProductDetail {
         type Response = types::AlibabaProductDetailResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::ALIBABA_PRODUCT_DETAIL,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::ALIBABA_PRODUCT_DETAIL)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaProductRelatedRecommend {
         ///The `POST` request to `/v2/alibaba/product/productRelatedRecommendQuery`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3254,17 +3322,23 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaProductRelatedRecommend {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(
                 &crate::operations::by_id::ALIBABA_PRODUCT_RELATED_RECOMMEND,
-                self.request(client),
             )
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaProductDecryptOpenUid {
         ///The `POST` request to `/alibaba/product/openuid/decrypt`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3292,17 +3366,23 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaProductDecryptOpenUid {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(
                 &crate::operations::by_id::ALIBABA_PRODUCT_DECRYPT_OPEN_UID,
-                self.request(client),
             )
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaCartList {
         ///The `GET` request to `/v2/alibaba/cart/list`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self {} = self;
             let url = "/v2/alibaba/cart/list";
             let header_map = ::reqwest::header::HeaderMap::with_capacity(0usize);
@@ -3323,17 +3403,21 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaCartList {
         type Response = types::AlibabaCartListResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::ALIBABA_CART_LIST,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::ALIBABA_CART_LIST)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaCartEditQuantity {
         ///The `POST` request to `/alibaba/cart/edit-quantity`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3361,17 +3445,21 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaCartEditQuantity {
         type Response = types::AlibabaCartEditQuantityResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::ALIBABA_CART_EDIT_QUANTITY,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::ALIBABA_CART_EDIT_QUANTITY)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaCartPreviewOrder {
         ///The `POST` request to `/alibaba/cart/preview/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3399,17 +3487,21 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaCartPreviewOrder {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::ALIBABA_CART_PREVIEW_ORDER,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::ALIBABA_CART_PREVIEW_ORDER)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaCartCreateOrder {
         ///The `POST` request to `/alibaba/cart/create/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3437,17 +3529,21 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaCartCreateOrder {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::ALIBABA_CART_CREATE_ORDER,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::ALIBABA_CART_CREATE_ORDER)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::TaobaoProductGet {
         ///The `GET` request to `/v2/taobao/product/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { item_id } = self;
             let item_id = item_id.map_err(crate::step::Unbuilt::InvalidRequest)?;
             let url = "/v2/taobao/product/get";
@@ -3470,17 +3566,21 @@ pub mod builder {
     impl crate::call::Arguments for args::TaobaoProductGet {
         type Response = types::TaobaoProductGetResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::TAOBAO_PRODUCT_GET,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::TAOBAO_PRODUCT_GET)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::TaobaoProductBatchCheck {
         ///The `POST` request to `/open/product/batch/check`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3508,17 +3608,21 @@ pub mod builder {
     impl crate::call::Arguments for args::TaobaoProductBatchCheck {
         type Response = types::TaobaoProductBatchCheckResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::TAOBAO_PRODUCT_BATCH_CHECK,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::TAOBAO_PRODUCT_BATCH_CHECK)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::TaobaoProductItemSearch {
         ///The `POST` request to `/v2/taobao/product/item/search`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3546,17 +3650,21 @@ pub mod builder {
     impl crate::call::Arguments for args::TaobaoProductItemSearch {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::TAOBAO_PRODUCT_ITEM_SEARCH,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::TAOBAO_PRODUCT_ITEM_SEARCH)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::TaobaoProductSourceSearch {
         ///The `POST` request to `/open/product/source/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3584,17 +3692,23 @@ pub mod builder {
     impl crate::call::Arguments for args::TaobaoProductSourceSearch {
         type Response = types::TaobaoProductSourceSearchResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(
                 &crate::operations::by_id::TAOBAO_PRODUCT_SOURCE_SEARCH,
-                self.request(client),
             )
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::TaobaoOrderCreate {
         ///The `POST` request to `/open/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3622,17 +3736,21 @@ pub mod builder {
     impl crate::call::Arguments for args::TaobaoOrderCreate {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::TAOBAO_ORDER_CREATE,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::TAOBAO_ORDER_CREATE)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::TaobaoCartAdd {
         ///The `POST` request to `/v2/taobao/cart/add`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3659,17 +3777,21 @@ pub mod builder {
     impl crate::call::Arguments for args::TaobaoCartAdd {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::TAOBAO_CART_ADD,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::TAOBAO_CART_ADD)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::TaobaoCartCreateOrder {
         ///The `POST` request to `/open/cart/create/order`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3697,17 +3819,21 @@ pub mod builder {
     impl crate::call::Arguments for args::TaobaoCartCreateOrder {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::TAOBAO_CART_CREATE_ORDER,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::TAOBAO_CART_CREATE_ORDER)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::TaobaoRefundCancel {
         ///The `GET` request to `/v2/taobao/order/refund/cancel/{refundId}`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { refund_id } = self;
             let refund_id = refund_id.map_err(crate::step::Unbuilt::InvalidRequest)?;
             let url = format!(
@@ -3732,17 +3858,21 @@ pub mod builder {
     impl crate::call::Arguments for args::TaobaoRefundCancel {
         type Response = types::TaobaoRefundCancelResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::TAOBAO_REFUND_CANCEL,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::TAOBAO_REFUND_CANCEL)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::TaobaoRefundRender {
         ///The `POST` request to `/v2/taobao/order/refund/render`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3770,17 +3900,21 @@ pub mod builder {
     impl crate::call::Arguments for args::TaobaoRefundRender {
         type Response = types::TaobaoRefundRenderResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::TAOBAO_REFUND_RENDER,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::TAOBAO_REFUND_RENDER)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::TaobaoRefundList {
         ///The `POST` request to `/open/order/refund/queryList`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3808,17 +3942,21 @@ pub mod builder {
     impl crate::call::Arguments for args::TaobaoRefundList {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::TAOBAO_REFUND_LIST,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::TAOBAO_REFUND_LIST)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::TaobaoRefundDetail {
         ///The `GET` request to `/v2/taobao/order/refund/query`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { refund_id } = self;
             let refund_id = refund_id.map_err(crate::step::Unbuilt::InvalidRequest)?;
             let url = "/v2/taobao/order/refund/query";
@@ -3841,17 +3979,21 @@ pub mod builder {
     impl crate::call::Arguments for args::TaobaoRefundDetail {
         type Response = types::TaobaoRefundDetailResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::TAOBAO_REFUND_DETAIL,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::TAOBAO_REFUND_DETAIL)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::OpenAddressAddOrUpdate {
         ///The `POST` request to `/v2/open/address/addOrUpdate`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3879,17 +4021,21 @@ pub mod builder {
     impl crate::call::Arguments for args::OpenAddressAddOrUpdate {
         type Response = types::OpenAddressAddOrUpdateResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::OPEN_ADDRESS_ADD_OR_UPDATE,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::OPEN_ADDRESS_ADD_OR_UPDATE)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::OpenLogisticsItemPrice {
         ///The `POST` request to `/v2/open/pp/logistics/itemLogisticsPrice`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3917,17 +4063,21 @@ pub mod builder {
     impl crate::call::Arguments for args::OpenLogisticsItemPrice {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::OPEN_LOGISTICS_ITEM_PRICE,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::OPEN_LOGISTICS_ITEM_PRICE)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::OpenLogisticsOrderRenderFreight {
         ///The `POST` request to `/v2/open/pp/logistics/orderRenderFreight`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3955,17 +4105,23 @@ pub mod builder {
     impl crate::call::Arguments for args::OpenLogisticsOrderRenderFreight {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(
                 &crate::operations::by_id::OPEN_LOGISTICS_ORDER_RENDER_FREIGHT,
-                self.request(client),
             )
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::OpenLogisticsOrderBookingFreight {
         ///The `POST` request to `/open/pp/logistics/orderBookingFreight`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -3993,17 +4149,23 @@ pub mod builder {
     impl crate::call::Arguments for args::OpenLogisticsOrderBookingFreight {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(
                 &crate::operations::by_id::OPEN_LOGISTICS_ORDER_BOOKING_FREIGHT,
-                self.request(client),
             )
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::OpenLogisticsUpdateInfo {
         ///The `POST` request to `/open/pp/logistics/updateLogisticInfo`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -4031,17 +4193,21 @@ pub mod builder {
     impl crate::call::Arguments for args::OpenLogisticsUpdateInfo {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::OPEN_LOGISTICS_UPDATE_INFO,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::OPEN_LOGISTICS_UPDATE_INFO)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::TaobaoOrderUpdateWarehouse {
         ///The `POST` request to `/open/order/updateWarehouse`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -4069,17 +4235,23 @@ pub mod builder {
     impl crate::call::Arguments for args::TaobaoOrderUpdateWarehouse {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(
                 &crate::operations::by_id::TAOBAO_ORDER_UPDATE_WAREHOUSE,
-                self.request(client),
             )
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::TaobaoOrderImLinkGet {
         ///The `POST` request to `/open/order/page/link/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body.map_err(crate::step::Unbuilt::InvalidRequest)?;
             let url = "/open/order/page/link/get";
@@ -4102,17 +4274,21 @@ pub mod builder {
     impl crate::call::Arguments for args::TaobaoOrderImLinkGet {
         type Response = types::TaobaoImLinkResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::TAOBAO_ORDER_IM_LINK_GET,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::TAOBAO_ORDER_IM_LINK_GET)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::TaobaoOrderLogisticsDetailGet {
         ///The `GET` request to `/v2/taobao/order/logistics/detail/get`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { sub_purchase_order_id } = self;
             let sub_purchase_order_id = sub_purchase_order_id
                 .map_err(crate::step::Unbuilt::InvalidRequest)?;
@@ -4140,17 +4316,23 @@ pub mod builder {
     impl crate::call::Arguments for args::TaobaoOrderLogisticsDetailGet {
         type Response = types::TaobaoLogisticsDetailResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(
                 &crate::operations::by_id::TAOBAO_ORDER_LOGISTICS_DETAIL_GET,
-                self.request(client),
             )
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::TaobaoRefundMessageSubmit {
         ///The `POST` request to `/open/order/refund/submit/message`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -4178,17 +4360,23 @@ pub mod builder {
     impl crate::call::Arguments for args::TaobaoRefundMessageSubmit {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(
                 &crate::operations::by_id::TAOBAO_REFUND_MESSAGE_SUBMIT,
-                self.request(client),
             )
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaRefundCreate {
         ///The `POST` request to `/v2/alibaba/refund/detail/create`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -4216,17 +4404,21 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaRefundCreate {
         type Response = types::AlibabaRefundCreateResponse;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
-                &crate::operations::by_id::ALIBABA_REFUND_CREATE,
-                self.request(client),
-            )
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(&crate::operations::by_id::ALIBABA_REFUND_CREATE)
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     impl args::AlibabaRefundReturnGoods {
         ///The `POST` request to `/alibaba/refund/goods/return`, built from the values given: checked, with every path value encoded as one segment, not yet signed.
         #[inline]
-        fn request(self, client: &super::Client) -> crate::step::Built {
+        fn build(self, client: &super::Client) -> crate::step::Built {
             let Self { body } = self;
             let body = body
                 .and_then(|v| {
@@ -4254,11 +4446,17 @@ pub mod builder {
     impl crate::call::Arguments for args::AlibabaRefundReturnGoods {
         type Response = types::UndocumentedEnvelope;
         #[inline]
-        fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-            crate::call::Prepared::of(
+        fn rules(&self) -> crate::step::Rules {
+            crate::step::Rules::of(
                 &crate::operations::by_id::ALIBABA_REFUND_RETURN_GOODS,
-                self.request(client),
             )
+        }
+        #[inline]
+        fn request(
+            self,
+            client: &super::Client,
+        ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+            crate::call::built(self.build(client))
         }
     }
     /// The arguments of each operation: what its builder's setters set,

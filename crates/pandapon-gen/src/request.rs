@@ -11,7 +11,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::call::{Arguments, Call, Prepared};
+use crate::call::{Arguments, Call};
 use crate::envelope::{Envelope, Meta};
 use crate::step::Rules;
 use crate::{CallOptions, Client, Error, Reply, ResponseValue};
@@ -191,16 +191,16 @@ impl<T> crate::call::sealed::Sealed for AnyArguments<T> {}
 impl<T: DeserializeOwned> Arguments for AnyArguments<T> {
     type Response = AnyEnvelope<T>;
 
-    fn prepare(self, client: &Client) -> Prepared {
-        let rules = Rules {
+    fn rules(&self) -> Rules {
+        Rules {
             id: ANY_PATH_OPERATION,
             read_only: self.path.read_only,
             query_signed: is_query_signed_path(&self.path.path),
-        };
-        Prepared {
-            rules,
-            request: self.path.build(client),
         }
+    }
+
+    fn request(self, client: &Client) -> Result<reqwest::Request, Error> {
+        self.path.build(client)
     }
 }
 

@@ -410,9 +410,10 @@ impl VisitMut for RewriteUrl {
 ///   `crate::Call<'a, args::B>`;
 /// - its `new(client)` makes a `Call` of the client and the arguments, and
 ///   its setters set `self.args.<field>`;
-/// - its `request()` becomes `args::B::request(self, client)`, and
+/// - its `request()` becomes `args::B::build(self, client)`, and
 ///   `args::B` implements `crate::call::Arguments` with the operation's
-///   response type and its row of the operation table (`row_of`).
+///   response type, its rules from its row of the operation table
+///   (`row_of`), and its request.
 ///
 /// Items are found by name and shape; anything else fails, naming what it
 /// expected, so that a progenitor upgrade that changes them is seen here.
@@ -470,6 +471,8 @@ pub fn into_calls(
                     "request" => {
                         ensure!(request.is_none(), "builder::{builder}: two `request()`");
                         take_client_param(&mut f).with_context(context)?;
+                        // `build`: `request` is the name of the trait's method.
+                        f.sig.ident = format_ident!("build");
                         let doc = format!(
                             "The `{method}` request to `{path}`, built from the values given: \
                              checked, with every path value encoded as one segment, not yet \
@@ -508,11 +511,14 @@ pub fn into_calls(
         added.push(syn::parse_quote! {
             impl crate::call::Arguments for args::#builder {
                 type Response = #response;
-                fn prepare(self, client: &super::Client) -> crate::call::Prepared {
-                    crate::call::Prepared::of(
-                        &crate::operations::by_id::#row,
-                        self.request(client),
-                    )
+                fn rules(&self) -> crate::step::Rules {
+                    crate::step::Rules::of(&crate::operations::by_id::#row)
+                }
+                fn request(
+                    self,
+                    client: &super::Client,
+                ) -> ::std::result::Result<::reqwest::Request, crate::Error> {
+                    crate::call::built(self.build(client))
                 }
             }
         });
@@ -704,11 +710,11 @@ mod tests {
         let ops = api.ops().len();
         for (needle, each) in [
             (
-                "fn request(self, client: &super::Client) -> crate::step::Built",
+                "fn build(self, client: &super::Client) -> crate::step::Built",
                 1,
             ),
             ("impl crate::call::Arguments for args::", 1),
-            ("crate::call::Prepared::of(", 1),
+            ("crate::call::built(self.build(client))", 1),
             ("crate::step::url(&client.inner, &url)", 1),
             // The call surface is the hand-written `Call`'s, not stamped.
             ("fn call(", 0),

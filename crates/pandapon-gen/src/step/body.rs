@@ -152,48 +152,59 @@ pub(crate) enum ReadError {
 /// The stall clock starts only when the body first makes the reader wait:
 /// a body that is already in (the usual small answer) reads no clock and
 /// sets no timer, and a body that arrives in one piece is not copied.
-pub(crate) async fn read(
-    response: &mut reqwest::Response,
+///
+/// A function returning an `async move` block, not an `async fn`, so that
+/// its arguments are not held twice in every call's future (see
+/// `run.rs`).
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn holds its arguments twice"
+)]
+pub(crate) fn read<'r>(
+    response: &'r mut reqwest::Response,
     limit: usize,
     truncate: bool,
     stall: StallPolicy,
-    partial: &mut Vec<u8>,
-) -> Result<bytes::Bytes, ReadError> {
-    let declared = response.content_length();
-    let too_large = |declared| ReadError::Fault(BodyFault::TooLarge { limit, declared });
-    if !truncate && declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large(declared));
-    }
-    let mut first: Option<bytes::Bytes> = None;
-    let mut stretch = Stretch::new(stall);
-    loop {
-        let Some(chunk) = stretch.next(response).await? else {
-            return Ok(match first {
-                Some(only) if partial.is_empty() => only,
-                _ => std::mem::take(partial).into(),
-            });
-        };
-        let held = partial.len() + first.as_ref().map_or(0, bytes::Bytes::len);
-        let room = limit - held;
-        if chunk.len() > room {
-            if !truncate {
-                return Err(too_large(declared));
-            }
-            collect(partial, &mut first);
-            partial.extend_from_slice(&chunk[..room]);
-            return Ok(std::mem::take(partial).into());
+    partial: &'r mut Vec<u8>,
+) -> impl Future<Output = Result<bytes::Bytes, ReadError>> + 'r {
+    async move {
+        let declared = response.content_length();
+        let too_large = |declared| ReadError::Fault(BodyFault::TooLarge { limit, declared });
+        if !truncate && declared.is_some_and(|n| n > limit as u64) {
+            return Err(too_large(declared));
         }
-        if first.is_none() && partial.is_empty() {
-            first = Some(chunk);
-        } else {
-            if partial.is_empty() {
-                // A body in pieces: room for all the server declared (within
-                // the limit), so the buffer is not regrown as it fills.
-                let whole = declared.map_or(0, |n| usize::try_from(n).unwrap_or(limit).min(limit));
-                partial.reserve(whole.max(held + chunk.len()));
+        let mut first: Option<bytes::Bytes> = None;
+        let mut stretch = Stretch::new(stall);
+        loop {
+            let Some(chunk) = stretch.next(response).await? else {
+                return Ok(match first {
+                    Some(only) if partial.is_empty() => only,
+                    _ => std::mem::take(partial).into(),
+                });
+            };
+            let held = partial.len() + first.as_ref().map_or(0, bytes::Bytes::len);
+            let room = limit - held;
+            if chunk.len() > room {
+                if !truncate {
+                    return Err(too_large(declared));
+                }
+                collect(partial, &mut first);
+                partial.extend_from_slice(&chunk[..room]);
+                return Ok(std::mem::take(partial).into());
             }
-            collect(partial, &mut first);
-            partial.extend_from_slice(&chunk);
+            if first.is_none() && partial.is_empty() {
+                first = Some(chunk);
+            } else {
+                if partial.is_empty() {
+                    // A body in pieces: room for all the server declared (within
+                    // the limit), so the buffer is not regrown as it fills.
+                    let whole =
+                        declared.map_or(0, |n| usize::try_from(n).unwrap_or(limit).min(limit));
+                    partial.reserve(whole.max(held + chunk.len()));
+                }
+                collect(partial, &mut first);
+                partial.extend_from_slice(&chunk);
+            }
         }
     }
 }

@@ -52,9 +52,12 @@ use crate::ResponseValue;
 use crate::envelope::{Envelope, Reply};
 use crate::operations::Operation;
 
-/// What the step needs to know of the operation being called.
+/// What the step needs to know of the operation being called. Public only
+/// because [`Arguments`](crate::Arguments) names it; not part of the
+/// documented API, and it cannot be made outside the crate.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Rules {
+pub struct Rules {
     /// The operationId (or `request` for an any-path call).
     pub(crate) id: &'static str,
     /// Safe to re-send after a failure that may have reached the server.
@@ -63,8 +66,10 @@ pub(crate) struct Rules {
     pub(crate) query_signed: bool,
 }
 
-impl From<&Operation> for Rules {
-    fn from(op: &Operation) -> Self {
+impl Rules {
+    /// The rules of one of the spec's operations, from its row of the table.
+    #[inline]
+    pub(crate) const fn of(op: &Operation) -> Self {
         Self {
             id: op.id,
             read_only: op.read_only,
@@ -73,20 +78,27 @@ impl From<&Operation> for Rules {
     }
 }
 
+/// Where each attempt's request comes from: built afresh for every attempt,
+/// so that nothing of a request is kept for a retry that may never come.
+/// `last` says no attempt will follow this one.
+pub(crate) trait Requests {
+    fn next(&mut self, last: bool) -> Result<reqwest::Request, Error>;
+}
+
 /// `call()`: the step, then the response decoded as `R` and its envelope's
 /// `code` checked.
 pub(crate) fn call<'a, R>(
     http: &'a reqwest::Client,
     state: &'a ClientState,
     rules: Rules,
-    request: Result<reqwest::Request, Error>,
+    requests: impl Requests + 'a,
     options: CallOptions,
 ) -> impl Future<Output = Result<Reply<R::Data>, Error>> + 'a
 where
     R: Envelope + DeserializeOwned + 'a,
 {
     let ratio = state.limits.decode_ratio;
-    start(http, state, rules, request, options, move |answer| {
+    start(http, state, rules, requests, options, move |answer| {
         classify::envelope(classify::decode::<R>(answer, ratio)?)
     })
 }
@@ -97,14 +109,14 @@ pub(crate) fn send<'a, R>(
     http: &'a reqwest::Client,
     state: &'a ClientState,
     rules: Rules,
-    request: Result<reqwest::Request, Error>,
+    requests: impl Requests + 'a,
     options: CallOptions,
 ) -> impl Future<Output = Result<ResponseValue<R>, Error>> + 'a
 where
     R: DeserializeOwned + 'a,
 {
     let ratio = state.limits.decode_ratio;
-    start(http, state, rules, request, options, move |answer| {
+    start(http, state, rules, requests, options, move |answer| {
         classify::decode::<R>(answer, ratio)
     })
 }
