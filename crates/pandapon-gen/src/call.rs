@@ -67,7 +67,7 @@ pub type Data<A> = <<A as Arguments>::Response as Envelope>::Data;
 /// They are `Clone` so that each attempt of a call builds its request
 /// afresh from them: nothing of a request is kept for a retry that may
 /// never come.
-pub trait Arguments: sealed::Sealed + Sized + Clone {
+pub trait Arguments: sealed::Sealed + Sized + Clone + Send {
     /// The operation's answer: PandaPon's envelope, as [`Call::send`]
     /// returns it.
     type Response: Envelope + DeserializeOwned;

@@ -91,7 +91,7 @@ pub(crate) fn call<'a, R>(
     http: &'a reqwest::Client,
     state: &'a ClientState,
     rules: Rules,
-    requests: impl Requests + 'a,
+    requests: impl Requests + Send + 'a,
     options: CallOptions,
 ) -> impl Future<Output = Result<Reply<R::Data>, Error>> + 'a
 where
@@ -109,7 +109,7 @@ pub(crate) fn send<'a, R>(
     http: &'a reqwest::Client,
     state: &'a ClientState,
     rules: Rules,
-    requests: impl Requests + 'a,
+    requests: impl Requests + Send + 'a,
     options: CallOptions,
 ) -> impl Future<Output = Result<ResponseValue<R>, Error>> + 'a
 where

@@ -22,7 +22,7 @@ pub(crate) fn start<'a, D, T>(
     http: &'a reqwest::Client,
     state: &'a ClientState,
     rules: Rules,
-    requests: impl Requests + 'a,
+    requests: impl Requests + Send + 'a,
     options: CallOptions,
     decode: D,
 ) -> impl Future<Output = Result<T, Error>> + 'a
@@ -83,15 +83,34 @@ where
 /// and the call's future would hold both; the block uses its captures in
 /// place. No request is held across an attempt: each is built when it is
 /// sent, so none is copied in case of a retry that never comes.
+///
+/// The attempts' loop is not generic: it takes the requests as a trait
+/// object, so it is compiled once, in this crate, rather than once for
+/// every operation a program calls.
 #[allow(
     clippy::manual_async_fn,
     reason = "an async fn holds its arguments twice"
 )]
-pub(crate) fn run<'a>(
+fn run<'a>(
     http: &'a reqwest::Client,
     state: &'a ClientState,
     rules: Rules,
-    mut requests: impl Requests + 'a,
+    mut requests: impl Requests + Send + 'a,
+    options: CallOptions,
+) -> impl Future<Output = Result<Answer, Error>> + 'a {
+    async move { attempts(http, state, rules, &mut requests, options).await }
+}
+
+/// [`run`]'s loop, over any [`Requests`].
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn holds its arguments twice"
+)]
+fn attempts<'a>(
+    http: &'a reqwest::Client,
+    state: &'a ClientState,
+    rules: Rules,
+    requests: &'a mut (dyn Requests + Send),
     options: CallOptions,
 ) -> impl Future<Output = Result<Answer, Error>> + 'a {
     async move {
