@@ -58,7 +58,7 @@ impl CallOptions {
     /// `timestamp`, `nonce-str`, `user-id`, `signature`), `content-type`
     /// and the headers that frame the request (`content-length`, `host`,
     /// `transfer-encoding`) cannot be set this way: the call fails with
-    /// [`Error::InvalidRequest`] and nothing is sent. So does a name or
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) and nothing is sent. So does a name or
     /// value HTTP does not allow.
     pub fn extra_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.extras_mut().headers.push((name.into(), value.into()));
@@ -68,7 +68,7 @@ impl CallOptions {
     /// Adds a field to the top level of the call's JSON body, before it is
     /// signed: for a field PandaPon added that the typed body does not have
     /// yet. A field the typed body already sets, or a call without a JSON
-    /// object body, fails with [`Error::InvalidRequest`] and nothing is
+    /// object body, fails with [`Error::InvalidRequest`](crate::Error::InvalidRequest) and nothing is
     /// sent.
     pub fn extra_body_field(mut self, name: impl Into<String>, value: serde_json::Value) -> Self {
         self.extras_mut().body.push((name.into(), value));

@@ -57,7 +57,7 @@ pub enum Fault {
     Answer(u16, Bytes),
 }
 
-/// A request as a fault plan sees it ([`FakeBuilder::plan`]).
+/// A request as a fault plan sees it ([`FakeBuilder::plan`](crate::FakeBuilder::plan)).
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Arrival<'a> {

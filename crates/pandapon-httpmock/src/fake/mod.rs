@@ -49,7 +49,7 @@ struct State {
 /// (and, for the warehouse-logistics operations, `timestamp` and `sign` query
 /// parameters equal to the header timestamp and signature, the SDK's default
 /// rule); otherwise the answer is a business error with code
-/// [`SIGNATURE_ERROR_CODE`] and the reason in `msg`. A POST body must be
+/// [`SIGNATURE_ERROR_CODE`](crate::SIGNATURE_ERROR_CODE) and the reason in `msg`. A POST body must be
 /// JSON. Unknown routes get HTTP 404 with an error envelope.
 ///
 /// Set one up with [`FakePandaPon::builder`] (faults, a fault plan, extra
