@@ -114,6 +114,13 @@ impl Client {
         &self.inner.signer
     }
 
+    /// The credentials this client signs with: what a receiver of
+    /// PandaPon's pushes verifies them with
+    /// (`push::receiver::Receiver::for_client`). Their secret never prints.
+    pub fn credentials(&self) -> &Credentials {
+        self.inner.signer.credentials()
+    }
+
     /// A client acting for another (sub-)account: the same credentials,
     /// settings, interceptors and retry budget, the same connection pool
     /// (no new connections, no new TLS handshakes), another `user-id`.

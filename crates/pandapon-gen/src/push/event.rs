@@ -92,6 +92,37 @@ impl PushEvent {
         self.message().message_type.as_ref()
     }
 
+    /// The order the message is about: its body's `orderId`, or (in the
+    /// Taobao price-change message) `salesOrderId`, as text whether it was
+    /// sent as a string or a number; `None` when the body names neither.
+    pub fn order_id(&self) -> Option<String> {
+        self.body_text("orderId")
+            .or_else(|| self.body_text("salesOrderId"))
+    }
+
+    /// The refund the message is about: its body's `refundId` (the refund
+    /// message has it); `None` when the body has none.
+    pub fn refund_id(&self) -> Option<String> {
+        self.body_text("refundId")
+    }
+
+    /// The order's status the message reports: its body's `orderStatus`
+    /// (`WAITING_FOR_PAYMENT`, `CANCEL`, …, kept as sent); `None` when the
+    /// body has none.
+    pub fn order_status(&self) -> Option<String> {
+        self.body_text("orderStatus")
+    }
+
+    /// A field of the body as text: a string as it is, a number as written.
+    fn body_text(&self, field: &str) -> Option<String> {
+        let body = self.message().message_body.as_ref()?.as_value();
+        match body.get(field)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
     /// When PandaPon pushed it (see [`Push::pushed_at`]).
     pub fn pushed_at(&self) -> Option<SystemTime> {
         self.message().pushed_at()
