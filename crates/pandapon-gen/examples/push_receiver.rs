@@ -1,7 +1,7 @@
 //! Receives the order messages PandaPon pushes: the library's receiver
-//! verifies each, stores it in an inbox file and only then answers 200; the
-//! application takes the stored messages, prints each as one JSON line and
-//! marks it done.
+//! verifies each, stores it in an inbox file and only then answers 200; a
+//! worker (the library's worker loop) claims the stored messages, prints
+//! each as one JSON line and marks it done.
 //!
 //! ```text
 //! cargo run --example push_receiver --features receiver -- [--port 8080] [--inbox FILE]
@@ -19,16 +19,13 @@
 //! only pushes to HTTPS URLs.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Parser;
-use pandapon_gen::push::inbox::{
-    Inbox, InboxError, NewMessage, SqliteInbox, Stored, StoredMessage,
-};
+use pandapon_gen::push::inbox::SqliteInbox;
 use pandapon_gen::push::receiver::{DEFAULT_READ_TIMEOUT, Receiver, serve};
-use pandapon_gen::{ClientBuilder, Credentials, ENV_VARS};
+use pandapon_gen::push::worker::Worker;
+use pandapon_gen::{ClientBuilder, Credentials, ENV_VARS, PushEvent};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 
 #[derive(Parser)]
 struct Args {
@@ -38,32 +35,6 @@ struct Args {
     /// The inbox file (default: a new one in the temporary directory).
     #[arg(long)]
     inbox: Option<PathBuf>,
-}
-
-/// An inbox that wakes the application when a new message is stored: the
-/// [`Inbox`] trait lets any store (here the SQLite one) be wrapped.
-#[derive(Clone)]
-struct Announcing {
-    inner: SqliteInbox,
-    stored: Arc<Notify>,
-}
-
-impl Inbox for Announcing {
-    async fn store_if_absent(&self, message: NewMessage) -> Result<Stored, InboxError> {
-        let stored = self.inner.store_if_absent(message).await?;
-        if let Stored::New(_) = stored {
-            self.stored.notify_one();
-        }
-        Ok(stored)
-    }
-
-    async fn take_pending(&self, max: usize) -> Result<Vec<StoredMessage>, InboxError> {
-        self.inner.take_pending(max).await
-    }
-
-    async fn mark_done(&self, id: u64) -> Result<(), InboxError> {
-        self.inner.mark_done(id).await
-    }
 }
 
 /// The credentials to verify with: the configured ones, the demo ones only
@@ -84,26 +55,20 @@ fn credentials() -> Result<Credentials, Box<dyn std::error::Error>> {
     )?)
 }
 
-/// The application: takes what was stored, prints it, marks it done.
-async fn application(inbox: Announcing) -> Result<(), InboxError> {
-    loop {
-        for stored in inbox.take_pending(64).await? {
-            if let Ok(event) = stored.event() {
-                let message = event.message();
-                let line = serde_json::json!({
-                    "id": stored.id,
-                    "key": stored.key,
-                    "messageType": message.message_type.as_ref().map(|t| t.as_str()),
-                    "messagePlatform": message.message_platform.code(),
-                    "timestamp": message.timestamp,
-                    "messageBody": message.message_body.as_ref().map(|b| b.as_value()),
-                });
-                println!("{line}");
-            }
-            inbox.mark_done(stored.id).await?;
-        }
-        inbox.stored.notified().await;
-    }
+/// The application's handling of one message: print it as one JSON line.
+/// A store in this process wakes the worker at once.
+async fn handle(event: PushEvent) -> Result<(), std::io::Error> {
+    let message = event.message();
+    let line = serde_json::json!({
+        "key": event.dedupe_key(),
+        "messageType": message.message_type.as_ref().map(|t| t.as_str()),
+        "messagePlatform": message.message_platform.code(),
+        "orderId": event.order_id(),
+        "timestamp": message.timestamp,
+        "messageBody": message.message_body.as_ref().map(|b| b.as_value()),
+    });
+    println!("{line}");
+    Ok(())
 }
 
 #[tokio::main]
@@ -120,17 +85,16 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let path = args.inbox.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("pandapon-receiver-{}.sqlite", std::process::id()))
     });
-    let inbox = Announcing {
-        inner: SqliteInbox::open(&path)?,
-        stored: Arc::default(),
-    };
+    let inbox = SqliteInbox::open(&path)?;
     let listener = TcpListener::bind(("127.0.0.1", args.port)).await?;
     println!("http://{}", listener.local_addr()?);
-    let app = tokio::spawn(application(inbox.clone()));
-    let router = Receiver::new(credentials, inbox).router();
+    let router = Receiver::new(credentials, inbox.clone()).router();
+    let worker = Worker::new(&inbox).run(handle, std::future::pending::<()>());
     tokio::select! {
         served = serve(listener, router, DEFAULT_READ_TIMEOUT) => served?,
-        finished = app => finished??,
+        worked = worker => {
+            worked?;
+        }
     }
     Ok(())
 }
