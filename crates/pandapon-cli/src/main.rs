@@ -259,7 +259,12 @@ fn command() -> Command {
                     .value_parser(clap::value_parser!(u16))
                     .default_value("0")
                     .help("Port on 127.0.0.1; 0 picks a free one"),
-            ),
+            )
+            .arg(Arg::new("push-to").long("push-to").value_name("URL").help(
+                "After each call that creates, cancels or pays an order, push the \
+                         order message PandaPon would to URL (a receiver, such as `pandapon \
+                         push serve`), signed with the same credentials",
+            )),
     )
 }
 
@@ -353,7 +358,12 @@ async fn mock(matches: &ArgMatches, sub: &ArgMatches) -> Result<()> {
     };
     let port = sub.get_one::<u16>("port").copied().unwrap_or(0);
     let check = SignatureCheck::new(creds).with_timestamp_unit(unit);
-    let fake = FakePandaPon::start(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), check)
+    let mut fake = FakePandaPon::builder(check);
+    if let Some(url) = sub.get_one::<String>("push-to") {
+        fake = fake.push_to(url.as_str());
+    }
+    let fake = fake
+        .start(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .await
         .with_context(|| format!("listening on port {port}"))?;
     // The first line on stdout is the URL, so scripts can read it.
@@ -430,9 +440,18 @@ async fn operation(matches: &ArgMatches, name: &str, sub: &ArgMatches) -> Result
 #[tokio::main]
 async fn main() -> ExitCode {
     let matches = command().get_matches();
+    // Warnings and errors the SDK logs (a receiver's inbox failing, a
+    // worker's handler failing) go to stderr; nothing below WARN.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .with_target(false)
+        .init();
     let outcome = match matches.subcommand() {
         Some(("sign", sub)) => sign(&matches, sub).map(|()| true),
-        Some(("push", sub)) => push::run(sub, &|| credentials(&matches)).await,
+        Some(("push", sub)) => {
+            push::run(sub, &|| credentials(&matches), &|| client(&matches)).await
+        }
         Some(("mock", sub)) => mock(&matches, sub).await.map(|()| true),
         Some(("request", sub)) => request(&matches, sub).await,
         Some((name, sub)) => operation(&matches, name, sub).await,

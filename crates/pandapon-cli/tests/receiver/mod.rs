@@ -1,7 +1,10 @@
-//! `pandapon push serve`, `inbox list`, `inbox done` and `send`, and a
-//! soak of the receiver killed with SIGKILL while PandaPon-like pushes keep
-//! coming: no acknowledged message lost, none stored twice, nothing forged
-//! or malformed stored.
+//! `pandapon push serve`, `inbox list`, `claim`, `done` and `prune`, `send`,
+//! `mock --push-to`, draining and outages, and a soak of the receiver killed
+//! with SIGKILL while PandaPon-like pushes keep coming: no acknowledged
+//! message lost, none stored twice, nothing forged or malformed stored.
+//! The same with PostgreSQL and a fleet: `fleet.rs`.
+
+mod fleet;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -11,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use pandapon_gen::Credentials;
 use pandapon_gen::auth::push_signature;
-use pandapon_gen::push::inbox::SqliteInbox;
+use pandapon_gen::push::inbox::{Inbox as _, SqliteInbox};
 
 use super::{KEY, SECRET, USER, clean, creds, pandapon, run, text};
 
@@ -30,7 +33,12 @@ fn serve_log(inbox: &std::path::Path) -> std::path::PathBuf {
 
 /// Fails if any receiver run on `inbox` printed the secret or panicked.
 fn assert_serve_log_clean(inbox: &std::path::Path) {
-    let log = std::fs::read_to_string(serve_log(inbox)).unwrap_or_default();
+    assert_log_clean(&serve_log(inbox));
+}
+
+/// Fails if the receivers' stderr in `log` shows the secret or a panic.
+fn assert_log_clean(log: &std::path::Path) {
+    let log = std::fs::read_to_string(log).unwrap_or_default();
     assert!(
         !log.contains(SECRET),
         "the receiver printed the secret:\n{log}"
@@ -41,17 +49,23 @@ fn assert_serve_log_clean(inbox: &std::path::Path) {
 /// `pandapon push serve` on `addr`; returns the child and its URL. Its
 /// stderr goes to [`serve_log`].
 fn serve(inbox: &std::path::Path, addr: &str) -> (Child, String) {
+    serve_at(inbox.as_os_str(), &serve_log(inbox), addr)
+}
+
+/// `pandapon push serve --inbox LOCATION` (a file or a URL) on `addr`, its
+/// stderr appended to `log`; returns the child and its URL.
+fn serve_at(location: &std::ffi::OsStr, log: &std::path::Path, addr: &str) -> (Child, String) {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(serve_log(inbox))
+        .open(log)
         .expect("the receiver's log");
     let mut child = pandapon()
         .env("PANDAPON_ACCESS_KEY", KEY)
         .env("PANDAPON_ACCESS_SECRET", SECRET)
         .env("PANDAPON_USER_ID", USER)
         .args(["push", "serve", "--addr", addr, "--inbox"])
-        .arg(inbox)
+        .arg(location)
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()
@@ -61,6 +75,32 @@ fn serve(inbox: &std::path::Path, addr: &str) -> (Child, String) {
         .read_line(&mut line)
         .expect("the URL line");
     (child, line.trim().to_owned())
+}
+
+/// A `pandapon push inbox …` command on `location`.
+fn inbox_command(
+    command: &str,
+    location: &std::ffi::OsStr,
+    extra: &[&str],
+) -> std::process::Command {
+    let mut cmd = pandapon();
+    cmd.args(["push", "inbox", command, "--inbox"])
+        .arg(location)
+        .args(extra);
+    cmd
+}
+
+/// Pushes `body`, signed, to `url`; returns the status.
+async fn push_to(url: &str, body: &[u8]) -> u16 {
+    reqwest::Client::new()
+        .post(url)
+        .header("authorization", push_signature(&creds(), body))
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("an answer")
+        .status()
+        .as_u16()
 }
 
 fn message(n: usize) -> Vec<u8> {
@@ -197,7 +237,7 @@ async fn send_serve_list_and_done_work_together() {
     let id = lines[0]["id"].as_u64().expect("id");
     let out = run(list(&[])).await;
     assert!(
-        text(&out.stdout).contains("pending  ORDER_PAY_SUCCESS"),
+        text(&out.stdout).contains("pending  push       ORDER_PAY_SUCCESS"),
         "{}",
         text(&out.stdout)
     );
@@ -500,4 +540,396 @@ async fn killed_twice_the_receiver_loses_no_acknowledged_message() {
         resends,
         (21..total).filter(|n| (1..=4).contains(&(n % 20))).count()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inbox_commands_refuse_a_missing_file_and_make_none() {
+    let missing = inbox_path("missing");
+    for (command, extra) in [
+        ("list", vec![]),
+        ("claim", vec!["--max", "1"]),
+        ("done", vec!["1"]),
+        ("prune", vec![]),
+    ] {
+        let out = run(inbox_command(command, missing.as_os_str(), &extra)).await;
+        assert_eq!(clean(&out).status.code(), Some(1), "{command}");
+        assert!(
+            text(&out.stderr).contains("the file does not exist"),
+            "{command}: {}",
+            text(&out.stderr)
+        );
+        assert!(!missing.exists(), "{command} made the file");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn claim_hands_each_message_out_once_and_prints_it_as_list_does() {
+    let inbox = inbox_path("claim");
+    let (mut child, url) = serve(&inbox, "127.0.0.1:0");
+    for n in 0..3 {
+        assert_eq!(push_to(&url, &message(n)).await, 200);
+    }
+    let claim = || {
+        inbox_command(
+            "claim",
+            inbox.as_os_str(),
+            &["--max", "2", "--lease", "10m", "--json"],
+        )
+    };
+    let lines = |out: &std::process::Output| -> Vec<serde_json::Value> {
+        text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    };
+    let first = run(claim()).await;
+    assert!(clean(&first).status.success(), "{}", text(&first.stderr));
+    let first = lines(&first);
+    let second = lines(&run(claim()).await);
+    let third = lines(&run(claim()).await);
+    assert_eq!((first.len(), second.len(), third.len()), (2, 1, 0));
+    let ids: Vec<u64> = first
+        .iter()
+        .chain(&second)
+        .map(|l| l["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(ids, [1, 2, 3]);
+    // The form `list --json` uses, with the lease.
+    assert_eq!(first[0]["message"]["messageType"], "ORDER_PAY_SUCCESS");
+    assert_eq!(first[0]["source"], "push");
+    assert_eq!(first[0]["claims"], 1);
+    assert!(first[0]["leaseToken"].is_u64() && first[0]["leaseUntilMs"].is_u64());
+    assert_ne!(first[0]["leaseToken"], second[0]["leaseToken"]);
+    // Bad values: refused with a clear message.
+    for args in [["--max", "0"], ["--lease", "0s"]] {
+        let out = run(inbox_command("claim", inbox.as_os_str(), &args)).await;
+        assert_eq!(clean(&out).status.code(), Some(1), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("invalid inbox argument"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = run(inbox_command(
+        "claim",
+        inbox.as_os_str(),
+        &["--lease", "soon"],
+    ))
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a duration that is not one is bad usage"
+    );
+    child.kill().expect("stop");
+    let _ = child.wait();
+    assert_serve_log_clean(&inbox);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_keeps_dedupe_keys_through_the_resend_window() {
+    let inbox = inbox_path("prune");
+    SqliteInbox::open(&inbox).expect("made");
+    let out = run(inbox_command(
+        "prune",
+        inbox.as_os_str(),
+        &["--older-than", "1h"],
+    ))
+    .await;
+    assert_eq!(clean(&out).status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("at least 9000 s"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(inbox_command("prune", inbox.as_os_str(), &[])).await;
+    assert!(clean(&out).status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "removed 0 done message(s) older than 1day"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_drains_on_sigterm_finishing_what_is_in_flight() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let inbox = inbox_path("drain");
+    let (mut child, url) = serve(&inbox, "127.0.0.1:0");
+    let body = message(1);
+    let addr = url.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connects");
+    // `expect: 100-continue`: the receiver says when its handler starts
+    // reading the body, so the signal below lands mid-request, not before
+    // the request was accepted.
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: {addr}\r\nauthorization: {}\r\n\
+         content-length: {}\r\nexpect: 100-continue\r\n\r\n",
+        push_signature(&creds(), &body),
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("headers");
+    let continued = b"HTTP/1.1 100 Continue\r\n\r\n";
+    let mut interim = vec![0; continued.len()];
+    stream.read_exact(&mut interim).await.expect("100 Continue");
+    assert_eq!(interim, continued, "{}", String::from_utf8_lossy(&interim));
+    stream
+        .write_all(&body[..10])
+        .await
+        .expect("part of the body");
+    // A request is in flight; the deploy stops the receiver.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid")),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM");
+    // The rest of the body: the request still gets its answer.
+    stream.write_all(&body[10..]).await.expect("the rest");
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .await
+        .expect("an answer, then close");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("joined")
+        .expect("exits");
+    assert!(status.success(), "{status:?}");
+    let log = std::fs::read_to_string(serve_log(&inbox)).expect("log");
+    assert!(log.contains("SIGTERM: draining"), "{log}");
+    assert_eq!(
+        SqliteInbox::open(&inbox)
+            .expect("inbox")
+            .all()
+            .await
+            .expect("read")
+            .len(),
+        1
+    );
+    assert_serve_log_clean(&inbox);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_that_cannot_store_says_so_and_stores_again() {
+    let inbox = inbox_path("locked");
+    let (mut child, url) = serve(&inbox, "127.0.0.1:0");
+    assert_eq!(push_to(&url, &message(1)).await, 200);
+    // Another program holds the file's write lock past the receiver's wait.
+    let holder = rusqlite::Connection::open(&inbox).expect("opens");
+    holder.execute_batch("BEGIN IMMEDIATE").expect("locks");
+    assert_eq!(
+        push_to(&url, &message(2)).await,
+        503,
+        "not stored: PandaPon sends it again"
+    );
+    holder.execute_batch("COMMIT").expect("unlocks");
+    drop(holder);
+    assert_eq!(
+        push_to(&url, &message(2)).await,
+        200,
+        "the same process stores again"
+    );
+    child.kill().expect("stop");
+    let _ = child.wait();
+    let log = std::fs::read_to_string(serve_log(&inbox)).expect("log");
+    let failure = log
+        .lines()
+        .find(|l| l.contains("could not be stored"))
+        .unwrap_or_else(|| panic!("no line about the failure:\n{log}"));
+    assert!(failure.contains("ERROR"), "{failure}");
+    assert!(
+        failure.contains(&inbox.display().to_string()),
+        "the inbox is named: {failure}"
+    );
+    assert!(failure.contains("locked"), "the cause is named: {failure}");
+    assert!(log.contains("the inbox stores again"), "{log}");
+    assert_eq!(
+        SqliteInbox::open(&inbox)
+            .expect("inbox")
+            .all()
+            .await
+            .expect("read")
+            .len(),
+        2
+    );
+    assert_serve_log_clean(&inbox);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mock_pushes_order_messages_to_a_receiver() {
+    let inbox = inbox_path("mock-push");
+    let (mut receiver, receiver_url) = serve(&inbox, "127.0.0.1:0");
+    let mut mock = pandapon()
+        .env("PANDAPON_ACCESS_KEY", KEY)
+        .env("PANDAPON_ACCESS_SECRET", SECRET)
+        .env("PANDAPON_USER_ID", USER)
+        .args(["mock", "--push-to", &receiver_url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mock starts");
+    let mut mock_url = String::new();
+    BufReader::new(mock.stdout.take().expect("stdout"))
+        .read_line(&mut mock_url)
+        .expect("the URL line");
+    let mut cancel = super::configured(mock_url.trim(), SECRET);
+    cancel.args([
+        "alibaba-order-cancel",
+        "--web-site",
+        "1688",
+        "--order-id",
+        "2542285634920880794",
+    ]);
+    let out = run(cancel).await;
+    assert!(clean(&out).status.success(), "{}", text(&out.stderr));
+    // The push is made in the background: read the inbox until it is in
+    // (each read a round trip to the inbox's thread).
+    let reader = SqliteInbox::open_existing(&inbox).expect("inbox");
+    let mut stored = Vec::new();
+    for _ in 0..20_000 {
+        stored = reader.all().await.expect("read");
+        if !stored.is_empty() {
+            break;
+        }
+    }
+    mock.kill().expect("stop the mock");
+    let mock_out = mock.wait_with_output().expect("stopped");
+    clean(&mock_out);
+    receiver.kill().expect("stop");
+    let _ = receiver.wait();
+    assert_eq!(stored.len(), 1, "the cancel's message");
+    let event = stored[0].event().expect("an order message");
+    assert_eq!(
+        event.message_type().map(|t| t.as_str()),
+        Some("ORDER_CANCEL")
+    );
+    assert_eq!(event.order_id().as_deref(), Some("2542285634920880794"));
+    assert_serve_log_clean(&inbox);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reconcile_stores_what_the_inbox_lacks_and_says_what_it_could_not_fetch() {
+    let (fake, check) = super::fake().await;
+    let inbox = inbox_path("reconcile");
+    let location = inbox.clone().into_os_string();
+    let ids = inbox.with_file_name("orders.txt");
+    // Blank lines and surrounding spaces are ignored; the third is no id.
+    std::fs::write(
+        &ids,
+        "2542285634920880794\n\n  2542285634920880795 \nnot-an-id\n",
+    )
+    .expect("ids");
+    let reconcile = |location: &std::ffi::OsStr| {
+        let mut cmd = super::configured(&fake.base_url(), SECRET);
+        cmd.args(["push", "reconcile", "--inbox"])
+            .arg(location)
+            .arg("--order-ids")
+            .arg(&ids);
+        cmd
+    };
+    // Only `serve` makes an inbox.
+    let out = run(reconcile(&location)).await;
+    assert!(!clean(&out).status.success());
+    assert!(
+        text(&out.stderr).contains("does not exist"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!inbox.exists());
+    drop(SqliteInbox::open(&inbox).expect("made"));
+
+    let out = run(reconcile(&location)).await;
+    assert_eq!(out.status.code(), Some(1), "one order could not be fetched");
+    let stdout = text(&clean(&out).stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert_eq!(
+        lines[0],
+        "1688 order 2542285634920880794: stored as message 1"
+    );
+    assert_eq!(
+        lines[1],
+        "1688 order 2542285634920880795: stored as message 2"
+    );
+    assert!(
+        lines[2].starts_with("1688 order not-an-id: failed: ") && lines[2].ends_with("[not sent]"),
+        "{}",
+        lines[2]
+    );
+    // Again: PandaPon's answer is the same, so nothing new is stored.
+    let out = run(reconcile(&location)).await;
+    let stdout = text(&clean(&out).stdout);
+    assert!(
+        stdout.starts_with(
+            "1688 order 2542285634920880794: unchanged\n1688 order 2542285634920880795: unchanged\n"
+        ),
+        "{stdout}"
+    );
+    let stored = SqliteInbox::open_existing(&inbox)
+        .expect("inbox")
+        .all()
+        .await
+        .expect("read");
+    assert_eq!(stored.len(), 2);
+    assert!(
+        stored
+            .iter()
+            .all(|m| m.source == pandapon_gen::push::inbox::Source::Reconcile)
+    );
+    // Four detail requests, each signed as PandaPon checks.
+    let seen = check.seen();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|s| s.verdict.is_ok() && s.path == "/alibaba/order/detail")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_a_database_outage_the_receiver_answers_503_says_so_and_stores_again() {
+    use pandapon_tests::postgres::{Switch, fresh_database, host_port, server, through};
+    let Some(server) = server("the receiver through a database outage") else {
+        return;
+    };
+    let url = fresh_database(&server, "serve_outage").await;
+    let switch = Switch::start(host_port(&url)).await;
+    let location = through(&url, switch.addr);
+    let dir = inbox_path("pg-outage");
+    let log = dir.with_extension("serve.log");
+    let (mut child, receiver) = serve_at(std::ffi::OsStr::new(&location), &log, "127.0.0.1:0");
+    assert_eq!(push_to(&receiver, &message(1)).await, 200);
+    switch.off();
+    assert_eq!(
+        push_to(&receiver, &message(2)).await,
+        503,
+        "not stored: PandaPon sends it again"
+    );
+    switch.on();
+    assert_eq!(
+        push_to(&receiver, &message(2)).await,
+        200,
+        "the same process stores again"
+    );
+    child.kill().expect("stop");
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&log).expect("log");
+    let failure = log
+        .lines()
+        .find(|l| l.contains("could not be stored"))
+        .unwrap_or_else(|| panic!("no line about the failure:\n{log}"));
+    assert!(failure.contains("ERROR"), "{failure}");
+    let named = location.split('?').next().unwrap_or(&location);
+    assert!(failure.contains(named), "the inbox is named: {failure}");
+    assert!(failure.contains("error="), "the cause is named: {failure}");
+    assert!(log.contains("the inbox stores again"), "{log}");
+    let stored = pandapon_gen::push::inbox::PostgresInbox::connect(&url)
+        .await
+        .expect("connects")
+        .messages(pandapon_gen::push::inbox::Listing::All, 10)
+        .await
+        .expect("read");
+    assert_eq!(stored.len(), 2);
 }
