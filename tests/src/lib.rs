@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod chaos;
 pub mod load;
+pub mod postgres;
 pub mod process;
 pub mod proxy;
 

@@ -5,9 +5,12 @@
 mod any_path;
 mod cancel;
 mod hostile;
+mod inbox_postgres;
 mod operations;
 mod pagination;
 mod push;
+mod reconcile;
 mod reliability;
 mod stack;
 mod traps;
+mod worker;

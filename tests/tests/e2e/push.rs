@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use pandapon_gen::auth::push_signature;
 use pandapon_gen::push::inbox::{
-    Inbox, InboxError, NewMessage, SqliteInbox, Stored, StoredMessage,
+    Claimed, Inbox, InboxError, Listing, NewMessage, SqliteInbox, Stored, StoredMessage,
 };
 use pandapon_gen::push::receiver::{Receiver, serve};
 use pandapon_gen::{Credentials, PushEvent};
@@ -108,11 +108,20 @@ impl Inbox for Broken {
     async fn store_if_absent(&self, _: NewMessage) -> Result<Stored, InboxError> {
         Err(InboxError::Database("disk full".into()))
     }
-    async fn take_pending(&self, _: usize) -> Result<Vec<StoredMessage>, InboxError> {
-        Ok(Vec::new())
+    async fn claim(&self, _: usize, _: Duration) -> Result<Vec<Claimed>, InboxError> {
+        Err(InboxError::Database("disk full".into()))
     }
     async fn mark_done(&self, _: u64) -> Result<(), InboxError> {
         Ok(())
+    }
+    async fn messages(&self, _: Listing, _: usize) -> Result<Vec<StoredMessage>, InboxError> {
+        Ok(Vec::new())
+    }
+    async fn prune(&self, _: std::time::SystemTime) -> Result<u64, InboxError> {
+        Ok(0)
+    }
+    async fn last_for_order(&self, _: &str) -> Result<Option<StoredMessage>, InboxError> {
+        Ok(None)
     }
 }
 
@@ -178,14 +187,16 @@ async fn slow_clients_are_cut_off() {
             "connection {i} left open"
         );
     }
-    // A body that stops: answered 408.
+    // A body that stops, under a header that could be a signature (one that
+    // could not is refused before the body is read): answered 408.
     let mut stream = tokio::net::TcpStream::connect(&addr)
         .await
         .expect("connects");
-    stream
-        .write_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{\"messageType\"")
-        .await
-        .expect("writes");
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: x\r\nauthorization: {}\r\ncontent-length: 100\r\n\r\n{{\"messageType\"",
+        "0".repeat(64)
+    );
+    stream.write_all(head.as_bytes()).await.expect("writes");
     let mut answer = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut answer)).await;
     let answer = String::from_utf8_lossy(&answer);
@@ -260,4 +271,152 @@ async fn the_fake_pushes_what_a_flow_makes_pandapon_push() {
             .as_deref(),
         Some("2542285634920880794")
     );
+}
+
+/// Sends a request's head (and `body`) on a new connection and reads its
+/// answer's status line without sending anything more: the answer comes
+/// before the declared body, or never.
+async fn head_only(addr: &str, head: &str, body: &[u8]) -> (String, tokio::net::TcpStream) {
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream.write_all(body).await.expect("body");
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !line.ends_with(b"\r\n") {
+            if stream.read(&mut byte).await.expect("reads") == 0 {
+                break;
+            }
+            line.push(byte[0]);
+        }
+    })
+    .await
+    .expect("answered before the body was sent");
+    (String::from_utf8_lossy(&line).trim().to_owned(), stream)
+}
+
+/// Starts a request declaring `length` bytes with `expect: 100-continue`
+/// and returns once the receiver's 100 says its handler is reading the
+/// body (so the request holds its share of the bounds).
+async fn hold_open(addr: &str, authorization: &str, length: usize) -> tokio::net::TcpStream {
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: x\r\nauthorization: {authorization}\r\n\
+         content-length: {length}\r\nexpect: 100-continue\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    let mut interim = [0u8; 25];
+    stream.read_exact(&mut interim).await.expect("100 Continue");
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    stream
+}
+
+fn post_head(authorization: Option<&str>, length: usize) -> String {
+    let authorization = authorization.map_or(String::new(), |a| format!("authorization: {a}\r\n"));
+    format!("POST / HTTP/1.1\r\nhost: x\r\n{authorization}content-length: {length}\r\n\r\n")
+}
+
+#[tokio::test]
+async fn a_request_that_cannot_be_genuine_is_refused_before_its_body_is_read() {
+    let inbox = SqliteInbox::open(inbox_path("early")).expect("inbox");
+    let url = start(
+        Receiver::new(credentials(), inbox.clone()).router(),
+        Duration::from_secs(5),
+    )
+    .await;
+    let addr = url.trim_start_matches("http://");
+    // Each declares a 1 MiB body and sends none of it: the answer comes
+    // anyway, so the receiver did not wait to read it.
+    for (authorization, expected) in [
+        (None, "HTTP/1.1 401 Unauthorized"),
+        (Some("Bearer token"), "HTTP/1.1 401 Unauthorized"),
+        (Some(&*"g".repeat(64)), "HTTP/1.1 401 Unauthorized"),
+        (Some(&*"a".repeat(63)), "HTTP/1.1 401 Unauthorized"),
+    ] {
+        let (status, _) = head_only(addr, &post_head(authorization, 1 << 20), b"").await;
+        assert_eq!(status, expected, "{authorization:?}");
+    }
+    // A well-formed header declaring more than the limit: 413 at once.
+    let signature = "0".repeat(64);
+    let (status, _) = head_only(addr, &post_head(Some(&signature), (1 << 20) + 1), b"").await;
+    assert_eq!(status, "HTTP/1.1 413 Payload Too Large");
+    assert!(inbox.all().await.expect("read").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_in_flight_share_one_budget_and_small_ones_keep_a_reserve() {
+    let creds = credentials();
+    let inbox = SqliteInbox::open(inbox_path("budget")).expect("inbox");
+    let url = start(
+        Receiver::new(creds.clone(), inbox.clone())
+            .max_body_bytes_in_flight(1 << 20)
+            .router(),
+        Duration::from_secs(5),
+    )
+    .await;
+    let addr = url.trim_start_matches("http://");
+    let forged = "0".repeat(64);
+    // 600 KiB declared: charged before its handler reads the body, which
+    // the 100 (`expect: 100-continue`) says it has started to do.
+    let big = 600 << 10;
+    let mut holding = hold_open(addr, &forged, big).await;
+    // A second one does not fit: 503 without a byte of its body read.
+    let (status, _) = head_only(addr, &post_head(Some(&forged), big), b"").await;
+    assert_eq!(status, "HTTP/1.1 503 Service Unavailable");
+    // PandaPon's messages are small: they still fit, in the reserve.
+    let status = reqwest::Client::new()
+        .post(&url)
+        .header("authorization", push_signature(&creds, PAID))
+        .body(PAID.to_vec())
+        .send()
+        .await
+        .expect("answer")
+        .status();
+    assert_eq!(status.as_u16(), 200);
+    assert_eq!(inbox.all().await.expect("read").len(), 1);
+    // The first body finishes (and fails verification); its charge is
+    // given back, so another large body is read again.
+    holding.write_all(&vec![b' '; big]).await.expect("the body");
+    let mut answer = [0u8; 12];
+    holding.read_exact(&mut answer).await.expect("answer");
+    assert_eq!(&answer, b"HTTP/1.1 401");
+    let body = vec![b' '; big];
+    let (status, _) = head_only(addr, &post_head(Some(&forged), big), &body).await;
+    assert_eq!(status, "HTTP/1.1 401 Unauthorized", "read, then refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_bound_on_bodies_in_flight_a_request_gets_503() {
+    let creds = credentials();
+    let inbox = SqliteInbox::open(inbox_path("requests")).expect("inbox");
+    let url = start(
+        Receiver::new(creds.clone(), inbox.clone())
+            .max_requests(1)
+            .router(),
+        Duration::from_secs(5),
+    )
+    .await;
+    let addr = url.trim_start_matches("http://");
+    let forged = "0".repeat(64);
+    let mut holding = hold_open(addr, &forged, 10).await;
+    let (status, _) = head_only(addr, &post_head(Some(&forged), 10), b"").await;
+    assert_eq!(status, "HTTP/1.1 503 Service Unavailable");
+    // Once it is answered, the next is read.
+    holding.write_all(b"0123456789").await.expect("body");
+    let mut answer = [0u8; 12];
+    holding.read_exact(&mut answer).await.expect("answer");
+    assert_eq!(&answer, b"HTTP/1.1 401");
+    let status = reqwest::Client::new()
+        .post(&url)
+        .header("authorization", push_signature(&creds, PAID))
+        .body(PAID.to_vec())
+        .send()
+        .await
+        .expect("answer")
+        .status();
+    assert_eq!(status.as_u16(), 200);
 }
