@@ -1,7 +1,9 @@
 //! Maintainer tasks for the pandapon workspace (`cargo xtask --help`).
 
 mod codegen;
+mod git;
 mod output;
+mod release;
 mod spec;
 mod specdiff;
 
@@ -51,6 +53,21 @@ enum Command {
         #[arg(long, value_enum, default_value = "none")]
         fail_on: specdiff::FailOn,
     },
+    /// Propose the next release: the version from spec-diff's verdict and
+    /// cargo-semver-checks' (the stronger one), the CHANGELOG.md section from
+    /// the spec change, the hand-written API change and the commits since the
+    /// last release tag. Runs the gates first (a clean tree, codegen --check,
+    /// cargo package and the MSRV check); then writes CHANGELOG.md, bumps
+    /// every published crate's version, commits and tags. Never publishes: it
+    /// prints the `cargo publish` commands in order (docs/releasing.md).
+    Release {
+        /// Print the version and the changelog section; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Compare with this tag instead of the last release tag (vX.Y.Z).
+        #[arg(long, value_name = "TAG")]
+        since: Option<String>,
+    },
     /// For one spec-diff fixture case: write the SDK generated from the real
     /// spec plus the fixture base (base.rs for pandapon-gen, base-types.rs
     /// for pandapon-types) and plus the case (head.rs, head-types.rs), and
@@ -93,6 +110,9 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             if fail {
                 return Ok(std::process::ExitCode::FAILURE);
             }
+        }
+        Command::Release { dry_run, since } => {
+            release::run(&release::Options { dry_run, since })?;
         }
         Command::SpecDiffFixture { case, out } => specdiff::fixture::write_case(&case, &out)?,
     }

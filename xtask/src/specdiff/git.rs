@@ -1,27 +1,11 @@
 //! The base spec: a file, or a git revision of `openapi/pandapon.yaml`.
 
 use std::path::Path;
-use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
+use crate::git::git;
 use crate::spec;
-
-fn git(root: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
-        .current_dir(root)
-        .args(args)
-        .output()
-        .context("running git")?;
-    if !out.status.success() {
-        bail!(
-            "git {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
 
 /// Reads the base spec: a file if `base` names one, else a git revision
 /// (default: the merge base of HEAD with `main`). Returns (label, text).

@@ -19,7 +19,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use self::git::read_base;
-pub use self::model::{Change, Impact, Level, Refusal, Report, sdk_semver};
+pub use self::model::{Change, Impact, Level, Refusal, Report, SdkSemver, sdk_semver};
 pub use self::render::{Format, json_report, markdown_report};
 use crate::{codegen, spec};
 
