@@ -22,9 +22,10 @@
 //!   once), twice once it is done;
 //! - a string or byte string: its length, twice when the parser had to copy
 //!   it (escapes), since a field kept by `#[serde(flatten)]` is copied again;
-//! - a map (a JSON object decoded as a map, not as a struct): one B-tree node
-//!   of eleven slots at its first entry, and three times an entry's size for
-//!   each entry past eleven;
+//! - a map (a JSON object decoded as a map, not as a struct, a
+//!   `serde_json::Value` object included): one B-tree node of eleven slots at
+//!   its first entry, and three times an entry's size (its key's and its
+//!   value's) for each entry past eleven;
 //! - an object buffered by `#[serde(flatten)]` (the unknown fields PandaPon
 //!   sends, kept in `extra`): three times each buffered entry while the
 //!   enclosing struct is read, plus the map it becomes, as above.
@@ -176,6 +177,10 @@ struct Meter<'b, V> {
     /// Reading a struct's field name: text the parser lends is looked up,
     /// not copied. (A key `#[serde(flatten)]` keeps is copied: charged.)
     identifier: bool,
+    /// Read as whatever the JSON is (`deserialize_any`: a
+    /// `serde_json::Value`, an untagged enum), where a number that does not
+    /// fit 64 bits would become a rounded float.
+    any: bool,
 }
 
 /// A seed whose deserializer is metered.
@@ -223,7 +228,7 @@ macro_rules! forward_deserialize {
     ($($method:ident($($arg:ident: $ty:ty),*)),* $(,)?) => {$(
         fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, D::Error> {
             let budget = self.budget;
-            self.de.$method($($arg,)* Meter { visitor, budget, identifier: false })
+            self.de.$method($($arg,)* Meter { visitor, budget, identifier: false, any: false })
         }
     )*};
 }
@@ -232,7 +237,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Metered<'_, D> {
     type Error = D::Error;
 
     forward_deserialize! {
-        deserialize_any(), deserialize_bool(), deserialize_i8(), deserialize_i16(),
+        deserialize_bool(), deserialize_i8(), deserialize_i16(),
         deserialize_i32(), deserialize_i64(), deserialize_i128(), deserialize_u8(),
         deserialize_u16(), deserialize_u32(), deserialize_u64(), deserialize_u128(),
         deserialize_f32(), deserialize_f64(), deserialize_char(), deserialize_str(),
@@ -247,12 +252,23 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Metered<'_, D> {
         deserialize_enum(name: &'static str, variants: &'static [&'static str]),
     }
 
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        let budget = self.budget;
+        self.de.deserialize_any(Meter {
+            visitor,
+            budget,
+            identifier: false,
+            any: true,
+        })
+    }
+
     fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         let budget = self.budget;
         self.de.deserialize_identifier(Meter {
             visitor,
             budget,
             identifier: self.field_name,
+            any: false,
         })
     }
 
@@ -301,7 +317,28 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Meter<'_, V> {
     forward_scalar! {
         visit_bool(bool), visit_i8(i8), visit_i16(i16), visit_i32(i32), visit_i64(i64),
         visit_i128(i128), visit_u8(u8), visit_u16(u16), visit_u32(u32), visit_u64(u64),
-        visit_u128(u128), visit_f32(f32), visit_f64(f64), visit_char(char),
+        visit_u128(u128), visit_f32(f32), visit_char(char),
+    }
+
+    /// A float. Read as any JSON (a `serde_json::Value`), a whole number
+    /// beyond the 64-bit integers (an integer literal too long for `i64` and
+    /// `u64`, which serde_json turns into a float, or one written as `1e20`)
+    /// is refused rather than rounded: PandaPon's ids are 19-digit integers,
+    /// and a rounded one names another order. A typed field (`u128`, a
+    /// string id, an `f64`) reads it as its type says.
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        const BEYOND_U64: f64 = 18_446_744_073_709_551_616.0;
+        // -2^63 itself is an `i64` and never arrives here; a literal below
+        // it rounds to it.
+        const BELOW_I64: f64 = -9_223_372_036_854_775_808.0;
+        if self.any && v.fract() == 0.0 && (v >= BEYOND_U64 || v <= BELOW_I64) {
+            return Err(E::custom(format_args!(
+                "the number {v:e} is a whole number beyond 64 bits, which a JSON value cannot \
+                 keep exact; it is refused rather than rounded (decode it into a typed field: \
+                 a string, u128 or i128)"
+            )));
+        }
+        self.visitor.visit_f64(v)
     }
 
     // Text the parser lends is copied at most once (and not at all as a
@@ -486,6 +523,13 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for MeterMap<'_, A> {
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
         if self.buffered && self.slot > 0 {
             self.budget.charge_transient(3 * size_of::<V::Value>())?;
+        } else if self.slot > 0 && self.entries > NODE_SLOTS {
+            // A map's entry holds its value beside its key: the key's share
+            // was charged with the key, the value's is charged here, as
+            // large as the value's type (a `serde_json::Value`, 32 bytes,
+            // for an object decoded as `Value`: its entries cost more than
+            // their key alone, however short the key).
+            self.budget.charge(3 * size_of::<V::Value>())?;
         }
         let budget = self.budget;
         self.map.next_value_seed(MeterSeed {
@@ -542,6 +586,7 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for MeterEnum<'_, A> {
                 visitor,
                 budget,
                 identifier: false,
+                any: false,
             },
         )
     }
@@ -558,6 +603,7 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for MeterEnum<'_, A> {
                 visitor,
                 budget,
                 identifier: false,
+                any: false,
             },
         )
     }
@@ -640,8 +686,10 @@ mod tests {
             cost::<BTreeMap<String, u8>>(&format!("{{{eleven}}}")),
             MAP_NODE + keys
         );
+        // The twelfth entry splits the node; it is charged its key's share
+        // and its value's.
         let twelve = format!(r#"{{{eleven},"k11":1}}"#);
-        let split = 2 * MAP_NODE + 3 * size_of::<String>();
+        let split = 2 * MAP_NODE + 3 * size_of::<String>() + 3 * size_of::<u8>();
         assert_eq!(
             cost::<BTreeMap<String, u8>>(&twelve),
             MAP_NODE + split + keys + 3 + ALLOCATION
@@ -662,6 +710,71 @@ mod tests {
             .collect::<Vec<_>>()
             .join(",");
         assert!(cost::<Open>(&format!("{{{many}}}")) > 1000 * MAP_ENTRY);
+    }
+
+    #[test]
+    fn a_value_object_of_a_million_short_keys_is_held_to_the_ratio() {
+        // 1.3 million 8-character keys: each entry is 13 bytes of JSON and
+        // takes a B-tree slot of a String and a Value (56 bytes) in nodes
+        // about half full, and its key's allocation: over 8 times its size.
+        // Charging the key's slot alone let it through at 13 times.
+        let body = format!(
+            "{{{}}}",
+            (0..1_300_000)
+                .map(|i| format!(r#""k{i:07}":0"#))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let limit = budget(body.len(), DEFAULT_DECODE_RATIO);
+        match from_slice::<serde_json::Value>(body.as_bytes(), limit) {
+            Err(DecodeError::OverBudget { limit: l }) => assert_eq!(l, limit),
+            Err(DecodeError::Json(e)) => panic!("valid JSON: {e}"),
+            Ok(_) => panic!("decoded past the {DEFAULT_DECODE_RATIO}x budget"),
+        }
+    }
+
+    #[test]
+    fn numbers_beyond_64_bits_are_kept_exact_or_refused_never_rounded() {
+        let limit = 1 << 20;
+        let value = |text: &str| from_slice::<serde_json::Value>(text.as_bytes(), limit);
+        // The 64-bit edges are exact.
+        let edges = value(r#"[18446744073709551615,-9223372036854775808,2542285634920880794]"#)
+            .expect("within 64 bits");
+        assert_eq!(edges[0].as_u64(), Some(u64::MAX));
+        assert_eq!(edges[1].as_i64(), Some(i64::MIN));
+        assert_eq!(edges[2].as_u64(), Some(2_542_285_634_920_880_794));
+        // One past them, or written as a float, is refused with a reason.
+        for text in [
+            r#"{"orderId":18446744073709551616}"#,
+            r#"{"orderId":-9223372036854775809}"#,
+            r#"[123456789012345678901234567890]"#,
+            r#"{"a":{"b":[1e20]}}"#,
+        ] {
+            match value(text) {
+                Err(DecodeError::Json(e)) => {
+                    assert!(e.to_string().contains("beyond 64 bits"), "{text}: {e}")
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        // Fractions and small floats are floats, as they were.
+        assert_eq!(
+            value("[1.5,2e3]").expect("floats")[1].as_f64(),
+            Some(2000.0)
+        );
+        // A typed field reads the number as its type says.
+        #[derive(serde::Deserialize)]
+        struct Typed {
+            big: u128,
+            float: f64,
+        }
+        let typed: Typed = from_slice(
+            br#"{"big":123456789012345678901234567890,"float":1e20}"#,
+            limit,
+        )
+        .expect("typed");
+        assert_eq!(typed.big, 123_456_789_012_345_678_901_234_567_890);
+        assert_eq!(typed.float, 1e20);
     }
 
     #[test]

@@ -107,6 +107,11 @@ fn every_charge_covers_what_decoding_allocates() {
             measure::<BTreeMap<String, u64>>,
         ),
         (
+            "a JSON value object of many short keys",
+            object((0..50_000).map(|i| format!(r#""k{i:07}":0"#))),
+            measure::<serde_json::Value>,
+        ),
+        (
             "unknown fields kept by flatten",
             object((0..5_000).map(|i| format!(r#""x{i}":"v{i}""#))),
             measure::<Open>,
