@@ -251,7 +251,11 @@ where
     /// `totalPage` (or the first empty page when the server sends no
     /// totals). The page size is the body's. Pages are read-only calls,
     /// retried as reads are; a page that fails ends the stream with its
-    /// error. [`max_pages`](crate::Pages::max_pages) caps it.
+    /// error. A page that repeats the one before, counts that cannot be
+    /// right, or the cap of pages ([`DEFAULT_MAX_PAGES`](crate::DEFAULT_MAX_PAGES),
+    /// or [`max_pages`](crate::Pages::max_pages)) reached with pages left
+    /// end it with [`Error::Paging`](crate::Error::Paging) (the guide's
+    /// pagination chapter).
     ///
     /// # Cancel safety
     ///

@@ -125,6 +125,22 @@ pub enum Error {
     #[error("invalid request: {}", escape(.0))]
     InvalidRequest(String),
 
+    /// A failed attempt the retry policy would have tried again, but the
+    /// client's retry budget ([`RetryBudget`](crate::RetryBudget)) was spent:
+    /// the last attempt's error, not retried. Its outcome, status and request
+    /// id are the last attempt's.
+    #[error("{last}; not retried: the client's retry budget is spent (RetryBudget)")]
+    RetryBudgetSpent {
+        /// How the last attempt failed.
+        last: Box<Error>,
+    },
+
+    /// A page stream (or the CLI's `--all`) stopped because the pages
+    /// cannot be right, or its cap was reached with pages left. The pages
+    /// before were yielded; nothing further was asked for.
+    #[error(transparent)]
+    Paging(#[from] PagingError),
+
     /// The client is a dry run ([`ClientBuilder::dry_run`]): the request was
     /// signed and shown, not sent.
     ///
@@ -145,14 +161,63 @@ impl Error {
             | Self::TooLargeDecoded { status, .. }
             | Self::Stalled { status, .. } => Some(*status),
             Self::Transport(e) => e.status(),
-            Self::Incomplete { .. } | Self::InvalidRequest(_) | Self::DryRun => None,
+            Self::RetryBudgetSpent { last } => last.status(),
+            Self::Incomplete { .. } | Self::InvalidRequest(_) | Self::Paging(_) | Self::DryRun => {
+                None
+            }
         }
+    }
+
+    /// PandaPon's request id, on every error whose answer carried one: a
+    /// business error, an envelope without `data`, and an answer whose body
+    /// failed its type or its status but still had a `requestId`. Quote it
+    /// when asking PandaPon about the call.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::Api(e) => e.request_id.as_deref(),
+            Self::Incomplete { request_id, .. } => request_id.as_deref(),
+            Self::Http { body, .. } | Self::Decode { body, .. } => body.request_id.as_deref(),
+            Self::RetryBudgetSpent { last } => last.request_id(),
+            _ => None,
+        }
+    }
+
+    /// A short, stable name for the kind of failure: what a metric or a
+    /// trace's `error.type` groups by. `api` (a business error), `http`,
+    /// `empty_body`, `decode`, `incomplete`, `too_large`, `too_large_decoded`,
+    /// `timeout` (a transport timeout or a stalled body), `transport`,
+    /// `invalid_request`, `paging`, `dry_run`; a retry the budget refused
+    /// has its last attempt's kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Api(_) => "api",
+            Self::Http { .. } => "http",
+            Self::EmptyBody { .. } => "empty_body",
+            Self::Decode { .. } => "decode",
+            Self::Incomplete { .. } => "incomplete",
+            Self::TooLarge { .. } => "too_large",
+            Self::TooLargeDecoded { .. } => "too_large_decoded",
+            Self::Stalled { .. } => "timeout",
+            Self::Transport(e) if e.is_timeout() => "timeout",
+            Self::Transport(_) => "transport",
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::RetryBudgetSpent { last } => last.kind(),
+            Self::Paging(_) => "paging",
+            Self::DryRun => "dry_run",
+        }
+    }
+
+    /// Whether a retry the policy allowed was not made because the client's
+    /// retry budget was spent ([`Error::RetryBudgetSpent`]).
+    pub fn retry_budget_spent(&self) -> bool {
+        matches!(self, Self::RetryBudgetSpent { .. })
     }
 
     /// The business error, when PandaPon returned one.
     pub fn api(&self) -> Option<&ApiError> {
         match self {
             Self::Api(e) => Some(e),
+            Self::RetryBudgetSpent { last } => last.api(),
             _ => None,
         }
     }
@@ -160,7 +225,12 @@ impl Error {
     /// True when the call ran out of time: the connect or attempt timeout,
     /// or a body that stalled.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Transport(e) if e.is_timeout()) || matches!(self, Self::Stalled { .. })
+        match self {
+            Self::Transport(e) => e.is_timeout(),
+            Self::Stalled { .. } => true,
+            Self::RetryBudgetSpent { last } => last.is_timeout(),
+            _ => false,
+        }
     }
 
     /// Whether the request may have taken effect at PandaPon: what a caller
@@ -202,6 +272,46 @@ impl fmt::Display for Outcome {
     }
 }
 
+/// Why a page stream stopped before its last page ([`Error::Paging`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PagingError {
+    /// Page `page` was the page before it again, items and page info alike:
+    /// a server that ignores the page number would repeat it for ever.
+    #[error("page {page} repeats page {previous}: the server ignores the page number; stopped")]
+    Repeated {
+        /// The page that repeated.
+        page: i64,
+        /// The page it repeated.
+        previous: i64,
+    },
+    /// The page counts the server reported cannot be right: a negative
+    /// `totalPage`, or items on a page past the `totalPage` it reported.
+    #[error(
+        "page {page} reports totalPage {total} with {items} item(s) on it, which cannot be \
+         right; stopped"
+    )]
+    ImpossibleCount {
+        /// The page that reported it.
+        page: i64,
+        /// The `totalPage` it reported.
+        total: i64,
+        /// The items it held.
+        items: usize,
+    },
+    /// The stream asked for its cap of pages and the server says more
+    /// remain. The cap is [`DEFAULT_MAX_PAGES`](crate::DEFAULT_MAX_PAGES)
+    /// unless set with `max_pages` (the CLI's `--max-pages`).
+    #[error(
+        "stopped after {pages} pages, the cap, with more pages left; raise it with max_pages \
+         (--max-pages)"
+    )]
+    CapReached {
+        /// The cap.
+        pages: usize,
+    },
+}
+
 /// A business error: PandaPon's envelope with a `code` other than 200.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -238,8 +348,8 @@ impl fmt::Display for ApiError {
             f,
             "pandapon error {}: {} (requestId {})",
             self.code,
-            escape(self.msg.as_deref().unwrap_or("<no msg>")),
-            escape(self.request_id.as_deref().unwrap_or("<none>"))
+            shown(self.msg.as_deref().unwrap_or("<no msg>")),
+            shown(self.request_id.as_deref().unwrap_or("<none>"))
         )?;
         if self.is_timestamp_rejection() {
             f.write_str(
@@ -257,6 +367,8 @@ impl fmt::Display for ApiError {
 pub struct BodyExcerpt {
     text: String,
     truncated: bool,
+    /// The body's `requestId`, when it was JSON with one.
+    request_id: Option<String>,
 }
 
 impl BodyExcerpt {
@@ -271,7 +383,17 @@ impl BodyExcerpt {
                 text.pop();
             }
         }
-        Self { text, truncated }
+        Self {
+            text,
+            truncated,
+            request_id: None,
+        }
+    }
+
+    /// With the `requestId` the whole body carried.
+    pub(crate) fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
     }
 
     /// The excerpt text.
@@ -287,7 +409,9 @@ impl BodyExcerpt {
 
 impl fmt::Display for BodyExcerpt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.text)?;
+        // Debug quoting escapes what Rust deems unprintable; the escape
+        // after it covers the rest of what `is_unsafe_char` names.
+        f.write_str(&escape(&format!("{:?}", self.text)))?;
         if self.truncated {
             f.write_str(" (truncated)")?;
         }
@@ -332,33 +456,90 @@ pub enum ConfigError {
     Http(reqwest::Error),
 }
 
-/// `text` with every control character (and every character that reorders
-/// text on a terminal) escaped, `\x1b` or `\u{202e}`, so that text from a
-/// server cannot move the cursor, recolour, retitle or clear the terminal
-/// it is printed on. Text without them is returned as it is.
+/// Longest server text an error shows, in bytes: longer text is cut (at a
+/// character boundary) with a note of how many bytes were left out.
+pub const SHOWN_LIMIT: usize = 4096;
+
+/// Whether `c` could drive or deceive the terminal it is printed on: a
+/// control character (C0, DEL, C1), a character that reorders text (the
+/// bidirectional marks, embeddings, overrides and isolates, U+061C
+/// included), a line or paragraph separator (U+2028, U+2029), or an
+/// invisible one (U+180E, U+200B, U+2060 to U+2064, the deprecated format
+/// characters U+206A to U+206F, U+FEFF, the interlinear annotation marks
+/// U+FFF9 to U+FFFB, and the tag characters U+E0000 to U+E007F, which can
+/// carry hidden text). [`escape_controls`] escapes exactly these, and the
+/// CLI writes them as `\u` escapes in JSON.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{180e}'
+                | '\u{200b}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{e0000}'..='\u{e007f}'
+        )
+}
+
+/// `text` with every character [`is_unsafe_char`] names escaped, `\x1b` or
+/// `\u{202e}`, so that text from a server cannot move the cursor, recolour,
+/// retitle or clear the terminal it is printed on, nor reorder or hide
+/// what is around it. Text without them is returned as it is.
 ///
 /// ```
 /// assert_eq!(pandapon_gen::escape_controls("ok\u{1b}[2J"), r"ok\x1b[2J");
+/// assert_eq!(pandapon_gen::escape_controls("a\u{2028}b\u{200b}"), r"a\u{2028}b\u{200b}");
 /// assert_eq!(pandapon_gen::escape_controls("订单不存在"), "订单不存在");
 /// ```
 pub fn escape_controls(text: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
-    if !text.chars().any(unsafe_char) {
+    if !text.chars().any(is_unsafe_char) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
-            c if !unsafe_char(c) => out.push(c),
+            c if !is_unsafe_char(c) => out.push(c),
             c if u32::from(c) <= 0xff => out.push_str(&format!("\\x{:02x}", u32::from(c))),
             c => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
         }
     }
     Cow::Owned(out)
 }
+
+/// Server text as an error shows it: at most [`SHOWN_LIMIT`] bytes of it,
+/// cut at a character boundary with a note of the bytes left out, then
+/// escaped ([`escape_controls`]).
+///
+/// ```
+/// let long = "x".repeat(5 * 1024 * 1024);
+/// let shown = pandapon_gen::escape_shown(&long);
+/// assert!(shown.len() < 4200);
+/// assert!(shown.ends_with("… (5238784 more bytes not shown)"));
+/// ```
+pub fn escape_shown(text: &str) -> String {
+    if text.len() <= SHOWN_LIMIT {
+        return escape_controls(text).into_owned();
+    }
+    let mut end = SHOWN_LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}… ({} more bytes not shown)",
+        escape_controls(&text[..end]),
+        text.len() - end
+    )
+}
+
+use escape_shown as shown;
 
 pub(crate) use escape_controls as escape;
 

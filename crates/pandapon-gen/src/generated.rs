@@ -5165,8 +5165,8 @@ mod pages {
             self.total_page
         }
         #[inline]
-        fn item_count(&self) -> usize {
-            self.data.as_ref().map_or(0, ::std::vec::Vec::len)
+        fn items(&self) -> &[Self::Item] {
+            self.data.as_deref().unwrap_or_default()
         }
         #[inline]
         fn into_items(self) -> ::std::vec::Vec<Self::Item> {
@@ -5180,8 +5180,8 @@ mod pages {
             self.total_page
         }
         #[inline]
-        fn item_count(&self) -> usize {
-            self.data.as_ref().map_or(0, ::std::vec::Vec::len)
+        fn items(&self) -> &[Self::Item] {
+            self.data.as_deref().unwrap_or_default()
         }
         #[inline]
         fn into_items(self) -> ::std::vec::Vec<Self::Item> {

@@ -59,6 +59,7 @@
 extern crate self as pandapon_gen;
 
 mod call;
+pub mod cassette;
 mod client;
 mod envelope;
 mod error;
@@ -83,14 +84,15 @@ pub use client::{
 };
 pub use envelope::{Envelope, Meta, Reply, SUCCESS_CODE, decode_response};
 pub use error::{
-    ApiError, BodyExcerpt, ConfigError, EXCERPT_LIMIT, Error, Outcome, escape_controls,
+    ApiError, BodyExcerpt, ConfigError, EXCERPT_LIMIT, Error, Outcome, PagingError, SHOWN_LIMIT,
+    escape_controls, escape_shown, is_unsafe_char,
 };
 /// The stream trait of [`Pages`] and [`Items`] (poll them with
 /// `futures_util::StreamExt::next` or any stream adapter).
 pub use futures_core::Stream;
 pub use generated::{Client, PushEvent, builder, types};
 pub use operations::{OPERATIONS, Operation, operation};
-pub use pages::{Items, Page, Pages};
+pub use pages::{DEFAULT_MAX_PAGES, Items, Page, Pages};
 // The generated types and what they are made of live in `pandapon-types`,
 // which needs serde but not reqwest, so that a program's build compiles them
 // while it compiles the HTTP stack; here they keep their paths.

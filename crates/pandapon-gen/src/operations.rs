@@ -19,6 +19,9 @@ pub struct Operation {
     pub query_signed: bool,
     /// `x-pandapon-paginated`: its builder has `pages()` and `items()`.
     pub paginated: bool,
+    /// For a paginated operation, the request body's page-number field
+    /// (its JSON name, `x-pandapon-paginated`'s `page`).
+    pub page_field: ::std::option::Option<&'static str>,
 }
 /// Each operation's row by its id in upper case: what each generated
 /// call hands the call step, with no lookup.
@@ -31,6 +34,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_CART_EDIT_QUANTITY: Operation = Operation {
         id: "alibaba_cart_edit_quantity",
@@ -39,6 +43,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_CART_LIST: Operation = Operation {
         id: "alibaba_cart_list",
@@ -47,6 +52,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_CART_PREVIEW_ORDER: Operation = Operation {
         id: "alibaba_cart_preview_order",
@@ -55,6 +61,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_ORDER_BATCH_CREATE: Operation = Operation {
         id: "alibaba_order_batch_create",
@@ -63,6 +70,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_ORDER_BATCH_PREVIEW: Operation = Operation {
         id: "alibaba_order_batch_preview",
@@ -71,6 +79,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_ORDER_BATCH_SUBMIT_TO_PAY: Operation = Operation {
         id: "alibaba_order_batch_submit_to_pay",
@@ -79,6 +88,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_ORDER_CANCEL: Operation = Operation {
         id: "alibaba_order_cancel",
@@ -87,6 +97,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_ORDER_CONFIRM_RECEIPT: Operation = Operation {
         id: "alibaba_order_confirm_receipt",
@@ -95,6 +106,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_ORDER_CREATE: Operation = Operation {
         id: "alibaba_order_create",
@@ -103,6 +115,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_ORDER_DETAIL: Operation = Operation {
         id: "alibaba_order_detail",
@@ -111,6 +124,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_ORDER_PAGE: Operation = Operation {
         id: "alibaba_order_page",
@@ -119,6 +133,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_ORDER_PAY_URL: Operation = Operation {
         id: "alibaba_order_pay_url",
@@ -127,6 +142,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_ORDER_PREVIEW: Operation = Operation {
         id: "alibaba_order_preview",
@@ -135,6 +151,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_PRODUCT_DECRYPT_OPEN_UID: Operation = Operation {
         id: "alibaba_product_decrypt_open_uid",
@@ -143,6 +160,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_PRODUCT_DETAIL: Operation = Operation {
         id: "alibaba_product_detail",
@@ -151,6 +169,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_PRODUCT_IMAGE_SEARCH: Operation = Operation {
         id: "alibaba_product_image_search",
@@ -159,6 +178,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: true,
+        page_field: ::std::option::Option::Some("beginPage"),
     };
     pub(crate) const ALIBABA_PRODUCT_KEYWORD_SEARCH: Operation = Operation {
         id: "alibaba_product_keyword_search",
@@ -167,6 +187,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: true,
+        page_field: ::std::option::Option::Some("beginPage"),
     };
     pub(crate) const ALIBABA_PRODUCT_RELATED_RECOMMEND: Operation = Operation {
         id: "alibaba_product_related_recommend",
@@ -175,6 +196,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_PRODUCT_STORE_SEARCH: Operation = Operation {
         id: "alibaba_product_store_search",
@@ -183,6 +205,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: true,
+        page_field: ::std::option::Option::Some("beginPage"),
     };
     pub(crate) const ALIBABA_REFUND_CREATE: Operation = Operation {
         id: "alibaba_refund_create",
@@ -191,6 +214,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const ALIBABA_REFUND_RETURN_GOODS: Operation = Operation {
         id: "alibaba_refund_return_goods",
@@ -199,6 +223,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const OPEN_ADDRESS_ADD_OR_UPDATE: Operation = Operation {
         id: "open_address_add_or_update",
@@ -207,6 +232,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const OPEN_LOGISTICS_ITEM_PRICE: Operation = Operation {
         id: "open_logistics_item_price",
@@ -215,6 +241,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: true,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const OPEN_LOGISTICS_ORDER_BOOKING_FREIGHT: Operation = Operation {
         id: "open_logistics_order_booking_freight",
@@ -223,6 +250,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: true,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const OPEN_LOGISTICS_ORDER_RENDER_FREIGHT: Operation = Operation {
         id: "open_logistics_order_render_freight",
@@ -231,6 +259,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: true,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const OPEN_LOGISTICS_UPDATE_INFO: Operation = Operation {
         id: "open_logistics_update_info",
@@ -239,6 +268,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: true,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const TAOBAO_CART_ADD: Operation = Operation {
         id: "taobao_cart_add",
@@ -247,6 +277,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const TAOBAO_CART_CREATE_ORDER: Operation = Operation {
         id: "taobao_cart_create_order",
@@ -255,6 +286,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const TAOBAO_ORDER_CREATE: Operation = Operation {
         id: "taobao_order_create",
@@ -263,6 +295,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const TAOBAO_ORDER_IM_LINK_GET: Operation = Operation {
         id: "taobao_order_im_link_get",
@@ -271,6 +304,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const TAOBAO_ORDER_LOGISTICS_DETAIL_GET: Operation = Operation {
         id: "taobao_order_logistics_detail_get",
@@ -279,6 +313,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const TAOBAO_ORDER_UPDATE_WAREHOUSE: Operation = Operation {
         id: "taobao_order_update_warehouse",
@@ -287,6 +322,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const TAOBAO_PRODUCT_BATCH_CHECK: Operation = Operation {
         id: "taobao_product_batch_check",
@@ -295,6 +331,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const TAOBAO_PRODUCT_GET: Operation = Operation {
         id: "taobao_product_get",
@@ -303,6 +340,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const TAOBAO_PRODUCT_ITEM_SEARCH: Operation = Operation {
         id: "taobao_product_item_search",
@@ -311,6 +349,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const TAOBAO_PRODUCT_SOURCE_SEARCH: Operation = Operation {
         id: "taobao_product_source_search",
@@ -319,6 +358,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const TAOBAO_REFUND_CANCEL: Operation = Operation {
         id: "taobao_refund_cancel",
@@ -327,6 +367,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const TAOBAO_REFUND_DETAIL: Operation = Operation {
         id: "taobao_refund_detail",
@@ -335,6 +376,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const TAOBAO_REFUND_LIST: Operation = Operation {
         id: "taobao_refund_list",
@@ -343,6 +385,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const TAOBAO_REFUND_MESSAGE_SUBMIT: Operation = Operation {
         id: "taobao_refund_message_submit",
@@ -351,6 +394,7 @@ pub(crate) mod by_id {
         read_only: false,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
     pub(crate) const TAOBAO_REFUND_RENDER: Operation = Operation {
         id: "taobao_refund_render",
@@ -359,6 +403,7 @@ pub(crate) mod by_id {
         read_only: true,
         query_signed: false,
         paginated: false,
+        page_field: ::std::option::Option::None,
     };
 }
 /// Every operation of the spec, sorted by id.

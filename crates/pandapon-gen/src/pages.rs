@@ -9,20 +9,40 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use crate::{Error, Reply};
+use crate::{Error, PagingError, Reply};
 
 /// The `data` of a paginated operation: one page of items with PandaPon's
 /// page info. Implemented by `cargo xtask codegen` for the operations the
 /// spec marks `x-pandapon-paginated`.
-pub trait Page {
+pub trait Page: serde::Serialize {
     /// One item on the page.
     type Item;
     /// `totalPage`, when the server sent it.
     fn total_pages(&self) -> Option<i64>;
-    /// How many items this page holds.
-    fn item_count(&self) -> usize;
     /// The items, in order.
+    fn items(&self) -> &[Self::Item];
+    /// How many items this page holds.
+    fn item_count(&self) -> usize {
+        self.items().len()
+    }
+    /// The items, in order, taken out of the page.
     fn into_items(self) -> Vec<Self::Item>;
+}
+
+/// The most pages a stream asks for unless told otherwise
+/// ([`Pages::max_pages`], the CLI's `--max-pages`): at PandaPon's usual 20 to
+/// 50 items a page, 20,000 to 50,000 items. A stream that reaches it with
+/// pages left ends with [`PagingError::CapReached`](crate::PagingError::CapReached).
+pub const DEFAULT_MAX_PAGES: usize = 1_000;
+
+/// A fingerprint of a page, to tell a page that repeats the one before it
+/// whole, its page info included (a server that ignores the page number).
+fn fingerprint<T: serde::Serialize + ?Sized>(page: &T) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let bytes = serde_json::to_vec(page).ok()?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// One page's call.
@@ -38,6 +58,16 @@ type Fetch<'a, P> = Box<dyn FnMut(i64) -> PageCall<'a, P> + Send + 'a>;
 /// retried as reads are. A page that fails ends the stream with its error,
 /// after the pages already yielded; nothing is skipped.
 ///
+/// A server cannot keep it going for ever. It ends with
+/// [`Error::Paging`] when a page is the page before it again, items and page
+/// info alike ([`PagingError::Repeated`](crate::PagingError::Repeated): the
+/// page number is ignored), when a page's counts cannot be right (a negative
+/// `totalPage`, or items on a page past `totalPage`:
+/// [`PagingError::ImpossibleCount`](crate::PagingError::ImpossibleCount)),
+/// and when it has asked for its cap of pages ([`DEFAULT_MAX_PAGES`], or
+/// [`max_pages`](Self::max_pages)) and the server says more remain
+/// ([`PagingError::CapReached`](crate::PagingError::CapReached)).
+///
 /// # Cancel safety
 ///
 /// The stream holds the call of at most one page. Dropping the future of
@@ -50,7 +80,14 @@ pub struct Pages<'a, P> {
     fetch: Fetch<'a, P>,
     next: Option<i64>,
     in_flight: Option<PageCall<'a, P>>,
-    pages_left: Option<usize>,
+    /// The cap on pages asked for.
+    cap: usize,
+    /// Pages asked for so far.
+    asked: usize,
+    /// The fingerprint of the last page with items.
+    previous: Option<u64>,
+    /// Why the stream ends, yielded after the page that showed it.
+    ending: Option<PagingError>,
 }
 
 impl<P> std::fmt::Debug for Pages<'_, P> {
@@ -58,7 +95,8 @@ impl<P> std::fmt::Debug for Pages<'_, P> {
         f.debug_struct("Pages")
             .field("next", &self.next)
             .field("in_flight", &self.in_flight.is_some())
-            .field("pages_left", &self.pages_left)
+            .field("cap", &self.cap)
+            .field("asked", &self.asked)
             .finish()
     }
 }
@@ -71,13 +109,18 @@ impl<'a, P: Page> Pages<'a, P> {
             fetch: Box::new(fetch),
             next: Some(first),
             in_flight: None,
-            pages_left: None,
+            cap: DEFAULT_MAX_PAGES,
+            asked: 0,
+            previous: None,
+            ending: None,
         }
     }
 
-    /// Stops after `n` pages at most.
+    /// Asks for `n` pages at most (instead of [`DEFAULT_MAX_PAGES`]); if
+    /// the server says more remain after them, the stream ends with
+    /// [`PagingError::CapReached`](crate::PagingError::CapReached).
     pub fn max_pages(mut self, n: usize) -> Self {
-        self.pages_left = Some(n);
+        self.cap = n;
         self
     }
 
@@ -98,14 +141,19 @@ impl<P: Page> Stream for Pages<'_, P> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if let Some(ending) = this.ending.take() {
+            return Poll::Ready(Some(Err(ending.into())));
+        }
         if this.in_flight.is_none() {
             let Some(page) = this.next else {
                 return Poll::Ready(None);
             };
-            if this.pages_left == Some(0) {
+            if this.asked >= this.cap {
                 this.next = None;
-                return Poll::Ready(None);
+                let pages = this.cap;
+                return Poll::Ready(Some(Err(PagingError::CapReached { pages }.into())));
             }
+            this.asked += 1;
             this.in_flight = Some((this.fetch)(page));
         }
         let Some(call) = this.in_flight.as_mut() else {
@@ -113,16 +161,30 @@ impl<P: Page> Stream for Pages<'_, P> {
         };
         let result = std::task::ready!(call.as_mut().poll(cx));
         this.in_flight = None;
-        if let Some(left) = this.pages_left.as_mut() {
-            *left = left.saturating_sub(1);
-        }
         let page = this.next.take().unwrap_or_default();
         if let Ok(reply) = &result {
-            let last = match reply.data.total_pages() {
+            let items = reply.data.item_count();
+            let total = reply.data.total_pages();
+            if let Some(total) = total
+                && (total < 0 || (items > 0 && page > total))
+            {
+                // Its items are yielded; the stream ends after them.
+                this.ending = Some(PagingError::ImpossibleCount { page, total, items });
+                return Poll::Ready(Some(result));
+            }
+            if items > 0 {
+                let seen = fingerprint(&reply.data);
+                if seen.is_some() && seen == this.previous {
+                    let previous = page.saturating_sub(1);
+                    return Poll::Ready(Some(Err(PagingError::Repeated { page, previous }.into())));
+                }
+                this.previous = seen;
+            }
+            let last = match total {
                 // An empty page ends it too: a server whose totals run ahead
                 // of its data must not make the stream spin.
-                Some(total) => page >= total || reply.data.item_count() == 0,
-                None => reply.data.item_count() == 0,
+                Some(total) => page >= total || items == 0,
+                None => items == 0,
             };
             if !last {
                 this.next = page.checked_add(1);
@@ -167,9 +229,9 @@ impl<P: Page> Items<'_, P> {
         self
     }
 
-    /// Stops after `n` pages at most.
+    /// Asks for `n` pages at most (see [`Pages::max_pages`]).
     pub fn max_pages(mut self, n: usize) -> Self {
-        self.pages.pages_left = Some(n);
+        self.pages = self.pages.max_pages(n);
         self
     }
 }
@@ -207,6 +269,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     /// A page of numbers, with or without totals.
+    #[derive(Debug, serde::Serialize)]
     struct Numbers(Vec<u32>, Option<i64>);
 
     impl Page for Numbers {
@@ -214,8 +277,8 @@ mod tests {
         fn total_pages(&self) -> Option<i64> {
             self.1
         }
-        fn item_count(&self) -> usize {
-            self.0.len()
+        fn items(&self) -> &[u32] {
+            &self.0
         }
         fn into_items(self) -> Vec<u32> {
             self.0
@@ -295,8 +358,101 @@ mod tests {
         assert_eq!(ok(collect(pages.items().max_items(4)).await), [1, 1, 1, 2]);
         assert_eq!(*asked.lock().expect("lock"), [1, 2]);
 
+        // A cap with pages left ends the stream with an error that says so.
         let (pages, asked) = stream(|p| Ok(Numbers(vec![p as u32], Some(100))));
-        assert_eq!(collect(pages.max_pages(3)).await.len(), 3);
+        let all = collect(pages.max_pages(3)).await;
+        assert_eq!(all.len(), 4);
+        assert!(all[..3].iter().all(Result::is_ok));
+        assert!(
+            matches!(
+                &all[3],
+                Err(Error::Paging(PagingError::CapReached { pages: 3 }))
+            ),
+            "{:?}",
+            all[3]
+        );
+        assert_eq!(*asked.lock().expect("lock"), [1, 2, 3]);
+        // A cap the last page meets ends it quietly.
+        let (pages, _) = stream(|p| Ok(Numbers(vec![p as u32], Some(3))));
+        assert!(collect(pages.max_pages(3)).await.iter().all(Result::is_ok));
+    }
+
+    #[tokio::test]
+    async fn a_pager_that_never_ends_stops_at_the_default_cap() {
+        // Every page new, every page saying there are more.
+        let (pages, asked) = stream(|p| Ok(Numbers(vec![p as u32], None)));
+        let all = collect(pages.items()).await;
+        assert_eq!(all.len(), DEFAULT_MAX_PAGES + 1);
+        let e = all.last().expect("last").as_ref().expect_err("the cap");
+        assert!(matches!(
+            e,
+            Error::Paging(PagingError::CapReached {
+                pages: DEFAULT_MAX_PAGES
+            })
+        ));
+        assert!(
+            e.to_string().contains("stopped after 1000 pages, the cap"),
+            "{e}"
+        );
+        assert_eq!(e.outcome(), crate::Outcome::NotSent);
+        assert_eq!(asked.lock().expect("lock").len(), DEFAULT_MAX_PAGES);
+    }
+
+    #[tokio::test]
+    async fn a_page_that_repeats_the_one_before_ends_the_stream() {
+        // A server that ignores the page number: page 1 for ever.
+        let (pages, asked) = stream(|_| Ok(Numbers(vec![7, 8], Some(50))));
+        let all = collect(pages.items()).await;
+        assert_eq!(all.len(), 3, "{all:?}");
+        assert!(matches!(&all[..2], [Ok(7), Ok(8)]), "{all:?}");
+        let e = all[2].as_ref().expect_err("repeat");
+        assert!(
+            matches!(
+                e,
+                Error::Paging(PagingError::Repeated {
+                    page: 2,
+                    previous: 1
+                })
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("page 2 repeats page 1"), "{e}");
+        assert_eq!(*asked.lock().expect("lock"), [1, 2]);
+    }
+
+    #[tokio::test]
+    async fn counts_that_cannot_be_right_end_the_stream() {
+        // The page's items come, then the reason the stream ends.
+        let (pages, asked) = stream(|_| Ok(Numbers(vec![1], Some(-3))));
+        let all = collect(pages).await;
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert!(all[0].is_ok());
+        assert!(
+            matches!(
+                &all[1],
+                Err(Error::Paging(PagingError::ImpossibleCount {
+                    page: 1,
+                    total: -3,
+                    items: 1
+                }))
+            ),
+            "{all:?}"
+        );
+        assert_eq!(*asked.lock().expect("lock"), [1]);
+        // Items on page 3 of a stream whose totals shrank to 2.
+        let (pages, asked) =
+            stream(|p| Ok(Numbers(vec![p as u32], Some(if p < 3 { 5 } else { 2 }))));
+        let all = collect(pages.items()).await;
+        assert_eq!(all.len(), 4);
+        assert!(matches!(&all[..3], [Ok(1), Ok(2), Ok(3)]), "{all:?}");
+        assert!(matches!(
+            &all[3],
+            Err(Error::Paging(PagingError::ImpossibleCount {
+                page: 3,
+                total: 2,
+                ..
+            }))
+        ));
         assert_eq!(*asked.lock().expect("lock"), [1, 2, 3]);
     }
 

@@ -15,7 +15,7 @@ mod generated;
 pub use check::{
     DEVELOP_ID, REQUEST_ID, SIGNATURE_ERROR_CODE, Seen, SignatureCheck, business_error, success,
 };
-pub use fake::{Arrival, FakeBuilder, FakePandaPon, Fault, Route, routes};
+pub use fake::{Arrival, FakeBuilder, FakePandaPon, Fault, NO_MATCH_CODE, Route, routes};
 pub use generated::{MockServerExt, operations};
 pub use httpmock;
 pub use push::{Pushed, pushes};

@@ -177,13 +177,13 @@ pub fn emit(file: &syn::File, ops: &[Paginated]) -> Result<(Vec<syn::Item>, Vec<
         } else {
             quote!(Some(self.total_page))
         };
-        let (count_expr, items_expr) = if optional_items {
+        let (slice_expr, items_expr) = if optional_items {
             (
-                quote!(self.#items_field.as_ref().map_or(0, ::std::vec::Vec::len)),
+                quote!(self.#items_field.as_deref().unwrap_or_default()),
                 quote!(self.#items_field.unwrap_or_default()),
             )
         } else {
-            (quote!(self.#items_field.len()), quote!(self.#items_field))
+            (quote!(&self.#items_field), quote!(self.#items_field))
         };
         let page_ty = format_ident!("{}", op.page_schema);
         if done.insert(op.page_schema.clone()) {
@@ -193,8 +193,8 @@ pub fn emit(file: &syn::File, ops: &[Paginated]) -> Result<(Vec<syn::Item>, Vec<
                     fn total_pages(&self) -> ::std::option::Option<i64> {
                         #total_expr
                     }
-                    fn item_count(&self) -> usize {
-                        #count_expr
+                    fn items(&self) -> &[Self::Item] {
+                        #slice_expr
                     }
                     fn into_items(self) -> ::std::vec::Vec<Self::Item> {
                         #items_expr

@@ -379,7 +379,12 @@ pub fn generate_operations(api: &spec::Api<'_>) -> Result<String> {
         let read_only = op.read_only()?;
         let query_signed = op.query_signed();
         // Checked against the schemas by `generate_sdk`, from the same spec.
-        let paged = op.paginated()?.is_some();
+        let paging = op.paginated()?;
+        let paged = paging.is_some();
+        let page_field = match paging.map(|p| p.page) {
+            Some(field) => quote!(::std::option::Option::Some(#field)),
+            None => quote!(::std::option::Option::None),
+        };
         rows.push((
             id.clone(),
             quote! {
@@ -390,6 +395,7 @@ pub fn generate_operations(api: &spec::Api<'_>) -> Result<String> {
                     read_only: #read_only,
                     query_signed: #query_signed,
                     paginated: #paged,
+                    page_field: #page_field,
                 }
             },
         ));
@@ -418,6 +424,9 @@ pub fn generate_operations(api: &spec::Api<'_>) -> Result<String> {
             pub query_signed: bool,
             /// `x-pandapon-paginated`: its builder has `pages()` and `items()`.
             pub paginated: bool,
+            /// For a paginated operation, the request body's page-number field
+            /// (its JSON name, `x-pandapon-paginated`'s `page`).
+            pub page_field: ::std::option::Option<&'static str>,
         }
 
         /// Each operation's row by its id in upper case: what each generated

@@ -145,6 +145,16 @@ pub(crate) enum ReadError {
     Transport(reqwest::Error),
 }
 
+impl ReadError {
+    /// The same error, with `f` applied to a transport error.
+    pub(crate) fn map_transport(self, f: impl FnOnce(reqwest::Error) -> reqwest::Error) -> Self {
+        match self {
+            Self::Transport(e) => Self::Transport(f(e)),
+            fault => fault,
+        }
+    }
+}
+
 /// Reads up to `limit` bytes of `response`'s body. Past `limit`: with
 /// `truncate`, stops there; without, [`BodyFault::TooLarge`]. On an error,
 /// `partial` holds what arrived before it.

@@ -54,6 +54,14 @@ impl Happened {
         }
     }
 
+    /// The headers, when an answer arrived and its body was read.
+    pub(crate) fn headers(&self) -> Option<&HeaderMap> {
+        match self {
+            Self::Answered { headers, .. } => Some(headers),
+            _ => None,
+        }
+    }
+
     /// The body as read, when an answer arrived and its body was read.
     pub(crate) fn body(&self) -> Option<&Bytes> {
         match self {
@@ -109,16 +117,21 @@ pub(crate) fn error_answer(status: StatusCode, body: &[u8]) -> Error {
         return Error::EmptyBody { status };
     }
     // The body is at most 64 KiB; its envelope fields are small.
-    if let Ok(meta) = decode::from_slice::<Meta>(
+    let meta = decode::from_slice::<Meta>(
         body,
         decode::budget(body.len(), decode::DEFAULT_DECODE_RATIO),
-    ) && let Some(code) = meta.code.filter(|c| *c != SUCCESS_CODE)
-    {
-        return api_error(meta, code, status);
-    }
+    )
+    .ok();
+    let request_id = match meta {
+        Some(meta) => match meta.code.filter(|c| *c != SUCCESS_CODE) {
+            Some(code) => return api_error(meta, code, status),
+            None => meta.request_id,
+        },
+        None => None,
+    };
     Error::Http {
         status,
-        body: BodyExcerpt::new(body),
+        body: BodyExcerpt::new(body).with_request_id(request_id),
     }
 }
 
@@ -170,9 +183,9 @@ pub(crate) fn decode_body<R: DeserializeOwned>(
                 let code = meta.code.unwrap_or_default();
                 api_error(meta, code, status)
             }
-            _ => Error::Decode {
+            meta => Error::Decode {
                 status,
-                body: BodyExcerpt::new(body),
+                body: BodyExcerpt::new(body).with_request_id(meta.ok().and_then(|m| m.request_id)),
                 error: source,
             },
         }),
@@ -209,7 +222,10 @@ pub(crate) fn verdict(error: &Error) -> Verdict {
     use Again::{Never, Reconnect, Resend};
     use Outcome::{NotSent, Refused, Unknown};
     let (outcome, again) = match error {
-        Error::InvalidRequest(_) | Error::DryRun => (NotSent, Never),
+        // The last attempt's verdict: the budget only stopped a retry.
+        Error::RetryBudgetSpent { last } => return verdict(last),
+        // The stream stopped before asking for another page.
+        Error::InvalidRequest(_) | Error::DryRun | Error::Paging(_) => (NotSent, Never),
         // Not built: nothing was sent, and sending it again cannot help.
         Error::Transport(e) if e.is_builder() => (NotSent, Never),
         // A connection that failed (or timed out) while connecting carried
@@ -269,20 +285,24 @@ fn by_status(status: StatusCode, code: Option<i64>) -> (Outcome, Again) {
 pub(crate) fn envelope<R: Envelope>(value: ResponseValue<R>) -> Result<Reply<R::Data>, Error> {
     let status = value.status();
     let (meta, data) = value.into_inner().into_parts();
-    // The call span is at INFO: without a subscriber for it, skip the lookup.
-    if let Some(id) = &meta.request_id
-        && tracing::level_enabled!(tracing::Level::INFO)
-    {
-        tracing::Span::current().record("request_id", id.as_str());
-    }
     match meta.code {
         Some(SUCCESS_CODE) => match data {
-            Some(data) => Ok(Reply {
-                data,
-                request_id: meta.request_id,
-                develop_id: meta.develop_id,
-                msg: meta.msg,
-            }),
+            Some(data) => {
+                // The call's span gets a success's id here, an error's when
+                // the call ends (once: a field recorded twice is two
+                // attributes in OpenTelemetry).
+                if let Some(id) = &meta.request_id
+                    && let Some(call) = super::span::call_span()
+                {
+                    call.record("pandapon.request_id", crate::escape_shown(id).as_str());
+                }
+                Ok(Reply {
+                    data,
+                    request_id: meta.request_id,
+                    develop_id: meta.develop_id,
+                    msg: meta.msg,
+                })
+            }
             None => Err(Error::Incomplete {
                 what: "code 200 without data",
                 request_id: meta.request_id,

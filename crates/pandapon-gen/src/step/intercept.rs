@@ -16,6 +16,14 @@ use crate::{Error, Outcome};
 /// quick: hand slow work (writing an audit log to disk, say) to a channel.
 /// Both have empty defaults; implement the ones you need.
 ///
+/// A hook that panics does not change the call: the panic is caught, logged
+/// at ERROR through `tracing` (with the operation and the panic's message),
+/// and the call goes on as if the hook had returned. A write that reached
+/// PandaPon is still reported with its outcome, success included; the other
+/// interceptors still run, and the panicking one is called again on the
+/// next attempt. (Built with `panic = "abort"`, a panic aborts the process,
+/// as anywhere else.)
+///
 /// ```
 /// use std::sync::atomic::{AtomicU64, Ordering};
 /// use pandapon_gen::{AfterAttempt, BeforeAttempt, Interceptor};
@@ -56,6 +64,10 @@ pub trait Interceptor: Send + Sync {
 pub struct BeforeAttempt<'a> {
     /// The operationId (`request` for an any-path call).
     pub operation: &'static str,
+    /// The call this attempt belongs to: the same for every attempt of one
+    /// call, different for each call this process makes (to pair hooks
+    /// when calls run at once).
+    pub call: u64,
     /// 1 for the first attempt, 2 for the first retry, …
     pub attempt: u32,
     /// The request as it will be sent: method, URL, headers after signing
@@ -69,6 +81,8 @@ pub struct BeforeAttempt<'a> {
 pub struct AfterAttempt<'a> {
     /// The operationId (`request` for an any-path call).
     pub operation: &'static str,
+    /// The call this attempt belongs to (as [`BeforeAttempt::call`]).
+    pub call: u64,
     /// 1 for the first attempt, 2 for the first retry, …
     pub attempt: u32,
     /// The HTTP status, when an answer arrived.
@@ -80,6 +94,8 @@ pub struct AfterAttempt<'a> {
     /// status's start (at most 64 KiB). A business error inside HTTP 200 is
     /// found here (its `code`), not in `error`.
     pub body: Option<&'a [u8]>,
+    /// The answer's headers, when one arrived and its body was read.
+    pub headers: Option<&'a reqwest::header::HeaderMap>,
     /// Why the attempt failed, if it did.
     pub error: Option<&'a Error>,
     /// Whether another attempt follows.
@@ -91,5 +107,39 @@ impl AfterAttempt<'_> {
     /// for an attempt that was answered with HTTP 200.
     pub fn outcome(&self) -> Option<Outcome> {
         self.error.map(Error::outcome)
+    }
+}
+
+/// A number for a call that interceptors watch, unique in this process.
+pub(crate) fn next_call() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(1);
+    CALLS.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Runs `hook` on every interceptor. A hook that panics is caught and
+/// logged: interceptors watch a call, they cannot change its result (a write
+/// that reached PandaPon must still be reported with its outcome).
+pub(crate) fn each(
+    interceptors: &[std::sync::Arc<dyn Interceptor>],
+    operation: &'static str,
+    hook: impl Fn(&dyn Interceptor),
+) {
+    for interceptor in interceptors {
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            hook(interceptor.as_ref());
+        }));
+        if let Err(panic) = caught {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            tracing::error!(
+                pandapon.operation = operation,
+                panic = %crate::escape_controls(&message),
+                "an interceptor panicked; the call goes on and its result stands"
+            );
+        }
     }
 }

@@ -37,6 +37,7 @@ pub(crate) mod retry;
 mod run;
 mod span;
 mod state;
+pub(crate) mod wire;
 
 use std::future::Future;
 

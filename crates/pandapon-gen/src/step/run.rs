@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use super::body::{self, BodyLimits, ERROR_BODY_LIMIT};
 use super::classify::{self, Answer, Happened};
 use super::retry::{self, Plan};
-use super::{CallOptions, ClientState, Requests, Rules, intercept, span};
+use super::{CallOptions, ClientState, Requests, Rules, intercept, span, wire};
 use crate::Error;
 
 /// Starts a call of the operation `rules` describes: each attempt's
@@ -117,6 +117,7 @@ fn attempts<'a>(
         let policy = &state.policy;
         let plan = Plan::new(rules.read_only, options.retry);
         let watched = !state.interceptors.is_empty();
+        let call = if watched { intercept::next_call() } else { 0 };
         let mut attempt = 1;
         loop {
             let last = plan.is_last(policy, attempt) || state.dry_run.is_some();
@@ -125,6 +126,7 @@ fn attempts<'a>(
             } else {
                 Instant::now()
             };
+            let span = span::attempt_span(rules.id, attempt);
             // The request lives in this block only: once it is handed to
             // the HTTP client, nothing of it stays in the call's future.
             let sent = {
@@ -141,22 +143,25 @@ fn attempts<'a>(
                     *request.timeout_mut() = Some(timeout);
                 }
                 state.sign(&mut request, rules.query_signed);
+                span::attempt_request(&span, attempt, &request);
+                if wire::wanted() {
+                    wire::request(rules.id, attempt, &request);
+                }
                 if watched {
                     let before = intercept::BeforeAttempt {
                         operation: rules.id,
+                        call,
                         attempt,
                         request: &request,
                     };
-                    for interceptor in state.interceptors.iter() {
-                        interceptor.before_attempt(&before);
-                    }
+                    intercept::each(&state.interceptors, rules.id, |i| i.before_attempt(&before));
                 }
                 send_once(http.execute(request), &state.limits)
             };
-            let span = span::attempt_span(attempt);
             let happened = span::InSpan::new(&span, sent).await;
             let attempted = Attempted {
                 rules,
+                call,
                 attempt,
                 t0,
                 watched,
@@ -177,6 +182,8 @@ fn attempts<'a>(
 /// One attempt that has ended, as [`Attempted::judge`] needs it.
 struct Attempted {
     rules: Rules,
+    /// The call's number for the interceptors (0 when none watch).
+    call: u64,
     attempt: u32,
     t0: Instant,
     watched: bool,
@@ -198,12 +205,16 @@ impl Attempted {
     ) -> ControlFlow<Result<Answer, Error>, Duration> {
         let Self {
             rules,
+            call,
             attempt,
             t0,
             watched,
             last,
         } = self;
         span::attempt_ended(span, t0, &happened);
+        if wire::wanted() {
+            wire::answer(rules.id, attempt, &happened);
+        }
         let retry_after = match &happened {
             Happened::Answered {
                 status, headers, ..
@@ -211,35 +222,60 @@ impl Attempted {
             _ => None,
         };
         let status = happened.status();
-        // For the interceptors: the body as read (a shared handle, not a copy).
+        // For the interceptors: the body as read (a shared handle, not a
+        // copy) and the headers.
         let body = watched.then(|| happened.body().cloned()).flatten();
+        let headers = watched.then(|| happened.headers().cloned()).flatten();
         let result = classify::attempt(happened);
+        if let Err(e) = &result {
+            span::attempt_failed(span, e);
+        }
         let judged = result.as_ref().err().map(classify::verdict);
+        // The delay, if another attempt may start in time and the client's
+        // budget pays for it.
+        let mut budget_spent = false;
         let next = match judged {
             Some(verdict) if !last && plan.allows(&verdict) => {
-                // The delay, if another attempt may start in time and the
-                // client's budget pays for it.
-                plan.delay(&state.policy, attempt + 1, retry_after)
-                    .filter(|_| state.bucket.try_spend(&verdict))
+                match plan.delay(&state.policy, attempt + 1, retry_after) {
+                    Some(delay) if state.bucket.try_spend(&verdict) => Some(delay),
+                    Some(_) => {
+                        budget_spent = true;
+                        None
+                    }
+                    None => None,
+                }
             }
             _ => None,
         };
         if watched {
             let after = intercept::AfterAttempt {
                 operation: rules.id,
+                call,
                 attempt,
                 status,
                 elapsed: t0.elapsed(),
                 body: body.as_deref(),
+                headers: headers.as_ref(),
                 error: result.as_ref().err(),
                 retrying: next.is_some(),
             };
-            for interceptor in state.interceptors.iter() {
-                interceptor.after_attempt(&after);
-            }
+            intercept::each(&state.interceptors, rules.id, |i| i.after_attempt(&after));
+        }
+        if next.is_none() {
+            span::call_ended(attempt, status);
         }
         match next {
             Some(next) => ControlFlow::Continue(next),
+            None if budget_spent => {
+                tracing::info!(
+                    pandapon.operation = rules.id,
+                    attempt,
+                    "retry not made: the client's retry budget is spent"
+                );
+                ControlFlow::Break(result.map_err(|last| Error::RetryBudgetSpent {
+                    last: Box::new(last),
+                }))
+            }
             None => {
                 if result.is_ok() {
                     state.bucket.refill();
@@ -264,7 +300,7 @@ fn send_once<'a>(
     async move {
         let mut response = match sending.await {
             Ok(response) => response,
-            Err(e) => return Happened::Failed(e),
+            Err(e) => return Happened::Failed(wire::unsigned_error(e)),
         };
         let status = response.status();
         let mut partial = Vec::new();
@@ -282,7 +318,10 @@ fn send_once<'a>(
                     headers: std::mem::take(response.headers_mut()),
                     body,
                 },
-                Err(error) => Happened::BodyFailed { status, error },
+                Err(error) => Happened::BodyFailed {
+                    status,
+                    error: error.map_transport(wire::unsigned_error),
+                },
             };
         }
         // Boxed: a rare path, kept out of every call's future.

@@ -1,7 +1,13 @@
 //! What tracing shows of a call: a `pandapon.call` span around the whole
-//! call (operation, requestId, outcome), a `pandapon.attempt` span around
-//! each attempt (attempt number, status), and debug events with the elapsed
-//! time. With no subscriber interested, none of it costs a clock read.
+//! call and a `pandapon.attempt` span around each attempt, with
+//! OpenTelemetry's HTTP client attribute names (so that
+//! tracing-opentelemetry exports them as a tracing backend expects: span
+//! kind client, `http.request.method`, `server.address`, `server.port`,
+//! `url.full` without the signing values, `http.response.status_code`,
+//! `http.request.resend_count`, `error.type`) and PandaPon's own
+//! (`pandapon.operation`, `pandapon.request_id`, `pandapon.outcome`), and
+//! debug events with the elapsed time. With no subscriber interested, none
+//! of it costs a clock read or a field recorded.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,10 +36,19 @@ impl<F> Traced<F> {
     /// `inner` in a span for `operation`.
     pub(crate) fn new(operation: &'static str, inner: F) -> Self {
         let span = tracing::info_span!(
-            "pandapon.call",
-            operation,
-            request_id = field::Empty,
-            outcome = field::Empty
+            CALL,
+            otel.kind = "client",
+            otel.name = operation,
+            pandapon.operation = operation,
+            pandapon.request_id = field::Empty,
+            pandapon.outcome = field::Empty,
+            http.request.method = field::Empty,
+            server.address = field::Empty,
+            server.port = field::Empty,
+            url.full = field::Empty,
+            http.response.status_code = field::Empty,
+            http.request.resend_count = field::Empty,
+            error.type = field::Empty,
         );
         Self {
             inner,
@@ -67,13 +82,18 @@ where
         match &result {
             Ok(_) => {
                 if enabled {
-                    span.record("outcome", "ok");
+                    span.record("pandapon.outcome", "ok");
                 }
                 tracing::debug!(parent: span, elapsed_ms = elapsed_ms(), "call succeeded");
             }
             Err(e) => {
                 if enabled {
-                    span.record("outcome", "error");
+                    span.record("pandapon.outcome", outcome_name(e.outcome()));
+                    span.record("error.type", e.kind());
+                    // (A successful envelope's id is recorded as it is read.)
+                    if let Some(id) = e.request_id() {
+                        span.record("pandapon.request_id", crate::escape_shown(id).as_str());
+                    }
                 }
                 tracing::debug!(
                     parent: span,
@@ -88,9 +108,92 @@ where
     }
 }
 
-/// The `pandapon.attempt` span of attempt `attempt`.
-pub(crate) fn attempt_span(attempt: u32) -> tracing::Span {
-    tracing::debug_span!("pandapon.attempt", attempt, status = field::Empty)
+/// `pandapon.outcome` of a failed call: `not_sent`, `refused`, `unknown`.
+fn outcome_name(outcome: crate::Outcome) -> &'static str {
+    match outcome {
+        crate::Outcome::NotSent => "not_sent",
+        crate::Outcome::Refused => "refused",
+        crate::Outcome::Unknown => "unknown",
+    }
+}
+
+/// The `pandapon.attempt` span of attempt `attempt` of `operation`.
+pub(crate) fn attempt_span(operation: &'static str, attempt: u32) -> tracing::Span {
+    tracing::debug_span!(
+        "pandapon.attempt",
+        otel.kind = "client",
+        otel.name = operation,
+        pandapon.operation = operation,
+        pandapon.attempt = i64::from(attempt),
+        http.request.method = field::Empty,
+        server.address = field::Empty,
+        server.port = field::Empty,
+        url.full = field::Empty,
+        http.request.resend_count = field::Empty,
+        http.response.status_code = field::Empty,
+        error.type = field::Empty,
+    )
+}
+
+/// Records what is known of an attempt's request before it is sent: on
+/// its own span and, when the call's span is wanted (it is the current
+/// one), on the call's. `url.full` leaves out the query's signing values
+/// (`timestamp`, `sign`).
+pub(crate) fn attempt_request(span: &tracing::Span, attempt: u32, request: &reqwest::Request) {
+    // The call's span gets them once, from the first attempt (a field
+    // recorded twice is two attributes in OpenTelemetry).
+    let call = (attempt == 1).then(call_span).flatten();
+    if span.is_disabled() && call.is_none() {
+        return;
+    }
+    let url = request.url();
+    let full = super::wire::url_without_signing(url);
+    let resends = attempt.saturating_sub(1);
+    for span in std::iter::once(span).chain(call.as_ref()) {
+        if span.is_disabled() {
+            continue;
+        }
+        span.record("http.request.method", request.method().as_str());
+        if let Some(host) = url.host_str() {
+            span.record("server.address", host);
+        }
+        if let Some(port) = url.port_or_known_default() {
+            span.record("server.port", i64::from(port));
+        }
+        span.record("url.full", full.as_str());
+    }
+    if resends > 0 && !span.is_disabled() {
+        span.record("http.request.resend_count", i64::from(resends));
+    }
+}
+
+/// The call's `pandapon.call` span, when a subscriber wants it: the current
+/// span inside a call. Checked by name, so that the fields are never
+/// written into a span of the application's (the current one when the
+/// call's span is filtered out).
+pub(crate) fn call_span() -> Option<tracing::Span> {
+    if !tracing::level_enabled!(tracing::Level::INFO) {
+        return None;
+    }
+    let span = tracing::Span::current();
+    (span.metadata().map(tracing::Metadata::name) == Some(CALL)).then_some(span)
+}
+
+/// The name of a call's span.
+const CALL: &str = "pandapon.call";
+
+/// Records on the call's span how its last attempt, `attempt`, ended: its
+/// status and the resends before it.
+pub(crate) fn call_ended(attempt: u32, status: Option<reqwest::StatusCode>) {
+    let Some(call) = call_span() else {
+        return;
+    };
+    if let Some(status) = status {
+        call.record("http.response.status_code", i64::from(status.as_u16()));
+    }
+    if attempt > 1 {
+        call.record("http.request.resend_count", i64::from(attempt - 1));
+    }
 }
 
 pin_project_lite::pin_project! {
@@ -121,17 +224,14 @@ impl<F: Future> Future for InSpan<'_, F> {
 
 /// Reports how an attempt that began at `started` ended.
 pub(crate) fn attempt_ended(span: &tracing::Span, started: Instant, happened: &Happened) {
+    if let Some(status) = happened.status() {
+        record_status(span, status);
+    }
     match happened {
-        Happened::Answered { status, .. } => {
-            if !span.is_disabled() {
-                span.record("status", status.as_u16());
-            }
+        Happened::Answered { .. } => {
             tracing::debug!(parent: span, elapsed_ms = millis_since(started), "answered");
         }
-        Happened::BodyFailed { status, error } => {
-            if !span.is_disabled() {
-                span.record("status", status.as_u16());
-            }
+        Happened::BodyFailed { error, .. } => {
             tracing::debug!(
                 parent: span,
                 elapsed_ms = millis_since(started),
@@ -147,6 +247,20 @@ pub(crate) fn attempt_ended(span: &tracing::Span, started: Instant, happened: &H
                 "attempt failed"
             );
         }
+    }
+}
+
+/// Records an attempt's status on its span.
+fn record_status(span: &tracing::Span, status: reqwest::StatusCode) {
+    if !span.is_disabled() {
+        span.record("http.response.status_code", i64::from(status.as_u16()));
+    }
+}
+
+/// Records a failed attempt's `error.type` on its span.
+pub(crate) fn attempt_failed(span: &tracing::Span, error: &crate::Error) {
+    if !span.is_disabled() {
+        span.record("error.type", error.kind());
     }
 }
 

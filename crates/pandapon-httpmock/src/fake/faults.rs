@@ -96,7 +96,7 @@ impl Scripted {
         }
     }
 
-    fn full(bytes: impl Into<Bytes>) -> Self {
+    pub(super) fn full(bytes: impl Into<Bytes>) -> Self {
         Self::new([Step::Data(bytes.into())])
     }
 }

@@ -4,6 +4,7 @@
 //! `routes.rs`, the faults it can inject in `faults.rs`.
 
 mod faults;
+mod replay;
 mod routes;
 
 use std::collections::VecDeque;
@@ -25,6 +26,8 @@ use tokio::task::JoinHandle;
 
 pub use self::faults::{Arrival, Fault};
 use self::faults::{Plan, Scripted, inject, reply};
+pub use self::replay::NO_MATCH_CODE;
+use self::replay::Replay;
 use self::routes::serve;
 pub use self::routes::{Route, routes};
 use crate::push::{Pushed, Pusher};
@@ -40,6 +43,8 @@ struct State {
     routes: Vec<Route>,
     /// Where to push order messages after state-changing calls, if anywhere.
     push: Option<Pusher>,
+    /// The cassette it serves instead of the spec's examples, if any.
+    replay: Option<Replay>,
 }
 
 /// A running fake PandaPon. It stops when dropped.
@@ -73,6 +78,7 @@ impl FakePandaPon {
             plan: Box::new(|_: &Arrival<'_>| None),
             routes: Vec::new(),
             push_to: None,
+            replay: None,
         }
     }
 
@@ -158,6 +164,7 @@ pub struct FakeBuilder {
     plan: Plan,
     routes: Vec<Route>,
     push_to: Option<String>,
+    replay: Option<Vec<pandapon_gen::cassette::Exchange>>,
 }
 
 impl std::fmt::Debug for FakeBuilder {
@@ -166,6 +173,7 @@ impl std::fmt::Debug for FakeBuilder {
             .field("check", &self.check)
             .field("routes", &self.routes)
             .field("push_to", &self.push_to)
+            .field("replay", &self.replay.as_ref().map(Vec::len))
             .finish_non_exhaustive()
     }
 }
@@ -214,6 +222,24 @@ impl FakeBuilder {
         self
     }
 
+    /// Serves the exchanges of a cassette (recorded with
+    /// [`pandapon_gen::cassette::Recorder`], read with
+    /// [`pandapon_gen::cassette::read`]) instead of the spec's examples.
+    /// Each request's signature is checked as always (the headers, and the
+    /// query's `timestamp` and `sign` where it has them); then it gets the
+    /// recorded answer (status, kept headers, body) of the exchange it
+    /// matches by method, path, query without the signing values, and body
+    /// (as JSON values, so key order and spacing do not matter). Exchanges
+    /// that match are served in the order they were recorded, so a retried
+    /// call replays its attempts in turn; once all were served, the last
+    /// again. A request that matches none gets HTTP 404 with a business
+    /// error, code [`NO_MATCH_CODE`], whose `msg` names the nearest
+    /// recorded exchange and what differs.
+    pub fn replay(mut self, exchanges: Vec<pandapon_gen::cassette::Exchange>) -> Self {
+        self.replay = Some(exchanges);
+        self
+    }
+
     /// Listens on `addr` (port 0 picks a free port) and serves until
     /// dropped or [stopped](FakePandaPon::stop).
     ///
@@ -232,6 +258,7 @@ impl FakeBuilder {
             plan: self.plan,
             routes: routes().into_iter().chain(self.routes).collect(),
             push,
+            replay: self.replay.map(Replay::new),
         });
         let connections = Arc::new(AtomicUsize::new(0));
         let (stop, stopped) = oneshot::channel();
@@ -294,6 +321,9 @@ async fn answer(
     });
     if let ControlFlow::Break(failed) = inject(fault.as_ref(), verdict.is_ok()).await {
         return failed;
+    }
+    if let Some(replay) = &state.replay {
+        return Ok(replay.serve(&parts, verdict, &body));
     }
     Ok(serve(&state, &parts, verdict, &body, fault.as_ref()))
 }

@@ -148,7 +148,10 @@ impl Route {
 /// Why the warehouse-logistics query does not match the headers, if it
 /// does not: its `timestamp` and `sign`, percent-decoded, must equal the
 /// `timestamp` and `signature` headers.
-fn query_mismatch(query: Option<&str>, headers: &http::HeaderMap) -> Option<&'static str> {
+pub(super) fn query_mismatch(
+    query: Option<&str>,
+    headers: &http::HeaderMap,
+) -> Option<&'static str> {
     let param = |name: &str| {
         form_urlencoded::parse(query.unwrap_or_default().as_bytes())
             .find(|(key, _)| key == name)
@@ -191,7 +194,22 @@ pub(super) fn serve(
     if let (Some(pusher), Some(operation)) = (&state.push, route.operation()) {
         pusher.after(operation.id, &json);
     }
-    deliver(&route.answer(), fault)
+    let mut answer = route.answer();
+    if let Some(field) = route.operation().and_then(|op| op.page_field) {
+        turn_to_page(&mut answer, json[field].as_i64().unwrap_or(1));
+    }
+    deliver(&answer, fault)
+}
+
+/// The documented example of a page as page `page`: its `currentPage` set
+/// to it, as PandaPon's pages say which they are (a page stream stops at a
+/// page that repeats the previous one whole). Page 1 is the example itself.
+fn turn_to_page(answer: &mut Value, page: i64) {
+    if let Some(data) = answer.get_mut("data").and_then(Value::as_object_mut)
+        && data.contains_key("currentPage")
+    {
+        data.insert("currentPage".into(), page.into());
+    }
 }
 
 /// Why PandaPon would refuse the call's signature, if it would: the
