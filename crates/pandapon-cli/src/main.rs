@@ -93,6 +93,31 @@ fn command() -> Command {
                 .help("Print the signed request as a curl command and send nothing"),
         )
         .arg(
+            Arg::new("verbose")
+                .long("verbose")
+                .short('v')
+                .global(true)
+                .help_heading(GLOBAL_HEADING)
+                .action(ArgAction::SetTrue)
+                .help(
+                    "Write each attempt to stderr: the request line, headers and body, then \
+                     the status, headers and body (signature and nonce-str redacted, \
+                     everything escaped, bodies cut at 4 KiB)",
+                ),
+        )
+        .arg(
+            Arg::new("record")
+                .long("record")
+                .global(true)
+                .help_heading(GLOBAL_HEADING)
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(std::path::PathBuf))
+                .help(
+                    "Append each exchange with PandaPon to this cassette file, for `pandapon \
+                     mock --replay` (no secret, signature or nonce is written)",
+                ),
+        )
+        .arg(
             Arg::new("timeout")
                 .long("timeout")
                 .global(true)
@@ -159,7 +184,10 @@ fn command() -> Command {
                         .value_name("N")
                         .requires("all")
                         .value_parser(clap::value_parser!(usize))
-                        .help("With --all: stop after N pages"),
+                        .help(
+                            "With --all: ask for N pages at most [default: 1000]; if the \
+                             server says more remain, fail saying so",
+                        ),
                 );
         }
         root = root.subcommand(sub);
@@ -260,6 +288,19 @@ fn command() -> Command {
                     .default_value("0")
                     .help("Port on 127.0.0.1; 0 picks a free one"),
             )
+            .arg(
+                Arg::new("replay")
+                    .long("replay")
+                    .value_name("FILE")
+                    .value_parser(clap::value_parser!(std::path::PathBuf))
+                    .conflicts_with("push-to")
+                    .help(
+                        "Serve the exchanges of a cassette written with --record instead of \
+                         the documented examples: each request, signature checked, gets the \
+                         recorded answer of the exchange it matches (method, path, query, \
+                         body); one that matches none gets HTTP 404 naming the nearest",
+                    ),
+            )
             .arg(Arg::new("push-to").long("push-to").value_name("URL").help(
                 "After each call that creates, cancels or pays an order, push the \
                          order message PandaPon would to URL (a receiver, such as `pandapon \
@@ -286,12 +327,36 @@ fn builder(matches: &ArgMatches) -> Result<ClientBuilder> {
     if let Some(n) = matches.get_one::<u32>("max-attempts") {
         builder = builder.retry_policy(pandapon_gen::RetryPolicy::default().max_attempts(*n));
     }
+    if let Some(file) = matches.get_one::<std::path::PathBuf>("record") {
+        let recorder = pandapon_gen::cassette::Recorder::append_to(file)
+            .with_context(|| format!("opening the cassette {}", file.display()))?;
+        builder = builder.interceptor(recorder);
+    }
     if let Some(proxy) = matches.get_one::<String>("proxy") {
-        let proxy = reqwest::Proxy::all(proxy.as_str())
-            .with_context(|| format!("--proxy {proxy:?} is not a proxy URL"))?;
+        // The URL may hold a password: errors show it with its user
+        // information replaced, and never show reqwest's own text of it.
+        let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| {
+            let shown = redact_userinfo(proxy);
+            let why = std::error::Error::source(&e)
+                .map_or_else(|| e.to_string(), ToString::to_string)
+                .replace(proxy.as_str(), &shown);
+            anyhow::anyhow!("--proxy {shown:?} is not a proxy URL: {why}")
+        })?;
         builder = builder.http_client(reqwest::Client::builder().proxy(proxy));
     }
     Ok(builder)
+}
+
+/// A URL with its user information (`user:password@`) replaced by `***@`,
+/// whether or not the rest of it parses: everything between the scheme and
+/// the last `@` goes (a password may hold `/`, `?` or `#`; a path holding
+/// `@` is cut too, which hides more than needed, never less).
+fn redact_userinfo(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..after_scheme], &url[after_scheme + at..]),
+        None => url.to_owned(),
+    }
 }
 
 fn credentials(matches: &ArgMatches) -> Option<Result<Credentials>> {
@@ -361,6 +426,15 @@ async fn mock(matches: &ArgMatches, sub: &ArgMatches) -> Result<()> {
     let mut fake = FakePandaPon::builder(check);
     if let Some(url) = sub.get_one::<String>("push-to") {
         fake = fake.push_to(url.as_str());
+    }
+    if let Some(file) = sub.get_one::<std::path::PathBuf>("replay") {
+        let exchanges = pandapon_gen::cassette::read(file)?;
+        eprintln!(
+            "replaying {} recorded exchange(s) from {}",
+            exchanges.len(),
+            file.display()
+        );
+        fake = fake.replay(exchanges);
     }
     let fake = fake
         .start(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
@@ -437,16 +511,37 @@ async fn operation(matches: &ArgMatches, name: &str, sub: &ArgMatches) -> Result
     generated::dispatch(&client(matches)?, cmd, sub).await
 }
 
+/// What goes to stderr: the warnings and errors the SDK logs (a receiver's
+/// inbox failing, a worker's handler failing), nothing below WARN; with
+/// `--verbose`, also the SDK's wire log (TRACE on `pandapon::wire`), as it
+/// is: the SDK redacts and escapes it.
+fn logging(verbose: bool) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let warnings = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_filter(LevelFilter::WARN);
+    let wire = verbose.then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .without_time()
+            .with_level(false)
+            .with_target(false)
+            .with_filter(Targets::new().with_target("pandapon::wire", LevelFilter::TRACE))
+    });
+    tracing_subscriber::registry()
+        .with(warnings)
+        .with(wire)
+        .init();
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let matches = command().get_matches();
-    // Warnings and errors the SDK logs (a receiver's inbox failing, a
-    // worker's handler failing) go to stderr; nothing below WARN.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::WARN)
-        .with_target(false)
-        .init();
+    logging(matches.get_flag("verbose"));
     let outcome = match matches.subcommand() {
         Some(("sign", sub)) => sign(&matches, sub).map(|()| true),
         Some(("push", sub)) => {
@@ -470,6 +565,29 @@ async fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_proxy_url_shows_without_its_user_information() {
+        assert_eq!(
+            redact_userinfo("http://alice:s3cr3t@proxy.example:3128/x?y"),
+            "http://***@proxy.example:3128/x?y"
+        );
+        assert_eq!(redact_userinfo("http://a:b@c@[::1"), "http://***@[::1");
+        assert_eq!(
+            redact_userinfo("socks5://p@ss:w@rd@host"),
+            "socks5://***@host"
+        );
+        assert_eq!(redact_userinfo("http://proxy:3128"), "http://proxy:3128");
+        assert_eq!(
+            redact_userinfo("http://alice:pa/ss@proxy:3128"),
+            "http://***@proxy:3128"
+        );
+        assert_eq!(
+            redact_userinfo("http://alice:p#?x@proxy:3128/"),
+            "http://***@proxy:3128/"
+        );
+        assert_eq!(redact_userinfo("nonsense"), "nonsense");
+    }
 
     #[test]
     fn the_command_tree_is_valid() {

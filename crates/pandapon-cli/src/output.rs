@@ -4,18 +4,116 @@
 //!
 //! The verdict is the SDK's: every command makes its call through
 //! `call()`, so the CLI shows the error and outcome the SDK's classifier
-//! gave. Nothing here judges an answer. Everything printed on stderr has its
-//! control characters escaped, so that text from a server cannot drive the
-//! terminal.
+//! gave. Nothing here judges an answer. Text from a server cannot drive or
+//! deceive the terminal: stdout's JSON writes control, bidirectional,
+//! separator and invisible characters as `\u` escapes (the same JSON
+//! value), and stderr escapes them too and shows at most 4 KiB of a
+//! message.
 
 use std::io::Write;
 
 use pandapon_gen::{Error, Items, Page, Reply, Stream};
 use serde::Serialize;
 
-/// Prints one failure on stderr, escaped.
+/// Prints one failure on stderr: escaped, and at most 4 KiB of it, with a
+/// note of what was cut (`pandapon_gen::escape_shown`).
 pub fn fail(message: &str) {
-    eprintln!("error: {}", pandapon_gen::escape_controls(message));
+    eprintln!("error: {}", pandapon_gen::escape_shown(message));
+}
+
+/// serde_json's formatter `F`, writing every character
+/// `pandapon_gen::is_unsafe_char` names (C0, DEL, C1, the bidirectional
+/// controls, line and paragraph separators, invisible characters) as a
+/// `\uXXXX` escape: the JSON is the same value, and text from a server
+/// cannot drive or deceive the terminal it is shown on. serde_json escapes
+/// C0 itself; the rest arrives here as string fragments.
+struct Safe<F>(F);
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Safe<F> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (at, c) in fragment.char_indices() {
+            if pandapon_gen::is_unsafe_char(c) {
+                writer.write_all(&fragment.as_bytes()[start..at])?;
+                // JSON's escapes are UTF-16 units: a character past the
+                // Basic Multilingual Plane (a tag character) is two.
+                let mut units = [0; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(writer, "\\u{:04x}", unit)?;
+                }
+                start = at + c.len_utf8();
+            }
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
+
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// Writes `value` as JSON (pretty, or one line) with the unsafe characters
+/// escaped (see `Safe`).
+pub fn write_json<W: Write, T: Serialize + ?Sized>(
+    out: W,
+    value: &T,
+    pretty: bool,
+) -> serde_json::Result<()> {
+    if pretty {
+        let formatter = Safe(serde_json::ser::PrettyFormatter::new());
+        value.serialize(&mut serde_json::Serializer::with_formatter(out, formatter))
+    } else {
+        let formatter = Safe(serde_json::ser::CompactFormatter);
+        value.serialize(&mut serde_json::Serializer::with_formatter(out, formatter))
+    }
+}
+
+/// `value` as one line of JSON, the unsafe characters escaped.
+pub fn json_line<T: Serialize + ?Sized>(value: &T) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec fails only if `value` cannot be serialized, which a
+    // JSON value always can.
+    let _ = write_json(&mut out, value, false);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Prints a call's error with its outcome; a dry run's stop is not a
@@ -64,7 +162,7 @@ fn print(
 pub fn reply<T: Serialize>(result: Result<Reply<T>, Error>) -> bool {
     match result {
         // Written straight from the typed reply: no JSON tree in between.
-        Ok(reply) => print(|out| serde_json::to_writer_pretty(out, &reply)) != Printed::Failed,
+        Ok(reply) => print(|out| write_json(out, &reply, true)) != Printed::Failed,
         Err(error) => report_error(&error),
     }
 }
@@ -108,7 +206,7 @@ where
         std::future::poll_fn(|cx| std::pin::Pin::new(&mut items).poll_next(cx)).await
     {
         match item {
-            Ok(item) => match print(|out| serde_json::to_writer(out, &item)) {
+            Ok(item) => match print(|out| write_json(out, &item, false)) {
                 Printed::Written => {}
                 Printed::Closed => return true,
                 Printed::Failed => return false,

@@ -440,7 +440,7 @@ fn line(m: &StoredMessage, json: bool, lease: Option<&pandapon_gen::push::inbox:
             value["leaseToken"] = lease.token.into();
             value["leaseUntilMs"] = serde_json::Value::from(millis(lease.until) as u64);
         }
-        value.to_string()
+        crate::output::json_line(&value)
     } else {
         let kind = m
             .event()

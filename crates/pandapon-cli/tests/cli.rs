@@ -11,6 +11,7 @@ use pandapon_gen::auth::Verifier;
 use pandapon_httpmock::{FakePandaPon, Fault, SignatureCheck};
 use pandapon_tests::process::{assert_clean, scrubbed, text};
 
+mod observe;
 mod receiver;
 mod verdicts;
 
@@ -221,17 +222,18 @@ async fn request_calls_any_path_signed() {
 async fn all_prints_every_item_of_every_page_as_json_lines() {
     let (fake, check) = fake().await;
     // The fake answers each page with the documented example (totalPage
-    // 401), so --max-pages bounds the run.
+    // 401) as that page, so --max-pages bounds the run: the items of its
+    // pages, then, with pages left, an error that says the cap was reached.
     for op in pandapon_gen::OPERATIONS.iter().filter(|op| op.paginated) {
         let route = pandapon_httpmock::Route::of(op);
         let op = op.id;
         let answer = route.answer();
         let per_page = answer["data"]["data"].as_array().map_or(0, Vec::len);
         // Two pages, unless the example ends it sooner (no items, or one page).
-        let pages = match answer["data"]["totalPage"].as_u64() {
-            _ if per_page == 0 => 1,
-            Some(total) => total.min(2) as usize,
-            None => 2,
+        let (pages, capped) = match answer["data"]["totalPage"].as_u64() {
+            _ if per_page == 0 => (1, false),
+            Some(total) => (total.min(2) as usize, total > 2),
+            None => (2, true),
         };
         let before = check.seen().len();
         let mut cmd = configured(&fake.base_url(), SECRET);
@@ -240,7 +242,16 @@ async fn all_prints_every_item_of_every_page_as_json_lines() {
             cmd.args(["--image-base64", "aGVsbG8="]);
         }
         let out = run(cmd).await;
-        assert!(clean(&out).status.success(), "{op}: {}", text(&out.stderr));
+        if capped {
+            assert_eq!(clean(&out).status.code(), Some(1), "{op}");
+            let stderr = text(&out.stderr);
+            assert!(
+                stderr.contains("stopped after 2 pages, the cap"),
+                "{op}: {stderr}"
+            );
+        } else {
+            assert!(clean(&out).status.success(), "{op}: {}", text(&out.stderr));
+        }
         let lines: Vec<serde_json::Value> = text(&out.stdout)
             .lines()
             .map(|l| serde_json::from_str(l).expect("one JSON value a line"))
