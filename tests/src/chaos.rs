@@ -320,7 +320,12 @@ async fn call(client: &Client, kind: Kind, n: usize) -> Results {
             while let Some(page) =
                 std::future::poll_fn(|cx| std::pin::Pin::new(&mut pages).poll_next(cx)).await
             {
-                results.push(page.map(drop));
+                match page {
+                    // The two pages asked for, with more left: the stream
+                    // says so, and no request was made for it.
+                    Err(Error::Paging(pandapon_gen::PagingError::CapReached { pages: 2 })) => break,
+                    page => results.push(page.map(drop)),
+                }
             }
             results
         }

@@ -6,6 +6,7 @@ mod any_path;
 mod cancel;
 mod hostile;
 mod inbox_postgres;
+mod observe;
 mod operations;
 mod pagination;
 mod push;

@@ -185,8 +185,19 @@ async fn a_page_that_fails_once_is_retried() {
         .collect()
         .await;
     assert!(example_items() > 0);
-    assert_eq!(items.len(), 2 * example_items());
-    assert!(items.iter().all(Result::is_ok));
+    // Two pages of items, then the cap, with pages left, says so.
+    assert_eq!(items.len(), 2 * example_items() + 1);
+    assert!(items[..2 * example_items()].iter().all(Result::is_ok));
+    assert!(
+        matches!(
+            items.last(),
+            Some(Err(Error::Paging(pandapon_gen::PagingError::CapReached {
+                pages: 2
+            })))
+        ),
+        "{:?}",
+        items.last()
+    );
     assert_eq!(check.seen().len(), 3, "page 2 was asked for twice");
 }
 
@@ -245,7 +256,11 @@ async fn a_dropped_next_keeps_its_page_and_asks_for_it_once() {
     let dropped = tokio::time::timeout(Duration::from_millis(20), pages.next()).await;
     assert!(dropped.is_err(), "page 2 answers late");
     pages.next().await.expect("page 2").expect("answers");
-    assert!(pages.next().await.is_none(), "two pages asked for");
+    assert!(
+        matches!(pages.next().await, Some(Err(Error::Paging(_)))),
+        "two pages asked for, the cap reached with pages left"
+    );
+    assert!(pages.next().await.is_none());
     assert_eq!(page_two.load(Ordering::SeqCst), 1, "page 2 asked for once");
 }
 
