@@ -15,7 +15,7 @@
 # that does not hold. Takes about 20 minutes on 2 cores with warm caches;
 # installs the pinned cargo-semver-checks if it is missing.
 #
-#   scripts/release-cases.sh [CASE…]
+#   scripts/release-cases.sh [CASE…]     (SHOW=1 prints each dry run's output)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export CARGO_TERM_COLOR=never
@@ -105,6 +105,7 @@ for case in "${cases[@]}"; do
       expect_not "### Breaking"
       expect "releaseCaseNote was added (on the wire: compatible)"
       expect "AlibabaPayOrder::release_case_note"
+      [ -z "${SHOW:-}" ] || cat "$work/out.md" >&2
       # Then for real: CHANGELOG.md, every version, a commit and a tag.
       xtask release >"$work/out.md" 2>"$work/err.txt" || { cat "$work/err.txt" >&2; fail "the release failed"; }
       [ "$(in_repo log -1 --format=%s)" = "Release 0.1.1" ] || fail "no release commit"
@@ -127,8 +128,10 @@ for case in "${cases[@]}"; do
     hand-written)
       expect "version: 0.2.0"
       expect "### Breaking"
-      expect "pandapon_auth::release_case_probe"
+      expect "- pandapon-auth: pub fn removed or renamed (cargo-semver-checks \`function_missing\`, hand-written code): \`function pandapon_auth::release_case_probe\`."
+      expect_not "Checking pandapon-auth"
       expect "The verdicts disagree"
+      expect "cargo-semver-checks (pandapon-auth, \`function_missing\`, hand-written): function pandapon_auth::release_case_probe"
       expect "**pandapon-auth**: Auth: release_case_probe removed"
       ;;
     description)
@@ -137,5 +140,6 @@ for case in "${cases[@]}"; do
       expect "protocolPaySuccess: description changed"
       ;;
   esac
+  [ -z "${SHOW:-}" ] || cat "$work/out.md" >&2
   echo "[$case] ok: $(head -1 "$work/out.md")" >&2
 done

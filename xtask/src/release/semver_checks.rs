@@ -1,6 +1,7 @@
 //! cargo-semver-checks on each published library against the last release:
 //! it sees what no spec change shows, hand-written API changes above all.
 
+use std::io::{self, Read as _};
 use std::path::Path;
 use std::process::Command;
 
@@ -66,12 +67,22 @@ pub fn run(root: &Path, tag: &str, crates: &[String], generated: &[String]) -> R
     for krate in crates {
         command.args(["-p", krate]);
     }
-    let out = command.output().context("running cargo semver-checks")?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // Its lints go to stdout and its progress ("Checking <crate>",
+    // "Summary") to stderr: one pipe for both keeps them in order, so each
+    // lint is read under its crate.
+    let (mut reader, writer) = io::pipe().context("making a pipe")?;
+    command
+        .stdout(writer.try_clone().context("making a pipe")?)
+        .stderr(writer);
+    let mut child = command.spawn().context("running cargo semver-checks")?;
+    // The command holds the pipe's write ends: dropped, so the read ends.
+    drop(command);
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .context("reading cargo semver-checks' output")?;
+    child.wait().context("waiting for cargo semver-checks")?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     parse(&text, generated).with_context(|| {
         let tail: String = text
             .chars()
@@ -144,7 +155,10 @@ pub fn parse(text: &str, generated: &[String]) -> Result<Verdict> {
                 if next.trim() != "Failed in:" {
                     continue;
                 }
-                while let Some(item) = lines.next_if(|l| !l.trim().is_empty()) {
+                // The items are indented; anything else ends them.
+                while let Some(item) =
+                    lines.next_if(|l| l.starts_with("  ") && !l.trim().is_empty())
+                {
                     items.push(item_of(item.trim(), generated));
                 }
             }
@@ -227,6 +241,19 @@ Failed in:
         );
         assert_eq!(v.lints[1].hand_written().count(), 0, "{:?}", v.lints[1]);
         assert_eq!(v.lints[1].items.len(), 1);
+    }
+
+    #[test]
+    fn items_end_at_the_first_line_that_is_not_one() {
+        let text = "    Checking a v0.1.0 -> v0.1.0 (assume minor change)\n\
+--- failure function_missing: pub fn removed or renamed ---\n\
+Failed in:\n  function a::gone, previously in file /t/src/lib.rs:3\n\
+     Summary semver requires new major version: 1 major and 0 minor checks failed\n";
+        let v = parse(text, &[]).expect("parsed");
+        assert_eq!(v.lints.len(), 1);
+        assert_eq!(v.lints[0].krate, "a");
+        assert_eq!(v.lints[0].items, [("function a::gone".to_owned(), false)]);
+        assert_eq!(v.bump, Bump::Breaking);
     }
 
     #[test]
