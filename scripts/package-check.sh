@@ -48,9 +48,15 @@ cp Cargo.lock "$packaged/"
 # own they took a minute to check.
 mkdir -p "$packaged/fuzz"
 cp -r fuzz/fuzz_targets "$packaged/fuzz/"
+# libfuzzer-sys without its default `link_libfuzzer`: a type-check links
+# nothing, and that feature compiles libFuzzer's C++ (a good share of this
+# stage on two cores).
 sed -e '/^\[workspace\]/,$d' \
   -e "s|path = \"../crates/pandapon-gen\"|path = \"../pandapon-gen-$version\"|" \
+  -e 's|^libfuzzer-sys = "\(.*\)"$|libfuzzer-sys = { version = "\1", default-features = false }|' \
   fuzz/Cargo.toml >"$packaged/fuzz/Cargo.toml"
+grep -q 'libfuzzer-sys = { version' "$packaged/fuzz/Cargo.toml" ||
+  { echo "fuzz/Cargo.toml: libfuzzer-sys is no longer a plain version requirement" >&2; exit 1; }
 # First the libraries as a consumer gets them (no `schemars` feature) with
 # the fuzz targets, then the CLI.
 (cd "$packaged" && CARGO_TARGET_DIR="$PWD/../msrv" cargo "+$msrv" check --lib --bins \
