@@ -151,7 +151,7 @@ async fn a_panicking_interceptor_does_not_hide_a_writes_outcome() {
         let client = Client::builder(credentials())
             .base_url(fake.base_url())
             .retry_policy(quick_retries())
-            .interceptor(Shared(panics.clone()))
+            .interceptor(panics.clone())
             .build()
             .expect("client");
         let reply = client
@@ -167,7 +167,7 @@ async fn a_panicking_interceptor_does_not_hide_a_writes_outcome() {
         let (fake, check, _) = start_fake(|fake| fake.faults([Fault::Status(502, None)])).await;
         let client = Client::builder(credentials())
             .base_url(fake.base_url())
-            .interceptor(Shared(panics.clone()))
+            .interceptor(panics.clone())
             .build()
             .expect("client");
         let e = client
@@ -178,18 +178,6 @@ async fn a_panicking_interceptor_does_not_hide_a_writes_outcome() {
             .expect_err("502");
         assert_eq!(e.outcome(), Outcome::Unknown, "({before}, {after}): {e}");
         assert_eq!(check.seen().len(), 1, "a write is not re-sent after a 502");
-    }
-}
-
-/// An interceptor behind an `Arc`, so the test keeps a handle on it.
-struct Shared(Arc<Panics>);
-
-impl Interceptor for Shared {
-    fn before_attempt(&self, a: &BeforeAttempt<'_>) {
-        self.0.before_attempt(a);
-    }
-    fn after_attempt(&self, a: &AfterAttempt<'_>) {
-        self.0.after_attempt(a);
     }
 }
 

@@ -140,19 +140,10 @@ async fn interceptors_see_every_attempt_signed_and_its_end() {
     ])));
     let (fake, _) = fake_with(move |_| faults.lock().expect("lock").pop_front().flatten()).await;
     let recorder = Arc::new(Recorder::default());
-    struct Shared(Arc<Recorder>);
-    impl Interceptor for Shared {
-        fn before_attempt(&self, a: &BeforeAttempt<'_>) {
-            self.0.before_attempt(a);
-        }
-        fn after_attempt(&self, a: &AfterAttempt<'_>) {
-            self.0.after_attempt(a);
-        }
-    }
     let client = Client::builder(credentials())
         .base_url(fake.base_url())
         .retry_policy(quick_retries())
-        .interceptor(Shared(recorder.clone()))
+        .interceptor(recorder.clone())
         .build()
         .expect("client");
     // A read: 503, then retried and answered.

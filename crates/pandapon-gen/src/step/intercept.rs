@@ -58,6 +58,19 @@ pub trait Interceptor: Send + Sync {
     }
 }
 
+/// An interceptor shared with the code that registered it (to read what it
+/// gathered, say): `builder.interceptor(metrics.clone())` with `metrics` an
+/// `Arc<YourInterceptor>`.
+impl<T: Interceptor + ?Sized> Interceptor for std::sync::Arc<T> {
+    fn before_attempt(&self, attempt: &BeforeAttempt<'_>) {
+        (**self).before_attempt(attempt);
+    }
+
+    fn after_attempt(&self, attempt: &AfterAttempt<'_>) {
+        (**self).after_attempt(attempt);
+    }
+}
+
 /// An attempt about to be sent.
 #[derive(Debug)]
 #[non_exhaustive]
