@@ -38,9 +38,10 @@ fn redacted_header(name: &str) -> bool {
 }
 
 /// Query values that are signing values (the `sign` of the operations
-/// signed in the query too, and its `timestamp`).
+/// signed in the query too, and its `timestamp`): the names cassettes leave
+/// out too.
 fn signing_query(name: &str) -> bool {
-    matches!(name, "sign" | "timestamp")
+    crate::cassette::SIGNING_QUERY.contains(&name)
 }
 
 /// Whether a subscriber wants the wire log.
@@ -55,11 +56,7 @@ pub(crate) fn url_without_signing(url: &reqwest::Url) -> String {
         return url.as_str().to_owned();
     }
     let mut shown = url.clone();
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| !signing_query(k))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let kept = crate::cassette::unsigned_query(url.query());
     if kept.is_empty() {
         shown.set_query(None);
     } else {
