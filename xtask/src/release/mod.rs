@@ -120,17 +120,6 @@ fn published(root: &Path) -> Result<Vec<(String, bool)>> {
     Ok(order)
 }
 
-/// The workspace version in Cargo.toml.
-fn workspace_version(manifest: &str) -> Result<Version> {
-    let line = manifest
-        .lines()
-        .skip_while(|l| l.trim() != "[workspace.package]")
-        .find_map(|l| l.trim().strip_prefix("version = \""))
-        .and_then(|rest| rest.strip_suffix('"'))
-        .context("Cargo.toml has no [workspace.package] version")?;
-    Version::parse(line).context("Cargo.toml's version")
-}
-
 /// spec-diff's verdict for the release: breaking when any change, on the
 /// wire or in Rust, breaks callers or makes their calls fail; additive when
 /// something was added or the Rust API grew; else a patch.
@@ -196,7 +185,7 @@ pub fn run(options: &Options) -> Result<()> {
     };
     let manifest_path = root.join("Cargo.toml");
     let manifest = std::fs::read_to_string(&manifest_path).context("reading Cargo.toml")?;
-    let current = workspace_version(&manifest)?;
+    let current = version::of_manifest(&manifest)?;
     if current != last {
         bail!(
             "Cargo.toml says {current}, but the last release is {latest}: the release command \

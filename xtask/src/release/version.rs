@@ -1,7 +1,7 @@
 //! The next version from a verdict, and the version written into the
 //! workspace manifest.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use semver::Version;
 
 /// What a set of changes needs of the next release, weakest first.
@@ -49,6 +49,17 @@ pub fn of_tag(tag: &str) -> Result<Version> {
         Ok(v) if v.pre.is_empty() && v.build.is_empty() => Ok(v),
         _ => bail!("{tag} is not a release tag: release tags are vX.Y.Z"),
     }
+}
+
+/// The `[workspace.package]` version in the workspace manifest.
+pub fn of_manifest(manifest: &str) -> Result<Version> {
+    let line = manifest
+        .lines()
+        .skip_while(|l| l.trim() != "[workspace.package]")
+        .find_map(|l| l.trim().strip_prefix("version = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .context("Cargo.toml has no [workspace.package] version")?;
+    Version::parse(line).context("Cargo.toml's version")
 }
 
 /// The workspace manifest with every published crate at `to`: the
@@ -143,15 +154,7 @@ mod tests {
     fn the_real_manifest_bumps_every_internal_requirement() {
         let root = crate::spec::workspace_root();
         let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
-        let now = Version::parse(
-            manifest
-                .lines()
-                .skip_while(|l| l.trim() != "[workspace.package]")
-                .find_map(|l| l.trim().strip_prefix("version = \""))
-                .and_then(|rest| rest.strip_suffix('"'))
-                .expect("workspace version"),
-        )
-        .expect("semver");
+        let now = of_manifest(&manifest).expect("workspace version");
         let to = next(&now, Bump::Breaking);
         let bumped = bump_manifest(&manifest, &now, &to).expect("bumped");
         let old = format!("\"{now}\"");
