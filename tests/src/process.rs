@@ -53,3 +53,27 @@ pub fn assert_clean<'a>(out: &'a Output, secret: &str) -> &'a Output {
     assert!(!all.contains("panicked"), "{all}");
     out
 }
+
+/// Fails if `text` holds a nonce or a signature of any request `seen` lists
+/// (what `SignatureCheck::seen` logged), as signed with `credentials`: the
+/// check that logs, cassettes and error output keep no signing value.
+pub fn assert_no_signing_values(
+    text: &str,
+    credentials: &pandapon_gen::Credentials,
+    seen: &[pandapon_httpmock::Seen],
+) {
+    assert!(!seen.is_empty(), "no request to check against");
+    for request in seen {
+        let (Some(timestamp), Some(nonce)) = (&request.timestamp, &request.nonce) else {
+            panic!("a request without its signing headers reached the check");
+        };
+        assert!(
+            !text.contains(nonce.as_str()),
+            "a nonce that was sent: {nonce}"
+        );
+        let signature = pandapon_gen::auth::StringToSign::new(credentials, timestamp, nonce)
+            .signature()
+            .to_string();
+        assert!(!text.contains(&signature), "a signature that was sent");
+    }
+}
