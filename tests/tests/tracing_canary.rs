@@ -299,6 +299,24 @@ fn spans_export_to_opentelemetry_with_http_client_attributes() {
         .find(|s| attr(s, "pandapon.attempt").is_none())
         .expect("the call span");
     assert_eq!(text(attr(call, "error.type")).as_deref(), Some("api"));
+    // Every field once (a field recorded twice is two attributes), the
+    // refused write's request id included.
+    for span in spans.iter() {
+        let mut keys: Vec<&str> = span.attributes.iter().map(|kv| kv.key.as_str()).collect();
+        let all = keys.len();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(
+            keys.len(),
+            all,
+            "a field recorded twice: {:?}",
+            span.attributes
+        );
+    }
+    assert_eq!(
+        text(attr(call, "pandapon.request_id")).as_deref(),
+        Some(pandapon_httpmock::REQUEST_ID)
+    );
     assert_eq!(
         text(attr(call, "pandapon.outcome")).as_deref(),
         Some("refused")
@@ -318,5 +336,70 @@ fn spans_export_to_opentelemetry_with_http_client_attributes() {
     assert_eq!(
         url,
         format!("http://127.0.0.1:{port}/v2/open/pp/logistics/itemLogisticsPrice")
+    );
+}
+
+/// When the SDK's own spans are filtered out, the span current during a
+/// call is the application's: the SDK writes none of its fields into it,
+/// though it declares fields of the same names.
+#[test]
+fn with_the_sdk_spans_filtered_out_the_application_s_span_is_left_alone() {
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_sdk::trace::{InMemorySpanExporterBuilder, SdkTracerProvider};
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let exporter = InMemorySpanExporterBuilder::new().build();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("app"))
+        .with_filter(
+            Targets::new()
+                .with_default(LevelFilter::INFO)
+                .with_target("pandapon_gen", LevelFilter::OFF),
+        );
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let (_fake, _check, client) = start_fake(|fake| fake).await;
+            let span = tracing::info_span!(
+                "app.handler",
+                http.request.method = tracing::field::Empty,
+                http.response.status_code = tracing::field::Empty,
+                url.full = tracing::field::Empty,
+                pandapon.request_id = tracing::field::Empty,
+            );
+            let call = client.taobao_product_get().item_id("x").call();
+            tracing::Instrument::instrument(call, span)
+                .await
+                .expect("ok");
+        });
+    });
+    let spans = exporter.get_finished_spans().expect("spans");
+    let app = spans
+        .iter()
+        .find(|s| s.name == "app.handler")
+        .expect("the application's span");
+    let written: Vec<&str> = app
+        .attributes
+        .iter()
+        .map(|kv| kv.key.as_str())
+        .filter(|k| k.starts_with("http.") || k.starts_with("url.") || k.starts_with("pandapon."))
+        .collect();
+    assert!(
+        written.is_empty(),
+        "the SDK wrote into the application's span: {written:?}"
+    );
+    assert!(
+        spans
+            .iter()
+            .all(|s| !s.name.starts_with("pandapon.") && s.name != "taobao_product_get")
     );
 }
