@@ -85,8 +85,10 @@ where
 /// sent, so none is copied in case of a retry that never comes.
 ///
 /// The attempts' loop is not generic: it takes the requests as a trait
-/// object, so it is compiled once, in this crate, rather than once for
-/// every operation a program calls.
+/// object, so a program compiles it once rather than once for every
+/// operation it calls. It is compiled in the program's crate, not in this
+/// one: the future it returns has no name, so this crate cannot export its
+/// `poll` (boxing it would, at an allocation per call).
 #[allow(
     clippy::manual_async_fn,
     reason = "an async fn holds its arguments twice"
