@@ -59,8 +59,8 @@ pub fn compare(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<Rep
     let mut changes = wire::compare(&old_api, &new_api)?;
     let mut refused = Vec::new();
     let mut generated = |name: &'static str, api: &spec::Api<'_>| {
-        let file = codegen::sdk::generate_sdk_from(api)
-            .and_then(|text| syn::parse_file(&text).context("parsing generated SDK"));
+        let file =
+            sdk_text(api).and_then(|text| syn::parse_file(&text).context("parsing generated SDK"));
         file.map_err(|e| {
             refused.push(Refusal {
                 spec: name,
@@ -87,6 +87,39 @@ pub fn compare(old: &openapiv3::OpenAPI, new: &openapiv3::OpenAPI) -> Result<Rep
         Err(e) => return Err(e),
     }
     Ok(Report { changes, refused })
+}
+
+/// The generated SDK's text for `api`.
+#[cfg(not(test))]
+fn sdk_text(api: &spec::Api<'_>) -> Result<String> {
+    codegen::sdk::generate_sdk_from(api)
+}
+
+/// The generated SDK's text for `api`, generated once per spec in a test
+/// run: the tests compare the same specs many times over (the fixtures'
+/// base in every case, the repository's spec in several tests), and one
+/// generation takes about a second in a debug build. Generation is
+/// deterministic (`codegen::freshness`'s tests check it), so the text is
+/// the same either way; a spec codegen refuses is tried again each time.
+#[cfg(test)]
+fn sdk_text(api: &spec::Api<'_>) -> Result<String> {
+    use std::sync::{Mutex, PoisonError};
+    static GENERATED: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+    let key = serde_json::to_string(api.doc).context("the spec as JSON")?;
+    let known = GENERATED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&key)
+        .cloned();
+    if let Some(text) = known {
+        return Ok(text);
+    }
+    let text = codegen::sdk::generate_sdk_from(api)?;
+    GENERATED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(key, text.clone());
+    Ok(text)
 }
 
 /// Components whose hand-written Rust type (`x-pandapon-type`) changed,
