@@ -97,10 +97,11 @@ fn sdk_text(api: &spec::Api<'_>) -> Result<String> {
 
 /// The generated SDK's text for `api`, generated once per spec in a test
 /// run: the tests compare the same specs many times over (the fixtures'
-/// base in every case, the repository's spec in several tests), and one
-/// generation takes about a second in a debug build. Generation is
-/// deterministic (`codegen::freshness`'s tests check it), so the text is
-/// the same either way; a spec codegen refuses is tried again each time.
+/// base in every case, the repository's spec in four tests), and
+/// generating the repository's spec takes over a second in a debug build.
+/// Generation is deterministic (`codegen::freshness`'s tests check it), so
+/// the text is the same either way; a spec codegen refuses is tried again
+/// each time.
 #[cfg(test)]
 fn sdk_text(api: &spec::Api<'_>) -> Result<String> {
     use std::sync::{Mutex, PoisonError};
