@@ -106,20 +106,16 @@ fn sdk_text(api: &spec::Api<'_>) -> Result<String> {
 fn sdk_text(api: &spec::Api<'_>) -> Result<String> {
     use std::sync::{Mutex, PoisonError};
     static GENERATED: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+    // Not held while generating, so that tests generate different specs at
+    // once.
+    let generated = || GENERATED.lock().unwrap_or_else(PoisonError::into_inner);
     let key = serde_json::to_string(api.doc).context("the spec as JSON")?;
-    let known = GENERATED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(&key)
-        .cloned();
+    let known = generated().get(&key).cloned();
     if let Some(text) = known {
         return Ok(text);
     }
     let text = codegen::sdk::generate_sdk_from(api)?;
-    GENERATED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(key, text.clone());
+    generated().insert(key, text.clone());
     Ok(text)
 }
 
