@@ -6,10 +6,12 @@
 //! that stops where the request is built (progenitor's hooks, response
 //! matching and error types are dropped), with every path value encoded by
 //! `crate::step::path::segment` and the URL joined to the base URL the
-//! client parsed once (`crate::step::url`). Then each builder gets `send`,
-//! `send_with`, `call` and `call_with`, which pass that request to
-//! `crate::step::send` or `crate::step::call` with the operation's row of
-//! the operation table.
+//! client parsed once (`crate::step::url`) ([`own_requests`]). Then each
+//! builder becomes the hand-written `crate::Call` over the operation's
+//! arguments ([`into_calls`]): that `request()` becomes `args::B::build()`,
+//! and `args::B` implements `crate::call::Arguments` with the operation's
+//! response type and its row of the operation table. `call`, `send`, their
+//! `_with` forms and the page streams are `Call`'s, written once.
 
 use anyhow::{Context, Result, bail, ensure};
 use proc_macro2::TokenStream;

@@ -3,13 +3,15 @@
 //! stream, or the CLI.
 //!
 //! ```text
-//! builder ─► request (built.rs: path values via path::segment, query values
-//!            via query, the URL under the base; or Unbuilt)
-//!   ─► run (run.rs): the caller's extra fields (extras.rs) ─ dry run?
-//!        ─ per attempt: copy ─ sign (state.rs) ─ interceptors' before_attempt
-//!          ─ send ─ read (body.rs) ─ classify::attempt ─ classify::verdict
-//!          ─ retry? (retry.rs: the plan, then the client's retry budget)
-//!          ─ interceptors' after_attempt (intercept.rs) ─ ...
+//! Call's arguments ─► run (run.rs), per attempt:
+//!     a request from the arguments (a copy of them while another attempt
+//!     may follow; path values via path::segment (path.rs), query values via
+//!     query and the URL under the base (built.rs); or Unbuilt)
+//!     ─ the caller's extra fields (extras.rs) ─ dry run?
+//!     ─ sign (state.rs) ─ interceptors' before_attempt
+//!     ─ send ─ read (body.rs) ─ classify::attempt ─ classify::verdict
+//!     ─ retry? (retry.rs: the plan, then the client's retry budget)
+//!     ─ interceptors' after_attempt (intercept.rs) ─ ...
 //!   ─► classify::decode (pandapon_types::decode: within the memory budget)
 //!   ─► classify::envelope (call() only)
 //! ```
@@ -18,7 +20,11 @@
 //! step knows of an operation ([`Rules`]); `options.rs` the caller's
 //! [`CallOptions`]; `state.rs` what a client carries ([`ClientState`]) and
 //! signing an attempt; `built.rs` what the generated requests call;
-//! `run.rs` the attempts' loop.
+//! `path.rs` path values; `run.rs` the attempts' loop; `extras.rs` the
+//! caller's extra query parameters, headers and body fields; `body.rs`
+//! reading within the limits; `classify.rs` the classifier and its verdict
+//! table; `retry.rs` the policy and the retry budget; `intercept.rs` the
+//! interceptors; `span.rs` tracing; `wire.rs` the redacted wire log.
 //!
 //! Everything a call needs travels as values: the client's [`ClientState`],
 //! the operation's [`Rules`], the caller's [`CallOptions`]. Nothing here

@@ -1,7 +1,8 @@
 //! A fake PandaPon: a local HTTP server that checks signatures like PandaPon
 //! and answers every operation of the spec with its documented example.
 //! The server is here; the routes and how they are checked are in
-//! `routes.rs`, the faults it can inject in `faults.rs`.
+//! `routes.rs`, the faults it can inject in `faults.rs`, and serving a
+//! recorded cassette in `replay.rs`.
 
 mod faults;
 mod replay;
