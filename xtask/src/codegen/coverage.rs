@@ -13,8 +13,9 @@ pub const ENDPOINTS: &str = "openapi/docs-endpoints.json";
 /// The generated page, relative to the workspace root.
 pub const OUT: &str = "docs/coverage.md";
 
-/// Extension on a component naming the documented callback it types.
-const EXT_CALLBACK: &str = "x-pandapon-callback-of";
+/// Extension on a component naming the documented pushed message it types
+/// (PandaPon's documentation titles them "Callback: …").
+const EXT_PUSH: &str = "x-pandapon-push-of";
 
 /// What covers one documented entry.
 enum Cover {
@@ -42,19 +43,19 @@ fn covers(api: &crate::spec::Api<'_>) -> Result<Covers> {
             Cover::Operation(op.id.clone(), paginated),
         );
     }
-    let mut callbacks = BTreeMap::new();
+    let mut pushes = BTreeMap::new();
     if let Some(components) = &api.doc.components {
         for (name, schema) in &components.schemas {
             let title = schema
                 .as_item()
-                .and_then(|s| s.schema_data.extensions.get(EXT_CALLBACK))
+                .and_then(|s| s.schema_data.extensions.get(EXT_PUSH))
                 .and_then(Value::as_str);
             if let Some(title) = title {
-                callbacks.insert(title.to_owned(), name.clone());
+                pushes.insert(title.to_owned(), name.clone());
             }
         }
     }
-    Ok((by_path, callbacks))
+    Ok((by_path, pushes))
 }
 
 /// The Markdown table, with a summary line.
@@ -62,14 +63,14 @@ pub fn table(api: &crate::spec::Api<'_>, endpoints: &Value) -> Result<String> {
     let entries = endpoints
         .as_array()
         .context("endpoints file is a JSON array")?;
-    let (by_path, callbacks) = covers(api)?;
+    let (by_path, pushes) = covers(api)?;
     let mut rows = Vec::new();
     let (mut ops, mut v2, mut schemas, mut none) = (0, 0, 0, 0);
     for (i, entry) in entries.iter().enumerate() {
         let title = entry["title"].as_str().context("entry without title")?;
         let method = entry["method"].as_str().unwrap_or("?");
         let path = entry["path"].as_str();
-        let cover = match (callbacks.get(title), path) {
+        let cover = match (pushes.get(title), path) {
             (Some(schema), _) => Cover::Schema(schema.clone()),
             (None, None) => Cover::NoPath,
             (None, Some(path)) => match by_path.get(&(method.to_owned(), path.to_owned())) {
@@ -113,7 +114,7 @@ pub fn table(api: &crate::spec::Api<'_>, endpoints: &Value) -> Result<String> {
     }
     let mut out = format!(
         "{} documented entries: {ops} are operations, {v2} are v1 paths of an operation \
-         that uses the v2 path, {schemas} are callback schemas, {none} have no public path.\n\n\
+         that uses the v2 path, {schemas} are pushed-message schemas, {none} have no public path.\n\n\
          | # | documented entry | method | path | in the SDK |\n|---|---|---|---|---|\n",
         entries.len()
     );

@@ -671,7 +671,7 @@ pub fn compare(old_api: &Api<'_>, new_api: &Api<'_>) -> Result<Vec<Change>> {
         }
     }
 
-    // Components no operation reaches (callback payloads): compared on their
+    // Components no operation reaches (pushed messages): compared on their
     // own, as data the client receives.
     let reached: BTreeSet<String> = old_r.seen.union(&new_r.seen).cloned().collect();
     let schemas = |spec: &OpenAPI| -> BTreeSet<String> {
