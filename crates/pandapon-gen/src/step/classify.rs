@@ -362,9 +362,76 @@ mod tests {
         ));
     }
 
+    /// A resolver that never answers: a connection that times out while
+    /// connecting, with no network needed.
+    struct NeverResolves;
+
+    impl reqwest::dns::Resolve for NeverResolves {
+        fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    /// One row of the guide's outcome table (`guide/reliability.md`): the
+    /// errors it names, its outcome, and what a read-only call does next.
+    struct GuideRow {
+        errors: Vec<String>,
+        /// `None`: the last attempt's.
+        outcome: Option<String>,
+        retried: &'static str,
+    }
+
+    fn guide_rows() -> Vec<GuideRow> {
+        let guide = include_str!("../../guide/reliability.md");
+        let ticked = |cell: &str| -> Vec<String> {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect()
+        };
+        guide
+            .lines()
+            .skip_while(|l| !l.starts_with("| what happened | error |"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let [_, _, errors, outcome, retried, _] = cells[..] else {
+                    panic!("a row of the guide's outcome table with other columns: {line}");
+                };
+                GuideRow {
+                    errors: ticked(errors),
+                    outcome: ticked(outcome).into_iter().next(),
+                    retried: if retried == "not retried" {
+                        "not retried"
+                    } else if retried.starts_with("retried (a write too)") {
+                        "retried, a write too"
+                    } else if retried.starts_with("retried") {
+                        "retried"
+                    } else {
+                        panic!("the guide's outcome table: what is {retried:?}?")
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// An error's variant name, as the guide names it.
+    fn variant(error: &Error) -> String {
+        format!("{error:?}")
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect()
+    }
+
     /// The one table, row by row: every kind of answer the guide's outcome
     /// table lists, with its outcome, who may try again, and whether it
-    /// counts as a timeout. Transport failures are made for real.
+    /// counts as a timeout. Transport failures are made for real. Each row
+    /// names its row of the guide's table, and the guide is read to check
+    /// them: every row of it is covered, by errors it names, with its
+    /// outcome and its retry. The retry plan and the retry budget are asked
+    /// about each error's verdict, as a call asks them.
     #[tokio::test]
     async fn every_answer_has_one_verdict() {
         use Again::{Never, Reconnect, Resend};
@@ -406,6 +473,16 @@ mod tests {
             .await
             .expect_err("no answer");
         let reset = reqwest::get(&closing_url).await.expect_err("closed");
+        let connect_timed_out = reqwest::Client::builder()
+            .no_proxy()
+            .dns_resolver(NeverResolves)
+            .connect_timeout(std::time::Duration::from_millis(100))
+            .build()
+            .expect("client")
+            .get("http://pandapon.invalid/")
+            .send()
+            .await
+            .expect_err("no address in time");
         let unbuilt = reqwest::Client::new()
             .get("http://[::1/")
             .build()
@@ -438,16 +515,32 @@ mod tests {
             body: BodyExcerpt::new(b"{"),
             error: serde_json::from_slice::<u8>(b"{").expect_err("bad"),
         };
-        let rows: Vec<(&str, Error, Outcome, Again, bool)> = vec![
+        let paging = Error::Paging(crate::PagingError::Repeated {
+            page: 2,
+            previous: 1,
+        });
+        let spent = |last: Error| Error::RetryBudgetSpent {
+            last: Box::new(last),
+        };
+        let stalled_again = Error::Stalled {
+            status: StatusCode::OK,
+            policy: crate::StallPolicy::default(),
+            received: 0,
+        };
+        // (the guide's row, from 1; name; error; outcome; who may try
+        // again; timed out)
+        let rows: Vec<(usize, &str, Error, Outcome, Again, bool)> = vec![
             (
+                1,
                 "invalid values",
                 Error::InvalidRequest("x".into()),
                 NotSent,
                 Never,
                 false,
             ),
-            ("a dry run", Error::DryRun, NotSent, Never, false),
+            (1, "a dry run", Error::DryRun, NotSent, Never, false),
             (
+                1,
                 "a request reqwest would not build",
                 Error::Transport(unbuilt),
                 NotSent,
@@ -455,6 +548,7 @@ mod tests {
                 false,
             ),
             (
+                2,
                 "a refused connection",
                 Error::Transport(refused),
                 NotSent,
@@ -462,6 +556,53 @@ mod tests {
                 false,
             ),
             (
+                2,
+                "a connect timeout",
+                Error::Transport(connect_timed_out),
+                NotSent,
+                Reconnect,
+                true,
+            ),
+            (
+                3,
+                "a business error in HTTP 200",
+                api(200, 500),
+                Refused,
+                Never,
+                false,
+            ),
+            (4, "429 page", http(429), Refused, Resend, false),
+            (4, "429 empty", empty(429), Refused, Resend, false),
+            (4, "503 page", http(503), Refused, Resend, false),
+            (4, "503 envelope", api(503, 503), Refused, Resend, false),
+            (5, "404 page", http(404), Refused, Never, false),
+            (5, "400 envelope", api(400, 400), Refused, Never, false),
+            (5, "404 empty", empty(404), Refused, Never, false),
+            (5, "a redirect", http(302), Refused, Never, false),
+            (5, "501 page", http(501), Refused, Never, false),
+            (
+                6,
+                "500 turning the request down",
+                api(500, 400),
+                Refused,
+                Never,
+                false,
+            ),
+            (7, "502 page", http(502), Unknown, Resend, false),
+            (7, "504 envelope", api(504, 504), Unknown, Resend, false),
+            (7, "502 empty", empty(502), Unknown, Resend, false),
+            (8, "500 page", http(500), Unknown, Never, false),
+            (8, "500 empty", empty(500), Unknown, Never, false),
+            (
+                8,
+                "500 server-error envelope",
+                api(500, 500),
+                Unknown,
+                Never,
+                false,
+            ),
+            (
+                9,
                 "no answer in time",
                 Error::Transport(timed_out),
                 Unknown,
@@ -469,53 +610,27 @@ mod tests {
                 true,
             ),
             (
+                9,
                 "closed before the answer",
                 Error::Transport(reset),
                 Unknown,
                 Resend,
                 false,
             ),
-            ("a stalled body", stalled, Unknown, Resend, true),
+            (10, "a stalled body", stalled, Unknown, Resend, true),
+            (11, "201 success envelope", http(201), Unknown, Never, false),
             (
-                "a business error in HTTP 200",
-                api(200, 500),
-                Refused,
-                Never,
-                false,
-            ),
-            ("429 page", http(429), Refused, Resend, false),
-            ("429 empty", empty(429), Refused, Resend, false),
-            ("503 page", http(503), Refused, Resend, false),
-            ("503 envelope", api(503, 503), Refused, Resend, false),
-            ("404 page", http(404), Refused, Never, false),
-            ("400 envelope", api(400, 400), Refused, Never, false),
-            ("404 empty", empty(404), Refused, Never, false),
-            ("a redirect", http(302), Refused, Never, false),
-            ("501 page", http(501), Refused, Never, false),
-            (
-                "500 turning the request down",
-                api(500, 400),
-                Refused,
-                Never,
-                false,
-            ),
-            ("502 page", http(502), Unknown, Resend, false),
-            ("504 envelope", api(504, 504), Unknown, Resend, false),
-            ("502 empty", empty(502), Unknown, Resend, false),
-            ("500 page", http(500), Unknown, Never, false),
-            ("500 empty", empty(500), Unknown, Never, false),
-            (
-                "500 server-error envelope",
-                api(500, 500),
+                11,
+                "202 business error",
+                api(202, 500),
                 Unknown,
                 Never,
                 false,
             ),
-            ("201 success envelope", http(201), Unknown, Never, false),
-            ("202 business error", api(202, 500), Unknown, Never, false),
-            ("200 empty", empty(200), Unknown, Never, false),
-            ("200 malformed", decode, Unknown, Never, false),
+            (11, "200 empty", empty(200), Unknown, Never, false),
+            (11, "200 malformed", decode, Unknown, Never, false),
             (
+                11,
                 "200 without code",
                 Error::Incomplete {
                     what: "no code",
@@ -526,6 +641,7 @@ mod tests {
                 false,
             ),
             (
+                11,
                 "200 over the size limit",
                 Error::TooLarge {
                     status: StatusCode::OK,
@@ -537,6 +653,7 @@ mod tests {
                 false,
             ),
             (
+                11,
                 "200 over the memory budget",
                 Error::TooLargeDecoded {
                     status: StatusCode::OK,
@@ -547,9 +664,37 @@ mod tests {
                 Never,
                 false,
             ),
+            (
+                12,
+                "a page stream that stopped",
+                paging,
+                NotSent,
+                Never,
+                false,
+            ),
+            (
+                13,
+                "the budget spent after a 503",
+                spent(http(503)),
+                Refused,
+                Resend,
+                false,
+            ),
+            (
+                13,
+                "the budget spent after a stall",
+                spent(stalled_again),
+                Unknown,
+                Resend,
+                true,
+            ),
         ];
+        let guide = guide_rows();
+        assert_eq!(guide.len(), 13, "the guide's outcome table has 13 rows");
+        let read = super::super::retry::Plan::new(true, crate::Retry::Auto);
+        let write = super::super::retry::Plan::new(false, crate::Retry::Auto);
         let mut wrong = Vec::new();
-        for (name, error, outcome, again, timed_out) in &rows {
+        for (row, name, error, outcome, again, timed_out) in &rows {
             let got = verdict(error);
             let want = Verdict {
                 outcome: *outcome,
@@ -558,6 +703,58 @@ mod tests {
             };
             if got != want || error.outcome() != *outcome {
                 wrong.push(format!("{name}: {got:?}, want {want:?} ({error:?})"));
+            }
+            // What the guide says of it.
+            let says = &guide[row - 1];
+            if !says.errors.contains(&variant(error)) {
+                wrong.push(format!(
+                    "{name}: the guide's row {row} does not name {}",
+                    variant(error)
+                ));
+            }
+            let guide_outcome = match (&says.outcome, error) {
+                (Some(o), _) => o.clone(),
+                (None, Error::RetryBudgetSpent { last }) => format!("{:?}", last.outcome()),
+                (None, _) => "none".to_owned(),
+            };
+            if guide_outcome != format!("{:?}", got.outcome) {
+                wrong.push(format!(
+                    "{name}: the guide's row {row} says {guide_outcome}, the table {:?}",
+                    got.outcome
+                ));
+            }
+            // A spent budget is the one row the plan would retry and the
+            // budget stops: its verdict is the last attempt's.
+            if !matches!(error, Error::RetryBudgetSpent { .. }) {
+                let plan_says = match (read.allows(&got), write.allows(&got)) {
+                    (false, _) => "not retried",
+                    (true, true) => "retried, a write too",
+                    (true, false) => "retried",
+                };
+                if plan_says != says.retried {
+                    wrong.push(format!(
+                        "{name}: the plan: {plan_says}; the guide's row {row}: {}",
+                        says.retried
+                    ));
+                }
+            }
+            // The budget charges what the verdict says: 10 tokens after a
+            // timeout, 5 otherwise.
+            let bucket = super::super::retry::TokenBucket::new(
+                crate::RetryBudget::default().capacity(10).retry_cost(5, 10),
+            );
+            let paid = u32::from(bucket.try_spend(&got)) + u32::from(bucket.try_spend(&got));
+            if paid != if *timed_out { 1 } else { 2 } {
+                wrong.push(format!("{name}: ten tokens paid for {paid} retries"));
+            }
+        }
+        for (i, says) in guide.iter().enumerate() {
+            if !rows.iter().any(|r| r.0 == i + 1) {
+                wrong.push(format!(
+                    "the guide's row {} ({:?}) has no row here",
+                    i + 1,
+                    says.errors
+                ));
             }
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
