@@ -189,6 +189,9 @@ fn into_request(f: &mut syn::ImplItemFn) -> Result<usize> {
     f.sig.output = syn::parse_quote!(-> crate::step::Built);
     let mut rewrite = RewriteUrl::default();
     rewrite.visit_block_mut(&mut f.block);
+    if let Some(e) = rewrite.failed {
+        return Err(e.context("the URL's `format!` is not progenitor's shape"));
+    }
     own_query(f)?;
     ensure!(
         rewrite.bases == 1 && rewrite.urls == 1,
@@ -327,6 +330,8 @@ struct RewriteUrl {
     segments: usize,
     bases: usize,
     urls: usize,
+    /// Why a `let url = format!(…)` could not be rewritten, if one could not.
+    failed: Option<anyhow::Error>,
 }
 
 impl RewriteUrl {
@@ -377,12 +382,16 @@ impl VisitMut for RewriteUrl {
             && let Some(init) = &mut local.init
             && let syn::Expr::Macro(m) = &mut *init.expr
             && m.mac.path.is_ident("format")
-            && let Ok(tokens) = self.rewrite_format(m.mac.tokens.clone())
         {
-            // A path with no values is a `&'static str`, not a new String.
-            match syn::parse2::<syn::LitStr>(tokens.clone()) {
-                Ok(path) => *init.expr = syn::parse_quote!(#path),
-                Err(_) => m.mac.tokens = tokens,
+            match self.rewrite_format(m.mac.tokens.clone()) {
+                // A path with no values is a `&'static str`, not a new String.
+                Ok(tokens) => match syn::parse2::<syn::LitStr>(tokens.clone()) {
+                    Ok(path) => *init.expr = syn::parse_quote!(#path),
+                    Err(_) => m.mac.tokens = tokens,
+                },
+                Err(e) => {
+                    self.failed.get_or_insert(e);
+                }
             }
         }
         syn::visit_mut::visit_local_mut(self, local);
@@ -784,5 +793,27 @@ mod tests {
         };
         let err = super::into_request(&mut f).expect_err("no request is built");
         assert!(err.to_string().contains("OperationInfo"), "{err}");
+    }
+
+    /// A URL built other than from `client.baseurl` is refused with why,
+    /// not only as a count that came out wrong.
+    #[test]
+    fn a_url_of_another_shape_says_why() {
+        let mut f: syn::ImplItemFn = syn::parse_quote! {
+            pub async fn send(self) -> Result<ResponseValue<types::X>, Error<()>> {
+                let Self { client } = self;
+                let url = format!("{}/x", client.base);
+                let mut request = client.client.post(url).build()?;
+                let info = OperationInfo { operation_id: "x" };
+                client.exec(request, &info).await
+            }
+        };
+        let err = super::into_request(&mut f).expect_err("the URL has another shape");
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("not progenitor's shape")
+                && message.contains("does not start with `client.baseurl`"),
+            "{message}"
+        );
     }
 }

@@ -25,7 +25,18 @@ pub fn generate_mock(api: &spec::Api<'_>) -> Result<String> {
     tokens.extend(examples(api)?);
     let mut file: syn::File =
         syn::parse2(tokens).context("parsing progenitor's httpmock output")?;
-    contract::mocks_take_builders(&mut file)?;
+    // Every operation's response mock takes its body type (`then.ok(..)`),
+    // so at least as many methods take builders as there are operations.
+    let changed = super::shape(contract::mocks_take_builders(&mut file))?;
+    let ops = api.ops().len();
+    super::shape(if changed >= ops {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!(
+            "{changed} typed mock methods took a `&types::X` value, fewer than the {ops} \
+             operations' responses"
+        ))
+    })?;
     Ok(render(&file))
 }
 

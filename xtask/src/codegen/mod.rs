@@ -36,13 +36,18 @@ pub use sdk::generate_sdk;
 /// to it exactly (a test checks).
 pub const PROGENITOR: &str = "0.15.1";
 
+/// The typify release progenitor generates the types with, whose builders
+/// and derives the passes also rely on. progenitor asks for it by a caret
+/// range, so only the lock file holds it; a test checks that it does.
+pub const TYPIFY: &str = "0.8.0";
+
 /// `result`, with a failure said as a shape of progenitor's output that
 /// has changed.
 fn shape<T>(result: Result<T>) -> Result<T> {
     result.with_context(|| {
         format!(
             "progenitor's output no longer has a shape xtask/src/codegen/ relies on (the \
-             passes were written for progenitor {PROGENITOR})"
+             passes were written for progenitor {PROGENITOR}, with typify {TYPIFY})"
         )
     })
 }
@@ -176,10 +181,12 @@ fn progenitor_err(e: progenitor::Error) -> anyhow::Error {
 
 #[cfg(test)]
 mod tests {
-    use super::PROGENITOR;
+    use super::{PROGENITOR, TYPIFY};
 
     /// The workspace pins progenitor to the release the passes know, and
-    /// the lock file has it.
+    /// the lock file has it, its generator (`progenitor-impl`, which
+    /// progenitor asks for by a caret range) and the typify that generates
+    /// the types at the releases the passes know.
     #[test]
     fn progenitor_is_pinned_to_the_release_the_passes_were_written_for() {
         let root = crate::spec::workspace_root();
@@ -191,12 +198,27 @@ mod tests {
             .and_then(|rest| rest.split('"').next())
             .expect("Cargo.toml pins progenitor with `version = \"=…\"`");
         let lock = read("Cargo.lock");
-        let locked = lock
-            .split("[[package]]")
-            .find(|p| p.contains("name = \"progenitor\"\n"))
-            .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
-            .and_then(|v| v.strip_suffix('"'))
-            .expect("Cargo.lock has progenitor");
+        let locked_at = |name: &str| -> Vec<String> {
+            lock.split("[[package]]")
+                .filter(|p| p.contains(&format!("name = \"{name}\"\n")))
+                .filter_map(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
+                .filter_map(|v| v.strip_suffix('"'))
+                .map(str::to_owned)
+                .collect()
+        };
+        let locked = locked_at("progenitor").join(", ");
+        for (name, want, constant) in [
+            ("progenitor-impl", PROGENITOR, "PROGENITOR"),
+            ("typify-impl", TYPIFY, "TYPIFY"),
+        ] {
+            let at = locked_at(name);
+            assert!(
+                at == [want],
+                "Cargo.lock has {name} at {at:?}, but the passes in xtask/src/codegen/ were \
+                 written for {want}: run `cargo xtask codegen`, which names any shape of \
+                 progenitor's output that changed, fix that pass, then set codegen::{constant}"
+            );
+        }
         assert!(
             pinned == PROGENITOR && locked == PROGENITOR,
             "progenitor is pinned to {pinned} and locked at {locked}, but the passes in \
@@ -233,7 +255,7 @@ mod tests {
         let message = format!("{err:#}");
         assert!(
             message.starts_with("progenitor's output no longer has a shape")
-                && message.contains(PROGENITOR)
+                && message.matches(PROGENITOR).count() == 1
                 && message.contains("builder::AlibabaOrderCancel")
                 && message.contains("`client: &'a super::Client`"),
             "{message}"

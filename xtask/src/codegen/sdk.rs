@@ -135,13 +135,21 @@ fn sdk_file(api: &spec::Api<'_>, annotated: &openapiv3::OpenAPI) -> Result<syn::
     }))?;
     add_pagination(api.doc, &ops, &mut file)?;
     file.items.extend(super::push::push_event(spec)?);
-    contract::seal_types(&mut file)?;
+    let sealed = super::shape(contract::seal_types(&mut file))?;
+    ensure!(
+        sealed > 0,
+        "no types found to seal: has progenitor's output changed?"
+    );
     let setters = super::shape(share_setter_conversion(&mut file))?;
     ensure!(
         setters > 0,
         "no type builder setters found: has typify's output changed?"
     );
-    contract::add_build_methods(&mut file)?;
+    let built = super::shape(contract::add_build_methods(&mut file))?;
+    ensure!(
+        built > 0,
+        "no type builders found to give `build()`: has typify's output changed?"
+    );
     inline_per_use(&mut file);
     Ok(file)
 }
