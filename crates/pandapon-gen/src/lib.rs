@@ -131,3 +131,9 @@ pub fn is_read_only(operation: &str) -> bool {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+// So is the repository's README, whose example is the one a newcomer copies
+// first. (Only in doctests: the file is not in the published crate.)
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct RepositoryReadmeDoctests;
