@@ -192,8 +192,13 @@ async fn outcome_after(fault: Fault) -> (pandapon_gen::Outcome, usize) {
     (err.outcome(), check.seen().len())
 }
 
+/// Each of the three outcomes, from real failed calls of a write, two or
+/// three ways to each. Every kind of failure, row by row against the guide's
+/// table, is `every_answer_has_one_verdict` in pandapon-gen's
+/// `step/classify.rs`; through every way of calling, the CLI's `verdicts`
+/// tests.
 #[tokio::test]
-async fn every_failure_says_whether_the_request_may_have_taken_effect() {
+async fn each_outcome_is_what_real_failures_of_a_write_report() {
     use pandapon_gen::{Error, Outcome};
 
     // Refused: a business error, an HTTP error status.

@@ -211,7 +211,16 @@ async fn extra_fields_reach_the_server_merged_and_signed() {
     assert!(reply.data);
     merged.assert_calls_async(1).await;
 
-    merged.assert_calls_async(1).await;
+    // The raw form takes the same options: the mock above answers only a
+    // request that carries all three extras and is signed.
+    let raw = client
+        .alibaba_order_cancel()
+        .body(cancel_body())
+        .send_with(options())
+        .await
+        .expect("merged and signed, sent raw");
+    assert_eq!(raw.status(), 200);
+    merged.assert_calls_async(2).await;
 }
 
 #[tokio::test]
