@@ -397,6 +397,54 @@ async fn sub_account_clients_share_the_retry_budget() {
     assert_eq!(check.seen().len(), 3, "the sub-account had no budget left");
 }
 
+/// A retry after a timeout costs what the budget charges for timeouts, and
+/// one after any other failure what it charges for that: the budget reads
+/// each attempt's verdict. With 10 tokens, 1 a retry and 10 after a
+/// timeout, a read that keeps stalling is retried once, and one that keeps
+/// answering 503 as often as the policy allows.
+#[tokio::test]
+async fn a_retry_after_a_timeout_costs_the_timeout_price() {
+    let client_of = |fake: &FakePandaPon| {
+        Client::builder(credentials())
+            .base_url(fake.base_url())
+            .retry_policy(
+                pandapon_gen::RetryPolicy::default()
+                    .max_attempts(4)
+                    .initial_backoff(Duration::from_millis(1)),
+            )
+            .stall_protection(
+                pandapon_gen::StallPolicy::default().grace(Duration::from_millis(200)),
+            )
+            .retry_budget(RetryBudget::default().capacity(10).retry_cost(1, 10))
+            .build()
+            .expect("client")
+    };
+
+    let (fake, check) = fake_with(|_| Some(Fault::Stall(Duration::from_secs(20)))).await;
+    let err = client_of(&fake)
+        .taobao_product_get()
+        .item_id("x")
+        .call()
+        .await
+        .expect_err("every attempt stalls");
+    assert!(
+        matches!(&err, Error::RetryBudgetSpent { last } if matches!(**last, Error::Stalled { .. })),
+        "{err:?}"
+    );
+    assert!(err.is_timeout());
+    assert_eq!(check.seen().len(), 2, "one retry, paid with all 10 tokens");
+
+    let (fake, check) = fake_with(|_| Some(Fault::Status(503, None))).await;
+    let err = client_of(&fake)
+        .taobao_product_get()
+        .item_id("x")
+        .call()
+        .await
+        .expect_err("every attempt is turned away");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503), "{err:?}");
+    assert_eq!(check.seen().len(), 4, "three retries, 1 token each");
+}
+
 #[tokio::test]
 async fn with_no_faults_the_budget_changes_nothing_and_refills() {
     let failing = Arc::new(std::sync::atomic::AtomicBool::new(true));
