@@ -189,4 +189,68 @@ mod tests {
         assert!(generic_arg(&ty, "Vec").is_none());
         assert_eq!(generic_args(&ty, "Option").map(|a| a.len()), Some(1));
     }
+
+    /// The matchers the passes rely on say yes to the one shape they name
+    /// and no to its near misses.
+    #[test]
+    fn matchers_take_their_shape_and_nothing_near_it() {
+        let expr = |e: syn::Expr| e;
+        assert!(is_field_of(
+            &expr(syn::parse_quote!(client.baseurl)),
+            "client",
+            "baseurl"
+        ));
+        for near in [
+            expr(syn::parse_quote!(self.client.baseurl)),
+            expr(syn::parse_quote!(client.base)),
+            expr(syn::parse_quote!(other.baseurl)),
+            expr(syn::parse_quote!(client.0)),
+            expr(syn::parse_quote!(client.baseurl())),
+        ] {
+            assert!(
+                !is_field_of(&near, "client", "baseurl"),
+                "{}",
+                quote::quote!(#near)
+            );
+        }
+
+        assert!(is_ident_expr(&expr(syn::parse_quote!(url)), "url"));
+        assert!(!is_ident_expr(&expr(syn::parse_quote!(self::url)), "url"));
+        assert!(!is_ident_expr(&expr(syn::parse_quote!(<T>::url)), "url"));
+
+        let path = |p: syn::Path| p;
+        assert!(path_is(
+            &path(syn::parse_quote!(::reqwest::header::ACCEPT)),
+            &["reqwest", "header", "ACCEPT"]
+        ));
+        assert!(!path_is(
+            &path(syn::parse_quote!(header::ACCEPT)),
+            &["reqwest", "header", "ACCEPT"]
+        ));
+        assert!(!path_is(&path(syn::parse_quote!(Vec<u8>)), &["Vec"]));
+
+        let built: syn::Expr = syn::parse_quote!(client.client.post(url).json(&body).build()?);
+        assert!(ends_with_call(&built, "build"));
+        assert!(!ends_with_call(&built, "json"));
+        assert!(!ends_with_call(
+            &expr(syn::parse_quote!(build(request))),
+            "build"
+        ));
+
+        let stmt = |s: syn::Stmt| s;
+        let request = stmt(syn::parse_quote!(let mut request = x;));
+        let (name, mutable, init) = binding(&request).expect("a binding");
+        assert!(name == "request" && mutable && init.is_some());
+        assert!(binding(&stmt(syn::parse_quote!(let (a, b) = x;))).is_none());
+        assert!(binding(&stmt(syn::parse_quote!(request.send();))).is_none());
+
+        assert!(names_ident(
+            quote::quote!(a!(x, [progenitor_client::y])),
+            "progenitor_client"
+        ));
+        assert!(!names_ident(
+            quote::quote!(a!("progenitor_client")),
+            "progenitor_client"
+        ));
+    }
 }
