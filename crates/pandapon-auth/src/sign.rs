@@ -151,9 +151,13 @@ impl Signature {
     }
 }
 
+/// Redacted: a signature lets anyone replay its request within
+/// PandaPon's timestamp window, so it is kept out of logs as the secret is
+/// (and as the `signature` header is marked sensitive). [`Display`] and
+/// [`as_str`](Self::as_str) give the value where it is meant to be shown.
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
+        f.write_str("Signature(<redacted>)")
     }
 }
 
@@ -311,6 +315,32 @@ mod tests {
             headers.signature().as_str(),
             "138C588C7D5F483C99D06530E8E87A7D"
         );
+    }
+
+    /// The signature is shown where it is asked for, never in Debug: a
+    /// logged `SignedHeaders` or `Signature` does not give a request away.
+    #[test]
+    fn debug_output_does_not_show_the_signature() {
+        let ts = Timestamp::parse("1700000000").unwrap();
+        let nonce = Nonce::parse("abcdefghijklmnopqrstuvwxyz012345").unwrap();
+        let headers = sign(&creds(), &ts, &nonce);
+        let value = "138C588C7D5F483C99D06530E8E87A7D";
+        assert_eq!(headers.signature().to_string(), value);
+        for shown in [
+            format!("{headers:?}"),
+            format!("{headers:#?}"),
+            format!("{:?}", headers.signature()),
+        ] {
+            assert!(!shown.contains(value), "{shown}");
+            assert!(shown.contains("Signature(<redacted>)"), "{shown}");
+        }
+        // The headers themselves still carry it, marked sensitive.
+        let signature = headers
+            .iter()
+            .find(|(name, _)| *name == SIGNATURE)
+            .expect("signature");
+        assert_eq!(signature.1, value);
+        assert!(signature.1.is_sensitive());
     }
 
     #[test]
