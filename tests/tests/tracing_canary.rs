@@ -8,6 +8,18 @@ use pandapon_gen::Error;
 use pandapon_httpmock::Fault;
 use pandapon_tests::{CANARY_SECRET, cancel_body, start_fake};
 
+/// A credential a caller adds as an extra header: it must not be shown.
+const CANARY_KEY: &str = "canary-api-key-7f3a9c";
+
+/// Logs each attempt's `Debug`, as a careless interceptor would.
+struct LogsAttempts;
+
+impl pandapon_gen::Interceptor for LogsAttempts {
+    fn before_attempt(&self, attempt: &pandapon_gen::BeforeAttempt<'_>) {
+        tracing::info!(?attempt, "interceptor saw");
+    }
+}
+
 /// Captures everything tracing emits, at every level.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -52,7 +64,7 @@ fn connection_refused_is_retried_for_writes_and_traced_without_the_secret() {
                 .await;
             assert!(matches!(err, Err(Error::Transport(_))), "{err:?}");
 
-            let (_fake, fake_check, client) =
+            let (first_fake, fake_check, client) =
                 start_fake(|fake| fake.faults([Fault::Status(503, None)])).await;
             *check_slot.lock().expect("lock") = Some(fake_check);
             client
@@ -66,6 +78,23 @@ fn connection_refused_is_retried_for_writes_and_traced_without_the_secret() {
                 .body(cancel_body())
                 .call()
                 .await;
+
+            // A credential of the caller's as an extra header, with an
+            // interceptor and the options themselves logged.
+            let client = pandapon_gen::Client::builder(pandapon_tests::credentials())
+                .base_url(first_fake.base_url())
+                .interceptor(LogsAttempts)
+                .build()
+                .expect("client");
+            let options =
+                pandapon_gen::CallOptions::default().extra_header("x-api-key", CANARY_KEY);
+            tracing::info!(?options, "calling with");
+            client
+                .taobao_product_get()
+                .item_id("x")
+                .call_with(options)
+                .await
+                .expect("ok");
 
             // A retry the budget cannot pay for: said in the error and in
             // an event.
@@ -100,6 +129,10 @@ fn connection_refused_is_retried_for_writes_and_traced_without_the_secret() {
         .take()
         .expect("the fake's check");
     assert!(!text.contains(CANARY_SECRET), "secret in traces");
+    assert!(
+        !text.contains(CANARY_KEY),
+        "an extra header's value in traces:\n{text}"
+    );
     // No signature or nonce that was sent appears anywhere.
     pandapon_tests::process::assert_no_signing_values(
         &text,
@@ -126,6 +159,10 @@ fn connection_refused_is_retried_for_writes_and_traced_without_the_secret() {
         "> POST http://127.0.0.1:",
         "> signature: <redacted>",
         "> nonce-str: <redacted>",
+        "> x-api-key: <redacted>",
+        // The interceptor's and the options' Debug: the name, not the value.
+        "header_names: [",
+        "(\"x-api-key\", \"<redacted>\")",
         "< 503 Service Unavailable (taobao_product_get, attempt 1)",
         "< 200 OK (taobao_product_get, attempt 2)",
         "retry not made: the client's retry budget is spent",

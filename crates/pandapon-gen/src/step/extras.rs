@@ -6,11 +6,28 @@ use reqwest::header::{HeaderName, HeaderValue};
 use crate::Error;
 
 /// What [`CallOptions`](crate::CallOptions)' `extra_*` methods collected.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Extras {
     pub(crate) query: Vec<(String, String)>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<(String, serde_json::Value)>,
+}
+
+/// The extra headers' values are redacted: a caller may add a credential
+/// (an `Authorization`, an API key) this way.
+impl std::fmt::Debug for Extras {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, _)| (name.as_str(), "<redacted>"))
+            .collect();
+        f.debug_struct("Extras")
+            .field("query", &self.query)
+            .field("headers", &headers)
+            .field("body", &self.body)
+            .finish()
+    }
 }
 
 /// Headers an extra header may not set: the signing headers (set afresh for
@@ -49,11 +66,14 @@ impl Extras {
                     "extra header {header} cannot be set: the SDK sets it (signing, body, framing)"
                 ));
             }
-            let Ok(value) = HeaderValue::from_str(value) else {
+            let Ok(mut value) = HeaderValue::from_str(value) else {
                 return refuse(format!(
                     "extra header {header}: its value cannot be sent in an HTTP header"
                 ));
             };
+            // It may be a credential: the wire log and `Debug` do not show
+            // sensitive values.
+            value.set_sensitive(true);
             headers.push((header, value));
         }
         if query_signed

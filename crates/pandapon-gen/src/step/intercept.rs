@@ -71,8 +71,10 @@ impl<T: Interceptor + ?Sized> Interceptor for std::sync::Arc<T> {
     }
 }
 
-/// An attempt about to be sent.
-#[derive(Debug)]
+/// An attempt about to be sent. Its `Debug` shows the request's method,
+/// its URL without the query's signing values, and its header names, not
+/// their values: they include the signature, and perhaps a credential added
+/// with [`CallOptions`](crate::CallOptions).
 #[non_exhaustive]
 pub struct BeforeAttempt<'a> {
     /// The operationId (`request` for an any-path call).
@@ -86,6 +88,25 @@ pub struct BeforeAttempt<'a> {
     /// The request as it will be sent: method, URL, headers after signing
     /// (the secret is in none of them), body.
     pub request: &'a reqwest::Request,
+}
+
+impl std::fmt::Debug for BeforeAttempt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let header_names: Vec<&str> = self
+            .request
+            .headers()
+            .keys()
+            .map(reqwest::header::HeaderName::as_str)
+            .collect();
+        f.debug_struct("BeforeAttempt")
+            .field("operation", &self.operation)
+            .field("call", &self.call)
+            .field("attempt", &self.attempt)
+            .field("method", self.request.method())
+            .field("url", &super::wire::url_without_signing(self.request.url()))
+            .field("header_names", &header_names)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An attempt that has ended.

@@ -60,6 +60,10 @@ impl CallOptions {
     /// `transfer-encoding`) cannot be set this way: the call fails with
     /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) and nothing is sent. So does a name or
     /// value HTTP does not allow.
+    ///
+    /// The value may be a credential, so it is never shown: the wire log,
+    /// an interceptor's [`BeforeAttempt`](crate::BeforeAttempt) and these
+    /// options' `Debug` write `<redacted>` or only the header's name.
     pub fn extra_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.extras_mut().headers.push((name.into(), value.into()));
         self

@@ -1,8 +1,10 @@
 //! The wire log: each attempt's request and answer as text, at TRACE on the
 //! `pandapon::wire` target (the CLI's `--verbose` shows it on stderr).
 //!
-//! The `signature` and `nonce-str` headers and the `sign` query value are
-//! redacted; the secret is in no request, so it cannot appear. Everything
+//! The `signature` and `nonce-str` headers, the `sign` query value, the
+//! usual credential headers and every value marked sensitive (the extra
+//! headers a caller adds through `CallOptions` are) are redacted; the secret
+//! is in no request, so it cannot appear. Everything
 //! from the request or the answer is escaped
 //! ([`escape_shown`](crate::escape_shown)), and each body is shown up to
 //! [`SHOWN_LIMIT`](crate::SHOWN_LIMIT) bytes, with a note of what was cut.
@@ -24,7 +26,8 @@ const REDACTED: &str = "<redacted>";
 
 /// Headers whose values never show: the signing values (`signature`, and
 /// `nonce-str`, which with the timestamp would let a reader check guesses
-/// of the secret offline) and any credential a caller's extra headers carry.
+/// of the secret offline) and the usual credential headers. Values marked
+/// sensitive never show either (see [`headers`]).
 fn redacted_header(name: &str) -> bool {
     matches!(
         name,
@@ -101,7 +104,9 @@ fn url_redacted(url: &reqwest::Url) -> String {
 
 fn headers(out: &mut String, mark: char, headers: &HeaderMap) {
     for (name, value) in headers {
-        let value = if redacted_header(name.as_str()) {
+        // Extra headers from `CallOptions` are marked sensitive: any of
+        // them may carry a caller's credential.
+        let value = if value.is_sensitive() || redacted_header(name.as_str()) {
             REDACTED.into()
         } else {
             escape_shown(&String::from_utf8_lossy(value.as_bytes()))
@@ -188,8 +193,13 @@ mod tests {
             url_without_signing(request.url()),
             "http://127.0.0.1:1/logistics?x=%E2%80%AE"
         );
+        let mut key = reqwest::header::HeaderValue::from_static("k-123");
+        key.set_sensitive(true);
+        request.headers_mut().insert("x-api-key", key);
         let mut out = String::new();
         headers(&mut out, '>', request.headers());
+        assert!(out.contains("> x-api-key: <redacted>\n"), "{out}");
+        assert!(!out.contains("k-123"), "{out}");
         assert!(out.contains("> signature: <redacted>\n"), "{out}");
         assert!(out.contains("> nonce-str: <redacted>\n"), "{out}");
         assert!(out.contains("> access-key: key\n"), "{out}");
