@@ -333,25 +333,29 @@ fn builder(matches: &ArgMatches) -> Result<ClientBuilder> {
         builder = builder.interceptor(recorder);
     }
     if let Some(proxy) = matches.get_one::<String>("proxy") {
-        // The URL may hold a password: errors show it with its user
-        // information replaced, and never show reqwest's own text of it.
-        let proxy = reqwest::Proxy::all(proxy.as_str()).map_err(|e| {
-            let shown = redact_userinfo(proxy);
-            let why = std::error::Error::source(&e)
-                .map_or_else(|| e.to_string(), ToString::to_string)
-                .replace(proxy.as_str(), &shown);
-            anyhow::anyhow!("--proxy {shown:?} is not a proxy URL: {why}")
-        })?;
-        builder = builder.http_client(reqwest::Client::builder().proxy(proxy));
+        builder = builder.http_client(reqwest::Client::builder().proxy(proxy_of(proxy)?));
     }
     Ok(builder)
+}
+
+/// The global `--proxy`, for every request the CLI sends. The URL may hold a
+/// password: errors show it with its user information replaced, and never
+/// show reqwest's own text of it.
+pub(crate) fn proxy_of(proxy: &str) -> Result<reqwest::Proxy> {
+    reqwest::Proxy::all(proxy).map_err(|e| {
+        let shown = redact_userinfo(proxy);
+        let why = std::error::Error::source(&e)
+            .map_or_else(|| e.to_string(), ToString::to_string)
+            .replace(proxy, &shown);
+        anyhow::anyhow!("--proxy {shown:?} is not a proxy URL: {why}")
+    })
 }
 
 /// A URL with its user information (`user:password@`) replaced by `***@`,
 /// whether or not the rest of it parses: everything between the scheme and
 /// the last `@` goes (a password may hold `/`, `?` or `#`; a path holding
 /// `@` is cut too, which hides more than needed, never less).
-fn redact_userinfo(url: &str) -> String {
+pub(crate) fn redact_userinfo(url: &str) -> String {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
     match url[after_scheme..].rfind('@') {
         Some(at) => format!("{}***{}", &url[..after_scheme], &url[after_scheme + at..]),

@@ -597,9 +597,7 @@ async fn send(args: &ArgMatches, credentials: &Credentials) -> Result<bool> {
     // The global --proxy, as for every other request.
     let mut client = reqwest::Client::builder();
     if let Some(proxy) = args.get_one::<String>("proxy") {
-        let proxy = reqwest::Proxy::all(proxy.as_str())
-            .with_context(|| format!("--proxy {proxy:?} is not a proxy URL"))?;
-        client = client.proxy(proxy);
+        client = client.proxy(crate::proxy_of(proxy)?);
     }
     let response = client
         .build()
@@ -610,7 +608,10 @@ async fn send(args: &ArgMatches, credentials: &Credentials) -> Result<bool> {
         .body(body)
         .send()
         .await
-        .with_context(|| format!("sending to {url}"))?;
+        // The URL may hold a password: said with it replaced, and not in
+        // reqwest's own words.
+        .map_err(reqwest::Error::without_url)
+        .with_context(|| format!("sending to {}", crate::redact_userinfo(url)))?;
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     let excerpt: String = text.chars().take(200).collect();

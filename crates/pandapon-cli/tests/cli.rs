@@ -761,6 +761,47 @@ async fn calls_go_through_a_proxy_by_flag_or_environment() {
     );
 }
 
+/// A password in a proxy URL or in `push send`'s URL is never written out,
+/// whether the URL is refused or the request fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn passwords_in_urls_are_not_shown() {
+    let body = std::env::temp_dir().join(format!("userinfo-push-{}.json", std::process::id()));
+    std::fs::write(&body, br#"{"messageType":"ORDER_CREATE"}"#).expect("body file");
+    let closed = pandapon_tests::closed_port_url();
+    let bad_proxy = "http://alice:s3cr3t-proxy@proxy.example:99999";
+    let with_password = closed.replacen("http://", "http://bob:s3cr3t-url@", 1);
+    let runs = [
+        vec!["--proxy", bad_proxy, "alibaba-cart-list"],
+        vec![
+            "--proxy",
+            bad_proxy,
+            "push",
+            "send",
+            "--url",
+            &closed,
+            "--body-file",
+        ],
+        vec!["push", "send", "--url", &with_password, "--body-file"],
+    ];
+    for args in runs {
+        let mut cmd = configured(&closed, SECRET);
+        cmd.args(&args);
+        if args.last() == Some(&"--body-file") {
+            cmd.arg(&body);
+        }
+        let out = clean(&run(cmd).await).clone();
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {stderr}");
+        for shown in [&stderr, &text(&out.stdout)] {
+            assert!(!shown.contains("s3cr3t"), "{args:?}: {shown}");
+        }
+        assert!(
+            stderr.contains("***@"),
+            "{args:?}: the URL is still named: {stderr}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn amounts_take_their_unit_and_ids_their_form() {
     let (fake, check) = fake().await;
