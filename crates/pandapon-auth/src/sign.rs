@@ -153,8 +153,9 @@ impl Signature {
 
 /// Redacted: a signature lets anyone replay its request within
 /// PandaPon's timestamp window, so it is kept out of logs as the secret is
-/// (and as the `signature` header is marked sensitive). [`Display`] and
-/// [`as_str`](Self::as_str) give the value where it is meant to be shown.
+/// (and as the `signature` header is marked sensitive).
+/// [`Display`](fmt::Display) and [`as_str`](Self::as_str) give the value
+/// where it is meant to be shown.
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Signature(<redacted>)")
