@@ -1,7 +1,9 @@
 //! The worker loop (`push::worker::Worker`) on both inboxes: two workers
 //! split one inbox, each message handled once; a handler that fails gets
-//! its message again once the lease ends; bytes that are not an order
-//! message are set aside; bad settings are refused.
+//! its message again once the lease ends; one that panics does not stop the
+//! loop; a message whose batch's lease ran out before its turn is left for
+//! the next claim; bytes that are not an order message are set aside; bad
+//! settings are refused.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -171,4 +173,108 @@ async fn a_worker_refuses_a_batch_or_lease_of_zero() {
         assert!(matches!(error, InboxError::Invalid(_)), "{error:?}");
         assert!(!error.to_string().is_empty());
     }
+}
+
+/// A SQLite inbox in a directory of its own, holding the order messages
+/// `0..n`.
+async fn inbox_with(name: &str, n: u64) -> SqliteInbox {
+    let dir = std::env::temp_dir().join(format!("pandapon-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let inbox = SqliteInbox::open(dir.join("inbox.sqlite")).expect("inbox");
+    for i in 0..n {
+        inbox
+            .store_if_absent(order_message(i))
+            .await
+            .expect("stored");
+    }
+    inbox
+}
+
+/// A handler that panics is a handler that failed: its message stays to be
+/// claimed again, and the worker goes on with the others.
+#[tokio::test]
+async fn a_handler_that_panics_does_not_stop_the_worker() {
+    let inbox = inbox_with("worker-panic", 3).await;
+    let handled = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (all_done, mut done) = tokio::sync::watch::channel(false);
+    let counter = handled.clone();
+    let worked = Worker::new(&inbox)
+        .run(
+            move |event: pandapon_gen::PushEvent| {
+                let (counter, all_done) = (counter.clone(), all_done.clone());
+                async move {
+                    let order = event.order_id().expect("an order id");
+                    assert!(!order.ends_with("001"), "a handler's bug");
+                    if counter.fetch_add(1, std::sync::atomic::Ordering::AcqRel) == 1 {
+                        all_done.send_replace(true);
+                    }
+                    Ok::<(), &str>(())
+                }
+            },
+            async move {
+                let _ = done.wait_for(|d| *d).await;
+            },
+        )
+        .await
+        .expect("the worker ends when stopped");
+    assert_eq!((worked.handled, worked.failed), (2, 1), "{worked:?}");
+    let pending = inbox.messages(Listing::Pending, 10).await.expect("read");
+    assert_eq!(pending.len(), 1, "the panicked message is kept");
+    let event = pending[0].event().expect("an order message");
+    assert!(event.order_id().expect("an order id").ends_with("001"));
+}
+
+/// A batch shares one lease. A message whose turn comes after it ran out is
+/// not handled then (another worker may hold it by now): the next claim
+/// gets it.
+#[tokio::test]
+async fn a_message_whose_lease_ran_out_before_its_turn_waits_for_the_next_claim() {
+    let inbox = inbox_with("worker-lease", 2).await;
+    let lease = Duration::from_millis(200);
+    let handlings: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (all_done, mut done) = tokio::sync::watch::channel(false);
+    let seen = handlings.clone();
+    let worked = Worker::new(&inbox)
+        .batch(2)
+        .lease(lease)
+        .idle_wait(Duration::from_millis(50))
+        .run(
+            move |event: pandapon_gen::PushEvent| {
+                let (seen, all_done) = (seen.clone(), all_done.clone());
+                async move {
+                    let first = seen.lock().expect("lock").is_empty();
+                    if first {
+                        // Outlasts the batch's lease: at least twice it.
+                        tokio::time::sleep(2 * lease).await;
+                    }
+                    let mut seen = seen.lock().expect("lock");
+                    seen.push(event.order_id().expect("an order id"));
+                    if seen.len() == 2 {
+                        all_done.send_replace(true);
+                    }
+                    Ok::<(), &str>(())
+                }
+            },
+            async move {
+                let _ = done.wait_for(|d| *d).await;
+            },
+        )
+        .await
+        .expect("the worker ends when stopped");
+    assert_eq!((worked.handled, worked.expired), (2, 1), "{worked:?}");
+    let handlings = handlings.lock().expect("lock").clone();
+    assert_eq!(handlings.len(), 2);
+    assert_ne!(
+        handlings[0], handlings[1],
+        "each handled once: {handlings:?}"
+    );
+    assert!(
+        inbox
+            .messages(Listing::Pending, 10)
+            .await
+            .expect("read")
+            .is_empty(),
+        "both done"
+    );
 }

@@ -33,7 +33,8 @@
 //!         continue;
 //!     }
 //!     for c in claimed {
-//!         if handle(c.message.event()?).await.is_ok() {
+//!         if lease_ran_out() { continue }            // another worker may hold it now
+//!         if handle(c.message.event()?).await.is_ok() {   // a panic counts as a failure
 //!             inbox.mark_done(c.message.id).await?;  // never handed out again
 //!         }                                         // else: claimed again once the lease ends
 //!     }
@@ -42,7 +43,10 @@
 
 use std::fmt::Display;
 use std::future::Future;
-use std::time::Duration;
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt as _;
 
 use super::inbox::{Claimed, Inbox, InboxError};
 use crate::PushEvent;
@@ -62,8 +66,12 @@ pub struct Worker<'i, I> {
 pub struct Worked {
     /// Messages handled and marked done.
     pub handled: u64,
-    /// Messages whose handler failed: left to be claimed again.
+    /// Messages whose handler failed or panicked: left to be claimed again.
     pub failed: u64,
+    /// Messages of a batch whose lease ran out before their turn: not
+    /// handled (another worker may hold them by then), left to be claimed
+    /// again.
+    pub expired: u64,
     /// Stored bytes that were not an order message: marked done, so that
     /// they do not come back.
     pub skipped: u64,
@@ -88,10 +96,11 @@ impl<'i, I: Inbox> Worker<'i, I> {
         self
     }
 
-    /// Holds each claim for `lease`: longer than handling a whole batch
-    /// takes, or another worker gets the messages while this one is still
-    /// at them. 0 is refused: [`run`](Self::run) returns
-    /// [`InboxError::Invalid`].
+    /// Holds each claim for `lease`: make it longer than handling a whole
+    /// batch takes. A message whose turn comes after the lease ran out is
+    /// left for the next claim; one whose handling outlasts it may be
+    /// claimed by another worker meanwhile (so handlers are idempotent). 0
+    /// is refused: [`run`](Self::run) returns [`InboxError::Invalid`].
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
         self
@@ -107,6 +116,10 @@ impl<'i, I: Inbox> Worker<'i, I> {
     /// Claims, handles and marks done until `stop` resolves; then finishes
     /// the batch in hand and returns. A handler that fails leaves its
     /// message to be claimed again when its lease runs out (logged at WARN);
+    /// one that panics too (logged at ERROR), and the loop goes on. A
+    /// message whose turn in the batch comes after the batch's lease ran out
+    /// (measured on this host's monotonic clock, from before the claim) is
+    /// not handled: it is left for the next claim, by any worker;
     /// an inbox that fails (a database outage) is retried after the idle
     /// wait (logged at ERROR), so the loop outlives the outage.
     ///
@@ -123,6 +136,9 @@ impl<'i, I: Inbox> Worker<'i, I> {
         let mut worked = Worked::default();
         let mut stop = std::pin::pin!(stop);
         loop {
+            // The inbox's lease starts when it claims, after this: so the
+            // batch's lease surely lasts until `deadline`.
+            let deadline = Instant::now() + self.lease;
             let claimed = tokio::select! {
                 _ = &mut stop => return Ok(worked),
                 claimed = self.inbox.claim(self.batch, self.lease) => claimed,
@@ -145,7 +161,8 @@ impl<'i, I: Inbox> Worker<'i, I> {
                 }
             }
             for message in claimed {
-                self.one(&mut handle, message, &mut worked).await?;
+                self.one(&mut handle, message, deadline, &mut worked)
+                    .await?;
             }
         }
     }
@@ -154,6 +171,7 @@ impl<'i, I: Inbox> Worker<'i, I> {
         &self,
         handle: &mut H,
         claimed: Claimed,
+        deadline: Instant,
         worked: &mut Worked,
     ) -> Result<(), InboxError>
     where
@@ -162,14 +180,38 @@ impl<'i, I: Inbox> Worker<'i, I> {
         E: Display,
     {
         let id = claimed.message.id;
+        if Instant::now() >= deadline {
+            tracing::warn!(
+                id,
+                "the batch's lease ran out before this message's turn; left for the next claim"
+            );
+            worked.expired += 1;
+            return Ok(());
+        }
         match claimed.message.event() {
-            Ok(event) => match handle(event).await {
-                Ok(()) => {
+            Ok(event) => match AssertUnwindSafe(async { handle(event).await })
+                .catch_unwind()
+                .await
+            {
+                Ok(Ok(())) => {
                     self.mark_done(id).await?;
                     worked.handled += 1;
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
                     tracing::warn!(id, error = %e, "handling a pushed message failed; it will be claimed again");
+                    worked.failed += 1;
+                }
+                Err(panic) => {
+                    let why = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    tracing::error!(
+                        id,
+                        panic = %crate::escape_shown(&why),
+                        "the handler panicked on a pushed message; it will be claimed again"
+                    );
                     worked.failed += 1;
                 }
             },
