@@ -67,6 +67,69 @@ async fn receivers_on_two_hosts_store_each_message_once() {
     assert_eq!(last.source, Source::Push);
 }
 
+/// A stored message is committed synchronously (on disk before the
+/// receiver answers 200) even where the database's default is
+/// `synchronous_commit = off`: a trigger records the setting each insert
+/// ran under.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_commits_synchronously_whatever_the_default() {
+    let Some(url) = database("sync_commit").await else {
+        return;
+    };
+    let connect = || async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("connects");
+        tokio::spawn(connection);
+        client
+    };
+    let admin = connect().await;
+    let name: String = admin
+        .query_one("SELECT current_database()", &[])
+        .await
+        .expect("its name")
+        .get(0);
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {name} SET synchronous_commit = off"
+        ))
+        .await
+        .expect("the default off");
+    let session = connect().await;
+    let default: String = session
+        .query_one("SHOW synchronous_commit", &[])
+        .await
+        .expect("shown")
+        .get(0);
+    assert_eq!(default, "off", "a new session takes the database's default");
+
+    let inbox = PostgresInbox::connect(&url).await.expect("connects");
+    admin
+        .batch_execute(
+            "CREATE TABLE commit_modes (mode text);
+             CREATE FUNCTION record_commit_mode() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 INSERT INTO commit_modes VALUES (current_setting('synchronous_commit'));
+                 RETURN NEW;
+             END $$;
+             CREATE TRIGGER record_commit_mode AFTER INSERT ON pandapon_inbox
+                 FOR EACH ROW EXECUTE FUNCTION record_commit_mode();",
+        )
+        .await
+        .expect("the trigger");
+    for n in 0..3 {
+        inbox.store_if_absent(message(n)).await.expect("stored");
+    }
+    let modes: Vec<String> = admin
+        .query("SELECT mode FROM commit_modes", &[])
+        .await
+        .expect("read")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(modes, ["on", "on", "on"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claims_from_four_workers_never_share_a_live_lease() {
     let Some(url) = database("claims").await else {

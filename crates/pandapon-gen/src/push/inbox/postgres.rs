@@ -319,6 +319,10 @@ impl PostgresInbox {
     async fn store_once(&self, message: &NewMessage) -> Result<Stored, Failure> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        // On disk before the receiver answers 200, whatever the server's,
+        // the database's or the role's default (`off` is a common tuning).
+        tx.batch_execute("SET LOCAL synchronous_commit = on")
+            .await?;
         let inserted = tx
             .query_opt(
                 "INSERT INTO pandapon_inbox (key, received_at, body, source, order_id)
@@ -348,8 +352,7 @@ impl PostgresInbox {
                 Stored::Duplicate(u64::try_from(r.get::<_, i64>(0)).unwrap_or_default())
             }
         };
-        // Synchronous commit (the server's default): on disk when this
-        // returns.
+        // Synchronous commit (set above): on disk when this returns.
         tx.commit().await?;
         Ok(stored)
     }
