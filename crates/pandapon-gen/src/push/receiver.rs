@@ -19,11 +19,22 @@
 //! signature; its body is refused at once when it declares more than the
 //! body limit; at most [`Receiver::max_requests`] bodies are read at once;
 //! and the bytes of all the bodies being read share one budget
-//! ([`Receiver::max_body_bytes_in_flight`]), charged as they arrive, with
-//! a reserve only small bodies (PandaPon's messages are a few hundred
-//! bytes) may use. [`serve`] caps each connection's read buffer. So the
+//! ([`Receiver::max_body_bytes_in_flight`]), with a reserve only small
+//! bodies (PandaPon's messages are a few hundred bytes) may use. A declared
+//! length is charged at once, before its bytes arrive; a chunked body as
+//! its buffer grows. [`serve`] caps each connection's read buffer. So the
 //! memory a flood can take is bounded whatever arrives, and PandaPon's own
-//! messages still fit while it lasts.
+//! messages still fit beside a flood that sends its bodies.
+//!
+//! What the bounds do not stop: no signature can be checked before a body
+//! has arrived, so a sender that declares bodies (or holds requests open)
+//! and then sends nothing can keep the budget or the request slots taken
+//! for up to the body timeout each, at a few dozen requests a second.
+//! PandaPon's messages then get 503 and are sent again later; kept up past
+//! PandaPon's re-sends, they are lost. Put the receiver behind a proxy that
+//! terminates TLS (PandaPon pushes over HTTPS) and buffers request bodies
+//! before passing them on, as nginx does by default: then only whole bodies
+//! reach it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
