@@ -57,7 +57,10 @@ pub enum Error {
 
     /// A success envelope (`code` 200) without `data`, or an envelope without
     /// `code`.
-    #[error("incomplete envelope: {what} (requestId {request_id:?})")]
+    #[error(
+        "incomplete envelope: {what} (requestId {})",
+        shown(request_id.as_deref().unwrap_or("<none>"))
+    )]
     Incomplete {
         /// What is missing.
         what: &'static str,
@@ -584,6 +587,44 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "pandapon error 500: 订单不存在 (requestId 4cfda0b725184ab8a1e3ee3b9051ec35)"
+        );
+    }
+
+    /// An envelope's request id is server text: shown like `ApiError`'s,
+    /// escaped and cut at `SHOWN_LIMIT`, however long it is.
+    #[test]
+    fn an_incomplete_envelope_shows_its_request_id_bounded_and_escaped() {
+        let e = Error::Incomplete {
+            what: "no data",
+            request_id: Some("4cfda0b7".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "incomplete envelope: no data (requestId 4cfda0b7)"
+        );
+        let e = Error::Incomplete {
+            what: "no code",
+            request_id: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "incomplete envelope: no code (requestId <none>)"
+        );
+        let e = Error::Incomplete {
+            what: "no data",
+            request_id: Some(format!("\u{1b}]52;c;x\u{7}{}", "r".repeat(1 << 20))),
+        };
+        let text = e.to_string();
+        assert!(text.len() < SHOWN_LIMIT + 200, "{} bytes", text.len());
+        assert!(
+            !text.contains('\u{1b}') && text.contains("\\x1b]52"),
+            "{}",
+            &text[..80]
+        );
+        assert!(
+            text.ends_with("more bytes not shown))"),
+            "{}",
+            &text[text.len() - 80..]
         );
     }
 }
