@@ -544,6 +544,17 @@ pub fn escape_shown(text: &str) -> String {
 
 use escape_shown as shown;
 
+/// What a caught panic said (its `&str` or `String` payload), as a log line
+/// shows it: bounded and escaped ([`escape_shown`]).
+pub(crate) fn panic_shown(panic: &(dyn std::any::Any + Send)) -> String {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message");
+    escape_shown(message)
+}
+
 pub(crate) use escape_controls as escape;
 
 /// An error's text with the text of every cause after it, once each.
@@ -588,6 +599,18 @@ mod tests {
             e.to_string(),
             "pandapon error 500: 订单不存在 (requestId 4cfda0b725184ab8a1e3ee3b9051ec35)"
         );
+    }
+
+    /// A caught panic's message, whichever form its payload takes, escaped.
+    #[test]
+    fn a_panic_is_shown_by_its_message_escaped() {
+        let caught = |f: fn()| std::panic::catch_unwind(f).expect_err("it panics");
+        let literal = caught(|| panic!("a \u{1b}[2J bug"));
+        let formatted = caught(|| panic!("bug {}", 7));
+        let other = caught(|| std::panic::panic_any(7_u8));
+        assert_eq!(panic_shown(literal.as_ref()), "a \\x1b[2J bug");
+        assert_eq!(panic_shown(formatted.as_ref()), "bug 7");
+        assert_eq!(panic_shown(other.as_ref()), "a panic without a message");
     }
 
     /// An envelope's request id is server text: shown like `ApiError`'s,

@@ -202,14 +202,9 @@ impl<'i, I: Inbox> Worker<'i, I> {
                     worked.failed += 1;
                 }
                 Err(panic) => {
-                    let why = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| (*s).to_owned())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_default();
                     tracing::error!(
                         id,
-                        panic = %crate::escape_shown(&why),
+                        panic = %crate::error::panic_shown(panic.as_ref()),
                         "the handler panicked on a pushed message; it will be claimed again"
                     );
                     worked.failed += 1;

@@ -164,14 +164,9 @@ pub(crate) fn each(
             hook(interceptor.as_ref());
         }));
         if let Err(panic) = caught {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".to_owned());
             tracing::error!(
                 pandapon.operation = operation,
-                panic = %crate::escape_controls(&message),
+                panic = %crate::error::panic_shown(panic.as_ref()),
                 "an interceptor panicked; the call goes on and its result stands"
             );
         }
