@@ -140,10 +140,7 @@ async fn assert_split<I: Inbox + Clone + 'static>(inbox: I) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_split_a_sqlite_inbox() {
-    let dir = std::env::temp_dir().join(format!("pandapon-worker-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    assert_split(SqliteInbox::open(dir.join("inbox.sqlite")).expect("inbox")).await;
+    assert_split(inbox_with("worker", 0).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,10 +154,7 @@ async fn two_workers_split_a_postgres_inbox() {
 
 #[tokio::test]
 async fn a_worker_refuses_a_batch_or_lease_of_zero() {
-    let dir = std::env::temp_dir().join(format!("pandapon-worker-zero-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let inbox = SqliteInbox::open(dir.join("inbox.sqlite")).expect("inbox");
+    let inbox = inbox_with("worker-zero", 0).await;
     let never = |_: pandapon_gen::PushEvent| async { Ok::<(), &str>(()) };
     for worker in [
         Worker::new(&inbox).batch(0),

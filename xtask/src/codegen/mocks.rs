@@ -29,14 +29,11 @@ pub fn generate_mock(api: &spec::Api<'_>) -> Result<String> {
     // so at least as many methods take builders as there are operations.
     let changed = super::shape(contract::mocks_take_builders(&mut file))?;
     let ops = api.ops().len();
-    super::shape(if changed >= ops {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!(
-            "{changed} typed mock methods took a `&types::X` value, fewer than the {ops} \
-             operations' responses"
-        ))
-    })?;
+    anyhow::ensure!(
+        changed >= ops,
+        "{changed} typed mock methods took a `&types::X` value, fewer than the {ops} operations' \
+         responses: has progenitor's output changed?"
+    );
     Ok(render(&file))
 }
 

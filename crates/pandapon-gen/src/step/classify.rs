@@ -505,7 +505,7 @@ mod tests {
         let empty = |code: u16| Error::EmptyBody {
             status: status(code),
         };
-        let stalled = Error::Stalled {
+        let stalled = || Error::Stalled {
             status: StatusCode::OK,
             policy: crate::StallPolicy::default(),
             received: 0,
@@ -521,11 +521,6 @@ mod tests {
         });
         let spent = |last: Error| Error::RetryBudgetSpent {
             last: Box::new(last),
-        };
-        let stalled_again = Error::Stalled {
-            status: StatusCode::OK,
-            policy: crate::StallPolicy::default(),
-            received: 0,
         };
         // (the guide's row, from 1; name; error; outcome; who may try
         // again; timed out)
@@ -617,7 +612,7 @@ mod tests {
                 Resend,
                 false,
             ),
-            (10, "a stalled body", stalled, Unknown, Resend, true),
+            (10, "a stalled body", stalled(), Unknown, Resend, true),
             (11, "201 success envelope", http(201), Unknown, Never, false),
             (
                 11,
@@ -683,7 +678,7 @@ mod tests {
             (
                 13,
                 "the budget spent after a stall",
-                spent(stalled_again),
+                spent(stalled()),
                 Unknown,
                 Resend,
                 true,
